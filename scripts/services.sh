@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# Starts (and stops) the real components the container tests and benchmarks need:
+# the Docker engine, two local registries (plain on :5000, htpasswd auth on :5001) and a tiny
+# busybox base image, all on loopback. Idempotent: only starts what does not already answer.
+#
+#   scripts/services.sh up       install missing packages, start what is missing
+#   scripts/services.sh down     stop what this script started (pid files in the state dir)
+#   scripts/services.sh status   print what answers
+#
+# State (configs, logs, pid files, registry storage, test credentials):
+#   ${JB_STATE_DIR:-/tmp/jenkins-bridge-services}
+# The auth registry's test user/password are written to $STATE/registry-auth.env.
+set -euo pipefail
+
+STATE="${JB_STATE_DIR:-/tmp/jenkins-bridge-services}"
+PLAIN_REGISTRY_ADDR="127.0.0.1:5000"
+AUTH_REGISTRY_ADDR="127.0.0.1:5001"
+AUTH_USER="jb-test"
+AUTH_PASSWORD="jb-test-Secr3t-pw"
+BASE_IMAGE="jenkins-bridge-test/busybox:latest"
+APT_PACKAGES=(docker.io docker-registry apache2-utils busybox-static curl)
+
+say() { printf 'services: %s\n' "$*"; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_packages() {
+    local missing=()
+    local package
+    for package in "${APT_PACKAGES[@]}"; do
+        if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+            missing+=("$package")
+        fi
+    done
+    if [ "${#missing[@]}" -eq 0 ]; then
+        say "packages present: ${APT_PACKAGES[*]}"
+        return
+    fi
+    say "installing ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+engine_answers() { docker version >/dev/null 2>&1; }
+
+start_engine() {
+    if engine_answers; then
+        say "docker engine already answers"
+        return
+    fi
+    if [ -n "${DOCKER_HOST:-}" ] && [ "${DOCKER_HOST#unix://}" = "$DOCKER_HOST" ]; then
+        say "DOCKER_HOST=$DOCKER_HOST does not answer and is not a local socket; start that engine yourself"
+        exit 1
+    fi
+    say "starting dockerd (log: $STATE/dockerd.log)"
+    # --bridge=none: no default bridge network on a private range; everything uses host networking.
+    as_root setsid dockerd --bridge=none --iptables=false --ip6tables=false \
+        >"$STATE/dockerd.log" 2>&1 </dev/null &
+    echo $! >"$STATE/dockerd.pid"
+    local attempt
+    for attempt in $(seq 1 60); do
+        if engine_answers; then
+            say "docker engine answers (after ~$((attempt / 4)) s)"
+            return
+        fi
+        sleep 0.25
+    done
+    say "dockerd did not answer within 15 s; last log lines:"
+    tail -n 20 "$STATE/dockerd.log" || true
+    exit 1
+}
+
+registry_answers() {
+    # 401 from the auth registry still means it is up.
+    local code
+    code="$(curl -sS -o /dev/null -w '%{http_code}' "http://$1/v2/" 2>/dev/null || true)"
+    [ "$code" = "200" ] || [ "$code" = "401" ]
+}
+
+write_registry_config() {
+    local name="$1" addr="$2" auth_block="$3"
+    mkdir -p "$STATE/$name/storage"
+    cat >"$STATE/$name/config.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $STATE/$name/storage
+  delete:
+    enabled: true
+http:
+  addr: $addr
+$auth_block
+EOF
+}
+
+start_registry() {
+    local name="$1" addr="$2"
+    if registry_answers "$addr"; then
+        say "registry $name already answers on $addr"
+        return
+    fi
+    say "starting registry $name on $addr (log: $STATE/$name/registry.log)"
+    setsid docker-registry serve "$STATE/$name/config.yml" \
+        >"$STATE/$name/registry.log" 2>&1 </dev/null &
+    echo $! >"$STATE/$name/registry.pid"
+    local attempt
+    for attempt in $(seq 1 50); do
+        if registry_answers "$addr"; then
+            say "registry $name answers on $addr"
+            return
+        fi
+        sleep 0.1
+    done
+    say "registry $name did not answer on $addr; last log lines:"
+    tail -n 20 "$STATE/$name/registry.log" || true
+    exit 1
+}
+
+start_registries() {
+    write_registry_config plain-registry "$PLAIN_REGISTRY_ADDR" ""
+    if [ ! -s "$STATE/auth-registry/htpasswd" ]; then
+        mkdir -p "$STATE/auth-registry"
+        htpasswd -Bbn "$AUTH_USER" "$AUTH_PASSWORD" >"$STATE/auth-registry/htpasswd"
+    fi
+    write_registry_config auth-registry "$AUTH_REGISTRY_ADDR" "auth:
+  htpasswd:
+    realm: jenkins-bridge-test
+    path: $STATE/auth-registry/htpasswd"
+    (
+        umask 077
+        cat >"$STATE/registry-auth.env" <<EOF
+REGISTRY_ADDR=$AUTH_REGISTRY_ADDR
+REGISTRY_USER=$AUTH_USER
+REGISTRY_PASSWORD=$AUTH_PASSWORD
+EOF
+    )
+    start_registry plain-registry "$PLAIN_REGISTRY_ADDR"
+    start_registry auth-registry "$AUTH_REGISTRY_ADDR"
+}
+
+build_base_image() {
+    if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+        say "image $BASE_IMAGE present"
+        return
+    fi
+    say "building $BASE_IMAGE from scratch + static busybox"
+    local context="$STATE/busybox-context"
+    rm -rf "$context"
+    mkdir -p "$context"
+    cp /bin/busybox "$context/busybox"
+    cat >"$context/Dockerfile" <<'EOF'
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+ENV PATH=/bin
+CMD ["/bin/sh"]
+EOF
+    if ! docker build --network host -t "$BASE_IMAGE" "$context" >"$STATE/busybox-build.log" 2>&1; then
+        say "building $BASE_IMAGE failed; last log lines:"
+        tail -n 20 "$STATE/busybox-build.log"
+        exit 1
+    fi
+    say "built $BASE_IMAGE"
+}
+
+stop_pidfile() {
+    local what="$1" pidfile="$2"
+    if [ ! -f "$pidfile" ]; then
+        say "$what: not started by this script"
+        return
+    fi
+    local pid
+    pid="$(cat "$pidfile")"
+    if kill -0 "$pid" 2>/dev/null; then
+        say "stopping $what (pid $pid)"
+        as_root kill "$pid"
+        local attempt
+        for attempt in $(seq 1 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+    else
+        say "$what (pid $pid) already gone"
+    fi
+    rm -f "$pidfile"
+}
+
+cmd_up() {
+    mkdir -p "$STATE"
+    install_packages
+    start_engine
+    start_registries
+    build_base_image
+    say "up: engine, $PLAIN_REGISTRY_ADDR (no auth), $AUTH_REGISTRY_ADDR (auth: $STATE/registry-auth.env)"
+}
+
+cmd_down() {
+    stop_pidfile "auth registry" "$STATE/auth-registry/registry.pid"
+    stop_pidfile "plain registry" "$STATE/plain-registry/registry.pid"
+    stop_pidfile "dockerd" "$STATE/dockerd.pid"
+}
+
+cmd_status() {
+    local failed=0
+    if engine_answers; then
+        say "docker engine: answers ($(docker version -f '{{.Server.Version}}' 2>/dev/null))"
+    else
+        say "docker engine: down"
+        failed=1
+    fi
+    if registry_answers "$PLAIN_REGISTRY_ADDR"; then
+        say "plain registry $PLAIN_REGISTRY_ADDR: answers"
+    else
+        say "plain registry $PLAIN_REGISTRY_ADDR: down"
+        failed=1
+    fi
+    if registry_answers "$AUTH_REGISTRY_ADDR"; then
+        say "auth registry $AUTH_REGISTRY_ADDR: answers"
+    else
+        say "auth registry $AUTH_REGISTRY_ADDR: down"
+        failed=1
+    fi
+    if engine_answers && docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+        say "image $BASE_IMAGE: present"
+    else
+        say "image $BASE_IMAGE: missing"
+        failed=1
+    fi
+    return "$failed"
+}
+
+case "${1:-}" in
+up) cmd_up ;;
+down) cmd_down ;;
+status) cmd_status ;;
+*)
+    echo "usage: $0 up|down|status" >&2
+    exit 2
+    ;;
+esac
