@@ -1,0 +1,5 @@
+"""Container images: build and push a service's image through the Docker engine.
+
+``engine`` is the only module in the project that imports ``docker`` (lazily, so the CLI
+starts fast); ``tags`` and ``streams`` are pure; ``errors`` holds the typed failures.
+"""
