@@ -1,0 +1,145 @@
+"""Command-line entry point: ``jenkins-bridge [--output text|json] COMMAND``.
+
+Pipelines call this many times per build, so start-up stays small: each command's module is
+imported only when that command runs (see ``COMMANDS``), and nothing here imports docker,
+jenkins, jsonschema or jinja2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from jenkins_bridge import __version__
+from jenkins_bridge.cli.output import Outcome, emit, emit_problems
+from jenkins_bridge.errors import EXIT_ERROR, BridgeError, Problem
+
+# name -> "module:attribute" of a click command, imported on first use.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("jenkins_bridge.cli.descriptors", "validate"),
+    "render": ("jenkins_bridge.cli.descriptors", "render"),
+    "schema": ("jenkins_bridge.cli.descriptors", "schema"),
+    "init": ("jenkins_bridge.cli.descriptors", "init"),
+    "plan": ("jenkins_bridge.cli.provision", "plan"),
+    "apply": ("jenkins_bridge.cli.provision", "apply"),
+    "emulator": ("jenkins_bridge.cli.emulator", "emulator"),
+    "image": ("jenkins_bridge.cli.image", "image"),
+}
+
+HELP = {
+    "validate": "Check descriptors; report every problem as file:line:column.",
+    "render": "Write Jenkinsfile, config.xml and folder.xml for each service.",
+    "schema": "Print the descriptor JSON Schema.",
+    "init": "Write a commented starter descriptor.",
+    "plan": "Show what apply would change on a Jenkins controller.",
+    "apply": "Create, update and prune jobs on a Jenkins controller.",
+    "emulator": "Run the Jenkins API emulator in the foreground.",
+    "image": "Build and push the service's container image.",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported only when invoked (or when help lists them)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            return _unavailable(cmd_name)
+        command = getattr(module, attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Help lists commands from the static table so `--help` stays as fast as `--version`.
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, HELP.get(name, "")) for name in self.list_commands(ctx)])
+
+
+def _unavailable(name: str) -> click.Command:
+    def callback(**_: object) -> Outcome:
+        raise BridgeError(f"command '{name}' is not available in this version of jenkins-bridge")
+
+    return click.Command(name, callback=callback, help=HELP.get(name))
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Human text, or one JSON object {status, data, errors} on stdout.",
+)
+@click.version_option(__version__, "--version", prog_name="jenkins-bridge")
+@click.pass_context
+def cli(ctx: click.Context, output: str) -> None:
+    """jenkins-bridge: one YAML descriptor per service → Jenkins jobs, pipelines, deployments.
+
+    Exit codes: 0 success or nothing to change, 1 error or invalid input,
+    2 changes pending (render --check, plan), 3 deploy rolled back.
+    """
+    ctx.obj = output
+
+
+def _output_mode(argv: Sequence[str]) -> str:
+    # Known before click parses, so even a usage error can be reported as JSON.
+    for index, arg in enumerate(argv):
+        if arg == "--output" and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--output="):
+            return arg.split("=", 1)[1]
+    return "text"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    mode = _output_mode(args)
+    try:
+        result = cli.main(args=args, prog_name="jenkins-bridge", standalone_mode=False)
+    except BridgeError as exc:
+        emit_problems(mode, exc.code, exc.problems())
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return EXIT_ERROR
+    except click.ClickException as exc:
+        # click's own default for usage errors is 2, which here means "changes pending".
+        emit_problems(mode, "usage", [Problem("usage", exc.format_message())])
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return 130
+    except Exception:
+        traceback.print_exc()
+        click.echo(
+            "jenkins-bridge hit an internal error (a bug, not your input). "
+            "Please report it with the traceback above.",
+            err=True,
+        )
+        return EXIT_ERROR
+    if isinstance(result, Outcome):
+        emit(mode, result)
+        return result.exit_code
+    if isinstance(result, int):
+        return result
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Commands that work on descriptors alone: validate, render, schema, init."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+
+from jenkins_bridge.cli.output import Outcome
+from jenkins_bridge.errors import EXIT_CHANGES, BridgeError, UsageError
+
+
+def _load(paths: tuple[str, ...]) -> list[Any]:
+    from jenkins_bridge.descriptor import load_services
+
+    return load_services(paths)
+
+
+@click.command(help="Check descriptors; every problem is reported as file:line:column.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+def validate(paths: tuple[str, ...]) -> Outcome:
+    services = _load(paths)
+    names = [s.full_name for s in services]
+    return Outcome(
+        status="ok",
+        data={"services": [{"name": s.full_name, "file": str(s.path)} for s in services]},
+        text=f"{len(names)} descriptor{'s' if len(names) != 1 else ''} valid",
+    )
+
+
+def _read_plugins(path: str | None) -> dict[str, str]:
+    if path is None:
+        return {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise UsageError(f"cannot read plugin versions from {path}: {exc}") from exc
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str | int | float) for k, v in data.items()
+    ):
+        raise UsageError(f"{path}: expected a mapping of plugin name to version")
+    return {k: str(v) for k, v in data.items()}
+
+
+@click.command(help="Write Jenkinsfile and config.xml per service, folder.xml per team.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "-o", "--out", "out", required=True, type=click.Path(file_okay=False), help="Output directory."
+)
+@click.option(
+    "--check", is_flag=True, help="Write nothing; print a diff and exit 2 if OUT is stale."
+)
+@click.option(
+    "--plugins",
+    type=click.Path(dir_okay=False),
+    help='YAML/JSON mapping of plugin name to version for plugin="name@version" attributes.',
+)
+def render(paths: tuple[str, ...], out: str, check: bool, plugins: str | None) -> Outcome:
+    from jenkins_bridge.render.tree import check_tree, render_tree, write_tree
+
+    services = _load(paths)
+    tree = render_tree(services, _read_plugins(plugins))
+    target = Path(out)
+    if check:
+        report = check_tree(target, tree)
+        data = {"stale": sorted(report.diffs), "services": len(services)}
+        if report.clean:
+            return Outcome("ok", data, f"{out} is up to date ({len(tree.artifacts)} files)")
+        text = "".join(report.diffs[p] for p in sorted(report.diffs))
+        text += f"{len(report.diffs)} file(s) in {out} differ from the descriptors; run render"
+        return Outcome("changes", {**data, "diff": text}, text, exit_code=EXIT_CHANGES)
+    try:
+        written = write_tree(target, tree)
+    except OSError as exc:
+        raise BridgeError(f"cannot write to {out}: {exc.strerror or exc}") from exc
+    return Outcome(
+        "ok",
+        {
+            "services": len(services),
+            "written": written.written,
+            "unchanged": len(written.unchanged),
+            "removed": written.removed,
+        },
+        f"rendered {len(services)} service(s) into {out}: {len(written.written)} written, "
+        f"{len(written.unchanged)} unchanged, {len(written.removed)} removed",
+    )
+
+
+@click.command(help="Print the descriptor JSON Schema (point your editor at it).")
+def schema() -> Outcome:
+    from jenkins_bridge.descriptor.schema import SCHEMA
+
+    text = json.dumps(SCHEMA, indent=2, sort_keys=True)
+    return Outcome("ok", {"schema": SCHEMA}, text)
+
+
+@click.command(help="Write a commented starter descriptor.")
+@click.argument("name")
+@click.option("--team", required=True, help="Owning team (the Jenkins folder).")
+@click.option(
+    "-o", "--out", "out", type=click.Path(dir_okay=False), help="File (default NAME.yaml)."
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(name: str, team: str, out: str | None, force: bool) -> Outcome:
+    from jenkins_bridge.descriptor.schema import NAME_PATTERN
+    from jenkins_bridge.render.templates import environment
+
+    for label, value in (("NAME", name), ("--team", team)):
+        if not re.match(NAME_PATTERN, value):
+            raise UsageError(
+                f"{label} {value!r} is not a valid name",
+                hint="use 1-63 lowercase letters, digits or '-'",
+            )
+    target = Path(out or f"{name}.yaml")
+    if target.exists() and not force:
+        raise UsageError(f"{target} already exists", hint="pass --force to overwrite it")
+    text = environment().get_template("starter.yaml.j2").render(name=name, team=team)
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise BridgeError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    return Outcome(
+        "ok",
+        {"file": str(target)},
+        f"wrote {target}; edit it, then run: jenkins-bridge validate {target}",
+    )

@@ -1,0 +1,335 @@
+"""Find descriptor files, apply each folder's ``_defaults.yaml``, validate, and build models.
+
+Every problem of a run is collected and raised at once as ``InvalidDescriptors``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jenkins_bridge import __version__
+from jenkins_bridge.descriptor import model
+from jenkins_bridge.descriptor.validation import field_problems, problem_at, schema_problems
+from jenkins_bridge.descriptor.yamlsource import LoadedDocument, YamlProblem, load_yaml_mapping
+from jenkins_bridge.errors import InvalidDescriptors, Problem, UsageError
+
+DEFAULTS_FILE = "_defaults.yaml"
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class DescriptorFile:
+    path: Path
+    origin: str  # relative to the PATH argument it was found under; stable across machines
+
+
+def discover(paths: Sequence[str | Path]) -> list[DescriptorFile]:
+    """Descriptor files named by ``paths``: files as given, directories searched recursively.
+
+    Files and folders starting with '_' or '.' are skipped in directories (``_defaults.yaml``).
+    """
+    found: list[DescriptorFile] = []
+    missing = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for candidate in sorted(path.rglob("*")):
+                rel = candidate.relative_to(path)
+                if any(part.startswith(("_", ".")) for part in rel.parts):
+                    continue
+                if candidate.is_file() and candidate.suffix in SUFFIXES:
+                    found.append(DescriptorFile(candidate, rel.as_posix()))
+        elif path.is_file():
+            found.append(DescriptorFile(path, path.name))
+        else:
+            missing.append(str(raw))
+    if missing:
+        raise UsageError(
+            f"no such file or directory: {', '.join(missing)}",
+            hint="pass descriptor files or folders that hold them",
+        )
+    if not found:
+        raise UsageError(
+            f"no descriptors (*.yaml, *.yml) found in {', '.join(map(str, paths))}",
+            hint="create one with 'jenkins-bridge init NAME --team TEAM'",
+        )
+    return found
+
+
+class _Defaults:
+    """One folder's ``_defaults.yaml``: data merged under each descriptor, and locked paths."""
+
+    def __init__(self, doc: LoadedDocument) -> None:
+        self.doc = doc
+        data = dict(doc.data)
+        locked = data.pop("locked", [])
+        self.problems: list[Problem] = []
+        if not isinstance(locked, list) or not all(isinstance(p, str) for p in locked):
+            self.problems.append(problem_at(doc, ("locked",), "must be a list of dotted paths"))
+            locked = []
+        self.locked: list[str] = locked
+        self.data = data
+
+
+def _read(path: Path, name: str) -> LoadedDocument:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise YamlProblem(Problem("io", f"cannot read file: {exc.strerror}", name)) from exc
+    return load_yaml_mapping(raw, name)
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+_MISSING = object()
+
+
+def _lookup(data: dict[str, Any], dotted_path: str) -> Any:
+    node: Any = data
+    for part in dotted_path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def load_services(paths: Sequence[str | Path]) -> list[model.Service]:
+    """Load, merge, validate and build every descriptor under ``paths``; all problems at once."""
+    files = discover(paths)
+    problems: list[Problem] = []
+    services: list[model.Service] = []
+    defaults_by_dir: dict[Path, _Defaults | None] = {}
+
+    for descriptor in files:
+        folder = descriptor.path.parent
+        if folder not in defaults_by_dir:
+            defaults_by_dir[folder] = None
+            defaults_path = folder / DEFAULTS_FILE
+            if defaults_path.is_file():
+                try:
+                    defaults_by_dir[folder] = loaded = _Defaults(
+                        _read(defaults_path, _display(defaults_path, descriptor))
+                    )
+                    problems.extend(loaded.problems)
+                except YamlProblem as exc:
+                    problems.append(exc.problem)
+        try:
+            doc = _read(descriptor.path, _display(descriptor.path, descriptor))
+        except YamlProblem as exc:
+            problems.append(exc.problem)
+            continue
+        service, found = _build_one(doc, defaults_by_dir[folder], descriptor)
+        problems.extend(found)
+        if service is not None:
+            services.append(service)
+
+    problems.extend(_cross_file_problems(services))
+    if problems:
+        raise InvalidDescriptors(problems)
+    return services
+
+
+def load_service(path: str | Path) -> model.Service:
+    """Load one descriptor file (with its folder's ``_defaults.yaml``)."""
+    services = load_services([path])
+    return services[0]
+
+
+def _display(path: Path, descriptor: DescriptorFile) -> str:
+    """How a file is named in messages: as the user would find it from where they ran us."""
+    return str(path)
+
+
+def _build_one(
+    doc: LoadedDocument, defaults: _Defaults | None, descriptor: DescriptorFile
+) -> tuple[model.Service | None, list[Problem]]:
+    problems: list[Problem] = []
+    data = doc.data
+    combined = doc
+    if defaults is not None:
+        for locked in defaults.locked:
+            own = _lookup(doc.data, locked)
+            if own is _MISSING:
+                continue
+            if own != _lookup(defaults.data, locked):
+                path = tuple(locked.split("."))
+                file, line, column = defaults.doc.where(("locked",))
+                problems.append(
+                    problem_at(
+                        doc,
+                        path,
+                        f"is locked by {file}:{line}:{column} and may not be overridden here",
+                        key=True,
+                    )
+                )
+        data = _deep_merge(defaults.data, doc.data)
+        combined = LoadedDocument(
+            file=doc.file,
+            data=data,
+            values={**defaults.doc.values, **doc.values},
+            keys={**defaults.doc.keys, **doc.keys},
+        )
+    problems.extend(schema_problems(combined, data))
+    problems.extend(field_problems(combined, data))
+    if problems:
+        return None, problems
+    return build_service(data, descriptor.path, descriptor.origin), []
+
+
+def _cross_file_problems(services: Iterable[model.Service]) -> Iterable[Problem]:
+    seen: dict[str, model.Service] = {}
+    for service in services:
+        key = service.full_name.lower()  # Jenkins item names are case-insensitive
+        if key in seen:
+            yield Problem(
+                "invalid",
+                f"metadata.name: service '{service.full_name}' is also defined in "
+                f"{seen[key].path}; names must be unique within a team",
+                str(service.path),
+            )
+        else:
+            seen[key] = service
+
+
+def _schema_default(*path: str) -> Any:
+    from jenkins_bridge.descriptor.schema import SCHEMA
+
+    node: dict[str, Any] = SCHEMA
+    for part in path:
+        node = node["properties"][part]
+    return node.get("default")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def build_service(data: dict[str, Any], path: Path, origin: str) -> model.Service:
+    """Build the typed model from validated data; schema defaults fill what is absent."""
+    meta = data["metadata"]
+    src = data["source"]
+    pipe = data.get("pipeline", {})
+    triggers = pipe.get("triggers", {})
+    runtime = data.get("runtime", {})
+    health = runtime.get("healthcheck", {})
+    resources = runtime.get("resources", {})
+    monitoring = data.get("monitoring", {})
+    image = data.get("image")
+
+    def d(section: dict[str, Any], key: str, *schema_path: str) -> Any:
+        return section[key] if key in section else _schema_default(*schema_path, key)
+
+    parameters = tuple(
+        model.Parameter(
+            name=p["name"],
+            type=p.get("type", "string"),
+            default=(
+                p["default"]
+                if isinstance(p.get("default"), bool) or p.get("default") is None
+                else _text(p["default"])
+            ),
+            description=p.get("description", ""),
+            choices=tuple(p.get("choices", ())),
+        )
+        for p in pipe.get("parameters", [])
+    )
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return model.Service(
+        metadata=model.Metadata(
+            name=meta["name"],
+            team=meta["team"],
+            description=meta.get("description", ""),
+            owners=tuple(meta.get("owners", ())),
+        ),
+        source=model.Source(
+            repo=src["repo"],
+            branch=d(src, "branch", "source"),
+            credentials_id=src.get("credentialsId"),
+            jenkinsfile=d(src, "jenkinsfile", "source"),
+            descriptor=d(src, "descriptor", "source"),
+        ),
+        pipeline=model.PipelineSpec(
+            job_type=d(pipe, "jobType", "pipeline"),
+            agent=d(pipe, "agent", "pipeline"),
+            timeout_minutes=d(pipe, "timeoutMinutes", "pipeline"),
+            keep_builds=d(pipe, "keepBuilds", "pipeline"),
+            triggers=model.Triggers(poll=triggers.get("poll"), cron=triggers.get("cron")),
+            parameters=parameters,
+            test=tuple(model.TestStep(t["name"], t["run"]) for t in pipe.get("test", [])),
+            notify=model.Notify(email=pipe.get("notify", {}).get("email")),
+            library=pipe.get("library", f"jenkins-bridge@{__version__}"),
+        ),
+        image=(
+            None
+            if image is None
+            else model.ImageSpec(
+                repository=image["repository"],
+                credentials_id=image.get("credentialsId"),
+                context=d(image, "context", "image"),
+                dockerfile=d(image, "dockerfile", "image"),
+                target=image.get("target"),
+                build_args={k: _text(v) for k, v in sorted(image.get("buildArgs", {}).items())},
+            )
+        ),
+        runtime=model.RuntimeSpec(
+            port=d(runtime, "port", "runtime"),
+            env={k: _text(v) for k, v in sorted(runtime.get("env", {}).items())},
+            secrets=tuple(
+                model.Secret(s["env"], s["credentialsId"]) for s in runtime.get("secrets", [])
+            ),
+            healthcheck=model.Healthcheck(
+                path=d(health, "path", "runtime", "healthcheck"),
+                interval_seconds=d(health, "intervalSeconds", "runtime", "healthcheck"),
+                timeout_seconds=d(health, "timeoutSeconds", "runtime", "healthcheck"),
+                retries=d(health, "retries", "runtime", "healthcheck"),
+                start_period_seconds=d(health, "startPeriodSeconds", "runtime", "healthcheck"),
+            ),
+            restart=d(runtime, "restart", "runtime"),
+            resources=model.Resources(cpus=resources.get("cpus"), memory=resources.get("memory")),
+        ),
+        deploy=tuple(
+            model.DeployStage(
+                environment=s["environment"],
+                target=s.get("target", "docker"),
+                strategy=s.get("strategy", "rolling"),
+                listen=s.get("listen"),
+                replicas=s.get("replicas", 1),
+                approval=(
+                    None
+                    if "approval" not in s
+                    else model.Approval(
+                        submitter=s["approval"].get("submitter"),
+                        message=s["approval"].get("message", ""),
+                    )
+                ),
+            )
+            for s in data.get("deploy", [])
+        ),
+        monitoring=model.Monitoring(
+            metrics_path=d(monitoring, "metricsPath", "monitoring"),
+            slo=model.Slo(
+                availability=monitoring.get("slo", {}).get("availability"),
+                latency_p95_ms=monitoring.get("slo", {}).get("latencyP95Ms"),
+            ),
+            alerts_notify=monitoring.get("alerts", {}).get("notify"),
+        ),
+        path=path,
+        origin=origin,
+        digest=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
+    )

@@ -1,0 +1,348 @@
+"""The descriptor's JSON Schema (v1): the one source of field names, types, defaults and docs.
+
+``jenkins-bridge schema`` prints it for editors; validation and the model's defaults read it.
+Custom ``x-message`` texts replace jsonschema's generic wording where a rule needs explaining.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Jenkins rejects ?*/\%!@#$^&|<>[]:; in item names (jenkins.model.Jenkins.checkGoodName);
+# we are stricter so a name is also a valid DNS label, container and image name.
+NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+CREDENTIALS_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+# Minimal sanity for cron specs (Jenkins' own grammar also allows H, ranges, steps, @aliases).
+CRON_PATTERN = r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|[0-9A-Za-z*/,()\-]+( +[0-9A-Za-z*/,()\-]+){4})$"  # noqa: E501
+LISTEN_PATTERN = r"^(\[[0-9a-fA-F:]+\]|[0-9]{1,3}(\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}$"
+MEMORY_PATTERN = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?$"
+BRANCH_PATTERN = r"^[A-Za-z0-9._/-]{1,200}$"
+RELPATH_PATTERN = r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/ -]{1,255}$"
+IMAGE_PATTERN = r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$"
+
+
+def _str(description: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "string", "description": description, **extra}
+
+
+def _obj(properties: dict[str, Any], description: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": description,
+        "additionalProperties": False,
+        "properties": properties,
+        **extra,
+    }
+
+
+_credentials_id = _str(
+    "Jenkins credentials ID (never a secret value).",
+    pattern=CREDENTIALS_ID_PATTERN,
+    **{"x-message": "must be a Jenkins credentials ID (letters, digits, '.', '_', '-')"},
+)
+
+SCHEMA: dict[str, Any] = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "$id": "https://jenkins-bridge.dev/schema/v1/service.json",
+    "title": "jenkins-bridge service descriptor (v1)",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["apiVersion", "kind", "metadata", "source"],
+    "properties": {
+        "apiVersion": {"const": "jenkins-bridge/v1", "description": "Always jenkins-bridge/v1."},
+        "kind": {"const": "Service", "description": "Always Service."},
+        "metadata": _obj(
+            {
+                "name": _str(
+                    "Service name: lowercase letters, digits and '-'; unique within its team.",
+                    pattern=NAME_PATTERN,
+                    **{
+                        "x-message": "must be 1-63 lowercase letters, digits or '-', "
+                        "starting and ending with a letter or digit"
+                    },
+                ),
+                "team": _str(
+                    "Owning team; becomes the Jenkins folder.",
+                    pattern=NAME_PATTERN,
+                    **{
+                        "x-message": "must be 1-63 lowercase letters, digits or '-', "
+                        "starting and ending with a letter or digit"
+                    },
+                ),
+                "description": _str(
+                    "Human description of the service.", default="", maxLength=2000
+                ),
+                "owners": {
+                    "type": "array",
+                    "description": "Owner contacts (e-mail addresses).",
+                    "items": {"type": "string", "minLength": 1, "maxLength": 254},
+                    "default": [],
+                },
+            },
+            "Who and what the service is.",
+            required=["name", "team"],
+        ),
+        "source": _obj(
+            {
+                "repo": _str("Git URL of the service repository.", minLength=1, maxLength=2000),
+                "branch": _str(
+                    "Branch that builds and deploys.", default="main", pattern=BRANCH_PATTERN
+                ),
+                "credentialsId": _credentials_id,
+                "jenkinsfile": _str(
+                    "Path of the generated Jenkinsfile in the service repository.",
+                    default="Jenkinsfile",
+                    pattern=RELPATH_PATTERN,
+                    **{"x-message": "must be a relative path inside the repository"},
+                ),
+                "descriptor": _str(
+                    "Path of this descriptor in the service repository (the pipeline reads it).",
+                    default="jenkins-bridge.yaml",
+                    pattern=RELPATH_PATTERN,
+                    **{"x-message": "must be a relative path inside the repository"},
+                ),
+            },
+            "Where the code lives.",
+            required=["repo"],
+        ),
+        "pipeline": _obj(
+            {
+                "jobType": {
+                    "enum": ["pipeline", "multibranch"],
+                    "default": "pipeline",
+                    "description": "A single-branch pipeline job, or a multibranch project.",
+                },
+                "agent": _str(
+                    "Jenkins agent label ('any' for any agent).",
+                    default="any",
+                    minLength=1,
+                    maxLength=200,
+                ),
+                "timeoutMinutes": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 10080,
+                    "default": 60,
+                },
+                "keepBuilds": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 20},
+                "triggers": _obj(
+                    {
+                        "poll": _str(
+                            "pollSCM cron spec.",
+                            pattern=CRON_PATTERN,
+                            **{
+                                "x-message": "must be a cron spec with 5 fields, e.g. 'H/5 * * * *'"
+                            },
+                        ),
+                        "cron": _str(
+                            "Timed build cron spec.",
+                            pattern=CRON_PATTERN,
+                            **{"x-message": "must be a cron spec with 5 fields, e.g. 'H 2 * * *'"},
+                        ),
+                    },
+                    "Build triggers.",
+                    default={},
+                ),
+                "parameters": {
+                    "type": "array",
+                    "description": "Build parameters.",
+                    "default": [],
+                    "items": _obj(
+                        {
+                            "name": _str(
+                                "Parameter name.",
+                                pattern=IDENTIFIER_PATTERN,
+                                **{"x-message": "must be an identifier (letters, digits, '_')"},
+                            ),
+                            "type": {
+                                "enum": ["string", "text", "boolean", "choice"],
+                                "default": "string",
+                            },
+                            "default": {"type": ["string", "boolean", "number"]},
+                            "description": _str("Help text.", default="", maxLength=2000),
+                            "choices": {
+                                "type": "array",
+                                "items": {"type": "string"},
+                                "minItems": 1,
+                            },
+                        },
+                        "One build parameter.",
+                        required=["name"],
+                    ),
+                },
+                "test": {
+                    "type": "array",
+                    "description": "Test stages, run in order inside the built image's workspace.",
+                    "default": [],
+                    "items": _obj(
+                        {
+                            "name": _str("Stage name.", minLength=1, maxLength=100),
+                            "run": _str("Shell command to run.", minLength=1, maxLength=10000),
+                        },
+                        "One test stage.",
+                        required=["name", "run"],
+                    ),
+                },
+                "notify": _obj(
+                    {"email": _str("Address mailed when a build fails or recovers.", minLength=3)},
+                    "Notifications.",
+                    default={},
+                ),
+                "library": _str(
+                    "Shared library reference (default: jenkins-bridge@<this version>).",
+                    pattern=r"^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?$",
+                ),
+            },
+            "How the Jenkins job and pipeline behave.",
+            default={},
+        ),
+        "image": _obj(
+            {
+                "repository": _str(
+                    "Image repository, e.g. registry.example.com/team/app.",
+                    pattern=IMAGE_PATTERN,
+                    maxLength=255,
+                    **{"x-message": "must be a lowercase image repository like host:5000/team/app"},
+                ),
+                "credentialsId": _credentials_id,
+                "context": _str(
+                    "Build context directory.",
+                    default=".",
+                    pattern=RELPATH_PATTERN,
+                    **{"x-message": "must be a relative path inside the repository"},
+                ),
+                "dockerfile": _str(
+                    "Dockerfile path relative to the context.",
+                    default="Dockerfile",
+                    pattern=RELPATH_PATTERN,
+                    **{"x-message": "must be a relative path inside the repository"},
+                ),
+                "target": _str("Multi-stage build target.", pattern=r"^[A-Za-z0-9._-]{1,128}$"),
+                "buildArgs": {
+                    "type": "object",
+                    "description": "Build arguments (never secrets).",
+                    "default": {},
+                    "propertyNames": {"pattern": IDENTIFIER_PATTERN},
+                    "additionalProperties": {"type": ["string", "number", "boolean"]},
+                },
+            },
+            "The container image; without it the pipeline has no build, push or deploy stages.",
+            required=["repository"],
+        ),
+        "runtime": _obj(
+            {
+                "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 8080},
+                "env": {
+                    "type": "object",
+                    "default": {},
+                    "propertyNames": {"pattern": IDENTIFIER_PATTERN},
+                    "additionalProperties": {"type": ["string", "number", "boolean"]},
+                },
+                "secrets": {
+                    "type": "array",
+                    "default": [],
+                    "items": _obj(
+                        {
+                            "env": _str("Environment variable name.", pattern=IDENTIFIER_PATTERN),
+                            "credentialsId": _credentials_id,
+                        },
+                        "A secret injected from Jenkins credentials.",
+                        required=["env", "credentialsId"],
+                    ),
+                },
+                "healthcheck": _obj(
+                    {
+                        "path": _str("HTTP path probed.", default="/healthz", pattern=r"^/\S*$"),
+                        "intervalSeconds": {"type": "integer", "minimum": 1, "default": 5},
+                        "timeoutSeconds": {"type": "integer", "minimum": 1, "default": 2},
+                        "retries": {"type": "integer", "minimum": 1, "default": 3},
+                        "startPeriodSeconds": {"type": "integer", "minimum": 0, "default": 10},
+                    },
+                    "HTTP health check.",
+                    default={},
+                ),
+                "restart": {
+                    "enum": ["no", "on-failure", "always", "unless-stopped"],
+                    "default": "on-failure",
+                },
+                "resources": _obj(
+                    {
+                        "cpus": {"type": "number", "exclusiveMinimum": 0, "maximum": 512},
+                        "memory": _str(
+                            "Memory limit, e.g. 256Mi.",
+                            pattern=MEMORY_PATTERN,
+                            **{"x-message": "must be a size like 256Mi or 1Gi"},
+                        ),
+                    },
+                    "Resource limits.",
+                    default={},
+                ),
+            },
+            "How the service runs.",
+            default={},
+        ),
+        "deploy": {
+            "type": "array",
+            "description": "Environments deployed in order, from the deploy branch only.",
+            "default": [],
+            "items": _obj(
+                {
+                    "environment": _str(
+                        "Environment name.",
+                        pattern=NAME_PATTERN,
+                        **{"x-message": "must be lowercase letters, digits or '-'"},
+                    ),
+                    "target": {"enum": ["docker", "swarm", "kubernetes"], "default": "docker"},
+                    "strategy": {
+                        "enum": ["recreate", "blue-green", "rolling"],
+                        "default": "rolling",
+                    },
+                    "listen": _str(
+                        "Stable address clients use, host:port.",
+                        pattern=LISTEN_PATTERN,
+                        **{"x-message": "must be host:port, e.g. 127.0.0.1:18080"},
+                    ),
+                    "replicas": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1},
+                    "approval": _obj(
+                        {
+                            "submitter": _str(
+                                "User or group allowed to approve.", minLength=1, maxLength=200
+                            ),
+                            "message": _str("Question shown on the input step.", maxLength=500),
+                        },
+                        "Wait for a person before deploying.",
+                    ),
+                },
+                "One deploy stage.",
+                required=["environment"],
+            ),
+        },
+        "monitoring": _obj(
+            {
+                "metricsPath": _str(
+                    "Prometheus metrics path.", default="/metrics", pattern=r"^/\S*$"
+                ),
+                "slo": _obj(
+                    {
+                        "availability": {
+                            "type": "number",
+                            "exclusiveMinimum": 0,
+                            "exclusiveMaximum": 100,
+                        },
+                        "latencyP95Ms": {"type": "integer", "minimum": 1},
+                    },
+                    "Service level objectives.",
+                    default={},
+                ),
+                "alerts": _obj(
+                    {"notify": _str("Alert receiver.", minLength=1, maxLength=200)},
+                    "Alert routing.",
+                    default={},
+                ),
+            },
+            "Monitoring (a later version generates rules and dashboards from it).",
+            default={},
+        ),
+    },
+}

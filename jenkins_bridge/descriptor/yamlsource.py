@@ -1,0 +1,202 @@
+"""Safe YAML loading that keeps where every value came from.
+
+PyYAML alone accepts duplicate keys silently, expands aliases without limit and forgets positions
+once it builds Python objects. Here we compose the node graph (aliases stay shared nodes, so a
+"billion laughs" document costs nothing to compose) and walk it ourselves: duplicates become
+errors, expansion is budgeted, and every value's ``file:line:column`` is kept for messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from jenkins_bridge.errors import Problem
+
+try:  # the C parser is several times faster; positions are the same
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+Path = tuple[str | int, ...]
+Position = tuple[str, int, int]  # file, line, column (1-based)
+
+MAX_BYTES = 1_000_000
+MAX_NODES = 50_000  # values produced after alias expansion; real descriptors use < 500
+MAX_DEPTH = 64
+
+_STR_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"}
+
+
+@dataclass
+class LoadedDocument:
+    """A YAML mapping as plain data, with the position of every value and every key."""
+
+    file: str
+    data: dict[str, Any]
+    values: dict[Path, Position] = field(default_factory=dict)
+    keys: dict[Path, Position] = field(default_factory=dict)
+
+    def where(self, path: Path, *, key: bool = False) -> Position:
+        """Best position for ``path``: the key or value itself, else its nearest ancestor."""
+        table = self.keys if key else self.values
+        probe = path
+        while True:
+            if probe in table:
+                return table[probe]
+            if key and probe in self.values:
+                return self.values[probe]
+            if not probe:
+                return (self.file, 1, 1)
+            probe = probe[:-1]
+
+
+class YamlProblem(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def _pos(file: str, mark: Any) -> Position:
+    return (file, int(mark.line) + 1, int(mark.column) + 1)
+
+
+def load_yaml_mapping(text: bytes | str, file: str) -> LoadedDocument:
+    """Parse one YAML document that must be a mapping; raise ``YamlProblem`` with a location."""
+
+    def fail(message: str, line: int | None = None, column: int | None = None) -> YamlProblem:
+        return YamlProblem(Problem("yaml", message, file, line, column))
+
+    if isinstance(text, bytes):
+        if len(text) > MAX_BYTES:
+            raise fail(f"file is larger than {MAX_BYTES // 1000} kB; is this a descriptor?")
+        if b"\x00" in text:
+            raise fail("file is binary, not YAML text")
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise fail(f"file is not UTF-8 text (bad byte at offset {exc.start})") from exc
+    if not text.strip() or all(
+        not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()
+    ):
+        raise fail("file is empty; a descriptor needs at least apiVersion, kind and metadata", 1, 1)
+
+    loader = _Loader(text)
+    try:
+        node = loader.get_node() if loader.check_node() else None
+        if node is not None and loader.check_node():
+            second = loader.get_node()
+            line, column = _pos(file, second.start_mark)[1:] if second is not None else (None, None)
+            raise fail(
+                "file holds more than one YAML document ('---'); put one service per file",
+                line,
+                column,
+            )
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = f"YAML syntax error: {exc.problem or exc.context}"
+        if exc.context and exc.problem:
+            message += f" ({exc.context})"
+        if mark is not None:
+            raise fail(message, mark.line + 1, mark.column + 1) from exc
+        raise fail(message) from exc
+    except yaml.YAMLError as exc:
+        raise fail(f"YAML error: {exc}") from exc
+    finally:
+        loader.dispose()
+
+    if node is None:
+        raise fail("file is empty; a descriptor needs at least apiVersion, kind and metadata", 1, 1)
+    if not isinstance(node, yaml.MappingNode):
+        line, column = _pos(file, node.start_mark)[1:]
+        raise fail(
+            "a descriptor must be a YAML mapping (key: value) at the top level", line, column
+        )
+
+    doc = LoadedDocument(file=file, data={})
+    budget = [MAX_NODES]
+    data = _walk(node, (), doc, budget, 0, fail)
+    assert isinstance(data, dict)
+    doc.data = data
+    return doc
+
+
+def _walk(
+    node: Any, path: Path, doc: LoadedDocument, budget: list[int], depth: int, fail: Any
+) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        line, column = _pos(doc.file, node.start_mark)[1:]
+        raise fail(
+            f"document expands to more than {MAX_NODES} values (alias bomb?); "
+            "descriptors should not need so many aliases",
+            line,
+            column,
+        )
+    if depth > MAX_DEPTH:
+        line, column = _pos(doc.file, node.start_mark)[1:]
+        raise fail(f"nesting deeper than {MAX_DEPTH} levels", line, column)
+    doc.values[path] = _pos(doc.file, node.start_mark)
+
+    if isinstance(node, yaml.ScalarNode):
+        return _scalar(node, doc, fail)
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _walk(child, (*path, index), doc, budget, depth + 1, fail)
+            for index, child in enumerate(node.value)
+        ]
+    assert isinstance(node, yaml.MappingNode)
+    result: dict[str, Any] = {}
+    seen: dict[str, Position] = {}
+    for key_node, value_node in _merged_pairs(node, fail, doc):
+        key_pos = _pos(doc.file, key_node.start_mark)
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise fail("mapping keys must be plain strings", key_pos[1], key_pos[2])
+        # Keys stay as written: YAML 1.1 would turn `on:` or `yes:` into booleans.
+        key = str(key_node.value)
+        if key in seen:
+            first = seen[key]
+            raise fail(
+                f"duplicate key '{key}' (first defined at line {first[1]}, column {first[2]})",
+                key_pos[1],
+                key_pos[2],
+            )
+        seen[key] = key_pos
+        doc.keys[(*path, key)] = key_pos
+        result[key] = _walk(value_node, (*path, key), doc, budget, depth + 1, fail)
+    return result
+
+
+def _merged_pairs(node: Any, fail: Any, doc: LoadedDocument) -> list[tuple[Any, Any]]:
+    """Key/value pairs of a mapping with YAML merge keys (``<<: *base``) applied, own keys last."""
+    pairs: list[tuple[Any, Any]] = []
+    merged: list[tuple[Any, Any]] = []
+    for key_node, value_node in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.tag == "tag:yaml.org,2002:merge":
+            sources = (
+                value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            )
+            for source in sources:
+                if not isinstance(source, yaml.MappingNode):
+                    line, column = _pos(doc.file, source.start_mark)[1:]
+                    raise fail("'<<' merge needs a mapping or a list of mappings", line, column)
+                merged.extend(_merged_pairs(source, fail, doc))
+            continue
+        pairs.append((key_node, value_node))
+    own = {k.value for k, _ in pairs if isinstance(k, yaml.ScalarNode)}
+    return [(k, v) for k, v in merged if k.value not in own] + pairs
+
+
+_constructor = yaml.SafeLoader("")
+
+
+def _scalar(node: Any, doc: LoadedDocument, fail: Any) -> Any:
+    if node.tag in _STR_TAGS:
+        return str(node.value)
+    try:
+        return _constructor.construct_object(node, deep=True)
+    except yaml.YAMLError as exc:
+        line, column = _pos(doc.file, node.start_mark)[1:]
+        raise fail(f"bad value: {exc}", line, column) from exc

@@ -1,0 +1,1 @@
+"""Renderers: pure functions from the descriptor model to generated text."""

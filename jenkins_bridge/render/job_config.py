@@ -1,0 +1,251 @@
+"""Render Jenkins item configs (config.xml) with ElementTree: pure, deterministic, escaped.
+
+XML is built as a tree and serialised by the library, never by string templating, so no
+descriptor value can break out of its element. ``plugins`` maps plugin short names to the
+versions installed on the target controller; they fill the ``plugin="name@version"``
+attributes Jenkins itself writes (names alone when a version is unknown).
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+
+from jenkins_bridge.descriptor.model import Service
+
+PluginVersions = Mapping[str, str]
+XML_DECLARATION = "<?xml version='1.1' encoding='UTF-8'?>\n"
+MANAGED_MARKER = "[managed by jenkins-bridge]"
+
+
+def _plugin(plugins: PluginVersions, name: str) -> str:
+    version = plugins.get(name)
+    return f"{name}@{version}" if version else name
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, attrib)
+    if text is not None:
+        element.text = text
+    return element
+
+
+def _serialise(root: ET.Element) -> str:
+    ET.indent(root, space="  ")
+    return XML_DECLARATION + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def job_description(service: Service) -> str:
+    """Human description plus the marker that says who owns the job."""
+    lines = [service.metadata.description] if service.metadata.description else []
+    if service.metadata.owners:
+        lines.append("Owners: " + ", ".join(service.metadata.owners))
+    lines.append(f"{MANAGED_MARKER} source: {service.origin}; edits made in Jenkins are reverted.")
+    return "\n".join(lines)
+
+
+def _git_scm(parent: ET.Element, service: Service, plugins: PluginVersions) -> None:
+    scm = _sub(
+        parent, "scm", **{"class": "hudson.plugins.git.GitSCM", "plugin": _plugin(plugins, "git")}
+    )
+    _sub(scm, "configVersion", "2")
+    remotes = _sub(scm, "userRemoteConfigs")
+    remote = _sub(remotes, "hudson.plugins.git.UserRemoteConfig")
+    _sub(remote, "url", service.source.repo)
+    if service.source.credentials_id:
+        _sub(remote, "credentialsId", service.source.credentials_id)
+    branches = _sub(scm, "branches")
+    spec = _sub(branches, "hudson.plugins.git.BranchSpec")
+    _sub(spec, "name", f"*/{service.source.branch}")
+    _sub(scm, "doGenerateSubmoduleConfigurations", "false")
+    _sub(scm, "submoduleCfg", **{"class": "empty-list"})
+    _sub(scm, "extensions")
+
+
+def _properties(parent: ET.Element, service: Service, plugins: PluginVersions) -> None:
+    """Job properties exactly as the declarative `options`/`parameters`/`triggers` set them,
+    so the job is right before its first build and a build does not look like drift."""
+    pipeline = service.pipeline
+    props = _sub(parent, "properties")
+    discarder = _sub(props, "jenkins.model.BuildDiscarderProperty")
+    strategy = _sub(discarder, "strategy", **{"class": "hudson.tasks.LogRotator"})
+    _sub(strategy, "daysToKeep", "-1")
+    _sub(strategy, "numToKeep", str(pipeline.keep_builds))
+    _sub(strategy, "artifactDaysToKeep", "-1")
+    _sub(strategy, "artifactNumToKeep", "-1")
+    concurrent = _sub(
+        props, "org.jenkinsci.plugins.workflow.job.properties.DisableConcurrentBuildsJobProperty"
+    )
+    _sub(concurrent, "abortPrevious", "false")
+    if pipeline.parameters:
+        holder = _sub(props, "hudson.model.ParametersDefinitionProperty")
+        definitions = _sub(holder, "parameterDefinitions")
+        for param in pipeline.parameters:
+            if param.type == "boolean":
+                element = _sub(definitions, "hudson.model.BooleanParameterDefinition")
+                _sub(element, "name", param.name)
+                _sub(element, "description", param.description)
+                _sub(element, "defaultValue", "true" if param.default is True else "false")
+            elif param.type == "choice":
+                element = _sub(definitions, "hudson.model.ChoiceParameterDefinition")
+                _sub(element, "name", param.name)
+                _sub(element, "description", param.description)
+                choices = list(param.choices)
+                if isinstance(param.default, str) and param.default in choices:
+                    choices.remove(param.default)
+                    choices.insert(0, param.default)
+                holder_list = _sub(element, "choices", **{"class": "java.util.Arrays$ArrayList"})
+                array = _sub(holder_list, "a", **{"class": "string-array"})
+                for choice in choices:
+                    _sub(array, "string", choice)
+            else:
+                kind = (
+                    "TextParameterDefinition"
+                    if param.type == "text"
+                    else "StringParameterDefinition"
+                )
+                element = _sub(definitions, f"hudson.model.{kind}")
+                _sub(element, "name", param.name)
+                _sub(element, "description", param.description)
+                _sub(element, "defaultValue", "" if param.default is None else str(param.default))
+                _sub(element, "trim", "true" if param.type == "string" else "false")
+    triggers = pipeline.triggers
+    if triggers.poll or triggers.cron:
+        holder = _sub(
+            props, "org.jenkinsci.plugins.workflow.job.properties.PipelineTriggersJobProperty"
+        )
+        listed = _sub(holder, "triggers")
+        if triggers.poll:
+            poll = _sub(listed, "hudson.triggers.SCMTrigger")
+            _sub(poll, "spec", triggers.poll)
+            _sub(poll, "ignorePostCommitHooks", "false")
+        if triggers.cron:
+            timer = _sub(listed, "hudson.triggers.TimerTrigger")
+            _sub(timer, "spec", triggers.cron)
+
+
+def render_pipeline_job(service: Service, plugins: PluginVersions) -> str:
+    root = ET.Element("flow-definition", plugin=_plugin(plugins, "workflow-job"))
+    _sub(root, "actions")
+    _sub(root, "description", job_description(service))
+    _sub(root, "keepDependencies", "false")
+    _properties(root, service, plugins)
+    definition = _sub(
+        root,
+        "definition",
+        **{
+            "class": "org.jenkinsci.plugins.workflow.cps.CpsScmFlowDefinition",
+            "plugin": _plugin(plugins, "workflow-cps"),
+        },
+    )
+    _git_scm(definition, service, plugins)
+    _sub(definition, "scriptPath", service.source.jenkinsfile)
+    _sub(definition, "lightweight", "true")
+    _sub(root, "triggers")
+    _sub(root, "disabled", "false")
+    return _serialise(root)
+
+
+def render_multibranch_job(service: Service, plugins: PluginVersions) -> str:
+    project_class = "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject"
+    root = ET.Element(project_class, plugin=_plugin(plugins, "workflow-multibranch"))
+    _sub(root, "actions")
+    _sub(root, "description", job_description(service))
+    _sub(root, "properties")
+    _sub(
+        root,
+        "folderViews",
+        **{
+            "class": "jenkins.branch.MultiBranchProjectViewHolder",
+            "plugin": _plugin(plugins, "branch-api"),
+        },
+    )
+    _sub(root, "healthMetrics")
+    _sub(
+        root,
+        "icon",
+        **{
+            "class": "jenkins.branch.MetadataActionFolderIcon",
+            "plugin": _plugin(plugins, "branch-api"),
+        },
+    )
+    orphans = _sub(
+        root,
+        "orphanedItemStrategy",
+        **{
+            "class": "com.cloudbees.hudson.plugins.folder.computed.DefaultOrphanedItemStrategy",
+            "plugin": _plugin(plugins, "cloudbees-folder"),
+        },
+    )
+    _sub(orphans, "pruneDeadBranches", "true")
+    _sub(orphans, "daysToKeep", "-1")
+    _sub(orphans, "numToKeep", "-1")
+    _sub(orphans, "abortBuilds", "false")
+    triggers = _sub(root, "triggers")
+    periodic = _sub(
+        triggers,
+        "com.cloudbees.hudson.plugins.folder.computed.PeriodicFolderTrigger",
+        plugin=_plugin(plugins, "cloudbees-folder"),
+    )
+    _sub(periodic, "spec", "H H * * *")
+    _sub(periodic, "interval", "86400000")
+    _sub(root, "disabled", "false")
+    sources = _sub(
+        root,
+        "sources",
+        **{
+            "class": "jenkins.branch.MultiBranchProject$BranchSourceList",
+            "plugin": _plugin(plugins, "branch-api"),
+        },
+    )
+    data = _sub(sources, "data")
+    branch_source = _sub(data, "jenkins.branch.BranchSource")
+    source = _sub(
+        branch_source,
+        "source",
+        **{"class": "jenkins.plugins.git.GitSCMSource", "plugin": _plugin(plugins, "git")},
+    )
+    _sub(source, "id", f"{service.metadata.team}-{service.metadata.name}")
+    _sub(source, "remote", service.source.repo)
+    if service.source.credentials_id:
+        _sub(source, "credentialsId", service.source.credentials_id)
+    traits = _sub(source, "traits")
+    _sub(traits, "jenkins.plugins.git.traits.BranchDiscoveryTrait")
+    strategy = _sub(
+        branch_source, "strategy", **{"class": "jenkins.branch.DefaultBranchPropertyStrategy"}
+    )
+    _sub(strategy, "properties", **{"class": "empty-list"})
+    _sub(sources, "owner", **{"class": project_class, "reference": "../.."})
+    factory = _sub(
+        root,
+        "factory",
+        **{"class": "org.jenkinsci.plugins.workflow.multibranch.WorkflowBranchProjectFactory"},
+    )
+    _sub(factory, "owner", **{"class": project_class, "reference": "../.."})
+    _sub(factory, "scriptPath", service.source.jenkinsfile)
+    return _serialise(root)
+
+
+def render_job_config(service: Service, plugins: PluginVersions | None = None) -> str:
+    profile = plugins or {}
+    if service.pipeline.job_type == "multibranch":
+        return render_multibranch_job(service, profile)
+    return render_pipeline_job(service, profile)
+
+
+def render_folder_config(team: str, plugins: PluginVersions | None = None) -> str:
+    profile = plugins or {}
+    root = ET.Element(
+        "com.cloudbees.hudson.plugins.folder.Folder", plugin=_plugin(profile, "cloudbees-folder")
+    )
+    _sub(root, "actions")
+    _sub(root, "description", f"Jobs of team {team}.\n{MANAGED_MARKER}")
+    _sub(root, "properties")
+    _sub(
+        root,
+        "folderViews",
+        **{"class": "com.cloudbees.hudson.plugins.folder.views.DefaultFolderViewHolder"},
+    )
+    _sub(root, "healthMetrics")
+    _sub(root, "icon", **{"class": "com.cloudbees.hudson.plugins.folder.icons.StockFolderIcon"})
+    return _serialise(root)

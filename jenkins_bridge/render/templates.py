@@ -1,0 +1,90 @@
+"""The Jinja2 environment for code templates, with escaping that cannot be forgotten.
+
+Templates live in the repository's ``templates/`` (shipped inside the wheel as
+``jenkins_bridge/templates``). The environment's ``finalize`` refuses any bare string: a
+template can only print values that went through a quoting filter (``groovy``, ``comment``)
+or text it marks ``raw`` itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from jenkins_bridge.render.quoting import groovy_string, shell_word
+
+
+class Code(str):
+    """Text that is already safe to print into generated code."""
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, Code):
+        return value
+    if isinstance(value, bool):
+        raise jinja2.TemplateError("template printed a bare boolean; use | boolean")
+    if isinstance(value, int):
+        return value
+    raise jinja2.TemplateError(
+        f"template printed an unquoted value {value!r}; pass it through | groovy (or | raw)"
+    )
+
+
+def _groovy(value: Any) -> Code:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise jinja2.TemplateError(f"| groovy takes text, got {type(value).__name__}")
+    return Code(groovy_string(str(value)))
+
+
+def _boolean(value: Any) -> Code:
+    if not isinstance(value, bool):
+        raise jinja2.TemplateError(f"| boolean takes true/false, got {value!r}")
+    return Code("true" if value else "false")
+
+
+def _comment(value: Any) -> Code:
+    # A line comment ends at a newline; the value must not be able to end it.
+    text = "".join(ch if ch.isprintable() else "?" for ch in str(value))
+    return Code(text)
+
+
+def _choice_list(parameter: Any) -> Code:
+    choices = list(parameter.choices)
+    if isinstance(parameter.default, str) and parameter.default in choices:
+        # Declarative choice() has no default: the first choice is the default.
+        choices.remove(parameter.default)
+        choices.insert(0, parameter.default)
+    return Code("[" + ", ".join(groovy_string(c) for c in choices) + "]")
+
+
+def _template_dirs() -> list[str]:
+    package = Path(__file__).resolve().parent.parent
+    # Installed wheel: jenkins_bridge/templates; source checkout: <repo>/templates.
+    return [str(p) for p in (package / "templates", package.parent / "templates") if p.is_dir()]
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_template_dirs()),
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+    )
+    env.filters.update(
+        groovy=_groovy,
+        boolean=_boolean,
+        comment=_comment,
+        raw=Code,
+        shell=lambda v: Code(shell_word(str(v))),
+        choice_list=_choice_list,
+        yaml=lambda v: Code(json.dumps(str(v))),
+    )
+    return env

@@ -1,0 +1,172 @@
+"""Render every artifact of a set of services into a tree, and write or check it on disk.
+
+The tree maps a relative path to its text; ``manifest.json`` lists every artifact with its
+sha256 so a later run knows which files it owns (and may remove) and a reviewer can verify.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jenkins_bridge import __version__
+from jenkins_bridge.descriptor.model import Service
+from jenkins_bridge.errors import BridgeError
+from jenkins_bridge.render.jenkinsfile import render_jenkinsfile
+from jenkins_bridge.render.job_config import PluginVersions, render_folder_config, render_job_config
+
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class Artifact:
+    path: str  # relative, POSIX
+    text: str
+    kind: str  # jenkinsfile | job-config | folder-config | manifest
+    source: str | None = None  # descriptor origin
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class RenderedTree:
+    artifacts: dict[str, Artifact] = field(default_factory=dict)
+
+    def add(self, artifact: Artifact) -> None:
+        self.artifacts[artifact.path] = artifact
+
+
+def render_tree(services: Iterable[Service], plugins: PluginVersions | None = None) -> RenderedTree:
+    """All artifacts for ``services`` plus the manifest (pure: no I/O)."""
+    tree = RenderedTree()
+    teams: set[str] = set()
+    for service in services:
+        base = f"{service.metadata.team}/{service.metadata.name}"
+        tree.add(
+            Artifact(
+                f"{base}/Jenkinsfile", render_jenkinsfile(service), "jenkinsfile", service.origin
+            )
+        )
+        tree.add(
+            Artifact(
+                f"{base}/config.xml",
+                render_job_config(service, plugins),
+                "job-config",
+                service.origin,
+            )
+        )
+        teams.add(service.metadata.team)
+    for team in teams:
+        tree.add(
+            Artifact(f"{team}/folder.xml", render_folder_config(team, plugins), "folder-config")
+        )
+    entries = [
+        {"path": a.path, "kind": a.kind, "sha256": a.sha256, "source": a.source}
+        for a in sorted(tree.artifacts.values(), key=lambda a: a.path)
+    ]
+    manifest = {"generator": "jenkins-bridge", "version": __version__, "artifacts": entries}
+    tree.add(Artifact(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n", "manifest"))
+    return tree
+
+
+def _owned_paths(out: Path) -> set[str]:
+    """Paths listed by the manifest already in ``out``: the only files we may remove."""
+    try:
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        return {str(entry["path"]) for entry in manifest["artifacts"]}
+    except FileNotFoundError:
+        return set()
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BridgeError(
+            f"{out / MANIFEST} is not a jenkins-bridge manifest ({exc})",
+            hint="render into an empty directory, or delete that file",
+        ) from exc
+
+
+def _safe_relative(path: str) -> bool:
+    parts = Path(path).parts
+    return bool(parts) and not Path(path).is_absolute() and ".." not in parts
+
+
+@dataclass
+class WriteReport:
+    written: list[str]
+    unchanged: list[str]
+    removed: list[str]
+
+
+def write_tree(out: Path, tree: RenderedTree) -> WriteReport:
+    """Write changed files atomically; remove files an earlier render made and this one did not."""
+    previous = _owned_paths(out)
+    report = WriteReport([], [], [])
+    for path, artifact in sorted(tree.artifacts.items()):
+        target = out / path
+        data = artifact.text.encode("utf-8")
+        try:
+            if target.read_bytes() == data:
+                report.unchanged.append(path)
+                continue
+        except OSError:
+            pass
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
+        report.written.append(path)
+    for path in sorted(previous - tree.artifacts.keys()):
+        if not _safe_relative(path):
+            continue
+        target = out / path
+        if target.is_file():
+            target.unlink()
+            report.removed.append(path)
+            for parent in target.parents:
+                if parent == out or not parent.is_relative_to(out):
+                    break
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
+    return report
+
+
+@dataclass
+class CheckReport:
+    diffs: dict[str, str]  # path -> unified diff (stale, missing or extra)
+
+    @property
+    def clean(self) -> bool:
+        return not self.diffs
+
+
+def check_tree(out: Path, tree: RenderedTree) -> CheckReport:
+    """Compare the tree with ``out`` without writing; a unified diff per file that differs."""
+    diffs: dict[str, str] = {}
+    expected: Mapping[str, str] = {p: a.text for p, a in tree.artifacts.items()}
+    extra = {p for p in _owned_paths(out) if p not in expected and _safe_relative(p)}
+    for path in sorted(expected.keys() | extra):
+        target = out / path
+        try:
+            current: str | None = target.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            current = None
+        wanted = expected.get(path)
+        if current == wanted:
+            continue
+        if current is None and wanted is None:
+            continue
+        diff = difflib.unified_diff(
+            (current or "").splitlines(keepends=True),
+            (wanted or "").splitlines(keepends=True),
+            fromfile=f"a/{path}" if current is not None else "/dev/null",
+            tofile=f"b/{path}" if wanted is not None else "/dev/null",
+        )
+        diffs[path] = "".join(line if line.endswith("\n") else line + "\n" for line in diff)
+    return CheckReport(diffs)
