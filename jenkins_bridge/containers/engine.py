@@ -8,12 +8,15 @@ inside this module.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jenkins_bridge.containers.dockerfile import with_labels
 from jenkins_bridge.containers.errors import (
     BuildFailed,
     ContextMissing,
@@ -166,19 +169,30 @@ class Engine:
 
     def build(self, request: BuildRequest, log: LogSink) -> BuiltImage:
         """Build ``request``, streaming log lines to ``log``; tag every reference."""
-        import docker.errors
 
         check_build_inputs(request.context_dir, request.dockerfile)
+        with _labelled_dockerfile(request) as (dockerfile, api_labels):
+            return self._build(request, dockerfile, api_labels, log)
+
+    def _build(
+        self,
+        request: BuildRequest,
+        dockerfile: Path,
+        api_labels: Mapping[str, str] | None,
+        log: LogSink,
+    ) -> BuiltImage:
+        import docker.errors
+
         references = request.references()
         progress = BuildProgress()
         with self._daemon_errors():
             try:
                 stream = self._client.api.build(
                     path=str(request.context_dir),
-                    dockerfile=str(request.dockerfile),
+                    dockerfile=str(dockerfile),
                     tag=references[0] if references else None,
                     buildargs=dict(request.build_args),
-                    labels=dict(request.labels),
+                    labels=dict(api_labels) if api_labels else None,
                     target=request.target,
                     cache_from=list(request.cache_from) or None,
                     nocache=request.no_cache,
@@ -318,6 +332,30 @@ class Engine:
         if kind == PushFailureKind.INVALID_NAME:
             raise InvalidImageName(reference.rsplit(":", 1)[0], message)
         raise PushRejected(reference, message)
+
+
+@contextmanager
+def _labelled_dockerfile(request: BuildRequest) -> Iterator[tuple[Path, Mapping[str, str] | None]]:
+    """A copy of the Dockerfile with the labels in it, outside the context, so docker-py sends
+    it under a name the engine drops from the context (COPY . stays cacheable).
+
+    Yields (dockerfile, labels still to pass through the API, or None).
+    """
+    text = request.dockerfile.read_text(encoding="utf-8", errors="surrogateescape")
+    labelled = with_labels(text, request.labels, request.target) if request.labels else None
+    if labelled is None:
+        yield request.dockerfile, request.labels
+        return
+    scratch = Path(tempfile.mkdtemp(prefix="jenkins-bridge-dockerfile-"))
+    try:
+        if scratch.is_relative_to(request.context_dir):
+            yield request.dockerfile, request.labels
+            return
+        copy = scratch / "Dockerfile"
+        copy.write_text(labelled, encoding="utf-8", errors="surrogateescape")
+        yield copy, None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _connection_cause(exc: BaseException) -> str:
