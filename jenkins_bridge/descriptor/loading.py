@@ -113,6 +113,7 @@ def load_services(paths: Sequence[str | Path]) -> list[model.Service]:
     problems: list[Problem] = []
     services: list[model.Service] = []
     defaults_by_dir: dict[Path, _Defaults | None] = {}
+    name_positions: dict[Path, tuple[str, int, int]] = {}
 
     for descriptor in files:
         folder = descriptor.path.parent
@@ -136,8 +137,9 @@ def load_services(paths: Sequence[str | Path]) -> list[model.Service]:
         problems.extend(found)
         if service is not None:
             services.append(service)
+            name_positions[service.path] = doc.where(("metadata", "name"))
 
-    problems.extend(_cross_file_problems(services))
+    problems.extend(_cross_file_problems(services, name_positions))
     if problems:
         raise InvalidDescriptors(problems)
     return services
@@ -161,13 +163,13 @@ def _build_one(
     data = doc.data
     combined = doc
     if defaults is not None:
-        for locked in defaults.locked:
+        for index, locked in enumerate(defaults.locked):
             own = _lookup(doc.data, locked)
             if own is _MISSING:
                 continue
             if own != _lookup(defaults.data, locked):
                 path = tuple(locked.split("."))
-                file, line, column = defaults.doc.where(("locked",))
+                file, line, column = defaults.doc.where(("locked", index))
                 problems.append(
                     problem_at(
                         doc,
@@ -190,16 +192,23 @@ def _build_one(
     return build_service(data, descriptor.path, descriptor.origin), []
 
 
-def _cross_file_problems(services: Iterable[model.Service]) -> Iterable[Problem]:
+def _cross_file_problems(
+    services: Iterable[model.Service], positions: dict[Path, tuple[str, int, int]]
+) -> Iterable[Problem]:
     seen: dict[str, model.Service] = {}
     for service in services:
         key = service.full_name.lower()  # Jenkins item names are case-insensitive
         if key in seen:
+            first = seen[key]
+            file, line, column = positions[service.path]
+            first_file, first_line, _ = positions[first.path]
             yield Problem(
                 "invalid",
-                f"metadata.name: service '{service.full_name}' is also defined in "
-                f"{seen[key].path}; names must be unique within a team",
-                str(service.path),
+                f"metadata.name: service '{service.full_name}' is already defined at "
+                f"{first_file}:{first_line}; names must be unique within a team",
+                file,
+                line,
+                column,
             )
         else:
             seen[key] = service

@@ -87,7 +87,10 @@ SCHEMA: dict[str, Any] = {
             {
                 "repo": _str("Git URL of the service repository.", minLength=1, maxLength=2000),
                 "branch": _str(
-                    "Branch that builds and deploys.", default="main", pattern=BRANCH_PATTERN
+                    "Branch that builds and deploys.",
+                    default="main",
+                    pattern=BRANCH_PATTERN,
+                    **{"x-message": "must be a branch name (letters, digits, '.', '_', '/', '-')"},
                 ),
                 "credentialsId": _credentials_id,
                 "jenkinsfile": _str(

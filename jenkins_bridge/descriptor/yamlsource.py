@@ -8,6 +8,7 @@ errors, expansion is budgeted, and every value's ``file:line:column`` is kept fo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,9 @@ Position = tuple[str, int, int]  # file, line, column (1-based)
 MAX_BYTES = 1_000_000
 MAX_NODES = 50_000  # values produced after alias expansion; real descriptors use < 500
 MAX_DEPTH = 64
+
+# C0 controls except tab and newline, DEL, C1 controls, lone surrogates, non-characters.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 _STR_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"}
 
@@ -98,7 +102,14 @@ def load_yaml_mapping(text: bytes | str, file: str) -> LoadedDocument:
         mark = exc.problem_mark or exc.context_mark
         message = f"YAML syntax error: {exc.problem or exc.context}"
         if exc.context and exc.problem:
-            message += f" ({exc.context})"
+            context = exc.context
+            if exc.context_mark is not None and exc.context_mark is not exc.problem_mark:
+                context += f" that starts at line {exc.context_mark.line + 1}"
+                context += f", column {exc.context_mark.column + 1}"
+                if "end of stream" in str(exc.problem):
+                    # An unclosed quote or bracket: where it opens is what the user must fix.
+                    mark = exc.context_mark
+            message += f" ({context})"
         if mark is not None:
             raise fail(message, mark.line + 1, mark.column + 1) from exc
         raise fail(message) from exc
@@ -194,7 +205,17 @@ _constructor = yaml.SafeLoader("")
 
 def _scalar(node: Any, doc: LoadedDocument, fail: Any) -> Any:
     if node.tag in _STR_TAGS:
-        return str(node.value)
+        text = str(node.value)
+        bad = _FORBIDDEN.search(text)
+        if bad is not None:
+            line, column = _pos(doc.file, node.start_mark)[1:]
+            raise fail(
+                f"control character U+{ord(bad.group()):04X} is not allowed in a value "
+                "(Jenkins names and XML 1.0 reject it)",
+                line,
+                column,
+            )
+        return text
     try:
         return _constructor.construct_object(node, deep=True)
     except yaml.YAMLError as exc:

@@ -1,0 +1,62 @@
+"""Shared test helpers: run the CLI in-process, and parse Jenkinsfiles with real Groovy 2.4."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jenkins_bridge.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "tests" / "golden"
+PARSE_CHECK = ROOT / "tests" / "groovy" / "ParseCheck.groovy"
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+
+    return run
+
+
+def groovy_facts(paths: Sequence[Path]) -> dict[str, dict[str, Any]]:
+    """Parse every file in one Groovy 2.4 JVM; map path -> facts (ok, strings, calls, ...)."""
+    groovy = shutil.which("groovy")
+    if groovy is None:
+        pytest.fail("groovy is not installed; run `make test`, which installs it")
+    proc = subprocess.run(
+        [groovy, str(PARSE_CHECK), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    facts = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("{"):
+            entry = json.loads(line)
+            facts[entry["file"]] = entry
+    missing = [str(p) for p in paths if str(p) not in facts]
+    assert not missing, f"groovy gave no verdict for {missing}: {proc.stderr[-2000:]}"
+    return facts
