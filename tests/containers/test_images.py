@@ -1,0 +1,532 @@
+"""Building and pushing against the real engine and registries (scripts/services.sh up)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jenkins_bridge.cli import main
+from jenkins_bridge.containers.engine import (
+    BuildRequest,
+    Engine,
+    RegistryCredentials,
+)
+from jenkins_bridge.containers.errors import (
+    BuildFailed,
+    ContextMissing,
+    DaemonUnreachable,
+    DockerfileMissing,
+    ImageNotFound,
+    InvalidImageName,
+    RegistryAuthFailed,
+    RegistryUnreachable,
+)
+
+from .conftest import BASE_IMAGE, ROOT, Services, closed_port, unique_repository
+
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(120)]
+
+COMMIT = "fedcba9876543210fedcba9876543210fedcba98"
+SHORT = COMMIT[:12]
+
+SIMPLE_DOCKERFILE = f"""\
+FROM {BASE_IMAGE}
+ARG GREETING=unset
+COPY payload.txt /payload.txt
+RUN echo "$GREETING" > /greeting
+"""
+
+MULTI_STAGE_DOCKERFILE = f"""\
+FROM {BASE_IMAGE} AS base
+ARG GREETING=unset
+RUN echo "$GREETING" > /greeting
+FROM base AS runtime
+RUN echo runtime > /stage
+FROM base AS debug
+RUN echo debug > /stage
+"""
+
+
+def write_service(
+    directory: Path,
+    repository: str,
+    dockerfile: str | None = SIMPLE_DOCKERFILE,
+    *,
+    image_fields: str = "",
+    description: str = "Test app",
+) -> Path:
+    """A descriptor plus a build context in ``directory``; returns the descriptor path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if dockerfile is not None:
+        (directory / "Dockerfile").write_text(dockerfile)
+    (directory / "payload.txt").write_text("payload\n")
+    descriptor = directory / "service.yaml"
+    descriptor.write_text(
+        textwrap.dedent(
+            f"""\
+            apiVersion: jenkins-bridge/v1
+            kind: Service
+            metadata:
+              name: test-app
+              team: qa
+              description: {json.dumps(description)}
+            source:
+              repo: https://git.example.com/qa/test-app.git
+            image:
+              repository: {repository}
+            """
+        )
+        + textwrap.indent(textwrap.dedent(image_fields), "  ")
+    )
+    return descriptor
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def run_in_image(client: Any, reference: str, *command: str) -> str:
+    output = client.containers.run(
+        reference, list(command), remove=True, network_mode="host", stdout=True
+    )
+    return bytes(output).decode().strip()
+
+
+def registry_digest(registry: str, path: str, tag: str, auth: tuple[str, str] | None) -> str:
+    request = urllib.request.Request(
+        f"http://{registry}/v2/{path}/manifests/{tag}",
+        method="HEAD",
+        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+    )
+    if auth is not None:
+        import base64
+
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return str(response.headers["Docker-Content-Digest"])
+
+
+# -- build ---------------------------------------------------------------------------------
+
+
+def test_build_tags_and_labels_the_image(
+    services: Services,
+    docker_client: Any,
+    repositories: list[str],
+    clean_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repository = unique_repository(services.plain_registry, repositories)
+    descriptor = write_service(tmp_path / "svc", repository, description='Says "hi" for $5')
+    clean_env.setenv("GIT_COMMIT", COMMIT)
+    clean_env.setenv("BRANCH_NAME", "feature/Login page")
+    clean_env.setenv("BUILD_NUMBER", "17")
+    clean_env.setenv("BUILD_URL", "https://ci.example.com/job/test-app/17/")
+    clean_env.setenv("SOURCE_DATE_EPOCH", "1700000000")
+
+    code, out, err = run_cli(capsys, "--output", "json", "image", "build", str(descriptor))
+
+    assert code == 0, err
+    result = json.loads(out)["data"]
+    assert result["tags"] == [SHORT, "feature-Login-page-17"]
+    assert result["reference"] == f"{repository}:{SHORT}"
+    assert result["pushed"] is False
+    assert "Step 1/" in err  # the build log streams to stderr
+    image = docker_client.images.get(f"{repository}:{SHORT}")
+    assert sorted(image.tags) == sorted(f"{repository}:{tag}" for tag in result["tags"])
+    labels = image.labels
+    assert labels == result["labels"]
+    assert labels["org.opencontainers.image.revision"] == COMMIT
+    assert labels["org.opencontainers.image.created"] == "2023-11-14T22:13:20Z"
+    assert labels["org.opencontainers.image.source"] == "https://git.example.com/qa/test-app.git"
+    assert labels["org.opencontainers.image.title"] == "test-app"
+    assert labels["org.opencontainers.image.description"] == 'Says "hi" for $5'
+    assert labels["org.opencontainers.image.version"] == "feature-Login-page-17"
+    assert labels["io.jenkins.build-url"] == "https://ci.example.com/job/test-app/17/"
+    assert len(labels["io.jenkins-bridge.descriptor-sha256"]) == 64
+    assert f"{repository}:latest" not in image.tags
+
+
+def test_build_is_cached_and_reproducible_with_source_date_epoch(
+    services: Services,
+    docker_client: Any,
+    repositories: list[str],
+    clean_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repository = unique_repository(services.plain_registry, repositories)
+    descriptor = write_service(tmp_path / "svc", repository)
+    clean_env.setenv("GIT_COMMIT", COMMIT)
+    clean_env.setenv("SOURCE_DATE_EPOCH", "1700000000")
+
+    first = run_cli(capsys, "--output", "json", "image", "build", str(descriptor))
+    second = run_cli(capsys, "--output", "json", "image", "build", str(descriptor))
+
+    assert first[0] == second[0] == 0
+    assert json.loads(first[1])["data"]["image_id"] == json.loads(second[1])["data"]["image_id"]
+    assert "Running in" not in second[2]  # every step, the label step included, came from cache
+
+
+def test_build_args_and_target_select_what_is_built(
+    services: Services,
+    docker_client: Any,
+    repositories: list[str],
+    clean_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repository = unique_repository(services.plain_registry, repositories)
+    descriptor = write_service(
+        tmp_path / "svc",
+        repository,
+        MULTI_STAGE_DOCKERFILE,
+        image_fields="""\
+        target: runtime
+        buildArgs: {GREETING: hello-from-descriptor}
+        """,
+    )
+    clean_env.setenv("GIT_COMMIT", COMMIT)
+
+    code, out, err = run_cli(capsys, "image", "build", str(descriptor))
+
+    assert code == 0, err
+    assert out.strip() == f"{repository}:{SHORT}"
+    reference = out.strip()
+    assert run_in_image(docker_client, reference, "cat", "/greeting") == "hello-from-descriptor"
+    assert run_in_image(docker_client, reference, "cat", "/stage") == "runtime"
+    labels = docker_client.images.get(reference).labels
+    assert labels["org.opencontainers.image.revision"] == COMMIT  # the target stage is labelled
+
+
+def test_build_uses_git_head_and_latest_only_when_asked(
+    services: Services,
+    docker_client: Any,
+    repositories: list[str],
+    clean_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repository = unique_repository(services.plain_registry, repositories)
+    context = tmp_path / "checkout"
+    descriptor = write_service(context, repository)
+    git = ["git", "-C", str(context), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], check=True)
+    head = subprocess.run(
+        [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+    code, out, err = run_cli(
+        capsys, "--output", "json", "image", "build", str(descriptor), "--tag", "latest"
+    )
+
+    assert code == 0, err
+    result = json.loads(out)["data"]
+    assert result["tags"] == [head[:12], "latest"]
+    assert result["reference"] == f"{repository}:{head[:12]}"
+    assert result["labels"]["org.opencontainers.image.revision"] == head
+
+
+def test_failing_run_step_names_the_step_and_its_last_lines(
+    services: Services,
+    docker_client: Any,
+    repositories: list[str],
+    clean_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repository = unique_repository(services.plain_registry, repositories)
+    dockerfile = f"FROM {BASE_IMAGE}\nRUN echo compiling && echo 'missing symbol foo' && exit 3\n"
+    descriptor = write_service(tmp_path / "svc", repository, dockerfile)
+    clean_env.setenv("GIT_COMMIT", COMMIT)
+
+    with Engine.connect() as engine, pytest.raises(BuildFailed) as caught:
+        engine.build(_request(descriptor.parent, repository), lambda line: None)
+    assert caught.value.step is not None and "RUN echo compiling" in caught.value.step
+    assert caught.value.last_lines[-2:] == ("compiling", "missing symbol foo")
+    assert "non-zero code: 3" in caught.value.reason
+
+    code, out, err = run_cli(capsys, "image", "build", str(descriptor))
+    assert code == 1
+    assert out == ""
+    error_line = err.strip().splitlines()[-1]
+    assert error_line.startswith("error: step '2/3 RUN echo compiling")
+    assert "missing symbol foo" in error_line
+    assert not docker_client.images.list(name=repository)
+
+
+def test_missing_dockerfile_and_context_fail_before_the_engine(
+    services: Services,
+    repositories: list[str],
+    clean_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repository = unique_repository(services.plain_registry, repositories)
+    clean_env.setenv("GIT_COMMIT", COMMIT)
+    no_dockerfile = write_service(tmp_path / "a", repository, dockerfile=None)
+    no_context = write_service(tmp_path / "b", repository, image_fields="context: does-not-exist\n")
+
+    code, out, err = run_cli(capsys, "--output", "json", "image", "build", str(no_dockerfile))
+    assert code == 1
+    assert json.loads(out)["status"] == "dockerfile-missing"
+    assert str(tmp_path / "a" / "Dockerfile") in out
+
+    code, out, err = run_cli(capsys, "image", "build", str(no_context))
+    assert code == 1
+    assert "does-not-exist" in err and "does not exist" in err
+
+    with pytest.raises(ContextMissing):
+        Engine.connect().build(_request(tmp_path / "nowhere", repository), print)
+    with pytest.raises(DockerfileMissing):
+        Engine.connect().build(_request(tmp_path / "a", repository), print)
+
+
+def test_unreachable_daemon_is_one_line_and_exit_1(
+    services: Services,
+    repositories: list[str],
+    clean_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repository = unique_repository(services.plain_registry, repositories)
+    descriptor = write_service(tmp_path / "svc", repository)
+    clean_env.setenv("GIT_COMMIT", COMMIT)
+    docker_host = f"tcp://127.0.0.1:{closed_port()}"
+    clean_env.setenv("DOCKER_HOST", docker_host)
+
+    code, out, err = run_cli(capsys, "image", "build", str(descriptor))
+
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith(f"error: cannot reach the Docker engine at {docker_host}")
+    assert "scripts/services.sh up" in err
+    with pytest.raises(DaemonUnreachable):
+        Engine.connect()
+
+
+def test_names_the_engine_rejects_are_invalid_image_names(
+    services: Services, docker_client: Any, repositories: list[str], tmp_path: Path
+) -> None:
+    repository = unique_repository(services.plain_registry, repositories)
+    write_service(tmp_path / "svc", repository)
+    with Engine.connect() as engine:
+        built = engine.build(_request(tmp_path / "svc", repository), lambda line: None)
+        with pytest.raises(InvalidImageName) as caught:
+            engine.tag(built.image_id, f"{services.plain_registry}/Upper/Case", "v1")
+        assert "lowercase" in caught.value.message
+        with pytest.raises(InvalidImageName):
+            engine.push(f"{services.plain_registry}/Upper/Case", ["v1"], lambda line: None)
+
+
+# -- push ----------------------------------------------------------------------------------
+
+
+def test_build_and_push_prints_the_digest_reference(
+    services: Services,
+    docker_client: Any,
+    repositories: list[str],
+    clean_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repository = unique_repository(services.plain_registry, repositories)
+    descriptor = write_service(tmp_path / "svc", repository)
+    clean_env.setenv("GIT_COMMIT", COMMIT)
+    clean_env.setenv("BRANCH_NAME", "main")
+    clean_env.setenv("BUILD_NUMBER", "5")
+
+    code, out, err = run_cli(capsys, "image", "build", str(descriptor), "--push")
+
+    assert code == 0, err
+    reference = out.strip()
+    assert reference.startswith(f"{repository}@sha256:")
+    digest = reference.split("@", 1)[1]
+    path = repository.split("/", 1)[1]
+    assert registry_digest(services.plain_registry, path, SHORT, None) == digest
+    assert registry_digest(services.plain_registry, path, "main-5", None) == digest
+
+
+def test_push_with_credentials_to_the_auth_registry_never_shows_the_password(
+    services: Services,
+    docker_client: Any,
+    repositories: list[str],
+    clean_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repository = unique_repository(services.auth_registry, repositories)
+    descriptor = write_service(tmp_path / "svc", repository)
+    clean_env.setenv("GIT_COMMIT", COMMIT)
+    clean_env.setenv("REGISTRY_USER", services.user)
+    clean_env.setenv("REGISTRY_PASSWORD", services.password)
+
+    build = run_cli(capsys, "image", "build", str(descriptor))
+    push = run_cli(capsys, "--output", "json", "image", "push", str(descriptor), "--tag", SHORT)
+
+    assert build[0] == 0, build[2]
+    assert push[0] == 0, push[2]
+    result = json.loads(push[1])["data"]
+    assert result["reference"].startswith(f"{repository}@sha256:")
+    path = repository.split("/", 1)[1]
+    auth = (services.user, services.password)
+    assert registry_digest(services.auth_registry, path, SHORT, auth) == result["digest"]
+    labels = docker_client.images.get(f"{repository}:{SHORT}").labels
+    for text in (*build[1:], *push[1:], json.dumps(labels)):
+        assert services.password not in text
+
+
+def test_wrong_password_is_registry_auth_failed_and_scrubbed(
+    services: Services,
+    docker_client: Any,
+    repositories: list[str],
+    clean_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repository = unique_repository(services.auth_registry, repositories)
+    descriptor = write_service(tmp_path / "svc", repository)
+    clean_env.setenv("GIT_COMMIT", COMMIT)
+    wrong_password = "not-the-Secr3t-" + services.password
+    clean_env.setenv("REGISTRY_USER", services.user)
+    clean_env.setenv("REGISTRY_PASSWORD", wrong_password)
+
+    code, out, err = run_cli(
+        capsys, "--output", "json", "image", "build", "--push", str(descriptor)
+    )
+
+    assert code == 1
+    envelope = json.loads(out)
+    assert envelope["status"] == "registry-auth-failed"
+    assert "127.0.0.1:5001" in envelope["errors"][0]["message"]
+    assert "REGISTRY_PASSWORD" in envelope["errors"][0]["message"]
+    assert wrong_password not in out + err
+    with Engine.connect() as engine, pytest.raises(RegistryAuthFailed) as caught:
+        engine.push(repository, [SHORT], lambda line: None, RegistryCredentials("x", "y"))
+    assert caught.value.had_credentials
+
+
+def test_push_without_credentials_to_the_auth_registry_fails(
+    services: Services,
+    docker_client: Any,
+    repositories: list[str],
+    clean_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repository = unique_repository(services.auth_registry, repositories)
+    descriptor = write_service(tmp_path / "svc", repository)
+    clean_env.setenv("GIT_COMMIT", COMMIT)
+    assert run_cli(capsys, "image", "build", str(descriptor))[0] == 0
+
+    code, out, err = run_cli(capsys, "image", "push", str(descriptor), "--tag", SHORT)
+
+    assert code == 1
+    assert out == ""
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: registry 127.0.0.1:5001 requires credentials")
+    assert "REGISTRY_USER" in last
+
+
+def test_registry_down_is_registry_unreachable(
+    services: Services,
+    docker_client: Any,
+    repositories: list[str],
+    tmp_path: Path,
+) -> None:
+    down_registry = f"127.0.0.1:{closed_port()}"
+    repository = unique_repository(down_registry, repositories)
+    write_service(tmp_path / "svc", repository)
+    with Engine.connect() as engine:
+        engine.build(_request(tmp_path / "svc", repository), lambda line: None)
+        with pytest.raises(RegistryUnreachable) as caught:
+            engine.push(repository, [SHORT], lambda line: None)
+    assert caught.value.registry == down_registry
+    assert "connection refused" in caught.value.message
+
+
+def test_pushing_a_tag_that_was_never_built_is_image_not_found(
+    services: Services, repositories: list[str], tmp_path: Path
+) -> None:
+    repository = unique_repository(services.plain_registry, repositories)
+    with Engine.connect() as engine, pytest.raises(ImageNotFound) as caught:
+        engine.push(repository, ["never-built"], lambda line: None)
+    assert caught.value.reference == f"{repository}:never-built"
+
+
+def test_registry_password_in_build_args_is_refused(
+    services: Services,
+    repositories: list[str],
+    clean_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repository = unique_repository(services.plain_registry, repositories)
+    descriptor = write_service(
+        tmp_path / "svc",
+        repository,
+        image_fields=f"buildArgs: {{TOKEN: {json.dumps(services.password)}}}\n",
+    )
+    clean_env.setenv("GIT_COMMIT", COMMIT)
+    clean_env.setenv("REGISTRY_USER", services.user)
+    clean_env.setenv("REGISTRY_PASSWORD", services.password)
+
+    code, out, err = run_cli(capsys, "image", "build", str(descriptor))
+
+    assert code == 1
+    assert "image.buildArgs TOKEN contains the registry password" in err
+    assert services.password not in out + err
+
+
+def test_cli_end_to_end_in_a_subprocess(
+    services: Services, docker_client: Any, repositories: list[str], tmp_path: Path
+) -> None:
+    repository = unique_repository(services.auth_registry, repositories)
+    descriptor = write_service(tmp_path / "svc", repository)
+    env = {
+        **os.environ,
+        "GIT_COMMIT": COMMIT,
+        "REGISTRY_USER": services.user,
+        "REGISTRY_PASSWORD": services.password,
+    }
+    command = [sys.executable, "-m", "jenkins_bridge", "--output", "json", "image", "build"]
+    completed = subprocess.run(
+        [*command, str(descriptor), "--push", "--cache-from", BASE_IMAGE],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    result = json.loads(completed.stdout)
+    assert result["status"] == "pushed"
+    assert result["data"]["reference"] == f"{repository}@{result['data']['digest']}"
+    assert result["data"]["tags"] == [SHORT]
+    assert services.password not in completed.stdout + completed.stderr
+
+
+def _request(context: Path, repository: str) -> BuildRequest:
+    return BuildRequest(
+        context_dir=context,
+        dockerfile=context / "Dockerfile",
+        repository=repository,
+        tags=(SHORT,),
+        labels={"org.opencontainers.image.revision": COMMIT},
+    )
