@@ -63,6 +63,14 @@ class YamlProblem(Exception):
         self.problem = problem
 
 
+def _where(data: bytes, needle: bytes | None, offset: int | None = None) -> tuple[int, int]:
+    """1-based line and column of a byte offset (or of the first ``needle``)."""
+    at = data.find(needle) if needle is not None else (offset or 0)
+    line = data.count(b"\n", 0, at) + 1
+    column = at - (data.rfind(b"\n", 0, at) + 1) + 1
+    return line, column
+
+
 def _pos(file: str, mark: Any) -> Position:
     return (file, int(mark.line) + 1, int(mark.column) + 1)
 
@@ -77,11 +85,14 @@ def load_yaml_mapping(text: bytes | str, file: str) -> LoadedDocument:
         if len(text) > MAX_BYTES:
             raise fail(f"file is larger than {MAX_BYTES // 1000} kB; is this a descriptor?")
         if b"\x00" in text:
-            raise fail("file is binary, not YAML text")
+            raise fail("file is binary (it holds NUL bytes), not YAML text", *_where(text, b"\x00"))
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise fail(f"file is not UTF-8 text (bad byte at offset {exc.start})") from exc
+            line, column = _where(text, None, exc.start)
+            raise fail(
+                f"file is not UTF-8 text (byte 0x{text[exc.start]:02x})", line, column
+            ) from exc
     if not text.strip() or all(
         not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()
     ):
@@ -113,8 +124,17 @@ def load_yaml_mapping(text: bytes | str, file: str) -> LoadedDocument:
         if mark is not None:
             raise fail(message, mark.line + 1, mark.column + 1) from exc
         raise fail(message) from exc
-    except yaml.YAMLError as exc:
-        raise fail(f"YAML error: {exc}") from exc
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise fail(
+            f"character U+{ord(char):04X} is not allowed in YAML (control characters are not)",
+            line,
+            column,
+        ) from exc
+    except yaml.YAMLError as exc:  # pragma: no cover - every PyYAML error above carries a mark
+        raise fail(f"YAML error: {str(exc).splitlines()[0]}", 1, 1) from exc
     finally:
         loader.dispose()
 
