@@ -147,7 +147,10 @@ class JenkinsEmulator:
         self._server = _Server((self.host, self.port), self)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"jenkins-emulator:{self.port}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"jenkins-emulator:{self.port}",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -648,6 +651,8 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in separate writes; Nagle + delayed ACK would add 40 ms each
+    disable_nagle_algorithm = True
     server: _Server
     timeout = 60
 
