@@ -217,8 +217,8 @@ class JenkinsEmulator:
         return digest.hexdigest()
 
     def _new_session(self, user: str | None) -> str:
-        sid = f"node0{secrets.token_hex(12)}{len(self._sessions)}"
         with self._lock:
+            sid = f"node0{secrets.token_hex(12)}{len(self._sessions)}"
             self._sessions[sid] = user
         return sid
 

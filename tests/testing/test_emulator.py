@@ -276,6 +276,19 @@ def test_nested_folders_and_scoped_names(emu: JenkinsEmulator, http: requests.Se
     assert info["url"] == emu.url + "job/a/job/b/job/a/"
 
 
+def test_multibranch_is_a_group_without_create_item(
+    emu: JenkinsEmulator, http: requests.Session
+) -> None:
+    tag = "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject"
+    assert create(http, emu, "", "mb", f"<{tag}><description>m</description></{tag}>").ok
+    data = http.get(emu.url + "job/mb/api/json").json()
+    assert data["_class"] == tag and data["jobs"] == [] and "color" not in data
+    assert emu.items["mb"].kind == "multibranch"
+    # branch jobs are computed, never posted: ComputedFolder has no doCreateItem
+    assert create(http, emu, "job/mb/", "x", PIPELINE.format(desc="")).status_code == 404
+    assert http.post(emu.url + "job/mb/disable").status_code == 404
+
+
 def test_form_create_folder_redirects_to_configure(
     emu: JenkinsEmulator, http: requests.Session
 ) -> None:
