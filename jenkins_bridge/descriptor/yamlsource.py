@@ -82,16 +82,17 @@ def load_yaml_mapping(text: bytes | str, file: str) -> LoadedDocument:
         return YamlProblem(Problem("yaml", message, file, line, column))
 
     if isinstance(text, bytes):
-        if len(text) > MAX_BYTES:
-            raise fail(f"file is larger than {MAX_BYTES // 1000} kB; is this a descriptor?")
-        if b"\x00" in text:
-            raise fail("file is binary (it holds NUL bytes), not YAML text", *_where(text, b"\x00"))
+        raw = text
+        if len(raw) > MAX_BYTES:
+            raise fail(f"file is larger than {MAX_BYTES // 1000} kB; is this a descriptor?", 1, 1)
+        if b"\x00" in raw:
+            raise fail("file is binary (it holds NUL bytes), not YAML text", *_where(raw, b"\x00"))
         try:
-            text = text.decode("utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            line, column = _where(text, None, exc.start)
+            line, column = _where(raw, None, exc.start)
             raise fail(
-                f"file is not UTF-8 text (byte 0x{text[exc.start]:02x})", line, column
+                f"file is not UTF-8 text (byte 0x{raw[exc.start]:02x})", line, column
             ) from exc
     if not text.strip() or all(
         not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()
@@ -103,11 +104,11 @@ def load_yaml_mapping(text: bytes | str, file: str) -> LoadedDocument:
         node = loader.get_node() if loader.check_node() else None
         if node is not None and loader.check_node():
             second = loader.get_node()
-            line, column = _pos(file, second.start_mark)[1:] if second is not None else (None, None)
+            where = _pos(file, second.start_mark) if second is not None else (file, 1, 1)
             raise fail(
                 "file holds more than one YAML document ('---'); put one service per file",
-                line,
-                column,
+                where[1],
+                where[2],
             )
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

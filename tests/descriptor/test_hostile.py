@@ -142,8 +142,10 @@ def test_config_xml_keeps_values_as_text(description: str, repo: str) -> None:
         assert (root.findtext("description") or "").startswith(description)
 
 
-NASTY = ["'", '"', '"""', "\\", "$", "${", "}", "\n", "\t", "]]>", "<", "&", "`", "$(id)",
-         "evil()", "'; evil(); '", "\\'", "\u2028", "é", "😀", "/*", "*/", "//", "#", " "]  # fmt: skip
+NASTY = [
+    *("'", '"', '"""', "\\", "$", "${", "}", "\n", "\t", "]]>", "<", "&", "`", "$(id)"),
+    *("evil()", "'; evil(); '", "\\'", "\u2028", "é", "😀", "/*", "*/", "//", "#", " "),
+]
 
 
 @pytest.mark.groovy

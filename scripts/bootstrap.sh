@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what jenkins-bridge needs to run and be tested, and nothing twice:
+#   - Debian packages: groovy + a JRE (Groovy 2.4, the line Jenkins runs, parses Jenkinsfiles)
+#   - the virtualenv .venv with jenkins-bridge installed editable, plus dev tools
+# Safe to run again: each step checks first and says what it does.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'bootstrap: %s\n' "$*"; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+APT_PACKAGES=(groovy default-jre-headless make)
+missing=()
+for package in "${APT_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$package")
+    fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    say "installing Debian packages: ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+    say "Debian packages present: ${APT_PACKAGES[*]}"
+fi
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+    say "creating virtualenv .venv with $($PYTHON --version)"
+    "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.jenkins-bridge-installed
+wanted="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ] || ! .venv/bin/python -c 'import jenkins_bridge' 2>/dev/null; then
+    say "installing jenkins-bridge (editable) with dev tools into .venv"
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -e '.[dev]'
+    echo "$wanted" > "$stamp"
+else
+    say ".venv is up to date ($(.venv/bin/jenkins-bridge --version))"
+fi
