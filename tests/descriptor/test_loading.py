@@ -1,0 +1,69 @@
+"""Descriptor loading: discovery, team defaults, locked keys, model defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import GOLDEN
+
+from jenkins_bridge.descriptor import discover, load_service, load_services
+from jenkins_bridge.errors import InvalidDescriptors, UsageError
+
+
+def test_defaults_merge_under_each_descriptor() -> None:
+    services = {s.metadata.name: s for s in load_services([GOLDEN / "team-defaults"])}
+    assert services["billing"].pipeline.agent == "linux-docker"
+    assert services["billing"].pipeline.keep_builds == 5  # own value
+    assert services["billing"].pipeline.timeout_minutes == 45  # from defaults
+    assert services["ledger"].pipeline.timeout_minutes == 10
+    assert services["ledger"].runtime.restart == "always"
+    assert services["ledger"].pipeline.notify.email == "platform@example.com"
+
+
+def test_locked_override_names_both_files() -> None:
+    with pytest.raises(InvalidDescriptors) as caught:
+        load_services([GOLDEN / "err-locked-override"])
+    (problem,) = caught.value.problems()
+    assert problem.file is not None and problem.file.endswith("svc.yaml")
+    assert "_defaults.yaml:3" in problem.message and "pipeline.agent" in problem.message
+
+
+def test_minimal_descriptor_gets_documented_defaults() -> None:
+    service = load_service(GOLDEN / "minimal" / "hello.yaml")
+    assert service.source.branch == "main"
+    assert service.pipeline.job_type == "pipeline"
+    assert service.pipeline.agent == "any"
+    assert service.image is None and service.deploy == ()
+    assert service.runtime.healthcheck.path == "/healthz"
+    assert len(service.digest) == 64
+
+
+def test_digest_changes_with_content(tmp_path: Path) -> None:
+    text = (GOLDEN / "minimal" / "hello.yaml").read_text()
+    (tmp_path / "a.yaml").write_text(text)
+    first = load_service(tmp_path / "a.yaml").digest
+    (tmp_path / "a.yaml").write_text(text + "pipeline: {keepBuilds: 3}\n")
+    assert load_service(tmp_path / "a.yaml").digest != first
+
+
+def test_discover_skips_defaults_and_hidden(tmp_path: Path) -> None:
+    (tmp_path / "_defaults.yaml").write_text("pipeline: {}\n")
+    (tmp_path / ".hidden.yaml").write_text("x: 1\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.yml").write_text("x: 1\n")
+    (tmp_path / "notes.txt").write_text("x")
+    assert [d.origin for d in discover([tmp_path])] == ["sub/a.yml"]
+    with pytest.raises(UsageError):
+        discover([tmp_path / "missing"])
+    with pytest.raises(UsageError):
+        discover([tmp_path / "sub" / "..", tmp_path / "empty"])
+
+
+def test_all_problems_of_all_files_are_reported_at_once(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("apiVersion: jenkins-bridge/v1\nkind: Service\n")
+    (tmp_path / "b.yaml").write_text("a: [\n")
+    with pytest.raises(InvalidDescriptors) as caught:
+        load_services([tmp_path])
+    files = {Path(p.file or "").name for p in caught.value.problems()}
+    assert files == {"a.yaml", "b.yaml"}
