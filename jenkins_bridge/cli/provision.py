@@ -1,0 +1,436 @@
+"""``plan`` and ``apply``: provision descriptors onto a Jenkins controller.
+
+Credentials come from the environment (or a named controller's environment variable), never
+from the command line, and never appear in output.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from jenkins_bridge.cli.output import Outcome, progress
+from jenkins_bridge.errors import EXIT_ERROR, EXIT_OK, BridgeError, Problem, UsageError
+
+if TYPE_CHECKING:
+    from jenkins_bridge.jenkins.client import JenkinsClient
+    from jenkins_bridge.provision.executor import ApplyReport
+    from jenkins_bridge.provision.plan import Plan, PruneMode
+
+
+@dataclass(frozen=True)
+class Controller:
+    url: str
+    user: str | None
+    token: str | None
+    name: str | None = None
+
+
+def config_path() -> Path:
+    explicit = os.environ.get("JENKINS_BRIDGE_CONFIG")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "jenkins-bridge" / "controllers.yaml"
+
+
+def load_controllers(path: Path) -> dict[str, dict[str, str]]:
+    """``controllers: {name: {url, user, token_env}}`` (the ``controllers:`` key is optional)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise UsageError(
+            f"no controllers file at {path}",
+            hint="create it, or set $JENKINS_BRIDGE_CONFIG to its path",
+        ) from None
+    except (OSError, yaml.YAMLError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from exc
+    if isinstance(data, dict) and isinstance(data.get("controllers"), dict):
+        data = data["controllers"]
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: expected a mapping of controller name to settings")
+    out: dict[str, dict[str, str]] = {}
+    for name, entry in data.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
+            raise UsageError(f"{path}: controller {name!r} needs at least a 'url'")
+        unknown = set(entry) - {"url", "user", "token_env"}
+        if unknown:
+            raise UsageError(
+                f"{path}: controller {name!r} has unknown keys: {', '.join(sorted(unknown))}",
+                hint="allowed: url, user, token_env (the NAME of the variable holding the token)",
+            )
+        out[str(name)] = {str(k): str(v) for k, v in entry.items()}
+    return out
+
+
+def resolve_controller(jenkins: str | None, controller: str | None) -> Controller:
+    env = os.environ
+    if controller is not None:
+        if jenkins is not None:
+            raise UsageError("use either --jenkins or --controller, not both")
+        path = config_path()
+        entries = load_controllers(path)
+        entry = entries.get(controller)
+        if entry is None:
+            known = ", ".join(sorted(entries)) or "none"
+            raise UsageError(f"no controller {controller!r} in {path} (known: {known})")
+        token_env = entry.get("token_env", "JENKINS_TOKEN")
+        token = env.get(token_env)
+        if not token:
+            raise UsageError(
+                f"controller {controller!r}: ${token_env} is not set",
+                hint=f"export {token_env}=<API token of {entry.get('user', 'the user')}>",
+            )
+        return Controller(
+            entry["url"], entry.get("user") or env.get("JENKINS_USER"), token, controller
+        )
+    url = jenkins or env.get("JENKINS_URL")
+    if not url:
+        raise UsageError(
+            "no Jenkins controller given",
+            hint="pass --jenkins URL, set $JENKINS_URL, or use --controller NAME",
+        )
+    user, token = env.get("JENKINS_USER") or None, env.get("JENKINS_TOKEN") or None
+    if bool(user) != bool(token):
+        missing = "JENKINS_TOKEN" if user else "JENKINS_USER"
+        raise UsageError(f"${missing} is not set", hint="set both $JENKINS_USER and $JENKINS_TOKEN")
+    return Controller(url, user, token)
+
+
+def _client(controller: Controller, max_rps: float, workers: int, timeout: float) -> JenkinsClient:
+    from jenkins_bridge.jenkins.client import Credentials, JenkinsClient
+
+    return JenkinsClient(
+        controller.url,
+        Credentials(controller.user, controller.token),
+        max_rps=max_rps,
+        pool_size=max(workers, 4),
+        timeout=timeout,
+    )
+
+
+def _connection_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.argument("paths", nargs=-1, required=True, type=click.Path()),
+        click.option("--jenkins", metavar="URL", help="Controller URL (default $JENKINS_URL)."),
+        click.option(
+            "--controller",
+            metavar="NAME",
+            help="A controller from controllers.yaml ($JENKINS_BRIDGE_CONFIG).",
+        ),
+        click.option(
+            "--prune",
+            type=click.Choice(["disable", "delete"]),
+            is_flag=False,
+            flag_value="disable",
+            default=None,
+            help="Handle managed jobs no longer in the descriptors: disable (default) or delete.",
+        ),
+        click.option(
+            "--max-delete",
+            type=click.IntRange(min=0),
+            default=5,
+            show_default=True,
+            help="Refuse to delete more jobs than this in one run.",
+        ),
+        click.option(
+            "--force-adopt", is_flag=True, help="Take over same-named jobs not created by us."
+        ),
+        click.option(
+            "--verify", is_flag=True, help="Also fetch every live config.xml and report drift."
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(1, 64),
+            default=8,
+            show_default=True,
+            help="Parallel requests.",
+        ),
+        click.option(
+            "--max-rps",
+            type=click.FloatRange(min=0),
+            default=50.0,
+            show_default=True,
+            help="Request-rate cap (0: none).",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=1),
+            default=30.0,
+            show_default=True,
+            help="Seconds per request.",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _prepare(
+    paths: tuple[str, ...],
+    client: JenkinsClient,
+    *,
+    prune: str | None,
+    max_delete: int,
+    force_adopt: bool,
+    verify: bool,
+    workers: int,
+    diffs: bool,
+) -> Any:
+    from jenkins_bridge.descriptor import load_services
+    from jenkins_bridge.provision.session import PlanOptions, prepare
+
+    services = load_services(paths)
+    mode: PruneMode | None = "delete" if prune == "delete" else "disable" if prune else None
+    options = PlanOptions(mode, max_delete, force_adopt, verify, diffs, workers)
+    return prepare(client, services, options)
+
+
+def _plan_lines(plan: Plan, show_diffs: bool) -> list[str]:
+    marks = {"create": "+", "update": "~", "disable": "-", "delete": "x", "refuse": "!"}
+    lines = []
+    for action in plan.actions:
+        line = f"{marks[action.kind]} {action.describe()}"
+        if action.hint and action.kind == "refuse":
+            line += f": {action.hint}"
+        lines.append(line)
+        if show_diffs and action.diff:
+            lines.append(action.diff.rstrip("\n"))
+    lines.extend(f"note: {n}" for n in plan.notes)
+    lines.extend(f"error: {b}" for b in plan.blocked)
+    return lines
+
+
+def _plan_data(plan: Plan) -> dict[str, Any]:
+    return {
+        "counts": plan.counts(),
+        "actions": [
+            {
+                "action": a.kind,
+                "name": a.full_name,
+                "type": a.item_kind,
+                "reason": a.reason,
+                "diff": a.diff,
+                "hint": a.hint,
+            }
+            for a in plan.actions
+        ],
+        "notes": plan.notes,
+        "blocked": plan.blocked,
+    }
+
+
+def _plan_problems(plan: Plan) -> list[Problem]:
+    problems = [
+        Problem("collision", f"{a.full_name}: {a.reason} ({a.hint})")
+        for a in plan.refusals
+        if a.hint
+    ]
+    problems += [Problem("blocked", b) for b in plan.blocked]
+    return problems
+
+
+def _summary(plan: Plan) -> str:
+    c = plan.counts()
+    return (
+        f"{c['create']} to create, {c['update']} to update, {c['disable']} to disable, "
+        f"{c['delete']} to delete, {c['unchanged']} unchanged"
+        + (f", {c['refused']} refused" if c["refused"] else "")
+    )
+
+
+@click.command(help="Show what apply would create, update, disable or delete (exit 2 if any).")
+@_connection_options
+def plan(
+    paths: tuple[str, ...],
+    jenkins: str | None,
+    controller: str | None,
+    prune: str | None,
+    max_delete: int,
+    force_adopt: bool,
+    verify: bool,
+    workers: int,
+    max_rps: float,
+    timeout: float,
+) -> Outcome:
+    target = resolve_controller(jenkins, controller)
+    client = _client(target, max_rps, workers, timeout)
+    prepared = _prepare(
+        paths,
+        client,
+        prune=prune,
+        max_delete=max_delete,
+        force_adopt=force_adopt,
+        verify=verify,
+        workers=workers,
+        diffs=True,
+    )
+    result: Plan = prepared.plan
+    lines = _plan_lines(result, show_diffs=True)
+    header = f"plan for {client.url}: {_summary(result)}"
+    data = {**_plan_data(result), "requests": client.stats.requests}
+    status = "ok" if result.exit_code == EXIT_OK else "changes"
+    if result.exit_code == EXIT_ERROR:
+        status = "refused"
+    return Outcome(
+        status,
+        data,
+        "\n".join([*lines, header]),
+        exit_code=result.exit_code,
+        problems=_plan_problems(result),
+    )
+
+
+class _ProgressLine:
+    """Progress on stderr: a rewritten line on a terminal, a plain line per 10% otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self.last_step = -1
+        self.started = time.monotonic()
+
+    def __call__(self, done: int, total: int, failed: int) -> None:
+        if not self.enabled or total == 0:
+            return
+        text = f"apply: {done}/{total} done, {failed} failed"
+        if self.tty:
+            sys.stderr.write("\r" + text + ("\n" if done == total else ""))
+            sys.stderr.flush()
+            return
+        step = done * 10 // total
+        if step != self.last_step:
+            self.last_step = step
+            progress(f"{text} ({time.monotonic() - self.started:.1f}s)")
+
+
+@click.command(help="Create, update and prune jobs so the controller matches the descriptors.")
+@_connection_options
+@click.option("--yes", is_flag=True, help="Delete without asking (needed when not on a TTY).")
+def apply(
+    paths: tuple[str, ...],
+    jenkins: str | None,
+    controller: str | None,
+    prune: str | None,
+    max_delete: int,
+    force_adopt: bool,
+    verify: bool,
+    workers: int,
+    max_rps: float,
+    timeout: float,
+    yes: bool,
+) -> Outcome:
+    from jenkins_bridge.provision.executor import execute_plan
+
+    started = time.monotonic()
+    target = resolve_controller(jenkins, controller)
+    client = _client(target, max_rps, workers, timeout)
+    prepared = _prepare(
+        paths,
+        client,
+        prune=prune,
+        max_delete=max_delete,
+        force_adopt=force_adopt,
+        verify=verify,
+        workers=workers,
+        diffs=False,
+    )
+    result: Plan = prepared.plan
+    if result.blocked or result.refusals:
+        return Outcome(
+            "refused",
+            _plan_data(result),
+            "\n".join([*_plan_lines(result, show_diffs=False), "nothing was changed"]),
+            exit_code=EXIT_ERROR,
+            problems=_plan_problems(result),
+        )
+    deletes = result.of_kind("delete")
+    if deletes and not yes:
+        if not sys.stdin.isatty():
+            raise UsageError(
+                f"apply would delete {len(deletes)} job(s): "
+                + ", ".join(a.full_name for a in deletes),
+                hint="pass --yes to confirm; nothing was changed",
+            )
+        click.confirm(
+            f"Delete {len(deletes)} job(s): {', '.join(a.full_name for a in deletes)}?",
+            abort=True,
+            err=True,
+        )
+    report = execute_plan(
+        result,
+        client,
+        workers=workers,
+        progress=_ProgressLine(enabled=len(result.changes) >= 20),
+    )
+    return _apply_outcome(result, report, client, time.monotonic() - started)
+
+
+def _apply_outcome(
+    plan: Plan, report: ApplyReport, client: JenkinsClient, seconds: float
+) -> Outcome:
+    created, updated = report.count("create"), report.count("update")
+    pruned = report.count("disable") + report.count("delete")
+    failed = report.failed
+    summary = (
+        f"apply to {client.url}: created {created}, updated {updated}, "
+        f"unchanged {len(plan.unchanged)}, pruned {pruned}, failed {len(failed)} "
+        f"({client.stats.requests} requests, {seconds:.1f}s)"
+    )
+    lines = [f"{r.action.kind} {r.action.full_name}: ok" for r in report.results if r.ok]
+    if len(lines) > 50:
+        lines = [*lines[:20], f"... and {len(lines) - 20} more"]
+    problems = [
+        Problem(
+            "apply-failed",
+            f"{r.action.describe()}: {r.error}" + (f" ({r.hint})" if r.hint else ""),
+        )
+        for r in failed
+        if not r.skipped
+    ]
+    skipped = [r for r in failed if r.skipped]
+    if skipped:
+        problems.append(
+            Problem(
+                "not-attempted",
+                f"{len(skipped)} action(s) not attempted ({skipped[0].error}); "
+                "fix the cause and run apply again",
+            )
+        )
+    if report.stopped:
+        problems.append(Problem("stopped", f"apply stopped early: {report.stopped}"))
+    lines.extend(f"note: {n}" for n in plan.notes)
+    lines.append(summary)
+    data = {
+        "created": created,
+        "updated": updated,
+        "unchanged": len(plan.unchanged),
+        "pruned": pruned,
+        "failed": [
+            {"action": r.action.kind, "name": r.action.full_name, "error": r.error, "hint": r.hint}
+            for r in failed
+        ],
+        "requests": client.stats.requests,
+        "retries": client.stats.retries,
+        "seconds": round(seconds, 3),
+    }
+    ok = report.ok
+    return Outcome(
+        "ok" if ok else "failed",
+        data,
+        "\n".join(lines),
+        exit_code=EXIT_OK if ok else EXIT_ERROR,
+        problems=problems,
+    )
+
+
+__all__ = ["BridgeError", "apply", "plan"]

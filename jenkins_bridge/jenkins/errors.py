@@ -1,0 +1,79 @@
+"""Typed errors of the Jenkins adapter: what went wrong, on which URL or item, and what to do.
+
+python-jenkins folds 401, 403 and 500 into one message; the adapter classifies the HTTP status
+itself (see ``client._classify``) so callers can react to each case. No error carries secrets.
+"""
+
+from __future__ import annotations
+
+from jenkins_bridge.errors import BridgeError
+
+
+class JenkinsError(BridgeError):
+    """A request to the controller failed. ``url`` is the request URL (never credentials)."""
+
+    code = "jenkins"
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        item: str | None = None,
+        status: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.url = url
+        self.item = item
+        self.status = status
+        self.attempts = 1  # how many times the request was sent before this error
+
+
+class NotFound(JenkinsError):
+    code = "not-found"
+
+
+class AuthFailed(JenkinsError):
+    """401: the user or API token is wrong."""
+
+    code = "auth-failed"
+
+
+class PermissionDenied(JenkinsError):
+    """403: authenticated (or anonymous) but not allowed."""
+
+    code = "permission-denied"
+
+
+class CrumbRejected(PermissionDenied):
+    """403 "No valid crumb": the client fetches a fresh crumb and retries once."""
+
+    code = "crumb-rejected"
+
+
+class Conflict(JenkinsError):
+    """An item of that name already exists."""
+
+    code = "conflict"
+
+
+class BadRequest(JenkinsError):
+    """400 (other than a duplicate name), 405, ...: the request itself was refused."""
+
+    code = "bad-request"
+
+
+class ServerError(JenkinsError):
+    """5xx: the controller failed; retried with backoff before it surfaces."""
+
+    code = "server-error"
+    retryable = True
+
+
+class ControllerUnreachable(JenkinsError):
+    """No HTTP answer: refused, reset, timed out, DNS; retried before it surfaces."""
+
+    code = "unreachable"
+    retryable = True

@@ -1,0 +1,78 @@
+"""The requests that tie planning to a controller: plugins, one tree listing, and (only when
+asked or needed for a diff) live configs, fetched in parallel.
+
+A no-change plan costs exactly two requests however many jobs exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from jenkins_bridge.descriptor.model import Service
+from jenkins_bridge.jenkins.client import JenkinsClient
+from jenkins_bridge.jenkins.errors import NotFound
+from jenkins_bridge.provision.plan import DEFAULT_MAX_DELETE, Plan, PruneMode, plan_changes
+from jenkins_bridge.provision.preflight import check_plugins, installed_versions
+from jenkins_bridge.provision.state import DesiredState, LiveState, build_desired, parse_live
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    prune: PruneMode | None = None
+    max_delete: int = DEFAULT_MAX_DELETE
+    force_adopt: bool = False
+    verify: bool = False
+    diffs: bool = True  # fetch live configs of jobs to update, to show what changes
+    workers: int = 8
+
+
+@dataclass
+class Prepared:
+    plan: Plan
+    desired: DesiredState
+    live: LiveState
+    plugins: dict[str, str]
+
+
+def fetch_configs(client: JenkinsClient, names: Iterable[str], workers: int) -> dict[str, str]:
+    """Live config.xml of each named item, in parallel; items gone meanwhile are left out."""
+
+    def one(name: str) -> tuple[str, str | None]:
+        try:
+            return name, client.get_config(name)
+        except NotFound:
+            return name, None
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="fetch") as pool:
+        return {name: xml for name, xml in pool.map(one, sorted(names)) if xml is not None}
+
+
+def prepare(client: JenkinsClient, services: Sequence[Service], options: PlanOptions) -> Prepared:
+    """Preflight plugins, list the tree, plan; fail before any change if plugins are missing."""
+    plugins = installed_versions(client.plugins())
+    check_plugins(client.url.rstrip("/"), services, plugins)
+    desired = build_desired(services, plugins)
+    live = parse_live(client.item_tree())
+
+    def make_plan(configs: dict[str, str] | None = None) -> Plan:
+        return plan_changes(
+            desired,
+            live,
+            prune=options.prune,
+            max_delete=options.max_delete,
+            force_adopt=options.force_adopt,
+            live_configs=configs,
+        )
+
+    plan = make_plan()
+    wanted: set[str] = set()
+    if options.diffs:
+        wanted |= {a.full_name for a in plan.of_kind("update")}
+    if options.verify:
+        wanted |= {a.full_name for a in plan.of_kind("update")}
+        wanted |= set(plan.unchanged)
+    if wanted:
+        plan = make_plan(fetch_configs(client, wanted, options.workers))
+    return Prepared(plan, desired, live, plugins)
