@@ -1,0 +1,214 @@
+"""Benchmark: ``jenkins-bridge image build|push`` (the CLI, as a subprocess) against the
+``docker`` CLI a user would otherwise run, on the same context, engine and local registry.
+
+    .venv/bin/python bench/image_bench.py [--repeat 5]
+
+Starts what it needs with scripts/services.sh up. Prints medians and ratios; asserts nothing.
+Targets: uncached build and push <= 1.1x docker; cached build <= docker + 0.2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REGISTRY = "127.0.0.1:5000"
+BASE_IMAGE = "jenkins-bridge-test/busybox:latest"
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+DOCKERFILE = f"""\
+FROM {BASE_IMAGE} AS base
+ARG GREETING=hello
+RUN mkdir -p /app/data && echo "$GREETING" > /app/greeting
+COPY payload.bin /app/data/payload.bin
+RUN wc -c /app/data/payload.bin > /app/size && ls -l /app > /app/listing
+FROM base AS runtime
+COPY fresh.bin /app/fresh.bin
+RUN cat /app/size
+"""
+
+
+@dataclass(frozen=True)
+class Row:
+    scenario: str
+    ours: float
+    docker: float
+    target: str
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.docker if self.docker else float("inf")
+
+    @property
+    def delta(self) -> float:
+        return self.ours - self.docker
+
+
+def run(command: Sequence[str], env: dict[str, str] | None = None) -> float:
+    started = time.perf_counter()
+    completed = subprocess.run(
+        list(command), capture_output=True, text=True, env=env, check=False, timeout=600
+    )
+    elapsed = time.perf_counter() - started
+    if completed.returncode != 0:
+        sys.stderr.write(completed.stdout + completed.stderr)
+        raise SystemExit(f"benchmark command failed: {' '.join(command)}")
+    return elapsed
+
+
+def median_of(repeat: int, *timed: Callable[[], float]) -> list[float]:
+    """Interleave the contenders so drift on the machine hits them alike."""
+    samples: list[list[float]] = [[] for _ in timed]
+    for _ in range(repeat):
+        for index, measure in enumerate(timed):
+            samples[index].append(measure())
+    return [statistics.median(values) for values in samples]
+
+
+def write_context(directory: Path, repository: str) -> Path:
+    directory.mkdir(parents=True)
+    (directory / "Dockerfile").write_text(DOCKERFILE)
+    (directory / "payload.bin").write_bytes(os.urandom(4 * 1024 * 1024))
+    (directory / "fresh.bin").write_bytes(os.urandom(1024))
+    descriptor = directory / "service.yaml"
+    descriptor.write_text(
+        "apiVersion: jenkins-bridge/v1\n"
+        "kind: Service\n"
+        "metadata: {name: bench-app, team: bench, description: Benchmark app}\n"
+        "source: {repo: https://git.example.com/bench/app.git}\n"
+        f"image: {{repository: {repository}, target: runtime}}\n"
+    )
+    return descriptor
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    options = parser.parse_args(argv)
+    repeat = max(1, options.repeat)
+
+    subprocess.run(["bash", str(ROOT / "scripts" / "services.sh"), "up"], check=True)
+    docker = shutil.which("docker") or "docker"
+    ours = [sys.executable, "-m", "jenkins_bridge"]
+    repository = f"{REGISTRY}/jb-bench/app-{uuid.uuid4().hex[:8]}"
+    workdir = Path(tempfile.mkdtemp(prefix="jenkins-bridge-bench-"))
+    context = workdir / "context"
+    descriptor = write_context(context, repository)
+    env = {k: v for k, v in os.environ.items() if k not in ("REGISTRY_USER", "REGISTRY_PASSWORD")}
+    env.update({"GIT_COMMIT": COMMIT, "BRANCH_NAME": "main", "BUILD_NUMBER": "1"})
+    env.pop("SOURCE_DATE_EPOCH", None)
+    reproducible_env = {**env, "SOURCE_DATE_EPOCH": "1700000000"}
+    docker_build = [docker, "build", "--network", "host", "--target", "runtime"]
+    label_flags = [
+        flag
+        for key in (
+            "org.opencontainers.image.source",
+            "org.opencontainers.image.revision",
+            "org.opencontainers.image.created",
+            "org.opencontainers.image.version",
+            "org.opencontainers.image.title",
+            "org.opencontainers.image.description",
+            "io.jenkins-bridge.descriptor-sha256",
+        )
+        for flag in ("--label", f"{key}=bench-{time.time_ns()}")
+    ]
+    rows: list[Row] = []
+    try:
+        run([*ours, "image", "build", str(descriptor)], env)  # warm the cache
+        run([*docker_build, "-t", f"{repository}:docker", str(context)], env)
+
+        ours_s, docker_s, docker_labels_s = median_of(
+            repeat,
+            lambda: run([*ours, "image", "build", "--no-cache", str(descriptor)], env),
+            lambda: run(
+                [*docker_build, "--no-cache", "-t", f"{repository}:docker", str(context)], env
+            ),
+            lambda: run(
+                [*docker_build, "--no-cache", *label_flags, "-t", f"{repository}:dl", str(context)],
+                env,
+            ),
+        )
+        rows.append(Row("build, uncached", ours_s, docker_s, "<= 1.1x"))
+        rows.append(
+            Row("build, uncached (docker with same 7 --label)", ours_s, docker_labels_s, "")
+        )
+
+        ours_s, docker_s = median_of(
+            repeat,
+            lambda: run([*ours, "image", "build", str(descriptor)], env),
+            lambda: run([*docker_build, "-t", f"{repository}:docker", str(context)], env),
+        )
+        rows.append(Row("build, cached (labels change: 1 step)", ours_s, docker_s, "<= +0.2 s"))
+        run([*ours, "image", "build", str(descriptor)], reproducible_env)
+        ours_s, docker_s = median_of(
+            repeat,
+            lambda: run([*ours, "image", "build", str(descriptor)], reproducible_env),
+            lambda: run([*docker_build, "-t", f"{repository}:docker", str(context)], env),
+        )
+        rows.append(Row("build, cached (SOURCE_DATE_EPOCH set)", ours_s, docker_s, "<= +0.2 s"))
+
+        counter = iter(range(10_000))
+
+        def fresh_image() -> str:
+            # A new top layer every time so neither push is a no-op.
+            tag = f"push-{next(counter)}-{uuid.uuid4().hex[:6]}"
+            (context / "fresh.bin").write_bytes(os.urandom(2 * 1024 * 1024))
+            run([*docker_build, "-q", "-t", f"{repository}:{tag}", str(context)], env)
+            return tag
+
+        def push_ours() -> float:
+            tag = fresh_image()
+            return run([*ours, "image", "push", str(descriptor), "--tag", tag], env)
+
+        def push_docker() -> float:
+            tag = fresh_image()
+            return run([docker, "push", f"{repository}:{tag}"], env)
+
+        ours_s, docker_s = median_of(repeat, push_ours, push_docker)
+        rows.append(Row("push, new 2 MiB layer", ours_s, docker_s, "<= 1.1x"))
+    finally:
+        _remove_images(docker, repository)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    _print_table(rows, repeat)
+    return 0
+
+
+def _remove_images(docker: str, repository: str) -> None:
+    listed = subprocess.run(
+        [docker, "images", "--format", "{{.Repository}}:{{.Tag}}", repository],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    if listed:
+        subprocess.run([docker, "rmi", "-f", *listed], capture_output=True, check=False)
+
+
+def _print_table(rows: Sequence[Row], repeat: int) -> None:
+    print(f"\nimage bench: median of {repeat}, seconds (engine: legacy builder, registry :5000)")
+    header = (
+        f"{'scenario':<48} {'jenkins-bridge':>14} {'docker':>8} {'ratio':>7} {'delta':>7}  target"
+    )
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        print(
+            f"{row.scenario:<48} {row.ours:>14.3f} {row.docker:>8.3f} "
+            f"{row.ratio:>6.2f}x {row.delta:>+7.3f}  {row.target}"
+        )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
