@@ -50,7 +50,7 @@ SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "required": ["apiVersion", "kind", "metadata", "source"],
     "properties": {
-        "apiVersion": {"const": "jenkins-bridge/v1", "description": "Always jenkins-bridge/v1."},
+        "apiVersion": {"const": "jenkins-bridge/v1", "description": "Descriptor format version."},
         "kind": {"const": "Service", "description": "Always Service."},
         "metadata": _obj(
             {
@@ -124,11 +124,18 @@ SCHEMA: dict[str, Any] = {
                 ),
                 "timeoutMinutes": {
                     "type": "integer",
+                    "description": "Build timeout.",
                     "minimum": 1,
                     "maximum": 10080,
                     "default": 60,
                 },
-                "keepBuilds": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 20},
+                "keepBuilds": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 10000,
+                    "default": 20,
+                    "description": "Builds kept by the build discarder.",
+                },
                 "triggers": _obj(
                     {
                         "poll": _str(
@@ -161,11 +168,16 @@ SCHEMA: dict[str, Any] = {
                             "type": {
                                 "enum": ["string", "text", "boolean", "choice"],
                                 "default": "string",
+                                "description": "Parameter kind.",
                             },
-                            "default": {"type": ["string", "boolean", "number"]},
+                            "default": {
+                                "type": ["string", "boolean", "number"],
+                                "description": "Default value (a choice's default is listed first).",
+                            },
                             "description": _str("Help text.", default="", maxLength=2000),
                             "choices": {
                                 "type": "array",
+                                "description": "Values of a choice parameter.",
                                 "items": {"type": "string"},
                                 "minItems": 1,
                             },
@@ -235,16 +247,24 @@ SCHEMA: dict[str, Any] = {
         ),
         "runtime": _obj(
             {
-                "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 8080},
+                "port": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 65535,
+                    "default": 8080,
+                    "description": "Port the app listens on (it reads PORT).",
+                },
                 "env": {
                     "type": "object",
                     "default": {},
+                    "description": "Plain environment variables (never secrets).",
                     "propertyNames": {"pattern": IDENTIFIER_PATTERN},
                     "additionalProperties": {"type": ["string", "number", "boolean"]},
                 },
                 "secrets": {
                     "type": "array",
                     "default": [],
+                    "description": "Secrets bound from Jenkins credentials IDs.",
                     "items": _obj(
                         {
                             "env": _str("Environment variable name.", pattern=IDENTIFIER_PATTERN),
@@ -257,10 +277,30 @@ SCHEMA: dict[str, Any] = {
                 "healthcheck": _obj(
                     {
                         "path": _str("HTTP path probed.", default="/healthz", pattern=r"^/\S*$"),
-                        "intervalSeconds": {"type": "integer", "minimum": 1, "default": 5},
-                        "timeoutSeconds": {"type": "integer", "minimum": 1, "default": 2},
-                        "retries": {"type": "integer", "minimum": 1, "default": 3},
-                        "startPeriodSeconds": {"type": "integer", "minimum": 0, "default": 10},
+                        "intervalSeconds": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "default": 5,
+                            "description": "Seconds between probes.",
+                        },
+                        "timeoutSeconds": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "default": 2,
+                            "description": "Probe timeout.",
+                        },
+                        "retries": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "default": 3,
+                            "description": "Failed probes before unhealthy.",
+                        },
+                        "startPeriodSeconds": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "default": 10,
+                            "description": "Grace period after start.",
+                        },
                     },
                     "HTTP health check.",
                     default={},
@@ -268,10 +308,16 @@ SCHEMA: dict[str, Any] = {
                 "restart": {
                     "enum": ["no", "on-failure", "always", "unless-stopped"],
                     "default": "on-failure",
+                    "description": "Container restart policy.",
                 },
                 "resources": _obj(
                     {
-                        "cpus": {"type": "number", "exclusiveMinimum": 0, "maximum": 512},
+                        "cpus": {
+                            "type": "number",
+                            "exclusiveMinimum": 0,
+                            "maximum": 512,
+                            "description": "CPU limit.",
+                        },
                         "memory": _str(
                             "Memory limit, e.g. 256Mi.",
                             pattern=MEMORY_PATTERN,
@@ -296,17 +342,28 @@ SCHEMA: dict[str, Any] = {
                         pattern=NAME_PATTERN,
                         **{"x-message": "must be lowercase letters, digits or '-'"},
                     ),
-                    "target": {"enum": ["docker", "swarm", "kubernetes"], "default": "docker"},
+                    "target": {
+                        "enum": ["docker", "swarm", "kubernetes"],
+                        "default": "docker",
+                        "description": "Where it runs.",
+                    },
                     "strategy": {
                         "enum": ["recreate", "blue-green", "rolling"],
                         "default": "rolling",
+                        "description": "How the new version replaces the old.",
                     },
                     "listen": _str(
                         "Stable address clients use, host:port.",
                         pattern=LISTEN_PATTERN,
                         **{"x-message": "must be host:port, e.g. 127.0.0.1:18080"},
                     ),
-                    "replicas": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1},
+                    "replicas": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 1000,
+                        "default": 1,
+                        "description": "Copies to run (swarm, kubernetes).",
+                    },
                     "approval": _obj(
                         {
                             "submitter": _str(
@@ -330,10 +387,15 @@ SCHEMA: dict[str, Any] = {
                     {
                         "availability": {
                             "type": "number",
+                            "description": "Availability objective, percent.",
                             "exclusiveMinimum": 0,
                             "exclusiveMaximum": 100,
                         },
-                        "latencyP95Ms": {"type": "integer", "minimum": 1},
+                        "latencyP95Ms": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "description": "95th percentile latency objective, ms.",
+                        },
                     },
                     "Service level objectives.",
                     default={},
