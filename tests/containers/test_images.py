@@ -337,6 +337,7 @@ def test_names_the_engine_rejects_are_invalid_image_names(
 # -- push ----------------------------------------------------------------------------------
 
 
+@pytest.mark.registry
 def test_build_and_push_prints_the_digest_reference(
     services: Services,
     docker_client: Any,
@@ -362,6 +363,7 @@ def test_build_and_push_prints_the_digest_reference(
     assert registry_digest(services.plain_registry, path, "main-5", None) == digest
 
 
+@pytest.mark.registry
 def test_push_with_credentials_to_the_auth_registry_never_shows_the_password(
     services: Services,
     docker_client: Any,
@@ -391,6 +393,7 @@ def test_push_with_credentials_to_the_auth_registry_never_shows_the_password(
         assert services.password not in text
 
 
+@pytest.mark.registry
 def test_wrong_password_is_registry_auth_failed_and_scrubbed(
     services: Services,
     docker_client: Any,
@@ -421,6 +424,7 @@ def test_wrong_password_is_registry_auth_failed_and_scrubbed(
     assert caught.value.had_credentials
 
 
+@pytest.mark.registry
 def test_push_without_credentials_to_the_auth_registry_fails(
     services: Services,
     docker_client: Any,
@@ -443,6 +447,7 @@ def test_push_without_credentials_to_the_auth_registry_fails(
     assert "REGISTRY_USER" in last
 
 
+@pytest.mark.registry
 def test_registry_down_is_registry_unreachable(
     services: Services,
     docker_client: Any,
@@ -493,6 +498,7 @@ def test_registry_password_in_build_args_is_refused(
     assert services.password not in out + err
 
 
+@pytest.mark.registry
 def test_cli_end_to_end_in_a_subprocess(
     services: Services, docker_client: Any, repositories: list[str], tmp_path: Path
 ) -> None:
