@@ -397,12 +397,15 @@ def _apply_outcome(
         for r in failed
         if not r.skipped
     ]
+    if len(problems) > 10:
+        extra = len(problems) - 10
+        problems = [*problems[:10], Problem("apply-failed", f"... and {extra} more failures")]
     skipped = [r for r in failed if r.skipped]
     if skipped:
         problems.append(
             Problem(
                 "not-attempted",
-                f"{len(skipped)} action(s) not attempted ({skipped[0].error}); "
+                f"{len(skipped)} action(s) {skipped[0].error}; "
                 "fix the cause and run apply again",
             )
         )

@@ -1,0 +1,66 @@
+"""Request budgets: what a run costs the controller, counted by the emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import CliResult
+
+from jenkins_bridge.testing import JenkinsEmulator
+
+from .conftest import write_service, write_services
+
+Cli = Callable[..., CliResult]
+FAST = ("--max-rps", "0")
+CONSTANT = 3  # plugins + tree listing (+ crumb when a password is used)
+
+
+def test_first_apply_costs_one_request_per_item(
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
+) -> None:
+    root = write_services(tmp_path / "d", teams=4, per_team=25)
+    assert cli("apply", str(root), *FAST).exit_code == 0
+    jobs, folders = 100, 4
+    assert jenkins_env.requests.total <= jobs + folders + CONSTANT
+    assert jenkins_env.requests.get("POST", "createItem") == jobs + folders
+
+
+def test_no_change_plan_is_constant(cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path) -> None:
+    counts = []
+    for teams in (2, 8):  # 50 jobs, then 200 jobs
+        root = write_services(tmp_path / f"d{teams}", teams=teams, per_team=25)
+        assert cli("apply", str(root), *FAST).exit_code == 0
+        jenkins_env.reset_counters()
+        assert cli("plan", str(root), *FAST).exit_code == 0
+        counts.append(jenkins_env.requests.total)
+    assert counts[0] == counts[1] <= 3
+    assert jenkins_env.requests.get("GET", "pluginManager") == 1
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_one_percent_change_costs_the_changed_jobs(
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path, command: str
+) -> None:
+    root = write_services(tmp_path / "d", teams=8, per_team=25)
+    assert cli("apply", str(root), *FAST).exit_code == 0
+    write_service(root, "team-003", "svc-0007", branch="release")
+    write_service(root, "team-006", "svc-0020", branch="release")
+    jenkins_env.reset_counters()
+    result = cli(command, str(root), *FAST)
+    assert result.exit_code == (2 if command == "plan" else 0)
+    assert jenkins_env.requests.total <= 2 + CONSTANT
+    if command == "apply":
+        assert jenkins_env.requests.get("POST", "config.xml") == 2
+
+
+def test_prune_does_not_follow_redirects(
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
+) -> None:
+    root = write_services(tmp_path / "d", teams=1, per_team=3)
+    assert cli("apply", str(root), *FAST).exit_code == 0
+    (root / "team-000" / "svc-0000.yaml").unlink()
+    jenkins_env.reset_counters()
+    assert cli("apply", str(root), "--prune", *FAST).exit_code == 0
+    assert jenkins_env.requests.total == 2 + 1
