@@ -61,7 +61,8 @@ def resolve_image(service: Service) -> ImagePlan:
         service=service,
         spec=spec,
         context_dir=(base / spec.context).resolve(),
-        dockerfile=(base / spec.dockerfile).resolve(),
+        # Like docker build and compose: the Dockerfile path is relative to the context.
+        dockerfile=(base / spec.context / spec.dockerfile).resolve(),
     )
 
 
