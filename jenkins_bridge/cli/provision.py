@@ -405,8 +405,7 @@ def _apply_outcome(
         problems.append(
             Problem(
                 "not-attempted",
-                f"{len(skipped)} action(s) {skipped[0].error}; "
-                "fix the cause and run apply again",
+                f"{len(skipped)} action(s) {skipped[0].error}; fix the cause and run apply again",
             )
         )
     if report.stopped:

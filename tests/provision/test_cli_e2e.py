@@ -30,8 +30,14 @@ def post_xml(emulator: JenkinsEmulator, path: str, xml: str) -> None:
     assert response.status_code == 200, response.headers.get("X-Error")
 
 
-FOREIGN_JOB = "<flow-definition><description>made by hand</description><disabled>false</disabled></flow-definition>"
-FOLDER = "<com.cloudbees.hudson.plugins.folder.Folder><description>hand</description></com.cloudbees.hudson.plugins.folder.Folder>"
+FOREIGN_JOB = (
+    "<flow-definition><description>made by hand</description>"
+    "<disabled>false</disabled></flow-definition>"
+)
+FOLDER = (
+    "<com.cloudbees.hudson.plugins.folder.Folder><description>hand</description>"
+    "</com.cloudbees.hudson.plugins.folder.Folder>"
+)
 
 
 def test_first_apply_then_nothing_to_change(
@@ -162,9 +168,9 @@ def test_missing_plugins_fail_before_any_change(
         result = cli("apply", str(root), "--jenkins", emu.url)
         assert result.exit_code == 1
         assert (
-            "lacks plugins the jobs need: credentials-binding, git, pipeline-model-definition, timestamper"
-            in result.stderr
-        )
+            "lacks plugins the jobs need: "
+            "credentials-binding, git, pipeline-model-definition, timestamper"
+        ) in result.stderr
         assert emu.items == {} and emu.requests.total == 1
 
 
@@ -220,7 +226,8 @@ def test_named_controller_from_config_file(
     root = write_services(tmp_path / "d", teams=1, per_team=1)
     config = tmp_path / "controllers.yaml"
     config.write_text(
-        f"controllers:\n  local:\n    url: {emulator.url}\n    user: {USER}\n    token_env: LOCAL_JENKINS_TOKEN\n"
+        f"controllers:\n  local:\n    url: {emulator.url}\n    user: {USER}\n"
+        "    token_env: LOCAL_JENKINS_TOKEN\n"
     )
     monkeypatch.setenv("JENKINS_BRIDGE_CONFIG", str(config))
     monkeypatch.delenv("JENKINS_URL", raising=False)
