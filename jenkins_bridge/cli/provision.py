@@ -118,6 +118,20 @@ def _client(controller: Controller, max_rps: float, workers: int, timeout: float
     )
 
 
+class ProvisionCommand(click.Command):
+    """Lets ``--prune`` stand alone: click's optional option values would swallow the next
+    argument (``--prune services/``), so a bare ``--prune`` is rewritten to ``--prune=disable``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rewritten: list[str] = []
+        for index, arg in enumerate(args):
+            if arg == "--":
+                rewritten.extend(args[index:])
+                break
+            rewritten.append("--prune=disable" if arg == "--prune" else arg)
+        return super().parse_args(ctx, rewritten)
+
+
 def _connection_options(function: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.argument("paths", nargs=-1, required=True, type=click.Path()),
@@ -130,10 +144,10 @@ def _connection_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--prune",
             type=click.Choice(["disable", "delete"]),
-            is_flag=False,
-            flag_value="disable",
             default=None,
-            help="Handle managed jobs no longer in the descriptors: disable (default) or delete.",
+            metavar="[=disable|delete]",
+            help="Handle managed jobs no longer in the descriptors: disable (bare --prune) "
+            "or delete.",
         ),
         click.option(
             "--max-delete",
@@ -248,7 +262,10 @@ def _summary(plan: Plan) -> str:
     )
 
 
-@click.command(help="Show what apply would create, update, disable or delete (exit 2 if any).")
+@click.command(
+    cls=ProvisionCommand,
+    help="Show what apply would create, update, disable or delete (exit 2 if any).",
+)
 @_connection_options
 def plan(
     paths: tuple[str, ...],
@@ -313,7 +330,10 @@ class _ProgressLine:
             progress(f"{text} ({time.monotonic() - self.started:.1f}s)")
 
 
-@click.command(help="Create, update and prune jobs so the controller matches the descriptors.")
+@click.command(
+    cls=ProvisionCommand,
+    help="Create, update and prune jobs so the controller matches the descriptors.",
+)
 @_connection_options
 @click.option("--yes", is_flag=True, help="Delete without asking (needed when not on a TTY).")
 def apply(

@@ -109,7 +109,7 @@ def test_prune_disables_then_deletes_only_managed_jobs(
     planned = cli("plan", str(root), "--prune", *FAST)
     assert planned.exit_code == 2 and "- disable job team-000/svc-0003 (removed)" in planned.stdout
     assert "manual" not in planned.stdout
-    assert cli("apply", str(root), "--prune", *FAST).exit_code == 0
+    assert cli("apply", "--prune", str(root), *FAST).exit_code == 0  # bare flag before PATH
     assert jenkins_env.items["team-000/svc-0003"].disabled
     assert cli("plan", str(root), "--prune", *FAST).exit_code == 0
     refused = cli("apply", str(root), "--prune=delete", *FAST)
