@@ -39,3 +39,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ] || ! .venv/bin/python
 else
     say ".venv is up to date ($(.venv/bin/jenkins-bridge --version))"
 fi
+# An editable install leaves our modules without bytecode, and where PYTHONDONTWRITEBYTECODE
+# is set every CLI call would compile them again; a wheel install ships it precompiled.
+.venv/bin/python -m compileall -q jenkins_bridge >/dev/null

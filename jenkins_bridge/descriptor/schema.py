@@ -172,7 +172,7 @@ SCHEMA: dict[str, Any] = {
                             },
                             "default": {
                                 "type": ["string", "boolean", "number"],
-                                "description": "Default value (a choice's default is listed first).",
+                                "description": "Default value (a choice lists its default first).",
                             },
                             "description": _str("Help text.", default="", maxLength=2000),
                             "choices": {

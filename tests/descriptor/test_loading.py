@@ -67,3 +67,35 @@ def test_all_problems_of_all_files_are_reported_at_once(tmp_path: Path) -> None:
         load_services([tmp_path])
     files = {Path(p.file or "").name for p in caught.value.problems()}
     assert files == {"a.yaml", "b.yaml"}
+
+
+def test_trailing_newline_in_a_name_is_rejected(tmp_path: Path) -> None:
+    # Python's `$` matches before a final newline; the compiled check must not let it through.
+    path = tmp_path / "svc.yaml"
+    path.write_text(
+        'apiVersion: jenkins-bridge/v1\nkind: Service\nmetadata: {name: "abc\\n", team: core}\n'
+        "source: {repo: x}\n"
+    )
+    with pytest.raises(InvalidDescriptors) as caught:
+        load_services([path])
+    (problem,) = caught.value.problems()
+    assert problem.message.startswith("metadata.name:") and problem.line == 3
+
+
+def test_compiled_schema_cache_survives_corruption(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jenkins_bridge.descriptor import validation
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    validation._fast_check.cache_clear()
+    try:
+        load_service(GOLDEN / "minimal" / "hello.yaml")
+        (cached,) = (tmp_path / "jenkins-bridge").glob("schema-check-*.marshal")
+        cached.write_bytes(b"garbage")
+        validation._fast_check.cache_clear()
+        load_service(GOLDEN / "minimal" / "hello.yaml")
+        with pytest.raises(InvalidDescriptors):
+            load_services([GOLDEN / "err-bad-types"])
+    finally:
+        validation._fast_check.cache_clear()
