@@ -1,0 +1,492 @@
+"""Benchmark: ``jenkins-bridge render`` vs Jenkins Job Builder on the same N services.
+
+A benchmark, not a test: it prints figures and never asserts on times.
+
+For each N it writes N services (25 per team) twice into a temp dir, once as jenkins-bridge
+descriptors (``<team>/<service>.yaml``) and once as a JJB project tree (one ``project`` per
+team with a ``service`` axis, a folder template ``'{team}'`` and a pipeline template
+``'{service}'``, as in /work/shared/JJB-BASELINE.md), then times
+
+    jenkins-bridge render DIR -o OUT
+    jenkins-jobs test -r --config-xml -o OUT DIR
+
+with a fresh OUT per run: wall time (median after one warm-up), the child's user/sys CPU and
+peak RSS (from ``os.wait4``), and files and bytes written. ``--tmpdir /dev/shm`` puts the
+workloads and OUT on tmpfs, which separates rendering cost from file-creation cost.
+JJB 6.5.0 is installed into its own venv (``bench/.venv-jjb`` by default) on first use.
+
+Usage: ``.venv/bin/python bench/render_bench.py [--sizes 100,1000,5000] [--repeat 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_JJB_VENV = REPO / "bench" / ".venv-jjb"
+JJB_REQUIREMENT = "jenkins-job-builder==6.5.0"
+SERVICES_PER_TEAM = 25
+VERSION_RUNS = 20
+VERSION_TARGET_MS = 150.0
+AGENTS = ("linux-docker", "linux-large", "linux-small")
+JDKS = ("jdk17", "jdk21")
+
+
+# --------------------------------------------------------------------------- workload
+
+
+@dataclass(frozen=True)
+class Service:
+    """One generated service; both generators read the same values."""
+
+    team: str
+    name: str
+    repo: str
+    branch: str
+    agent: str
+    owner: str
+    jdk: str
+    poll: str
+    keep_builds: int
+
+
+def make_services(n: int) -> list[Service]:
+    services = []
+    for i in range(n):
+        team = f"team-{i // SERVICES_PER_TEAM:03d}"
+        name = f"svc-{i:05d}"
+        services.append(
+            Service(
+                team=team,
+                name=name,
+                repo=f"https://git.example.com/{team}/{name}.git",
+                branch="main" if i % 7 else "release/1.x",
+                agent=AGENTS[i % len(AGENTS)],
+                owner=f"{team}-leads@example.com",
+                jdk=JDKS[i % len(JDKS)],
+                poll=f"H/{5 + i % 10} * * * *",
+                keep_builds=10 + i % 30,
+            )
+        )
+    return services
+
+
+# Every parameter has a default: a parameter without one crashed render (KeyError in
+# descriptor/loading.py build_service) when this was written.
+def bridge_descriptor(s: Service) -> str:
+    return f"""\
+apiVersion: jenkins-bridge/v1
+kind: Service
+metadata:
+  name: {s.name}
+  team: {s.team}
+  description: {s.name} service of {s.team}
+  owners: [{s.owner}]
+source:
+  repo: {s.repo}
+  branch: {s.branch}
+  credentialsId: git-ssh
+pipeline:
+  agent: {s.agent}
+  keepBuilds: {s.keep_builds}
+  triggers: {{poll: "{s.poll}", cron: "H 2 * * *"}}
+  parameters:
+    - {{name: BRANCH, type: string, default: {s.branch}, description: Branch to build}}
+    - {{name: SKIP_TESTS, type: boolean, default: false, description: Skip tests}}
+    - {{name: LOG_LEVEL, type: choice, default: info, choices: [info, debug, warn],
+       description: Log level}}
+  test:
+    - {{name: unit, run: "./gradlew test -Djdk={s.jdk}"}}
+image:
+  repository: registry.example.com/{s.team}/{s.name}
+  credentialsId: registry-creds
+"""
+
+
+JJB_TEMPLATES = """\
+- job-template:
+    name: '{team}'
+    project-type: folder
+    description: 'Services of team {team}'
+
+- job-template:
+    name: '{service}'
+    project-type: pipeline
+    folder: '{team}'
+    description: '{service} service of {team}; owner {owner}'
+    concurrent: false
+    properties:
+      - build-discarder:
+          num-to-keep: '{keep_builds}'
+    parameters:
+      - string:
+          name: BRANCH
+          default: '{branch}'
+          description: Branch to build
+      - bool:
+          name: SKIP_TESTS
+          default: false
+          description: Skip tests
+      - choice:
+          name: LOG_LEVEL
+          choices: [info, debug, warn]
+          description: Log level
+    triggers:
+      - pollscm:
+          cron: '{poll}'
+      - timed: 'H 2 * * *'
+    dsl: |
+      pipeline {{
+        agent {{ label '{agent}' }}
+        options {{ timeout(time: 60, unit: 'MINUTES') }}
+        stages {{
+          stage('Checkout') {{
+            steps {{ git url: '{repo}', branch: params.BRANCH, credentialsId: 'git-ssh' }}
+          }}
+          stage('unit') {{
+            when {{ expression {{ !params.SKIP_TESTS }} }}
+            steps {{ sh './gradlew test -Djdk={jdk}' }}
+          }}
+          stage('Image') {{
+            steps {{ sh 'docker build -t registry.example.com/{team}/{service} .' }}
+          }}
+        }}
+        post {{ failure {{ mail to: '{owner}', subject: 'Build failed', body: env.BUILD_URL }} }}
+      }}
+"""
+
+
+def jjb_project(team: str, services: Sequence[Service]) -> str:
+    lines = [
+        "- project:",
+        f"    name: {team}",
+        f"    team: {team}",
+        "    service:",
+    ]
+    for s in services:
+        lines += [
+            f"      - {s.name}:",
+            f"          repo: {s.repo}",
+            f"          branch: {s.branch}",
+            f"          agent: {s.agent}",
+            f"          owner: {s.owner}",
+            f"          jdk: {s.jdk}",
+            f"          poll: '{s.poll}'",
+            f"          keep_builds: {s.keep_builds}",
+        ]
+    lines += ["    jobs:", "      - '{team}'", "      - '{service}'", ""]
+    return "\n".join(lines)
+
+
+def write_workloads(services: Sequence[Service], root: Path) -> tuple[Path, Path]:
+    """Write the bridge descriptors and the JJB tree under ``root``; return both dirs."""
+    bridge_dir, jjb_dir = root / "bridge", root / "jjb"
+    teams: dict[str, list[Service]] = {}
+    for s in services:
+        teams.setdefault(s.team, []).append(s)
+    jjb_dir.mkdir(parents=True)
+    (jjb_dir / "00-templates.yaml").write_text(JJB_TEMPLATES)
+    for team, members in teams.items():
+        (bridge_dir / team).mkdir(parents=True)
+        for s in members:
+            (bridge_dir / team / f"{s.name}.yaml").write_text(bridge_descriptor(s))
+        (jjb_dir / f"{team}.yaml").write_text(jjb_project(team, members))
+    return bridge_dir, jjb_dir
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+@dataclass(frozen=True)
+class Run:
+    wall_s: float
+    user_s: float
+    sys_s: float
+    maxrss_kib: int
+    returncode: int
+    stderr: str
+
+
+@dataclass(frozen=True)
+class Result:
+    tool: str
+    n: int
+    walls: list[float]
+    users: list[float]
+    syss: list[float]
+    maxrss_kib: int
+    files: int
+    bytes: int
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(self.walls)
+
+    @property
+    def user(self) -> float:
+        return statistics.median(self.users)
+
+    @property
+    def sys(self) -> float:
+        return statistics.median(self.syss)
+
+    @property
+    def rss_mib(self) -> float:
+        return self.maxrss_kib / 1024
+
+
+def run_child(cmd: Sequence[str]) -> Run:
+    """Run ``cmd``; wall time, the child's user/sys CPU and peak RSS (ru_maxrss, KiB on Linux)."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped by wait4
+        err.seek(0)
+        stderr = err.read().decode(errors="replace")
+    return Run(wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss, proc.returncode, stderr)
+
+
+def tree_size(root: Path) -> tuple[int, int]:
+    files = size = 0
+    for dirpath, _, names in os.walk(root):
+        for name in names:
+            files += 1
+            size += os.path.getsize(os.path.join(dirpath, name))
+    return files, size
+
+
+def measure(tool: str, n: int, cmd: Sequence[str], out: Path, repeat: int) -> Result | None:
+    """One warm-up, then ``repeat`` timed runs, each into a fresh ``out``."""
+    walls: list[float] = []
+    users: list[float] = []
+    syss: list[float] = []
+    peak = 0
+    for i in range(repeat + 1):
+        shutil.rmtree(out, ignore_errors=True)
+        run = run_child(cmd)
+        if run.returncode != 0:
+            tail = "\n    ".join(run.stderr.strip().splitlines()[-8:])
+            print(f"  {tool} N={n}: exit {run.returncode}\n    {tail}")
+            return None
+        if i > 0:
+            walls.append(run.wall_s)
+            users.append(run.user_s)
+            syss.append(run.sys_s)
+            peak = max(peak, run.maxrss_kib)
+        print(f"  {tool:<14} N={n:<5} {'warm-up' if i == 0 else f'run {i}'}: {run.wall_s:.3f} s")
+    files, size = tree_size(out)
+    return Result(tool, n, walls, users, syss, peak, files, size)
+
+
+def check_bridge_output(out: Path, n: int) -> None:
+    """Cheap correctness check: N Jenkinsfiles, N config.xml, N/25 folder.xml."""
+    teams = -(-n // SERVICES_PER_TEAM)
+    found = {
+        "Jenkinsfile": len(list(out.glob("*/*/Jenkinsfile"))),
+        "config.xml": len(list(out.glob("*/*/config.xml"))),
+        "folder.xml": len(list(out.glob("*/folder.xml"))),
+    }
+    expected = {"Jenkinsfile": n, "config.xml": n, "folder.xml": teams}
+    for name, want in expected.items():
+        if found[name] != want:
+            print(f"  !! jenkins-bridge N={n}: {found[name]} {name} files, expected {want}")
+    if not (out / "manifest.json").is_file():
+        print(f"  !! jenkins-bridge N={n}: manifest.json missing")
+
+
+def ensure_jjb(venv: Path) -> Path:
+    """Return the venv's ``jenkins-jobs``, creating the venv and installing JJB if needed."""
+    exe = venv / "bin" / "jenkins-jobs"
+    python = venv / "bin" / "python"
+    if exe.exists():
+        probe = subprocess.run([str(exe), "--version"], capture_output=True, text=True)
+        if "6.5.0" in probe.stdout + probe.stderr:
+            return exe
+    print(f"installing {JJB_REQUIREMENT} into {venv} ...")
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", JJB_REQUIREMENT],
+        check=True,
+    )
+    return exe
+
+
+def version_time(bridge: Path) -> list[float]:
+    run_child([str(bridge), "--version"])  # warm-up
+    return [run_child([str(bridge), "--version"]).wall_s for _ in range(VERSION_RUNS)]
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def linear_fit(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
+    """Least-squares ``y = a + b*x``; returns (a, b)."""
+    if len(xs) < 2:
+        return ys[0] if ys else 0.0, 0.0
+    b, a = statistics.linear_regression(xs, ys)
+    return a, b
+
+
+def print_report(results: dict[tuple[str, int], Result], sizes: Sequence[int]) -> None:
+    print()
+    header = (
+        f"| {'N':>5} | {'tool':<14} | {'wall median':>11} | {'min–max':>13} | "
+        f"{'user/sys s':>11} | {'peak RSS':>10} | {'files':>6} | {'bytes':>10} |"
+    )
+    print(header)
+    print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
+    for n in sizes:
+        for tool in ("jenkins-bridge", "JJB 6.5.0"):
+            r = results.get((tool, n))
+            if r is None:
+                blank = f"{'':>13} | {'':>11} | {'':>10} | {'':>6} | {'':>10}"
+                print(f"| {n:>5} | {tool:<14} | {'failed':>11} | {blank} |")
+                continue
+            spread = f"{min(r.walls):.3f}–{max(r.walls):.3f}"
+            cpu = f"{r.user:.2f}/{r.sys:.2f}"
+            print(
+                f"| {n:>5} | {tool:<14} | {r.wall:>9.3f} s | {spread:>13} | {cpu:>11} | "
+                f"{r.rss_mib:>6.1f} MiB | {r.files:>6} | {r.bytes:>10,} |"
+            )
+
+    print()
+    print("Ratios JJB / jenkins-bridge (> 1: jenkins-bridge faster / smaller)")
+    for n in sizes:
+        b, j = results.get(("jenkins-bridge", n)), results.get(("JJB 6.5.0", n))
+        if b is None or j is None:
+            continue
+        time_ratio, rss_ratio = j.wall / b.wall, j.rss_mib / b.rss_mib
+        cpu_ratio = (j.user + j.sys) / (b.user + b.sys)
+        line = (
+            f"  N={n:<5} wall {time_ratio:5.2f}x   CPU (user+sys) {cpu_ratio:5.2f}x   "
+            f"RSS {rss_ratio:5.2f}x"
+        )
+        if n >= 5000:
+            ok_t = "met" if time_ratio >= 5 else "NOT met"
+            ok_r = "met" if b.maxrss_kib <= j.maxrss_kib else "NOT met"
+            line += f"   (target ≥5x faster: {ok_t}; RSS ≤ JJB: {ok_r})"
+        print(line)
+
+    print()
+    print("Linear fit over N (wall = fixed + per-service; RSS = fixed + per-service)")
+    for tool in ("jenkins-bridge", "JJB 6.5.0"):
+        rs = [results[(tool, n)] for n in sizes if (tool, n) in results]
+        if not rs:
+            continue
+        xs = [float(r.n) for r in rs]
+        wa, wb = linear_fit(xs, [r.wall for r in rs])
+        ra, rb = linear_fit(xs, [r.rss_mib for r in rs])
+        per_n = ", ".join(f"N={r.n}: {1000 * r.wall / r.n:.2f}" for r in rs)
+        print(
+            f"  {tool:<14} wall = {wa:.3f} s + {1000 * wb:.3f} ms/service; "
+            f"RSS = {ra:.1f} MiB + {1024 * rb:.1f} KiB/service"
+        )
+        print(f"  {'':<14} wall/N in ms: {per_n}")
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100,1000,5000", help="comma-separated N values")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs after a warm-up")
+    parser.add_argument(
+        "--repeat-large",
+        type=int,
+        default=None,
+        help="timed runs for N >= 5000 (default: --repeat)",
+    )
+    parser.add_argument("--jjb-venv", type=Path, default=DEFAULT_JJB_VENV)
+    parser.add_argument(
+        "--bridge",
+        type=Path,
+        default=Path(sys.executable).parent / "jenkins-bridge",
+        help="jenkins-bridge executable (default: next to this Python)",
+    )
+    parser.add_argument(
+        "--tmpdir",
+        type=Path,
+        default=None,
+        help="where workloads and OUT go (default: the system temp dir; /dev/shm is tmpfs)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir and print it")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    bridge: Path = args.bridge
+    if not bridge.exists():
+        print(f"jenkins-bridge not found at {bridge}; pass --bridge")
+        return 1
+    jjb = ensure_jjb(args.jjb_venv)
+    tmp = Path(tempfile.mkdtemp(prefix="render-bench-", dir=args.tmpdir))
+    print(
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPU(s), "
+        f"load {os.getloadavg()[0]:.2f} at start, workloads and OUT in {tmp}"
+    )
+    results: dict[tuple[str, int], Result] = {}
+    try:
+        for n in sizes:
+            repeat = args.repeat_large if n >= 5000 and args.repeat_large else args.repeat
+            root = tmp / f"n{n}"
+            bridge_dir, jjb_dir = write_workloads(make_services(n), root)
+            out = root / "out"
+            cmd_b = [str(bridge), "render", str(bridge_dir), "-o", str(out)]
+            r = measure("jenkins-bridge", n, cmd_b, out, repeat)
+            if r is not None:
+                results[("jenkins-bridge", n)] = r
+                check_bridge_output(out, n)
+            cmd_j = [str(jjb), "test", "-r", "--config-xml", "-o", str(out), str(jjb_dir)]
+            r = measure("JJB 6.5.0", n, cmd_j, out, repeat)
+            if r is not None:
+                results[("JJB 6.5.0", n)] = r
+                want = n + -(-n // SERVICES_PER_TEAM)
+                if r.files != want:
+                    print(f"  !! JJB N={n}: {r.files} files, expected {want}")
+            shutil.rmtree(out, ignore_errors=True)
+            if not args.keep:
+                shutil.rmtree(root, ignore_errors=True)
+    finally:
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    repeats = ", ".join(
+        f"N={r.n}: {len(r.walls)}" for r in results.values() if r.tool != "JJB 6.5.0"
+    )
+    print_report(results, sizes)
+    print(
+        f"\n(timed runs per point after one warm-up: {repeats}; "
+        f"load {os.getloadavg()[0]:.2f} at end)"
+    )
+
+    walls = version_time(bridge)
+    med = 1000 * statistics.median(walls)
+    verdict = "met" if med < VERSION_TARGET_MS else "NOT met"
+    print(
+        f"\njenkins-bridge --version: median {med:.1f} ms of {len(walls)} runs "
+        f"(min {1000 * min(walls):.1f}, max {1000 * max(walls):.1f}); "
+        f"target < {VERSION_TARGET_MS:.0f} ms: {verdict}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
