@@ -223,6 +223,12 @@ def _schema_default(*path: str) -> Any:
     return node.get("default")
 
 
+def _parameter_default(value: Any) -> str | bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    return _text(value)
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -248,11 +254,7 @@ def build_service(data: dict[str, Any], path: Path, origin: str) -> model.Servic
         model.Parameter(
             name=p["name"],
             type=p.get("type", "string"),
-            default=(
-                p["default"]
-                if isinstance(p.get("default"), bool) or p.get("default") is None
-                else _text(p["default"])
-            ),
+            default=_parameter_default(p.get("default")),
             description=p.get("description", ""),
             choices=tuple(p.get("choices", ())),
         )

@@ -173,3 +173,85 @@ def test_nasty_values_survive_as_string_constants_in_real_groovy(tmp_path: Path)
         for value in values:
             assert value in entry["strings"], (value, path)
         assert "evil" not in entry["calls"] and "id" not in entry["calls"]
+
+
+def _optional(section: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """Any subset of a section's keys, each with one of its candidate values."""
+    return st.fixed_dictionaries({}, optional={k: st.sampled_from(v) for k, v in section.items()})
+
+
+names = st.from_regex(r"\A[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?\Z")
+parameters = st.lists(
+    st.one_of(
+        st.fixed_dictionaries(
+            {"name": st.from_regex(r"\A[A-Z_][A-Z0-9_]{0,8}\Z")},
+            optional={
+                "type": st.sampled_from(["string", "text"]),
+                "default": st.text(max_size=5) | st.integers(),
+                "description": st.text(max_size=5),
+            },
+        ),
+        st.fixed_dictionaries(
+            {"name": st.from_regex(r"\A[A-Z_][A-Z0-9_]{0,8}\Z"), "type": st.just("boolean")},
+            optional={"default": st.booleans()},
+        ),
+        st.fixed_dictionaries(
+            {
+                "name": st.from_regex(r"\A[A-Z_][A-Z0-9_]{0,8}\Z"),
+                "type": st.just("choice"),
+                "choices": st.just(["a", "b"]),
+            },
+            optional={"default": st.sampled_from(["a", "b"])},
+        ),
+    ),
+    max_size=3,
+)
+descriptors = st.fixed_dictionaries(
+    {
+        "apiVersion": st.just("jenkins-bridge/v1"),
+        "kind": st.just("Service"),
+        "metadata": st.fixed_dictionaries(
+            {"name": names, "team": names},
+            optional={"description": st.text(max_size=20), "owners": st.lists(st.just("a@b.c"))},
+        ),
+        "source": st.fixed_dictionaries(
+            {"repo": st.text(min_size=1, max_size=20)},
+            optional={"branch": st.sampled_from(["main", "release/1.x"]), "credentialsId": names},
+        ),
+    },
+    optional={
+        "pipeline": st.fixed_dictionaries(
+            {},
+            optional={
+                "jobType": st.sampled_from(["pipeline", "multibranch"]),
+                "agent": st.sampled_from(["any", "linux", "x y"]),
+                "parameters": parameters,
+                "triggers": _optional({"poll": ["H/5 * * * *"], "cron": ["@daily"]}),
+                "test": st.lists(
+                    st.fixed_dictionaries({"name": names, "run": st.text(min_size=1)}),
+                    max_size=2,
+                    unique_by=lambda t: t["name"],
+                ),
+                "notify": _optional({"email": ["x@y.z"]}),
+            },
+        ),
+        "runtime": _optional({"port": [1, 65535], "restart": ["no", "always"]}),
+        "monitoring": _optional({"metricsPath": ["/m"]}),
+    },
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(descriptors)
+def test_any_valid_descriptor_loads_and_renders(tmp_path: Path, document: dict[str, Any]) -> None:
+    """Whatever the schema admits either loads and renders, or is refused with located
+    problems (rules across fields, like duplicate parameter names)."""
+    path = tmp_path / "svc.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    try:
+        (service,) = load_services([path])
+    except InvalidDescriptors as exc:
+        assert all(p.file == str(path) and p.line for p in exc.problems())
+        return
+    render_jenkinsfile(service)
+    ET.fromstring(render_job_config(service).split("\n", 1)[1])
