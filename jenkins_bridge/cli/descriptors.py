@@ -60,15 +60,21 @@ def _read_plugins(path: str | None) -> dict[str, str]:
     type=click.Path(dir_okay=False),
     help='YAML/JSON mapping of plugin name to version for plugin="name@version" attributes.',
 )
-def render(paths: tuple[str, ...], out: str, check: bool, plugins: str | None) -> Outcome:
-    from jenkins_bridge.render.tree import check_tree, render_tree, write_tree
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Processes for large runs (default: one per CPU, at most 4).",
+)
+def render(
+    paths: tuple[str, ...], out: str, check: bool, plugins: str | None, workers: int | None
+) -> Outcome:
+    from jenkins_bridge.render.tree import check_tree, render_descriptors, write_tree
 
-    services = _load(paths)
-    tree = render_tree(services, _read_plugins(plugins))
+    count, tree = render_descriptors(paths, _read_plugins(plugins), workers)
     target = Path(out)
     if check:
         report = check_tree(target, tree)
-        data = {"stale": sorted(report.diffs), "services": len(services)}
+        data = {"stale": sorted(report.diffs), "services": count}
         if report.clean:
             return Outcome("ok", data, f"{out} is up to date ({len(tree.artifacts)} files)")
         text = "".join(report.diffs[p] for p in sorted(report.diffs))
@@ -81,12 +87,12 @@ def render(paths: tuple[str, ...], out: str, check: bool, plugins: str | None) -
     return Outcome(
         "ok",
         {
-            "services": len(services),
+            "services": count,
             "written": written.written,
             "unchanged": len(written.unchanged),
             "removed": written.removed,
         },
-        f"rendered {len(services)} service(s) into {out}: {len(written.written)} written, "
+        f"rendered {count} service(s) into {out}: {len(written.written)} written, "
         f"{len(written.unchanged)} unchanged, {len(written.removed)} removed",
     )
 

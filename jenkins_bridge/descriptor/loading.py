@@ -6,6 +6,7 @@ Every problem of a run is collected and raised at once as ``InvalidDescriptors``
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -107,14 +108,20 @@ def _lookup(data: dict[str, Any], dotted_path: str) -> Any:
     return node
 
 
-def load_services(paths: Sequence[str | Path]) -> list[model.Service]:
-    """Load, merge, validate and build every descriptor under ``paths``; all problems at once."""
-    files = discover(paths)
-    problems: list[Problem] = []
-    services: list[model.Service] = []
-    defaults_by_dir: dict[Path, _Defaults | None] = {}
-    name_positions: dict[Path, tuple[str, int, int]] = {}
+@dataclass
+class LoadedFiles:
+    """What loading some descriptor files gave: services, problems, and where each service's
+    name is (for the checks across files, which need every file of the run)."""
 
+    services: list[model.Service]
+    problems: list[Problem]
+    name_positions: dict[Path, tuple[str, int, int]]
+
+
+def load_files(files: Sequence[DescriptorFile]) -> LoadedFiles:
+    """Load, merge and validate ``files`` (no checks across files; see ``load_services``)."""
+    loaded = LoadedFiles([], [], {})
+    defaults_by_dir: dict[Path, _Defaults | None] = {}
     for descriptor in files:
         folder = descriptor.path.parent
         if folder not in defaults_by_dir:
@@ -122,27 +129,62 @@ def load_services(paths: Sequence[str | Path]) -> list[model.Service]:
             defaults_path = folder / DEFAULTS_FILE
             if defaults_path.is_file():
                 try:
-                    defaults_by_dir[folder] = loaded = _Defaults(
+                    defaults_by_dir[folder] = defaults = _Defaults(
                         _read(defaults_path, _display(defaults_path, descriptor))
                     )
-                    problems.extend(loaded.problems)
+                    loaded.problems.extend(defaults.problems)
                 except YamlProblem as exc:
-                    problems.append(exc.problem)
+                    loaded.problems.append(exc.problem)
         try:
             doc = _read(descriptor.path, _display(descriptor.path, descriptor))
         except YamlProblem as exc:
-            problems.append(exc.problem)
+            loaded.problems.append(exc.problem)
             continue
         service, found = _build_one(doc, defaults_by_dir[folder], descriptor)
-        problems.extend(found)
+        loaded.problems.extend(found)
         if service is not None:
-            services.append(service)
-            name_positions[service.path] = doc.where(("metadata", "name"))
+            loaded.services.append(service)
+            loaded.name_positions[service.path] = doc.where(("metadata", "name"))
+    return loaded
 
-    problems.extend(_cross_file_problems(services, name_positions))
+
+def check_across_files(
+    names: Iterable[tuple[str, Path]], positions: dict[Path, tuple[str, int, int]]
+) -> list[Problem]:
+    """Problems only a whole run can see: the same service defined in two files.
+
+    ``names`` holds (full name, descriptor path) in file order.
+    """
+    problems = []
+    seen: dict[str, Path] = {}
+    for full_name, path in names:
+        key = full_name.lower()  # Jenkins item names are case-insensitive
+        if key in seen:
+            file, line, column = positions[path]
+            first_file, first_line, _ = positions[seen[key]]
+            problems.append(
+                Problem(
+                    "invalid",
+                    f"metadata.name: service '{full_name}' is already defined at "
+                    f"{first_file}:{first_line}; names must be unique within a team",
+                    file,
+                    line,
+                    column,
+                )
+            )
+        else:
+            seen[key] = path
+    return problems
+
+
+def load_services(paths: Sequence[str | Path]) -> list[model.Service]:
+    """Load, merge, validate and build every descriptor under ``paths``; all problems at once."""
+    loaded = load_files(discover(paths))
+    names = [(s.full_name, s.path) for s in loaded.services]
+    problems = loaded.problems + check_across_files(names, loaded.name_positions)
     if problems:
         raise InvalidDescriptors(problems)
-    return services
+    return loaded.services
 
 
 def load_service(path: str | Path) -> model.Service:
@@ -179,12 +221,7 @@ def _build_one(
                     )
                 )
         data = _deep_merge(defaults.data, doc.data)
-        combined = LoadedDocument(
-            file=doc.file,
-            data=data,
-            values={**defaults.doc.values, **doc.values},
-            keys={**defaults.doc.keys, **doc.keys},
-        )
+        combined = LoadedDocument(file=doc.file, data=data, root=doc.root, fallback=defaults.doc)
     problems.extend(schema_problems(combined, data))
     problems.extend(field_problems(combined, data))
     if problems:
@@ -192,28 +229,7 @@ def _build_one(
     return build_service(data, descriptor.path, descriptor.origin), []
 
 
-def _cross_file_problems(
-    services: Iterable[model.Service], positions: dict[Path, tuple[str, int, int]]
-) -> Iterable[Problem]:
-    seen: dict[str, model.Service] = {}
-    for service in services:
-        key = service.full_name.lower()  # Jenkins item names are case-insensitive
-        if key in seen:
-            first = seen[key]
-            file, line, column = positions[service.path]
-            first_file, first_line, _ = positions[first.path]
-            yield Problem(
-                "invalid",
-                f"metadata.name: service '{service.full_name}' is already defined at "
-                f"{first_file}:{first_line}; names must be unique within a team",
-                file,
-                line,
-                column,
-            )
-        else:
-            seen[key] = service
-
-
+@functools.cache
 def _schema_default(*path: str) -> Any:
     from jenkins_bridge.descriptor.schema import SCHEMA
 

@@ -9,7 +9,7 @@ errors, expansion is budgeted, and every value's ``file:line:column`` is kept fo
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -36,25 +36,63 @@ _STR_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp", "tag:yaml.o
 
 @dataclass
 class LoadedDocument:
-    """A YAML mapping as plain data, with the position of every value and every key."""
+    """A YAML mapping as plain data, plus the composed node tree to locate any value in.
+
+    Positions are looked up only when a problem is reported, so loading a valid descriptor
+    pays nothing for them. ``fallback`` is the ``_defaults.yaml`` merged under this document:
+    values that came from there are located there.
+    """
 
     file: str
     data: dict[str, Any]
-    values: dict[Path, Position] = field(default_factory=dict)
-    keys: dict[Path, Position] = field(default_factory=dict)
+    root: Any = None
+    fallback: LoadedDocument | None = None
 
     def where(self, path: Path, *, key: bool = False) -> Position:
         """Best position for ``path``: the key or value itself, else its nearest ancestor."""
-        table = self.keys if key else self.values
         probe = path
         while True:
-            if probe in table:
-                return table[probe]
-            if key and probe in self.values:
-                return self.values[probe]
+            for doc in (self, self.fallback):
+                if doc is not None and doc.root is not None:
+                    found = _locate(doc.root, probe, key=key)
+                    if found is not None:
+                        return (doc.file, found[0], found[1])
             if not probe:
                 return (self.file, 1, 1)
             probe = probe[:-1]
+
+
+def _locate(root: Any, path: Path, *, key: bool) -> tuple[int, int] | None:
+    node = root
+    mark = root.start_mark
+    for part in path:
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            match = None
+            for key_node, value_node in _pairs(node):
+                if isinstance(key_node, yaml.ScalarNode) and str(key_node.value) == part:
+                    match = (key_node, value_node)  # the last one wins, as in _walk
+            if match is None:
+                return None
+            mark = match[0].start_mark if key else match[1].start_mark
+            node = match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if not 0 <= part < len(node.value):
+                return None
+            node = node.value[part]
+            mark = node.start_mark
+        else:
+            return None
+    if not key or not path:
+        mark = node.start_mark
+    return (int(mark.line) + 1, int(mark.column) + 1)
+
+
+def _pairs(node: Any) -> list[tuple[Any, Any]]:
+    """Pairs of a mapping node with merge keys expanded (no checks: only for locating)."""
+    try:
+        return _merged_pairs(node, lambda *a: ValueError(), None)
+    except ValueError:
+        return list(node.value)
 
 
 class YamlProblem(Exception):
@@ -147,20 +185,16 @@ def load_yaml_mapping(text: bytes | str, file: str) -> LoadedDocument:
             "a descriptor must be a YAML mapping (key: value) at the top level", line, column
         )
 
-    doc = LoadedDocument(file=file, data={})
     budget = [MAX_NODES]
-    data = _walk(node, (), doc, budget, 0, fail)
+    data = _walk(node, file, budget, 0, fail)
     assert isinstance(data, dict)
-    doc.data = data
-    return doc
+    return LoadedDocument(file=file, data=data, root=node)
 
 
-def _walk(
-    node: Any, path: Path, doc: LoadedDocument, budget: list[int], depth: int, fail: Any
-) -> Any:
+def _walk(node: Any, file: str, budget: list[int], depth: int, fail: Any) -> Any:
     budget[0] -= 1
     if budget[0] < 0:
-        line, column = _pos(doc.file, node.start_mark)[1:]
+        line, column = _pos(file, node.start_mark)[1:]
         raise fail(
             f"document expands to more than {MAX_NODES} values (alias bomb?); "
             "descriptors should not need so many aliases",
@@ -168,68 +202,70 @@ def _walk(
             column,
         )
     if depth > MAX_DEPTH:
-        line, column = _pos(doc.file, node.start_mark)[1:]
+        line, column = _pos(file, node.start_mark)[1:]
         raise fail(f"nesting deeper than {MAX_DEPTH} levels", line, column)
-    doc.values[path] = _pos(doc.file, node.start_mark)
 
     if isinstance(node, yaml.ScalarNode):
-        return _scalar(node, doc, fail)
+        return _scalar(node, file, fail)
     if isinstance(node, yaml.SequenceNode):
-        return [
-            _walk(child, (*path, index), doc, budget, depth + 1, fail)
-            for index, child in enumerate(node.value)
-        ]
+        return [_walk(child, file, budget, depth + 1, fail) for child in node.value]
     assert isinstance(node, yaml.MappingNode)
     result: dict[str, Any] = {}
-    seen: dict[str, Position] = {}
-    for key_node, value_node in _merged_pairs(node, fail, doc):
-        key_pos = _pos(doc.file, key_node.start_mark)
+    seen: dict[str, Any] = {}
+    for key_node, value_node in _merged_pairs(node, fail, file):
         if not isinstance(key_node, yaml.ScalarNode):
-            raise fail("mapping keys must be plain strings", key_pos[1], key_pos[2])
+            line, column = _pos(file, key_node.start_mark)[1:]
+            raise fail("mapping keys must be plain strings", line, column)
         # Keys stay as written: YAML 1.1 would turn `on:` or `yes:` into booleans.
         key = str(key_node.value)
         if key in seen:
-            first = seen[key]
+            first = _pos(file, seen[key].start_mark)
+            line, column = _pos(file, key_node.start_mark)[1:]
             raise fail(
                 f"duplicate key '{key}' (first defined at line {first[1]}, column {first[2]})",
-                key_pos[1],
-                key_pos[2],
+                line,
+                column,
             )
-        seen[key] = key_pos
-        doc.keys[(*path, key)] = key_pos
-        result[key] = _walk(value_node, (*path, key), doc, budget, depth + 1, fail)
+        seen[key] = key_node
+        result[key] = _walk(value_node, file, budget, depth + 1, fail)
     return result
 
 
-def _merged_pairs(node: Any, fail: Any, doc: LoadedDocument) -> list[tuple[Any, Any]]:
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _merged_pairs(node: Any, fail: Any, file: str | None) -> list[tuple[Any, Any]]:
     """Key/value pairs of a mapping with YAML merge keys (``<<: *base``) applied, own keys last."""
-    pairs: list[tuple[Any, Any]] = []
+    pairs: list[tuple[Any, Any]] = node.value
+    if not any(k.tag == _MERGE_TAG for k, _ in pairs if isinstance(k, yaml.ScalarNode)):
+        return pairs  # the common case: no merge keys
+    own_pairs: list[tuple[Any, Any]] = []
     merged: list[tuple[Any, Any]] = []
-    for key_node, value_node in node.value:
-        if isinstance(key_node, yaml.ScalarNode) and key_node.tag == "tag:yaml.org,2002:merge":
+    for key_node, value_node in pairs:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _MERGE_TAG:
             sources = (
                 value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
             )
             for source in sources:
                 if not isinstance(source, yaml.MappingNode):
-                    line, column = _pos(doc.file, source.start_mark)[1:]
+                    line, column = _pos(file or "", source.start_mark)[1:]
                     raise fail("'<<' merge needs a mapping or a list of mappings", line, column)
-                merged.extend(_merged_pairs(source, fail, doc))
+                merged.extend(_merged_pairs(source, fail, file))
             continue
-        pairs.append((key_node, value_node))
-    own = {k.value for k, _ in pairs if isinstance(k, yaml.ScalarNode)}
-    return [(k, v) for k, v in merged if k.value not in own] + pairs
+        own_pairs.append((key_node, value_node))
+    own = {k.value for k, _ in own_pairs if isinstance(k, yaml.ScalarNode)}
+    return [(k, v) for k, v in merged if k.value not in own] + own_pairs
 
 
 _constructor = yaml.SafeLoader("")
 
 
-def _scalar(node: Any, doc: LoadedDocument, fail: Any) -> Any:
+def _scalar(node: Any, file: str, fail: Any) -> Any:
     if node.tag in _STR_TAGS:
         text = str(node.value)
         bad = _FORBIDDEN.search(text)
         if bad is not None:
-            line, column = _pos(doc.file, node.start_mark)[1:]
+            line, column = _pos(file, node.start_mark)[1:]
             raise fail(
                 f"control character U+{ord(bad.group()):04X} is not allowed in a value "
                 "(Jenkins names and XML 1.0 reject it)",
@@ -240,5 +276,5 @@ def _scalar(node: Any, doc: LoadedDocument, fail: Any) -> Any:
     try:
         return _constructor.construct_object(node, deep=True)
     except yaml.YAMLError as exc:
-        line, column = _pos(doc.file, node.start_mark)[1:]
+        line, column = _pos(file, node.start_mark)[1:]
         raise fail(f"bad value: {exc}", line, column) from exc

@@ -21,6 +21,9 @@ _GROOVY_ESCAPES = {
 
 def groovy_string(value: str) -> str:
     """A single-quoted Groovy string literal (never interpolated, unlike "..." GStrings)."""
+    if value.isascii() and value.isprintable():
+        # The common case: only the backslash and the quote need escaping.
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
     out = []
     for ch in value:
         escaped = _GROOVY_ESCAPES.get(ch)

@@ -43,7 +43,7 @@ def test_digest_changes_with_content(tmp_path: Path) -> None:
     text = (GOLDEN / "minimal" / "hello.yaml").read_text()
     (tmp_path / "a.yaml").write_text(text)
     first = load_service(tmp_path / "a.yaml").digest
-    (tmp_path / "a.yaml").write_text(text + "pipeline: {keepBuilds: 3}\n")
+    (tmp_path / "a.yaml").write_text(text + "monitoring: {metricsPath: /m}\n")
     assert load_service(tmp_path / "a.yaml").digest != first
 
 
