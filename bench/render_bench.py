@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -267,18 +267,37 @@ def tree_size(root: Path) -> tuple[int, int]:
     return files, size
 
 
-def measure(tool: str, n: int, cmd: Sequence[str], out: Path, repeat: int) -> Result | None:
-    """One warm-up, then ``repeat`` timed runs, each into a fresh ``out``."""
+def settle(paths: Sequence[Path]) -> None:
+    """Delete earlier outputs and let the file system finish with them before the next run.
+
+    Deleting thousands of files right before a run makes the next run's file creation pay
+    for it (ext4 with discard, journal commits): that would measure the previous run.
+    """
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
+    os.sync()
+    time.sleep(1.0)
+
+
+def measure(
+    tool: str, n: int, command: Callable[[Path], Sequence[str]], out: Path, repeat: int
+) -> Result | None:
+    """One warm-up, then ``repeat`` timed runs, each into a fresh, never-used directory;
+    the last run's output is left in ``out`` for checks."""
     walls: list[float] = []
     users: list[float] = []
     syss: list[float] = []
     peak = 0
+    used: list[Path] = []
+    settle([out])
     for i in range(repeat + 1):
-        shutil.rmtree(out, ignore_errors=True)
-        run = run_child(cmd)
+        target = out.with_name(f"{out.name}-{i}")
+        run = run_child(command(target))
+        used.append(target)
         if run.returncode != 0:
             tail = "\n    ".join(run.stderr.strip().splitlines()[-8:])
             print(f"  {tool} N={n}: exit {run.returncode}\n    {tail}")
+            settle(used)
             return None
         if i > 0:
             walls.append(run.wall_s)
@@ -286,6 +305,10 @@ def measure(tool: str, n: int, cmd: Sequence[str], out: Path, repeat: int) -> Re
             syss.append(run.sys_s)
             peak = max(peak, run.maxrss_kib)
         print(f"  {tool:<14} N={n:<5} {'warm-up' if i == 0 else f'run {i}'}: {run.wall_s:.3f} s")
+        if i < repeat:
+            settle(used[:-1])  # keep only the newest output, delete the rest before running
+            used = used[-1:]
+    used[-1].rename(out)
     files, size = tree_size(out)
     return Result(tool, n, walls, users, syss, peak, files, size)
 
@@ -447,12 +470,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             root = tmp / f"n{n}"
             bridge_dir, jjb_dir = write_workloads(make_services(n), root)
             out = root / "out"
-            cmd_b = [str(bridge), "render", str(bridge_dir), "-o", str(out)]
+
+            def cmd_b(target: Path, src: Path = bridge_dir) -> list[str]:
+                return [str(bridge), "render", str(src), "-o", str(target)]
+
             r = measure("jenkins-bridge", n, cmd_b, out, repeat)
             if r is not None:
                 results[("jenkins-bridge", n)] = r
                 check_bridge_output(out, n)
-            cmd_j = [str(jjb), "test", "-r", "--config-xml", "-o", str(out), str(jjb_dir)]
+
+            def cmd_j(target: Path, src: Path = jjb_dir) -> list[str]:
+                return [str(jjb), "test", "-r", "--config-xml", "-o", str(target), str(src)]
+
             r = measure("JJB 6.5.0", n, cmd_j, out, repeat)
             if r is not None:
                 results[("JJB 6.5.0", n)] = r

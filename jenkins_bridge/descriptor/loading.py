@@ -177,14 +177,28 @@ def check_across_files(
     return problems
 
 
-def load_services(paths: Sequence[str | Path]) -> list[model.Service]:
-    """Load, merge, validate and build every descriptor under ``paths``; all problems at once."""
-    loaded = load_files(discover(paths))
-    names = [(s.full_name, s.path) for s in loaded.services]
-    problems = loaded.problems + check_across_files(names, loaded.name_positions)
+def load_services(
+    paths: Sequence[str | Path], *, workers: int | None = None
+) -> list[model.Service]:
+    """Load, merge, validate and build every descriptor under ``paths``; all problems at once.
+
+    Thousands of files are loaded by several processes (``workers``; see ``parallel``).
+    """
+    from jenkins_bridge.descriptor.parallel import map_file_chunks
+
+    return collect(map_file_chunks(load_files, discover(paths), workers=workers))
+
+
+def collect(chunks: Sequence[LoadedFiles]) -> list[model.Service]:
+    """The services of all chunks of a run, after the checks across files; or every problem."""
+    services = [service for chunk in chunks for service in chunk.services]
+    positions = {path: pos for chunk in chunks for path, pos in chunk.name_positions.items()}
+    # A folder's _defaults.yaml is read by every chunk that has files there: report it once.
+    problems = list(dict.fromkeys(p for chunk in chunks for p in chunk.problems))
+    problems += check_across_files([(s.full_name, s.path) for s in services], positions)
     if problems:
         raise InvalidDescriptors(problems)
-    return loaded.services
+    return services
 
 
 def load_service(path: str | Path) -> model.Service:

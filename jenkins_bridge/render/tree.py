@@ -9,22 +9,22 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import multiprocessing
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from jenkins_bridge import __version__
 from jenkins_bridge.descriptor.loading import (
     DescriptorFile,
-    check_across_files,
+    LoadedFiles,
+    collect,
     discover,
     load_files,
 )
 from jenkins_bridge.descriptor.model import Service
-from jenkins_bridge.errors import BridgeError, InvalidDescriptors, Problem
+from jenkins_bridge.descriptor.parallel import map_file_chunks
+from jenkins_bridge.errors import BridgeError
 from jenkins_bridge.render.jenkinsfile import render_jenkinsfile
 from jenkins_bridge.render.job_config import PluginVersions, render_folder_config, render_job_config
 
@@ -87,30 +87,15 @@ def render_tree(services: Iterable[Service], plugins: PluginVersions | None = No
     return tree
 
 
-@dataclass
-class _Chunk:
-    """What one worker returns for its share of the descriptor files."""
-
-    names: list[tuple[str, Path]]
-    positions: dict[Path, tuple[str, int, int]]
-    problems: list[Problem]
-    artifacts: list[Artifact]
-    teams: list[str]
-
-
-def _load_and_render(files: Sequence[DescriptorFile], plugins: PluginVersions | None) -> _Chunk:
+def _load_and_render(
+    files: Sequence[DescriptorFile], plugins: PluginVersions | None
+) -> tuple[LoadedFiles, list[Artifact]]:
     loaded = load_files(files)
-    chunk = _Chunk([], loaded.name_positions, loaded.problems, [], [])
-    for service in loaded.services:
-        chunk.names.append((service.full_name, service.path))
-        chunk.teams.append(service.metadata.team)
-        if not loaded.problems:  # a chunk with problems fails the run: skip the work
-            chunk.artifacts.extend(_service_artifacts(service, plugins))
-    return chunk
-
-
-# Below this many files a process pool costs more than it saves.
-PARALLEL_THRESHOLD = 400
+    artifacts: list[Artifact] = []
+    if not loaded.problems:  # a chunk with problems fails the whole run: skip the work
+        for service in loaded.services:
+            artifacts.extend(_service_artifacts(service, plugins))
+    return loaded, artifacts
 
 
 def render_descriptors(
@@ -118,34 +103,18 @@ def render_descriptors(
 ) -> tuple[int, RenderedTree]:
     """Load, validate and render every descriptor under ``paths``: (service count, tree).
 
-    Loading and rendering are independent per file, so large runs spread them over processes
-    (``workers``: default one per CPU, at most 4); the checks across files and the manifest
-    are done here, so the result is the same, byte for byte, whatever the worker count.
+    Large runs load and render in several processes (``workers``: default one per CPU, at
+    most 4); the checks across files and the manifest are done here, so the result is the
+    same, byte for byte, whatever the worker count.
     """
-    files = discover(paths)
-    count = workers if workers is not None else min(os.cpu_count() or 1, 4)
-    if count > 1 and len(files) >= PARALLEL_THRESHOLD:
-        size = -(-len(files) // (count * 4))  # a few chunks per worker balance the load
-        batches = [files[i : i + size] for i in range(0, len(files), size)]
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-            chunks = list(pool.map(_load_and_render, batches, [plugins] * len(batches)))
-    else:
-        chunks = [_load_and_render(files, plugins)]
-
-    names = [entry for chunk in chunks for entry in chunk.names]
-    positions = {path: pos for chunk in chunks for path, pos in chunk.positions.items()}
-    # A folder's _defaults.yaml is read by every chunk that has files there: report it once.
-    problems = list(dict.fromkeys(p for chunk in chunks for p in chunk.problems))
-    problems.extend(check_across_files(names, positions))
-    if problems:
-        raise InvalidDescriptors(problems)
+    chunks = map_file_chunks(_load_and_render, discover(paths), plugins, workers=workers)
+    services = collect([loaded for loaded, _ in chunks])
     tree = RenderedTree()
-    for chunk in chunks:
-        for artifact in chunk.artifacts:
+    for _, artifacts in chunks:
+        for artifact in artifacts:
             tree.add(artifact)
-    _finish(tree, (team for chunk in chunks for team in chunk.teams), plugins)
-    return len(names), tree
+    _finish(tree, (service.metadata.team for service in services), plugins)
+    return len(services), tree
 
 
 def _owned_paths(out: Path) -> set[str]:

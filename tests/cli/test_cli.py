@@ -26,7 +26,8 @@ def test_version_does_not_import_heavy_modules() -> None:
     # Pipelines call the CLI many times per build; --version must not pay for docker & co.
     code = (
         "import sys; from jenkins_bridge.cli import main; main(['--version']);"
-        "heavy = {'docker', 'jenkins', 'jsonschema', 'jinja2', 'requests', 'yaml'} & set(sys.modules);"
+        "heavy = {'docker', 'jenkins', 'jsonschema', 'jinja2', 'requests', 'yaml'};"
+        "heavy &= set(sys.modules);"
         "print(sorted(heavy), file=sys.stderr)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -100,10 +101,10 @@ def test_render_is_byte_identical_across_runs_and_cwd(tmp_path: Path) -> None:
     outputs = []
     for index, cwd in enumerate((ROOT, tmp_path)):
         out = tmp_path / f"out{index}"
+        command = [sys.executable, "-m", "jenkins_bridge", "render", str(ROOT / "examples")]
         subprocess.run(
-            [sys.executable, "-m", "jenkins_bridge", "render", str(ROOT / "examples"), "-o", str(out)],
-            cwd=cwd, env=env, check=True, capture_output=True,
-        )  # fmt: skip
+            [*command, "-o", str(out)], cwd=cwd, env=env, check=True, capture_output=True
+        )
         outputs.append({p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()})
     assert outputs[0] == outputs[1]
 

@@ -1,0 +1,64 @@
+"""Large runs load and render in several processes; the result must not depend on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jenkins_bridge.descriptor import load_services
+from jenkins_bridge.descriptor.parallel import PARALLEL_THRESHOLD
+from jenkins_bridge.errors import InvalidDescriptors
+from jenkins_bridge.render.tree import render_descriptors
+
+TEMPLATE = """\
+apiVersion: jenkins-bridge/v1
+kind: Service
+metadata: {{name: svc-{i}, team: team-{team}}}
+source: {{repo: "https://git.example.com/{i}.git"}}
+pipeline:
+  parameters: [{{name: P, default: "v{i}"}}]
+  test: [{{name: unit, run: "make test-{i}"}}]
+"""
+
+
+def _write_services(root: Path, count: int) -> None:
+    for i in range(count):
+        team = i % 7
+        folder = root / f"team-{team}"
+        folder.mkdir(exist_ok=True)
+        (folder / f"svc-{i}.yaml").write_text(TEMPLATE.format(i=i, team=team))
+    for team in range(7):
+        (root / f"team-{team}" / "_defaults.yaml").write_text("pipeline: {agent: linux}\n")
+
+
+def test_worker_count_does_not_change_the_output(tmp_path: Path) -> None:
+    count = PARALLEL_THRESHOLD + 50
+    _write_services(tmp_path, count)
+    one_count, one = render_descriptors([tmp_path], workers=1)
+    two_count, two = render_descriptors([tmp_path], workers=2)
+    assert one_count == two_count == count
+    assert {p: a.text for p, a in one.artifacts.items()} == {
+        p: a.text for p, a in two.artifacts.items()
+    }
+    services = load_services([tmp_path], workers=2)
+    assert [s.full_name for s in services] == [s.full_name for s in load_services([tmp_path])]
+    assert all(s.pipeline.agent == "linux" for s in services)
+
+
+def test_problems_are_the_same_with_workers(tmp_path: Path) -> None:
+    _write_services(tmp_path, PARALLEL_THRESHOLD + 20)
+    # The same service in two folders that land in different chunks, a broken file, and a
+    # broken _defaults.yaml read by several chunks.
+    (tmp_path / "team-6" / "dup.yaml").write_text((tmp_path / "team-0" / "svc-0.yaml").read_text())
+    (tmp_path / "team-3" / "broken.yaml").write_text("metadata: [\n")
+    (tmp_path / "team-1" / "_defaults.yaml").write_text("pipeline: {agent: 3}\n")
+    messages = []
+    for workers in (1, 3):
+        with pytest.raises(InvalidDescriptors) as caught:
+            render_descriptors([tmp_path], workers=workers)
+        messages.append([str(p) for p in caught.value.problems()])
+    assert messages[0] == messages[1]
+    text = "\n".join(messages[0])
+    assert "already defined at" in text and "broken.yaml" in text
+    assert sum("pipeline.agent" in m for m in messages[0]) >= 1
