@@ -24,6 +24,20 @@ else
     say "Debian packages present: ${APT_PACKAGES[*]}"
 fi
 
+# CodeNarc (through npm-groovy-lint, which bundles it) lints the generated Jenkinsfiles.
+GROOVY_LINT_VERSION=16.2.0
+if [ ! -x .tools/node_modules/.bin/npm-groovy-lint ]; then
+    if ! command -v npm >/dev/null 2>&1; then
+        say "installing Debian packages: nodejs npm"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
+    fi
+    say "installing npm-groovy-lint $GROOVY_LINT_VERSION (CodeNarc) into .tools/"
+    npm install --prefix .tools --no-audit --no-fund --loglevel=error "npm-groovy-lint@$GROOVY_LINT_VERSION" >/dev/null
+else
+    say "npm-groovy-lint present in .tools/"
+fi
+
 PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
     say "creating virtualenv .venv with $($PYTHON --version)"

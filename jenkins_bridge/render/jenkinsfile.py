@@ -8,20 +8,17 @@ from jenkins_bridge.render.quoting import groovy_string
 from jenkins_bridge.render.templates import Code, environment
 
 
-def deploy_branch_condition(service: Service, indent: str = " " * 16) -> Code:
+def deploy_branch_condition(service: Service) -> Code:
     """The ``when`` condition that limits pushing and deploying to the deploy branch.
 
     ``when { branch ... }`` reads BRANCH_NAME, which only multibranch jobs set; in a plain
     pipeline job it would skip every deploy. There the job builds only the deploy branch, and
-    GIT_BRANCH (set by the declarative checkout, e.g. ``origin/main``) confirms it.
+    the template's script method ``onDeployBranch()`` confirms it from GIT_BRANCH (set by the
+    declarative checkout, e.g. ``origin/main``).
     """
-    branch = groovy_string(service.source.branch)
     if service.pipeline.job_type == "multibranch":
-        return Code(f"{indent}branch {branch}")
-    return Code(
-        f"{indent}expression {{ env.GIT_BRANCH == null || "
-        f"env.GIT_BRANCH.replaceFirst('^origin/', '') == {branch} }}"
-    )
+        return Code(f"branch {groovy_string(service.source.branch)}")
+    return Code("expression { onDeployBranch() }")
 
 
 def render_jenkinsfile(service: Service) -> str:

@@ -25,6 +25,7 @@ ALLOWED_CALLS = {
     "bridgeBuild", "bridgeTest", "bridgePush", "bridgeDeploy", "bridgeValidate", "post",
     "failure", "fixed", "mail", "cleanup", "deleteDir", "replaceFirst", "any",
     "runScript",  # the main() Groovy adds to every script class
+    "onDeployBranch",  # the script method the template defines
 }  # fmt: skip
 # The only GStrings the template writes itself (Jenkins' own env, never descriptor values).
 ALLOWED_GSTRINGS = {
