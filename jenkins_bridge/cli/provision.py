@@ -22,7 +22,7 @@ from jenkins_bridge.errors import EXIT_ERROR, EXIT_OK, BridgeError, Problem, Usa
 if TYPE_CHECKING:
     from jenkins_bridge.jenkins.client import JenkinsClient
     from jenkins_bridge.provision.executor import ApplyReport
-    from jenkins_bridge.provision.plan import Plan, PruneMode
+    from jenkins_bridge.provision.plan import Plan, PruneMode, PruneScope
 
 
 @dataclass(frozen=True)
@@ -150,6 +150,15 @@ def _connection_options(function: Callable[..., Any]) -> Callable[..., Any]:
             "or delete.",
         ),
         click.option(
+            "--prune-scope",
+            type=click.Choice(["teams", "all"]),
+            default="teams",
+            show_default=True,
+            help="teams: prune only inside the teams the descriptors name; all: anywhere on "
+            "the controller, including removed teams (when these descriptors are the only "
+            "source of managed jobs).",
+        ),
+        click.option(
             "--max-delete",
             type=click.IntRange(min=0),
             default=5,
@@ -194,6 +203,7 @@ def _prepare(
     client: JenkinsClient,
     *,
     prune: str | None,
+    prune_scope: str,
     max_delete: int,
     force_adopt: bool,
     verify: bool,
@@ -205,7 +215,8 @@ def _prepare(
 
     services = load_services(paths)
     mode: PruneMode | None = "delete" if prune == "delete" else "disable" if prune else None
-    options = PlanOptions(mode, max_delete, force_adopt, verify, diffs, workers)
+    scope: PruneScope = "all" if prune_scope == "all" else "teams"
+    options = PlanOptions(mode, max_delete, force_adopt, verify, diffs, workers, scope)
     return prepare(client, services, options)
 
 
@@ -272,6 +283,7 @@ def plan(
     jenkins: str | None,
     controller: str | None,
     prune: str | None,
+    prune_scope: str,
     max_delete: int,
     force_adopt: bool,
     verify: bool,
@@ -285,6 +297,7 @@ def plan(
         paths,
         client,
         prune=prune,
+        prune_scope=prune_scope,
         max_delete=max_delete,
         force_adopt=force_adopt,
         verify=verify,
@@ -341,6 +354,7 @@ def apply(
     jenkins: str | None,
     controller: str | None,
     prune: str | None,
+    prune_scope: str,
     max_delete: int,
     force_adopt: bool,
     verify: bool,
@@ -358,6 +372,7 @@ def apply(
         paths,
         client,
         prune=prune,
+        prune_scope=prune_scope,
         max_delete=max_delete,
         force_adopt=force_adopt,
         verify=verify,

@@ -23,6 +23,7 @@ from jenkins_bridge.provision.state import (
 
 ActionKind = Literal["create", "update", "disable", "delete", "refuse"]
 PruneMode = Literal["disable", "delete"]
+PruneScope = Literal["teams", "all"]
 
 DEFAULT_MAX_DELETE = 5
 
@@ -111,6 +112,7 @@ def plan_changes(
     max_delete: int = DEFAULT_MAX_DELETE,
     force_adopt: bool = False,
     live_configs: Mapping[str, str] | None = None,
+    prune_scope: PruneScope = "teams",
 ) -> Plan:
     """Folders first, then jobs, then prune actions, each group sorted by name."""
     configs = live_configs or {}
@@ -136,7 +138,7 @@ def plan_changes(
             unusable_folders.add(item.full_name)
         plan.actions.append(action)
     if prune is not None:
-        _plan_prune(desired, live, prune, max_delete, plan)
+        _plan_prune(desired, live, prune, max_delete, plan, prune_scope)
     return plan
 
 
@@ -197,10 +199,20 @@ def _plan_item(
 
 
 def _plan_prune(
-    desired: DesiredState, live: LiveState, mode: PruneMode, max_delete: int, plan: Plan
+    desired: DesiredState,
+    live: LiveState,
+    mode: PruneMode,
+    max_delete: int,
+    plan: Plan,
+    scope: PruneScope = "teams",
 ) -> None:
-    """Only managed jobs inside the teams the descriptors name are candidates: another repo's
-    jobs on the same controller are out of reach of this run."""
+    """Which managed items no descriptor wants any more, and what to do with them.
+
+    Scope ``teams`` (the default) only looks inside the teams the descriptors name, so another
+    repository's jobs on the same controller are out of reach of this run. Scope ``all`` is
+    for a single source of truth: managed items anywhere are candidates, including a whole
+    removed team's folder, which is deleted only if everything in it is ours.
+    """
     teams = {t.casefold() for t in desired.teams}
     wanted = {name.casefold() for name in desired.items}
     candidates = sorted(
@@ -210,14 +222,18 @@ def _plan_prune(
             if key not in wanted
             and item.managed
             and item.class_name != FOLDER_CLASS
-            and item.full_name.rpartition("/")[0].casefold() in teams
+            and (scope == "all" or item.full_name.rpartition("/")[0].casefold() in teams)
         ),
         key=lambda i: i.full_name,
     )
+    removed_folders = _removed_folders(live, wanted, plan) if scope == "all" else set()
     kind_of = {PIPELINE_CLASS: "pipeline"}
     for item in candidates:
         item_kind = kind_of.get(item.class_name, "multibranch")
+        parent = item.full_name.rpartition("/")[0].casefold()
         if mode == "delete":
+            if parent in removed_folders:
+                continue  # deleting the folder deletes it
             plan.actions.append(Action("delete", item.full_name, item_kind, "removed"))
         elif item.class_name != PIPELINE_CLASS:
             plan.notes.append(
@@ -226,12 +242,47 @@ def _plan_prune(
             )
         elif not item.disabled:
             plan.actions.append(Action("disable", item.full_name, item_kind, "removed"))
-    deletes = len(plan.of_kind("delete"))
+    for folder in sorted(removed_folders):
+        name = live.items[folder].full_name
+        if mode == "delete":
+            plan.actions.append(Action("delete", name, "folder", "removed team"))
+        else:
+            plan.notes.append(
+                f"folder {name} is no longer in the descriptors: --prune=delete removes it"
+            )
+    deletes = sum(
+        1 + _children_count(live, a.full_name) if a.item_kind == "folder" else 1
+        for a in plan.of_kind("delete")
+    )
     if deletes > max_delete:
         plan.blocked.append(
-            f"refusing to delete {deletes} jobs (--max-delete is {max_delete}); "
+            f"refusing to delete {deletes} items (--max-delete is {max_delete}); "
             f"raise --max-delete to {deletes} if that is intended, or use --prune to disable"
         )
+
+
+def _removed_folders(live: LiveState, wanted: set[str], plan: Plan) -> set[str]:
+    """Managed top-level folders no descriptor names, holding only items we manage."""
+    removed = set()
+    for key, item in live.items.items():
+        if key in wanted or not item.managed or item.class_name != FOLDER_CLASS or "/" in key:
+            continue
+        strangers = [
+            i.full_name for k, i in live.items.items() if k.startswith(key + "/") and not i.managed
+        ]
+        if strangers:
+            plan.notes.append(
+                f"folder {item.full_name} is no longer in the descriptors but holds items "
+                f"jenkins-bridge does not manage ({', '.join(sorted(strangers)[:3])}); left alone"
+            )
+        else:
+            removed.add(key)
+    return removed
+
+
+def _children_count(live: LiveState, folder: str) -> int:
+    prefix = folder.casefold() + "/"
+    return sum(1 for key in live.items if key.startswith(prefix))
 
 
 def _short(class_name: str) -> str:

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from jenkins_bridge.descriptor.model import Service
 from jenkins_bridge.jenkins.client import JenkinsClient
 from jenkins_bridge.jenkins.errors import NotFound
-from jenkins_bridge.provision.plan import DEFAULT_MAX_DELETE, Plan, PruneMode, plan_changes
+from jenkins_bridge.provision.plan import (
+    DEFAULT_MAX_DELETE,
+    Plan,
+    PruneMode,
+    PruneScope,
+    plan_changes,
+)
 from jenkins_bridge.provision.preflight import check_plugins, installed_versions
 from jenkins_bridge.provision.state import DesiredState, LiveState, build_desired, parse_live
 
@@ -26,6 +32,7 @@ class PlanOptions:
     verify: bool = False
     diffs: bool = True  # fetch live configs of jobs to update, to show what changes
     workers: int = 8
+    prune_scope: PruneScope = "teams"
 
 
 @dataclass
@@ -64,6 +71,7 @@ def prepare(client: JenkinsClient, services: Sequence[Service], options: PlanOpt
             max_delete=options.max_delete,
             force_adopt=options.force_adopt,
             live_configs=configs,
+            prune_scope=options.prune_scope,
         )
 
     plan = make_plan()

@@ -133,7 +133,7 @@ def test_max_delete_refuses_before_changing_anything(
     jenkins_env.reset_counters()
     result = cli("apply", str(root), "--prune=delete", "--max-delete", "2", "--yes", *FAST)
     assert result.exit_code == 1
-    assert "refusing to delete 3 jobs (--max-delete is 2)" in result.stderr
+    assert "refusing to delete 3 items (--max-delete is 2)" in result.stderr
     assert len(jenkins_env.items) == before
     assert all(method == "GET" for method, _ in jenkins_env.request_log)
 
@@ -268,3 +268,47 @@ def test_workers_never_create_a_job_before_its_folder(
         else:
             created.add(name)
     assert len(created) == 6
+
+
+def test_prune_scope_all_removes_a_whole_removed_team(
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
+) -> None:
+    root = write_services(tmp_path / "d", teams=3, per_team=2)
+    assert cli("apply", str(root), *FAST).exit_code == 0
+    post_xml(jenkins_env, "job/team-002/createItem?name=manual", FOREIGN_JOB)
+    for team in ("team-001", "team-002"):
+        for path in (root / team).iterdir():
+            path.unlink()
+        (root / team).rmdir()
+    # Default scope: teams no descriptor names are out of reach.
+    assert cli("plan", str(root), "--prune", *FAST).exit_code == 0
+    scoped = cli("plan", str(root), "--prune", "--prune-scope", "all", *FAST)
+    assert scoped.exit_code == 2
+    assert "- disable job team-001/svc-0000 (removed)" in scoped.stdout
+    result = cli(
+        "apply", str(root), "--prune=delete", "--prune-scope", "all", "--yes", "--max-delete", "9",
+        *FAST,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    items = jenkins_env.items
+    assert not any(name.startswith("team-001") for name in items)  # folder and jobs gone
+    # A removed team's folder that holds a job we did not create stays, with that job;
+    # only our jobs in it are deleted.
+    assert "team-002" in items and "team-002/manual" in items
+    assert "team-002/svc-0000" not in items
+    assert "team-000/svc-0000" in items
+
+
+def test_prune_scope_all_counts_folder_contents_against_max_delete(
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
+) -> None:
+    root = write_services(tmp_path / "d", teams=2, per_team=3)
+    assert cli("apply", str(root), *FAST).exit_code == 0
+    for path in (root / "team-001").iterdir():
+        path.unlink()
+    result = cli(
+        "apply", str(root), "--prune=delete", "--prune-scope", "all", "--yes", "--max-delete", "3",
+        *FAST,
+    )  # fmt: skip
+    assert result.exit_code == 1 and "refusing to delete 4 items" in result.stderr
+    assert "team-001/svc-0000" in jenkins_env.items
