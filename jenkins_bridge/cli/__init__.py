@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import traceback
 from collections.abc import Sequence
 
 import click
@@ -126,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("Interrupted.", err=True)
         return 130
     except Exception:
+        import traceback  # only a bug gets here; keep it off the start-up path
+
         traceback.print_exc()
         click.echo(
             "jenkins-bridge hit an internal error (a bug, not your input). "
