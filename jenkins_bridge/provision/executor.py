@@ -7,6 +7,7 @@ retries on every remaining action, and a re-run picks up whatever is left.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,7 @@ from jenkins_bridge.jenkins.errors import (
     AuthFailed,
     Conflict,
     ControllerUnreachable,
+    NotFound,
     PermissionDenied,
     ServerError,
 )
@@ -130,7 +132,9 @@ def _perform(client: ProvisioningClient, action: Action) -> None:
     elif action.kind == "disable":
         client.disable(action.full_name)
     elif action.kind == "delete":
-        client.delete(action.full_name)
+        # Already gone (say, a retried delete whose first attempt landed) is what was asked.
+        with contextlib.suppress(NotFound):
+            client.delete(action.full_name)
     else:
         raise ValueError(f"cannot perform a {action.kind} action")
 
