@@ -6,6 +6,8 @@ from the command line, and never appear in output.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 import sys
 import time
@@ -163,7 +165,7 @@ def _connection_options(function: Callable[..., Any]) -> Callable[..., Any]:
             type=click.IntRange(min=0),
             default=5,
             show_default=True,
-            help="Refuse to delete more jobs than this in one run.",
+            help="Refuse to delete more items than this in one run.",
         ),
         click.option(
             "--force-adopt", is_flag=True, help="Take over same-named jobs not created by us."
@@ -193,31 +195,50 @@ def _connection_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="Seconds per request.",
         ),
     ]
+
+    @functools.wraps(function)
+    def packed(**kwargs: Any) -> Any:
+        names = [f.name for f in dataclasses.fields(RunOptions)]
+        return function(options=RunOptions(**{n: kwargs.pop(n) for n in names}), **kwargs)
+
+    command: Callable[..., Any] = packed
     for option in reversed(options):
-        function = option(function)
-    return function
+        command = option(command)
+    return command
 
 
-def _prepare(
-    paths: tuple[str, ...],
-    client: JenkinsClient,
-    *,
-    prune: str | None,
-    prune_scope: str,
-    max_delete: int,
-    force_adopt: bool,
-    verify: bool,
-    workers: int,
-    diffs: bool,
-) -> Any:
+@dataclass(frozen=True)
+class RunOptions:
+    """The options plan and apply share, as click parsed them."""
+
+    jenkins: str | None
+    controller: str | None
+    prune: str | None
+    prune_scope: str
+    max_delete: int
+    force_adopt: bool
+    verify: bool
+    workers: int
+    max_rps: float
+    timeout: float
+
+
+def _connect_and_prepare(
+    paths: tuple[str, ...], options: RunOptions, *, diffs: bool
+) -> tuple[JenkinsClient, Any]:
     from jenkins_bridge.descriptor import load_services
     from jenkins_bridge.provision.session import PlanOptions, prepare
 
+    target = resolve_controller(options.jenkins, options.controller)
+    client = _client(target, options.max_rps, options.workers, options.timeout)
     services = load_services(paths)
+    prune = options.prune
     mode: PruneMode | None = "delete" if prune == "delete" else "disable" if prune else None
-    scope: PruneScope = "all" if prune_scope == "all" else "teams"
-    options = PlanOptions(mode, max_delete, force_adopt, verify, diffs, workers, scope)
-    return prepare(client, services, options)
+    scope: PruneScope = "all" if options.prune_scope == "all" else "teams"
+    plan_options = PlanOptions(
+        mode, options.max_delete, options.force_adopt, options.verify, diffs, options.workers, scope
+    )
+    return client, prepare(client, services, plan_options)
 
 
 def _plan_lines(plan: Plan, show_diffs: bool) -> list[str]:
@@ -278,32 +299,8 @@ def _summary(plan: Plan) -> str:
     help="Show what apply would create, update, disable or delete (exit 2 if any).",
 )
 @_connection_options
-def plan(
-    paths: tuple[str, ...],
-    jenkins: str | None,
-    controller: str | None,
-    prune: str | None,
-    prune_scope: str,
-    max_delete: int,
-    force_adopt: bool,
-    verify: bool,
-    workers: int,
-    max_rps: float,
-    timeout: float,
-) -> Outcome:
-    target = resolve_controller(jenkins, controller)
-    client = _client(target, max_rps, workers, timeout)
-    prepared = _prepare(
-        paths,
-        client,
-        prune=prune,
-        prune_scope=prune_scope,
-        max_delete=max_delete,
-        force_adopt=force_adopt,
-        verify=verify,
-        workers=workers,
-        diffs=True,
-    )
+def plan(paths: tuple[str, ...], options: RunOptions) -> Outcome:
+    client, prepared = _connect_and_prepare(paths, options, diffs=True)
     result: Plan = prepared.plan
     lines = _plan_lines(result, show_diffs=True)
     header = f"plan for {client.url}: {_summary(result)}"
@@ -349,36 +346,11 @@ class _ProgressLine:
 )
 @_connection_options
 @click.option("--yes", is_flag=True, help="Delete without asking (needed when not on a TTY).")
-def apply(
-    paths: tuple[str, ...],
-    jenkins: str | None,
-    controller: str | None,
-    prune: str | None,
-    prune_scope: str,
-    max_delete: int,
-    force_adopt: bool,
-    verify: bool,
-    workers: int,
-    max_rps: float,
-    timeout: float,
-    yes: bool,
-) -> Outcome:
+def apply(paths: tuple[str, ...], options: RunOptions, yes: bool) -> Outcome:
     from jenkins_bridge.provision.executor import execute_plan
 
     started = time.monotonic()
-    target = resolve_controller(jenkins, controller)
-    client = _client(target, max_rps, workers, timeout)
-    prepared = _prepare(
-        paths,
-        client,
-        prune=prune,
-        prune_scope=prune_scope,
-        max_delete=max_delete,
-        force_adopt=force_adopt,
-        verify=verify,
-        workers=workers,
-        diffs=False,
-    )
+    client, prepared = _connect_and_prepare(paths, options, diffs=False)
     result: Plan = prepared.plan
     if result.blocked or result.refusals:
         return Outcome(
@@ -404,7 +376,7 @@ def apply(
     report = execute_plan(
         result,
         client,
-        workers=workers,
+        workers=options.workers,
         progress=_ProgressLine(enabled=len(result.changes) >= 20),
     )
     return _apply_outcome(result, report, client, time.monotonic() - started)
