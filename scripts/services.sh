@@ -54,6 +54,17 @@ start_engine() {
         say "DOCKER_HOST=$DOCKER_HOST does not answer and is not a local socket; start that engine yourself"
         exit 1
     fi
+    # A dockerd that was killed (a stopped session, a crash) leaves its pid file, and a new
+    # dockerd refuses to start while it exists: remove it when no dockerd owns it.
+    local pidfile=/var/run/docker.pid
+    if [ -f "$pidfile" ]; then
+        local old_pid
+        old_pid="$(cat "$pidfile" 2>/dev/null || true)"
+        if [ -z "$old_pid" ] || [ "$(cat "/proc/$old_pid/comm" 2>/dev/null || true)" != "dockerd" ]; then
+            say "removing stale $pidfile (pid ${old_pid:-?} is not a running dockerd)"
+            as_root rm -f "$pidfile"
+        fi
+    fi
     say "starting dockerd (log: $STATE/dockerd.log)"
     # --bridge=none: no default bridge network on a private range; everything uses host networking.
     as_root setsid dockerd --bridge=none --iptables=false --ip6tables=false \
