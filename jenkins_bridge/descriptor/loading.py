@@ -184,9 +184,9 @@ def load_services(
 
     Thousands of files are loaded by several processes (``workers``; see ``parallel``).
     """
-    from jenkins_bridge.descriptor.parallel import map_file_chunks
+    from jenkins_bridge.descriptor.parallel import map_chunks
 
-    return collect(map_file_chunks(load_files, discover(paths), workers=workers))
+    return collect(map_chunks(load_files, discover(paths), workers=workers))
 
 
 def collect(chunks: Sequence[LoadedFiles]) -> list[model.Service]:

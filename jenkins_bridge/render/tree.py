@@ -23,7 +23,7 @@ from jenkins_bridge.descriptor.loading import (
     load_files,
 )
 from jenkins_bridge.descriptor.model import Service
-from jenkins_bridge.descriptor.parallel import map_file_chunks
+from jenkins_bridge.descriptor.parallel import map_chunks
 from jenkins_bridge.errors import BridgeError
 from jenkins_bridge.render.jenkinsfile import render_jenkinsfile
 from jenkins_bridge.render.job_config import PluginVersions, render_folder_config, render_job_config
@@ -107,7 +107,7 @@ def render_descriptors(
     most 4); the checks across files and the manifest are done here, so the result is the
     same, byte for byte, whatever the worker count.
     """
-    chunks = map_file_chunks(_load_and_render, discover(paths), plugins, workers=workers)
+    chunks = map_chunks(_load_and_render, discover(paths), plugins, workers=workers)
     services = collect([loaded for loaded, _ in chunks])
     tree = RenderedTree()
     for _, artifacts in chunks:
