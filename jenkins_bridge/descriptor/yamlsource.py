@@ -68,7 +68,7 @@ def _locate(root: Any, path: Path, *, key: bool) -> tuple[int, int] | None:
     for part in path:
         if isinstance(node, yaml.MappingNode) and isinstance(part, str):
             match = None
-            for key_node, value_node in _pairs(node):
+            for key_node, value_node in _merged_pairs(node):
                 if isinstance(key_node, yaml.ScalarNode) and str(key_node.value) == part:
                     match = (key_node, value_node)  # the last one wins, as in _walk
             if match is None:
@@ -85,14 +85,6 @@ def _locate(root: Any, path: Path, *, key: bool) -> tuple[int, int] | None:
     if not key or not path:
         mark = node.start_mark
     return (int(mark.line) + 1, int(mark.column) + 1)
-
-
-def _pairs(node: Any) -> list[tuple[Any, Any]]:
-    """Pairs of a mapping node with merge keys expanded (no checks: only for locating)."""
-    try:
-        return _merged_pairs(node, lambda *a: ValueError(), None)
-    except ValueError:
-        return list(node.value)
 
 
 class YamlProblem(Exception):
@@ -234,8 +226,12 @@ def _walk(node: Any, file: str, budget: list[int], depth: int, fail: Any) -> Any
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-def _merged_pairs(node: Any, fail: Any, file: str | None) -> list[tuple[Any, Any]]:
-    """Key/value pairs of a mapping with YAML merge keys (``<<: *base``) applied, own keys last."""
+def _merged_pairs(node: Any, fail: Any = None, file: str = "") -> list[tuple[Any, Any]]:
+    """Key/value pairs of a mapping with YAML merge keys (``<<: *base``) applied, own keys last.
+
+    With ``fail``, a merge of something other than mappings is an error; without (when only
+    locating a value in a document already loaded), it is skipped.
+    """
     pairs: list[tuple[Any, Any]] = node.value
     if not any(k.tag == _MERGE_TAG for k, _ in pairs if isinstance(k, yaml.ScalarNode)):
         return pairs  # the common case: no merge keys
@@ -248,7 +244,9 @@ def _merged_pairs(node: Any, fail: Any, file: str | None) -> list[tuple[Any, Any
             )
             for source in sources:
                 if not isinstance(source, yaml.MappingNode):
-                    line, column = _pos(file or "", source.start_mark)[1:]
+                    if fail is None:
+                        continue
+                    line, column = _pos(file, source.start_mark)[1:]
                     raise fail("'<<' merge needs a mapping or a list of mappings", line, column)
                 merged.extend(_merged_pairs(source, fail, file))
             continue
