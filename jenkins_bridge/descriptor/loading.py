@@ -33,7 +33,8 @@ class DescriptorFile:
 def discover(paths: Sequence[str | Path]) -> list[DescriptorFile]:
     """Descriptor files named by ``paths``: files as given, directories searched recursively.
 
-    Files and folders starting with '_' or '.' are skipped in directories (``_defaults.yaml``).
+    Files and folders starting with '_' or '.' are skipped in directories; a ``_defaults.yaml``
+    named on its own stands for the descriptors beside it.
     """
     found: list[DescriptorFile] = []
     missing = []
@@ -46,10 +47,24 @@ def discover(paths: Sequence[str | Path]) -> list[DescriptorFile]:
                     continue
                 if candidate.is_file() and candidate.suffix in SUFFIXES:
                     found.append(DescriptorFile(candidate, rel.as_posix()))
+        elif path.is_file() and path.name == DEFAULTS_FILE:
+            # Defaults are checked through the descriptors they apply to (pre-commit passes
+            # the changed file alone): take the descriptors beside it.
+            found.extend(
+                DescriptorFile(candidate, candidate.name)
+                for candidate in sorted(path.parent.iterdir())
+                if candidate.is_file()
+                and candidate.suffix in SUFFIXES
+                and not candidate.name.startswith(("_", "."))
+            )
         elif path.is_file():
             found.append(DescriptorFile(path, path.name))
         else:
             missing.append(str(raw))
+    unique: dict[Path, DescriptorFile] = {}
+    for descriptor in found:  # a file named twice (say, itself and its folder) counts once
+        unique.setdefault(descriptor.path.resolve(), descriptor)
+    found = list(unique.values())
     if missing:
         raise UsageError(
             f"no such file or directory: {', '.join(missing)}",

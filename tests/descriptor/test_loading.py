@@ -99,3 +99,17 @@ def test_compiled_schema_cache_survives_corruption(
             load_services([GOLDEN / "err-bad-types"])
     finally:
         validation._fast_check.cache_clear()
+
+
+def test_naming_a_defaults_file_checks_the_descriptors_it_applies_to() -> None:
+    found = discover([GOLDEN / "team-defaults" / "_defaults.yaml"])
+    assert sorted(d.origin for d in found) == ["billing.yaml", "ledger.yaml"]
+    with pytest.raises(InvalidDescriptors) as caught:
+        load_services([GOLDEN / "err-locked-override" / "_defaults.yaml"])
+    assert "is locked by" in str(caught.value.problems()[0])
+
+
+def test_a_file_named_twice_is_loaded_once() -> None:
+    folder = GOLDEN / "team-defaults"
+    services = load_services([folder / "_defaults.yaml", folder / "billing.yaml", folder])
+    assert sorted(s.metadata.name for s in services) == ["billing", "ledger"]
