@@ -27,7 +27,29 @@ SUFFIXES = (".yaml", ".yml")
 @dataclass(frozen=True)
 class DescriptorFile:
     path: Path
-    origin: str  # relative to the PATH argument it was found under; stable across machines
+    origin: str  # the file's path in its git repository; stable across machines and PATHs
+
+
+def _repository_root(folder: Path, cache: dict[Path, Path | None]) -> Path | None:
+    """The nearest enclosing folder holding ``.git`` (a folder, or a file in worktrees)."""
+    if folder not in cache:
+        if (folder / ".git").exists():
+            cache[folder] = folder
+        else:
+            cache[folder] = (
+                None if folder.parent == folder else _repository_root(folder.parent, cache)
+            )
+    return cache[folder]
+
+
+def _with_origin(path: Path, fallback: str, roots: dict[Path, Path | None]) -> DescriptorFile:
+    """Name a descriptor by its path in its repository, so the name (which generated files
+    carry) does not depend on which folder was passed; outside a repository, by ``fallback``
+    (its path under the PATH argument)."""
+    resolved = path.resolve()
+    root = _repository_root(resolved.parent, roots)
+    origin = resolved.relative_to(root).as_posix() if root is not None else fallback
+    return DescriptorFile(path, origin)
 
 
 def discover(paths: Sequence[str | Path]) -> list[DescriptorFile]:
@@ -38,6 +60,7 @@ def discover(paths: Sequence[str | Path]) -> list[DescriptorFile]:
     """
     found: list[DescriptorFile] = []
     missing = []
+    roots: dict[Path, Path | None] = {}
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -46,19 +69,19 @@ def discover(paths: Sequence[str | Path]) -> list[DescriptorFile]:
                 if any(part.startswith(("_", ".")) for part in rel.parts):
                     continue
                 if candidate.is_file() and candidate.suffix in SUFFIXES:
-                    found.append(DescriptorFile(candidate, rel.as_posix()))
+                    found.append(_with_origin(candidate, rel.as_posix(), roots))
         elif path.is_file() and path.name == DEFAULTS_FILE:
             # Defaults are checked through the descriptors they apply to (pre-commit passes
             # the changed file alone): take the descriptors beside it.
             found.extend(
-                DescriptorFile(candidate, candidate.name)
+                _with_origin(candidate, candidate.name, roots)
                 for candidate in sorted(path.parent.iterdir())
                 if candidate.is_file()
                 and candidate.suffix in SUFFIXES
                 and not candidate.name.startswith(("_", "."))
             )
         elif path.is_file():
-            found.append(DescriptorFile(path, path.name))
+            found.append(_with_origin(path, path.name, roots))
         else:
             missing.append(str(raw))
     unique: dict[Path, DescriptorFile] = {}

@@ -103,7 +103,8 @@ def test_compiled_schema_cache_survives_corruption(
 
 def test_naming_a_defaults_file_checks_the_descriptors_it_applies_to() -> None:
     found = discover([GOLDEN / "team-defaults" / "_defaults.yaml"])
-    assert sorted(d.origin for d in found) == ["billing.yaml", "ledger.yaml"]
+    assert sorted(d.path.name for d in found) == ["billing.yaml", "ledger.yaml"]
+    assert found[0].origin == "tests/golden/team-defaults/billing.yaml"  # path in the repository
     with pytest.raises(InvalidDescriptors) as caught:
         load_services([GOLDEN / "err-locked-override" / "_defaults.yaml"])
     assert "is locked by" in str(caught.value.problems()[0])
@@ -113,3 +114,21 @@ def test_a_file_named_twice_is_loaded_once() -> None:
     folder = GOLDEN / "team-defaults"
     services = load_services([folder / "_defaults.yaml", folder / "billing.yaml", folder])
     assert sorted(s.metadata.name for s in services) == ["billing", "ledger"]
+
+
+def test_origin_is_the_path_in_the_repository_whatever_path_was_given(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "services" / "core").mkdir(parents=True)
+    (repo / ".git").mkdir()
+    (repo / "services" / "core" / "hello.yaml").write_text(
+        (GOLDEN / "minimal" / "hello.yaml").read_text()
+    )
+    origins = {
+        load_services([given])[0].origin
+        for given in (repo, repo / "services", repo / "services" / "core" / "hello.yaml")
+    }
+    assert origins == {"services/core/hello.yaml"}
+    # Outside a repository: relative to the folder given.
+    (tmp_path / "loose").mkdir()
+    (tmp_path / "loose" / "hello.yaml").write_text((GOLDEN / "minimal" / "hello.yaml").read_text())
+    assert load_service(tmp_path / "loose").origin == "hello.yaml"

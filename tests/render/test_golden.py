@@ -23,6 +23,16 @@ RENDER_CASES = [c for c in CASES if not c.name.startswith("err-")]
 ERROR_CASES = [c for c in CASES if c.name.startswith("err-")]
 
 
+def _staged(case: Path, tmp_path: Path) -> Path:
+    """The case's descriptors in a repository of their own (a ``.git`` marker), so the names
+    generated files carry (``<case>/<file>``) do not depend on where this checkout lives or
+    whether it is one."""
+    repo = tmp_path / "repo"
+    shutil.copytree(case, repo / case.name, ignore=shutil.ignore_patterns("expected*"))
+    (repo / ".git").mkdir()
+    return repo / case.name
+
+
 def _files(root: Path) -> dict[str, str]:
     return {
         p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
@@ -32,8 +42,8 @@ def _files(root: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("case", RENDER_CASES, ids=lambda c: c.name)
-def test_render_matches_golden(case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(case)
+def test_render_matches_golden(case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(_staged(case, tmp_path))
     tree = render_tree(load_services(["."]))
     actual = {path: artifact.text for path, artifact in tree.artifacts.items()}
     expected_dir = case / "expected"
@@ -50,8 +60,8 @@ def test_render_matches_golden(case: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 @pytest.mark.parametrize("case", ERROR_CASES, ids=lambda c: c.name)
-def test_error_matches_golden(case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(case)
+def test_error_matches_golden(case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(_staged(case, tmp_path))
     with pytest.raises(InvalidDescriptors) as caught:
         load_services(["."])
     problems = caught.value.problems()
@@ -66,8 +76,8 @@ def test_error_matches_golden(case: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 
 @pytest.mark.parametrize("case", ERROR_CASES, ids=lambda c: c.name)
-def test_cli_reports_error_without_traceback(case: Path, cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.chdir(case)
+def test_cli_reports_error_without_traceback(case: Path, cli, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(_staged(case, tmp_path))
     result: CliResult = cli("validate", ".")
     assert result.exit_code == 1
     assert "Traceback" not in result.stderr
@@ -79,7 +89,7 @@ def test_cli_reports_error_without_traceback(case: Path, cli, monkeypatch) -> No
 
 def test_cli_render_writes_the_golden_tree(cli, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     case = GOLDEN / "full"
-    monkeypatch.chdir(case)
+    monkeypatch.chdir(_staged(case, tmp_path))
     result = cli("render", ".", "-o", str(tmp_path / "out"))
     assert result.exit_code == 0, result.stderr
     assert _files(tmp_path / "out") == _files(case / "expected")
