@@ -9,7 +9,8 @@ import copy
 import functools
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,28 +29,47 @@ SUFFIXES = (".yaml", ".yml")
 class DescriptorFile:
     path: Path
     origin: str  # the file's path in its git repository; stable across machines and PATHs
+    key: str = ""  # its real path, to notice a file named twice
 
 
-def _repository_root(folder: Path, cache: dict[Path, Path | None]) -> Path | None:
+Roots = dict[str, str | None]
+
+
+def _repository_root(folder: str, cache: Roots) -> str | None:
     """The nearest enclosing folder holding ``.git`` (a folder, or a file in worktrees)."""
     if folder not in cache:
-        if (folder / ".git").exists():
+        parent = os.path.dirname(folder)
+        if os.path.exists(os.path.join(folder, ".git")):
             cache[folder] = folder
         else:
-            cache[folder] = (
-                None if folder.parent == folder else _repository_root(folder.parent, cache)
-            )
+            cache[folder] = None if parent == folder else _repository_root(parent, cache)
     return cache[folder]
 
 
-def _with_origin(path: Path, fallback: str, roots: dict[Path, Path | None]) -> DescriptorFile:
+def _with_origin(
+    path: Path, fallback: str, roots: Roots, real: str | None = None
+) -> DescriptorFile:
     """Name a descriptor by its path in its repository, so the name (which generated files
     carry) does not depend on which folder was passed; outside a repository, by ``fallback``
     (its path under the PATH argument)."""
-    resolved = path.resolve()
-    root = _repository_root(resolved.parent, roots)
-    origin = resolved.relative_to(root).as_posix() if root is not None else fallback
-    return DescriptorFile(path, origin)
+    real = real or os.path.realpath(path)
+    root = _repository_root(os.path.dirname(real), roots)
+    origin = real[len(root) + 1 :] if root is not None else fallback
+    return DescriptorFile(path, origin.replace(os.sep, "/"), real)
+
+
+def _walk_folder(folder: Path, roots: Roots) -> Iterator[DescriptorFile]:
+    """Descriptor files under ``folder`` in sorted order, skipping names starting '_' or '.'."""
+    base = os.path.realpath(folder)
+    for current, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
+        rel_dir = os.path.relpath(current, folder)
+        for name in sorted(files):
+            if name.startswith(("_", ".")) or not name.endswith(SUFFIXES):
+                continue
+            rel = name if rel_dir == "." else os.path.join(rel_dir, name)
+            real = os.path.join(base, rel)
+            yield _with_origin(Path(current, name), rel.replace(os.sep, "/"), roots, real)
 
 
 def discover(paths: Sequence[str | Path]) -> list[DescriptorFile]:
@@ -60,16 +80,11 @@ def discover(paths: Sequence[str | Path]) -> list[DescriptorFile]:
     """
     found: list[DescriptorFile] = []
     missing = []
-    roots: dict[Path, Path | None] = {}
+    roots: Roots = {}
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for candidate in sorted(path.rglob("*")):
-                rel = candidate.relative_to(path)
-                if any(part.startswith(("_", ".")) for part in rel.parts):
-                    continue
-                if candidate.is_file() and candidate.suffix in SUFFIXES:
-                    found.append(_with_origin(candidate, rel.as_posix(), roots))
+            found.extend(_walk_folder(path, roots))
         elif path.is_file() and path.name == DEFAULTS_FILE:
             # Defaults are checked through the descriptors they apply to (pre-commit passes
             # the changed file alone): take the descriptors beside it.
@@ -84,9 +99,9 @@ def discover(paths: Sequence[str | Path]) -> list[DescriptorFile]:
             found.append(_with_origin(path, path.name, roots))
         else:
             missing.append(str(raw))
-    unique: dict[Path, DescriptorFile] = {}
+    unique: dict[str, DescriptorFile] = {}
     for descriptor in found:  # a file named twice (say, itself and its folder) counts once
-        unique.setdefault(descriptor.path.resolve(), descriptor)
+        unique.setdefault(descriptor.key, descriptor)
     found = list(unique.values())
     if missing:
         raise UsageError(
