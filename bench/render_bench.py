@@ -267,14 +267,8 @@ def tree_size(root: Path) -> tuple[int, int]:
     return files, size
 
 
-def settle(paths: Sequence[Path]) -> None:
-    """Delete earlier outputs and let the file system finish with them before the next run.
-
-    Deleting thousands of files right before a run makes the next run's file creation pay
-    for it (ext4 with discard, journal commits): that would measure the previous run.
-    """
-    for path in paths:
-        shutil.rmtree(path, ignore_errors=True)
+def quiesce() -> None:
+    """Let the file system write out the previous run before the next one starts."""
     os.sync()
     time.sleep(1.0)
 
@@ -282,22 +276,23 @@ def settle(paths: Sequence[Path]) -> None:
 def measure(
     tool: str, n: int, command: Callable[[Path], Sequence[str]], out: Path, repeat: int
 ) -> Result | None:
-    """One warm-up, then ``repeat`` timed runs, each into a fresh, never-used directory;
-    the last run's output is left in ``out`` for checks."""
+    """One warm-up, then ``repeat`` timed runs, each into a fresh, never-used directory
+    ``<out>-<i>``; the last one is left for checks.
+
+    Nothing is deleted until the whole benchmark is over: on this VM's ext4 (mounted with
+    discard), creating thousands of files right after deleting thousands costs several times
+    more and varies wildly, which would measure the deletion, not the tool.
+    """
     walls: list[float] = []
     users: list[float] = []
     syss: list[float] = []
     peak = 0
-    used: list[Path] = []
-    settle([out])
+    quiesce()
     for i in range(repeat + 1):
-        target = out.with_name(f"{out.name}-{i}")
-        run = run_child(command(target))
-        used.append(target)
+        run = run_child(command(out.with_name(f"{out.name}-{i}")))
         if run.returncode != 0:
             tail = "\n    ".join(run.stderr.strip().splitlines()[-8:])
             print(f"  {tool} N={n}: exit {run.returncode}\n    {tail}")
-            settle(used)
             return None
         if i > 0:
             walls.append(run.wall_s)
@@ -305,11 +300,8 @@ def measure(
             syss.append(run.sys_s)
             peak = max(peak, run.maxrss_kib)
         print(f"  {tool:<14} N={n:<5} {'warm-up' if i == 0 else f'run {i}'}: {run.wall_s:.3f} s")
-        if i < repeat:
-            settle(used[:-1])  # keep only the newest output, delete the rest before running
-            used = used[-1:]
-    used[-1].rename(out)
-    files, size = tree_size(out)
+        quiesce()
+    files, size = tree_size(out.with_name(f"{out.name}-{repeat}"))
     return Result(tool, n, walls, users, syss, peak, files, size)
 
 
@@ -469,28 +461,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             repeat = args.repeat_large if n >= 5000 and args.repeat_large else args.repeat
             root = tmp / f"n{n}"
             bridge_dir, jjb_dir = write_workloads(make_services(n), root)
-            out = root / "out"
 
             def cmd_b(target: Path, src: Path = bridge_dir) -> list[str]:
                 return [str(bridge), "render", str(src), "-o", str(target)]
 
-            r = measure("jenkins-bridge", n, cmd_b, out, repeat)
+            r = measure("jenkins-bridge", n, cmd_b, root / "out-bridge", repeat)
             if r is not None:
                 results[("jenkins-bridge", n)] = r
-                check_bridge_output(out, n)
+                check_bridge_output(root / f"out-bridge-{repeat}", n)
 
             def cmd_j(target: Path, src: Path = jjb_dir) -> list[str]:
                 return [str(jjb), "test", "-r", "--config-xml", "-o", str(target), str(src)]
 
-            r = measure("JJB 6.5.0", n, cmd_j, out, repeat)
+            r = measure("JJB 6.5.0", n, cmd_j, root / "out-jjb", repeat)
             if r is not None:
                 results[("JJB 6.5.0", n)] = r
                 want = n + -(-n // SERVICES_PER_TEAM)
                 if r.files != want:
                     print(f"  !! JJB N={n}: {r.files} files, expected {want}")
-            shutil.rmtree(out, ignore_errors=True)
-            if not args.keep:
-                shutil.rmtree(root, ignore_errors=True)
     finally:
         if args.keep:
             print(f"kept {tmp}")
