@@ -163,12 +163,19 @@ def _lookup(data: dict[str, Any], dotted_path: str) -> Any:
 
 @dataclass
 class LoadedFiles:
-    """What loading some descriptor files gave: services, problems, and where each service's
-    name is (for the checks across files, which need every file of the run)."""
+    """What loading some descriptor files gave: validated data, problems, and where each
+    service's name is (for the checks across files, which need every file of the run).
 
-    services: list[model.Service]
+    It holds plain data rather than ``Service`` objects because chunks travel between
+    processes, and plain dicts pickle several times faster than nested dataclasses.
+    """
+
+    records: list[tuple[dict[str, Any], Path, str]]  # merged, validated data; file; origin
     problems: list[Problem]
     name_positions: dict[Path, tuple[str, int, int]]
+
+    def services(self) -> list[model.Service]:
+        return [build_service(data, path, origin) for data, path, origin in self.records]
 
 
 def load_files(files: Sequence[DescriptorFile]) -> LoadedFiles:
@@ -193,11 +200,11 @@ def load_files(files: Sequence[DescriptorFile]) -> LoadedFiles:
         except YamlProblem as exc:
             loaded.problems.append(exc.problem)
             continue
-        service, found = _build_one(doc, defaults_by_dir[folder], descriptor)
+        data, found = _validate_one(doc, defaults_by_dir[folder])
         loaded.problems.extend(found)
-        if service is not None:
-            loaded.services.append(service)
-            loaded.name_positions[service.path] = doc.where(("metadata", "name"))
+        if data is not None:
+            loaded.records.append((data, descriptor.path, descriptor.origin))
+            loaded.name_positions[descriptor.path] = doc.where(("metadata", "name"))
     return loaded
 
 
@@ -244,7 +251,7 @@ def load_services(
 
 def collect(chunks: Sequence[LoadedFiles]) -> list[model.Service]:
     """The services of all chunks of a run, after the checks across files; or every problem."""
-    services = [service for chunk in chunks for service in chunk.services]
+    services = [service for chunk in chunks for service in chunk.services()]
     positions = {path: pos for chunk in chunks for path, pos in chunk.name_positions.items()}
     # A folder's _defaults.yaml is read by every chunk that has files there: report it once.
     problems = list(dict.fromkeys(p for chunk in chunks for p in chunk.problems))
@@ -265,9 +272,9 @@ def _display(path: Path, descriptor: DescriptorFile) -> str:
     return str(path)
 
 
-def _build_one(
-    doc: LoadedDocument, defaults: _Defaults | None, descriptor: DescriptorFile
-) -> tuple[model.Service | None, list[Problem]]:
+def _validate_one(
+    doc: LoadedDocument, defaults: _Defaults | None
+) -> tuple[dict[str, Any] | None, list[Problem]]:
     problems: list[Problem] = []
     data = doc.data
     combined = doc
@@ -293,7 +300,7 @@ def _build_one(
     problems.extend(field_problems(combined, data))
     if problems:
         return None, problems
-    return build_service(data, descriptor.path, descriptor.origin), []
+    return data, []
 
 
 @functools.cache

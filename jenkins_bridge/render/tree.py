@@ -93,7 +93,7 @@ def _load_and_render(
     loaded = load_files(files)
     artifacts: list[Artifact] = []
     if not loaded.problems:  # a chunk with problems fails the whole run: skip the work
-        for service in loaded.services:
+        for service in loaded.services():
             artifacts.extend(_service_artifacts(service, plugins))
     return loaded, artifacts
 
