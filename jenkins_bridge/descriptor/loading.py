@@ -249,16 +249,25 @@ def load_services(
     return collect(map_chunks(load_files, discover(paths), workers=workers))
 
 
-def collect(chunks: Sequence[LoadedFiles]) -> list[model.Service]:
-    """The services of all chunks of a run, after the checks across files; or every problem."""
-    services = [service for chunk in chunks for service in chunk.services()]
+def check_chunks(chunks: Sequence[LoadedFiles]) -> None:
+    """Raise every problem of a run's chunks, including those only the whole run can see."""
     positions = {path: pos for chunk in chunks for path, pos in chunk.name_positions.items()}
+    names = [
+        (f"{data['metadata']['team']}/{data['metadata']['name']}", path)
+        for chunk in chunks
+        for data, path, _ in chunk.records
+    ]
     # A folder's _defaults.yaml is read by every chunk that has files there: report it once.
     problems = list(dict.fromkeys(p for chunk in chunks for p in chunk.problems))
-    problems += check_across_files([(s.full_name, s.path) for s in services], positions)
+    problems += check_across_files(names, positions)
     if problems:
         raise InvalidDescriptors(problems)
-    return services
+
+
+def collect(chunks: Sequence[LoadedFiles]) -> list[model.Service]:
+    """The services of all chunks of a run, after the checks across files; or every problem."""
+    check_chunks(chunks)
+    return [service for chunk in chunks for service in chunk.services()]
 
 
 def load_service(path: str | Path) -> model.Service:

@@ -18,7 +18,7 @@ from jenkins_bridge import __version__
 from jenkins_bridge.descriptor.loading import (
     DescriptorFile,
     LoadedFiles,
-    collect,
+    check_chunks,
     discover,
     load_files,
 )
@@ -108,13 +108,15 @@ def render_descriptors(
     same, byte for byte, whatever the worker count.
     """
     chunks = map_chunks(_load_and_render, discover(paths), plugins, workers=workers)
-    services = collect([loaded for loaded, _ in chunks])
+    check_chunks([loaded for loaded, _ in chunks])
     tree = RenderedTree()
-    for _, artifacts in chunks:
+    teams: list[str] = []
+    for loaded, artifacts in chunks:
         for artifact in artifacts:
             tree.add(artifact)
-    _finish(tree, (service.metadata.team for service in services), plugins)
-    return len(services), tree
+        teams.extend(data["metadata"]["team"] for data, _, _ in loaded.records)
+    _finish(tree, teams, plugins)
+    return len(teams), tree
 
 
 def _owned_paths(out: Path) -> set[str]:
