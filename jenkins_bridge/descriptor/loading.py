@@ -131,7 +131,9 @@ class _Defaults:
         self.data = data
 
 
-def _read(path: Path, name: str) -> LoadedDocument:
+def _read(path: Path) -> LoadedDocument:
+    """Messages name the file as given, so the user finds it from where they ran us."""
+    name = str(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -189,14 +191,12 @@ def load_files(files: Sequence[DescriptorFile]) -> LoadedFiles:
             defaults_path = folder / DEFAULTS_FILE
             if defaults_path.is_file():
                 try:
-                    defaults_by_dir[folder] = defaults = _Defaults(
-                        _read(defaults_path, _display(defaults_path, descriptor))
-                    )
+                    defaults_by_dir[folder] = defaults = _Defaults(_read(defaults_path))
                     loaded.problems.extend(defaults.problems)
                 except YamlProblem as exc:
                     loaded.problems.append(exc.problem)
         try:
-            doc = _read(descriptor.path, _display(descriptor.path, descriptor))
+            doc = _read(descriptor.path)
         except YamlProblem as exc:
             loaded.problems.append(exc.problem)
             continue
@@ -274,11 +274,6 @@ def load_service(path: str | Path) -> model.Service:
     """Load one descriptor file (with its folder's ``_defaults.yaml``)."""
     services = load_services([path])
     return services[0]
-
-
-def _display(path: Path, descriptor: DescriptorFile) -> str:
-    """How a file is named in messages: as the user would find it from where they ran us."""
-    return str(path)
 
 
 def _validate_one(
