@@ -204,6 +204,15 @@ def _valid_property_name(error: Any, key: str) -> bool:
     return pattern is None or re.search(pattern, key) is not None
 
 
+_RULES = {
+    "pattern": "does not match",
+    "minimum": "must be at least",
+    "maximum": "must be at most",
+    "exclusiveMinimum": "must be greater than",
+    "exclusiveMaximum": "must be less than",
+}
+
+
 def _message(kind: str, value: Any, instance: Any) -> str:
     got = f"got {_type_name(instance)} {_short(instance)}"
     if kind == "type":
@@ -217,16 +226,8 @@ def _message(kind: str, value: Any, instance: Any) -> str:
         return f"must be one of {', '.join(map(str, value))}; {got}"
     if kind == "const":
         return f"must be {value!r}; {got}"
-    if kind == "pattern":
-        return f"does not match {value}; {got}"
-    if kind == "minimum":
-        return f"must be at least {value}; {got}"
-    if kind == "maximum":
-        return f"must be at most {value}; {got}"
-    if kind == "exclusiveMinimum":
-        return f"must be greater than {value}; {got}"
-    if kind == "exclusiveMaximum":
-        return f"must be less than {value}; {got}"
+    if kind in _RULES:
+        return f"{_RULES[kind]} {value}; {got}"
     if kind == "minLength":
         return "must not be empty" if value == 1 else f"must be at least {value} characters long"
     if kind == "maxLength":
