@@ -207,8 +207,8 @@ def _plan_item(
                 item.full_name,
                 item.kind,
                 f"owned by {marker.describe()}",
-                hint=f"{ADOPT_HINT} from that source, or rename the service "
-                f"(this run is {owner.repository})",
+                hint=f"{ADOPT_HINT} from that source, or rename the service; "
+                f"this run is {owner.repository}",
             )
         adopt_reason = f"adopt from {marker.describe()}"
     if current.class_name and current.class_name != item.class_name:
