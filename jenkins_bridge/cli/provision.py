@@ -385,17 +385,15 @@ def apply(paths: tuple[str, ...], options: RunOptions, yes: bool) -> Outcome:
         )
     deletes = result.of_kind("delete")
     if deletes and not yes:
+        what = f"{result.deleted_items} item(s): " + ", ".join(
+            f"{a.full_name} (folder, with everything in it)" if a.is_folder else a.full_name
+            for a in deletes
+        )
         if not sys.stdin.isatty():
             raise UsageError(
-                f"apply would delete {len(deletes)} job(s): "
-                + ", ".join(a.full_name for a in deletes),
-                hint="pass --yes to confirm; nothing was changed",
+                f"apply would delete {what}", hint="pass --yes to confirm; nothing was changed"
             )
-        click.confirm(
-            f"Delete {len(deletes)} job(s): {', '.join(a.full_name for a in deletes)}?",
-            abort=True,
-            err=True,
-        )
+        click.confirm(f"Delete {what}?", abort=True, err=True)
     report = execute_plan(
         result,
         client,

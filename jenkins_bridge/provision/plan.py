@@ -66,6 +66,7 @@ class Plan:
     unchanged: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # no action, but worth saying
     blocked: list[str] = field(default_factory=list)  # reasons the whole apply must not start
+    deleted_items: int = 0  # what the deletes remove, everything inside them included
 
     def of_kind(self, kind: ActionKind) -> list[Action]:
         return [a for a in self.actions if a.kind == kind]
@@ -300,6 +301,7 @@ def _plan_prune(
     # project's branch jobs too): all of it counts.
     inside = _descendant_counts(live)
     deletes = sum(1 + inside.get(a.full_name.casefold(), 0) for a in plan.of_kind("delete"))
+    plan.deleted_items = deletes
     if deletes > max_delete:
         plan.blocked.append(
             f"refusing to delete {deletes} items (--max-delete is {max_delete}); "

@@ -103,6 +103,11 @@ def test_removed_team_with_only_our_jobs_is_deleted_and_counted_whole(
     # the folder and the five jobs a delete of it removes; the default --max-delete is 5
     assert "refusing to delete 6 items (--max-delete is 5)" in blocked.stdout + blocked.stderr
     assert "gone/svc-0" in jenkins.items
+    unconfirmed = cli("apply", str(root), *PRUNE_ALL, *FAST)
+    assert unconfirmed.exit_code == 1
+    assert (
+        "apply would delete 6 item(s): gone (folder, with everything in it)" in unconfirmed.stderr
+    )
     applied = cli("apply", str(root), *PRUNE_ALL, "--yes", *FAST)
     assert applied.exit_code == 0, applied.stderr
     assert not any(name.startswith("gone") for name in jenkins.items)
