@@ -168,7 +168,16 @@ def _connection_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="Refuse to delete more items than this in one run.",
         ),
         click.option(
-            "--force-adopt", is_flag=True, help="Take over same-named jobs not created by us."
+            "--force-adopt",
+            is_flag=True,
+            help="Take over same-named jobs this repository does not own (made by hand, "
+            "copied, or owned by another descriptor repository).",
+        ),
+        click.option(
+            "--source-id",
+            metavar="ID",
+            help="Identity of this descriptor repository in ownership lines (default: its "
+            "git remote URL, normalised).",
         ),
         click.option(
             "--verify", is_flag=True, help="Also fetch every live config.xml and report drift."
@@ -217,6 +226,7 @@ class RunOptions:
     prune_scope: str
     max_delete: int
     force_adopt: bool
+    source_id: str | None
     verify: bool
     workers: int
     max_rps: float
@@ -227,6 +237,7 @@ def _connect_and_prepare(
     paths: tuple[str, ...], options: RunOptions, *, diffs: bool
 ) -> tuple[JenkinsClient, Any]:
     from jenkins_bridge.descriptor import load_services
+    from jenkins_bridge.provision.identity import run_owner
     from jenkins_bridge.provision.session import PlanOptions, prepare
 
     target = resolve_controller(options.jenkins, options.controller)
@@ -238,15 +249,23 @@ def _connect_and_prepare(
     plan_options = PlanOptions(
         mode, options.max_delete, options.force_adopt, options.verify, diffs, options.workers, scope
     )
+    plan_options = dataclasses.replace(plan_options, owner=run_owner(paths, options.source_id))
     return client, prepare(client, services, plan_options)
 
 
 def _plan_lines(plan: Plan, show_diffs: bool) -> list[str]:
-    marks = {"create": "+", "update": "~", "disable": "-", "delete": "x", "refuse": "!"}
+    marks = {
+        "create": "+",
+        "update": "~",
+        "disable": "-",
+        "delete": "x",
+        "refuse": "!",
+        "conflict": "!",
+    }
     lines = []
     for action in plan.actions:
         line = f"{marks[action.kind]} {action.describe()}"
-        if action.hint and action.kind == "refuse":
+        if action.hint and action.kind in ("refuse", "conflict"):
             line += f": {action.hint}"
         lines.append(line)
         if show_diffs and action.diff:
@@ -277,7 +296,10 @@ def _plan_data(plan: Plan) -> dict[str, Any]:
 
 def _plan_problems(plan: Plan) -> list[Problem]:
     problems = [
-        Problem("collision", f"{a.full_name}: {a.reason} ({a.hint})")
+        Problem(
+            "conflict" if a.kind == "conflict" else "collision",
+            f"{a.full_name}: {a.reason} ({a.hint})",
+        )
         for a in plan.refusals
         if a.hint
     ]
@@ -291,6 +313,7 @@ def _summary(plan: Plan) -> str:
         f"{c['create']} to create, {c['update']} to update, {c['disable']} to disable, "
         f"{c['delete']} to delete, {c['unchanged']} unchanged"
         + (f", {c['refused']} refused" if c["refused"] else "")
+        + (f", {c['conflicts']} owned by another source" if c["conflicts"] else "")
     )
 
 
@@ -362,17 +385,15 @@ def apply(paths: tuple[str, ...], options: RunOptions, yes: bool) -> Outcome:
         )
     deletes = result.of_kind("delete")
     if deletes and not yes:
+        what = f"{result.deleted_items} item(s): " + ", ".join(
+            f"{a.full_name} (folder, with everything in it)" if a.is_folder else a.full_name
+            for a in deletes
+        )
         if not sys.stdin.isatty():
             raise UsageError(
-                f"apply would delete {len(deletes)} job(s): "
-                + ", ".join(a.full_name for a in deletes),
-                hint="pass --yes to confirm; nothing was changed",
+                f"apply would delete {what}", hint="pass --yes to confirm; nothing was changed"
             )
-        click.confirm(
-            f"Delete {len(deletes)} job(s): {', '.join(a.full_name for a in deletes)}?",
-            abort=True,
-            err=True,
-        )
+        click.confirm(f"Delete {what}?", abort=True, err=True)
     report = execute_plan(
         result,
         client,

@@ -34,15 +34,39 @@ XML_HEADERS = {"Content-Type": "application/xml; charset=utf-8"}
 PLUGINS_PATH = "pluginManager/api/json?depth=1&tree=plugins[shortName,version,active,enabled]"
 CRUMB_PATH = "crumbIssuer/api/json"
 _ITEM_FIELDS = "name,fullName,description,color,_class"
+# Levels listed in full by one request: teams, their jobs, and a multibranch project's branch
+# jobs. Jenkins' ``tree`` has no recursion, each level is spelled out, so a request is bounded;
+# deeper items are listed by further requests, one per group that holds them.
+LISTING_LEVELS = 3
 
 
-def item_tree_path(depth: int = 2) -> str:
-    """``api/json?tree=jobs[...,jobs[...]]`` nested ``depth`` levels: the whole managed tree in
-    one request (services live at ``team/name``, so two levels cover them)."""
-    tree = _ITEM_FIELDS
-    for _ in range(depth - 1):
+def item_tree_path(levels: int = LISTING_LEVELS) -> str:
+    """``api/json?tree=jobs[...,jobs[...]]`` with ``levels`` levels of item fields, and below
+    the last one only the children's names: enough to know which groups hold more."""
+    tree = f"{_ITEM_FIELDS},jobs[name]"
+    for _ in range(levels - 1):
         tree = f"{_ITEM_FIELDS},jobs[{tree}]"
     return f"api/json?tree=jobs[{tree}]"
+
+
+def _deeper_groups(
+    jobs: list[dict[str, Any]], prefix: str, levels: int
+) -> list[tuple[str, dict[str, Any]]]:
+    """The groups at the last fully listed level that hold items: (full name, listed dict)."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    stack = [(prefix, job, 1) for job in jobs if isinstance(job, dict)]
+    while stack:
+        parent, job, level = stack.pop()
+        name = str(job.get("name", ""))
+        full_name = str(job.get("fullName") or (f"{parent}/{name}" if parent else name))
+        children = job.get("jobs")
+        if not isinstance(children, list) or not children:
+            continue
+        if level == levels:
+            found.append((full_name, job))
+        else:
+            stack.extend((full_name, c, level + 1) for c in children if isinstance(c, dict))
+    return found
 
 
 def item_path(full_name: str) -> str:
@@ -230,9 +254,20 @@ class JenkinsClient:
             for p in data.get("plugins", [])
         ]
 
-    def item_tree(self, depth: int = 2) -> list[dict[str, Any]]:
-        data = self.get_json(item_tree_path(depth))
-        jobs = data.get("jobs", [])
+    def item_tree(self, levels: int = LISTING_LEVELS) -> list[dict[str, Any]]:
+        """Every item on the controller at every depth, as nested ``jobs`` lists: one request
+        for the first ``levels`` levels, plus one per group found deeper that holds items."""
+        jobs = self._jobs(item_tree_path(levels))
+        pending = _deeper_groups(jobs, "", levels)
+        while pending:
+            full_name, group = pending.pop()
+            group["jobs"] = self._jobs(item_path(full_name) + item_tree_path(levels))
+            pending.extend(_deeper_groups(group["jobs"], full_name, levels))
+        return jobs
+
+    def _jobs(self, path: str) -> list[dict[str, Any]]:
+        data = self.get_json(path)
+        jobs = data.get("jobs", []) if isinstance(data, dict) else []
         return jobs if isinstance(jobs, list) else []
 
     def get_config(self, full_name: str) -> str:

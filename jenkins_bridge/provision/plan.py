@@ -15,13 +15,20 @@ from jenkins_bridge.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from jenkins_bridge.provision.state import (
     FOLDER_CLASS,
     PIPELINE_CLASS,
+    UNNAMED_OWNER,
     DesiredItem,
     DesiredState,
     LiveState,
+    Owner,
+    claim,
     normalise_config,
 )
 
-ActionKind = Literal["create", "update", "disable", "delete", "refuse"]
+# ``conflict``: the item is owned by another source (another descriptor repository, another
+# folder of descriptors, or an earlier version's line naming another file); like ``refuse``
+# it stops apply, unless --force-adopt turns it into an update.
+ActionKind = Literal["create", "update", "disable", "delete", "refuse", "conflict"]
+ADOPT_HINT = "pass --force-adopt to take it over"
 PruneMode = Literal["disable", "delete"]
 PruneScope = Literal["teams", "all"]
 
@@ -59,17 +66,19 @@ class Plan:
     unchanged: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # no action, but worth saying
     blocked: list[str] = field(default_factory=list)  # reasons the whole apply must not start
+    deleted_items: int = 0  # what the deletes remove, everything inside them included
 
     def of_kind(self, kind: ActionKind) -> list[Action]:
         return [a for a in self.actions if a.kind == kind]
 
     @property
     def changes(self) -> list[Action]:
-        return [a for a in self.actions if a.kind != "refuse"]
+        return [a for a in self.actions if a.kind not in ("refuse", "conflict")]
 
     @property
     def refusals(self) -> list[Action]:
-        return self.of_kind("refuse")
+        """Everything that stops apply before it starts: refusals and ownership conflicts."""
+        return [a for a in self.actions if a.kind in ("refuse", "conflict")]
 
     @property
     def exit_code(self) -> int:
@@ -79,7 +88,8 @@ class Plan:
 
     def counts(self) -> dict[str, int]:
         out = {k: len(self.of_kind(k)) for k in ("create", "update", "disable", "delete")}
-        out["refused"] = len(self.refusals)
+        out["refused"] = len(self.of_kind("refuse"))
+        out["conflicts"] = len(self.of_kind("conflict"))
         out["unchanged"] = len(self.unchanged)
         return out
 
@@ -113,8 +123,12 @@ def plan_changes(
     force_adopt: bool = False,
     live_configs: Mapping[str, str] | None = None,
     prune_scope: PruneScope = "teams",
+    owner: Owner = UNNAMED_OWNER,
 ) -> Plan:
-    """Folders first, then jobs, then prune actions, each group sorted by name."""
+    """Folders first, then jobs, then prune actions, each group sorted by name.
+
+    Only items ``owner`` owns (``state.claim``) are updated or pruned without --force-adopt.
+    """
     configs = live_configs or {}
     plan = Plan()
     unusable_folders: set[str] = set()
@@ -131,14 +145,14 @@ def plan_changes(
                 )
             )
             continue
-        action = _plan_item(item, live, force_adopt, configs, plan)
+        action = _plan_item(item, live, force_adopt, configs, plan, owner)
         if action is None:
             continue
         if action.kind == "refuse" and item.kind == "folder":
             unusable_folders.add(item.full_name)
         plan.actions.append(action)
     if prune is not None:
-        _plan_prune(desired, live, prune, max_delete, plan, prune_scope)
+        _plan_prune(desired, live, prune, max_delete, plan, prune_scope, owner)
     return plan
 
 
@@ -148,33 +162,56 @@ def _plan_item(
     force_adopt: bool,
     configs: Mapping[str, str],
     plan: Plan,
+    owner: Owner,
 ) -> Action | None:
     current = live.get(item.full_name)
     if current is None:
         return Action("create", item.full_name, item.kind, "new", item.config_xml)
-    if not current.managed:
-        if item.kind == "folder" and current.class_name == FOLDER_CLASS:
-            plan.notes.append(
-                f"folder {current.full_name} exists and is not managed by jenkins-bridge; "
-                "its jobs are created inside it and the folder itself is left alone"
-            )
-            return None
-        if item.kind == "folder":
-            return Action(
-                "refuse",
-                item.full_name,
-                item.kind,
-                f"{current.full_name} exists and is a {_short(current.class_name)}, not a folder",
-                hint="rename the team or remove that item in Jenkins",
-            )
+    status = claim(current, owner, item.source)
+    marker = current.marker
+    upgrade = status == "legacy" and marker is not None and marker.source == item.source
+    if item.kind == "folder" and current.class_name != FOLDER_CLASS:
+        return Action(
+            "refuse",
+            item.full_name,
+            item.kind,
+            f"{current.full_name} exists and is a {_short(current.class_name)}, not a folder",
+            hint="rename the team or remove that item in Jenkins",
+        )
+    if item.kind == "folder" and status != "ours" and not upgrade:
+        # Team folders are shared: another repository's jobs of the same team live there too.
+        whose = "is not managed by jenkins-bridge"
+        if status != "unmanaged" and marker is not None:
+            whose = f"is managed by {marker.describe()}"
+        plan.notes.append(
+            f"folder {current.full_name} exists and {whose}; "
+            "its jobs are created inside it and the folder itself is left alone"
+        )
+        return None
+    adopt_reason = ""
+    if status == "unmanaged":
         if not force_adopt:
             return Action(
                 "refuse",
                 item.full_name,
                 item.kind,
-                "exists and is not managed by jenkins-bridge",
-                hint="pass --force-adopt to take it over, or rename the service",
+                "exists and is not managed by jenkins-bridge (made by hand, or copied or "
+                "renamed from a managed item)",
+                hint=f"{ADOPT_HINT}, or rename the service",
             )
+        adopt_reason = "adopt"
+    elif status in ("foreign", "legacy") and not upgrade:
+        assert marker is not None
+        if not force_adopt:
+            return Action(
+                "conflict",
+                item.full_name,
+                item.kind,
+                f"owned by {marker.describe()}",
+                hint=f"{ADOPT_HINT} from that source, or rename the service; "
+                f"this run is {owner.repository}",
+            )
+        adopt_reason = f"adopt from {marker.describe()}"
     if current.class_name and current.class_name != item.class_name:
         return Action(
             "refuse",
@@ -186,8 +223,11 @@ def _plan_item(
         )
     live_xml = configs.get(item.full_name)
     diff = config_diff(item.full_name, live_xml, item.config_xml) if live_xml is not None else ""
-    if not current.managed:
-        return Action("update", item.full_name, item.kind, "adopt", item.config_xml, diff)
+    if adopt_reason:
+        return Action("update", item.full_name, item.kind, adopt_reason, item.config_xml, diff)
+    if upgrade:
+        # An earlier version's line for this very file: rewrite it with its owner.
+        return Action("update", item.full_name, item.kind, "owner", item.config_xml, diff)
     if current.sha256 != item.sha256:
         return Action("update", item.full_name, item.kind, "changed", item.config_xml, diff)
     if current.disabled and item.class_name == PIPELINE_CLASS:
@@ -204,35 +244,42 @@ def _plan_prune(
     mode: PruneMode,
     max_delete: int,
     plan: Plan,
-    scope: PruneScope = "teams",
+    scope: PruneScope,
+    owner: Owner,
 ) -> None:
-    """Which managed items no descriptor wants any more, and what to do with them.
+    """Which items of ours no descriptor wants any more, and what to do with them.
 
-    Scope ``teams`` (the default) only looks inside the teams the descriptors name, so another
-    repository's jobs on the same controller are out of reach of this run. Scope ``all`` is
-    for a single source of truth: managed items anywhere are candidates, including a whole
-    removed team's folder, which is deleted only if everything in it is ours.
+    Only items ``owner`` owns are candidates: a copy of a managed job, a job of another
+    repository or of another folder of descriptors, and anything made by hand are never
+    touched. Scope ``teams`` (the default) only looks inside the teams the descriptors name.
+    Scope ``all`` looks anywhere, including a whole removed team's folder, which is deleted
+    only if everything in it, at every depth, is ours.
     """
     teams = {t.casefold() for t in desired.teams}
     wanted = {name.casefold() for name in desired.items}
+    in_scope = [
+        item
+        for key, item in live.items.items()
+        if key not in wanted
+        and item.class_name != FOLDER_CLASS
+        and (scope == "all" or item.full_name.rpartition("/")[0].casefold() in teams)
+    ]
     candidates = sorted(
-        (
-            item
-            for key, item in live.items.items()
-            if key not in wanted
-            and item.managed
-            and item.class_name != FOLDER_CLASS
-            and (scope == "all" or item.full_name.rpartition("/")[0].casefold() in teams)
-        ),
-        key=lambda i: i.full_name,
+        (item for item in in_scope if claim(item, owner) == "ours"), key=lambda i: i.full_name
     )
-    removed_folders = _removed_folders(live, wanted, plan) if scope == "all" else set()
+    legacy = sorted(i.full_name for i in in_scope if claim(i, owner) == "legacy")
+    if legacy:
+        plan.notes.append(
+            f"{len(legacy)} item(s) carry an ownership line of an earlier jenkins-bridge "
+            f"version that does not name its owner ({', '.join(legacy[:3])}); they are not "
+            "pruned: delete them by hand if they are no longer wanted"
+        )
+    removed_folders = _removed_folders(live, wanted, plan, owner) if scope == "all" else set()
     kind_of = {PIPELINE_CLASS: "pipeline"}
     for item in candidates:
         item_kind = kind_of.get(item.class_name, "multibranch")
-        parent = item.full_name.rpartition("/")[0].casefold()
         if mode == "delete":
-            if parent in removed_folders:
+            if any(_is_inside(item.full_name, folder) for folder in removed_folders):
                 continue  # deleting the folder deletes it
             plan.actions.append(Action("delete", item.full_name, item_kind, "removed"))
         elif item.class_name != PIPELINE_CLASS:
@@ -250,10 +297,11 @@ def _plan_prune(
             plan.notes.append(
                 f"folder {name} is no longer in the descriptors: --prune=delete removes it"
             )
-    deletes = sum(
-        1 + _children_count(live, a.full_name) if a.item_kind == "folder" else 1
-        for a in plan.of_kind("delete")
-    )
+    # A delete removes the item and everything in it, at every depth (a multibranch
+    # project's branch jobs too): all of it counts.
+    inside = _descendant_counts(live)
+    deletes = sum(1 + inside.get(a.full_name.casefold(), 0) for a in plan.of_kind("delete"))
+    plan.deleted_items = deletes
     if deletes > max_delete:
         plan.blocked.append(
             f"refusing to delete {deletes} items (--max-delete is {max_delete}); "
@@ -261,28 +309,57 @@ def _plan_prune(
         )
 
 
-def _removed_folders(live: LiveState, wanted: set[str], plan: Plan) -> set[str]:
-    """Managed top-level folders no descriptor names, holding only items we manage."""
+def _is_inside(full_name: str, folder_key: str) -> bool:
+    return full_name.casefold().startswith(folder_key + "/")
+
+
+def _ancestors(key: str) -> list[str]:
+    """``a/b/c`` -> ``["a", "a/b"]``."""
+    parts = key.split("/")
+    return ["/".join(parts[:n]) for n in range(1, len(parts))]
+
+
+def _descendant_counts(live: LiveState) -> dict[str, int]:
+    """How many listed items each item holds, at every depth (keys case-folded)."""
+    counts: dict[str, int] = {}
+    for key in live.items:
+        for ancestor in _ancestors(key):
+            counts[ancestor] = counts.get(ancestor, 0) + 1
+    return counts
+
+
+def _strangers(live: LiveState, folder_key: str, owner: Owner) -> list[str]:
+    """Items in the folder, at any depth, that are not ours. The children of a job of ours
+    that holds items (a multibranch project's branches) are its own, not strangers."""
+    inside = {k: i for k, i in live.items.items() if k.startswith(folder_key + "/")}
+    ours = {k for k, i in inside.items() if claim(i, owner) == "ours"}
+    ours_jobs = {k for k in ours if inside[k].class_name != FOLDER_CLASS}
+    return sorted(
+        item.full_name
+        for key, item in inside.items()
+        if key not in ours and not any(a in ours_jobs for a in _ancestors(key))
+    )
+
+
+def _removed_folders(live: LiveState, wanted: set[str], plan: Plan, owner: Owner) -> set[str]:
+    """Top-level folders of ours no descriptor names, holding only items of ours."""
     removed = set()
     for key, item in live.items.items():
-        if key in wanted or not item.managed or item.class_name != FOLDER_CLASS or "/" in key:
+        if key in wanted or item.class_name != FOLDER_CLASS or "/" in key:
             continue
-        strangers = [
-            i.full_name for k, i in live.items.items() if k.startswith(key + "/") and not i.managed
-        ]
+        if claim(item, owner) != "ours":
+            continue
+        strangers = _strangers(live, key, owner)
         if strangers:
             plan.notes.append(
                 f"folder {item.full_name} is no longer in the descriptors but holds items "
-                f"jenkins-bridge does not manage ({', '.join(sorted(strangers)[:3])}); left alone"
+                f"jenkins-bridge does not own for this repository ({', '.join(strangers[:3])}"
+                + (f" and {len(strangers) - 3} more" if len(strangers) > 3 else "")
+                + "); left alone"
             )
         else:
             removed.add(key)
     return removed
-
-
-def _children_count(live: LiveState, folder: str) -> int:
-    prefix = folder.casefold() + "/"
-    return sum(1 for key in live.items if key.startswith(prefix))
 
 
 def _short(class_name: str) -> str:

@@ -21,7 +21,14 @@ from jenkins_bridge.provision.plan import (
     plan_changes,
 )
 from jenkins_bridge.provision.preflight import check_plugins, installed_versions
-from jenkins_bridge.provision.state import DesiredState, LiveState, build_desired, parse_live
+from jenkins_bridge.provision.state import (
+    UNNAMED_OWNER,
+    DesiredState,
+    LiveState,
+    Owner,
+    build_desired,
+    parse_live,
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,7 @@ class PlanOptions:
     diffs: bool = True  # fetch live configs of jobs to update, to show what changes
     workers: int = 8
     prune_scope: PruneScope = "teams"
+    owner: Owner = UNNAMED_OWNER  # whose items these are (provision.identity.run_owner)
 
 
 @dataclass
@@ -60,7 +68,7 @@ def prepare(client: JenkinsClient, services: Sequence[Service], options: PlanOpt
     """Preflight plugins, list the tree, plan; fail before any change if plugins are missing."""
     plugins = installed_versions(client.plugins())
     check_plugins(client.url.rstrip("/"), services, plugins)
-    desired = build_desired(services, plugins)
+    desired = build_desired(services, plugins, options.owner)
     live = parse_live(client.item_tree())
 
     def make_plan(configs: dict[str, str] | None = None) -> Plan:
@@ -72,6 +80,7 @@ def prepare(client: JenkinsClient, services: Sequence[Service], options: PlanOpt
             force_adopt=options.force_adopt,
             live_configs=configs,
             prune_scope=options.prune_scope,
+            owner=options.owner,
         )
 
     plan = make_plan()

@@ -2,12 +2,17 @@
 
 Every item jenkins-bridge creates ends its description with one line::
 
-    [managed by jenkins-bridge] sha256=<hex> source=<origin>
+    [managed by jenkins-bridge] sha256=<hex> item=<full name> repo=<repository> source=<origin>
 
 ``sha256`` is the hash of the item's config as rendered *without* that line and without
 ``plugin="..."`` attributes, so it depends only on the descriptor: one ``api/json`` listing of
 names and descriptions says which items are ours and which are up to date, and a plugin upgrade
 on the controller does not make every job look changed.
+
+``item`` and ``repo`` make the line unforgeable by copy: a job copied from a managed one
+("Copy from") keeps the line, but it names the original item, so the copy is not managed;
+and a job another descriptor repository wrote names that repository, so this one does not
+touch it (``claim``). Lines without them were written by earlier versions (``legacy``).
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import quote, unquote
 from xml.sax.saxutils import escape, unescape
 
 from jenkins_bridge.descriptor.model import Service
@@ -33,8 +39,64 @@ MULTIBRANCH_CLASS = "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBra
 GROUP_CLASSES = frozenset({FOLDER_CLASS, MULTIBRANCH_CLASS})
 
 _OWNERSHIP = re.compile(
-    re.escape(MANAGED_MARKER) + r"(?: sha256=(?P<sha>[0-9a-f]{64}))?(?: source=(?P<source>.*))?$"
+    re.escape(MANAGED_MARKER)
+    + r"(?: sha256=(?P<sha>[0-9a-f]{64}))?"
+    + r"(?: item=(?P<item>\S+) repo=(?P<repo>\S+))?"
+    + r"(?: source=(?P<source>.*))?$"
 )
+# Team folders are shared by every descriptor file of a repository: their source is this.
+TEAM_SOURCE_PREFIX = "team:"
+
+Claim = Literal["ours", "foreign", "legacy", "unmanaged"]
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who a run is: the identity of its descriptor repository and which descriptor files of
+    that repository it read (origin prefixes ending in ``/``, or exact origins; ``""`` is all).
+
+    A job written by this repository from a file this run did not read belongs to another
+    folder of descriptors: this run neither prunes nor rewrites it.
+    """
+
+    repository: str
+    scope: tuple[str, ...] = ("",)
+
+    def covers(self, source: str | None) -> bool:
+        if source is None:
+            return False
+        if source.startswith(TEAM_SOURCE_PREFIX):
+            return True
+        return any(
+            source == prefix
+            or ((prefix == "" or prefix.endswith("/")) and source.startswith(prefix))
+            for prefix in self.scope
+        )
+
+
+UNNAMED_OWNER = Owner("local:unnamed")
+
+
+@dataclass(frozen=True)
+class Marker:
+    """An ownership line as read from a live description."""
+
+    sha256: str | None
+    source: str | None
+    item: str | None  # the full name it was written for; None: an earlier version wrote it
+    repository: str | None
+
+    @property
+    def legacy(self) -> bool:
+        return self.item is None
+
+    def describe(self) -> str:
+        """The other source, named for a user: repository and descriptor file."""
+        if self.legacy:
+            return f"an earlier jenkins-bridge version from {self.source}"
+        return f"{self.repository} ({self.source})"
+
+
 _PLUGIN_ATTRIBUTE = re.compile(r' plugin="[^"]*"')
 
 
@@ -61,21 +123,24 @@ class LiveItem:
     color: str | None
 
     @property
-    def ownership(self) -> tuple[bool, str | None, str | None]:
-        """(managed, sha256, source) read from the description's last marker line."""
+    def marker(self) -> Marker | None:
+        """The description's last ownership line, if any (whoever wrote it)."""
         for line in reversed((self.description or "").splitlines()):
             match = _OWNERSHIP.match(line.strip())
             if match:
-                return True, match.group("sha"), match.group("source")
-        return False, None, None
-
-    @property
-    def managed(self) -> bool:
-        return self.ownership[0]
+                item, repo = match.group("item"), match.group("repo")
+                return Marker(
+                    match.group("sha"),
+                    match.group("source"),
+                    unquote(item) if item is not None else None,
+                    unquote(repo) if repo is not None else None,
+                )
+        return None
 
     @property
     def sha256(self) -> str | None:
-        return self.ownership[1]
+        marker = self.marker
+        return marker.sha256 if marker is not None else None
 
     @property
     def disabled(self) -> bool:
@@ -112,11 +177,47 @@ def config_digest(config_xml: str) -> str:
     return hashlib.sha256(_PLUGIN_ATTRIBUTE.sub("", config_xml).encode("utf-8")).hexdigest()
 
 
-def ownership_line(sha256: str, source: str) -> str:
+def claim(item: LiveItem, owner: Owner, wanted_source: str | None = None) -> Claim:
+    """Whose ``item`` is, as seen by ``owner``.
+
+    ``ours`` only when its ownership line names exactly this item and this repository, and a
+    descriptor file this run read (or ``wanted_source``, the file that describes it now).
+    ``foreign``: a line naming this item, written by another repository or another folder of
+    descriptors. ``legacy``: a line without owner, from an earlier version. ``unmanaged``: no
+    line, a bare marker text, or a line naming another item (a copy, or a renamed item).
+    """
+    marker = item.marker
+    if marker is None or marker.source is None:
+        return "unmanaged"
+    if marker.legacy:
+        return "legacy"
+    assert marker.item is not None
+    if marker.item.casefold() != item.full_name.casefold():
+        return "unmanaged"
+    if marker.repository != owner.repository:
+        return "foreign"
+    if owner.covers(marker.source) or marker.source == wanted_source:
+        return "ours"
+    return "foreign"
+
+
+def _quoted(value: str) -> str:
+    return quote(value, safe="/:@+~,=")
+
+
+def ownership_line(sha256: str, source: str, item: str, repository: str) -> str:
+    return (
+        f"{MANAGED_MARKER} sha256={sha256} item={_quoted(item)} repo={_quoted(repository)} "
+        f"source={source}"
+    )
+
+
+def legacy_ownership_line(sha256: str, source: str) -> str:
+    """The line versions before per-item ownership wrote (kept for tests and migration)."""
     return f"{MANAGED_MARKER} sha256={sha256} source={source}"
 
 
-def stamp(config_xml: str, sha256: str, source: str) -> str:
+def stamp(config_xml: str, line: str) -> str:
     """Replace the renderer's marker line in the first ``<description>`` with the ownership
     line (or append it when the description has none)."""
     start_tag, end_tag = "<description>", "</description>"
@@ -126,12 +227,14 @@ def stamp(config_xml: str, sha256: str, source: str) -> str:
         raise ValueError("rendered config has no <description>")
     text = unescape(config_xml[start + len(start_tag) : end])
     lines = [line for line in text.splitlines() if MANAGED_MARKER not in line]
-    lines.append(ownership_line(sha256, source))
+    lines.append(line)
     return config_xml[: start + len(start_tag)] + escape("\n".join(lines)) + config_xml[end:]
 
 
-def build_desired(services: Iterable[Service], plugins: Mapping[str, str]) -> DesiredState:
-    """Folders (one per team) and jobs, each with its stamped config (pure)."""
+def build_desired(
+    services: Iterable[Service], plugins: Mapping[str, str], owner: Owner = UNNAMED_OWNER
+) -> DesiredState:
+    """Folders (one per team) and jobs, each with its config stamped for ``owner`` (pure)."""
     state = DesiredState()
     teams: dict[str, None] = {}
     for service in services:
@@ -143,7 +246,10 @@ def build_desired(services: Iterable[Service], plugins: Mapping[str, str]) -> De
             full_name=service.full_name,
             kind="multibranch" if multibranch else "pipeline",
             class_name=MULTIBRANCH_CLASS if multibranch else PIPELINE_CLASS,
-            config_xml=stamp(rendered, digest, service.origin),
+            config_xml=stamp(
+                rendered,
+                ownership_line(digest, service.origin, service.full_name, owner.repository),
+            ),
             sha256=digest,
             source=service.origin,
         )
@@ -154,15 +260,19 @@ def build_desired(services: Iterable[Service], plugins: Mapping[str, str]) -> De
             full_name=team,
             kind="folder",
             class_name=FOLDER_CLASS,
-            config_xml=stamp(rendered, digest, f"team:{team}"),
+            config_xml=stamp(
+                rendered,
+                ownership_line(digest, TEAM_SOURCE_PREFIX + team, team, owner.repository),
+            ),
             sha256=digest,
-            source=f"team:{team}",
+            source=TEAM_SOURCE_PREFIX + team,
         )
     return state
 
 
 def parse_live(jobs: Sequence[Mapping[str, Any]]) -> LiveState:
-    """The ``api/json?tree=jobs[...,jobs[...]]`` answer as a flat map of items."""
+    """The listed tree (``JenkinsClient.item_tree``) as a flat map of items at every depth:
+    the children of any group (folders, multibranch projects) are listed too."""
     state = LiveState()
     stack: list[tuple[str, Mapping[str, Any]]] = [("", job) for job in jobs]
     while stack:
@@ -179,7 +289,7 @@ def parse_live(jobs: Sequence[Mapping[str, Any]]) -> LiveState:
         )
         state.items[full_name.casefold()] = item
         children = job.get("jobs")
-        if isinstance(children, list) and item.class_name == FOLDER_CLASS:
+        if isinstance(children, list):
             stack.extend((full_name, child) for child in children if isinstance(child, Mapping))
     return state
 

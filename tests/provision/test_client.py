@@ -41,10 +41,38 @@ def client(url: str, token: str = TOKEN, **kwargs: Any) -> JenkinsClient:
 
 def test_paths() -> None:
     assert item_path("a b/c%d") == "job/a%20b/job/c%25d/"
+    fields = "name,fullName,description,color,_class"
+    # Three levels in full (teams, jobs, branches), then only names: who holds more.
     assert item_tree_path() == (
-        "api/json?tree=jobs[name,fullName,description,color,_class,"
-        "jobs[name,fullName,description,color,_class]]"
+        f"api/json?tree=jobs[{fields},jobs[{fields},jobs[{fields},jobs[name]]]]"
     )
+
+
+def test_item_tree_lists_every_depth(emulator: JenkinsEmulator) -> None:
+    """Items below the levels one request lists are fetched with one request per group that
+    holds them, so nothing hides deep in a hand-made folder."""
+    good = client(emulator.url)
+    for folder in ("team", "team/a", "team/a/b", "team/a/b/c", "team/a/b/c/d", "team/e"):
+        good.create_item(folder, FOLDER)
+    good.create_item("team/a/b/c/d/deep", FOLDER)
+    emulator.reset_counters()
+    names: list[str] = []
+    stack = list(good.item_tree())
+    while stack:
+        job = stack.pop()
+        names.append(job["fullName"])
+        stack.extend(job.get("jobs", []))
+    assert sorted(names) == [
+        "team",
+        "team/a",
+        "team/a/b",
+        "team/a/b/c",
+        "team/a/b/c/d",
+        "team/a/b/c/d/deep",
+        "team/e",
+    ]
+    # the root listing, then team/a/b (holds c at level 4), nothing below d/deep's level
+    assert emulator.requests.total == 2
 
 
 def test_typed_errors(emulator: JenkinsEmulator) -> None:

@@ -13,6 +13,7 @@ from jenkins_bridge.provision.plan import plan_changes
 from jenkins_bridge.provision.state import (
     FOLDER_CLASS,
     PIPELINE_CLASS,
+    UNNAMED_OWNER,
     DesiredState,
     LiveItem,
     LiveState,
@@ -29,6 +30,11 @@ def desired(tmp_path: Path) -> DesiredState:
     return build_desired(load_services([str(tmp_path)]), {})
 
 
+def ours(sha256: str, full_name: str, source: str = "x") -> str:
+    """The ownership line this run (``UNNAMED_OWNER``) writes for ``full_name``."""
+    return ownership_line(sha256, source, full_name, UNNAMED_OWNER.repository)
+
+
 def live_from(desired: DesiredState, **overrides: LiveItem | None) -> LiveState:
     """Live state equal to ``desired``, with some items replaced or removed (None)."""
     state = LiveState()
@@ -36,7 +42,7 @@ def live_from(desired: DesiredState, **overrides: LiveItem | None) -> LiveState:
         state.items[item.full_name.casefold()] = LiveItem(
             item.full_name,
             item.class_name,
-            "x\n" + ownership_line(item.sha256, item.source),
+            "x\n" + ours(item.sha256, item.full_name, item.source),
             None if item.kind == "folder" else "notbuilt",
         )
     for name, item in overrides.items():
@@ -69,9 +75,11 @@ def test_in_sync_controller_is_unchanged(desired: DesiredState) -> None:
 
 
 def test_hash_mismatch_updates_and_disabled_job_is_reenabled(desired: DesiredState) -> None:
-    stale = LiveItem("team-000/svc-0001", PIPELINE_CLASS, ownership_line("0" * 64, "x"), "blue")
+    stale = LiveItem(
+        "team-000/svc-0001", PIPELINE_CLASS, ours("0" * 64, "team-000/svc-0001"), "blue"
+    )
     off = desired.items["team-001/svc-0000"]
-    disabled = LiveItem(off.full_name, PIPELINE_CLASS, ownership_line(off.sha256, "x"), "disabled")
+    disabled = LiveItem(off.full_name, PIPELINE_CLASS, ours(off.sha256, off.full_name), "disabled")
     live = live_from(desired, team_000__svc_0001=stale, team_001__svc_0000=disabled)
     plan = plan_changes(desired, live)
     assert [(a.full_name, a.reason) for a in plan.actions] == [
@@ -93,7 +101,7 @@ def test_unmanaged_job_is_refused_unless_force_adopt(desired: DesiredState) -> N
 def test_type_change_is_refused(desired: DesiredState) -> None:
     item = desired.items["team-000/svc-0000"]
     other = LiveItem(
-        item.full_name, "hudson.model.FreeStyleProject", ownership_line("0" * 64, "x"), "blue"
+        item.full_name, "hudson.model.FreeStyleProject", ours("0" * 64, item.full_name), "blue"
     )
     plan = plan_changes(desired, live_from(desired, team_000__svc_0000=other))
     assert names(plan.actions) == ["refuse:team-000/svc-0000"]
@@ -115,10 +123,12 @@ def test_team_name_taken_by_a_job_refuses_the_team(desired: DesiredState) -> Non
 
 
 def test_prune_touches_only_managed_jobs_in_our_teams(desired: DesiredState) -> None:
-    gone = LiveItem("team-000/old", PIPELINE_CLASS, ownership_line("1" * 64, "x"), "blue")
-    gone_off = LiveItem("team-000/older", PIPELINE_CLASS, ownership_line("1" * 64, "x"), "disabled")
+    gone = LiveItem("team-000/old", PIPELINE_CLASS, ours("1" * 64, "team-000/old"), "blue")
+    gone_off = LiveItem(
+        "team-000/older", PIPELINE_CLASS, ours("1" * 64, "team-000/older"), "disabled"
+    )
     foreign = LiveItem("team-000/manual", PIPELINE_CLASS, "made by hand", "blue")
-    elsewhere = LiveItem("other/old", PIPELINE_CLASS, ownership_line("1" * 64, "x"), "blue")
+    elsewhere = LiveItem("other/old", PIPELINE_CLASS, ours("1" * 64, "other/old"), "blue")
     live = live_from(desired)
     for item in (gone, gone_off, foreign, elsewhere):
         live.items[item.full_name.casefold()] = item
@@ -133,7 +143,7 @@ def test_max_delete_blocks_the_whole_plan(desired: DesiredState) -> None:
     live = live_from(desired)
     for n in range(3):
         name = f"team-001/gone-{n}"
-        live.items[name] = LiveItem(name, PIPELINE_CLASS, ownership_line("1" * 64, "x"), "blue")
+        live.items[name] = LiveItem(name, PIPELINE_CLASS, ours("1" * 64, name), "blue")
     plan = plan_changes(desired, live, prune="delete", max_delete=2)
     assert plan.exit_code == EXIT_ERROR and "--max-delete" in plan.blocked[0]
     assert plan_changes(desired, live, prune="delete", max_delete=3).blocked == []
