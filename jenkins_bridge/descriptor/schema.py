@@ -122,7 +122,8 @@ SCHEMA: dict[str, Any] = {
                 ),
                 "timeoutMinutes": {
                     "type": "integer",
-                    "description": "Build timeout.",
+                    "description": "Timeout of the work: building, testing and pushing, and each "
+                    "deploy (an approval waits on its own timeout).",
                     "minimum": 1,
                     "maximum": 10080,
                     "default": 60,
@@ -359,6 +360,14 @@ SCHEMA: dict[str, Any] = {
                                 "User or group allowed to approve.", minLength=1, maxLength=200
                             ),
                             "message": _str("Question shown on the input step.", maxLength=500),
+                            "timeoutMinutes": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": 43200,
+                                "default": 1440,
+                                "description": "Minutes the approval waits; then it expires, "
+                                "the build is aborted and the log says so.",
+                            },
                         },
                         "Wait for a person before deploying.",
                     ),
