@@ -25,6 +25,8 @@ B = "\\"
 # extra u's, an escaped backslash, a broken escape), comment and string delimiters, line
 # breaks, interpolation, quotes, non-ASCII and the U+FFFF sentinel that ANTLR 2 reads as EOF.
 PIECES = [
+    # Parses: the comment ends, evil() runs, and "//" (\u002f\u002f) comments out the rest.
+    B + "u000aevil()" + B + "u000a" + B + "u002f" + B + "u002f",
     B + "u000aevil()",
     B + "u000devil()",
     B + "uu000a evil()",
