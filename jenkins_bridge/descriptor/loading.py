@@ -313,7 +313,7 @@ def _schema_default(*path: str) -> Any:
 
     node: dict[str, Any] = SCHEMA
     for part in path:
-        node = node["properties"][part]
+        node = node["items"] if part == "[]" else node["properties"][part]
     return node.get("default")
 
 
@@ -421,6 +421,9 @@ def build_service(data: dict[str, Any], path: Path, origin: str) -> model.Servic
                     else model.Approval(
                         submitter=s["approval"].get("submitter"),
                         message=s["approval"].get("message", ""),
+                        timeout_minutes=d(
+                            s["approval"], "timeoutMinutes", "deploy", "[]", "approval"
+                        ),
                     )
                 ),
             )

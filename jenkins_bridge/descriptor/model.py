@@ -115,6 +115,7 @@ class RuntimeSpec:
 class Approval:
     submitter: str | None = None
     message: str = ""
+    timeout_minutes: int = 1440  # the schema's default; the wait expires after it
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from jenkins_bridge.descriptor.cron import CronSpecError, check_cron_spec
+from jenkins_bridge.descriptor.label_expression import LabelExpressionError, check_label_expression
 from jenkins_bridge.descriptor.schema import SCHEMA
 from jenkins_bridge.descriptor.yamlsource import LoadedDocument, Path
 from jenkins_bridge.errors import Problem
@@ -313,6 +315,29 @@ def field_problems(doc: LoadedDocument, data: dict[str, Any]) -> Iterator[Proble
             )
     if data.get("deploy") and "image" not in data:
         yield problem_at(doc, ("deploy",), "deploying needs an 'image' section to build", key=True)
+    yield from grammar_problems(doc, pipeline)
+
+
+def grammar_problems(doc: LoadedDocument, pipeline: dict[str, Any]) -> Iterator[Problem]:
+    """Values Jenkins parses with a grammar of its own, checked by that grammar: a value it
+    refuses would only fail at build time (declarative) or vanish with a log line (config.xml).
+    """
+    triggers = _mapping(pipeline.get("triggers"))
+    for key in ("poll", "cron"):
+        spec = triggers.get(key)
+        if isinstance(spec, str):
+            try:
+                check_cron_spec(spec)
+            except CronSpecError as exc:
+                where = ("pipeline", "triggers", key)
+                yield problem_at(doc, where, f"Jenkins would refuse this cron spec: {exc}")
+    agent = pipeline.get("agent")
+    if isinstance(agent, str) and agent and agent != "any":
+        try:
+            check_label_expression(agent)
+        except LabelExpressionError as exc:
+            message = f"not a Jenkins label expression: {exc}"
+            yield problem_at(doc, ("pipeline", "agent"), message)
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -11,14 +11,24 @@ from jenkins_bridge.render.templates import Code, environment
 def deploy_branch_condition(service: Service) -> Code:
     """The ``when`` condition that limits pushing and deploying to the deploy branch.
 
-    ``when { branch ... }`` reads BRANCH_NAME, which only multibranch jobs set; in a plain
-    pipeline job it would skip every deploy. There the job builds only the deploy branch, and
-    the template's script method ``onDeployBranch()`` confirms it from GIT_BRANCH (set by the
-    declarative checkout, e.g. ``origin/main``).
+    A multibranch job sets BRANCH_NAME, compared exactly. A plain pipeline job has none (so
+    ``when { branch }`` would skip every deploy); it builds only the deploy branch, and the
+    template's script method ``onDeployBranch()`` confirms it from GIT_BRANCH (set by the
+    declarative checkout inside a stage's agent, e.g. ``origin/main``).
     """
     if service.pipeline.job_type == "multibranch":
-        return Code(f"branch {groovy_string(service.source.branch)}")
+        # Not `branch 'main'`: its default comparator is a case-insensitive Ant glob, so a
+        # branch 'Main' would deploy too. `branch pattern: ..., comparator: 'EQUALS'` compares
+        # exactly but repeats a constant map in every stage (CodeNarc's DuplicateMapLiteral).
+        return Code(f"expression {{ env.BRANCH_NAME == {groovy_string(service.source.branch)} }}")
     return Code("expression { onDeployBranch() }")
+
+
+def agent_directive(service: Service) -> Code:
+    """The ``agent`` of each stage that works (the pipeline itself has ``agent none``)."""
+    if service.pipeline.agent == "any":
+        return Code("agent any")
+    return Code(f"agent {{ label {groovy_string(service.pipeline.agent)} }}")
 
 
 def render_jenkinsfile(service: Service) -> str:
@@ -28,4 +38,5 @@ def render_jenkinsfile(service: Service) -> str:
         origin=service.origin,
         version=__version__,
         deploy_branch_condition=deploy_branch_condition(service),
+        agent=agent_directive(service),
     )

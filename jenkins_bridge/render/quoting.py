@@ -20,7 +20,15 @@ _GROOVY_ESCAPES = {
 
 
 def groovy_string(value: str) -> str:
-    """A single-quoted Groovy string literal (never interpolated, unlike "..." GStrings)."""
+    """A single-quoted Groovy string literal (never interpolated, unlike "..." GStrings).
+
+    Groovy replaces ``\\uXXXX`` escapes before it lexes (as Java does), but only where the
+    backslash follows an even number of backslashes: doubling every backslash of the value
+    keeps a ``\\u0027`` in the value as text. Characters that need an escape of ours are
+    written as ``\\u005cuXXXX``: the preprocessing yields a backslash and the string lexer
+    then reads ``\\uXXXX`` as an escape inside the literal. The plain ``\\uXXXX`` would hand
+    the lexer the raw character, and U+FFFF is ANTLR 2's end-of-file sentinel.
+    """
     if value.isascii() and value.isprintable():
         # The common case: only the backslash and the quote need escaping.
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
@@ -30,14 +38,35 @@ def groovy_string(value: str) -> str:
         if escaped is not None:
             out.append(escaped)
         elif not ch.isprintable() or ord(ch) > 0xFFFF:
-            # Non-printables as \uXXXX so the source stays plain; astral characters as a
-            # surrogate pair, which is how Java strings hold them anyway.
-            data = ch.encode("utf-16-be")
-            for index in range(0, len(data), 2):
-                out.append(f"\\u{int.from_bytes(data[index : index + 2], 'big'):04x}")
+            out.extend(f"\\u005cu{unit:04x}" for unit in _utf16_units(ch))
         else:
             out.append(ch)
     return "'" + "".join(out) + "'"
+
+
+def _utf16_units(ch: str) -> list[int]:
+    """The UTF-16 code units Java holds for ``ch``: a surrogate pair for an astral character,
+    the unit itself for a lone surrogate (YAML's "\\ud800" escape makes those)."""
+    data = ch.encode("utf-16-be", errors="surrogatepass")
+    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+
+
+def groovy_comment(value: str) -> str:
+    """Text for a ``//`` line comment that nothing in ``value`` can end or change.
+
+    No backslash (so no ``\\uXXXX`` escape, which Groovy applies inside comments too, and
+    ``\\u000a`` would end the comment) and no line break or other unprintable character: each
+    is written as ``%XX`` (its UTF-8 bytes), and ``%`` itself as ``%25``, so the text still
+    names the value unambiguously.
+    """
+    out = []
+    for ch in value:
+        if ch in "\\%" or not ch.isprintable():
+            data = ch.encode("utf-8", errors="surrogatepass")
+            out.append("".join(f"%{byte:02X}" for byte in data))
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def shell_word(value: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-from jenkins_bridge.render.quoting import groovy_string, shell_word
+from jenkins_bridge.render.quoting import groovy_comment, groovy_string, shell_word
 
 
 class Code(str):
@@ -47,9 +47,7 @@ def _boolean(value: Any) -> Code:
 
 
 def _comment(value: Any) -> Code:
-    # A line comment ends at a newline; the value must not be able to end it.
-    text = "".join(ch if ch.isprintable() else "?" for ch in str(value))
-    return Code(text)
+    return Code(groovy_comment(str(value)))
 
 
 def _choice_list(parameter: Any) -> Code:

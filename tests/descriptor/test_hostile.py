@@ -145,6 +145,8 @@ def test_config_xml_keeps_values_as_text(description: str, repo: str) -> None:
 NASTY = [
     *("'", '"', '"""', "\\", "$", "${", "}", "\n", "\t", "]]>", "<", "&", "`", "$(id)"),
     *("evil()", "'; evil(); '", "\\'", "\u2028", "é", "😀", "/*", "*/", "//", "#", " "),
+    # Groovy applies \uXXXX escapes before lexing, in strings too (U+FFFF reads as EOF).
+    *("\\u0027); evil(); //", "\\u000a", "\\uu000a", "\\uZZ", "\\u", "\uffff", "\x00"),
 ]
 
 

@@ -21,9 +21,10 @@ ALLOWED_CALLS = {
     "pipeline", "agent", "label", "options", "timeout", "buildDiscarder", "logRotator",
     "timestamps", "disableConcurrentBuilds", "triggers", "pollSCM", "cron", "parameters",
     "booleanParam", "string", "text", "choice", "environment", "stages", "stage", "steps",
-    "when", "expression", "branch", "beforeInput", "input", "message", "ok", "submitter",
+    "when", "expression", "branch", "input", "message", "ok", "submitter",
     "bridgeBuild", "bridgeTest", "bridgePush", "bridgeDeploy", "bridgeValidate", "post",
     "failure", "fixed", "mail", "cleanup", "deleteDir", "replaceFirst", "any",
+    "echo", "aborted", "beforeAgent", "beforeOptions",
     "runScript",  # the main() Groovy adds to every script class
     "onDeployBranch",  # the script method the template defines
 }  # fmt: skip
@@ -31,6 +32,7 @@ ALLOWED_CALLS = {
 ALLOWED_GSTRINGS = {
     "Build failed: $env.JOB_NAME #$env.BUILD_NUMBER",
     "Build fixed: $env.JOB_NAME #$env.BUILD_NUMBER",
+    "Build aborted: $env.JOB_NAME #$env.BUILD_NUMBER",
     "See $env.BUILD_URL",
 }
 
