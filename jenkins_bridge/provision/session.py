@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from jenkins_bridge.descriptor.model import Service
 from jenkins_bridge.jenkins.client import JenkinsClient
@@ -20,8 +20,9 @@ from jenkins_bridge.provision.plan import (
     PruneScope,
     plan_changes,
 )
-from jenkins_bridge.provision.preflight import check_plugins, installed_versions
+from jenkins_bridge.provision.preflight import check_library, check_plugins, installed_versions
 from jenkins_bridge.provision.state import DesiredState, LiveState, build_desired, parse_live
+from jenkins_bridge.render.job_config import SharedLibrary
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class PlanOptions:
     diffs: bool = True  # fetch live configs of jobs to update, to show what changes
     workers: int = 8
     prune_scope: PruneScope = "teams"
+    library: SharedLibrary = field(default_factory=SharedLibrary)
 
 
 @dataclass
@@ -60,7 +62,8 @@ def prepare(client: JenkinsClient, services: Sequence[Service], options: PlanOpt
     """Preflight plugins, list the tree, plan; fail before any change if plugins are missing."""
     plugins = installed_versions(client.plugins())
     check_plugins(client.url.rstrip("/"), services, plugins)
-    desired = build_desired(services, plugins)
+    check_library(client.url.rstrip("/"), services, options.library, plugins)
+    desired = build_desired(services, plugins, options.library)
     live = parse_live(client.item_tree())
 
     def make_plan(configs: dict[str, str] | None = None) -> Plan:

@@ -23,6 +23,7 @@ from xml.sax.saxutils import escape, unescape
 from jenkins_bridge.descriptor.model import Service
 from jenkins_bridge.render.job_config import (
     MANAGED_MARKER,
+    SharedLibrary,
     render_folder_config,
     render_job_config,
 )
@@ -130,7 +131,11 @@ def stamp(config_xml: str, sha256: str, source: str) -> str:
     return config_xml[: start + len(start_tag)] + escape("\n".join(lines)) + config_xml[end:]
 
 
-def build_desired(services: Iterable[Service], plugins: Mapping[str, str]) -> DesiredState:
+def build_desired(
+    services: Iterable[Service],
+    plugins: Mapping[str, str],
+    library: SharedLibrary | None = None,
+) -> DesiredState:
     """Folders (one per team) and jobs, each with its stamped config (pure)."""
     state = DesiredState()
     teams: dict[str, None] = {}
@@ -148,7 +153,7 @@ def build_desired(services: Iterable[Service], plugins: Mapping[str, str]) -> De
             source=service.origin,
         )
     for team in teams:
-        rendered = render_folder_config(team, plugins)
+        rendered = render_folder_config(team, plugins, library)
         digest = config_digest(rendered)
         state.items[team] = DesiredItem(
             full_name=team,

@@ -34,6 +34,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "pipeline-input-step": "517.vf8e782ee645c",
     "pipeline-stage-step": "322.vecffa_99f371c",
     "docker-workflow": "611.v16e84da_6d3ff",
+    "pipeline-groovy-lib": "752.vdddedf804e72",
 }
 
 _LONG_NAMES = {
@@ -56,6 +57,7 @@ _LONG_NAMES = {
     "pipeline-input-step": "Pipeline: Input Step",
     "pipeline-stage-step": "Pipeline: Stage Step",
     "docker-workflow": "Docker Pipeline",
+    "pipeline-groovy-lib": "Pipeline: Groovy Libraries",
 }
 
 

@@ -22,6 +22,7 @@ from jenkins_bridge.jenkins import Credentials, JenkinsClient, NotFound
 from jenkins_bridge.testing import JenkinsEmulator
 
 Cli = Callable[..., CliResult]
+PLACEHOLDER_LIBRARY_REPO = "https://git.example.com/platform/jenkins-bridge.git"
 REAL = all(os.environ.get(v) for v in ("JENKINS_URL", "JENKINS_USER", "JENKINS_TOKEN"))
 
 
@@ -47,6 +48,13 @@ def target(monkeypatch: pytest.MonkeyPatch) -> Iterator[Target]:
     monkeypatch.setenv("JENKINS_URL", found.url)
     monkeypatch.setenv("JENKINS_USER", found.user)
     monkeypatch.setenv("JENKINS_TOKEN", found.token)
+    if not os.environ.get("JENKINS_BRIDGE_LIBRARY_SCOPE") == "global":
+        # a real controller reads the library from here on the first build; creating and
+        # deleting jobs needs only a well-formed folder property
+        monkeypatch.setenv(
+            "JENKINS_BRIDGE_LIBRARY_REPO",
+            os.environ.get("JENKINS_BRIDGE_LIBRARY_REPO") or PLACEHOLDER_LIBRARY_REPO,
+        )
     try:
         yield found
     finally:

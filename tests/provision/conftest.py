@@ -10,6 +10,7 @@ import pytest
 from jenkins_bridge.testing import JenkinsEmulator
 
 USER, TOKEN = "admin", "token123"
+LIBRARY_REPO = "https://git.example.com/platform/jenkins-bridge.git"
 
 
 def write_services(root: Path, teams: int, per_team: int, *, prefix: str = "team") -> Path:
@@ -33,6 +34,13 @@ def write_service(root: Path, team: str, name: str, *, branch: str = "main", **e
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+@pytest.fixture(autouse=True)
+def library_repo(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The platform's library repository, as a deployment configures it once."""
+    monkeypatch.setenv("JENKINS_BRIDGE_LIBRARY_REPO", LIBRARY_REPO)
+    return LIBRARY_REPO
 
 
 @pytest.fixture
