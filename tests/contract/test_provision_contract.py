@@ -48,7 +48,7 @@ def target(monkeypatch: pytest.MonkeyPatch) -> Iterator[Target]:
     monkeypatch.setenv("JENKINS_URL", found.url)
     monkeypatch.setenv("JENKINS_USER", found.user)
     monkeypatch.setenv("JENKINS_TOKEN", found.token)
-    if not os.environ.get("JENKINS_BRIDGE_LIBRARY_SCOPE") == "global":
+    if os.environ.get("JENKINS_BRIDGE_LIBRARY_SCOPE") != "global":
         # a real controller reads the library from here on the first build; creating and
         # deleting jobs needs only a well-formed folder property
         monkeypatch.setenv(
