@@ -21,6 +21,7 @@ from typing import Any
 from xml.sax.saxutils import escape, unescape
 
 from jenkins_bridge.descriptor.model import Service
+from jenkins_bridge.provision.saved_form import undo_jenkins_saves
 from jenkins_bridge.render.job_config import (
     MANAGED_MARKER,
     SharedLibrary,
@@ -191,11 +192,13 @@ def parse_live(jobs: Sequence[Mapping[str, Any]]) -> LiveState:
 
 def normalise_config(config_xml: str) -> str:
     """A comparable form of a config: no XML declaration, no ``plugin`` attributes, attributes
-    sorted, whitespace-only text dropped, text stripped, indented two spaces."""
+    sorted, whitespace-only text dropped, text stripped, indented two spaces, and what Jenkins
+    adds or rewrites on its own saves undone (``saved_form``)."""
     body = config_xml.strip()
     if body.startswith("<?xml"):
         body = body[body.index("?>") + 2 :]
     root = ET.fromstring(body.strip())
+    undo_jenkins_saves(root)
     for element in root.iter():
         element.attrib.pop("plugin", None)
         element.attrib = dict(sorted(element.attrib.items()))
