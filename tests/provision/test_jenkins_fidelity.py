@@ -193,3 +193,36 @@ def test_global_library_needs_the_library_plugin(
         assert refused.exit_code == 1
         assert "lacks the plugin pipeline-groovy-lib" in refused.stderr
         assert emu.items == {}
+
+
+FULL_HOLDER = (
+    '<folderViews class="com.cloudbees.hudson.plugins.folder.views.DefaultFolderViewHolder">'
+    '<views><hudson.model.AllView><owner class="com.cloudbees.hudson.plugins.folder.Folder" '
+    'reference="../../../.."/><name>All</name><filterExecutors>false</filterExecutors>'
+    "<filterQueue>false</filterQueue>"
+    '<properties class="hudson.model.View$PropertyList"/></hudson.model.AllView></views>'
+    '<tabBar class="hudson.views.DefaultViewsTabBar"/></folderViews><healthMetrics/>'
+)
+EMPTY_HOLDER = (
+    '<folderViews class="com.cloudbees.hudson.plugins.folder.views.DefaultFolderViewHolder"/>'
+    "<healthMetrics/>"
+)
+
+
+@pytest.mark.parametrize(
+    ("holder", "drift"), [(FULL_HOLDER, False), (EMPTY_HOLDER, True)], ids=["saved", "half-built"]
+)
+def test_folder_view_holder_is_drift_only_when_half_built(
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path, holder: str, drift: bool
+) -> None:
+    root = _services(tmp_path / "d")
+    assert cli("apply", str(root), *FAST).exit_code == 0
+    live = jenkins_env.items["payments"].config_xml.split("\n", 1)[1]
+    _post_config(jenkins_env, "payments", live.replace("<icon ", holder + "<icon ", 1))
+    verified = cli("plan", str(root), "--verify", *FAST)
+    assert verified.exit_code == (2 if drift else 0), verified.stdout
+    if drift:
+        assert "~ update folder payments (drift)" in verified.stdout
+        assert _get(jenkins_env, "job/payments/").status_code == 500
+        assert cli("apply", str(root), "--verify", *FAST).exit_code == 0
+        assert _get(jenkins_env, "job/payments/").status_code == 200
