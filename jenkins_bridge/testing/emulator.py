@@ -651,12 +651,19 @@ class JenkinsEmulator:
         """mirrors ParameterizedJobMixIn.doBuild / doBuildWithParameters: 201 and the queue
         item's URL. The build runs at once and succeeds (see ``build``)."""
         with self._lock:
-            parameterized = item.config.find("properties/hudson.model.ParametersDefinitionProperty")
-            if rest == "build" and parameterized is not None:
-                # ParametersDefinitionProperty._doBuild wants the form's JSON (assumed 400)
-                raise Failure("Nothing is submitted")
-            if rest == "buildWithParameters" and parameterized is None:
-                raise Failure(f"{item.full_name} is not parameterized")  # assumed
+            if item.disabled:
+                message = f"{item.full_name} is not buildable"
+                return self._container_error(409, message, req.path)
+            parameters = "properties/hudson.model.ParametersDefinitionProperty"
+            parameterized = item.config.find(parameters) is not None
+            if rest == "build" and parameterized and req.param("json") is None:
+                # ParametersDefinitionProperty._doBuild -> StaplerRequest.getSubmittedForm
+                return self._oops(
+                    "jakarta.servlet.ServletException: This page expects a form submission"
+                )  # status assumed: an uncaught ServletException
+            if rest == "buildWithParameters" and not parameterized:
+                message = f"{item.full_name} is not parameterized"
+                return self._container_error(400, message, req.path)
             self._run_build(item)
             self._queue_ids += 1
             queue_id = self._queue_ids
@@ -666,7 +673,7 @@ class JenkinsEmulator:
         if item.type is not WORKFLOW_JOB:
             raise ValueError(f"{item.full_name} is not a pipeline job")
         if item.disabled:
-            raise Failure(f"{item.full_name} is disabled")  # assumed: a disabled job never runs
+            raise ValueError(f"{item.full_name} is not buildable")
         run_declarative_build(item.config, self.plugins.get("pipeline-model-definition"))
         item.builds += 1
 

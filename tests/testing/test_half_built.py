@@ -159,7 +159,7 @@ def test_first_declarative_build_saves_tracker_and_rebinds_parameters(
     emu: JenkinsEmulator, http: requests.Session
 ) -> None:
     assert create(http, emu.url, "p", PARAMETERIZED) == 200
-    assert http.post(emu.url + "job/p/build").status_code == 400  # parameterized: needs a form
+    assert http.post(emu.url + "job/p/build").status_code == 500  # parameterized: needs a form
     queued = http.post(emu.url + "job/p/buildWithParameters", allow_redirects=False)
     assert queued.status_code == 201 and "/queue/item/" in queued.headers["Location"]
     run = http.get(emu.url + "job/p/api/json", params={"tree": "lastCompletedBuild[number]"})
@@ -183,6 +183,18 @@ def test_first_declarative_build_saves_tracker_and_rebinds_parameters(
     definition = saved.find(".//hudson.model.StringParameterDefinition")
     assert definition is not None
     assert [c.tag for c in definition] == ["name", "trim"]
+
+
+def test_build_answers_as_parameterized_job_mixin(
+    emu: JenkinsEmulator, http: requests.Session
+) -> None:
+    assert create(http, emu.url, "plain", JOB) == 200
+    assert http.get(emu.url + "job/plain/build").status_code == 405  # @RequirePOST
+    assert http.post(emu.url + "job/plain/buildWithParameters").status_code == 400
+    assert http.post(emu.url + "job/plain/build", allow_redirects=False).status_code == 201
+    assert http.post(emu.url + "job/plain/disable").ok
+    assert http.post(emu.url + "job/plain/build").status_code == 409
+    assert emu.items["plain"].config_xml.count("DeclarativeJobPropertyTrackerAction plugin=") == 1
 
 
 def test_a_build_that_finds_its_properties_equal_leaves_them_in_place(
