@@ -317,7 +317,8 @@ def _folder_libraries(parent: ET.Element, library: SharedLibrary, plugins: Plugi
         _sub(scm, "credentialsId", library.credentials_id)
     traits = _sub(scm, "traits")
     _sub(traits, "jenkins.plugins.git.traits.BranchDiscoveryTrait")
-    # @Library('name@v1.2.3') names a tag: GitSCMSource only resolves tags it discovers.
+    # @Library('name@v1.2.3') names a tag. AbstractGitSCMSource.retrieve resolves a tag name
+    # with or without this trait; with it, the tags are also what the source discovers.
     _sub(traits, "jenkins.plugins.git.traits.TagDiscoveryTrait")
     _sub(config, "defaultVersion", library.version)
     _sub(config, "implicit", "false")
