@@ -4,9 +4,11 @@ read from the plugins' source; the emulator tests check the behaviour that follo
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
-from conftest import GOLDEN
+from conftest import GOLDEN, CliResult
 
 from jenkins_bridge.descriptor import load_services
 from jenkins_bridge.render.job_config import (
@@ -116,3 +118,25 @@ def test_parameters_are_written_as_declarative_binds_them(case: str) -> None:
         choices = definition.find("choices")
         if choices is not None:
             assert choices.attrib == {} and all(c.tag == "string" for c in choices)
+
+
+def test_render_options_and_their_environment_variables(
+    cli: Callable[..., CliResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = "https://git.example.com/platform/jenkins-bridge.git"
+    flagged = cli(
+        "render", str(GOLDEN / "minimal"), "-o", str(tmp_path / "a"), "--library-repo", repo
+    )
+    assert flagged.exit_code == 0, flagged.stderr
+    folder = (tmp_path / "a" / "core" / "folder.xml").read_text(encoding="utf-8")
+    assert f"<remote>{repo}</remote>" in folder
+    monkeypatch.setenv("JENKINS_BRIDGE_LIBRARY_REPO", repo)
+    assert cli("render", str(GOLDEN / "minimal"), "-o", str(tmp_path / "b")).exit_code == 0
+    assert (tmp_path / "b" / "core" / "folder.xml").read_text(encoding="utf-8") == folder
+    monkeypatch.setenv("JENKINS_BRIDGE_LIBRARY_SCOPE", "global")
+    assert cli("render", str(GOLDEN / "minimal"), "-o", str(tmp_path / "c")).exit_code == 0
+    assert "FolderLibraries" not in (tmp_path / "c" / "core" / "folder.xml").read_text()
+    bad = cli("render", str(GOLDEN / "minimal"), "-o", str(tmp_path / "d"),
+              "--library-credentials-id", "not an id")  # fmt: skip
+    assert bad.exit_code == 1 and len(bad.stderr.splitlines()) == 1
+    assert "--library-credentials-id" in bad.stderr
