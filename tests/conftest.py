@@ -17,6 +17,15 @@ from jenkins_bridge.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
 PARSE_CHECK = ROOT / "tests" / "groovy" / "ParseCheck.groovy"
+LIBRARY_REPO = "https://git.example.com/platform/jenkins-bridge.git"
+
+
+@pytest.fixture
+def library_repo(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The platform's library repository, as a deployment configures it once (plan and apply
+    refuse to run without one; tests of that refusal unset it)."""
+    monkeypatch.setenv("JENKINS_BRIDGE_LIBRARY_REPO", LIBRARY_REPO)
+    return LIBRARY_REPO
 
 
 @dataclass

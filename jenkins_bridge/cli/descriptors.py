@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from jenkins_bridge.cli.library import library_options
 from jenkins_bridge.cli.output import Outcome
 from jenkins_bridge.errors import EXIT_CHANGES, BridgeError, UsageError
+
+if TYPE_CHECKING:
+    from jenkins_bridge.render.job_config import SharedLibrary
 
 
 def _load(paths: tuple[str, ...]) -> list[Any]:
@@ -65,12 +69,18 @@ def _read_plugins(path: str | None) -> dict[str, str]:
     type=click.IntRange(min=1),
     help="Processes for large runs (default: one per CPU, at most 4).",
 )
+@library_options
 def render(
-    paths: tuple[str, ...], out: str, check: bool, plugins: str | None, workers: int | None
+    paths: tuple[str, ...],
+    out: str,
+    check: bool,
+    plugins: str | None,
+    workers: int | None,
+    library: SharedLibrary,
 ) -> Outcome:
     from jenkins_bridge.render.tree import check_tree, render_descriptors, write_tree
 
-    count, tree = render_descriptors(paths, _read_plugins(plugins), workers)
+    count, tree = render_descriptors(paths, _read_plugins(plugins), workers, library)
     target = Path(out)
     if check:
         report = check_tree(target, tree)

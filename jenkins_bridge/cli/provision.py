@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from jenkins_bridge.cli.library import library_options
 from jenkins_bridge.cli.output import Outcome, progress
 from jenkins_bridge.errors import EXIT_ERROR, EXIT_OK, BridgeError, Problem, UsageError
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from jenkins_bridge.jenkins.client import JenkinsClient
     from jenkins_bridge.provision.executor import ApplyReport
     from jenkins_bridge.provision.plan import Plan, PruneMode, PruneScope
+    from jenkins_bridge.render.job_config import SharedLibrary
 
 
 @dataclass(frozen=True)
@@ -234,7 +236,7 @@ class RunOptions:
 
 
 def _connect_and_prepare(
-    paths: tuple[str, ...], options: RunOptions, *, diffs: bool
+    paths: tuple[str, ...], options: RunOptions, *, diffs: bool, library: SharedLibrary
 ) -> tuple[JenkinsClient, Any]:
     from jenkins_bridge.descriptor import load_services
     from jenkins_bridge.provision.identity import run_owner
@@ -247,7 +249,14 @@ def _connect_and_prepare(
     mode: PruneMode | None = "delete" if prune == "delete" else "disable" if prune else None
     scope: PruneScope = "all" if options.prune_scope == "all" else "teams"
     plan_options = PlanOptions(
-        mode, options.max_delete, options.force_adopt, options.verify, diffs, options.workers, scope
+        mode,
+        options.max_delete,
+        options.force_adopt,
+        options.verify,
+        diffs,
+        options.workers,
+        scope,
+        library=library,
     )
     plan_options = dataclasses.replace(plan_options, owner=run_owner(paths, options.source_id))
     return client, prepare(client, services, plan_options)
@@ -322,8 +331,9 @@ def _summary(plan: Plan) -> str:
     help="Show what apply would create, update, disable or delete (exit 2 if any).",
 )
 @_connection_options
-def plan(paths: tuple[str, ...], options: RunOptions) -> Outcome:
-    client, prepared = _connect_and_prepare(paths, options, diffs=True)
+@library_options
+def plan(paths: tuple[str, ...], options: RunOptions, library: SharedLibrary) -> Outcome:
+    client, prepared = _connect_and_prepare(paths, options, diffs=True, library=library)
     result: Plan = prepared.plan
     lines = _plan_lines(result, show_diffs=True)
     header = f"plan for {client.url}: {_summary(result)}"
@@ -369,11 +379,14 @@ class _ProgressLine:
 )
 @_connection_options
 @click.option("--yes", is_flag=True, help="Delete without asking (needed when not on a TTY).")
-def apply(paths: tuple[str, ...], options: RunOptions, yes: bool) -> Outcome:
+@library_options
+def apply(
+    paths: tuple[str, ...], options: RunOptions, yes: bool, library: SharedLibrary
+) -> Outcome:
     from jenkins_bridge.provision.executor import execute_plan
 
     started = time.monotonic()
-    client, prepared = _connect_and_prepare(paths, options, diffs=False)
+    client, prepared = _connect_and_prepare(paths, options, diffs=False, library=library)
     result: Plan = prepared.plan
     if result.blocked or result.refusals:
         return Outcome(

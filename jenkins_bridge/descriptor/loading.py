@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jenkins_bridge import __version__
 from jenkins_bridge.descriptor import model
+from jenkins_bridge.descriptor.schema import DEFAULT_LIBRARY
 from jenkins_bridge.descriptor.validation import field_problems, problem_at, schema_problems
 from jenkins_bridge.descriptor.yamlsource import LoadedDocument, YamlProblem, load_yaml_mapping
 from jenkins_bridge.errors import InvalidDescriptors, Problem, UsageError
@@ -378,7 +378,7 @@ def build_service(data: dict[str, Any], path: Path, origin: str) -> model.Servic
             parameters=parameters,
             test=tuple(model.TestStep(t["name"], t["run"]) for t in pipe.get("test", [])),
             notify=model.Notify(email=pipe.get("notify", {}).get("email")),
-            library=pipe.get("library", f"jenkins-bridge@{__version__}"),
+            library=pipe.get("library", DEFAULT_LIBRARY),
         ),
         image=(
             None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from jenkins_bridge import __version__
+
 # Jenkins rejects ?*/\%!@#$^&|<>[]:; in item names (jenkins.model.Jenkins.checkGoodName);
 # we are stricter so a name is also a valid DNS label, container and image name.
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
@@ -17,6 +19,11 @@ LISTEN_PATTERN = r"^(\[[0-9a-fA-F:]+\]|[0-9]{1,3}(\.[0-9]{1,3}){3}|localhost):[0
 MEMORY_PATTERN = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?$"
 BRANCH_PATTERN = r"^[A-Za-z0-9._/-]{1,200}$"
 RELPATH_PATTERN = r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/ -]{1,255}$"
+# The shared library the pipelines load: released as the git tag ``v<version>`` of the library
+# repository, so a pipeline never asks for a version that does not exist.
+LIBRARY_NAME = "jenkins-bridge"
+LIBRARY_VERSION = f"v{__version__}"
+DEFAULT_LIBRARY = f"{LIBRARY_NAME}@{LIBRARY_VERSION}"
 IMAGE_PATTERN = r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$"
 
 
@@ -195,7 +202,8 @@ SCHEMA: dict[str, Any] = {
                     default={},
                 ),
                 "library": _str(
-                    "Shared library reference (default: jenkins-bridge@<this version>).",
+                    "Shared library reference (default: jenkins-bridge@v<this version>, a release "
+                    "tag).",
                     pattern=r"^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?$",
                 ),
             },

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from jenkins_bridge.descriptor.model import Service
+from jenkins_bridge.descriptor.schema import LIBRARY_NAME
 from jenkins_bridge.errors import BridgeError
 from jenkins_bridge.jenkins.client import Plugin
+from jenkins_bridge.render.job_config import SharedLibrary
 
 BASE_PLUGINS = (
     "cloudbees-folder",
@@ -18,6 +20,8 @@ BASE_PLUGINS = (
     "timestamper",
 )
 MULTIBRANCH_PLUGINS = ("workflow-multibranch", "branch-api")
+# FolderLibraries / LibraryConfiguration, and the @Library annotation itself
+LIBRARY_PLUGIN = "pipeline-groovy-lib"
 
 
 class MissingPlugins(BridgeError):
@@ -48,3 +52,42 @@ def check_plugins(url: str, services: Sequence[Service], installed: dict[str, st
     missing = [name for name in required_plugins(services) if name not in installed]
     if missing:
         raise MissingPlugins(url, missing)
+
+
+class LibraryNotProvided(BridgeError):
+    """The pipelines load a shared library that neither a folder nor the controller provides:
+    every build would fail to compile, so nothing is changed."""
+
+    code = "library-not-provided"
+
+
+def uses_bridge_library(service: Service) -> bool:
+    """Whether the pipeline loads the jenkins-bridge library (a descriptor may name another)."""
+    return service.pipeline.library.split("@", 1)[0] == LIBRARY_NAME
+
+
+def check_library(
+    url: str, services: Sequence[Service], library: SharedLibrary, installed: dict[str, str]
+) -> None:
+    """What the REST API can tell before any change: that the library plugin is installed and
+    that the library is provisioned on the folders or declared global by the platform. Whether
+    a global library of that name exists is global configuration Jenkins does not export
+    (see README, "Running against a real controller")."""
+    users = [s for s in services if uses_bridge_library(s)]
+    if not users:
+        return
+    if LIBRARY_PLUGIN not in installed:
+        raise LibraryNotProvided(
+            f"{url} lacks the plugin {LIBRARY_PLUGIN}, which loads the shared library "
+            f"{users[0].pipeline.library!r} the pipelines ask for",
+            hint="install (and enable) it in Manage Jenkins > Plugins, then re-run; "
+            "nothing was changed",
+        )
+    if library.scope == "folder" and not library.on_folders:
+        raise LibraryNotProvided(
+            f"the pipelines load @Library({users[0].pipeline.library!r}), "
+            "but no library repository is configured to provision on the team folders",
+            hint="pass --library-repo URL (or set $JENKINS_BRIDGE_LIBRARY_REPO), or "
+            "--library-scope global if the controller configures the library globally; "
+            "nothing was changed",
+        )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from jenkins_bridge.descriptor.model import Service
 from jenkins_bridge.jenkins.client import JenkinsClient
@@ -20,7 +20,7 @@ from jenkins_bridge.provision.plan import (
     PruneScope,
     plan_changes,
 )
-from jenkins_bridge.provision.preflight import check_plugins, installed_versions
+from jenkins_bridge.provision.preflight import check_library, check_plugins, installed_versions
 from jenkins_bridge.provision.state import (
     UNNAMED_OWNER,
     DesiredState,
@@ -29,6 +29,7 @@ from jenkins_bridge.provision.state import (
     build_desired,
     parse_live,
 )
+from jenkins_bridge.render.job_config import SharedLibrary
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class PlanOptions:
     workers: int = 8
     prune_scope: PruneScope = "teams"
     owner: Owner = UNNAMED_OWNER  # whose items these are (provision.identity.run_owner)
+    library: SharedLibrary = field(default_factory=SharedLibrary)
 
 
 @dataclass
@@ -68,7 +70,8 @@ def prepare(client: JenkinsClient, services: Sequence[Service], options: PlanOpt
     """Preflight plugins, list the tree, plan; fail before any change if plugins are missing."""
     plugins = installed_versions(client.plugins())
     check_plugins(client.url.rstrip("/"), services, plugins)
-    desired = build_desired(services, plugins, options.owner)
+    check_library(client.url.rstrip("/"), services, options.library, plugins)
+    desired = build_desired(services, plugins, options.owner, options.library)
     live = parse_live(client.item_tree())
 
     def make_plan(configs: dict[str, str] | None = None) -> Plan:

@@ -27,8 +27,10 @@ from urllib.parse import quote, unquote
 from xml.sax.saxutils import escape, unescape
 
 from jenkins_bridge.descriptor.model import Service
+from jenkins_bridge.provision.saved_form import undo_jenkins_saves
 from jenkins_bridge.render.job_config import (
     MANAGED_MARKER,
+    SharedLibrary,
     render_folder_config,
     render_job_config,
 )
@@ -232,7 +234,10 @@ def stamp(config_xml: str, line: str) -> str:
 
 
 def build_desired(
-    services: Iterable[Service], plugins: Mapping[str, str], owner: Owner = UNNAMED_OWNER
+    services: Iterable[Service],
+    plugins: Mapping[str, str],
+    owner: Owner = UNNAMED_OWNER,
+    library: SharedLibrary | None = None,
 ) -> DesiredState:
     """Folders (one per team) and jobs, each with its config stamped for ``owner`` (pure)."""
     state = DesiredState()
@@ -254,7 +259,7 @@ def build_desired(
             source=service.origin,
         )
     for team in teams:
-        rendered = render_folder_config(team, plugins)
+        rendered = render_folder_config(team, plugins, library)
         digest = config_digest(rendered)
         state.items[team] = DesiredItem(
             full_name=team,
@@ -296,11 +301,13 @@ def parse_live(jobs: Sequence[Mapping[str, Any]]) -> LiveState:
 
 def normalise_config(config_xml: str) -> str:
     """A comparable form of a config: no XML declaration, no ``plugin`` attributes, attributes
-    sorted, whitespace-only text dropped, text stripped, indented two spaces."""
+    sorted, whitespace-only text dropped, text stripped, indented two spaces, and what Jenkins
+    adds or rewrites on its own saves undone (``saved_form``)."""
     body = config_xml.strip()
     if body.startswith("<?xml"):
         body = body[body.index("?>") + 2 :]
     root = ET.fromstring(body.strip())
+    undo_jenkins_saves(root)
     for element in root.iter():
         element.attrib.pop("plugin", None)
         element.attrib = dict(sorted(element.attrib.items()))

@@ -10,12 +10,39 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
 
 from jenkins_bridge.descriptor.model import Service
+from jenkins_bridge.descriptor.schema import LIBRARY_NAME, LIBRARY_VERSION
 
 PluginVersions = Mapping[str, str]
 XML_DECLARATION = "<?xml version='1.1' encoding='UTF-8'?>\n"
 MANAGED_MARKER = "[managed by jenkins-bridge]"
+LibraryScope = Literal["folder", "global"]
+# How often a multibranch project re-scans its repository for branches.
+BRANCH_INDEXING_INTERVAL_MS = 24 * 60 * 60 * 1000
+
+
+@dataclass(frozen=True)
+class SharedLibrary:
+    """Where the controller finds the shared library the pipelines load.
+
+    ``folder``: every team folder carries a ``FolderLibraries`` property naming ``repo`` (read
+    at the release tag ``version``); ``global``: the platform configures the library under
+    Manage Jenkins and folders carry nothing. Without ``repo`` a folder scope provisions nothing
+    (``plan``/``apply`` refuse that; ``render`` just writes the folders without it).
+    """
+
+    scope: LibraryScope = "folder"
+    repo: str | None = None
+    credentials_id: str | None = None
+    name: str = LIBRARY_NAME
+    version: str = LIBRARY_VERSION
+
+    @property
+    def on_folders(self) -> bool:
+        return self.scope == "folder" and bool(self.repo)
 
 
 def _plugin(plugins: PluginVersions, name: str) -> str:
@@ -62,6 +89,12 @@ def _git_scm(parent: ET.Element, service: Service, plugins: PluginVersions) -> N
     _sub(scm, "extensions")
 
 
+def _named(element: ET.Element, name: str, description: str) -> None:
+    _sub(element, "name", name)
+    if description:
+        _sub(element, "description", description)
+
+
 def _properties(parent: ET.Element, service: Service, plugins: PluginVersions) -> None:
     """Job properties exactly as the declarative `options`/`parameters`/`triggers` set them,
     so the job is right before its first build and a build does not look like drift."""
@@ -81,23 +114,26 @@ def _properties(parent: ET.Element, service: Service, plugins: PluginVersions) -
         holder = _sub(props, "hudson.model.ParametersDefinitionProperty")
         definitions = _sub(holder, "parameterDefinitions")
         for param in pipeline.parameters:
+            # Written as the declarative `parameters` block builds them (ParameterDefinition.
+            # setDescription and StringParameterDefinition.setDefaultValue apply Util.fixEmpty,
+            # ChoiceParameterDefinition.setChoices(List) makes an ArrayList): a first build then
+            # finds them equal and does not rewrite the property (pipeline-model-definition
+            # Utils.updateJobProperties / isParametersEquals).
             if param.type == "boolean":
                 element = _sub(definitions, "hudson.model.BooleanParameterDefinition")
-                _sub(element, "name", param.name)
-                _sub(element, "description", param.description)
+                _named(element, param.name, param.description)
                 _sub(element, "defaultValue", "true" if param.default is True else "false")
             elif param.type == "choice":
                 element = _sub(definitions, "hudson.model.ChoiceParameterDefinition")
-                _sub(element, "name", param.name)
-                _sub(element, "description", param.description)
+                _named(element, param.name, param.description)
                 choices = list(param.choices)
                 if isinstance(param.default, str) and param.default in choices:
                     choices.remove(param.default)
                     choices.insert(0, param.default)
-                holder_list = _sub(element, "choices", **{"class": "java.util.Arrays$ArrayList"})
-                array = _sub(holder_list, "a", **{"class": "string-array"})
+                # ArrayList is XStream's default List: no class attribute
+                listed_choices = _sub(element, "choices")
                 for choice in choices:
-                    _sub(array, "string", choice)
+                    _sub(listed_choices, "string", choice)
             else:
                 kind = (
                     "TextParameterDefinition"
@@ -105,9 +141,10 @@ def _properties(parent: ET.Element, service: Service, plugins: PluginVersions) -
                     else "StringParameterDefinition"
                 )
                 element = _sub(definitions, f"hudson.model.{kind}")
-                _sub(element, "name", param.name)
-                _sub(element, "description", param.description)
-                _sub(element, "defaultValue", "" if param.default is None else str(param.default))
+                _named(element, param.name, param.description)
+                default = "" if param.default is None else str(param.default)
+                if default:
+                    _sub(element, "defaultValue", default)
                 _sub(element, "trim", "true" if param.type == "string" else "false")
     triggers = pipeline.triggers
     if triggers.poll or triggers.cron:
@@ -152,7 +189,11 @@ def render_multibranch_job(service: Service, plugins: PluginVersions) -> str:
     _sub(root, "actions")
     _sub(root, "description", job_description(service))
     _sub(root, "properties")
-    _sub(
+    # MultiBranchProjectViewHolder.owner is final and set only by its constructor: XStream
+    # runs none, so the holder is written with its owner the way Jenkins saves it (views and
+    # tab bar are transient). <healthMetrics> is left out: AbstractFolder.init fills it from
+    # the controller's folder configuration; an empty element would switch that off.
+    views = _sub(
         root,
         "folderViews",
         **{
@@ -160,7 +201,7 @@ def render_multibranch_job(service: Service, plugins: PluginVersions) -> str:
             "plugin": _plugin(plugins, "branch-api"),
         },
     )
-    _sub(root, "healthMetrics")
+    _sub(views, "owner", **{"class": project_class, "reference": "../.."})
     _sub(
         root,
         "icon",
@@ -187,8 +228,8 @@ def render_multibranch_job(service: Service, plugins: PluginVersions) -> str:
         "com.cloudbees.hudson.plugins.folder.computed.PeriodicFolderTrigger",
         plugin=_plugin(plugins, "cloudbees-folder"),
     )
-    _sub(periodic, "spec", "H H * * *")
-    _sub(periodic, "interval", "86400000")
+    _sub(periodic, "spec", periodic_folder_trigger_spec(BRANCH_INDEXING_INTERVAL_MS))
+    _sub(periodic, "interval", str(BRANCH_INDEXING_INTERVAL_MS))
     _sub(root, "disabled", "false")
     sources = _sub(
         root,
@@ -233,19 +274,73 @@ def render_job_config(service: Service, plugins: PluginVersions | None = None) -
     return render_pipeline_job(service, profile)
 
 
-def render_folder_config(team: str, plugins: PluginVersions | None = None) -> str:
+def periodic_folder_trigger_spec(interval_ms: int) -> str:
+    """The cron spec cloudbees-folder's PeriodicFolderTrigger derives from its interval
+    (PeriodicFolderTrigger.toCrontab): the trigger wakes often enough to honour the interval."""
+    minute, hour, day = 60_000, 3_600_000, 86_400_000
+    for limit, spec in (
+        (5 * minute, "* * * * *"),
+        (30 * minute, "H/5 * * * *"),
+        (hour, "H/15 * * * *"),
+        (8 * hour, "H/30 * * * *"),
+        (day, "H H/4 * * *"),
+        (2 * day, "H H/12 * * *"),
+    ):
+        if interval_ms <= limit:
+            return spec
+    return "H H * * *"
+
+
+def _folder_libraries(parent: ET.Element, library: SharedLibrary, plugins: PluginVersions) -> None:
+    """pipeline-groovy-lib FolderLibraries -> LibraryConfiguration -> SCMSourceRetriever ->
+    git GitSCMSource, field by field as XStream writes them (superclass fields first)."""
+    holder = _sub(
+        parent,
+        "org.jenkinsci.plugins.workflow.libs.FolderLibraries",
+        plugin=_plugin(plugins, "pipeline-groovy-lib"),
+    )
+    libraries = _sub(holder, "libraries")
+    config = _sub(libraries, "org.jenkinsci.plugins.workflow.libs.LibraryConfiguration")
+    _sub(config, "name", library.name)
+    retriever = _sub(
+        config, "retriever", **{"class": "org.jenkinsci.plugins.workflow.libs.SCMSourceRetriever"}
+    )
+    _sub(retriever, "clone", "false")
+    scm = _sub(
+        retriever,
+        "scm",
+        **{"class": "jenkins.plugins.git.GitSCMSource", "plugin": _plugin(plugins, "git")},
+    )
+    _sub(scm, "id", f"{library.name}-library")
+    _sub(scm, "remote", library.repo or "")
+    if library.credentials_id:
+        _sub(scm, "credentialsId", library.credentials_id)
+    traits = _sub(scm, "traits")
+    _sub(traits, "jenkins.plugins.git.traits.BranchDiscoveryTrait")
+    # @Library('name@v1.2.3') names a tag. AbstractGitSCMSource.retrieve resolves a tag name
+    # with or without this trait; with it, the tags are also what the source discovers.
+    _sub(traits, "jenkins.plugins.git.traits.TagDiscoveryTrait")
+    _sub(config, "defaultVersion", library.version)
+    _sub(config, "implicit", "false")
+    _sub(config, "allowVersionOverride", "true")
+    _sub(config, "includeInChangesets", "true")
+
+
+def render_folder_config(
+    team: str, plugins: PluginVersions | None = None, library: SharedLibrary | None = None
+) -> str:
+    """A team folder. <folderViews> and <healthMetrics> are left out on purpose: XStream runs
+    no constructor, so an empty DefaultFolderViewHolder would keep null views (AbstractFolder.init
+    only builds a holder when the field is null) and break the folder page and every delete
+    inside it; without the elements, init builds them exactly as for a folder made in the UI."""
     profile = plugins or {}
     root = ET.Element(
         "com.cloudbees.hudson.plugins.folder.Folder", plugin=_plugin(profile, "cloudbees-folder")
     )
     _sub(root, "actions")
     _sub(root, "description", f"Jobs of team {team}.\n{MANAGED_MARKER}")
-    _sub(root, "properties")
-    _sub(
-        root,
-        "folderViews",
-        **{"class": "com.cloudbees.hudson.plugins.folder.views.DefaultFolderViewHolder"},
-    )
-    _sub(root, "healthMetrics")
+    properties = _sub(root, "properties")
+    if library is not None and library.on_folders:
+        _folder_libraries(properties, library, profile)
     _sub(root, "icon", **{"class": "com.cloudbees.hudson.plugins.folder.icons.StockFolderIcon"})
     return _serialise(root)

@@ -26,7 +26,12 @@ from jenkins_bridge.descriptor.model import Service
 from jenkins_bridge.descriptor.parallel import map_chunks
 from jenkins_bridge.errors import BridgeError
 from jenkins_bridge.render.jenkinsfile import render_jenkinsfile
-from jenkins_bridge.render.job_config import PluginVersions, render_folder_config, render_job_config
+from jenkins_bridge.render.job_config import (
+    PluginVersions,
+    SharedLibrary,
+    render_folder_config,
+    render_job_config,
+)
 
 MANIFEST = "manifest.json"
 
@@ -61,12 +66,16 @@ def _service_artifacts(service: Service, plugins: PluginVersions | None) -> list
     ]
 
 
-def _finish(tree: RenderedTree, teams: Iterable[str], plugins: PluginVersions | None) -> None:
+def _finish(
+    tree: RenderedTree,
+    teams: Iterable[str],
+    plugins: PluginVersions | None,
+    library: SharedLibrary | None = None,
+) -> None:
     """Add the team folders and the manifest listing every artifact."""
     for team in sorted(set(teams)):
-        tree.add(
-            Artifact(f"{team}/folder.xml", render_folder_config(team, plugins), "folder-config")
-        )
+        folder = render_folder_config(team, plugins, library)
+        tree.add(Artifact(f"{team}/folder.xml", folder, "folder-config"))
     entries = [
         {"path": a.path, "kind": a.kind, "sha256": a.sha256, "source": a.source}
         for a in sorted(tree.artifacts.values(), key=lambda a: a.path)
@@ -75,7 +84,11 @@ def _finish(tree: RenderedTree, teams: Iterable[str], plugins: PluginVersions | 
     tree.add(Artifact(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n", "manifest"))
 
 
-def render_tree(services: Iterable[Service], plugins: PluginVersions | None = None) -> RenderedTree:
+def render_tree(
+    services: Iterable[Service],
+    plugins: PluginVersions | None = None,
+    library: SharedLibrary | None = None,
+) -> RenderedTree:
     """All artifacts for ``services`` plus the manifest (pure: no I/O)."""
     tree = RenderedTree()
     teams = []
@@ -83,7 +96,7 @@ def render_tree(services: Iterable[Service], plugins: PluginVersions | None = No
         for artifact in _service_artifacts(service, plugins):
             tree.add(artifact)
         teams.append(service.metadata.team)
-    _finish(tree, teams, plugins)
+    _finish(tree, teams, plugins, library)
     return tree
 
 
@@ -99,7 +112,10 @@ def _load_and_render(
 
 
 def render_descriptors(
-    paths: Sequence[str | Path], plugins: PluginVersions | None = None, workers: int | None = None
+    paths: Sequence[str | Path],
+    plugins: PluginVersions | None = None,
+    workers: int | None = None,
+    library: SharedLibrary | None = None,
 ) -> tuple[int, RenderedTree]:
     """Load, validate and render every descriptor under ``paths``: (service count, tree).
 
@@ -115,7 +131,7 @@ def render_descriptors(
         for artifact in artifacts:
             tree.add(artifact)
         teams.extend(data["metadata"]["team"] for data, _, _ in loaded.records)
-    _finish(tree, teams, plugins)
+    _finish(tree, teams, plugins, library)
     return len(teams), tree
 
 

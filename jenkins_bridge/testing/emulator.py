@@ -22,12 +22,16 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from .declarative import run_declarative_build
 from .faults import FaultInjection, RequestCounters
 from .items import (
     FOLDER,
     ITEM_TYPES,
+    MULTIBRANCH,
+    WORKFLOW_JOB,
     ConfigError,
     Failure,
+    HalfBuilt,
     Item,
     ItemSnapshot,
     ItemType,
@@ -51,7 +55,15 @@ CRUMB_FIELD = "Jenkins-Crumb"
 NO_VALID_CRUMB = "No valid crumb was included in the request"
 # mirrors jenkins.model.Jenkins.ALWAYS_READABLE_PATHS (the part a REST client can reach)
 ALWAYS_READABLE = ("login", "loginError", "logout", "accessDenied", "error", "oops", "signup")
-POST_ONLY = ("createItem", "doDelete", "disable", "enable", "submitDescription")
+POST_ONLY = (
+    "createItem",
+    "doDelete",
+    "disable",
+    "enable",
+    "submitDescription",
+    "build",
+    "buildWithParameters",
+)
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
@@ -136,6 +148,7 @@ class JenkinsEmulator:
         self.session_hash = secrets.token_hex(4)
         self.cookie_name = f"JSESSIONID.{secrets.token_hex(4)}"
         self._crumb_salt = secrets.token_hex(16)
+        self._queue_ids = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -284,9 +297,12 @@ class JenkinsEmulator:
         """mirrors org.kohsuke.stapler.ResponseImpl.serveExposedBean (JSON flavor)."""
         try:
             pruner = pruner_for(req.param("tree"), req.param("depth"))
-            data = write_bean(bean, pruner)
+            with self._lock:
+                data = write_bean(bean, pruner)
         except ValueError as e:
             return self._oops(f"java.lang.IllegalArgumentException: {e}")
+        except HalfBuilt as e:
+            return self._oops(str(e))
         body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
         return Reply(200, body, "application/json;charset=utf-8", self._api_headers())
 
@@ -391,6 +407,8 @@ class JenkinsEmulator:
             return self._failure(str(e))
         except ConfigError as e:
             return self._oops(f"java.io.IOException: {e}")
+        except HalfBuilt as e:
+            return self._oops(str(e))
 
     def _login(self, req: _Request) -> Reply:
         """mirrors the Spring form login (AuthenticationProcessingFilter2)."""
@@ -458,6 +476,10 @@ class JenkinsEmulator:
 
     def _route_item(self, req: _Request, item: Item, rest: str) -> Reply:
         if rest in ("", "configure"):
+            with self._lock:
+                failure = item.page_failure  # the page renders the folder's views and tab bar
+            if failure is not None:
+                raise HalfBuilt(failure)
             return self._html(f"{item.full_name} [Jenkins]")
         if rest == "api/json":
             with self._lock:
@@ -473,6 +495,8 @@ class JenkinsEmulator:
             with self._lock:
                 item.set_disabled(rest == "disable")
             return self._redirect(req, self._item_path(item))
+        if rest in ("build", "buildWithParameters") and item.type is WORKFLOW_JOB:
+            return self._build(req, item, rest)
         if rest == "description" and item.kind == "job":
             return self._description(req, item)
         if rest == "submitDescription":
@@ -599,10 +623,85 @@ class JenkinsEmulator:
     def _delete(self, req: _Request, item: Item) -> Reply:
         """mirrors AbstractItem.doDoDelete: a folder takes its children with it."""
         with self._lock:
-            siblings = self._children(item.parent)
-            assert siblings is not None
-            siblings.pop(name_key(item.name), None)
+            self._delete_tree(item)
         return self._redirect(req, self._item_path(item.parent))
+
+    def _delete_tree(self, item: Item) -> None:
+        """mirrors AbstractItem.delete: children first (a failure stops the delete with
+        "Failed to delete <child>"), then the item's files, then ``parent.onDeleted``, which
+        in AbstractFolder removes the child and only then loops over the folder's views, so a
+        half-built holder fails the request after the item is already gone."""
+        for child in item.sorted_children():
+            try:
+                self._delete_tree(child)
+            except HalfBuilt as e:
+                raise HalfBuilt(
+                    f"java.io.IOException: Failed to delete {child.full_display_name}\n"
+                    f"Caused by: {e}"
+                ) from e
+        siblings = self._children(item.parent)
+        assert siblings is not None
+        siblings.pop(name_key(item.name), None)
+        if item.parent is not None:
+            item.parent.require_views()
+
+    # ---- builds and branches (test helpers for what a controller does on its own) ----------
+
+    def _build(self, req: _Request, item: Item, rest: str) -> Reply:
+        """mirrors ParameterizedJobMixIn.doBuild / doBuildWithParameters: 201 and the queue
+        item's URL. The build runs at once and succeeds (see ``build``)."""
+        with self._lock:
+            if item.disabled:
+                message = f"{item.full_name} is not buildable"
+                return self._container_error(409, message, req.path)
+            parameters = "properties/hudson.model.ParametersDefinitionProperty"
+            parameterized = item.config.find(parameters) is not None
+            if rest == "build" and parameterized and req.param("json") is None:
+                # ParametersDefinitionProperty._doBuild -> StaplerRequest.getSubmittedForm
+                return self._oops(
+                    "jakarta.servlet.ServletException: This page expects a form submission"
+                )  # status assumed: an uncaught ServletException
+            if rest == "buildWithParameters" and not parameterized:
+                message = f"{item.full_name} is not parameterized"
+                return self._container_error(400, message, req.path)
+            self._run_build(item)
+            self._queue_ids += 1
+            queue_id = self._queue_ids
+        return Reply(201, b"", None, [("Location", f"{req.base_url}queue/item/{queue_id}/")])
+
+    def _run_build(self, item: Item) -> None:
+        if item.type is not WORKFLOW_JOB:
+            raise ValueError(f"{item.full_name} is not a pipeline job")
+        if item.disabled:
+            raise ValueError(f"{item.full_name} is not buildable")
+        run_declarative_build(item.config, self.plugins.get("pipeline-model-definition"))
+        item.builds += 1
+
+    def build(self, full_name: str) -> None:
+        """Run one successful build of a declarative pipeline job and save the job as
+        pipeline-model-definition does (``jenkins_bridge.testing.declarative``)."""
+        with self._lock:
+            self._run_build(self._find(full_name))
+
+    def add_branch(self, project: str, branch: str) -> None:
+        """What branch indexing does: a multibranch project gets a pipeline job per branch."""
+        with self._lock:
+            owner = self._find(project)
+            if owner.type is not MULTIBRANCH:
+                raise ValueError(f"{project} is not a multibranch project")
+            config = blank_config(WORKFLOW_JOB)
+            owner.children[name_key(branch)] = Item(branch, owner, WORKFLOW_JOB, config)
+
+    def _find(self, full_name: str) -> Item:
+        children: dict[str, Item] | None = self._root
+        found: Item | None = None
+        for part in full_name.split("/"):
+            found = children.get(name_key(part)) if children is not None else None
+            if found is None:
+                raise KeyError(full_name)
+            children = self._children(found)
+        assert found is not None
+        return found
 
 
 def _clone(config: ET.Element) -> ET.Element:

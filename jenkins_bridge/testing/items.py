@@ -18,6 +18,67 @@ class ConfigError(Exception):
     """A config.xml Jenkins cannot load; surfaces as 500 (IOException via the oops page)."""
 
 
+class HalfBuilt(Exception):
+    """An object XStream loaded without running its constructor, used later: Jenkins answers
+    the request that touches it with 500 (the uncaught exception's oops page)."""
+
+
+DEFAULT_VIEW_HOLDER = "com.cloudbees.hudson.plugins.folder.views.DefaultFolderViewHolder"
+MULTIBRANCH_VIEW_HOLDER = "jenkins.branch.MultiBranchProjectViewHolder"
+_VIEWS_NPE = (
+    'java.lang.NullPointerException: Cannot invoke "java.util.List.size()" because '
+    'the return value of "com.cloudbees.hudson.plugins.folder.views.AbstractFolderViewHolder.'
+    'getViews()" is null'
+)
+_OWNER_NPE = (
+    'java.lang.NullPointerException: Cannot invoke "jenkins.branch.MultiBranchProject.'
+    'hasVisibleItems()" because "this.owner" is null'
+)
+_TAB_BAR_NPE = (
+    "java.lang.NullPointerException: Cannot invoke "
+    '"hudson.views.ViewsTabBar.getDescriptor()" because the return value of '
+    '"com.cloudbees.hudson.plugins.folder.views.AbstractFolderViewHolder.getTabBar()" is null'
+)
+
+
+def views_failure(config: ET.Element) -> str | None:
+    """Why a folder's views cannot be listed, or None when they can.
+
+    XStream runs no constructor: an empty ``DefaultFolderViewHolder`` keeps null ``views``
+    (cloudbees-folder DefaultFolderViewHolder), and AbstractFolder.init only builds a holder
+    when the field itself is null, so the broken one stays; ViewGroupMixIn.getViews then throws.
+    ``MultiBranchProjectViewHolder.owner`` is final and set only by its constructor (branch-api),
+    so a holder without ``<owner>`` throws from getViews/getPrimaryView. A missing
+    ``<folderViews>`` is fine: init builds the default holder.
+    """
+    holder = config.find("folderViews")
+    if holder is None:
+        return None
+    kind = holder.get("class")
+    if kind == DEFAULT_VIEW_HOLDER:
+        views = holder.find("views")
+        return _VIEWS_NPE if views is None or len(views) == 0 else None
+    if kind == MULTIBRANCH_VIEW_HOLDER:
+        return _OWNER_NPE if holder.find("owner") is None else None
+    return None
+
+
+def page_failure(config: ET.Element) -> str | None:
+    """Why the folder's page cannot render (its views, or a null tab bar, which
+    MultiBranchProjectViewHolder alone rebuilds on demand)."""
+    failure = views_failure(config)
+    if failure is not None:
+        return failure
+    holder = config.find("folderViews")
+    if (
+        holder is not None
+        and holder.get("class") == DEFAULT_VIEW_HOLDER
+        and holder.find("tabBar") is None
+    ):
+        return _TAB_BAR_NPE
+    return None
+
+
 @dataclass(frozen=True)
 class ItemType:
     """A TopLevelItemDescriptor: the XStream alias of its root element, its class, its plugin."""
@@ -141,10 +202,31 @@ class Item:
         self.type = item_type
         self.config = config
         self.children: dict[str, Item] = {}
+        self.builds = 0  # completed builds (jobs only)
 
     @property
     def full_name(self) -> str:
         return self.name if self.parent is None else f"{self.parent.full_name}/{self.name}"
+
+    @property
+    def full_display_name(self) -> str:
+        """mirrors AbstractItem.getFullDisplayName: names joined with ' » '."""
+        own = self.name
+        return own if self.parent is None else f"{self.parent.full_display_name} » {own}"
+
+    @property
+    def views_failure(self) -> str | None:
+        return views_failure(self.config) if self.type.is_group else None
+
+    @property
+    def page_failure(self) -> str | None:
+        return page_failure(self.config) if self.type.is_group else None
+
+    def require_views(self) -> None:
+        """Raise what Jenkins throws when this group's views are used half-built."""
+        failure = self.views_failure
+        if failure is not None:
+            raise HalfBuilt(failure)
 
     @property
     def kind(self) -> ItemKind:

@@ -34,6 +34,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "pipeline-input-step": "517.vf8e782ee645c",
     "pipeline-stage-step": "322.vecffa_99f371c",
     "docker-workflow": "611.v16e84da_6d3ff",
+    "pipeline-groovy-lib": "752.vdddedf804e72",
 }
 
 _LONG_NAMES = {
@@ -56,6 +57,7 @@ _LONG_NAMES = {
     "pipeline-input-step": "Pipeline: Input Step",
     "pipeline-stage-step": "Pipeline: Stage Step",
     "docker-workflow": "Docker Pipeline",
+    "pipeline-groovy-lib": "Pipeline: Groovy Libraries",
 }
 
 
@@ -97,32 +99,48 @@ def item_bean(item: Item, base_url: str) -> Bean:
         Prop("url", url, 999),
     ]
     if item.type.is_group:
+
+        def views() -> list[Bean]:
+            # AbstractFolder.getViews -> ViewGroupMixIn: throws on a half-built holder
+            item.require_views()
+            return [_view(base_url, url)]
+
+        def primary_view() -> Bean:
+            item.require_views()
+            return _view(base_url, url)
+
         # com.cloudbees.hudson.plugins.folder.AbstractFolder (getIconColor is not exported)
         props += [
             Prop("healthReport", [], declared="hudson.model.HealthReport"),
             Prop("jobs", lambda: [item_bean(c, base_url) for c in item.sorted_children()]),
-            Prop("primaryView", _view(base_url, url), declared="hudson.model.View"),
-            Prop("views", [_view(base_url, url)], declared="hudson.model.View"),
+            Prop("primaryView", primary_view, declared="hudson.model.View"),
+            Prop("views", views, declared="hudson.model.View"),
         ]
         return Bean(item.type.class_name, props)
     disabled = item.disabled
+    last = _run_bean(item, url, item.builds) if item.builds else None
+    first = _run_bean(item, url, 1) if item.builds else None
     # hudson.model.Job; BallColor.toString: DISABLED -> "disabled", NOTBUILT -> "notbuilt"
     props += [
         Prop("buildable", not disabled),
-        Prop("builds", []),
-        Prop("color", "disabled" if disabled else "notbuilt", 2),
-        Prop("firstBuild", None),
+        Prop(
+            "builds",
+            [_run_bean(item, url, n) for n in range(item.builds, 0, -1)],
+            declared="hudson.model.Run",
+        ),
+        Prop("color", "disabled" if disabled else "blue" if item.builds else "notbuilt", 2),
+        Prop("firstBuild", first, declared="hudson.model.Run"),
         Prop("healthReport", [], declared="hudson.model.HealthReport"),
         Prop("inQueue", False),
         Prop("keepDependencies", False),
-        Prop("lastBuild", None),
-        Prop("lastCompletedBuild", None),
+        Prop("lastBuild", last, declared="hudson.model.Run"),
+        Prop("lastCompletedBuild", last, declared="hudson.model.Run"),
         Prop("lastFailedBuild", None),
-        Prop("lastStableBuild", None),
-        Prop("lastSuccessfulBuild", None),
+        Prop("lastStableBuild", last, declared="hudson.model.Run"),
+        Prop("lastSuccessfulBuild", last, declared="hudson.model.Run"),
         Prop("lastUnstableBuild", None),
         Prop("lastUnsuccessfulBuild", None),
-        Prop("nextBuildNumber", 1),
+        Prop("nextBuildNumber", item.builds + 1),
         Prop("property", [], declared="hudson.model.JobProperty"),
         Prop("queueItem", None),
     ]
@@ -140,6 +158,19 @@ def item_bean(item: Item, base_url: str) -> Bean:
         # org.jenkinsci.plugins.workflow.job.WorkflowJob
         props += [Prop("concurrentBuild", True), Prop("resumeBlocked", False)]
     return Bean(item.type.class_name, props)
+
+
+def _run_bean(item: Item, job_url: str, number: int) -> Bean:
+    """mirrors hudson.model.Run exports for a finished build (WorkflowRun)."""
+    return Bean(
+        "org.jenkinsci.plugins.workflow.job.WorkflowRun",
+        [
+            Prop("building", False),
+            Prop("number", number),
+            Prop("result", "SUCCESS"),
+            Prop("url", f"{job_url}{number}/"),
+        ],
+    )
 
 
 def root_bean(children: list[Item], base_url: str) -> Bean:

@@ -8,53 +8,16 @@ folder and deletes it at the end.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from conftest import CliResult
 
-from jenkins_bridge.jenkins import Credentials, JenkinsClient, NotFound
-from jenkins_bridge.testing import JenkinsEmulator
+from jenkins_bridge.jenkins import Credentials, JenkinsClient
+
+from .conftest import Target
 
 Cli = Callable[..., CliResult]
-REAL = all(os.environ.get(v) for v in ("JENKINS_URL", "JENKINS_USER", "JENKINS_TOKEN"))
-
-
-@dataclass
-class Target:
-    url: str
-    user: str
-    token: str
-    team: str
-
-
-@pytest.fixture
-def target(monkeypatch: pytest.MonkeyPatch) -> Iterator[Target]:
-    team = f"jb-contract-{uuid.uuid4().hex[:8]}"
-    if REAL:
-        found = Target(
-            os.environ["JENKINS_URL"], os.environ["JENKINS_USER"], os.environ["JENKINS_TOKEN"], team
-        )
-        emulator = None
-    else:
-        emulator = JenkinsEmulator(users={"contract": "contract-token"}).start()
-        found = Target(emulator.url, "contract", "contract-token", team)
-    monkeypatch.setenv("JENKINS_URL", found.url)
-    monkeypatch.setenv("JENKINS_USER", found.user)
-    monkeypatch.setenv("JENKINS_TOKEN", found.token)
-    try:
-        yield found
-    finally:
-        cleaner = JenkinsClient(found.url, Credentials(found.user, found.token), max_rps=0)
-        with contextlib.suppress(NotFound):
-            cleaner.delete(team)
-        if emulator is not None:
-            emulator.stop()
 
 
 def descriptor(root: Path, team: str, name: str, branch: str = "main") -> None:

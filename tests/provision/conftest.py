@@ -6,10 +6,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import LIBRARY_REPO
 
 from jenkins_bridge.testing import JenkinsEmulator
 
+__all__ = ["LIBRARY_REPO"]
+
 USER, TOKEN = "admin", "token123"
+
+
+@pytest.fixture(autouse=True)
+def _library_configured(library_repo: str) -> str:
+    """Provisioning needs the platform's library repository configured."""
+    return library_repo
 
 
 def write_services(root: Path, teams: int, per_team: int, *, prefix: str = "team") -> Path:

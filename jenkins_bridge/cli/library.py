@@ -1,0 +1,80 @@
+"""The platform's shared-library options (``render``, ``plan``, ``apply``): where the controller
+finds the ``jenkins-bridge`` library the generated pipelines load."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from jenkins_bridge.descriptor.schema import CREDENTIALS_ID_PATTERN
+from jenkins_bridge.errors import UsageError
+from jenkins_bridge.render.job_config import SharedLibrary
+
+SCOPE_ENV = "JENKINS_BRIDGE_LIBRARY_SCOPE"
+REPO_ENV = "JENKINS_BRIDGE_LIBRARY_REPO"
+CREDENTIALS_ENV = "JENKINS_BRIDGE_LIBRARY_CREDENTIALS_ID"
+
+
+def shared_library(scope: str, repo: str | None, credentials_id: str | None) -> SharedLibrary:
+    """The options as a SharedLibrary; a bad value is a usage error naming the option."""
+    if credentials_id and not re.match(CREDENTIALS_ID_PATTERN, credentials_id):
+        raise UsageError(
+            f"--library-credentials-id {credentials_id!r} is not a Jenkins credentials ID",
+            hint="use letters, digits, '.', '_' or '-' (the ID, never the secret)",
+        )
+    if repo is not None and (not repo.strip() or any(c.isspace() for c in repo)):
+        raise UsageError(f"--library-repo {repo!r} is not a git URL")
+    return SharedLibrary(
+        scope="global" if scope == "global" else "folder",
+        repo=repo or None,
+        credentials_id=credentials_id or None,
+    )
+
+
+def library_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Adds the three options and passes them on as one ``library: SharedLibrary``."""
+    options = [
+        click.option(
+            "--library-scope",
+            type=click.Choice(["folder", "global"]),
+            default="folder",
+            show_default=True,
+            envvar=SCOPE_ENV,
+            show_envvar=True,
+            help="folder: provision the shared library on every team folder from "
+            "--library-repo; global: the controller configures it (Manage Jenkins > System).",
+        ),
+        click.option(
+            "--library-repo",
+            metavar="URL",
+            envvar=REPO_ENV,
+            show_envvar=True,
+            help="Git URL of the jenkins-bridge library repository (tags v<version>).",
+        ),
+        click.option(
+            "--library-credentials-id",
+            metavar="ID",
+            envvar=CREDENTIALS_ENV,
+            show_envvar=True,
+            help="Jenkins credentials ID for reading --library-repo.",
+        ),
+    ]
+
+    @functools.wraps(function)
+    def packed(
+        library_scope: str,
+        library_repo: str | None,
+        library_credentials_id: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        library = shared_library(library_scope, library_repo, library_credentials_id)
+        return function(library=library, **kwargs)
+
+    command: Callable[..., Any] = packed
+    for option in reversed(options):
+        command = option(command)
+    return command
