@@ -19,6 +19,7 @@ from typing import Any
 
 from jenkins_bridge import __version__
 from jenkins_bridge.descriptor import model
+from jenkins_bridge.descriptor.git_remote import repository_url_problem
 from jenkins_bridge.descriptor.validation import field_problems, problem_at, schema_problems
 from jenkins_bridge.descriptor.yamlsource import (
     MAX_BYTES,
@@ -491,9 +492,18 @@ def _validate_one(
         combined = LoadedDocument(file=doc.file, data=data, root=doc.root, fallback=governing.doc)
     problems.extend(schema_problems(combined, data))
     problems.extend(field_problems(combined, data))
+    problems.extend(_source_problems(combined, data))
     if problems:
         return None, problems
     return data, []
+
+
+def _source_problems(doc: LoadedDocument, data: dict[str, Any]) -> list[Problem]:
+    """``source.repo`` must be a remote git URL without credentials (see ``git_remote``)."""
+    source = data.get("source")
+    repo = source.get("repo") if isinstance(source, dict) else None
+    message = repository_url_problem(repo) if isinstance(repo, str) and repo else None
+    return [] if message is None else [problem_at(doc, ("source", "repo"), message)]
 
 
 @functools.cache
