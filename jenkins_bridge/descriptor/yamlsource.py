@@ -301,6 +301,7 @@ class _Merger:
     def _merge(self, pairs: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
         own_pairs: list[tuple[Any, Any]] = []
         merged: list[tuple[Any, Any]] = []
+        taken: set[object] = set()
         for key_node, value_node in pairs:
             if not (isinstance(key_node, yaml.ScalarNode) and key_node.tag == _MERGE_TAG):
                 own_pairs.append((key_node, value_node))
@@ -320,7 +321,11 @@ class _Merger:
                         source.start_mark,
                     )
                 else:
-                    merged.extend(self.pairs(source))
+                    # Sources listed earlier win (YAML merge spec); keys repeated within one
+                    # source stay, so that walking them reports the duplicate.
+                    pairs_of_source = self.pairs(source)
+                    merged.extend(p for p in pairs_of_source if _key(p[0]) not in taken)
+                    taken.update(_key(k) for k, _ in pairs_of_source)
                     if len(merged) > MAX_NODES:
                         self._refuse(
                             f"'<<' merges expand to more than {MAX_NODES} keys (alias bomb?)",
@@ -335,6 +340,11 @@ class _Merger:
 
 
 _constructor = yaml.SafeLoader("")
+
+
+def _key(node: Any) -> object:
+    """A mapping key to compare merged keys by (a node that is not a scalar never matches)."""
+    return node.value if isinstance(node, yaml.ScalarNode) else node
 
 
 def _short_tag(tag: str) -> str:
