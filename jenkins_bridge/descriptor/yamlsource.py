@@ -223,6 +223,9 @@ def _walk(node: Any, file: str, budget: list[int], depth: int, merger: _Merger) 
 
     if isinstance(node, yaml.ScalarNode):
         return _scalar(node, file, fail)
+    if node.tag not in (_SEQ_TAG, _MAP_TAG):  # `!!python/object/apply:...` [...], `!!set`...
+        line, column = _pos(file, node.start_mark)[1:]
+        raise fail(f"tag '{visible(_short_tag(node.tag))}' is not supported", line, column)
     if isinstance(node, yaml.SequenceNode):
         return [_walk(child, file, budget, depth + 1, merger) for child in node.value]
     assert isinstance(node, yaml.MappingNode)
@@ -257,6 +260,8 @@ def _walk(node: Any, file: str, budget: list[int], depth: int, merger: _Merger) 
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
 
 
 def _merged_pairs(node: Any) -> list[tuple[Any, Any]]:
@@ -318,7 +323,7 @@ class _Merger:
                     self._refuse(
                         "'<<' merges a mapping into itself (the alias refers to a mapping "
                         "that contains this merge)",
-                        source.start_mark,
+                        key_node.start_mark,
                     )
                 else:
                     # Sources listed earlier win (YAML merge spec); keys repeated within one
