@@ -266,7 +266,12 @@ def _govern(outer: _Governing, real: str, name: str, inside: str) -> _Governing:
         )
     own = {k: v for k, v in doc.data.items() if k != "locked"}
     # The problems above are repeated, so they are reported however the files are chunked.
-    problems = [*outer.problems, *_overrides(outer.locks, doc, own, outer.data)]
+    overrides = _overrides(outer.locks, doc, own, outer.data)
+    problems = [*outer.problems, *overrides]
+    if overrides:  # the locked values stand, so the descriptors below are checked against them
+        own = copy.deepcopy(own)
+        for dotted_path, _, _ in outer.locks:
+            _remove(own, dotted_path)
     locked, found = _locked_paths(doc)
     problems += found
     doc.fallback = outer.doc
@@ -331,6 +336,15 @@ def _lookup(data: dict[str, Any], dotted_path: str) -> Any:
             return _MISSING
         node = node[part]
     return node
+
+
+def _remove(data: dict[str, Any], dotted_path: str) -> None:
+    *parents, last = dotted_path.split(".")
+    node: Any = data
+    for part in parents:
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+        node.pop(last, None)
 
 
 @dataclass
