@@ -222,11 +222,33 @@ class _Governing:
 _UNGOVERNED = _Governing({}, [], None, (), [])
 
 
+def _is_descriptor_key(dotted_path: str) -> bool:
+    from jenkins_bridge.descriptor.schema import SCHEMA
+
+    node: Any = SCHEMA
+    for part in dotted_path.split("."):
+        properties = node.get("properties") if isinstance(node, dict) else None
+        if properties and part in properties:
+            node = properties[part]
+        elif isinstance(node, dict) and isinstance(node.get("additionalProperties"), dict):
+            node = node["additionalProperties"]  # e.g. runtime.env.<NAME>
+        else:
+            return False
+    return True
+
+
 def _locked_paths(doc: LoadedDocument) -> tuple[list[str], list[Problem]]:
+    """The dotted paths a ``_defaults.yaml`` locks; a path no descriptor can have would lock
+    nothing, so it is an error rather than a lock that silently does not hold."""
     locked = doc.data.get("locked", [])
     if not isinstance(locked, list) or not all(isinstance(p, str) for p in locked):
         return [], [problem_at(doc, ("locked",), "must be a list of dotted paths")]
-    return locked, []
+    problems = [
+        problem_at(doc, ("locked", index), f"'{visible(path)}' is not a descriptor key")
+        for index, path in enumerate(locked)
+        if not _is_descriptor_key(path)
+    ]
+    return locked, problems
 
 
 def _overrides(

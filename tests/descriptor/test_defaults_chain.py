@@ -169,3 +169,16 @@ def test_a_team_may_span_folders_under_the_same_defaults(tmp_path: Path) -> None
         },
     )
     assert len(load_services([tmp_path])) == 3
+
+
+def test_a_lock_on_a_path_no_descriptor_has_is_an_error(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "_defaults.yaml": "locked: [pipeline.agnet, runtime.env.HOME, pipeline.agent]\n",
+            "svc.yaml": descriptor("svc"),
+        },
+    )
+    (problem,) = problems_of(tmp_path)
+    assert (problem.line, problem.column) == (1, 10)
+    assert problem.message == "locked[0]: 'pipeline.agnet' is not a descriptor key"
