@@ -71,7 +71,7 @@ def _with_origin(
     real = real or os.path.join(os.path.realpath(path.parent), path.name)
     root = _repository_root(os.path.dirname(real), roots)
     origin = real[len(root) + 1 :] if root is not None else fallback
-    key = os.path.realpath(real)
+    key = os.path.realpath(real) if os.path.islink(real) else real  # ``real``'s folder is real
     return DescriptorFile(path, origin.replace(os.sep, "/"), key, top, root or top)
 
 
@@ -156,21 +156,24 @@ _KINDS = {
 
 
 def _within(real: str, folder: str) -> bool:
-    return os.path.commonpath([real, folder]) == folder
+    """Whether ``real`` is ``folder`` or inside it (both real, absolute paths)."""
+    return real == folder or real.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def _read(path: Path | str, inside: str = "", name: str | None = None) -> LoadedDocument:
+def _read(
+    path: Path | str, inside: str = "", name: str | None = None, real: str | None = None
+) -> LoadedDocument:
     """Read a descriptor or ``_defaults.yaml`` safely: it must resolve to a regular file
     inside the folder ``inside`` (a symbolic link may not lead out of it), and at most
     ``MAX_BYTES`` + 1 bytes are read, so a FIFO, a device or a huge file cannot hang or
     exhaust us. Messages name the file as given (``name``), so the user finds it from where
-    they ran us."""
+    they ran us. ``real`` is its real path when the caller knows it already."""
     name = str(path) if name is None else name
 
     def refuse(message: str) -> YamlProblem:
         return YamlProblem(Problem("io", message, name, 1, 1))
 
-    real = os.path.realpath(path)
+    real = real or os.path.realpath(path)
     if inside and not _within(real, inside):
         raise refuse(
             f"is a symbolic link to {visible(real)}, outside {visible(inside)}; "
@@ -311,10 +314,13 @@ class _GoverningCache:
 
     def __init__(self) -> None:
         self.by_folder: dict[tuple[str, str], _Governing] = {}
+        self.real_folders: dict[str, str] = {}
 
     def of(self, descriptor: DescriptorFile) -> _Governing:
         shown = str(descriptor.path.parent)
-        folder = os.path.realpath(shown)
+        folder = self.real_folders.get(shown)
+        if folder is None:
+            folder = self.real_folders[shown] = os.path.realpath(shown)
         top = descriptor.top or folder
         root = descriptor.root if descriptor.root and _within(folder, descriptor.root) else top
         if not _within(folder, root):
@@ -400,7 +406,7 @@ def load_files(files: Sequence[DescriptorFile]) -> LoadedFiles:
             reported.add(id(governed))
             loaded.problems.extend(governed.problems)
         try:
-            doc = _read(descriptor.path, descriptor.top)
+            doc = _read(descriptor.path, descriptor.top, real=descriptor.key or None)
         except YamlProblem as exc:
             loaded.problems.append(exc.problem)
             continue
