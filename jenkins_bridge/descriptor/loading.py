@@ -102,7 +102,7 @@ def discover(paths: Sequence[str | Path]) -> list[DescriptorFile]:
     """Descriptor files named by ``paths``: files as given, directories searched recursively.
 
     Files and folders starting with '_' or '.' are skipped in directories; a ``_defaults.yaml``
-    named on its own stands for the descriptors beside it.
+    named on its own stands for the descriptors it governs (its folder's subtree).
     """
     found: list[DescriptorFile] = []
     missing = []
@@ -113,15 +113,8 @@ def discover(paths: Sequence[str | Path]) -> list[DescriptorFile]:
             found.extend(_walk_folder(path, roots))
         elif _is_entry(path) and path.name == DEFAULTS_FILE:
             # Defaults are checked through the descriptors they apply to (pre-commit passes
-            # the changed file alone): take the descriptors beside it.
-            top = os.path.realpath(path.parent)
-            found.extend(
-                _with_origin(candidate, candidate.name, roots, top)
-                for candidate in sorted(path.parent.iterdir())
-                if _is_entry(candidate)
-                and candidate.suffix in SUFFIXES
-                and not candidate.name.startswith(("_", "."))
-            )
+            # the changed file alone): take those of its whole subtree.
+            found.extend(_walk_folder(path.parent, roots))
         elif _is_entry(path):
             found.append(_with_origin(path, path.name, roots, os.path.realpath(path.parent)))
         else:

@@ -182,3 +182,16 @@ def test_a_lock_on_a_path_no_descriptor_has_is_an_error(tmp_path: Path) -> None:
     (problem,) = problems_of(tmp_path)
     assert (problem.line, problem.column) == (1, 10)
     assert problem.message == "locked[0]: 'pipeline.agnet' is not a descriptor key"
+
+
+def test_naming_a_defaults_file_checks_its_whole_subtree(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "team/_defaults.yaml": LOCKED_AGENT,
+            "team/svc.yaml": descriptor("svc"),
+            "team/sub/deep.yaml": descriptor("deep", extra="pipeline: {agent: laptop}\n"),
+        },
+    )
+    (problem,) = problems_of(tmp_path / "team/_defaults.yaml")
+    assert problem.file == str(tmp_path / "team/sub/deep.yaml")
