@@ -195,3 +195,23 @@ def test_naming_a_defaults_file_checks_its_whole_subtree(tmp_path: Path) -> None
     )
     (problem,) = problems_of(tmp_path / "team/_defaults.yaml")
     assert problem.file == str(tmp_path / "team/sub/deep.yaml")
+
+
+def test_a_team_split_is_seen_across_chunks_loaded_apart(tmp_path: Path) -> None:
+    from jenkins_bridge.descriptor.loading import check_chunks, discover, load_files
+
+    write(
+        tmp_path,
+        {
+            "core/_defaults.yaml": LOCKED_AGENT,
+            "core/svc.yaml": descriptor("svc"),
+            "escape/other.yaml": descriptor("other"),
+        },
+    )
+    files = discover([tmp_path])
+    chunks = [load_files(files[:1]), load_files(files[1:])]  # as parallel workers would
+    assert not chunks[0].problems and not chunks[1].problems
+    with pytest.raises(InvalidDescriptors) as caught:
+        check_chunks(chunks)
+    (problem,) = caught.value.problems()
+    assert "team 'core' is governed here by" in problem.message
