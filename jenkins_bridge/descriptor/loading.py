@@ -1,6 +1,7 @@
-"""Find descriptor files, apply each folder's ``_defaults.yaml``, validate, and build models.
+"""Find descriptor files, apply the ``_defaults.yaml`` files above them, validate, build models.
 
-Every problem of a run is collected and raised at once as ``InvalidDescriptors``.
+Every problem of a run is collected and raised at once as ``InvalidDescriptors``. Only regular
+files inside the folder given are read, and never more than the size limit allows.
 """
 
 from __future__ import annotations
@@ -10,15 +11,24 @@ import functools
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jenkins_bridge.descriptor import model
+from jenkins_bridge.descriptor.git_remote import repository_url_problem
 from jenkins_bridge.descriptor.schema import DEFAULT_LIBRARY
 from jenkins_bridge.descriptor.validation import field_problems, problem_at, schema_problems
-from jenkins_bridge.descriptor.yamlsource import LoadedDocument, YamlProblem, load_yaml_mapping
+from jenkins_bridge.descriptor.yamlsource import (
+    MAX_BYTES,
+    LoadedDocument,
+    Position,
+    YamlProblem,
+    load_yaml_mapping,
+    visible,
+)
 from jenkins_bridge.errors import InvalidDescriptors, Problem, UsageError
 
 DEFAULTS_FILE = "_defaults.yaml"
@@ -30,6 +40,8 @@ class DescriptorFile:
     path: Path
     origin: str  # the file's path in its git repository; stable across machines and PATHs
     key: str = ""  # its real path, to notice a file named twice
+    top: str = ""  # real path of the folder given (for a file, its folder): reads stay inside
+    root: str = ""  # where _defaults.yaml files start to govern: its repository, else ``top``
 
 
 Roots = dict[str, str | None]
@@ -47,19 +59,28 @@ def _repository_root(folder: str, cache: Roots) -> str | None:
 
 
 def _with_origin(
-    path: Path, fallback: str, roots: Roots, real: str | None = None
+    path: Path, fallback: str, roots: Roots, top: str, real: str | None = None
 ) -> DescriptorFile:
     """Name a descriptor by its path in its repository, so the name (which generated files
     carry) does not depend on which folder was passed; outside a repository, by ``fallback``
-    (its path under the PATH argument)."""
-    real = real or os.path.realpath(path)
+    (its path under the PATH argument).
+
+    ``real`` is where the entry itself is (a symbolic link is not followed here: whether it
+    may be read is decided when reading).
+    """
+    real = real or os.path.join(os.path.realpath(path.parent), path.name)
     root = _repository_root(os.path.dirname(real), roots)
     origin = real[len(root) + 1 :] if root is not None else fallback
-    return DescriptorFile(path, origin.replace(os.sep, "/"), real)
+    key = os.path.realpath(real) if os.path.islink(real) else real  # ``real``'s folder is real
+    return DescriptorFile(path, origin.replace(os.sep, "/"), key, top, root or top)
 
 
 def _walk_folder(folder: Path, roots: Roots) -> Iterator[DescriptorFile]:
-    """Descriptor files under ``folder`` in sorted order, skipping names starting '_' or '.'."""
+    """Descriptor files under ``folder`` in sorted order, skipping names starting '_' or '.'.
+
+    Links to folders are not followed; links to files, FIFOs and the like are listed, so
+    that reading them reports what they are.
+    """
     base = os.path.realpath(folder)
     for current, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
@@ -69,14 +90,19 @@ def _walk_folder(folder: Path, roots: Roots) -> Iterator[DescriptorFile]:
                 continue
             rel = name if rel_dir == "." else os.path.join(rel_dir, name)
             real = os.path.join(base, rel)
-            yield _with_origin(Path(current, name), rel.replace(os.sep, "/"), roots, real)
+            yield _with_origin(Path(current, name), rel.replace(os.sep, "/"), roots, base, real)
+
+
+def _is_entry(path: Path) -> bool:
+    """Anything but a folder: a file, a link (even dangling), a FIFO, a device."""
+    return os.path.lexists(path) and not path.is_dir()
 
 
 def discover(paths: Sequence[str | Path]) -> list[DescriptorFile]:
     """Descriptor files named by ``paths``: files as given, directories searched recursively.
 
     Files and folders starting with '_' or '.' are skipped in directories; a ``_defaults.yaml``
-    named on its own stands for the descriptors beside it.
+    named on its own stands for the descriptors it governs (its folder's subtree).
     """
     found: list[DescriptorFile] = []
     missing = []
@@ -85,23 +111,20 @@ def discover(paths: Sequence[str | Path]) -> list[DescriptorFile]:
         path = Path(raw)
         if path.is_dir():
             found.extend(_walk_folder(path, roots))
-        elif path.is_file() and path.name == DEFAULTS_FILE:
+        elif _is_entry(path) and path.name == DEFAULTS_FILE:
             # Defaults are checked through the descriptors they apply to (pre-commit passes
-            # the changed file alone): take the descriptors beside it.
-            found.extend(
-                _with_origin(candidate, candidate.name, roots)
-                for candidate in sorted(path.parent.iterdir())
-                if candidate.is_file()
-                and candidate.suffix in SUFFIXES
-                and not candidate.name.startswith(("_", "."))
-            )
-        elif path.is_file():
-            found.append(_with_origin(path, path.name, roots))
+            # the changed file alone): take those of its whole subtree.
+            found.extend(_walk_folder(path.parent, roots))
+        elif _is_entry(path):
+            found.append(_with_origin(path, path.name, roots, os.path.realpath(path.parent)))
         else:
             missing.append(str(raw))
     unique: dict[str, DescriptorFile] = {}
     for descriptor in found:  # a file named twice (say, itself and its folder) counts once
-        unique.setdefault(descriptor.key, descriptor)
+        first = unique.setdefault(descriptor.key, descriptor)
+        if first.path.is_symlink() and not descriptor.path.is_symlink():
+            unique[descriptor.key] = descriptor  # the file itself, not a link to it
+
     found = list(unique.values())
     if missing:
         raise UsageError(
@@ -116,29 +139,202 @@ def discover(paths: Sequence[str | Path]) -> list[DescriptorFile]:
     return found
 
 
-class _Defaults:
-    """One folder's ``_defaults.yaml``: data merged under each descriptor, and locked paths."""
-
-    def __init__(self, doc: LoadedDocument) -> None:
-        self.doc = doc
-        data = dict(doc.data)
-        locked = data.pop("locked", [])
-        self.problems: list[Problem] = []
-        if not isinstance(locked, list) or not all(isinstance(p, str) for p in locked):
-            self.problems.append(problem_at(doc, ("locked",), "must be a list of dotted paths"))
-            locked = []
-        self.locked: list[str] = locked
-        self.data = data
+_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+}
 
 
-def _read(path: Path) -> LoadedDocument:
-    """Messages name the file as given, so the user finds it from where they ran us."""
-    name = str(path)
+def _within(real: str, folder: str) -> bool:
+    """Whether ``real`` is ``folder`` or inside it (both real, absolute paths)."""
+    return real == folder or real.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _read(
+    path: Path | str, inside: str = "", name: str | None = None, real: str | None = None
+) -> LoadedDocument:
+    """Read a descriptor or ``_defaults.yaml`` safely: it must resolve to a regular file
+    inside the folder ``inside`` (a symbolic link may not lead out of it), and at most
+    ``MAX_BYTES`` + 1 bytes are read, so a FIFO, a device or a huge file cannot hang or
+    exhaust us. Messages name the file as given (``name``), so the user finds it from where
+    they ran us. ``real`` is its real path when the caller knows it already."""
+    name = str(path) if name is None else name
+
+    def refuse(message: str) -> YamlProblem:
+        return YamlProblem(Problem("io", message, name, 1, 1))
+
+    real = real or os.path.realpath(path)
+    if inside and not _within(real, inside):
+        raise refuse(
+            f"is a symbolic link to {visible(real)}, outside {visible(inside)}; "
+            "only files inside the folder given are read"
+        )
     try:
-        raw = path.read_bytes()
+        kind = stat.S_IFMT(os.stat(real).st_mode)  # stat does not open: a FIFO cannot block
+        if kind != stat.S_IFREG:
+            raise refuse(f"is {_KINDS.get(kind, 'not a regular file')}, not a file; not read")
+        # O_NONBLOCK and O_NOFOLLOW: if it was swapped for a FIFO or a link since, this fails
+        # or returns at once instead of blocking, and fstat below tells.
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as exc:
-        raise YamlProblem(Problem("io", f"cannot read file: {exc.strerror}", name)) from exc
-    return load_yaml_mapping(raw, name)
+        raise refuse(f"cannot read file: {exc.strerror}") from exc
+    try:
+        kind = stat.S_IFMT(os.fstat(fd).st_mode)
+        if kind != stat.S_IFREG:
+            raise refuse(f"is {_KINDS.get(kind, 'not a regular file')}, not a file; not read")
+        chunks = []
+        left = MAX_BYTES + 1  # one byte more than allowed tells "too large" without reading on
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as exc:
+        raise refuse(f"cannot read file: {exc.strerror}") from exc
+    finally:
+        os.close(fd)
+    return load_yaml_mapping(b"".join(chunks), name)
+
+
+_Lock = tuple[str, LoadedDocument, int]  # dotted path, the _defaults.yaml locking it, index
+
+
+@dataclass
+class _Governing:
+    """What governs the descriptors of one folder: every ``_defaults.yaml`` from the top
+    (the repository, else the folder given) down to this folder, merged nearest last."""
+
+    data: dict[str, Any]
+    locks: list[_Lock]
+    doc: LoadedDocument | None  # the nearest _defaults.yaml, the ones above as its fallback
+    files: tuple[tuple[str, str], ...]  # (real path, name as shown) of each, top first
+    problems: list[Problem]
+
+
+_UNGOVERNED = _Governing({}, [], None, (), [])
+
+
+def _is_descriptor_key(dotted_path: str) -> bool:
+    from jenkins_bridge.descriptor.schema import SCHEMA
+
+    node: Any = SCHEMA
+    for part in dotted_path.split("."):
+        properties = node.get("properties") if isinstance(node, dict) else None
+        if properties and part in properties:
+            node = properties[part]
+        elif isinstance(node, dict) and isinstance(node.get("additionalProperties"), dict):
+            node = node["additionalProperties"]  # e.g. runtime.env.<NAME>
+        else:
+            return False
+    return True
+
+
+def _locked_paths(doc: LoadedDocument) -> tuple[list[str], list[Problem]]:
+    """The dotted paths a ``_defaults.yaml`` locks; a path no descriptor can have would lock
+    nothing, so it is an error rather than a lock that silently does not hold."""
+    locked = doc.data.get("locked", [])
+    if not isinstance(locked, list) or not all(isinstance(p, str) for p in locked):
+        return [], [problem_at(doc, ("locked",), "must be a list of dotted paths")]
+    problems = [
+        problem_at(doc, ("locked", index), f"'{visible(path)}' is not a descriptor key")
+        for index, path in enumerate(locked)
+        if not _is_descriptor_key(path)
+    ]
+    return locked, problems
+
+
+def _overrides(
+    locks: Sequence[_Lock], doc: LoadedDocument, data: dict[str, Any], governed: dict[str, Any]
+) -> list[Problem]:
+    """Problems for each locked path that ``data`` (of ``doc``) sets to another value than
+    ``governed`` (what the _defaults.yaml files above give)."""
+    problems = []
+    for locked, lock_doc, index in locks:
+        own = _lookup(data, locked)
+        if own is _MISSING or own == _lookup(governed, locked):
+            continue
+        file, line, column = lock_doc.where(("locked", index))
+        problems.append(
+            problem_at(
+                doc,
+                tuple(locked.split(".")),
+                f"is locked by {file}:{line}:{column} and may not be overridden here",
+                key=True,
+            )
+        )
+    return problems
+
+
+def _govern(outer: _Governing, real: str, name: str, inside: str) -> _Governing:
+    """``outer`` with the ``_defaults.yaml`` at ``real`` applied under it: it may override
+    values, but not what ``outer`` locks, and its own locks add to those."""
+    try:
+        doc = _read(real, inside, name)
+    except YamlProblem as exc:
+        return _Governing(
+            outer.data,
+            outer.locks,
+            outer.doc,
+            (*outer.files, (real, name)),
+            [*outer.problems, exc.problem],
+        )
+    own = {k: v for k, v in doc.data.items() if k != "locked"}
+    # The problems above are repeated, so they are reported however the files are chunked.
+    overrides = _overrides(outer.locks, doc, own, outer.data)
+    problems = [*outer.problems, *overrides]
+    if overrides:  # the locked values stand, so the descriptors below are checked against them
+        own = copy.deepcopy(own)
+        for dotted_path, _, _ in outer.locks:
+            _remove(own, dotted_path)
+    locked, found = _locked_paths(doc)
+    problems += found
+    doc.fallback = outer.doc
+    return _Governing(
+        _deep_merge(outer.data, own),
+        [*outer.locks, *((path, doc, i) for i, path in enumerate(locked))],
+        doc,
+        (*outer.files, (real, name)),
+        problems,
+    )
+
+
+class _GoverningCache:
+    """The ``_Governing`` of each folder, built once per folder from its parent's."""
+
+    def __init__(self) -> None:
+        self.by_folder: dict[tuple[str, str], _Governing] = {}
+        self.real_folders: dict[str, str] = {}
+
+    def of(self, descriptor: DescriptorFile) -> _Governing:
+        shown = str(descriptor.path.parent)
+        folder = self.real_folders.get(shown)
+        if folder is None:
+            folder = self.real_folders[shown] = os.path.realpath(shown)
+        top = descriptor.top or folder
+        root = descriptor.root if descriptor.root and _within(folder, descriptor.root) else top
+        if not _within(folder, root):
+            root = folder
+        return self._of(folder, shown, root, top)
+
+    def _of(self, folder: str, shown: str, root: str, top: str) -> _Governing:
+        cached = self.by_folder.get((folder, root))
+        if cached is not None:
+            return cached
+        outer = _UNGOVERNED
+        if folder != root:
+            parent_shown = os.path.normpath(os.path.join(shown, os.pardir))
+            outer = self._of(os.path.dirname(folder), parent_shown, root, top)
+        real = os.path.join(folder, DEFAULTS_FILE)
+        governing = outer
+        if os.path.lexists(real):
+            inside = top if _within(folder, top) else root
+            governing = _govern(outer, real, str(Path(shown, DEFAULTS_FILE)), inside)
+        self.by_folder[(folder, root)] = governing
+        return governing
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -163,6 +359,15 @@ def _lookup(data: dict[str, Any], dotted_path: str) -> Any:
     return node
 
 
+def _remove(data: dict[str, Any], dotted_path: str) -> None:
+    *parents, last = dotted_path.split(".")
+    node: Any = data
+    for part in parents:
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+        node.pop(last, None)
+
+
 @dataclass
 class LoadedFiles:
     """What loading some descriptor files gave: validated data, problems, and where each
@@ -175,6 +380,9 @@ class LoadedFiles:
     records: list[tuple[dict[str, Any], Path, str]]  # merged, validated data; file; origin
     problems: list[Problem]
     name_positions: dict[Path, tuple[str, int, int]]
+    team_positions: dict[Path, Position] = field(default_factory=dict)
+    # The _defaults.yaml files governing each file, top first: (real path, name as shown).
+    governed_by: dict[Path, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
     def services(self) -> list[model.Service]:
         return [build_service(data, path, origin) for data, path, origin in self.records]
@@ -183,28 +391,25 @@ class LoadedFiles:
 def load_files(files: Sequence[DescriptorFile]) -> LoadedFiles:
     """Load, merge and validate ``files`` (no checks across files; see ``load_services``)."""
     loaded = LoadedFiles([], [], {})
-    defaults_by_dir: dict[Path, _Defaults | None] = {}
+    governing = _GoverningCache()
+    reported: set[int] = set()
     for descriptor in files:
-        folder = descriptor.path.parent
-        if folder not in defaults_by_dir:
-            defaults_by_dir[folder] = None
-            defaults_path = folder / DEFAULTS_FILE
-            if defaults_path.is_file():
-                try:
-                    defaults_by_dir[folder] = defaults = _Defaults(_read(defaults_path))
-                    loaded.problems.extend(defaults.problems)
-                except YamlProblem as exc:
-                    loaded.problems.append(exc.problem)
+        governed = governing.of(descriptor)
+        if id(governed) not in reported:  # a folder's defaults problems, once per chunk
+            reported.add(id(governed))
+            loaded.problems.extend(governed.problems)
         try:
-            doc = _read(descriptor.path)
+            doc = _read(descriptor.path, descriptor.top, real=descriptor.key or None)
         except YamlProblem as exc:
             loaded.problems.append(exc.problem)
             continue
-        data, found = _validate_one(doc, defaults_by_dir[folder])
+        data, found = _validate_one(doc, governed)
         loaded.problems.extend(found)
         if data is not None:
             loaded.records.append((data, descriptor.path, descriptor.origin))
             loaded.name_positions[descriptor.path] = doc.where(("metadata", "name"))
+            loaded.team_positions[descriptor.path] = doc.where(("metadata", "team"))
+            loaded.governed_by[descriptor.path] = governed.files
     return loaded
 
 
@@ -237,6 +442,40 @@ def check_across_files(
     return problems
 
 
+def _governed_text(files: tuple[tuple[str, str], ...]) -> str:
+    return " and ".join(name for _, name in files) if files else "no _defaults.yaml"
+
+
+def check_team_defaults(chunks: Sequence[LoadedFiles]) -> list[Problem]:
+    """Problems only a whole run can see: a team whose services are governed by different
+    ``_defaults.yaml`` files. Otherwise moving a descriptor to a folder next door would
+    escape its team's locked defaults."""
+    problems = []
+    first: dict[str, tuple[Path, tuple[tuple[str, str], ...], Position]] = {}
+    for chunk in chunks:
+        for data, path, _ in chunk.records:
+            team = data["metadata"]["team"]
+            governed = chunk.governed_by.get(path, ())
+            position = chunk.team_positions.get(path, (str(path), 1, 1))
+            seen = first.setdefault(team.lower(), (path, governed, position))
+            if [real for real, _ in seen[1]] == [real for real, _ in governed]:
+                continue
+            file, line, column = position
+            problems.append(
+                Problem(
+                    "invalid",
+                    f"metadata.team: team '{team}' is governed here by "
+                    f"{_governed_text(governed)}, but at {seen[2][0]}:{seen[2][1]} by "
+                    f"{_governed_text(seen[1])}; keep a team's descriptors under the same "
+                    "_defaults.yaml",
+                    file,
+                    line,
+                    column,
+                )
+            )
+    return problems
+
+
 def load_services(
     paths: Sequence[str | Path], *, workers: int | None = None
 ) -> list[model.Service]:
@@ -260,6 +499,7 @@ def check_chunks(chunks: Sequence[LoadedFiles]) -> None:
     # A folder's _defaults.yaml is read by every chunk that has files there: report it once.
     problems = list(dict.fromkeys(p for chunk in chunks for p in chunk.problems))
     problems += check_across_files(names, positions)
+    problems += check_team_defaults(chunks)
     if problems:
         raise InvalidDescriptors(problems)
 
@@ -277,34 +517,28 @@ def load_service(path: str | Path) -> model.Service:
 
 
 def _validate_one(
-    doc: LoadedDocument, defaults: _Defaults | None
+    doc: LoadedDocument, governing: _Governing
 ) -> tuple[dict[str, Any] | None, list[Problem]]:
-    problems: list[Problem] = []
     data = doc.data
     combined = doc
-    if defaults is not None:
-        for index, locked in enumerate(defaults.locked):
-            own = _lookup(doc.data, locked)
-            if own is _MISSING:
-                continue
-            if own != _lookup(defaults.data, locked):
-                path = tuple(locked.split("."))
-                file, line, column = defaults.doc.where(("locked", index))
-                problems.append(
-                    problem_at(
-                        doc,
-                        path,
-                        f"is locked by {file}:{line}:{column} and may not be overridden here",
-                        key=True,
-                    )
-                )
-        data = _deep_merge(defaults.data, doc.data)
-        combined = LoadedDocument(file=doc.file, data=data, root=doc.root, fallback=defaults.doc)
+    problems = _overrides(governing.locks, doc, doc.data, governing.data)
+    if governing.doc is not None:
+        data = _deep_merge(governing.data, doc.data)
+        combined = LoadedDocument(file=doc.file, data=data, root=doc.root, fallback=governing.doc)
     problems.extend(schema_problems(combined, data))
     problems.extend(field_problems(combined, data))
+    problems.extend(_source_problems(combined, data))
     if problems:
         return None, problems
     return data, []
+
+
+def _source_problems(doc: LoadedDocument, data: dict[str, Any]) -> list[Problem]:
+    """``source.repo`` must be a remote git URL without credentials (see ``git_remote``)."""
+    source = data.get("source")
+    repo = source.get("repo") if isinstance(source, dict) else None
+    message = repository_url_problem(repo) if isinstance(repo, str) and repo else None
+    return [] if message is None else [problem_at(doc, ("source", "repo"), message)]
 
 
 @functools.cache

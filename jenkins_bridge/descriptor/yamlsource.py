@@ -8,6 +8,7 @@ errors, expansion is budgeted, and every value's ``file:line:column`` is kept fo
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,12 @@ MAX_DEPTH = 64
 # C0 controls except tab and newline, DEL, C1 controls, lone surrogates, non-characters.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
+# What a key may not hold and a message may not print raw: the characters above, tab and
+# newline, and the bidirectional controls that make text read differently from what it is.
+_INVISIBLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
+
 _STR_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"}
 
 
@@ -39,8 +46,9 @@ class LoadedDocument:
     """A YAML mapping as plain data, plus the composed node tree to locate any value in.
 
     Positions are looked up only when a problem is reported, so loading a valid descriptor
-    pays nothing for them. ``fallback`` is the ``_defaults.yaml`` merged under this document:
-    values that came from there are located there.
+    pays nothing for them. ``fallback`` is the ``_defaults.yaml`` merged under this document
+    (itself with the ones above it as its fallback): values that came from there are located
+    there.
     """
 
     file: str
@@ -50,10 +58,15 @@ class LoadedDocument:
 
     def where(self, path: Path, *, key: bool = False) -> Position:
         """Best position for ``path``: the key or value itself, else its nearest ancestor."""
+        chain = []  # this document, then the _defaults.yaml files nearest first
+        doc: LoadedDocument | None = self
+        while doc is not None:
+            chain.append(doc)
+            doc = doc.fallback
         probe = path
         while True:
-            for doc in (self, self.fallback):
-                if doc is not None and doc.root is not None:
+            for doc in chain:
+                if doc.root is not None:
                     found = _locate(doc.root, probe, key=key)
                     if found is not None:
                         return (doc.file, found[0], found[1])
@@ -91,6 +104,16 @@ class YamlProblem(Exception):
     def __init__(self, problem: Problem) -> None:
         super().__init__(str(problem))
         self.problem = problem
+
+
+def visible(text: str) -> str:
+    """``text`` safe to print on one terminal line: control characters as ``\\x1b`` etc."""
+
+    def escape(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _INVISIBLE.sub(escape, text)
 
 
 def _where(data: bytes, needle: bytes | None, offset: int | None = None) -> tuple[int, int]:
@@ -178,12 +201,13 @@ def load_yaml_mapping(text: bytes | str, file: str) -> LoadedDocument:
         )
 
     budget = [MAX_NODES]
-    data = _walk(node, file, budget, 0, fail)
+    data = _walk(node, file, budget, 0, _Merger(file, fail))
     assert isinstance(data, dict)
     return LoadedDocument(file=file, data=data, root=node)
 
 
-def _walk(node: Any, file: str, budget: list[int], depth: int, fail: Any) -> Any:
+def _walk(node: Any, file: str, budget: list[int], depth: int, merger: _Merger) -> Any:
+    fail = merger.fail
     budget[0] -= 1
     if budget[0] < 0:
         line, column = _pos(file, node.start_mark)[1:]
@@ -199,17 +223,29 @@ def _walk(node: Any, file: str, budget: list[int], depth: int, fail: Any) -> Any
 
     if isinstance(node, yaml.ScalarNode):
         return _scalar(node, file, fail)
+    if node.tag not in (_SEQ_TAG, _MAP_TAG):  # `!!python/object/apply:...` [...], `!!set`...
+        line, column = _pos(file, node.start_mark)[1:]
+        raise fail(f"tag '{visible(_short_tag(node.tag))}' is not supported", line, column)
     if isinstance(node, yaml.SequenceNode):
-        return [_walk(child, file, budget, depth + 1, fail) for child in node.value]
+        return [_walk(child, file, budget, depth + 1, merger) for child in node.value]
     assert isinstance(node, yaml.MappingNode)
     result: dict[str, Any] = {}
     seen: dict[str, Any] = {}
-    for key_node, value_node in _merged_pairs(node, fail, file):
+    for key_node, value_node in merger.pairs(node):
         if not isinstance(key_node, yaml.ScalarNode):
             line, column = _pos(file, key_node.start_mark)[1:]
             raise fail("mapping keys must be plain strings", line, column)
         # Keys stay as written: YAML 1.1 would turn `on:` or `yes:` into booleans.
         key = str(key_node.value)
+        bad = _INVISIBLE.search(key)
+        if bad is not None:  # it would reach messages and terminals: refuse it, shown escaped
+            line, column = _pos(file, key_node.start_mark)[1:]
+            raise fail(
+                f"key '{visible(key)}' holds control character U+{ord(bad.group()):04X}; "
+                "keys are plain names",
+                line,
+                column,
+            )
         if key in seen:
             first = _pos(file, seen[key].start_mark)
             line, column = _pos(file, key_node.start_mark)[1:]
@@ -219,51 +255,113 @@ def _walk(node: Any, file: str, budget: list[int], depth: int, fail: Any) -> Any
                 column,
             )
         seen[key] = key_node
-        result[key] = _walk(value_node, file, budget, depth + 1, fail)
+        result[key] = _walk(value_node, file, budget, depth + 1, merger)
     return result
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
 
 
-def _merged_pairs(node: Any, fail: Any = None, file: str = "") -> list[tuple[Any, Any]]:
-    """Key/value pairs of a mapping with YAML merge keys (``<<: *base``) applied, own keys last.
+def _merged_pairs(node: Any) -> list[tuple[Any, Any]]:
+    """Key/value pairs of a mapping in a document already loaded (to locate a value there)."""
+    return _Merger("", None).pairs(node)
 
-    With ``fail``, a merge of something other than mappings is an error; without (when only
-    locating a value in a document already loaded), it is skipped.
+
+class _Merger:
+    """Key/value pairs of mappings with YAML merge keys (``<<: *base``) applied, own keys last.
+
+    With ``fail`` (while loading), a merge of something other than mappings, a merge that
+    includes the mapping itself (``a: &a {<<: *a}``) and one that expands past ``MAX_NODES``
+    pairs are errors; without (when only locating a value), such merges are skipped. Each
+    mapping is merged once, so aliases of merged mappings cost nothing more.
     """
-    pairs: list[tuple[Any, Any]] = node.value
-    if not any(k.tag == _MERGE_TAG for k, _ in pairs if isinstance(k, yaml.ScalarNode)):
-        return pairs  # the common case: no merge keys
-    own_pairs: list[tuple[Any, Any]] = []
-    merged: list[tuple[Any, Any]] = []
-    for key_node, value_node in pairs:
-        if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _MERGE_TAG:
+
+    def __init__(self, file: str, fail: Any) -> None:
+        self.file = file
+        self.fail = fail
+        self.done: dict[int, list[tuple[Any, Any]]] = {}
+        self.active: set[int] = set()
+
+    def _refuse(self, message: str, mark: Any) -> None:
+        if self.fail is not None:
+            line, column = _pos(self.file, mark)[1:]
+            raise self.fail(message, line, column)
+
+    def pairs(self, node: Any) -> list[tuple[Any, Any]]:
+        pairs: list[tuple[Any, Any]] = node.value
+        if not any(k.tag == _MERGE_TAG for k, _ in pairs if isinstance(k, yaml.ScalarNode)):
+            return pairs  # the common case: no merge keys
+        if id(node) in self.done:
+            return self.done[id(node)]
+        self.active.add(id(node))
+        try:
+            result = self._merge(pairs)
+        finally:
+            self.active.discard(id(node))
+        self.done[id(node)] = result
+        return result
+
+    def _merge(self, pairs: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+        own_pairs: list[tuple[Any, Any]] = []
+        merged: list[tuple[Any, Any]] = []
+        taken: set[object] = set()
+        for key_node, value_node in pairs:
+            if not (isinstance(key_node, yaml.ScalarNode) and key_node.tag == _MERGE_TAG):
+                own_pairs.append((key_node, value_node))
+                continue
             sources = (
                 value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
             )
             for source in sources:
                 if not isinstance(source, yaml.MappingNode):
-                    if fail is None:
-                        continue
-                    line, column = _pos(file, source.start_mark)[1:]
-                    raise fail("'<<' merge needs a mapping or a list of mappings", line, column)
-                merged.extend(_merged_pairs(source, fail, file))
-            continue
-        own_pairs.append((key_node, value_node))
-    own = {k.value for k, _ in own_pairs if isinstance(k, yaml.ScalarNode)}
-    return [(k, v) for k, v in merged if k.value not in own] + own_pairs
+                    self._refuse(
+                        "'<<' merge needs a mapping or a list of mappings", source.start_mark
+                    )
+                elif id(source) in self.active:
+                    self._refuse(
+                        "'<<' merges a mapping into itself (the alias refers to a mapping "
+                        "that contains this merge)",
+                        key_node.start_mark,
+                    )
+                else:
+                    # Sources listed earlier win (YAML merge spec); keys repeated within one
+                    # source stay, so that walking them reports the duplicate.
+                    pairs_of_source = self.pairs(source)
+                    merged.extend(p for p in pairs_of_source if _key(p[0]) not in taken)
+                    taken.update(_key(k) for k, _ in pairs_of_source)
+                    if len(merged) > MAX_NODES:
+                        self._refuse(
+                            f"'<<' merges expand to more than {MAX_NODES} keys (alias bomb?)",
+                            source.start_mark,
+                        )
+                        return []
+        own = {k.value for k, _ in own_pairs if isinstance(k, yaml.ScalarNode)}
+        kept = [
+            (k, v) for k, v in merged if not (isinstance(k, yaml.ScalarNode) and k.value in own)
+        ]
+        return kept + own_pairs
 
 
 _constructor = yaml.SafeLoader("")
 
 
+def _key(node: Any) -> object:
+    """A mapping key to compare merged keys by (a node that is not a scalar never matches)."""
+    return node.value if isinstance(node, yaml.ScalarNode) else node
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org") else tag
+
+
 def _scalar(node: Any, file: str, fail: Any) -> Any:
+    line, column = _pos(file, node.start_mark)[1:]
     if node.tag in _STR_TAGS:
         text = str(node.value)
         bad = _FORBIDDEN.search(text)
         if bad is not None:
-            line, column = _pos(file, node.start_mark)[1:]
             raise fail(
                 f"control character U+{ord(bad.group()):04X} is not allowed in a value "
                 "(Jenkins names and XML 1.0 reject it)",
@@ -271,8 +369,18 @@ def _scalar(node: Any, file: str, fail: Any) -> Any:
                 column,
             )
         return text
+    written = visible(str(node.value))
+    written = written if len(written) <= 40 else written[:37] + "..."
     try:
-        return _constructor.construct_object(node, deep=True)
-    except yaml.YAMLError as exc:
-        line, column = _pos(file, node.start_mark)[1:]
-        raise fail(f"bad value: {exc}", line, column) from exc
+        value = _constructor.construct_object(node, deep=True)
+    except yaml.constructor.ConstructorError as exc:
+        # An unknown or unsafe tag (e.g. !!python/object); never a constructor we run.
+        raise fail(f"tag '{visible(_short_tag(node.tag))}' is not supported", line, column) from exc
+    except (yaml.YAMLError, ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+        # PyYAML's constructors trust the tag: `!!int abc` or `!!float ""` raise plain errors.
+        raise fail(
+            f"'{written}' is not a valid {visible(_short_tag(node.tag))} value", line, column
+        ) from exc
+    if isinstance(value, float) and not math.isfinite(value):
+        raise fail(f"'{written}' is not a finite number", line, column)
+    return value

@@ -208,6 +208,12 @@ parameters = st.lists(
     ),
     max_size=3,
 )
+# Remote URLs git may be given, with any printable text in the path (it reaches config.xml).
+repos = st.sampled_from(
+    ["https://git.example.com/a/b.git", "ssh://git@git.example.com:22/a/b", "git@h:a/b.git"]
+) | st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zs")), max_size=20).map(
+    "https://git.example.com/".__add__
+)
 descriptors = st.fixed_dictionaries(
     {
         "apiVersion": st.just("jenkins-bridge/v1"),
@@ -217,7 +223,7 @@ descriptors = st.fixed_dictionaries(
             optional={"description": st.text(max_size=20), "owners": st.lists(st.just("a@b.c"))},
         ),
         "source": st.fixed_dictionaries(
-            {"repo": st.text(min_size=1, max_size=20)},
+            {"repo": repos},
             optional={"branch": st.sampled_from(["main", "release/1.x"]), "credentialsId": names},
         ),
     },

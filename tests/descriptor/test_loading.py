@@ -74,7 +74,7 @@ def test_trailing_newline_in_a_name_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "svc.yaml"
     path.write_text(
         'apiVersion: jenkins-bridge/v1\nkind: Service\nmetadata: {name: "abc\\n", team: core}\n'
-        "source: {repo: x}\n"
+        "source: {repo: https://git.example.com/core/svc.git}\n"
     )
     with pytest.raises(InvalidDescriptors) as caught:
         load_services([path])
