@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from jenkins_bridge.descriptor.git_remote import repository_url_problem
 from jenkins_bridge.descriptor.schema import CREDENTIALS_ID_PATTERN
 from jenkins_bridge.errors import UsageError
 from jenkins_bridge.render.job_config import SharedLibrary
@@ -26,8 +27,10 @@ def shared_library(scope: str, repo: str | None, credentials_id: str | None) -> 
             f"--library-credentials-id {credentials_id!r} is not a Jenkins credentials ID",
             hint="use letters, digits, '.', '_' or '-' (the ID, never the secret)",
         )
-    if repo is not None and (not repo.strip() or any(c.isspace() for c in repo)):
-        raise UsageError(f"--library-repo {repo!r} is not a git URL")
+    if repo is not None:
+        problem = repository_url_problem(repo)
+        if problem is not None:  # the same rules as source.repo: git reads it on the controller
+            raise UsageError(f"--library-repo {problem}")
     return SharedLibrary(
         scope="global" if scope == "global" else "folder",
         repo=repo or None,

@@ -107,6 +107,6 @@ def _host_problem(host: str, pattern: re.Pattern[str]) -> str | None:
 
 def _credentials() -> str:
     return (
-        "must not hold credentials (user:password@); put them in Jenkins and name them in "
-        "source.credentialsId"
+        "must not hold credentials (user:password@); put them in Jenkins and name their "
+        "credentials ID instead"
     )

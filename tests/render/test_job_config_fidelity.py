@@ -140,3 +140,23 @@ def test_render_options_and_their_environment_variables(
               "--library-credentials-id", "not an id")  # fmt: skip
     assert bad.exit_code == 1 and len(bad.stderr.splitlines()) == 1
     assert "--library-credentials-id" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    "repo",
+    [
+        "ext::sh -c touch% /tmp/pwned",
+        "--upload-pack=touch /tmp/pwned",
+        "file:///srv/git/library.git",
+        "/srv/git/library.git",
+        "https://deploy:s3cret@git.example.com/platform/library.git",
+    ],
+)
+def test_library_repo_follows_the_source_repo_rules(
+    cli: Callable[..., CliResult], tmp_path: Path, repo: str
+) -> None:
+    """The library repository reaches the folder config (and git) like source.repo does."""
+    bad = cli("render", str(GOLDEN / "minimal"), "-o", str(tmp_path / "o"), "--library-repo", repo)
+    assert bad.exit_code == 1 and len(bad.stderr.splitlines()) == 1, bad.stderr
+    assert "--library-repo" in bad.stderr and "s3cret" not in bad.stderr
+    assert not (tmp_path / "o").exists()
