@@ -1,0 +1,254 @@
+"""A directory that can be read, written and pruned without ever leaving it.
+
+Every access walks from the directory's own file descriptor one component at a time with
+``O_NOFOLLOW``, so a symlink planted anywhere under it (a team folder, a generated file, a
+temporary name) is refused instead of followed; files are written under a random temporary
+name created with ``O_EXCL`` and renamed into place, which never follows a link either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from jenkins_bridge.errors import BridgeError
+
+# Temporary files are named with this prefix; a render cleans up any it finds in the folders it
+# writes (what an interrupted render leaves behind).
+TEMPORARY_PREFIX = ".jenkins-bridge-tmp-"
+
+_DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class UnsafeOutputPath(BridgeError):
+    """A path under the output directory that render will not write, read or remove."""
+
+    code = "unsafe-output-path"
+
+    def __init__(self, root: Path, path: str, reason: str) -> None:
+        super().__init__(
+            f"{root / path}: {reason}; refusing to write through it",
+            hint=f"remove it, or render into a directory without links (-o {root})",
+        )
+        self.path = path
+        self.reason = reason
+
+
+def relative_parts(path: str) -> tuple[str, ...] | None:
+    """The components of a relative POSIX path, or None if it is absolute, empty or has
+    '.', '..', empty or NUL components (anything that could name a place outside)."""
+    if not path or "\0" in path or "\\" in path or path.startswith("/"):
+        return None
+    parts = tuple(path.split("/"))
+    if any(part in ("", ".", "..") for part in parts):
+        return None
+    return parts
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What lies at a path: ``kind`` is file, missing, symlink, directory, other or
+    through-symlink (a folder on the way is a link); ``target`` says where a link points."""
+
+    kind: str
+    target: str | None = None
+
+    def reason(self) -> str:
+        if self.kind == "symlink":
+            return f"it is a symbolic link (to {self.target})"
+        if self.kind == "through-symlink":
+            return f"folder {self.target} on the way is a symbolic link"
+        if self.kind == "directory":
+            return "it is a directory"
+        if self.target is not None:
+            return f"{self.target} on the way is not a folder"
+        return "it is not a regular file"
+
+
+class ConfinedDir:
+    """An open directory; every path given to it is relative and stays inside it."""
+
+    def __init__(self, root: Path, *, create: bool = False) -> None:
+        if create:
+            root.mkdir(parents=True, exist_ok=True)
+        # The root itself may be a link the user chose (-o link/); what is under it may not.
+        self.root = root.resolve()
+        try:
+            self._fd = os.open(self.root, _DIRECTORY_FLAGS)
+        except FileNotFoundError:
+            self._fd = -1
+        except OSError as exc:
+            raise BridgeError(f"cannot open output directory {root}: {exc.strerror}") from exc
+
+    @property
+    def exists(self) -> bool:
+        return self._fd >= 0
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> ConfinedDir:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- walking ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _folder(self, parts: tuple[str, ...], *, create: bool) -> Iterator[int | Found]:
+        """An fd of the folder ``parts`` (created if asked), or a ``Found`` saying why not."""
+        fd = os.dup(self._fd)
+        try:
+            for index, part in enumerate(parts):
+                if create:
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(part, 0o777, dir_fd=fd)
+                try:
+                    child = os.open(part, _DIRECTORY_FLAGS, dir_fd=fd)
+                except OSError as exc:
+                    here = "/".join(parts[: index + 1])
+                    if exc.errno == errno.ENOENT:
+                        yield Found("missing")
+                        return
+                    if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                        yield Found("through-symlink" if _is_link(part, fd) else "other", here)
+                        return
+                    raise
+                os.close(fd)
+                fd = child
+            yield fd
+        finally:
+            os.close(fd)
+
+    def inspect(self, path: str) -> Found:
+        parts = self._parts(path)
+        with self._folder(parts[:-1], create=False) as folder:
+            if isinstance(folder, Found):
+                return folder
+            return _lstat_kind(parts[-1], folder)
+
+    def read(self, path: str) -> tuple[Found, bytes | None]:
+        """The bytes of a regular file at ``path`` (never through a link), or why not."""
+        parts = self._parts(path)
+        with self._folder(parts[:-1], create=False) as folder:
+            if isinstance(folder, Found):
+                return folder, None
+            try:
+                fd = os.open(parts[-1], _READ_FLAGS, dir_fd=folder)
+            except OSError as exc:
+                if exc.errno == errno.ENOENT:
+                    return Found("missing"), None
+                if exc.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO):
+                    return _lstat_kind(parts[-1], folder), None
+                raise
+            try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    return Found("other"), None
+                with os.fdopen(fd, "rb", closefd=False) as handle:
+                    return Found("file"), handle.read()
+            finally:
+                os.close(fd)
+
+    def write(self, path: str, data: bytes) -> None:
+        """Put ``data`` at ``path`` atomically: a random temporary file in the same folder,
+        then a rename over the old file. Refuses links on the way and at the path."""
+        parts = self._parts(path)
+        with self._folder(parts[:-1], create=True) as folder:
+            if isinstance(folder, Found):
+                raise UnsafeOutputPath(self.root, path, folder.reason())
+            found = _lstat_kind(parts[-1], folder)
+            if found.kind not in ("file", "missing"):
+                raise UnsafeOutputPath(self.root, path, found.reason())
+            temporary = f"{TEMPORARY_PREFIX}{secrets.token_hex(8)}"
+            fd = os.open(temporary, _CREATE_FLAGS, 0o666, dir_fd=folder)
+            try:
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                finally:
+                    os.close(fd)
+                os.replace(temporary, parts[-1], src_dir_fd=folder, dst_dir_fd=folder)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary, dir_fd=folder)
+                raise
+
+    def remove(self, path: str) -> Found:
+        """Unlink the regular file at ``path`` and the folders it leaves empty; returns what
+        was there (only a ``file`` is removed)."""
+        parts = self._parts(path)
+        with self._folder(parts[:-1], create=False) as folder:
+            if isinstance(folder, Found):
+                return folder
+            found = _lstat_kind(parts[-1], folder)
+            if found.kind != "file":
+                return found
+            os.unlink(parts[-1], dir_fd=folder)
+        for depth in range(len(parts) - 1, 0, -1):
+            with self._folder(parts[: depth - 1], create=False) as parent:
+                if isinstance(parent, Found):
+                    break
+                try:
+                    os.rmdir(parts[depth - 1], dir_fd=parent)
+                except OSError:
+                    break
+        return found
+
+    def remove_temporaries(self, folder_path: str) -> list[str]:
+        """Delete leftover temporary files in one folder (empty string: the root)."""
+        parts = self._parts(folder_path) if folder_path else ()
+        removed: list[str] = []
+        with self._folder(parts, create=False) as folder:
+            if isinstance(folder, Found):
+                return removed
+            for name in os.listdir(folder):
+                if name.startswith(TEMPORARY_PREFIX):
+                    with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                        os.unlink(name, dir_fd=folder)  # unlink never follows a link
+                        removed.append(str(PurePosixPath(folder_path, name)))
+        return removed
+
+    def _parts(self, path: str) -> tuple[str, ...]:
+        parts = relative_parts(path)
+        if parts is None:
+            raise UnsafeOutputPath(self.root, path, "it is not a plain relative path")
+        if self._fd < 0:
+            raise BridgeError(f"output directory {self.root} does not exist")
+        return parts
+
+
+def _is_link(name: str, folder: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(name, dir_fd=folder).st_mode)
+    except OSError:
+        return False
+
+
+def _lstat_kind(name: str, folder: int) -> Found:
+    try:
+        mode = os.lstat(name, dir_fd=folder).st_mode
+    except FileNotFoundError:
+        return Found("missing")
+    if stat.S_ISLNK(mode):
+        try:
+            target: str | None = os.readlink(name, dir_fd=folder)
+        except OSError:
+            target = None
+        return Found("symlink", target)
+    if stat.S_ISREG(mode):
+        return Found("file")
+    if stat.S_ISDIR(mode):
+        return Found("directory")
+    return Found("other")
