@@ -140,6 +140,12 @@ class ConfinedDir:
 
     def read(self, path: str) -> tuple[Found, bytes | None]:
         """The bytes of a regular file at ``path`` (never through a link), or why not."""
+        try:
+            return self._read(path)
+        except OSError as exc:
+            raise BridgeError(f"cannot read {self.root / path}: {exc.strerror or exc}") from exc
+
+    def _read(self, path: str) -> tuple[Found, bytes | None]:
         parts = self._parts(path)
         with self._folder(parts[:-1], create=False) as folder:
             if isinstance(folder, Found):
@@ -163,6 +169,12 @@ class ConfinedDir:
     def write(self, path: str, data: bytes) -> None:
         """Put ``data`` at ``path`` atomically: a random temporary file in the same folder,
         then a rename over the old file. Refuses links on the way and at the path."""
+        try:
+            self._write(path, data)
+        except OSError as exc:
+            raise BridgeError(f"cannot write {self.root / path}: {exc.strerror or exc}") from exc
+
+    def _write(self, path: str, data: bytes) -> None:
         parts = self._parts(path)
         with self._folder(parts[:-1], create=True) as folder:
             if isinstance(folder, Found):
@@ -188,6 +200,12 @@ class ConfinedDir:
     def remove(self, path: str) -> Found:
         """Unlink the regular file at ``path`` and the folders it leaves empty; returns what
         was there (only a ``file`` is removed)."""
+        try:
+            return self._remove(path)
+        except OSError as exc:
+            raise BridgeError(f"cannot remove {self.root / path}: {exc.strerror or exc}") from exc
+
+    def _remove(self, path: str) -> Found:
         parts = self._parts(path)
         with self._folder(parts[:-1], create=False) as folder:
             if isinstance(folder, Found):
