@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from jenkins_bridge.cli.output import Outcome, progress
+from jenkins_bridge.containers.context import check_build_context, repository_root
 from jenkins_bridge.containers.engine import (
     BuildRequest,
     Engine,
@@ -42,6 +43,7 @@ class ImagePlan:
     spec: ImageSpec
     context_dir: Path
     dockerfile: Path
+    repository_root: Path  # context and Dockerfile must resolve inside it
 
 
 def load_service(path: Path) -> Service:
@@ -63,6 +65,7 @@ def resolve_image(service: Service) -> ImagePlan:
         context_dir=(base / spec.context).resolve(),
         # Like docker build and compose: the Dockerfile path is relative to the context.
         dockerfile=(base / spec.context / spec.dockerfile).resolve(),
+        repository_root=repository_root(base),
     )
 
 
@@ -141,6 +144,12 @@ def build(
     """
     plan = resolve_image(load_service(descriptor))
     check_build_inputs(plan.context_dir, plan.dockerfile)
+    check_build_context(
+        plan.context_dir,
+        plan.dockerfile,
+        plan.repository_root,
+        given=(plan.spec.context, plan.spec.dockerfile),
+    )
     credentials = registry_credentials(os.environ) if push_after else None
     facts = collect_build_facts(os.environ, plan.context_dir)
     all_tags = tuple(image_tags(facts, tags))
@@ -164,6 +173,7 @@ def build(
         target=plan.spec.target,
         cache_from=cache_from,
         no_cache=no_cache,
+        repository_root=plan.repository_root,
     )
     with Engine.connect() as engine:
         built = engine.build(request, progress)
