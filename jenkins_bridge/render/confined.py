@@ -183,8 +183,8 @@ class ConfinedDir:
             if found.kind not in ("file", "missing"):
                 raise UnsafeOutputPath(self.root, path, found.reason())
             temporary = f"{TEMPORARY_PREFIX}{secrets.token_hex(8)}"
-            fd = os.open(temporary, _CREATE_FLAGS, 0o666, dir_fd=folder)
             try:
+                fd = os.open(temporary, _CREATE_FLAGS, 0o666, dir_fd=folder)
                 try:
                     view = memoryview(data)
                     while view:
@@ -193,6 +193,8 @@ class ConfinedDir:
                     os.close(fd)
                 os.replace(temporary, parts[-1], src_dir_fd=folder, dst_dir_fd=folder)
             except BaseException:
+                # Ctrl-C included. Whatever still slips through (a second signal right here)
+                # is removed by the next render (remove_temporaries).
                 with contextlib.suppress(OSError):
                     os.unlink(temporary, dir_fd=folder)
                 raise

@@ -536,3 +536,60 @@ def _request(context: Path, repository: str) -> BuildRequest:
         tags=(SHORT,),
         labels={"org.opencontainers.image.revision": COMMIT},
     )
+
+
+# -- the build context stays inside the descriptor's repository ------------------------------
+
+
+def test_a_link_out_of_the_repository_is_refused_and_nothing_is_built(
+    services: Services,
+    docker_client: Any,
+    repositories: list[str],
+    clean_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import dataclasses
+
+    from jenkins_bridge.containers.errors import ContextLinkOutside
+
+    repository = unique_repository(services.plain_registry, repositories)
+    descriptor = write_service(tmp_path / "svc", repository)
+    (tmp_path / "host-secret.txt").write_text("HOST-SECRET-VALUE\n")
+    (tmp_path / "svc" / "payload.txt").unlink()
+    (tmp_path / "svc" / "payload.txt").symlink_to(tmp_path / "host-secret.txt")
+    clean_env.setenv("GIT_COMMIT", COMMIT)
+
+    code, out, err = run_cli(capsys, "--output", "json", "image", "build", str(descriptor))
+
+    assert code == 1, err
+    assert json.loads(out)["status"] == "context-link-outside"
+    assert "HOST-SECRET-VALUE" not in out + err
+    assert not docker_client.images.list(name=repository)
+    # The adapter refuses on its own too, whoever builds the request.
+    request = dataclasses.replace(
+        _request(tmp_path / "svc", repository), repository_root=tmp_path / "svc"
+    )
+    with Engine.connect() as engine, pytest.raises(ContextLinkOutside):
+        engine.build(request, lambda line: None)
+    assert not docker_client.images.list(name=repository)
+
+
+def test_a_link_inside_the_context_still_builds(
+    services: Services,
+    docker_client: Any,
+    repositories: list[str],
+    clean_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repository = unique_repository(services.plain_registry, repositories)
+    dockerfile = f"FROM {BASE_IMAGE}\nCOPY alias.txt /alias.txt\n"
+    descriptor = write_service(tmp_path / "svc", repository, dockerfile)
+    (tmp_path / "svc" / "alias.txt").symlink_to("payload.txt")
+    clean_env.setenv("GIT_COMMIT", COMMIT)
+
+    code, out, err = run_cli(capsys, "image", "build", str(descriptor))
+
+    assert code == 0, err
+    assert run_in_image(docker_client, out.strip(), "cat", "/alias.txt") == "payload"
