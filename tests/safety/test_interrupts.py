@@ -240,3 +240,34 @@ def test_ctrl_c_during_plan_exits_130_with_one_json_object(
         env,
     )
     assert assert_clean_interrupt(result) == {}
+
+
+def test_ctrl_c_while_plan_verify_fetches_stops_fetching(
+    slow_jenkins: JenkinsEmulator, tmp_path: Path
+) -> None:
+    root = _services(tmp_path / "d", 40)
+    env = _jenkins_env(slow_jenkins)
+    slow_jenkins.faults = None
+    setup = subprocess.run(
+        [str(BINARY), "apply", str(root), "--max-rps", "0"],
+        capture_output=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
+    assert setup.returncode == 0
+    slow_jenkins.faults = FaultInjection(latency=0.2)
+
+    def config_fetches() -> int:
+        return sum(1 for method, path in slow_jenkins.request_log if path.endswith("config.xml"))
+
+    before = config_fetches()
+    workers = 2
+    result = interrupt(
+        ["--output", "json", "plan", str(root), "--verify", "--workers", str(workers)],
+        lambda pid: config_fetches() - before >= 3,
+        env,
+    )
+    assert_clean_interrupt(result)
+    # Only the fetches in flight when Ctrl-C came were finished; the queued ones never ran.
+    fetched = config_fetches() - before
+    assert fetched < 40, fetched
