@@ -18,6 +18,7 @@ from jenkins_bridge.cli.output import Outcome, progress
 from jenkins_bridge.containers.context import check_build_context, repository_root
 from jenkins_bridge.containers.engine import (
     BuildRequest,
+    BuiltImage,
     Engine,
     RegistryCredentials,
     check_build_inputs,
@@ -32,7 +33,7 @@ from jenkins_bridge.containers.tags import (
     oci_labels,
 )
 from jenkins_bridge.descriptor.model import ImageSpec, Service
-from jenkins_bridge.errors import UsageError
+from jenkins_bridge.errors import Interrupted, UsageError
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,12 +176,22 @@ def build(
         no_cache=no_cache,
         repository_root=plan.repository_root,
     )
-    with Engine.connect() as engine:
-        built = engine.build(request, progress)
-        digest = None
-        if push_after:
-            pushed = engine.push(built.repository, built.tags, progress, credentials)
-            digest = pushed.digest
+    built: BuiltImage | None = None
+    try:
+        with Engine.connect() as engine:
+            built = engine.build(request, progress)
+            digest = None
+            if push_after:
+                pushed = engine.push(built.repository, built.tags, progress, credentials)
+                digest = pushed.digest
+    except KeyboardInterrupt:
+        # The engine stops a build whose client went away; a push may have published some
+        # tags, which a rerun pushes again (same digest).
+        if built is None:
+            raise Interrupted("image build") from None
+        done = _result_data(built.repository, built.tags, built.labels, built.image_id, None)
+        raise Interrupted("image build", {"built": done}) from None
+    assert built is not None
     data = _result_data(built.repository, built.tags, built.labels, built.image_id, digest)
     return Outcome(status="pushed" if digest else "built", data=data, text=data["reference"])
 
