@@ -63,25 +63,8 @@ def _run_pool(
     next_batch = context.Value("i", 0)
     readers: list[Connection] = []
     processes: list[ForkProcess] = []
-    # SIGINT stays blocked while forking, so a Ctrl-C then reaches a worker only after it
-    # ignores it, and reaches the parent as soon as it unblocks.
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        for _ in range(count):
-            reader, writer = context.Pipe(duplex=False)
-            process = context.Process(
-                target=_work, args=(function, batches, args, next_batch, writer), daemon=True
-            )
-            process.start()
-            writer.close()  # the worker holds the only write end: its exit is our EOF
-            readers.append(reader)
-            processes.append(process)
-    except BaseException:
-        _stop(processes)
-        raise
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    try:
+        _start(context, count, (function, batches, args, next_batch), readers, processes)
         results = _collect(readers, len(batches))
     except BaseException:
         _stop(processes)
@@ -92,6 +75,28 @@ def _run_pool(
     for process in processes:
         process.join()
     return results
+
+
+def _start(
+    context: Any,
+    count: int,
+    work: tuple[Any, ...],
+    readers: list[Connection],
+    processes: list[ForkProcess],
+) -> None:
+    """Fork ``count`` workers. SIGINT stays blocked while forking, so a Ctrl-C reaches a
+    worker only once it ignores it, and reaches the parent when it unblocks, here."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        for _ in range(count):
+            reader, writer = context.Pipe(duplex=False)
+            process = context.Process(target=_work, args=(*work, writer), daemon=True)
+            process.start()
+            writer.close()  # the worker holds the only write end: its exit is our EOF
+            readers.append(reader)
+            processes.append(process)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _collect(readers: list[Connection], total: int) -> list[Any]:
