@@ -273,20 +273,25 @@ def _write(root: ConfinedDir, tree: RenderedTree, force: bool, report: WriteRepo
     report.kept.extend(KeptFile(path, why) for path, why in previous.unusable)
     # Look at every target first: one link anywhere refuses the render before a byte is written.
     pending: list[tuple[str, bytes]] = []
-    refusals: list[tuple[str, str]] = []
+    refusals: dict[str, str] = {}  # one line per offending path (a linked folder once)
     for path, artifact in sorted(tree.artifacts.items()):
         if path == MANIFEST:
             continue
         data = artifact.text.encode("utf-8")
         found, current = root.read(path)
         if found.kind not in ("file", "missing"):
-            refusals.append((path, found.reason()))
+            if found.kind == "through-symlink" and found.target is not None:
+                refusals.setdefault(found.target, "it is a symbolic link")
+            elif found.kind == "other" and found.target is not None:
+                refusals.setdefault(found.target, "it is not a folder")
+            else:
+                refusals[path] = found.reason()
         elif current == data:
             report.unchanged.append(path)
         else:
             pending.append((path, data))
     if refusals:
-        raise UnsafeOutput(root.root, refusals)
+        raise UnsafeOutput(root.root, sorted(refusals.items()))
     for folder in sorted(_folders([*tree.artifacts, *previous.entries])):
         report.cleaned.extend(root.remove_temporaries(folder))
     for path, data in pending:
