@@ -55,8 +55,9 @@ def relative_parts(path: str) -> tuple[str, ...] | None:
 
 @dataclass(frozen=True, slots=True)
 class Found:
-    """What lies at a path: ``kind`` is file, missing, symlink, directory, other or
-    through-symlink (a folder on the way is a link); ``target`` says where a link points."""
+    """What lies at a path: ``kind`` is file, missing, symlink, hardlink (a regular file with
+    other names), directory, other or through-symlink (a folder on the way is a link);
+    ``target`` says where a link points, or which folder on the way is wrong."""
 
     kind: str
     target: str | None = None
@@ -68,6 +69,8 @@ class Found:
             return f"folder {self.target} on the way is a symbolic link"
         if self.kind == "directory":
             return "it is a directory"
+        if self.kind == "hardlink":
+            return "it is a hard link (its content is shared with another file)"
         if self.target is not None:
             return f"{self.target} on the way is not a folder"
         return "it is not a regular file"
@@ -159,8 +162,11 @@ class ConfinedDir:
                     return _lstat_kind(parts[-1], folder), None
                 raise
             try:
-                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                status = os.fstat(fd)
+                if not stat.S_ISREG(status.st_mode):
                     return Found("other"), None
+                if status.st_nlink > 1:  # its content is also another file's, maybe outside
+                    return Found("hardlink"), None
                 with os.fdopen(fd, "rb", closefd=False) as handle:
                     return Found("file"), handle.read()
             finally:

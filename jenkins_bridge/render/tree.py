@@ -279,7 +279,9 @@ def _write(root: ConfinedDir, tree: RenderedTree, force: bool, report: WriteRepo
             continue
         data = artifact.text.encode("utf-8")
         found, current = root.read(path)
-        if found.kind not in ("file", "missing"):
+        if found.kind == "hardlink":
+            pending.append((path, data))  # replaced by a new file; the other name keeps its own
+        elif found.kind not in ("file", "missing"):
             if found.kind == "through-symlink" and found.target is not None:
                 refusals.setdefault(found.target, "it is a symbolic link")
             elif found.kind == "other" and found.target is not None:
@@ -376,6 +378,9 @@ def check_tree(out: Path, tree: RenderedTree, *, force: bool = False) -> CheckRe
             if path in diffs:
                 continue
             found, data = root.read(path)
+            if found.kind == "hardlink":
+                diffs[path] = f"{path}: not compared: {found.reason()}; render replaces it\n"
+                continue
             if found.kind not in ("file", "missing"):
                 diffs[path] = f"{path}: not compared: {found.reason()}; render refuses it\n"
                 continue

@@ -97,6 +97,26 @@ CASES: dict[str, tuple[str, Callable[[Farm], None]]] = {
             _link(f.out / "core" / "hello" / ".jenkins-bridge-tmp-0123456789abcdef", f.victim),
         ),
     ),
+    "jenkinsfile-is-hard-link-to-outside-file": (
+        "fresh",
+        lambda f: (
+            (f.out / "core" / "hello").mkdir(parents=True),
+            os.link(f.outside / "hello" / "Jenkinsfile", f.out / "core" / "hello" / "Jenkinsfile"),
+        ),
+    ),
+    "config-is-a-fifo": (
+        "fresh",
+        lambda f: (
+            (f.out / "core" / "hello").mkdir(parents=True),
+            os.mkfifo(f.out / "core" / "hello" / "config.xml"),
+        ),
+    ),
+    "manifest-is-a-fifo": ("fresh", lambda f: (f.out.mkdir(), os.mkfifo(f.out / "manifest.json"))),
+    "manifest-is-a-directory": ("fresh", lambda f: (f.out / "manifest.json").mkdir(parents=True)),
+    "team-folder-is-a-file": (
+        "fresh",
+        lambda f: (f.out.mkdir(), (f.out / "core").write_text("not a folder")),
+    ),
     "team-folder-replaced-by-link-after-render": (
         "rendered",
         lambda f: (
