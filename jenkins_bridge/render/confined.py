@@ -84,6 +84,7 @@ class ConfinedDir:
             root.mkdir(parents=True, exist_ok=True)
         # The root itself may be a link the user chose (-o link/); what is under it may not.
         self.root = root.resolve()
+        self._chain: list[tuple[str, int]] = []  # open folders of the last path walked
         try:
             self._fd = os.open(self.root, _DIRECTORY_FLAGS)
         except FileNotFoundError:
@@ -96,6 +97,7 @@ class ConfinedDir:
         return self._fd >= 0
 
     def close(self) -> None:
+        self._drop(0)
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
@@ -110,29 +112,41 @@ class ConfinedDir:
 
     @contextlib.contextmanager
     def _folder(self, parts: tuple[str, ...], *, create: bool) -> Iterator[int | Found]:
-        """An fd of the folder ``parts`` (created if asked), or a ``Found`` saying why not."""
-        fd = os.dup(self._fd)
-        try:
-            for index, part in enumerate(parts):
-                if create:
-                    with contextlib.suppress(FileExistsError):
-                        os.mkdir(part, 0o777, dir_fd=fd)
-                try:
-                    child = os.open(part, _DIRECTORY_FLAGS, dir_fd=fd)
-                except OSError as exc:
-                    here = "/".join(parts[: index + 1])
-                    if exc.errno == errno.ENOENT:
-                        yield Found("missing")
-                        return
-                    if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                        yield Found("through-symlink" if _is_link(part, fd) else "other", here)
-                        return
-                    raise
-                os.close(fd)
-                fd = child
-            yield fd
-        finally:
-            os.close(fd)
+        """An fd of the folder ``parts`` (created if asked), or a ``Found`` saying why not.
+
+        The folders of the last path walked stay open: paths come sorted, so the next one
+        mostly shares them, and each folder is opened (and checked) once, not once per file.
+        """
+        common = 0
+        limit = min(len(self._chain), len(parts))
+        while common < limit and self._chain[common][0] == parts[common]:
+            common += 1
+        self._drop(common)
+        fd = self._chain[-1][1] if self._chain else self._fd
+        for index in range(common, len(parts)):
+            part = parts[index]
+            if create:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(part, 0o777, dir_fd=fd)
+            try:
+                child = os.open(part, _DIRECTORY_FLAGS, dir_fd=fd)
+            except OSError as exc:
+                here = "/".join(parts[: index + 1])
+                if exc.errno == errno.ENOENT:
+                    yield Found("missing")
+                    return
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    yield Found("through-symlink" if _is_link(part, fd) else "other", here)
+                    return
+                raise
+            self._chain.append((part, child))
+            fd = child
+        yield fd
+
+    def _drop(self, keep: int) -> None:
+        """Close the open folders beyond the first ``keep``."""
+        while len(self._chain) > keep:
+            os.close(self._chain.pop()[1])
 
     def inspect(self, path: str) -> Found:
         parts = self._parts(path)
@@ -230,6 +244,7 @@ class ConfinedDir:
                     os.rmdir(parts[depth - 1], dir_fd=parent)
                 except OSError:
                     break
+        self._drop(0)  # never reuse a folder that may just have been removed
         return found
 
     def remove_temporaries(self, folder_path: str) -> list[str]:
