@@ -172,4 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
-    sys.exit(main())
+    code = main()
+    # Exiting may still wait for threads finishing a request; a second Ctrl-C there ends the
+    # process at once, as the default action does, instead of printing a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    sys.exit(code)
