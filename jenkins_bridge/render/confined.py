@@ -202,6 +202,7 @@ class ConfinedDir:
             found = _lstat_kind(parts[-1], folder)
             if found.kind not in ("file", "missing"):
                 raise UnsafeOutputPath(self.root, path, found.reason())
+            self._check_still_inside(folder, path)
             temporary = f"{TEMPORARY_PREFIX}{secrets.token_hex(8)}"
             try:
                 fd = os.open(temporary, _CREATE_FLAGS, 0o666, dir_fd=folder)
@@ -260,6 +261,17 @@ class ConfinedDir:
                         os.unlink(name, dir_fd=folder)  # unlink never follows a link
                         removed.append(str(PurePosixPath(folder_path, name)))
         return removed
+
+    def _check_still_inside(self, folder: int, path: str) -> None:
+        """The folder we are about to write in, by its resolved path, is still under the
+        resolved root (it could have been moved since it was opened). Linux names an open
+        folder in /proc; elsewhere the walk without links is the guarantee."""
+        try:
+            where = Path(os.readlink(f"/proc/self/fd/{folder}"))
+        except OSError:
+            return
+        if where != self.root and not where.is_relative_to(self.root):
+            raise UnsafeOutputPath(self.root, path, f"its folder is now {where}, outside")
 
     def _parts(self, path: str) -> tuple[str, ...]:
         parts = relative_parts(path)

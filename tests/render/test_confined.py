@@ -95,3 +95,15 @@ def test_a_file_where_a_folder_should_be_is_named(tmp_path: Path) -> None:
     (out / "core").write_text("i am a file")
     with ConfinedDir(out) as root, pytest.raises(UnsafeOutputPath, match="core on the way"):
         root.write("core/folder.xml", b"x")
+
+
+def test_a_folder_moved_outside_after_it_was_opened_is_not_written(tmp_path: Path) -> None:
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    outside.mkdir()
+    with ConfinedDir(out, create=True) as root:
+        root.write("team/a.txt", b"a")  # the walk leaves team/ open for the next file
+        os.rename(out / "team", outside / "team")
+        (out / "team").symlink_to(outside / "team")
+        with pytest.raises(UnsafeOutputPath, match="outside"):
+            root.write("team/b.txt", b"b")
+    assert sorted(os.listdir(outside / "team")) == ["a.txt"]
