@@ -381,6 +381,14 @@ def check_tree(out: Path, tree: RenderedTree, *, force: bool = False) -> CheckRe
             if found.kind == "hardlink":
                 diffs[path] = f"{path}: not compared: {found.reason()}; render replaces it\n"
                 continue
+            if found.kind in ("through-symlink", "other") and found.target is not None:
+                # One line for a linked team folder, not one per file under it.
+                what = "a symbolic link" if found.kind == "through-symlink" else "not a folder"
+                diffs.setdefault(
+                    found.target,
+                    f"{found.target}: not compared: it is {what}; render refuses it\n",
+                )
+                continue
             if found.kind not in ("file", "missing"):
                 diffs[path] = f"{path}: not compared: {found.reason()}; render refuses it\n"
                 continue
