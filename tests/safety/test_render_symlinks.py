@@ -157,6 +157,7 @@ def test_a_linked_team_folder_is_refused_by_name_and_nothing_is_written(
     assert result.exit_code == 1
     messages = [e["message"] for e in result.json()["errors"]]
     assert any(str(farm.out.resolve() / "core") in m and "symbolic link" in m for m in messages)
+    assert len(messages) == 2  # the linked folder once (not each file under it), then a summary
     assert sorted(p.name for p in farm.out.iterdir()) == ["core"]  # not even the manifest
 
 
