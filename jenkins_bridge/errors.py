@@ -13,6 +13,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
 EXIT_ROLLED_BACK = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,21 @@ class UsageError(BridgeError):
     """The command line itself is wrong (missing path, bad option value, ...)."""
 
     code = "usage"
+
+
+class Interrupted(BridgeError):
+    """Ctrl-C stopped ``command``; ``data`` says what it had done by then."""
+
+    code = "interrupted"
+    exit_code = EXIT_INTERRUPTED
+
+    def __init__(self, command: str, data: dict[str, object] | None = None) -> None:
+        super().__init__(
+            f"{command} interrupted",
+            hint="what was done before the interrupt is listed; run it again to finish",
+        )
+        self.command = command
+        self.data: dict[str, object] = dict(data or {})
 
 
 def format_problems(problems: Sequence[Problem]) -> str:

@@ -7,15 +7,17 @@ jenkins, jsonschema or jinja2.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import click
 
 from jenkins_bridge import __version__
 from jenkins_bridge.cli.output import Outcome, emit, emit_problems
-from jenkins_bridge.errors import EXIT_ERROR, BridgeError, Problem
+from jenkins_bridge.errors import EXIT_ERROR, BridgeError, Interrupted, Problem
 
 # name -> "module:attribute" of a click command, imported on first use.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -104,11 +106,41 @@ def _output_mode(argv: Sequence[str]) -> str:
     return "text"
 
 
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: signals go elsewhere anyway
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _command_name(argv: Sequence[str]) -> str:
+    return next((arg for arg in argv if arg in COMMANDS), "jenkins-bridge")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     mode = _output_mode(args)
     try:
-        result = cli.main(args=args, prog_name="jenkins-bridge", standalone_mode=False)
+        try:
+            result = cli.main(args=args, prog_name="jenkins-bridge", standalone_mode=False)
+        except click.exceptions.Abort as exc:
+            # click turns Ctrl-C into Abort. A command that knows what it had done raises
+            # Interrupted with that instead; any other Ctrl-C lands here.
+            if not isinstance(exc.__context__, KeyboardInterrupt):
+                raise
+            raise Interrupted(_command_name(args)) from None
+        except KeyboardInterrupt:
+            raise Interrupted(_command_name(args)) from None
+    except Interrupted as exc:
+        with _sigint_ignored():  # a second Ctrl-C must not cut the report (or JSON) in half
+            emit_problems(mode, exc.code, exc.problems(), exc.data)
+        return exc.exit_code
     except BridgeError as exc:
         emit_problems(mode, exc.code, exc.problems())
         return exc.exit_code
@@ -121,9 +153,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         # click's own default for usage errors is 2, which here means "changes pending".
         emit_problems(mode, "usage", [Problem("usage", exc.format_message())])
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        return 130
     except Exception:
         import traceback  # only a bug gets here; keep it off the start-up path
 
@@ -143,4 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
-    sys.exit(main())
+    code = main()
+    # Exiting may still wait for threads finishing a request; a second Ctrl-C there ends the
+    # process at once, as the default action does, instead of printing a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    sys.exit(code)

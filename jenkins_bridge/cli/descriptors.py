@@ -70,12 +70,19 @@ def _read_plugins(path: str | None) -> dict[str, str]:
     help="Processes for large runs (default: one per CPU, at most 4).",
 )
 @library_options
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also remove files an earlier render wrote that were edited since (they are kept "
+    "and reported otherwise).",
+)
 def render(
     paths: tuple[str, ...],
     out: str,
     check: bool,
     plugins: str | None,
     workers: int | None,
+    force: bool,
     library: SharedLibrary,
 ) -> Outcome:
     from jenkins_bridge.render.tree import check_tree, render_descriptors, write_tree
@@ -83,7 +90,7 @@ def render(
     count, tree = render_descriptors(paths, _read_plugins(plugins), workers, library)
     target = Path(out)
     if check:
-        report = check_tree(target, tree)
+        report = check_tree(target, tree, force=force)
         data = {"stale": sorted(report.diffs), "services": count}
         if report.clean:
             return Outcome("ok", data, f"{out} is up to date ({len(tree.artifacts)} files)")
@@ -91,19 +98,22 @@ def render(
         text += f"{len(report.diffs)} file(s) in {out} differ from the descriptors; run render"
         return Outcome("changes", {**data, "diff": text}, text, exit_code=EXIT_CHANGES)
     try:
-        written = write_tree(target, tree)
+        written = write_tree(target, tree, force=force)
     except OSError as exc:
-        raise BridgeError(f"cannot write to {out}: {exc.strerror or exc}") from exc
+        where = exc.filename if exc.filename is not None else out
+        raise BridgeError(f"cannot write to {where}: {exc.strerror or exc}") from exc
+    kept = [f"kept {k.path}: {k.reason}" for k in written.kept]
     return Outcome(
         "ok",
-        {
-            "services": count,
-            "written": written.written,
-            "unchanged": len(written.unchanged),
-            "removed": written.removed,
-        },
-        f"rendered {count} service(s) into {out}: {len(written.written)} written, "
-        f"{len(written.unchanged)} unchanged, {len(written.removed)} removed",
+        {"services": count, **written.as_data()},
+        "\n".join(
+            [
+                *kept,
+                f"rendered {count} service(s) into {out}: {len(written.written)} written, "
+                f"{len(written.unchanged)} unchanged, {len(written.removed)} removed"
+                + (f", {len(kept)} kept" if kept else ""),
+            ]
+        ),
     )
 
 

@@ -15,8 +15,10 @@ from typing import Any
 import click
 
 from jenkins_bridge.cli.output import Outcome, progress
+from jenkins_bridge.containers.context import check_build_context, repository_root
 from jenkins_bridge.containers.engine import (
     BuildRequest,
+    BuiltImage,
     Engine,
     RegistryCredentials,
     check_build_inputs,
@@ -31,7 +33,7 @@ from jenkins_bridge.containers.tags import (
     oci_labels,
 )
 from jenkins_bridge.descriptor.model import ImageSpec, Service
-from jenkins_bridge.errors import UsageError
+from jenkins_bridge.errors import Interrupted, UsageError
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,7 @@ class ImagePlan:
     spec: ImageSpec
     context_dir: Path
     dockerfile: Path
+    repository_root: Path  # context and Dockerfile must resolve inside it
 
 
 def load_service(path: Path) -> Service:
@@ -63,6 +66,7 @@ def resolve_image(service: Service) -> ImagePlan:
         context_dir=(base / spec.context).resolve(),
         # Like docker build and compose: the Dockerfile path is relative to the context.
         dockerfile=(base / spec.context / spec.dockerfile).resolve(),
+        repository_root=repository_root(base),
     )
 
 
@@ -141,6 +145,12 @@ def build(
     """
     plan = resolve_image(load_service(descriptor))
     check_build_inputs(plan.context_dir, plan.dockerfile)
+    check_build_context(
+        plan.context_dir,
+        plan.dockerfile,
+        plan.repository_root,
+        given=(plan.spec.context, plan.spec.dockerfile),
+    )
     credentials = registry_credentials(os.environ) if push_after else None
     facts = collect_build_facts(os.environ, plan.context_dir)
     all_tags = tuple(image_tags(facts, tags))
@@ -164,13 +174,24 @@ def build(
         target=plan.spec.target,
         cache_from=cache_from,
         no_cache=no_cache,
+        repository_root=plan.repository_root,
     )
-    with Engine.connect() as engine:
-        built = engine.build(request, progress)
-        digest = None
-        if push_after:
-            pushed = engine.push(built.repository, built.tags, progress, credentials)
-            digest = pushed.digest
+    built: BuiltImage | None = None
+    try:
+        with Engine.connect() as engine:
+            built = engine.build(request, progress)
+            digest = None
+            if push_after:
+                pushed = engine.push(built.repository, built.tags, progress, credentials)
+                digest = pushed.digest
+    except KeyboardInterrupt:
+        # The engine stops a build whose client went away; a push may have published some
+        # tags, which a rerun pushes again (same digest).
+        if built is None:
+            raise Interrupted("image build") from None
+        done = _result_data(built.repository, built.tags, built.labels, built.image_id, None)
+        raise Interrupted("image build", {"built": done}) from None
+    assert built is not None
     data = _result_data(built.repository, built.tags, built.labels, built.image_id, digest)
     return Outcome(status="pushed" if digest else "built", data=data, text=data["reference"])
 

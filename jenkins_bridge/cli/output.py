@@ -37,12 +37,28 @@ def emit(mode: str, outcome: Outcome) -> None:
         sys.stderr.write(f"{problem}\n")
 
 
-def emit_problems(mode: str, status: str, problems: Sequence[Problem]) -> None:
+def emit_problems(
+    mode: str, status: str, problems: Sequence[Problem], data: dict[str, Any] | None = None
+) -> None:
+    """An error result; ``data`` is what was done before it (say, before an interrupt)."""
     if mode == "json":
-        emit(mode, Outcome(status=status, problems=list(problems)))
+        emit(mode, Outcome(status=status, data=dict(data or {}), problems=list(problems)))
         return
     for problem in problems:
         sys.stderr.write(f"error: {problem}\n" if problem.file is None else f"{problem}\n")
+    if data:
+        sys.stderr.write(f"done before that: {summarize(data)}\n")
+
+
+def summarize(data: dict[str, Any]) -> str:
+    """``key N, ...`` for a result's data: lists by their length, numbers as they are."""
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, list | tuple | dict):
+            parts.append(f"{key} {len(value)}")
+        elif isinstance(value, int | float | str) and not isinstance(value, bool):
+            parts.append(f"{key} {value}")
+    return ", ".join(parts) or "nothing"
 
 
 def progress(message: str) -> None:

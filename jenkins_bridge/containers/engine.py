@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jenkins_bridge.containers.context import check_build_context
 from jenkins_bridge.containers.dockerfile import with_labels
 from jenkins_bridge.containers.errors import (
     BuildFailed,
@@ -69,6 +70,8 @@ class BuildRequest:
     target: str | None = None
     cache_from: tuple[str, ...] = ()
     no_cache: bool = False
+    # The descriptor's repository: context and Dockerfile must stay inside it (None: unchecked).
+    repository_root: Path | None = None
 
     def references(self) -> list[str]:
         return [f"{self.repository}:{tag}" for tag in self.tags]
@@ -171,6 +174,8 @@ class Engine:
         """Build ``request``, streaming log lines to ``log``; tag every reference."""
 
         check_build_inputs(request.context_dir, request.dockerfile)
+        if request.repository_root is not None:
+            check_build_context(request.context_dir, request.dockerfile, request.repository_root)
         with _labelled_dockerfile(request) as (dockerfile, api_labels):
             return self._build(request, dockerfile, api_labels, log)
 

@@ -195,3 +195,50 @@ class PushRejected(ImageError):
             hint="nothing was published under this tag; fix the cause and push again",
         )
         self.reference = reference
+
+
+class OutsideRepository(ImageError):
+    """``image.context`` or ``image.dockerfile`` resolves outside the descriptor's repository."""
+
+    code = "outside-repository"
+
+    def __init__(self, what: str, given: str, real: str, root: str) -> None:
+        super().__init__(
+            f"{what} '{given}' resolves to {real}, outside the repository {root}",
+            hint=f"keep {what} inside the repository that holds the descriptor; "
+            "nothing was sent to the engine",
+        )
+        self.what = what
+        self.real = real
+        self.root = root
+
+
+class ContextLinkOutside(ImageError):
+    """The build context holds a symbolic link that leads outside the repository."""
+
+    code = "context-link-outside"
+
+    def __init__(self, context: str, link: str, target: str, root: str) -> None:
+        super().__init__(
+            f"build context {context} holds {link}, a symbolic link to {target} "
+            f"outside the repository {root}",
+            hint="remove the link, or point image.context at a folder without it; "
+            "nothing was sent to the engine",
+        )
+        self.link = link
+        self.target = target
+
+
+class InvalidBuildEnvironment(ImageError):
+    """A CI variable that feeds tags, labels or timestamps has a value we will not use."""
+
+    code = "invalid-environment"
+
+    def __init__(self, name: str, value: str, expected: str) -> None:
+        shown = value if len(value) <= 80 else value[:77] + "..."
+        super().__init__(
+            f"${name}={shown!r} is not {expected}",
+            hint=f"fix or unset {name} in the job's environment",
+        )
+        self.name = name
+        self.value = value

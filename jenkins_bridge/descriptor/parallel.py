@@ -1,16 +1,25 @@
 """Spreading per-file (or per-service) work over processes for large runs.
 
 Loading and rendering a descriptor are independent per file and CPU-bound (YAML, validation,
-templating), so thousands of them go to a small process pool. Results come back in input
-order, so output does not depend on the worker count.
+templating), so thousands of them go to a few forked worker processes. Results come back in
+input order, so output does not depend on the worker count.
+
+Ctrl-C reaches every process of the group. Workers ignore it, so none prints a traceback; the
+parent terminates them at once, without waiting for a chunk to finish, and lets the
+KeyboardInterrupt go on to the CLI, which reports it. A worker that dies (killed, out of
+memory) is an error, never a wait. (A small pool of our own: ``ProcessPoolExecutor`` can
+hang at exit once its workers are killed, and ``multiprocessing.Pool`` hangs on a dead worker.)
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import traceback
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.connection import Connection, wait
+from multiprocessing.context import ForkProcess
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -19,6 +28,12 @@ ItemT = TypeVar("ItemT")
 # Below this many files a process pool costs more than it saves (~50 ms to start).
 PARALLEL_THRESHOLD = 400
 MAX_WORKERS = 4
+# How long a terminated worker gets to exit before it is killed.
+TERMINATE_GRACE_SECONDS = 2.0
+
+
+class WorkerFailed(RuntimeError):
+    """A worker raised (a bug: user errors come back as data) or died."""
 
 
 def default_workers() -> int:
@@ -37,7 +52,103 @@ def map_chunks(
         return [function(items, *args)]
     size = -(-len(items) // (count * 4))  # a few chunks per worker balance the load
     batches = [items[i : i + size] for i in range(0, len(items), size)]
-    # fork: the workers inherit the imported modules instead of importing them again.
+    return _run_pool(function, batches, args, min(count, len(batches)))
+
+
+def _run_pool(
+    function: Callable[..., T], batches: list[Sequence[Any]], args: tuple[Any, ...], count: int
+) -> list[T]:
+    # fork: the workers inherit the imported modules and the batches instead of receiving them.
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-        return list(pool.map(function, batches, *([arg] * len(batches) for arg in args)))
+    next_batch = context.Value("i", 0)
+    readers: list[Connection] = []
+    processes: list[ForkProcess] = []
+    try:
+        _start(context, count, (function, batches, args, next_batch), readers, processes)
+        results = _collect(readers, len(batches))
+    except BaseException:
+        _stop(processes)
+        raise
+    finally:
+        for reader in readers:
+            reader.close()
+    for process in processes:
+        process.join()
+    return results
+
+
+def _start(
+    context: Any,
+    count: int,
+    work: tuple[Any, ...],
+    readers: list[Connection],
+    processes: list[ForkProcess],
+) -> None:
+    """Fork ``count`` workers. SIGINT stays blocked while forking, so a Ctrl-C reaches a
+    worker only once it ignores it, and reaches the parent when it unblocks, here."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        for _ in range(count):
+            reader, writer = context.Pipe(duplex=False)
+            process = context.Process(target=_work, args=(*work, writer), daemon=True)
+            process.start()
+            writer.close()  # the worker holds the only write end: its exit is our EOF
+            readers.append(reader)
+            processes.append(process)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _collect(readers: list[Connection], total: int) -> list[Any]:
+    results: dict[int, Any] = {}
+    open_readers = list(readers)
+    while len(results) < total:
+        if not open_readers:
+            raise WorkerFailed(f"a worker process died; {total - len(results)} chunk(s) lost")
+        for ready in wait(open_readers):
+            assert isinstance(ready, Connection)
+            try:
+                index, value = ready.recv()
+            except EOFError:
+                open_readers.remove(ready)
+                continue
+            if index < 0:
+                raise WorkerFailed(f"a worker process failed:\n{value}")
+            results[index] = value
+    return [results[index] for index in range(total)]
+
+
+def _work(
+    function: Callable[..., Any],
+    batches: list[Sequence[Any]],
+    args: tuple[Any, ...],
+    next_batch: Any,
+    writer: Connection,
+) -> None:
+    """A worker: take the next batch until none is left; send ``(index, result)``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    try:
+        while True:
+            with next_batch.get_lock():
+                index = next_batch.value
+                next_batch.value += 1
+            if index >= len(batches):
+                return
+            writer.send((index, function(batches[index], *args)))
+    except BaseException:
+        writer.send((-1, traceback.format_exc()))
+    finally:
+        writer.close()
+
+
+def _stop(processes: list[ForkProcess]) -> None:
+    """Terminate every worker now; kill any that outlives a short grace period."""
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(TERMINATE_GRACE_SECONDS)
+        if process.is_alive():
+            process.kill()
+            process.join()

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from jenkins_bridge.errors import BridgeError
+from jenkins_bridge.errors import BridgeError, Interrupted
 from jenkins_bridge.jenkins.errors import (
     AuthFailed,
     Conflict,
@@ -75,6 +75,7 @@ class _Run:
         self.failed = 0
         self.consecutive = 0
         self.stopped: str | None = None
+        self.finished: list[ActionResult] = []  # in completion order, for an interrupted run
 
     def perform(self, action: Action) -> ActionResult:
         if self.stopped is not None:
@@ -104,6 +105,7 @@ class _Run:
 
     def _finish(self, result: ActionResult) -> ActionResult:
         with self.lock:
+            self.finished.append(result)
             self.done += 1
             self.failed += int(not result.ok)
             done, failed = self.done, self.failed
@@ -177,10 +179,31 @@ def execute_plan(
                     )
                 else:
                     runnable.append(action)
-            results: Sequence[ActionResult] = list(pool.map(run.perform, runnable))
+            try:
+                results: Sequence[ActionResult] = list(pool.map(run.perform, runnable))
+            except KeyboardInterrupt:
+                # Ctrl-C: nothing new starts, requests in flight finish (each bounded by the
+                # request timeout), and the error says what was done; a rerun does the rest.
+                run.stopped = "interrupted"
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise Interrupted("apply", interrupted_data(run.finished, run.total)) from None
             report.results.extend(results)
             failed_folders |= {
                 r.action.full_name for r in results if r.action.is_folder and not r.ok
             }
     report.stopped = run.stopped
     return report
+
+
+def interrupted_data(finished: Sequence[ActionResult], total: int) -> dict[str, object]:
+    """What an interrupted apply did: the actions completed and failed, and how many were not
+    attempted (a rerun plans those again)."""
+    done = [r for r in finished if r.ok]
+    failed = [r for r in finished if not r.ok and not r.skipped]
+    return {
+        "completed": [{"action": r.action.kind, "name": r.action.full_name} for r in done],
+        "failed": [
+            {"action": r.action.kind, "name": r.action.full_name, "error": r.error} for r in failed
+        ],
+        "not_attempted": total - len(done) - len(failed),
+    }

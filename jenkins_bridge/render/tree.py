@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +24,8 @@ from jenkins_bridge.descriptor.loading import (
 )
 from jenkins_bridge.descriptor.model import Service
 from jenkins_bridge.descriptor.parallel import map_chunks
-from jenkins_bridge.errors import BridgeError
+from jenkins_bridge.errors import BridgeError, Interrupted, Problem
+from jenkins_bridge.render.confined import ConfinedDir, Found, relative_parts
 from jenkins_bridge.render.jenkinsfile import render_jenkinsfile
 from jenkins_bridge.render.job_config import (
     PluginVersions,
@@ -78,10 +79,15 @@ def _finish(
         tree.add(Artifact(f"{team}/folder.xml", folder, "folder-config"))
     entries = [
         {"path": a.path, "kind": a.kind, "sha256": a.sha256, "source": a.source}
-        for a in sorted(tree.artifacts.values(), key=lambda a: a.path)
+        for a in tree.artifacts.values()
     ]
-    manifest = {"generator": "jenkins-bridge", "version": __version__, "artifacts": entries}
-    tree.add(Artifact(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n", "manifest"))
+    tree.add(Artifact(MANIFEST, manifest_text(entries), "manifest"))
+
+
+def manifest_text(entries: Iterable[Mapping[str, object]]) -> str:
+    ordered = sorted(entries, key=lambda entry: str(entry["path"]))
+    manifest = {"generator": "jenkins-bridge", "version": __version__, "artifacts": ordered}
+    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
 
 
 def render_tree(
@@ -135,109 +141,283 @@ def render_descriptors(
     return len(teams), tree
 
 
-def _owned_paths(out: Path) -> set[str]:
-    """Paths listed by the manifest already in ``out``: the only files we may remove."""
-    try:
-        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-        return {str(entry["path"]) for entry in manifest["artifacts"]}
-    except FileNotFoundError:
-        return set()
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestEntry:
+    """One artifact an earlier render says it wrote: input to check, never trusted."""
+
+    path: str
+    sha256: str
+    raw: Mapping[str, object]
+
+
+@dataclass
+class PreviousManifest:
+    entries: dict[str, ManifestEntry] = field(default_factory=dict)
+    unusable: list[tuple[str, str]] = field(default_factory=list)  # (path as given, why)
+
+
+def _read_manifest(root: ConfinedDir) -> PreviousManifest:
+    """The manifest already in the output: entries with a plain relative path and a sha256.
+
+    Anything else in it is set aside with a reason (and never removed); a manifest that is a
+    link, or not JSON, stops the render.
+    """
+    if not root.exists:
+        return PreviousManifest()
+    found, data = root.read(MANIFEST)
+    if found.kind == "missing":
+        return PreviousManifest()
+    if data is None:
         raise BridgeError(
-            f"{out / MANIFEST} is not a jenkins-bridge manifest ({exc})",
+            f"{root.root / MANIFEST}: {found.reason()}; refusing to read or replace it",
+            hint="remove it, or render into a directory without links",
+        )
+    try:
+        manifest = json.loads(data.decode("utf-8"))
+        artifacts = manifest["artifacts"]
+        if not isinstance(artifacts, list):
+            raise TypeError("'artifacts' is not a list")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BridgeError(
+            f"{root.root / MANIFEST} is not a jenkins-bridge manifest ({exc})",
             hint="render into an empty directory, or delete that file",
         ) from exc
+    previous = PreviousManifest()
+    for raw in artifacts:
+        path = raw.get("path") if isinstance(raw, dict) else None
+        digest = raw.get("sha256") if isinstance(raw, dict) else None
+        if not isinstance(path, str) or relative_parts(path) is None or path == MANIFEST:
+            previous.unusable.append((str(path), "not a plain relative path inside the output"))
+        elif not isinstance(digest, str) or _SHA256.fullmatch(digest) is None:
+            previous.unusable.append((path, "the manifest records no valid sha256 for it"))
+        else:
+            previous.entries[path] = ManifestEntry(path, digest, raw)
+    return previous
 
 
-def _safe_relative(path: str) -> bool:
-    parts = Path(path).parts
-    return bool(parts) and not Path(path).is_absolute() and ".." not in parts
+@dataclass(frozen=True, slots=True)
+class KeptFile:
+    """A file an earlier render wrote that this one left in place, and why."""
+
+    path: str
+    reason: str
+
+
+def _removal_verdict(entry: ManifestEntry, found: Found, data: bytes | None, force: bool) -> str:
+    """ "remove", "gone", or why the file stays."""
+    if found.kind == "missing":
+        return "gone"
+    if data is None:
+        return found.reason()
+    if hashlib.sha256(data).hexdigest() != entry.sha256 and not force:
+        return "edited since it was rendered (render --force removes it)"
+    return "remove"
 
 
 @dataclass
 class WriteReport:
-    written: list[str]
-    unchanged: list[str]
-    removed: list[str]
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    kept: list[KeptFile] = field(default_factory=list)
+    cleaned: list[str] = field(default_factory=list)  # leftover temporary files
+
+    def as_data(self) -> dict[str, object]:
+        return {
+            "written": list(self.written),
+            "unchanged": len(self.unchanged),
+            "removed": list(self.removed),
+            "kept": [{"path": k.path, "reason": k.reason} for k in self.kept],
+        }
 
 
-def write_tree(out: Path, tree: RenderedTree) -> WriteReport:
-    """Write what changed; remove files an earlier render made that this one did not.
+class UnsafeOutput(BridgeError):
+    """Paths under ``-o`` that render will not write through; nothing was written."""
 
-    A file the previous manifest lists is compared first and replaced atomically (write a
-    temporary file, rename) only if it differs; a file no manifest knows is new and written
-    directly. On a fresh output that halves the system calls, which dominate on real disks.
+    code = "unsafe-output-path"
+
+    def __init__(self, root: Path, refusals: Sequence[tuple[str, str]]) -> None:
+        self._problems = [
+            Problem(self.code, f"{root / path}: {reason}; refusing to write through it")
+            for path, reason in refusals
+        ]
+        super().__init__(
+            f"{len(refusals)} path(s) under {root} are links or not regular files",
+            hint="remove them, or render into a directory without links; nothing was written",
+        )
+
+    def problems(self) -> list[Problem]:
+        hint = Problem(self.code, f"{self.message} ({self.hint})")
+        return [*self._problems, hint]
+
+
+class RenderInterrupted(Interrupted):
+    def __init__(self, report: WriteReport) -> None:
+        super().__init__("render", report.as_data())
+
+
+def _folders(paths: Iterable[str]) -> set[str]:
+    folders = {""}
+    for path in paths:
+        parts = path.split("/")[:-1]
+        folders.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+    return folders
+
+
+def write_tree(out: Path, tree: RenderedTree, *, force: bool = False) -> WriteReport:
+    """Make ``out`` hold ``tree``; remove what an earlier render wrote and this one did not.
+
+    Only regular files inside ``out`` are written, never through a link (see ``confined``).
+    A file the old manifest lists is removed only if it is still exactly what was rendered
+    (its sha256), unless ``force``. Order: artifacts, removals, then the manifest, so an
+    interrupted run leaves a tree that ``--check`` and the next render see as stale.
     """
-    previous = _owned_paths(out)
-    report = WriteReport([], [], [])
-    made: set[Path] = set()
-    for path, artifact in sorted(tree.artifacts.items()):
-        target = out / path
-        data = artifact.text.encode("utf-8")
-        if path in previous or path == MANIFEST:
-            try:
-                if target.read_bytes() == data:
-                    report.unchanged.append(path)
-                    continue
-            except OSError:
-                pass
-        if target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.add(target.parent)
-        if target.exists():
-            temporary = target.with_name(f".{target.name}.tmp")
-            temporary.write_bytes(data)
-            os.replace(temporary, target)
-        else:
-            target.write_bytes(data)
-        report.written.append(path)
-    for path in sorted(previous - tree.artifacts.keys()):
-        if not _safe_relative(path):
-            continue
-        target = out / path
-        if target.is_file():
-            target.unlink()
-            report.removed.append(path)
-            for parent in target.parents:
-                if parent == out or not parent.is_relative_to(out):
-                    break
-                try:
-                    parent.rmdir()
-                except OSError:
-                    break
+    report = WriteReport()
+    try:
+        with ConfinedDir(out, create=True) as root:
+            _write(root, tree, force, report)
+    except KeyboardInterrupt:
+        raise RenderInterrupted(report) from None
     return report
+
+
+def _write(root: ConfinedDir, tree: RenderedTree, force: bool, report: WriteReport) -> None:
+    previous = _read_manifest(root)
+    report.kept.extend(KeptFile(path, why) for path, why in previous.unusable)
+    # Look at every target first: one link anywhere refuses the render before a byte is written.
+    pending: list[tuple[str, bytes]] = []
+    refusals: dict[str, str] = {}  # one line per offending path (a linked folder once)
+    for path, artifact in sorted(tree.artifacts.items()):
+        if path == MANIFEST:
+            continue
+        data = artifact.text.encode("utf-8")
+        found, current = root.read(path)
+        if found.kind == "hardlink":
+            pending.append((path, data))  # replaced by a new file; the other name keeps its own
+        elif found.kind not in ("file", "missing"):
+            if found.kind == "through-symlink" and found.target is not None:
+                refusals.setdefault(found.target, "it is a symbolic link")
+            elif found.kind == "other" and found.target is not None:
+                refusals.setdefault(found.target, "it is not a folder")
+            else:
+                refusals[path] = found.reason()
+        elif current == data:
+            report.unchanged.append(path)
+        else:
+            pending.append((path, data))
+    if refusals:
+        raise UnsafeOutput(root.root, sorted(refusals.items()))
+    for folder in sorted(_folders([*tree.artifacts, *previous.entries])):
+        report.cleaned.extend(root.remove_temporaries(folder))
+    for path, data in pending:
+        root.write(path, data)
+        report.written.append(path)
+    carried: list[Mapping[str, object]] = []
+    for path, entry in sorted(previous.entries.items()):
+        if path in tree.artifacts:
+            continue
+        found, current = root.read(path)
+        verdict = _removal_verdict(entry, found, current, force)
+        if verdict == "remove":
+            root.remove(path)
+            report.removed.append(path)
+        elif verdict != "gone":
+            report.kept.append(KeptFile(path, verdict))
+            if found.kind == "file":
+                carried.append(entry.raw)  # still ours: a later --force may remove it
+    manifest = tree.artifacts[MANIFEST].text
+    if carried:
+        own = json.loads(manifest)["artifacts"]
+        manifest = manifest_text([*own, *carried])
+    data = manifest.encode("utf-8")
+    found, current = root.read(MANIFEST)
+    if current == data:
+        report.unchanged.append(MANIFEST)
+    else:
+        root.write(MANIFEST, data)
+        report.written.append(MANIFEST)
 
 
 @dataclass
 class CheckReport:
-    diffs: dict[str, str]  # path -> unified diff (stale, missing or extra)
+    # path -> unified diff (stale, missing or extra), or one line naming a file that is not
+    # compared (a link, a file render would keep) and why: content from there is never shown.
+    diffs: dict[str, str]
 
     @property
     def clean(self) -> bool:
         return not self.diffs
 
 
-def check_tree(out: Path, tree: RenderedTree) -> CheckReport:
-    """Compare the tree with ``out`` without writing; a unified diff per file that differs."""
+def _diff(path: str, current: str | None, wanted: str | None) -> str:
+    diff = difflib.unified_diff(
+        (current or "").splitlines(keepends=True),
+        (wanted or "").splitlines(keepends=True),
+        fromfile=f"a/{path}" if current is not None else "/dev/null",
+        tofile=f"b/{path}" if wanted is not None else "/dev/null",
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in diff)
+
+
+def _decoded(data: bytes | None) -> str | None:
+    if data is None:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def check_tree(out: Path, tree: RenderedTree, *, force: bool = False) -> CheckReport:
+    """Compare the tree with ``out`` without writing; a unified diff per file that differs.
+
+    Files render would not write or remove (links, files outside, hand-edited files) are
+    named with the reason, never printed.
+    """
     diffs: dict[str, str] = {}
-    expected: Mapping[str, str] = {p: a.text for p, a in tree.artifacts.items()}
-    extra = {p for p in _owned_paths(out) if p not in expected and _safe_relative(p)}
-    for path in sorted(expected.keys() | extra):
-        target = out / path
+    with ConfinedDir(out) as root:
+        if not root.exists:
+            for path, artifact in sorted(tree.artifacts.items()):
+                diffs[path] = _diff(path, None, artifact.text)
+            return CheckReport(diffs)
         try:
-            current: str | None = target.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            current = None
-        wanted = expected.get(path)
-        if current == wanted:
-            continue
-        if current is None and wanted is None:
-            continue
-        diff = difflib.unified_diff(
-            (current or "").splitlines(keepends=True),
-            (wanted or "").splitlines(keepends=True),
-            fromfile=f"a/{path}" if current is not None else "/dev/null",
-            tofile=f"b/{path}" if wanted is not None else "/dev/null",
-        )
-        diffs[path] = "".join(line if line.endswith("\n") else line + "\n" for line in diff)
+            previous = _read_manifest(root)
+        except BridgeError as exc:
+            previous = PreviousManifest()
+            diffs[MANIFEST] = f"{MANIFEST}: not compared: {exc.message}\n"
+        for path, why in previous.unusable:
+            diffs[path] = f"{path}: listed in {MANIFEST} but not removable: {why}\n"
+        for path, artifact in sorted(tree.artifacts.items()):
+            if path in diffs:
+                continue
+            found, data = root.read(path)
+            if found.kind == "hardlink":
+                diffs[path] = f"{path}: not compared: {found.reason()}; render replaces it\n"
+                continue
+            if found.kind in ("through-symlink", "other") and found.target is not None:
+                # One line for a linked team folder, not one per file under it.
+                what = "a symbolic link" if found.kind == "through-symlink" else "not a folder"
+                diffs.setdefault(
+                    found.target,
+                    f"{found.target}: not compared: it is {what}; render refuses it\n",
+                )
+                continue
+            if found.kind not in ("file", "missing"):
+                diffs[path] = f"{path}: not compared: {found.reason()}; render refuses it\n"
+                continue
+            current = _decoded(data)
+            if current != artifact.text:
+                diffs[path] = _diff(path, current, artifact.text)
+        for path, entry in sorted(previous.entries.items()):
+            if path in tree.artifacts:
+                continue
+            found, data = root.read(path)
+            verdict = _removal_verdict(entry, found, data, force)
+            if verdict == "remove":
+                diffs[path] = _diff(path, _decoded(data), None)
+            elif verdict != "gone":
+                diffs[path] = f"{path}: no descriptor produces it, render keeps it: {verdict}\n"
     return CheckReport(diffs)

@@ -536,3 +536,115 @@ def _request(context: Path, repository: str) -> BuildRequest:
         tags=(SHORT,),
         labels={"org.opencontainers.image.revision": COMMIT},
     )
+
+
+# -- the build context stays inside the descriptor's repository ------------------------------
+
+
+def test_a_link_out_of_the_repository_is_refused_and_nothing_is_built(
+    services: Services,
+    docker_client: Any,
+    repositories: list[str],
+    clean_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import dataclasses
+
+    from jenkins_bridge.containers.errors import ContextLinkOutside
+
+    repository = unique_repository(services.plain_registry, repositories)
+    descriptor = write_service(tmp_path / "svc", repository)
+    (tmp_path / "host-secret.txt").write_text("HOST-SECRET-VALUE\n")
+    (tmp_path / "svc" / "payload.txt").unlink()
+    (tmp_path / "svc" / "payload.txt").symlink_to(tmp_path / "host-secret.txt")
+    clean_env.setenv("GIT_COMMIT", COMMIT)
+
+    code, out, err = run_cli(capsys, "--output", "json", "image", "build", str(descriptor))
+
+    assert code == 1, err
+    assert json.loads(out)["status"] == "context-link-outside"
+    assert "HOST-SECRET-VALUE" not in out + err
+    assert not docker_client.images.list(name=repository)
+    # The adapter refuses on its own too, whoever builds the request.
+    request = dataclasses.replace(
+        _request(tmp_path / "svc", repository), repository_root=tmp_path / "svc"
+    )
+    with Engine.connect() as engine, pytest.raises(ContextLinkOutside):
+        engine.build(request, lambda line: None)
+    assert not docker_client.images.list(name=repository)
+
+
+def test_a_link_inside_the_context_still_builds(
+    services: Services,
+    docker_client: Any,
+    repositories: list[str],
+    clean_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repository = unique_repository(services.plain_registry, repositories)
+    dockerfile = f"FROM {BASE_IMAGE}\nCOPY alias.txt /alias.txt\n"
+    descriptor = write_service(tmp_path / "svc", repository, dockerfile)
+    (tmp_path / "svc" / "alias.txt").symlink_to("payload.txt")
+    clean_env.setenv("GIT_COMMIT", COMMIT)
+
+    code, out, err = run_cli(capsys, "image", "build", str(descriptor))
+
+    assert code == 0, err
+    assert run_in_image(docker_client, out.strip(), "cat", "/alias.txt") == "payload"
+
+
+# -- Ctrl-C --------------------------------------------------------------------------------
+
+
+def test_ctrl_c_during_a_build_exits_130_without_a_traceback(
+    services: Services,
+    docker_client: Any,
+    repositories: list[str],
+    clean_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    import signal
+    import threading
+
+    repository = unique_repository(services.plain_registry, repositories)
+    dockerfile = f"FROM {BASE_IMAGE}\nRUN echo sleeping-now && sleep 60\n"
+    descriptor = write_service(tmp_path / "svc", repository, dockerfile)
+    clean_env.setenv("GIT_COMMIT", COMMIT)
+    binary = str(ROOT / ".venv" / "bin" / "jenkins-bridge")
+    process = subprocess.Popen(
+        [binary, "--output", "json", "image", "build", str(descriptor), "--no-cache"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert process.stderr is not None and process.stdout is not None
+    lines: list[str] = []
+    started = threading.Event()
+
+    def read_stderr() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.append(line)
+            if "sleeping-now" in line:
+                started.set()
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    try:
+        assert started.wait(60), "".join(lines)
+        os.killpg(process.pid, signal.SIGINT)
+        out = process.stdout.read()
+        assert process.wait(timeout=30) == 130
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    reader.join(timeout=10)
+    err = "".join(lines)
+    assert "Traceback" not in err
+    envelope = json.loads(out)
+    assert envelope["status"] == "interrupted" and envelope["data"] == {}
+    assert not docker_client.images.list(name=repository)

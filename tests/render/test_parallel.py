@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
 
 from jenkins_bridge.descriptor import load_services
-from jenkins_bridge.descriptor.parallel import PARALLEL_THRESHOLD
+from jenkins_bridge.descriptor.parallel import PARALLEL_THRESHOLD, WorkerFailed, map_chunks
 from jenkins_bridge.errors import InvalidDescriptors
 from jenkins_bridge.render.tree import render_descriptors
 
@@ -62,3 +66,52 @@ def test_problems_are_the_same_with_workers(tmp_path: Path) -> None:
     text = "\n".join(messages[0])
     assert "already defined at" in text and "broken.yaml" in text
     assert sum("pipeline.agent" in m for m in messages[0]) >= 1
+
+
+# -- the process pool: failures and Ctrl-C never hang ---------------------------------------
+
+
+def _square_all(chunk: list[int]) -> list[int]:
+    return [i * i for i in chunk]
+
+
+def _fail_on_seven(chunk: list[int]) -> list[int]:
+    if 7 in chunk:
+        raise ValueError("seven")
+    return chunk
+
+
+def _die_on_seven(chunk: list[int]) -> list[int]:
+    if 7 in chunk:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return chunk
+
+
+def _interrupt_parent_on_seven(chunk: list[int]) -> list[int]:
+    if 7 in chunk:
+        os.kill(os.getppid(), signal.SIGINT)
+        time.sleep(60)  # a worker that would never finish on its own
+    return chunk
+
+
+def test_pool_results_come_back_in_order() -> None:
+    items = list(range(PARALLEL_THRESHOLD * 2))
+    chunks = map_chunks(_square_all, items, workers=3)
+    assert [x for chunk in chunks for x in chunk] == [i * i for i in items]
+
+
+def test_a_worker_exception_is_a_worker_failure_with_its_traceback() -> None:
+    with pytest.raises(WorkerFailed, match="ValueError: seven"):
+        map_chunks(_fail_on_seven, list(range(PARALLEL_THRESHOLD)), workers=2)
+
+
+def test_a_killed_worker_is_an_error_not_a_hang() -> None:
+    with pytest.raises(WorkerFailed, match="died"):
+        map_chunks(_die_on_seven, list(range(PARALLEL_THRESHOLD)), workers=2)
+
+
+def test_ctrl_c_terminates_the_workers_without_waiting_for_them() -> None:
+    before = set(multiprocessing.active_children())
+    with pytest.raises(KeyboardInterrupt):
+        map_chunks(_interrupt_parent_on_seven, list(range(PARALLEL_THRESHOLD)), workers=2)
+    assert set(multiprocessing.active_children()) == before

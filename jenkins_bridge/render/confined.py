@@ -1,0 +1,307 @@
+"""A directory that can be read, written and pruned without ever leaving it.
+
+Every access walks from the directory's own file descriptor one component at a time with
+``O_NOFOLLOW``, so a symlink planted anywhere under it (a team folder, a generated file, a
+temporary name) is refused instead of followed; files are written under a random temporary
+name created with ``O_EXCL`` and renamed into place, which never follows a link either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from jenkins_bridge.errors import BridgeError
+
+# Temporary files are named with this prefix; a render cleans up any it finds in the folders it
+# writes (what an interrupted render leaves behind).
+TEMPORARY_PREFIX = ".jenkins-bridge-tmp-"
+
+_DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class UnsafeOutputPath(BridgeError):
+    """A path under the output directory that render will not write, read or remove."""
+
+    code = "unsafe-output-path"
+
+    def __init__(self, root: Path, path: str, reason: str) -> None:
+        super().__init__(
+            f"{root / path}: {reason}; refusing to write through it",
+            hint=f"remove it, or render into a directory without links (-o {root})",
+        )
+        self.path = path
+        self.reason = reason
+
+
+def relative_parts(path: str) -> tuple[str, ...] | None:
+    """The components of a relative POSIX path, or None if it is absolute, empty or has
+    '.', '..', empty or NUL components (anything that could name a place outside)."""
+    if not path or "\0" in path or "\\" in path or path.startswith("/"):
+        return None
+    parts = tuple(path.split("/"))
+    if any(part in ("", ".", "..") for part in parts):
+        return None
+    return parts
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What lies at a path: ``kind`` is file, missing, symlink, hardlink (a regular file with
+    other names), directory, other or through-symlink (a folder on the way is a link);
+    ``target`` says where a link points, or which folder on the way is wrong."""
+
+    kind: str
+    target: str | None = None
+
+    def reason(self) -> str:
+        if self.kind == "symlink":
+            return f"it is a symbolic link (to {self.target})"
+        if self.kind == "through-symlink":
+            return f"folder {self.target} on the way is a symbolic link"
+        if self.kind == "directory":
+            return "it is a directory"
+        if self.kind == "hardlink":
+            return "it is a hard link (its content is shared with another file)"
+        if self.target is not None:
+            return f"{self.target} on the way is not a folder"
+        return "it is not a regular file"
+
+
+class ConfinedDir:
+    """An open directory; every path given to it is relative and stays inside it."""
+
+    def __init__(self, root: Path, *, create: bool = False) -> None:
+        if create:
+            root.mkdir(parents=True, exist_ok=True)
+        # The root itself may be a link the user chose (-o link/); what is under it may not.
+        self.root = root.resolve()
+        self._chain: list[tuple[str, int]] = []  # open folders of the last path walked
+        try:
+            self._fd = os.open(self.root, _DIRECTORY_FLAGS)
+        except FileNotFoundError:
+            self._fd = -1
+        except OSError as exc:
+            raise BridgeError(f"cannot open output directory {root}: {exc.strerror}") from exc
+
+    @property
+    def exists(self) -> bool:
+        return self._fd >= 0
+
+    def close(self) -> None:
+        self._drop(0)
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> ConfinedDir:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- walking ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _folder(self, parts: tuple[str, ...], *, create: bool) -> Iterator[int | Found]:
+        """An fd of the folder ``parts`` (created if asked), or a ``Found`` saying why not.
+
+        The folders of the last path walked stay open: paths come sorted, so the next one
+        mostly shares them, and each folder is opened (and checked) once, not once per file.
+        """
+        common = 0
+        limit = min(len(self._chain), len(parts))
+        while common < limit and self._chain[common][0] == parts[common]:
+            common += 1
+        self._drop(common)
+        fd = self._chain[-1][1] if self._chain else self._fd
+        for index in range(common, len(parts)):
+            part = parts[index]
+            if create:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(part, 0o777, dir_fd=fd)
+            try:
+                child = os.open(part, _DIRECTORY_FLAGS, dir_fd=fd)
+            except OSError as exc:
+                here = "/".join(parts[: index + 1])
+                if exc.errno == errno.ENOENT:
+                    yield Found("missing")
+                    return
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    yield Found("through-symlink" if _is_link(part, fd) else "other", here)
+                    return
+                raise
+            self._chain.append((part, child))
+            fd = child
+        yield fd
+
+    def _drop(self, keep: int) -> None:
+        """Close the open folders beyond the first ``keep``."""
+        while len(self._chain) > keep:
+            os.close(self._chain.pop()[1])
+
+    def inspect(self, path: str) -> Found:
+        parts = self._parts(path)
+        with self._folder(parts[:-1], create=False) as folder:
+            if isinstance(folder, Found):
+                return folder
+            return _lstat_kind(parts[-1], folder)
+
+    def read(self, path: str) -> tuple[Found, bytes | None]:
+        """The bytes of a regular file at ``path`` (never through a link), or why not."""
+        try:
+            return self._read(path)
+        except OSError as exc:
+            raise BridgeError(f"cannot read {self.root / path}: {exc.strerror or exc}") from exc
+
+    def _read(self, path: str) -> tuple[Found, bytes | None]:
+        parts = self._parts(path)
+        with self._folder(parts[:-1], create=False) as folder:
+            if isinstance(folder, Found):
+                return folder, None
+            try:
+                fd = os.open(parts[-1], _READ_FLAGS, dir_fd=folder)
+            except OSError as exc:
+                if exc.errno == errno.ENOENT:
+                    return Found("missing"), None
+                if exc.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO):
+                    return _lstat_kind(parts[-1], folder), None
+                raise
+            try:
+                status = os.fstat(fd)
+                if not stat.S_ISREG(status.st_mode):
+                    return Found("other"), None
+                if status.st_nlink > 1:  # its content is also another file's, maybe outside
+                    return Found("hardlink"), None
+                with os.fdopen(fd, "rb", closefd=False) as handle:
+                    return Found("file"), handle.read()
+            finally:
+                os.close(fd)
+
+    def write(self, path: str, data: bytes) -> None:
+        """Put ``data`` at ``path`` atomically: a random temporary file in the same folder,
+        then a rename over the old file. Refuses links on the way and at the path."""
+        try:
+            self._write(path, data)
+        except OSError as exc:
+            raise BridgeError(f"cannot write {self.root / path}: {exc.strerror or exc}") from exc
+
+    def _write(self, path: str, data: bytes) -> None:
+        parts = self._parts(path)
+        with self._folder(parts[:-1], create=True) as folder:
+            if isinstance(folder, Found):
+                raise UnsafeOutputPath(self.root, path, folder.reason())
+            found = _lstat_kind(parts[-1], folder)
+            if found.kind not in ("file", "missing"):
+                raise UnsafeOutputPath(self.root, path, found.reason())
+            self._check_still_inside(folder, path)
+            temporary = f"{TEMPORARY_PREFIX}{secrets.token_hex(8)}"
+            try:
+                fd = os.open(temporary, _CREATE_FLAGS, 0o666, dir_fd=folder)
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                finally:
+                    os.close(fd)
+                os.replace(temporary, parts[-1], src_dir_fd=folder, dst_dir_fd=folder)
+            except BaseException:
+                # Ctrl-C included. Whatever still slips through (a second signal right here)
+                # is removed by the next render (remove_temporaries).
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary, dir_fd=folder)
+                raise
+
+    def remove(self, path: str) -> Found:
+        """Unlink the regular file at ``path`` and the folders it leaves empty; returns what
+        was there (only a ``file`` is removed)."""
+        try:
+            return self._remove(path)
+        except OSError as exc:
+            raise BridgeError(f"cannot remove {self.root / path}: {exc.strerror or exc}") from exc
+
+    def _remove(self, path: str) -> Found:
+        parts = self._parts(path)
+        with self._folder(parts[:-1], create=False) as folder:
+            if isinstance(folder, Found):
+                return folder
+            found = _lstat_kind(parts[-1], folder)
+            if found.kind != "file":
+                return found
+            os.unlink(parts[-1], dir_fd=folder)
+        for depth in range(len(parts) - 1, 0, -1):
+            with self._folder(parts[: depth - 1], create=False) as parent:
+                if isinstance(parent, Found):
+                    break
+                try:
+                    os.rmdir(parts[depth - 1], dir_fd=parent)
+                except OSError:
+                    break
+        self._drop(0)  # never reuse a folder that may just have been removed
+        return found
+
+    def remove_temporaries(self, folder_path: str) -> list[str]:
+        """Delete leftover temporary files in one folder (empty string: the root)."""
+        parts = self._parts(folder_path) if folder_path else ()
+        removed: list[str] = []
+        with self._folder(parts, create=False) as folder:
+            if isinstance(folder, Found):
+                return removed
+            for name in os.listdir(folder):
+                if name.startswith(TEMPORARY_PREFIX):
+                    with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                        os.unlink(name, dir_fd=folder)  # unlink never follows a link
+                        removed.append(str(PurePosixPath(folder_path, name)))
+        return removed
+
+    def _check_still_inside(self, folder: int, path: str) -> None:
+        """The folder we are about to write in, by its resolved path, is still under the
+        resolved root (it could have been moved since it was opened). Linux names an open
+        folder in /proc; elsewhere the walk without links is the guarantee."""
+        try:
+            where = Path(os.readlink(f"/proc/self/fd/{folder}"))
+        except OSError:
+            return
+        if where != self.root and not where.is_relative_to(self.root):
+            raise UnsafeOutputPath(self.root, path, f"its folder is now {where}, outside")
+
+    def _parts(self, path: str) -> tuple[str, ...]:
+        parts = relative_parts(path)
+        if parts is None:
+            raise UnsafeOutputPath(self.root, path, "it is not a plain relative path")
+        if self._fd < 0:
+            raise BridgeError(f"output directory {self.root} does not exist")
+        return parts
+
+
+def _is_link(name: str, folder: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(name, dir_fd=folder).st_mode)
+    except OSError:
+        return False
+
+
+def _lstat_kind(name: str, folder: int) -> Found:
+    try:
+        mode = os.lstat(name, dir_fd=folder).st_mode
+    except FileNotFoundError:
+        return Found("missing")
+    if stat.S_ISLNK(mode):
+        try:
+            target: str | None = os.readlink(name, dir_fd=folder)
+        except OSError:
+            target = None
+        return Found("symlink", target)
+    if stat.S_ISREG(mode):
+        return Found("file")
+    if stat.S_ISDIR(mode):
+        return Found("directory")
+    return Found("other")

@@ -1,0 +1,109 @@
+"""ConfinedDir: reading, writing and removing under a directory without following links."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from jenkins_bridge.errors import BridgeError
+from jenkins_bridge.render.confined import (
+    TEMPORARY_PREFIX,
+    ConfinedDir,
+    UnsafeOutputPath,
+    relative_parts,
+)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["", "/etc/passwd", "..", "a/../b", "./a", "a//b", "a/", "a\\b", "a\0b", "a/./b"],
+)
+def test_paths_that_could_leave_the_directory_are_not_relative_parts(path: str) -> None:
+    assert relative_parts(path) is None
+
+
+def test_plain_relative_paths_split_into_parts() -> None:
+    assert relative_parts("core/app/config.xml") == ("core", "app", "config.xml")
+    assert relative_parts("..hidden/x") == ("..hidden", "x")
+
+
+def test_write_creates_folders_and_replaces_atomically(tmp_path: Path) -> None:
+    with ConfinedDir(tmp_path / "out", create=True) as root:
+        root.write("a/b/c.txt", b"one")
+        root.write("a/b/c.txt", b"two")
+        assert root.read("a/b/c.txt")[1] == b"two"
+    assert sorted(os.listdir(tmp_path / "out" / "a" / "b")) == ["c.txt"]
+
+
+def test_write_refuses_a_link_at_the_path_and_on_the_way(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "f").write_text("keep")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "file").symlink_to(outside / "f")
+    (out / "dir").symlink_to(outside)
+    with ConfinedDir(out) as root:
+        with pytest.raises(UnsafeOutputPath, match="symbolic link"):
+            root.write("file", b"x")
+        with pytest.raises(UnsafeOutputPath, match="folder dir on the way"):
+            root.write("dir/f", b"x")
+        assert root.read("dir/f") == (root.inspect("dir/f"), None)
+        assert root.remove("dir/f").kind == "through-symlink"
+        assert root.remove("file").kind == "symlink"
+    assert (outside / "f").read_text() == "keep"
+    assert (out / "file").is_symlink()
+
+
+def test_remove_deletes_empty_folders_up_to_the_root_only(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with ConfinedDir(out, create=True) as root:
+        root.write("a/b/c.txt", b"x")
+        root.write("a/keep.txt", b"x")
+        assert root.remove("a/b/c.txt").kind == "file"
+    assert sorted(os.listdir(out / "a")) == ["keep.txt"]
+    assert out.is_dir()
+
+
+def test_temporaries_are_removed_without_following_links(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "f").write_text("keep")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / f"{TEMPORARY_PREFIX}1").write_text("half")
+    (out / f"{TEMPORARY_PREFIX}2").symlink_to(outside / "f")
+    (out / f"{TEMPORARY_PREFIX}3").mkdir()
+    with ConfinedDir(out) as root:
+        removed = root.remove_temporaries("")
+    assert sorted(removed) == [f"{TEMPORARY_PREFIX}1", f"{TEMPORARY_PREFIX}2"]
+    assert (outside / "f").read_text() == "keep"
+
+
+def test_a_missing_root_reads_as_missing_and_refuses_writes(tmp_path: Path) -> None:
+    with ConfinedDir(tmp_path / "nope") as root:
+        assert not root.exists
+        with pytest.raises(BridgeError, match="does not exist"):
+            root.write("x", b"")
+
+
+def test_a_file_where_a_folder_should_be_is_named(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "core").write_text("i am a file")
+    with ConfinedDir(out) as root, pytest.raises(UnsafeOutputPath, match="core on the way"):
+        root.write("core/folder.xml", b"x")
+
+
+def test_a_folder_moved_outside_after_it_was_opened_is_not_written(tmp_path: Path) -> None:
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    outside.mkdir()
+    with ConfinedDir(out, create=True) as root:
+        root.write("team/a.txt", b"a")  # the walk leaves team/ open for the next file
+        os.rename(out / "team", outside / "team")
+        (out / "team").symlink_to(outside / "team")
+        with pytest.raises(UnsafeOutputPath, match="outside"):
+            root.write("team/b.txt", b"b")
+    assert sorted(os.listdir(outside / "team")) == ["a.txt"]
