@@ -74,3 +74,9 @@ def test_render_is_pure_text(path: Path) -> None:
             func = node.func
             called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
             assert called not in _FILE_CALLS, f"{relative}:{node.lineno} calls {called}()"
+
+
+def test_the_process_pool_is_generic() -> None:
+    """``workers`` maps any function over chunks; it knows no descriptor, renderer or output."""
+    names = _imports(PACKAGE / "workers.py")
+    assert not [n for n in names if n.startswith("jenkins_bridge")], names
