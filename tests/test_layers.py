@@ -13,11 +13,12 @@ PACKAGE = ROOT / "jenkins_bridge"
 ALLOWED = {
     "descriptor": set(),
     "render": {"descriptor"},
+    "output": {"descriptor", "render"},
     "jenkins": set(),
     "containers": {"descriptor"},
     "provision": {"descriptor", "render", "jenkins"},
     "testing": set(),
-    "cli": {"descriptor", "render", "jenkins", "provision", "containers", "testing"},
+    "cli": {"descriptor", "render", "output", "jenkins", "provision", "containers", "testing"},
 }
 # Third-party clients only their adapter may import.
 ADAPTERS = {"jenkins": "jenkins", "docker": "containers"}
@@ -50,3 +51,32 @@ def test_imports_follow_the_layers(path: Path) -> None:
             if target in (None, layer, "errors") or target not in ALLOWED:
                 continue
             assert target in ALLOWED[layer], f"{relative} ({layer}) imports {name}"
+
+
+# What pure rendering may not do: touch files (reading templates goes through Jinja's
+# PackageLoader), or reach up into the layers that write its output.
+_FILE_MODULES = {"os", "shutil", "pathlib", "tempfile", "io", "fcntl"}
+_FILE_CALLS = {"open", "write_text", "write_bytes", "read_text", "read_bytes", "mkdir"}
+_FILE_CALLS |= {"unlink", "rmdir", "rename", "touch", "symlink_to", "chmod"}  # str.replace is fine
+RENDER_MODULES = [p for p in MODULES if p.relative_to(PACKAGE).parts[0] == "render"]
+
+
+@pytest.mark.parametrize("path", RENDER_MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_render_is_pure_text(path: Path) -> None:
+    relative = path.relative_to(PACKAGE)
+    for name in _imports(path):
+        assert name.split(".")[0] not in _FILE_MODULES, f"{relative} imports {name}"
+        assert not name.startswith(("jenkins_bridge.output", "jenkins_bridge.cli")), (
+            f"{relative} imports {name}"
+        )
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call):
+            func = node.func
+            called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+            assert called not in _FILE_CALLS, f"{relative}:{node.lineno} calls {called}()"
+
+
+def test_the_process_pool_is_generic() -> None:
+    """``workers`` maps any function over chunks; it knows no descriptor, renderer or output."""
+    names = _imports(PACKAGE / "workers.py")
+    assert not [n for n in names if n.startswith("jenkins_bridge")], names

@@ -85,9 +85,11 @@ def render(
     force: bool,
     library: SharedLibrary,
 ) -> Outcome:
-    from jenkins_bridge.render.tree import check_tree, render_descriptors, write_tree
+    from jenkins_bridge.output.run import render_run
+    from jenkins_bridge.output.workspace import check_tree, write_tree
 
-    count, tree = render_descriptors(paths, _read_plugins(plugins), workers, library)
+    run = render_run(paths, _read_plugins(plugins), workers, library)
+    count, tree = run.services, run.tree
     target = Path(out)
     if check:
         report = check_tree(target, tree, force=force)

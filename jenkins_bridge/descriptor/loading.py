@@ -481,9 +481,9 @@ def load_services(
 ) -> list[model.Service]:
     """Load, merge, validate and build every descriptor under ``paths``; all problems at once.
 
-    Thousands of files are loaded by several processes (``workers``; see ``parallel``).
+    Thousands of files are loaded by several processes (``workers``: ``jenkins_bridge.workers``).
     """
-    from jenkins_bridge.descriptor.parallel import map_chunks
+    from jenkins_bridge.workers import map_chunks
 
     return collect(map_chunks(load_files, discover(paths), workers=workers))
 

@@ -1,7 +1,8 @@
 """The Jinja2 environment for code templates, with escaping that cannot be forgotten.
 
-Templates live in the repository's ``templates/`` (shipped inside the wheel as
-``jenkins_bridge/templates``). The environment's ``finalize`` refuses any bare string: a
+Templates live inside the package, ``jenkins_bridge/templates/`` (the repository's top-level
+``templates`` is a link to it), and are found through the package itself, so the checkout and
+an installed wheel use the same lookup. The environment's ``finalize`` refuses any bare string: a
 template can only print values that went through a quoting filter (``groovy``, ``comment``)
 or text it marks ``raw`` itself.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -59,16 +59,10 @@ def _choice_list(parameter: Any) -> Code:
     return Code("[" + ", ".join(groovy_string(c) for c in choices) + "]")
 
 
-def _template_dirs() -> list[str]:
-    package = Path(__file__).resolve().parent.parent
-    # Installed wheel: jenkins_bridge/templates; source checkout: <repo>/templates.
-    return [str(p) for p in (package / "templates", package.parent / "templates") if p.is_dir()]
-
-
 @functools.cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(_template_dirs()),
+        loader=jinja2.PackageLoader("jenkins_bridge", "templates"),
         autoescape=False,
         trim_blocks=True,
         lstrip_blocks=True,

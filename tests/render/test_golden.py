@@ -15,7 +15,7 @@ from conftest import GOLDEN, CliResult
 
 from jenkins_bridge.descriptor import load_services
 from jenkins_bridge.errors import InvalidDescriptors, format_problems
-from jenkins_bridge.render.tree import render_tree
+from jenkins_bridge.output.run import render_run
 
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 CASES = sorted(p for p in GOLDEN.iterdir() if p.is_dir())
@@ -44,7 +44,7 @@ def _files(root: Path) -> dict[str, str]:
 @pytest.mark.parametrize("case", RENDER_CASES, ids=lambda c: c.name)
 def test_render_matches_golden(case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(_staged(case, tmp_path))
-    tree = render_tree(load_services(["."]))
+    tree = render_run(["."]).tree
     actual = {path: artifact.text for path, artifact in tree.artifacts.items()}
     expected_dir = case / "expected"
     if UPDATE:

@@ -13,9 +13,10 @@ import pytest
 from conftest import GOLDEN, CliResult
 
 from jenkins_bridge.errors import Interrupted
-from jenkins_bridge.render import tree as tree_module
-from jenkins_bridge.render.confined import ConfinedDir
-from jenkins_bridge.render.tree import RenderInterrupted, render_descriptors, write_tree
+from jenkins_bridge.output import manifest as manifest_module
+from jenkins_bridge.output.confined import ConfinedDir
+from jenkins_bridge.output.run import render_run
+from jenkins_bridge.output.workspace import RenderInterrupted, write_tree
 
 Cli = Callable[..., CliResult]
 PRECIOUS = "precious, not generated\n"
@@ -172,7 +173,7 @@ def test_an_interrupted_render_is_seen_as_stale_and_the_next_one_finishes(
 ) -> None:
     src, out = rendered
     _sources(src, "one", "three")  # two goes, three comes, the manifest changes
-    _, tree = render_descriptors([src])
+    tree = render_run([src]).tree
     with monkeypatch.context() as patch:
         done = _interrupt_after(patch, writes)
         with pytest.raises(RenderInterrupted) as caught:
@@ -191,7 +192,7 @@ def test_removals_come_after_writes_and_before_the_manifest(
 ) -> None:
     src, out = rendered
     _sources(src, "one", "three")
-    _, tree = render_descriptors([src])
+    tree = render_run([src]).tree
     events: list[str] = []
     real_write, real_remove = ConfinedDir.write, ConfinedDir.remove
 
@@ -209,4 +210,4 @@ def test_removals_come_after_writes_and_before_the_manifest(
     kinds = [e.split()[0] for e in events]
     assert events[-1] == "write manifest.json"
     assert kinds.index("remove") > max(i for i, k in enumerate(kinds[:-1]) if k == "write")
-    assert tree_module.MANIFEST == "manifest.json"
+    assert manifest_module.MANIFEST == "manifest.json"

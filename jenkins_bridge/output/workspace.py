@@ -1,7 +1,7 @@
-"""Render every artifact of a set of services into a tree, and write or check it on disk.
+"""Write, prune and check a rendered tree in the output directory (``-o``).
 
-The tree maps a relative path to its text; ``manifest.json`` lists every artifact with its
-sha256 so a later run knows which files it owns (and may remove) and a reviewer can verify.
+Only regular files inside it are written, never through a link (see ``confined``); what an
+earlier render wrote is known from its manifest and removed only while unchanged.
 """
 
 from __future__ import annotations
@@ -9,193 +9,20 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jenkins_bridge import __version__
-from jenkins_bridge.descriptor.loading import (
-    DescriptorFile,
-    LoadedFiles,
-    check_chunks,
-    discover,
-    load_files,
-)
-from jenkins_bridge.descriptor.model import Service
-from jenkins_bridge.descriptor.parallel import map_chunks
 from jenkins_bridge.errors import BridgeError, Interrupted, Problem
-from jenkins_bridge.render.confined import ConfinedDir, Found, relative_parts
-from jenkins_bridge.render.jenkinsfile import render_jenkinsfile
-from jenkins_bridge.render.job_config import (
-    PluginVersions,
-    SharedLibrary,
-    render_folder_config,
-    render_job_config,
+from jenkins_bridge.output.confined import ConfinedDir, Found
+from jenkins_bridge.output.manifest import (
+    MANIFEST,
+    ManifestEntry,
+    PreviousManifest,
+    manifest_text,
+    read_manifest,
 )
-
-MANIFEST = "manifest.json"
-
-
-@dataclass
-class Artifact:
-    path: str  # relative, POSIX
-    text: str
-    kind: str  # jenkinsfile | job-config | folder-config | manifest
-    source: str | None = None  # descriptor origin
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
-
-
-@dataclass
-class RenderedTree:
-    artifacts: dict[str, Artifact] = field(default_factory=dict)
-
-    def add(self, artifact: Artifact) -> None:
-        self.artifacts[artifact.path] = artifact
-
-
-def _service_artifacts(service: Service, plugins: PluginVersions | None) -> list[Artifact]:
-    base = f"{service.metadata.team}/{service.metadata.name}"
-    return [
-        Artifact(f"{base}/Jenkinsfile", render_jenkinsfile(service), "jenkinsfile", service.origin),
-        Artifact(
-            f"{base}/config.xml", render_job_config(service, plugins), "job-config", service.origin
-        ),
-    ]
-
-
-def _finish(
-    tree: RenderedTree,
-    teams: Iterable[str],
-    plugins: PluginVersions | None,
-    library: SharedLibrary | None = None,
-) -> None:
-    """Add the team folders and the manifest listing every artifact."""
-    for team in sorted(set(teams)):
-        folder = render_folder_config(team, plugins, library)
-        tree.add(Artifact(f"{team}/folder.xml", folder, "folder-config"))
-    entries = [
-        {"path": a.path, "kind": a.kind, "sha256": a.sha256, "source": a.source}
-        for a in tree.artifacts.values()
-    ]
-    tree.add(Artifact(MANIFEST, manifest_text(entries), "manifest"))
-
-
-def manifest_text(entries: Iterable[Mapping[str, object]]) -> str:
-    ordered = sorted(entries, key=lambda entry: str(entry["path"]))
-    manifest = {"generator": "jenkins-bridge", "version": __version__, "artifacts": ordered}
-    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-
-
-def render_tree(
-    services: Iterable[Service],
-    plugins: PluginVersions | None = None,
-    library: SharedLibrary | None = None,
-) -> RenderedTree:
-    """All artifacts for ``services`` plus the manifest (pure: no I/O)."""
-    tree = RenderedTree()
-    teams = []
-    for service in services:
-        for artifact in _service_artifacts(service, plugins):
-            tree.add(artifact)
-        teams.append(service.metadata.team)
-    _finish(tree, teams, plugins, library)
-    return tree
-
-
-def _load_and_render(
-    files: Sequence[DescriptorFile], plugins: PluginVersions | None
-) -> tuple[LoadedFiles, list[Artifact]]:
-    loaded = load_files(files)
-    artifacts: list[Artifact] = []
-    if not loaded.problems:  # a chunk with problems fails the whole run: skip the work
-        for service in loaded.services():
-            artifacts.extend(_service_artifacts(service, plugins))
-    return loaded, artifacts
-
-
-def render_descriptors(
-    paths: Sequence[str | Path],
-    plugins: PluginVersions | None = None,
-    workers: int | None = None,
-    library: SharedLibrary | None = None,
-) -> tuple[int, RenderedTree]:
-    """Load, validate and render every descriptor under ``paths``: (service count, tree).
-
-    Large runs load and render in several processes (``workers``: default one per CPU, at
-    most 4); the checks across files and the manifest are done here, so the result is the
-    same, byte for byte, whatever the worker count.
-    """
-    chunks = map_chunks(_load_and_render, discover(paths), plugins, workers=workers)
-    check_chunks([loaded for loaded, _ in chunks])
-    tree = RenderedTree()
-    teams: list[str] = []
-    for loaded, artifacts in chunks:
-        for artifact in artifacts:
-            tree.add(artifact)
-        teams.extend(data["metadata"]["team"] for data, _, _ in loaded.records)
-    _finish(tree, teams, plugins, library)
-    return len(teams), tree
-
-
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-@dataclass(frozen=True, slots=True)
-class ManifestEntry:
-    """One artifact an earlier render says it wrote: input to check, never trusted."""
-
-    path: str
-    sha256: str
-    raw: Mapping[str, object]
-
-
-@dataclass
-class PreviousManifest:
-    entries: dict[str, ManifestEntry] = field(default_factory=dict)
-    unusable: list[tuple[str, str]] = field(default_factory=list)  # (path as given, why)
-
-
-def _read_manifest(root: ConfinedDir) -> PreviousManifest:
-    """The manifest already in the output: entries with a plain relative path and a sha256.
-
-    Anything else in it is set aside with a reason (and never removed); a manifest that is a
-    link, or not JSON, stops the render.
-    """
-    if not root.exists:
-        return PreviousManifest()
-    found, data = root.read(MANIFEST)
-    if found.kind == "missing":
-        return PreviousManifest()
-    if data is None:
-        raise BridgeError(
-            f"{root.root / MANIFEST}: {found.reason()}; refusing to read or replace it",
-            hint="remove it, or render into a directory without links",
-        )
-    try:
-        manifest = json.loads(data.decode("utf-8"))
-        artifacts = manifest["artifacts"]
-        if not isinstance(artifacts, list):
-            raise TypeError("'artifacts' is not a list")
-    except (ValueError, KeyError, TypeError) as exc:
-        raise BridgeError(
-            f"{root.root / MANIFEST} is not a jenkins-bridge manifest ({exc})",
-            hint="render into an empty directory, or delete that file",
-        ) from exc
-    previous = PreviousManifest()
-    for raw in artifacts:
-        path = raw.get("path") if isinstance(raw, dict) else None
-        digest = raw.get("sha256") if isinstance(raw, dict) else None
-        if not isinstance(path, str) or relative_parts(path) is None or path == MANIFEST:
-            previous.unusable.append((str(path), "not a plain relative path inside the output"))
-        elif not isinstance(digest, str) or _SHA256.fullmatch(digest) is None:
-            previous.unusable.append((path, "the manifest records no valid sha256 for it"))
-        else:
-            previous.entries[path] = ManifestEntry(path, digest, raw)
-    return previous
+from jenkins_bridge.render.artifacts import RenderedTree
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +112,7 @@ def write_tree(out: Path, tree: RenderedTree, *, force: bool = False) -> WriteRe
 
 
 def _write(root: ConfinedDir, tree: RenderedTree, force: bool, report: WriteReport) -> None:
-    previous = _read_manifest(root)
+    previous = read_manifest(root)
     report.kept.extend(KeptFile(path, why) for path, why in previous.unusable)
     # Look at every target first: one link anywhere refuses the render before a byte is written.
     pending: list[tuple[str, bytes]] = []
@@ -384,7 +211,7 @@ def check_tree(out: Path, tree: RenderedTree, *, force: bool = False) -> CheckRe
                 diffs[path] = _diff(path, None, artifact.text)
             return CheckReport(diffs)
         try:
-            previous = _read_manifest(root)
+            previous = read_manifest(root)
         except BridgeError as exc:
             previous = PreviousManifest()
             diffs[MANIFEST] = f"{MANIFEST}: not compared: {exc.message}\n"

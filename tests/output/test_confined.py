@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from jenkins_bridge.errors import BridgeError
-from jenkins_bridge.render.confined import (
+from jenkins_bridge.output.confined import (
     TEMPORARY_PREFIX,
     ConfinedDir,
     UnsafeOutputPath,

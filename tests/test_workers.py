@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from jenkins_bridge.descriptor import load_services
-from jenkins_bridge.descriptor.parallel import PARALLEL_THRESHOLD, WorkerFailed, map_chunks
 from jenkins_bridge.errors import InvalidDescriptors
-from jenkins_bridge.render.tree import render_descriptors
+from jenkins_bridge.output.run import render_run
+from jenkins_bridge.workers import PARALLEL_THRESHOLD, WorkerFailed, map_chunks
 
 TEMPLATE = """\
 apiVersion: jenkins-bridge/v1
@@ -39,11 +39,11 @@ def _write_services(root: Path, count: int) -> None:
 def test_worker_count_does_not_change_the_output(tmp_path: Path) -> None:
     count = PARALLEL_THRESHOLD + 50
     _write_services(tmp_path, count)
-    one_count, one = render_descriptors([tmp_path], workers=1)
-    two_count, two = render_descriptors([tmp_path], workers=2)
-    assert one_count == two_count == count
-    assert {p: a.text for p, a in one.artifacts.items()} == {
-        p: a.text for p, a in two.artifacts.items()
+    one = render_run([tmp_path], workers=1)
+    two = render_run([tmp_path], workers=2)
+    assert one.services == two.services == count
+    assert {p: a.text for p, a in one.tree.artifacts.items()} == {
+        p: a.text for p, a in two.tree.artifacts.items()
     }
     services = load_services([tmp_path], workers=2)
     assert [s.full_name for s in services] == [s.full_name for s in load_services([tmp_path])]
@@ -60,7 +60,7 @@ def test_problems_are_the_same_with_workers(tmp_path: Path) -> None:
     messages = []
     for workers in (1, 3):
         with pytest.raises(InvalidDescriptors) as caught:
-            render_descriptors([tmp_path], workers=workers)
+            render_run([tmp_path], workers=workers)
         messages.append([str(p) for p in caught.value.problems()])
     assert messages[0] == messages[1]
     text = "\n".join(messages[0])

@@ -1,0 +1,91 @@
+"""``manifest.json``: every artifact a render wrote, with its sha256, so a later run knows which
+files it owns (and may remove) and a reviewer can verify them.
+
+The manifest already in the output is input to check, never trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from jenkins_bridge import __version__
+from jenkins_bridge.errors import BridgeError
+from jenkins_bridge.output.confined import ConfinedDir, relative_parts
+from jenkins_bridge.render.artifacts import Artifact, RenderedTree
+
+MANIFEST = "manifest.json"
+
+
+def add_manifest(tree: RenderedTree) -> None:
+    """Add the manifest listing every artifact already in ``tree``."""
+    entries = [
+        {"path": a.path, "kind": a.kind, "sha256": a.sha256, "source": a.source}
+        for a in tree.artifacts.values()
+    ]
+    tree.add(Artifact(MANIFEST, manifest_text(entries), "manifest"))
+
+
+def manifest_text(entries: Iterable[Mapping[str, object]]) -> str:
+    ordered = sorted(entries, key=lambda entry: str(entry["path"]))
+    manifest = {"generator": "jenkins-bridge", "version": __version__, "artifacts": ordered}
+    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestEntry:
+    """One artifact an earlier render says it wrote: input to check, never trusted."""
+
+    path: str
+    sha256: str
+    raw: Mapping[str, object]
+
+
+@dataclass
+class PreviousManifest:
+    entries: dict[str, ManifestEntry] = field(default_factory=dict)
+    unusable: list[tuple[str, str]] = field(default_factory=list)  # (path as given, why)
+
+
+def read_manifest(root: ConfinedDir) -> PreviousManifest:
+    """The manifest already in the output: entries with a plain relative path and a sha256.
+
+    Anything else in it is set aside with a reason (and never removed); a manifest that is a
+    link, or not JSON, stops the render.
+    """
+    if not root.exists:
+        return PreviousManifest()
+    found, data = root.read(MANIFEST)
+    if found.kind == "missing":
+        return PreviousManifest()
+    if data is None:
+        raise BridgeError(
+            f"{root.root / MANIFEST}: {found.reason()}; refusing to read or replace it",
+            hint="remove it, or render into a directory without links",
+        )
+    try:
+        manifest = json.loads(data.decode("utf-8"))
+        artifacts = manifest["artifacts"]
+        if not isinstance(artifacts, list):
+            raise TypeError("'artifacts' is not a list")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BridgeError(
+            f"{root.root / MANIFEST} is not a jenkins-bridge manifest ({exc})",
+            hint="render into an empty directory, or delete that file",
+        ) from exc
+    previous = PreviousManifest()
+    for raw in artifacts:
+        path = raw.get("path") if isinstance(raw, dict) else None
+        digest = raw.get("sha256") if isinstance(raw, dict) else None
+        if not isinstance(path, str) or relative_parts(path) is None or path == MANIFEST:
+            previous.unusable.append((str(path), "not a plain relative path inside the output"))
+        elif not isinstance(digest, str) or _SHA256.fullmatch(digest) is None:
+            previous.unusable.append((path, "the manifest records no valid sha256 for it"))
+        else:
+            previous.entries[path] = ManifestEntry(path, digest, raw)
+    return previous

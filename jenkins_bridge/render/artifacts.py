@@ -1,0 +1,79 @@
+"""Every generated file of a set of services, as text: a Jenkinsfile and a config.xml per
+service, a folder.xml per team. Pure: no file, clock or environment (``output`` writes it)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from jenkins_bridge.descriptor.model import Service
+from jenkins_bridge.render.jenkinsfile import render_jenkinsfile
+from jenkins_bridge.render.job_config import (
+    PluginVersions,
+    SharedLibrary,
+    render_folder_config,
+    render_job_config,
+)
+
+
+@dataclass
+class Artifact:
+    path: str  # relative, POSIX
+    text: str
+    kind: str  # jenkinsfile | job-config | folder-config | manifest
+    source: str | None = None  # descriptor origin
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class RenderedTree:
+    """Relative path -> artifact, in the order they were rendered."""
+
+    artifacts: dict[str, Artifact] = field(default_factory=dict)
+
+    def add(self, artifact: Artifact) -> None:
+        self.artifacts[artifact.path] = artifact
+
+
+def render_service(service: Service, plugins: PluginVersions | None) -> list[Artifact]:
+    """The Jenkinsfile and config.xml of one service, under ``<team>/<name>/``."""
+    base = f"{service.metadata.team}/{service.metadata.name}"
+    return [
+        Artifact(f"{base}/Jenkinsfile", render_jenkinsfile(service), "jenkinsfile", service.origin),
+        Artifact(
+            f"{base}/config.xml", render_job_config(service, plugins), "job-config", service.origin
+        ),
+    ]
+
+
+def render_folders(
+    teams: Iterable[str], plugins: PluginVersions | None, library: SharedLibrary | None = None
+) -> list[Artifact]:
+    """One ``<team>/folder.xml`` per team, in name order."""
+    return [
+        Artifact(
+            f"{team}/folder.xml", render_folder_config(team, plugins, library), "folder-config"
+        )
+        for team in sorted(set(teams))
+    ]
+
+
+def render_services(
+    services: Iterable[Service],
+    plugins: PluginVersions | None = None,
+    library: SharedLibrary | None = None,
+) -> RenderedTree:
+    """All artifacts of ``services`` and their team folders (no manifest: see ``output``)."""
+    tree = RenderedTree()
+    teams = []
+    for service in services:
+        for artifact in render_service(service, plugins):
+            tree.add(artifact)
+        teams.append(service.metadata.team)
+    for artifact in render_folders(teams, plugins, library):
+        tree.add(artifact)
+    return tree
