@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.auth import HTTPBasicAuth
 
 from jenkins_bridge.jenkins.errors import (
     AuthFailed,
@@ -60,8 +61,11 @@ class ControllerSession:
         self.credentials = credentials
         self.timeout = timeout
         self._session = requests.Session()
-        if not credentials.anonymous:
-            self._session.auth = (str(credentials.user), str(credentials.token))
+        if credentials.user and credentials.token:
+            # UTF-8, as python-jenkins sends them (requests would encode a str as Latin-1)
+            self._session.auth = HTTPBasicAuth(
+                credentials.user.encode("utf-8"), credentials.token.encode("utf-8")
+            )
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
         self._session.mount(base_url, adapter)
 
