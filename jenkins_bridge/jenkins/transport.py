@@ -93,9 +93,6 @@ class ControllerSession:
             raise translate_error(url, item, self.credentials, response=response) from None
         return response
 
-    def close(self) -> None:
-        self._session.close()
-
 
 def translate_error(
     url: str,
