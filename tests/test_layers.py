@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,16 @@ ALLOWED = {
     "testing": set(),
     "cli": {"descriptor", "render", "output", "jenkins", "provision", "containers", "testing"},
 }
-# Third-party clients only their adapter may import.
-ADAPTERS = {"jenkins": "jenkins", "docker": "containers"}
+# Third-party clients only their adapters may import. docker-py talks HTTP through requests
+# and lets its transport errors (ConnectionError, Timeout) through, so the container adapter
+# catches those too; everything else that speaks HTTP is the Jenkins adapter.
+ADAPTERS = {
+    "jenkins": {"jenkins"},
+    "requests": {"jenkins", "containers"},
+    "docker": {"containers"},
+}
+# Documented namedtuple methods: public despite the underscore.
+NAMEDTUPLE_API = {"_replace", "_asdict", "_fields", "_make"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -44,7 +53,7 @@ def test_imports_follow_the_layers(path: Path) -> None:
     for name in _imports(path):
         top = name.split(".")[0]
         if top in ADAPTERS:
-            assert layer == ADAPTERS[top], f"{relative} imports {name}"
+            assert layer in ADAPTERS[top], f"{relative} imports {name}"
         if top == "jenkins_bridge" and layer in ALLOWED:
             parts = name.split(".")
             target = parts[1] if len(parts) > 1 else None
@@ -80,3 +89,83 @@ def test_the_process_pool_is_generic() -> None:
     """``workers`` maps any function over chunks; it knows no descriptor, renderer or output."""
     names = _imports(PACKAGE / "workers.py")
     assert not [n for n in names if n.startswith("jenkins_bridge")], names
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in MODULES if p.relative_to(PACKAGE).parts[0] == "testing"],
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
+def test_the_emulator_uses_the_standard_library_only(path: Path) -> None:
+    """The emulator stands in for Jenkins; a client library inside it would test itself."""
+    for name in _imports(path):
+        top = name.split(".")[0]
+        assert top in sys.stdlib_module_names or top == "jenkins_bridge", f"{path.name}: {name}"
+
+
+def private_api_uses(source: str) -> list[str]:
+    """Where ``source`` reaches into a third-party client's internals: subclassing one of its
+    classes, reading an underscore attribute of anything but ``self``/``cls``, importing an
+    underscore name, or digging a response out of an exception chain."""
+    tree = ast.parse(source)
+    clients: set[str] = set()  # local names bound to a client module or one of its names
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in ADAPTERS:
+                    clients.add((alias.asname or alias.name).split(".")[0])
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.level == 0
+            and node.module.split(".")[0] in ADAPTERS
+        ):
+            for alias in node.names:
+                clients.add(alias.asname or alias.name)
+                if alias.name.startswith("_"):
+                    found.append(f"line {node.lineno}: imports {node.module}.{alias.name}")
+    if not clients:
+        return found
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            for base in node.bases:
+                root = base
+                while isinstance(root, ast.Attribute):
+                    root = root.value
+                if isinstance(root, ast.Name) and root.id in clients:
+                    found.append(f"line {node.lineno}: subclasses {ast.unparse(base)}")
+        elif isinstance(node, ast.Attribute):
+            name = node.attr
+            if name in ("__context__", "__cause__"):
+                found.append(f"line {node.lineno}: reads {ast.unparse(node)}")
+            elif name.startswith("_") and not name.startswith("__"):
+                owner = node.value
+                if isinstance(owner, ast.Name) and owner.id in ("self", "cls"):
+                    continue
+                if name not in NAMEDTUPLE_API:
+                    found.append(f"line {node.lineno}: reads {ast.unparse(node)}")
+    return sorted(found, key=lambda use: int(use.split(":")[0].removeprefix("line ")))
+
+
+def test_private_api_uses_are_found() -> None:
+    source = (
+        "import jenkins\n"
+        "from docker.utils import _private\n"
+        "class J(jenkins.Jenkins):\n"
+        "    def f(self, server, exc):\n"
+        "        server._session.mount('x', None)\n"
+        "        return exc.__context__, self._own, parts._replace(netloc='')\n"
+    )
+    assert [use.split(":")[0] for use in private_api_uses(source)] == [
+        "line 2",
+        "line 3",
+        "line 5",
+        "line 6",
+    ]
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_private_api_of_a_client_library(path: Path) -> None:
+    """python-jenkins, requests and docker-py are used through their public surface only."""
+    assert private_api_uses(path.read_text(encoding="utf-8")) == []

@@ -37,7 +37,6 @@ from jenkins_bridge.containers.streams import (
     PushProgress,
     classify_push_error,
 )
-from jenkins_bridge.containers.tags import split_repository
 
 LogSink = Callable[[str], None]
 
@@ -272,8 +271,10 @@ class Engine:
 
         Without ``credentials`` docker-py uses the user's docker config for the registry.
         """
+        import docker.auth
+
         secrets = [credentials.password] if credentials else []
-        registry, _ = split_repository(repository)
+        registry = str(docker.auth.split_repo_name(repository)[0])
         digest: str | None = None
         for tag in tags:
             pushed = self._push_one(repository, tag, registry, credentials, log, secrets)
@@ -335,7 +336,9 @@ class Engine:
         if kind == PushFailureKind.NOT_FOUND:
             raise ImageNotFound(reference)
         if kind == PushFailureKind.INVALID_NAME:
-            raise InvalidImageName(reference.rsplit(":", 1)[0], message)
+            import docker.utils
+
+            raise InvalidImageName(str(docker.utils.parse_repository_tag(reference)[0]), message)
         raise PushRejected(reference, message)
 
 

@@ -1,7 +1,9 @@
 """Which tags and OCI labels an image gets: pure functions over facts passed in.
 
-Nothing here reads the environment, the clock, git or docker; ``provenance`` gathers those
-facts so that every rule below is unit-testable with plain values.
+Nothing here reads the environment, the clock, git or the engine; ``provenance`` gathers
+those facts so that every rule below is unit-testable with plain values. Where a reference is
+split, docker-py's own helper does it (``docker.auth.split_repo_name``); the checks around it
+are ours because docker-py's helpers do not validate.
 """
 
 from __future__ import annotations
@@ -26,8 +28,6 @@ _DOMAIN = re.compile(
     r"(?::[0-9]+)?"
 )
 _INVALID_TAG_CHARACTERS = re.compile(r"[^A-Za-z0-9_.-]+")
-
-DEFAULT_REGISTRY = "docker.io"
 
 LABEL_SOURCE = "org.opencontainers.image.source"
 LABEL_REVISION = "org.opencontainers.image.revision"
@@ -71,22 +71,16 @@ def sanitize_tag(text: str) -> str:
     return cleaned
 
 
-def split_repository(repository: str) -> tuple[str, str]:
-    """``registry[:port]/path`` → (registry, path), with Docker Hub's default for bare names."""
-    first, sep, rest = repository.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        return first, rest
-    return DEFAULT_REGISTRY, repository
-
-
 def check_repository(repository: str) -> str:
     """Return ``repository`` if it is a valid image name without tag/digest, else raise."""
     if not repository:
         raise InvalidImageName(repository, "it is empty")
     if "@" in repository:
         raise InvalidImageName(repository, "it contains a digest ('@'); give the name only")
-    registry, path = split_repository(repository)
-    if registry != DEFAULT_REGISTRY and _DOMAIN.fullmatch(registry) is None:
+    import docker.auth  # here, not at the top: loading docker-py costs the CLI's start-up
+
+    registry, path = docker.auth.split_repo_name(repository)
+    if registry != docker.auth.INDEX_NAME and _DOMAIN.fullmatch(registry) is None:
         raise InvalidImageName(repository, f"registry part '{registry}' is not a host[:port]")
     if ":" in path:
         raise InvalidImageName(repository, "it contains a tag (':'); tags come from the build")

@@ -21,7 +21,7 @@ from typing import Any
 from jenkins_bridge.descriptor.cron import CronSpecError, check_cron_spec
 from jenkins_bridge.descriptor.label_expression import LabelExpressionError, check_label_expression
 from jenkins_bridge.descriptor.schema import SCHEMA
-from jenkins_bridge.descriptor.yamlsource import LoadedDocument, Path
+from jenkins_bridge.descriptor.yamlsource import KeyPath, LoadedDocument
 from jenkins_bridge.errors import Problem
 
 _JSON_TYPES = {
@@ -35,7 +35,7 @@ _JSON_TYPES = {
 }
 
 
-def dotted(path: Path) -> str:
+def dotted(path: KeyPath) -> str:
     text = ""
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
@@ -61,7 +61,7 @@ def _validator() -> Any:
     return cls(SCHEMA)
 
 
-def _subschema(path: Path) -> dict[str, Any]:
+def _subschema(path: KeyPath) -> dict[str, Any]:
     """The schema node describing ``path`` (for allowed keys and custom messages)."""
     node: dict[str, Any] = SCHEMA
     for part in path:
@@ -73,7 +73,7 @@ def _subschema(path: Path) -> dict[str, Any]:
     return node
 
 
-def problem_at(doc: LoadedDocument, path: Path, message: str, *, key: bool = False) -> Problem:
+def problem_at(doc: LoadedDocument, path: KeyPath, message: str, *, key: bool = False) -> Problem:
     file, line, column = doc.where(path, key=key)
     return Problem("invalid", f"{dotted(path)}: {message}", file, line, column)
 
@@ -96,7 +96,7 @@ class SchemaViolation(ValueError):
         self.rule = rule
 
     @property
-    def path(self) -> Path:
+    def path(self) -> KeyPath:
         parts: list[str | int] = []
         for key, index in re.findall(r"\.([^.\[]+)|\[(\d+)\]", self.name[len("data") :]):
             parts.append(int(index) if index else key)
@@ -166,7 +166,7 @@ def schema_problems(doc: LoadedDocument, data: dict[str, Any]) -> Iterator[Probl
 
 
 def _translate(doc: LoadedDocument, error: Any) -> Iterator[Problem]:
-    path: Path = tuple(error.absolute_path)
+    path: KeyPath = tuple(error.absolute_path)
     kind = error.validator
     value = error.validator_value
     instance = error.instance

@@ -22,7 +22,7 @@ try:  # the C parser is several times faster; positions are the same
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-Path = tuple[str | int, ...]
+KeyPath = tuple[str | int, ...]  # keys and list indexes from a document's root
 Position = tuple[str, int, int]  # file, line, column (1-based)
 
 MAX_BYTES = 1_000_000
@@ -56,7 +56,7 @@ class LoadedDocument:
     root: Any = None
     fallback: LoadedDocument | None = None
 
-    def where(self, path: Path, *, key: bool = False) -> Position:
+    def where(self, path: KeyPath, *, key: bool = False) -> Position:
         """Best position for ``path``: the key or value itself, else its nearest ancestor."""
         chain = []  # this document, then the _defaults.yaml files nearest first
         doc: LoadedDocument | None = self
@@ -75,7 +75,7 @@ class LoadedDocument:
             probe = probe[:-1]
 
 
-def _locate(root: Any, path: Path, *, key: bool) -> tuple[int, int] | None:
+def _locate(root: Any, path: KeyPath, *, key: bool) -> tuple[int, int] | None:
     node = root
     mark = root.start_mark
     for part in path:

@@ -1,4 +1,5 @@
-"""The Jenkins adapter: the only package that talks to a controller (through python-jenkins)."""
+"""The Jenkins adapter: the only package that talks to a controller (python-jenkins' URL table,
+our own ``requests`` session in ``transport``, typed errors in ``errors``)."""
 
 from jenkins_bridge.jenkins.client import ClientStats, Credentials, JenkinsClient, Plugin
 from jenkins_bridge.jenkins.errors import (

@@ -1,10 +1,11 @@
-"""The Jenkins adapter: python-jenkins behind typed errors, retries, crumbs and a rate cap.
+"""The Jenkins adapter: typed errors, retries, crumbs and a rate cap over python-jenkins' URLs.
 
-This is the only module that imports ``jenkins`` (lazily, so the CLI starts fast). It builds
-requests from python-jenkins' URL templates and sends them through ``Jenkins.jenkins_request``
-instead of the convenience helpers, which spend extra existence GETs on every create and
-follow every redirect. Every request goes through ``_send``: the one place where transport
-failures become ``JenkinsError`` subclasses, where retries happen and where the rate is capped.
+This package is the only one that imports ``jenkins`` and ``requests`` (both lazily, so the
+CLI starts fast). The REST paths come from python-jenkins' public table of URL templates
+(``jenkins.CONFIG_JOB``, ``jenkins.CREATE_JOB``, ...); the requests go through our own
+``transport.ControllerSession``, because python-jenkins' public calls cannot give us a status
+code, a crumb we manage, or a POST that does not follow the redirect (see ``transport``).
+Every request goes through ``_send``: where retries happen and the rate is capped.
 """
 
 from __future__ import annotations
@@ -13,26 +14,25 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from jenkins_bridge.jenkins.errors import (
-    AuthFailed,
-    BadRequest,
-    Conflict,
-    ControllerUnreachable,
     CrumbRejected,
     JenkinsError,
     NotFound,
-    PermissionDenied,
-    ServerError,
+    safe_url,
 )
 from jenkins_bridge.jenkins.ratelimit import TokenBucket
 from jenkins_bridge.jenkins.retry import RetryPolicy
 
+if TYPE_CHECKING:
+    import requests
+
+    from jenkins_bridge.jenkins.transport import ControllerSession
+
 XML_HEADERS = {"Content-Type": "application/xml; charset=utf-8"}
-PLUGINS_PATH = "pluginManager/api/json?depth=1&tree=plugins[shortName,version,active,enabled]"
-CRUMB_PATH = "crumbIssuer/api/json"
+PLUGIN_FIELDS = "&tree=plugins[shortName,version,active,enabled]"
 _ITEM_FIELDS = "name,fullName,description,color,_class"
 # Levels listed in full by one request: teams, their jobs, and a multibranch project's branch
 # jobs. Jenkins' ``tree`` has no recursion, each level is spelled out, so a request is bounded;
@@ -74,6 +74,14 @@ def item_path(full_name: str) -> str:
     return "".join(f"job/{quote(part, safe='')}/" for part in full_name.split("/"))
 
 
+def item_url(template: str, full_name: str) -> str:
+    """Fill one of python-jenkins' item URL templates (``%(folder_url)s``, ``%(short_name)s``)
+    for ``full_name``; every segment percent-encoded, ``/`` included, as in ``item_path``."""
+    parent, _, name = full_name.rpartition("/")
+    folder_url = item_path(parent) if parent else ""
+    return template % {"folder_url": folder_url, "short_name": quote(name, safe="")}
+
+
 @dataclass(frozen=True)
 class Credentials:
     """Who talks to the controller. The token never appears in ``repr`` or messages."""
@@ -101,16 +109,6 @@ class ClientStats:
     crumb_refreshes: int = 0
 
 
-def _safe_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        # Never echo userinfo: it may hold a password.
-        host = parts.hostname or ""
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        return parts._replace(netloc=netloc).geturl()
-    return url
-
-
 class JenkinsClient:
     """A thread-safe client of one controller; share one instance between worker threads."""
 
@@ -127,11 +125,11 @@ class JenkinsClient:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise JenkinsError(
-                f"not a Jenkins URL: {_safe_url(url)}", hint="use http(s)://host[:port]/[prefix/]"
+                f"not a Jenkins URL: {safe_url(url)}", hint="use http(s)://host[:port]/[prefix/]"
             )
         if parts.username or parts.password:
             raise JenkinsError(
-                f"the Jenkins URL must not contain credentials: {_safe_url(url)}",
+                f"the Jenkins URL must not contain credentials: {safe_url(url)}",
                 hint="put the user in $JENKINS_USER and the API token in $JENKINS_TOKEN",
             )
         self.url = url if url.endswith("/") else url + "/"
@@ -141,8 +139,8 @@ class JenkinsClient:
         self.bucket = TokenBucket(max_rps)
         self.stats = ClientStats()
         self._pool_size = pool_size
-        self._server: Any = None
-        self._server_lock = threading.Lock()
+        self._transport: ControllerSession | None = None
+        self._transport_lock = threading.Lock()
         self._stats_lock = threading.Lock()
         self._crumb_lock = threading.Lock()
         self._crumb: dict[str, str] | None = None
@@ -150,13 +148,15 @@ class JenkinsClient:
 
     # -- transport ---------------------------------------------------------------------------
 
-    def _jenkins(self) -> Any:
-        with self._server_lock:
-            if self._server is None:
-                self._server = _make_server(
-                    self.url, self.credentials, self.timeout, self._pool_size
+    def _session(self) -> ControllerSession:
+        with self._transport_lock:
+            if self._transport is None:
+                from jenkins_bridge.jenkins.transport import ControllerSession
+
+                self._transport = ControllerSession(
+                    self.url, self.credentials, timeout=self.timeout, pool_size=self._pool_size
                 )
-            return self._server
+            return self._transport
 
     def _count(self, *, retry: bool = False, crumb: bool = False) -> None:
         with self._stats_lock:
@@ -171,20 +171,13 @@ class JenkinsClient:
         data: bytes | None,
         headers: Mapping[str, str],
         item: str | None,
-    ) -> Any:
-        import requests
-
-        server = self._jenkins()
-        url = self.url + path
+    ) -> requests.Response:
+        session = self._session()
         all_headers = dict(headers)
         if self._crumb and method == "POST":
             all_headers.update(self._crumb)
-        request = requests.Request(method, url, data=data, headers=all_headers)
         self.bucket.acquire()
-        try:
-            return server.jenkins_request(request, add_crumb=False)
-        except Exception as exc:  # python-jenkins and requests raise many unrelated types
-            raise _classify(exc, url, item, self.credentials) from None
+        return session.send(method, self.url + path, data=data, headers=all_headers, item=item)
 
     def _send(
         self,
@@ -194,7 +187,7 @@ class JenkinsClient:
         data: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         item: str | None = None,
-    ) -> Any:
+    ) -> requests.Response:
         """One logical request: retried on transient failures, re-crumbed once on rejection."""
         crumb_retried = False
         attempt = 0
@@ -221,7 +214,7 @@ class JenkinsClient:
                 return  # another thread already fetched a fresh one
             self._count(crumb=True)
             try:
-                response = self._send_once("GET", CRUMB_PATH, None, {}, None)
+                response = self._send_once("GET", _jenkins().CRUMB_URL, None, {}, None)
             except NotFound:
                 self._crumb = None
             else:
@@ -243,7 +236,7 @@ class JenkinsClient:
             ) from exc
 
     def plugins(self) -> list[Plugin]:
-        data = self.get_json(PLUGINS_PATH)
+        data = self.get_json(_jenkins().PLUGIN_INFO % {"depth": 1} + PLUGIN_FIELDS)
         return [
             Plugin(
                 str(p.get("shortName")),
@@ -271,7 +264,7 @@ class JenkinsClient:
         return jobs if isinstance(jobs, list) else []
 
     def get_config(self, full_name: str) -> str:
-        response = self._send("GET", item_path(full_name) + "config.xml", item=full_name)
+        response = self._send("GET", item_url(_jenkins().CONFIG_JOB, full_name), item=full_name)
         response.encoding = "utf-8"
         return str(response.text)
 
@@ -283,8 +276,8 @@ class JenkinsClient:
         A ``Conflict`` after a retried transient failure carries ``retried=True``: the earlier
         attempt may have created the item before its answer was lost.
         """
-        parent, _, name = full_name.rpartition("/")
-        path = (item_path(parent) if parent else "") + f"createItem?name={quote(name, safe='')}"
+        parent = full_name.rpartition("/")[0]
+        path = item_url(_jenkins().CREATE_JOB, full_name)
         try:
             self._send(
                 "POST", path, data=config_xml.encode("utf-8"), headers=XML_HEADERS, item=full_name
@@ -301,134 +294,21 @@ class JenkinsClient:
     def update_config(self, full_name: str, config_xml: str) -> None:
         self._send(
             "POST",
-            item_path(full_name) + "config.xml",
+            item_url(_jenkins().CONFIG_JOB, full_name),
             data=config_xml.encode("utf-8"),
             headers=XML_HEADERS,
             item=full_name,
         )
 
     def disable(self, full_name: str) -> None:
-        self._send("POST", item_path(full_name) + "disable", item=full_name)
+        self._send("POST", item_url(_jenkins().DISABLE_JOB, full_name), item=full_name)
 
     def delete(self, full_name: str) -> None:
-        self._send("POST", item_path(full_name) + "doDelete", item=full_name)
+        self._send("POST", item_url(_jenkins().DELETE_JOB, full_name), item=full_name)
 
 
-def _make_server(url: str, credentials: Credentials, timeout: float, pool_size: int) -> Any:
+def _jenkins() -> Any:
+    """python-jenkins, imported on first use: its module constants are the REST URL table."""
     import jenkins
-    from requests.adapters import HTTPAdapter
 
-    class _Jenkins(jenkins.Jenkins):  # type: ignore[misc]
-        # python-jenkins follows redirects, so each doDelete/disable (302 to the parent page)
-        # would cost a second GET; Jenkins' 302 here only means "done".
-        def _request(self, req: Any, stream: Any = None) -> Any:
-            prepared = self._session.prepare_request(req)
-            settings = self._session.merge_environment_settings(
-                prepared.url, {}, stream, self._session.verify, None
-            )
-            settings["timeout"] = self.timeout
-            return self._session.send(prepared, allow_redirects=False, **settings)
-
-    server = _Jenkins(url, credentials.user, credentials.token, timeout=timeout)
-    # python-jenkins mounts a 10-connection pool; N workers need N connections to stay parallel.
-    server._session.mount(url, HTTPAdapter(pool_connections=1, pool_maxsize=pool_size))
-    return server
-
-
-def _response_of(exc: BaseException) -> Any:
-    """The ``requests.Response`` behind a python-jenkins error (it chains the HTTPError)."""
-    seen: BaseException | None = exc
-    for _ in range(4):
-        if seen is None:
-            return None
-        response = getattr(seen, "response", None)
-        if response is not None:
-            return response
-        seen = seen.__context__ or seen.__cause__
-    return None
-
-
-def _classify(
-    exc: BaseException, url: str, item: str | None, credentials: Credentials
-) -> JenkinsError:
-    import jenkins
-    import requests
-
-    safe = _safe_url(url)
-    what = item or safe
-    response = _response_of(exc)
-    if response is not None:
-        return _from_status(response, safe, item, credentials)
-    if isinstance(exc, jenkins.TimeoutException | requests.Timeout):
-        return ControllerUnreachable(
-            f"{safe} timed out",
-            url=safe,
-            item=item,
-            hint="the controller is overloaded or down; retry later or lower --max-rps/--workers",
-        )
-    if isinstance(exc, requests.ConnectionError):
-        reason = "connection reset" if "reset" in str(exc).lower() else "cannot connect"
-        if "RemoteDisconnected" in str(exc) or "Connection aborted" in str(exc):
-            reason = "connection closed without a response"
-        return ControllerUnreachable(
-            f"{reason}: {safe}",
-            url=safe,
-            item=item,
-            hint="check --jenkins / $JENKINS_URL and that the controller is up",
-        )
-    return JenkinsError(
-        f"request to {what} failed: {type(exc).__name__}", url=safe, item=item, hint=None
-    )
-
-
-def _from_status(
-    response: Any, url: str, item: str | None, credentials: Credentials
-) -> JenkinsError:
-    status = int(response.status_code)
-    what = item or url
-    error_header = response.headers.get("X-Error", "")
-    if status == 400:
-        if "already exists" in error_header:
-            return Conflict(f"{what} already exists", url=url, item=item, status=status, hint=None)
-        return BadRequest(
-            f"Jenkins refused {what}: {error_header or response.reason}",
-            url=url,
-            item=item,
-            status=status,
-            hint="check the item name and config",
-        )
-    if status == 401:
-        return AuthFailed(
-            f"authentication failed at {url} (401)",
-            url=url,
-            item=item,
-            status=status,
-            hint="check $JENKINS_USER and $JENKINS_TOKEN (an API token from <jenkins>/me/configure)",  # noqa: E501
-        )
-    if status == 403:
-        body = response.text or ""
-        if "No valid crumb" in body or "No valid crumb" in (response.reason or ""):
-            return CrumbRejected(f"crumb rejected at {url}", url=url, item=item, status=status)
-        needed = response.headers.get("X-Required-Permission")
-        if credentials.anonymous:
-            hint = "set $JENKINS_USER and $JENKINS_TOKEN; anonymous access is not allowed"
-        else:
-            hint = f"ask a Jenkins admin to grant {credentials.user} " + (
-                needed or "Job/Create, Job/Configure, Job/Delete and Overall/Read"
-            )
-        return PermissionDenied(
-            f"permission denied for {what} (403)", url=url, item=item, status=status, hint=hint
-        )
-    if status == 404:
-        return NotFound(f"{what} not found (404)", url=url, item=item, status=status, hint=None)
-    if status >= 500:
-        return ServerError(
-            f"Jenkins failed on {what} ({status})",
-            url=url,
-            item=item,
-            status=status,
-            hint="check the controller's log; a re-run resumes where this one stopped",
-        )
-    return BadRequest(
-        f"unexpected answer {status} for {what}", url=url, item=item, status=status, hint=None
-    )
+    return jenkins

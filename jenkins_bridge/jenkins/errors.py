@@ -1,16 +1,20 @@
 """Typed errors of the Jenkins adapter: what went wrong, on which URL or item, and what to do.
 
 python-jenkins folds 401, 403 and 500 into one message; the adapter classifies the HTTP status
-itself (see ``client._classify``) so callers can react to each case. No error carries secrets.
+itself (``transport.translate_error``, the one place) so callers can react to each case. No
+error carries secrets.
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from jenkins_bridge.errors import BridgeError
 
 
 class JenkinsError(BridgeError):
-    """A request to the controller failed. ``url`` is the request URL (never credentials)."""
+    """A request to the controller failed. ``url`` is the request URL (never credentials);
+    ``status`` the HTTP status and ``body`` an excerpt of the answer, when there was one."""
 
     code = "jenkins"
     retryable = False
@@ -28,7 +32,18 @@ class JenkinsError(BridgeError):
         self.url = url
         self.item = item
         self.status = status
+        self.body: str | None = None
         self.attempts = 1  # how many times the request was sent before this error
+
+
+def safe_url(url: str) -> str:
+    """``url`` without userinfo: it may hold a password, so it is never echoed."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return parts._replace(netloc=netloc).geturl()
+    return url
 
 
 class NotFound(JenkinsError):

@@ -49,7 +49,7 @@ from .jenkins_model import (
     root_bean,
     user_bean,
 )
-from .tree import Bean, pruner_for, write_bean
+from .stapler_export import Bean, pruner_for, write_bean
 
 CRUMB_FIELD = "Jenkins-Crumb"
 NO_VALID_CRUMB = "No valid crumb was included in the request"

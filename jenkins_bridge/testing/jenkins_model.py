@@ -9,7 +9,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from .items import FREESTYLE, Item
-from .tree import Bean, Prop
+from .stapler_export import Bean, Prop
 
 HUDSON = "hudson.model.Hudson"
 ALL_VIEW = "hudson.model.AllView"

@@ -171,3 +171,54 @@ def test_url_with_credentials_is_refused() -> None:
     with pytest.raises(Exception, match="must not contain credentials") as error:
         JenkinsClient("http://u:secret@127.0.0.1/", Credentials())
     assert "secret" not in str(error.value)
+
+
+def canned(status: int, body: str, headers: dict[str, str] | None = None) -> Any:
+    """A ``requests.Response`` as the controller would send it, without a controller."""
+    import requests
+
+    response = requests.Response()
+    response.status_code = status
+    response._content = body.encode("utf-8")
+    response.headers.update(headers or {})
+    response.encoding = "utf-8"
+    return response
+
+
+def test_translate_error_keeps_status_url_and_an_excerpt() -> None:
+    from jenkins_bridge.jenkins.transport import EXCERPT_LENGTH, translate_error
+
+    page = "<html>\n  <body>" + "Jenkins stack trace " * 100 + "</body></html>"
+    error = translate_error(
+        "http://u:secret@127.0.0.1/job/a/config.xml",
+        "a",
+        Credentials(USER, TOKEN),
+        response=canned(500, page),
+    )
+    assert isinstance(error, ServerError) and error.status == 500 and error.retryable
+    assert error.url == "http://127.0.0.1/job/a/config.xml"
+    assert error.body is not None and error.body.startswith("<html> <body>Jenkins stack trace")
+    assert len(error.body) == EXCERPT_LENGTH
+    late_crumb = "x" * 5000 + "No valid crumb was included in the request"
+    rejected = translate_error(
+        "http://h/createItem", None, Credentials(), response=canned(403, late_crumb)
+    )
+    assert isinstance(rejected, CrumbRejected)
+    conflict = translate_error(
+        "http://h/createItem",
+        "t",
+        Credentials(),
+        response=canned(400, "", {"X-Error": "A job already exists with the name t"}),
+    )
+    assert isinstance(conflict, Conflict) and conflict.body is None
+
+
+def test_no_redirect_is_followed(emulator: JenkinsEmulator) -> None:
+    """Jenkins answers doDelete/disable with a 302 to a page: one request each, not two."""
+    jc = client(emulator.url)
+    jc.create_item("team", FOLDER)
+    jc.create_item("team/app", "<flow-definition><disabled>false</disabled></flow-definition>")
+    emulator.reset_counters()
+    jc.disable("team/app")
+    jc.delete("team/app")
+    assert emulator.requests.total == 2
