@@ -50,3 +50,17 @@ def test_imports_follow_the_layers(path: Path) -> None:
             if target in (None, layer, "errors") or target not in ALLOWED:
                 continue
             assert target in ALLOWED[layer], f"{relative} ({layer}) imports {name}"
+
+
+# The renderer builds XML as a tree and writes the ownership line into it (render.ownership);
+# no other layer escapes, unescapes or splices XML text.
+XML_TEXT_TOOLS = ("xml.sax",)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_only_the_renderer_writes_xml(path: Path) -> None:
+    relative = path.relative_to(PACKAGE)
+    if relative.parts[0] == "render":
+        return
+    for name in _imports(path):
+        assert not name.startswith(XML_TEXT_TOOLS), f"{relative} imports {name}"
