@@ -169,3 +169,17 @@ def test_private_api_uses_are_found() -> None:
 def test_no_private_api_of_a_client_library(path: Path) -> None:
     """python-jenkins, requests and docker-py are used through their public surface only."""
     assert private_api_uses(path.read_text(encoding="utf-8")) == []
+
+
+# The renderer builds XML as a tree and writes the ownership line into it (render.ownership);
+# no other layer escapes, unescapes or splices XML text.
+XML_TEXT_TOOLS = ("xml.sax",)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_only_the_renderer_writes_xml(path: Path) -> None:
+    relative = path.relative_to(PACKAGE)
+    if relative.parts[0] == "render":
+        return
+    for name in _imports(path):
+        assert not name.startswith(XML_TEXT_TOOLS), f"{relative} imports {name}"

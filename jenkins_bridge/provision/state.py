@@ -1,13 +1,15 @@
 """Desired and live state of the managed item tree, and the ownership line that links them.
 
-Every item jenkins-bridge creates ends its description with one line::
+Every item jenkins-bridge creates ends its description with one line, written by the renderer
+(``render.ownership``)::
 
     [managed by jenkins-bridge] sha256=<hex> item=<full name> repo=<repository> source=<origin>
 
 ``sha256`` is the hash of the item's config as rendered *without* that line and without
 ``plugin="..."`` attributes, so it depends only on the descriptor: one ``api/json`` listing of
 names and descriptions says which items are ours and which are up to date, and a plugin upgrade
-on the controller does not make every job look changed.
+on the controller does not make every job look changed. Desired configs are posted exactly as
+the renderer built them; this module only reads the line back from live descriptions.
 
 ``item`` and ``repo`` make the line unforgeable by copy: a job copied from a managed one
 ("Copy from") keeps the line, but it names the original item, so the copy is not managed;
@@ -17,23 +19,22 @@ touch it (``claim``). Lines without them were written by earlier versions (``leg
 
 from __future__ import annotations
 
-import hashlib
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import quote, unquote
-from xml.sax.saxutils import escape, unescape
+from urllib.parse import unquote
 
 from jenkins_bridge.descriptor.model import Service
 from jenkins_bridge.provision.saved_form import undo_jenkins_saves
 from jenkins_bridge.render.job_config import (
-    MANAGED_MARKER,
+    OwnedConfig,
     SharedLibrary,
-    render_folder_config,
-    render_job_config,
+    render_owned_folder_config,
+    render_owned_job_config,
 )
+from jenkins_bridge.render.ownership import MANAGED_MARKER, Ownership
 
 FOLDER_CLASS = "com.cloudbees.hudson.plugins.folder.Folder"
 PIPELINE_CLASS = "org.jenkinsci.plugins.workflow.job.WorkflowJob"
@@ -99,17 +100,21 @@ class Marker:
         return f"{self.repository} ({self.source})"
 
 
-_PLUGIN_ATTRIBUTE = re.compile(r' plugin="[^"]*"')
-
-
 @dataclass(frozen=True)
 class DesiredItem:
     full_name: str
     kind: str  # folder | pipeline | multibranch
     class_name: str
-    config_xml: str  # what is posted: carries the ownership line
-    sha256: str
+    config: OwnedConfig  # what is posted: the renderer's XML, ownership line included
     source: str
+
+    @property
+    def config_xml(self) -> str:
+        return self.config.config_xml
+
+    @property
+    def sha256(self) -> str:
+        return self.config.sha256
 
     @property
     def parent(self) -> str | None:
@@ -174,11 +179,6 @@ class LiveState:
         return self.items.get(full_name.casefold())
 
 
-def config_digest(config_xml: str) -> str:
-    """sha256 of a rendered config without ``plugin="..."`` attributes."""
-    return hashlib.sha256(_PLUGIN_ATTRIBUTE.sub("", config_xml).encode("utf-8")).hexdigest()
-
-
 def claim(item: LiveItem, owner: Owner, wanted_source: str | None = None) -> Claim:
     """Whose ``item`` is, as seen by ``owner``.
 
@@ -203,34 +203,9 @@ def claim(item: LiveItem, owner: Owner, wanted_source: str | None = None) -> Cla
     return "foreign"
 
 
-def _quoted(value: str) -> str:
-    return quote(value, safe="/:@+~,=")
-
-
-def ownership_line(sha256: str, source: str, item: str, repository: str) -> str:
-    return (
-        f"{MANAGED_MARKER} sha256={sha256} item={_quoted(item)} repo={_quoted(repository)} "
-        f"source={source}"
-    )
-
-
 def legacy_ownership_line(sha256: str, source: str) -> str:
     """The line versions before per-item ownership wrote (kept for tests and migration)."""
     return f"{MANAGED_MARKER} sha256={sha256} source={source}"
-
-
-def stamp(config_xml: str, line: str) -> str:
-    """Replace the renderer's marker line in the first ``<description>`` with the ownership
-    line (or append it when the description has none)."""
-    start_tag, end_tag = "<description>", "</description>"
-    start = config_xml.find(start_tag)
-    end = config_xml.find(end_tag, start)
-    if start < 0 or end < 0:
-        raise ValueError("rendered config has no <description>")
-    text = unescape(config_xml[start + len(start_tag) : end])
-    lines = [line for line in text.splitlines() if MANAGED_MARKER not in line]
-    lines.append(line)
-    return config_xml[: start + len(start_tag)] + escape("\n".join(lines)) + config_xml[end:]
 
 
 def build_desired(
@@ -239,38 +214,34 @@ def build_desired(
     owner: Owner = UNNAMED_OWNER,
     library: SharedLibrary | None = None,
 ) -> DesiredState:
-    """Folders (one per team) and jobs, each with its config stamped for ``owner`` (pure)."""
+    """Folders (one per team) and jobs, each with the config the renderer built for ``owner``
+    (its ownership line included) (pure)."""
     state = DesiredState()
     teams: dict[str, None] = {}
     for service in services:
         teams.setdefault(service.metadata.team)
-        rendered = render_job_config(service, plugins)
-        digest = config_digest(rendered)
+        job = render_owned_job_config(
+            service, plugins, Ownership(service.full_name, owner.repository, service.origin)
+        )
         multibranch = service.pipeline.job_type == "multibranch"
         state.items[service.full_name] = DesiredItem(
             full_name=service.full_name,
             kind="multibranch" if multibranch else "pipeline",
             class_name=MULTIBRANCH_CLASS if multibranch else PIPELINE_CLASS,
-            config_xml=stamp(
-                rendered,
-                ownership_line(digest, service.origin, service.full_name, owner.repository),
-            ),
-            sha256=digest,
+            config=job,
             source=service.origin,
         )
     for team in teams:
-        rendered = render_folder_config(team, plugins, library)
-        digest = config_digest(rendered)
+        source = TEAM_SOURCE_PREFIX + team
+        folder = render_owned_folder_config(
+            team, plugins, library, Ownership(team, owner.repository, source)
+        )
         state.items[team] = DesiredItem(
             full_name=team,
             kind="folder",
             class_name=FOLDER_CLASS,
-            config_xml=stamp(
-                rendered,
-                ownership_line(digest, TEAM_SOURCE_PREFIX + team, team, owner.repository),
-            ),
-            sha256=digest,
-            source=TEAM_SOURCE_PREFIX + team,
+            config=folder,
+            source=source,
         )
     return state
 

@@ -15,10 +15,15 @@ from typing import Literal
 
 from jenkins_bridge.descriptor.model import Service
 from jenkins_bridge.descriptor.schema import LIBRARY_NAME, LIBRARY_VERSION
+from jenkins_bridge.render.ownership import (
+    MANAGED_MARKER,
+    Ownership,
+    config_digest,
+    owned_description,
+)
 
 PluginVersions = Mapping[str, str]
 XML_DECLARATION = "<?xml version='1.1' encoding='UTF-8'?>\n"
-MANAGED_MARKER = "[managed by jenkins-bridge]"
 LibraryScope = Literal["folder", "global"]
 # How often a multibranch project re-scans its repository for branches.
 BRANCH_INDEXING_INTERVAL_MS = 24 * 60 * 60 * 1000
@@ -57,9 +62,49 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -
     return element
 
 
+def _text(root: ET.Element) -> str:
+    return XML_DECLARATION + ET.tostring(root, encoding="unicode") + "\n"
+
+
 def _serialise(root: ET.Element) -> str:
     ET.indent(root, space="  ")
-    return XML_DECLARATION + ET.tostring(root, encoding="unicode") + "\n"
+    return _text(root)
+
+
+class OwnedConfig:
+    """A config as provisioning posts it: ``config_xml`` ends its description with the
+    ownership line, which carries ``sha256``, the digest of the config as ``render`` writes it.
+
+    The posted text is serialised from the tree on first use: a plan that finds the item up to
+    date (the common case) compares digests only and never needs it.
+    """
+
+    __slots__ = ("_root", "_xml", "sha256")
+
+    def __init__(self, root: ET.Element, sha256: str) -> None:
+        self._root = root  # owned: built for this config alone, not changed after
+        self._xml: str | None = None
+        self.sha256 = sha256
+
+    @property
+    def config_xml(self) -> str:
+        if self._xml is None:
+            self._xml = _text(self._root)
+        return self._xml
+
+    def __repr__(self) -> str:
+        return f"OwnedConfig(sha256={self.sha256!r})"
+
+
+def _owned(root: ET.Element, ownership: Ownership) -> OwnedConfig:
+    """Serialise ``root`` as ``render`` writes it and digest that, then set its description to
+    end with the ownership line carrying the digest: one tree, never edited as text."""
+    digest = config_digest(_serialise(root))
+    description = root.find("description")
+    if description is None:
+        raise ValueError(f"{root.tag} has no <description> to carry the ownership line")
+    description.text = owned_description(description.text or "", ownership.line(digest))
+    return OwnedConfig(root, digest)
 
 
 def job_description(service: Service) -> str:
@@ -161,7 +206,7 @@ def _properties(parent: ET.Element, service: Service, plugins: PluginVersions) -
             _sub(timer, "spec", triggers.cron)
 
 
-def render_pipeline_job(service: Service, plugins: PluginVersions) -> str:
+def _pipeline_job(service: Service, plugins: PluginVersions) -> ET.Element:
     root = ET.Element("flow-definition", plugin=_plugin(plugins, "workflow-job"))
     _sub(root, "actions")
     _sub(root, "description", job_description(service))
@@ -180,10 +225,14 @@ def render_pipeline_job(service: Service, plugins: PluginVersions) -> str:
     _sub(definition, "lightweight", "true")
     _sub(root, "triggers")
     _sub(root, "disabled", "false")
-    return _serialise(root)
+    return root
 
 
-def render_multibranch_job(service: Service, plugins: PluginVersions) -> str:
+def render_pipeline_job(service: Service, plugins: PluginVersions) -> str:
+    return _serialise(_pipeline_job(service, plugins))
+
+
+def _multibranch_job(service: Service, plugins: PluginVersions) -> ET.Element:
     project_class = "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject"
     root = ET.Element(project_class, plugin=_plugin(plugins, "workflow-multibranch"))
     _sub(root, "actions")
@@ -264,14 +313,32 @@ def render_multibranch_job(service: Service, plugins: PluginVersions) -> str:
     )
     _sub(factory, "owner", **{"class": project_class, "reference": "../.."})
     _sub(factory, "scriptPath", service.source.jenkinsfile)
-    return _serialise(root)
+    return root
+
+
+def render_multibranch_job(service: Service, plugins: PluginVersions) -> str:
+    return _serialise(_multibranch_job(service, plugins))
+
+
+def _job(service: Service, plugins: PluginVersions | None) -> ET.Element:
+    profile = plugins or {}
+    if service.pipeline.job_type == "multibranch":
+        return _multibranch_job(service, profile)
+    return _pipeline_job(service, profile)
 
 
 def render_job_config(service: Service, plugins: PluginVersions | None = None) -> str:
-    profile = plugins or {}
-    if service.pipeline.job_type == "multibranch":
-        return render_multibranch_job(service, profile)
-    return render_pipeline_job(service, profile)
+    """The job's config.xml as ``render`` writes it: the description ends with the human
+    marker line (no repository identity is known there)."""
+    return _serialise(_job(service, plugins))
+
+
+def render_owned_job_config(
+    service: Service, plugins: PluginVersions | None, ownership: Ownership
+) -> OwnedConfig:
+    """The job's config.xml as provisioning posts it: the description ends with the ownership
+    line, whose digest is that of ``render_job_config``."""
+    return _owned(_job(service, plugins), ownership)
 
 
 def periodic_folder_trigger_spec(interval_ms: int) -> str:
@@ -326,9 +393,7 @@ def _folder_libraries(parent: ET.Element, library: SharedLibrary, plugins: Plugi
     _sub(config, "includeInChangesets", "true")
 
 
-def render_folder_config(
-    team: str, plugins: PluginVersions | None = None, library: SharedLibrary | None = None
-) -> str:
+def _folder(team: str, plugins: PluginVersions | None, library: SharedLibrary | None) -> ET.Element:
     """A team folder. <folderViews> and <healthMetrics> are left out on purpose: XStream runs
     no constructor, so an empty DefaultFolderViewHolder would keep null views (AbstractFolder.init
     only builds a holder when the field is null) and break the folder page and every delete
@@ -343,4 +408,21 @@ def render_folder_config(
     if library is not None and library.on_folders:
         _folder_libraries(properties, library, profile)
     _sub(root, "icon", **{"class": "com.cloudbees.hudson.plugins.folder.icons.StockFolderIcon"})
-    return _serialise(root)
+    return root
+
+
+def render_folder_config(
+    team: str, plugins: PluginVersions | None = None, library: SharedLibrary | None = None
+) -> str:
+    """The team folder's config.xml as ``render`` writes it."""
+    return _serialise(_folder(team, plugins, library))
+
+
+def render_owned_folder_config(
+    team: str,
+    plugins: PluginVersions | None,
+    library: SharedLibrary | None,
+    ownership: Ownership,
+) -> OwnedConfig:
+    """The team folder's config.xml as provisioning posts it (see ``render_owned_job_config``)."""
+    return _owned(_folder(team, plugins, library), ownership)

@@ -18,8 +18,8 @@ from jenkins_bridge.provision.state import (
     LiveItem,
     LiveState,
     build_desired,
-    ownership_line,
 )
+from jenkins_bridge.render.ownership import ownership_line
 
 from .conftest import write_services
 

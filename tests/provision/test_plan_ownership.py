@@ -19,8 +19,8 @@ from jenkins_bridge.provision.state import (
     Owner,
     build_desired,
     legacy_ownership_line,
-    ownership_line,
 )
+from jenkins_bridge.render.ownership import ownership_line
 
 from .conftest import write_services
 

@@ -10,14 +10,12 @@ from jenkins_bridge.provision.state import (
     Owner,
     build_desired,
     claim,
-    config_digest,
     legacy_ownership_line,
     normalise_config,
-    ownership_line,
     parse_live,
-    stamp,
 )
-from jenkins_bridge.render.job_config import MANAGED_MARKER, render_job_config
+from jenkins_bridge.render.job_config import render_job_config
+from jenkins_bridge.render.ownership import MANAGED_MARKER, config_digest, ownership_line
 
 from .conftest import write_service
 
@@ -34,15 +32,18 @@ def test_digest_ignores_plugin_versions_but_not_content(tmp_path: Path) -> None:
     assert config_digest(old) != config_digest(old.replace("*/main", "*/dev"))
 
 
-def test_stamp_replaces_marker_line_and_escapes() -> None:
-    xml = "<a><description>Tom &amp; Jerry\n[managed by jenkins-bridge] source: x</description></a>"
-    stamped = stamp(xml, ownership_line(SHA, "dir/a & b.yaml", "t/a b", "git.example.com/r"))
-    assert "Tom &amp; Jerry\n" in stamped
-    assert (
-        f"{MANAGED_MARKER} sha256={SHA} item=t/a%20b repo=git.example.com/r "
-        "source=dir/a &amp; b.yaml</description>"
-    ) in stamped
-    assert stamped.count(MANAGED_MARKER) == 1
+def test_ownership_line_quotes_names_and_is_read_back() -> None:
+    line = ownership_line(SHA, "dir/a & b.yaml", "t/a b", "git.example.com/r")
+    assert line == (
+        f"{MANAGED_MARKER} sha256={SHA} item=t/a%20b repo=git.example.com/r source=dir/a & b.yaml"
+    )
+    marker = LiveItem("t/a b", "x", f"Tom & Jerry\n{line}", None).marker
+    assert marker is not None
+    assert (marker.item, marker.repository, marker.source) == (
+        "t/a b",
+        "git.example.com/r",
+        "dir/a & b.yaml",
+    )
 
 
 REPO = Owner("git.example.com/platform/services")

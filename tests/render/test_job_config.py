@@ -9,11 +9,8 @@ import pytest
 from conftest import GOLDEN
 
 from jenkins_bridge.descriptor import load_services
-from jenkins_bridge.render.job_config import (
-    MANAGED_MARKER,
-    render_folder_config,
-    render_job_config,
-)
+from jenkins_bridge.render.job_config import render_folder_config, render_job_config
+from jenkins_bridge.render.ownership import MANAGED_MARKER
 
 RENDER_CASES = [c for c in sorted(GOLDEN.iterdir()) if not c.name.startswith("err-")]
 
