@@ -19,7 +19,8 @@ ALLOWED = {
     "containers": {"descriptor"},
     "provision": {"descriptor", "render", "jenkins"},
     "testing": set(),
-    "cli": {"descriptor", "render", "output", "jenkins", "provision", "containers", "testing"},
+    # The CLI reaches Jenkins through provision's commands only, never the client itself.
+    "cli": {"descriptor", "render", "output", "provision", "containers", "testing"},
 }
 # Third-party clients only their adapters may import. docker-py talks HTTP through requests
 # and lets its transport errors (ConnectionError, Timeout) through, so the container adapter
@@ -31,6 +32,8 @@ ADAPTERS = {
 }
 # Documented namedtuple methods: public despite the underscore.
 NAMEDTUPLE_API = {"_replace", "_asdict", "_fields", "_make"}
+# The CLI parses, calls one function and prints: no HTTP or engine client of its own.
+CLI_FORBIDDEN = {"docker", "jenkins", "requests"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -183,3 +186,81 @@ def test_only_the_renderer_writes_xml(path: Path) -> None:
         return
     for name in _imports(path):
         assert not name.startswith(XML_TEXT_TOOLS), f"{relative} imports {name}"
+
+
+CLI_MODULES = [p for p in MODULES if p.relative_to(PACKAGE).parts[0] == "cli"]
+
+
+@pytest.mark.parametrize("path", CLI_MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_cli_imports_no_client_library(path: Path) -> None:
+    # Lazy imports inside functions count too: they are where a client would sneak in.
+    clients = {name for name in _imports(path) if name.split(".")[0] in CLI_FORBIDDEN}
+    assert not clients, f"{path.relative_to(PACKAGE)} imports {sorted(clients)}"
+
+
+def _module_file(module: str) -> Path | None:
+    relative = Path(*module.split(".")[1:])
+    for candidate in (PACKAGE / relative.with_suffix(".py"), PACKAGE / relative / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _annotations(node: ast.AST) -> list[ast.expr]:
+    """The annotations of a function's parameters and result, or of a class's fields."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        arguments = node.args
+        every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+        every += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+        found = [a.annotation for a in every if a.annotation is not None]
+        return found + ([node.returns] if node.returns is not None else [])
+    if isinstance(node, ast.ClassDef):
+        fields = [s.annotation for s in node.body if isinstance(s, ast.AnnAssign)]
+        methods = [s for s in node.body if isinstance(s, ast.FunctionDef)]
+        return fields + [a for m in methods if not m.name.startswith("_") for a in _annotations(m)]
+    return []
+
+
+def _mentions_any(annotation: ast.expr) -> bool:
+    text = ast.unparse(annotation)
+    return any(
+        isinstance(n, ast.Name) and n.id == "Any" for n in ast.walk(ast.parse(text.strip("'\"")))
+    )
+
+
+def _capability_api(path: Path) -> list[tuple[str, ast.AST]]:
+    """What a CLI module takes from the capability packages: (qualified name, definition)."""
+    used: list[tuple[str, ast.AST]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.ImportFrom) or not node.module or node.level:
+            continue
+        parts = node.module.split(".")
+        if parts[0] != "jenkins_bridge" or len(parts) < 2 or parts[1] in ("cli", "errors"):
+            continue
+        for alias in node.names:
+            submodule = _module_file(f"{node.module}.{alias.name}")
+            source = submodule or _module_file(node.module)
+            if source is None:
+                continue
+            tree = ast.parse(source.read_text(encoding="utf-8"))
+            for definition in tree.body:
+                name = getattr(definition, "name", None)
+                if name is None or name.startswith("_"):
+                    continue
+                if submodule is not None or name == alias.name:
+                    used.append((f"{source.relative_to(PACKAGE)}:{name}", definition))
+    return used
+
+
+@pytest.mark.parametrize("path", CLI_MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_any_between_cli_and_capabilities(path: Path) -> None:
+    # Typed dataclasses and functions are the contract between the layers; Any would hide
+    # which fields a command result has from mypy and from the reader.
+    untyped = sorted(
+        {
+            name
+            for name, node in _capability_api(path)
+            if any(map(_mentions_any, _annotations(node)))
+        }
+    )
+    assert not untyped, f"{path.relative_to(PACKAGE)} uses {untyped}, typed with Any"

@@ -1,19 +1,16 @@
 """``plan`` and ``apply``: provision descriptors onto a Jenkins controller.
 
-Credentials come from the environment (or a named controller's environment variable), never
-from the command line, and never appear in output.
+This module parses options, calls ``provision.commands`` and prints its typed results.
+Credentials come from the environment (``provision.controller``), never from the command line,
+and never appear in output.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -23,103 +20,10 @@ from jenkins_bridge.cli.output import Outcome, progress
 from jenkins_bridge.errors import EXIT_ERROR, EXIT_OK, BridgeError, Problem, UsageError
 
 if TYPE_CHECKING:
-    from jenkins_bridge.jenkins.client import JenkinsClient
+    from jenkins_bridge.provision.commands import ApplyResult, ProvisionOptions
     from jenkins_bridge.provision.executor import ApplyReport
-    from jenkins_bridge.provision.plan import Plan, PruneMode, PruneScope
+    from jenkins_bridge.provision.plan import Plan
     from jenkins_bridge.render.job_config import SharedLibrary
-
-
-@dataclass(frozen=True)
-class Controller:
-    url: str
-    user: str | None
-    token: str | None
-    name: str | None = None
-
-
-def config_path() -> Path:
-    explicit = os.environ.get("JENKINS_BRIDGE_CONFIG")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "jenkins-bridge" / "controllers.yaml"
-
-
-def load_controllers(path: Path) -> dict[str, dict[str, str]]:
-    """``controllers: {name: {url, user, token_env}}`` (the ``controllers:`` key is optional)."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise UsageError(
-            f"no controllers file at {path}",
-            hint="create it, or set $JENKINS_BRIDGE_CONFIG to its path",
-        ) from None
-    except (OSError, yaml.YAMLError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from exc
-    if isinstance(data, dict) and isinstance(data.get("controllers"), dict):
-        data = data["controllers"]
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: expected a mapping of controller name to settings")
-    out: dict[str, dict[str, str]] = {}
-    for name, entry in data.items():
-        if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
-            raise UsageError(f"{path}: controller {name!r} needs at least a 'url'")
-        unknown = set(entry) - {"url", "user", "token_env"}
-        if unknown:
-            raise UsageError(
-                f"{path}: controller {name!r} has unknown keys: {', '.join(sorted(unknown))}",
-                hint="allowed: url, user, token_env (the NAME of the variable holding the token)",
-            )
-        out[str(name)] = {str(k): str(v) for k, v in entry.items()}
-    return out
-
-
-def resolve_controller(jenkins: str | None, controller: str | None) -> Controller:
-    env = os.environ
-    if controller is not None:
-        if jenkins is not None:
-            raise UsageError("use either --jenkins or --controller, not both")
-        path = config_path()
-        entries = load_controllers(path)
-        entry = entries.get(controller)
-        if entry is None:
-            known = ", ".join(sorted(entries)) or "none"
-            raise UsageError(f"no controller {controller!r} in {path} (known: {known})")
-        token_env = entry.get("token_env", "JENKINS_TOKEN")
-        token = env.get(token_env)
-        if not token:
-            raise UsageError(
-                f"controller {controller!r}: ${token_env} is not set",
-                hint=f"export {token_env}=<API token of {entry.get('user', 'the user')}>",
-            )
-        return Controller(
-            entry["url"], entry.get("user") or env.get("JENKINS_USER"), token, controller
-        )
-    url = jenkins or env.get("JENKINS_URL")
-    if not url:
-        raise UsageError(
-            "no Jenkins controller given",
-            hint="pass --jenkins URL, set $JENKINS_URL, or use --controller NAME",
-        )
-    user, token = env.get("JENKINS_USER") or None, env.get("JENKINS_TOKEN") or None
-    if bool(user) != bool(token):
-        missing = "JENKINS_TOKEN" if user else "JENKINS_USER"
-        raise UsageError(f"${missing} is not set", hint="set both $JENKINS_USER and $JENKINS_TOKEN")
-    return Controller(url, user, token)
-
-
-def _client(controller: Controller, max_rps: float, workers: int, timeout: float) -> JenkinsClient:
-    from jenkins_bridge.jenkins.client import Credentials, JenkinsClient
-
-    return JenkinsClient(
-        controller.url,
-        Credentials(controller.user, controller.token),
-        max_rps=max_rps,
-        pool_size=max(workers, 4),
-        timeout=timeout,
-    )
 
 
 class ProvisionCommand(click.Command):
@@ -208,58 +112,40 @@ def _connection_options(function: Callable[..., Any]) -> Callable[..., Any]:
     ]
 
     @functools.wraps(function)
-    def packed(**kwargs: Any) -> Any:
-        names = [f.name for f in dataclasses.fields(RunOptions)]
-        return function(options=RunOptions(**{n: kwargs.pop(n) for n in names}), **kwargs)
+    def packed(
+        jenkins: str | None,
+        controller: str | None,
+        prune: str | None,
+        prune_scope: str,
+        max_delete: int,
+        force_adopt: bool,
+        source_id: str | None,
+        verify: bool,
+        workers: int,
+        max_rps: float,
+        timeout: float,
+        **kwargs: Any,
+    ) -> Any:
+        from jenkins_bridge.provision.commands import ProvisionOptions
+        from jenkins_bridge.provision.controller import ConnectionLimits
+
+        options = ProvisionOptions(
+            jenkins=jenkins,
+            controller=controller,
+            prune="delete" if prune == "delete" else "disable" if prune else None,
+            prune_scope="all" if prune_scope == "all" else "teams",
+            max_delete=max_delete,
+            force_adopt=force_adopt,
+            source_id=source_id,
+            verify=verify,
+            limits=ConnectionLimits(workers=workers, max_rps=max_rps, timeout=timeout),
+        )
+        return function(options=options, **kwargs)
 
     command: Callable[..., Any] = packed
     for option in reversed(options):
         command = option(command)
     return command
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """The options plan and apply share, as click parsed them."""
-
-    jenkins: str | None
-    controller: str | None
-    prune: str | None
-    prune_scope: str
-    max_delete: int
-    force_adopt: bool
-    source_id: str | None
-    verify: bool
-    workers: int
-    max_rps: float
-    timeout: float
-
-
-def _connect_and_prepare(
-    paths: tuple[str, ...], options: RunOptions, *, diffs: bool, library: SharedLibrary
-) -> tuple[JenkinsClient, Any]:
-    from jenkins_bridge.descriptor import load_services
-    from jenkins_bridge.provision.identity import run_owner
-    from jenkins_bridge.provision.session import PlanOptions, prepare
-
-    target = resolve_controller(options.jenkins, options.controller)
-    client = _client(target, options.max_rps, options.workers, options.timeout)
-    services = load_services(paths)
-    prune = options.prune
-    mode: PruneMode | None = "delete" if prune == "delete" else "disable" if prune else None
-    scope: PruneScope = "all" if options.prune_scope == "all" else "teams"
-    plan_options = PlanOptions(
-        mode,
-        options.max_delete,
-        options.force_adopt,
-        options.verify,
-        diffs,
-        options.workers,
-        scope,
-        library=library,
-    )
-    plan_options = dataclasses.replace(plan_options, owner=run_owner(paths, options.source_id))
-    return client, prepare(client, services, plan_options)
 
 
 def _plan_lines(plan: Plan, show_diffs: bool) -> list[str]:
@@ -332,12 +218,14 @@ def _summary(plan: Plan) -> str:
 )
 @_connection_options
 @library_options
-def plan(paths: tuple[str, ...], options: RunOptions, library: SharedLibrary) -> Outcome:
-    client, prepared = _connect_and_prepare(paths, options, diffs=True, library=library)
-    result: Plan = prepared.plan
+def plan(paths: tuple[str, ...], options: ProvisionOptions, library: SharedLibrary) -> Outcome:
+    from jenkins_bridge.provision import commands
+
+    planned = commands.plan(paths, options=options, library=library)
+    result = planned.plan
     lines = _plan_lines(result, show_diffs=True)
-    header = f"plan for {client.url}: {_summary(result)}"
-    data = {**_plan_data(result), "requests": client.stats.requests}
+    header = f"plan for {planned.url}: {_summary(result)}"
+    data = {**_plan_data(result), "requests": planned.requests}
     status = "ok" if result.exit_code == EXIT_OK else "changes"
     if result.exit_code == EXIT_ERROR:
         status = "refused"
@@ -350,17 +238,19 @@ def plan(paths: tuple[str, ...], options: RunOptions, library: SharedLibrary) ->
     )
 
 
+PROGRESS_MIN_ACTIONS = 20  # fewer changes finish too fast for a progress line to help
+
+
 class _ProgressLine:
     """Progress on stderr: a rewritten line on a terminal, a plain line per 10% otherwise."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
+    def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
         self.last_step = -1
         self.started = time.monotonic()
 
     def __call__(self, done: int, total: int, failed: int) -> None:
-        if not self.enabled or total == 0:
+        if total < PROGRESS_MIN_ACTIONS:
             return
         text = f"apply: {done}/{total} done, {failed} failed"
         if self.tty:
@@ -381,14 +271,20 @@ class _ProgressLine:
 @click.option("--yes", is_flag=True, help="Delete without asking (needed when not on a TTY).")
 @library_options
 def apply(
-    paths: tuple[str, ...], options: RunOptions, yes: bool, library: SharedLibrary
+    paths: tuple[str, ...], options: ProvisionOptions, yes: bool, library: SharedLibrary
 ) -> Outcome:
-    from jenkins_bridge.provision.executor import execute_plan
+    from jenkins_bridge.provision import commands
 
-    started = time.monotonic()
-    client, prepared = _connect_and_prepare(paths, options, diffs=False, library=library)
-    result: Plan = prepared.plan
-    if result.blocked or result.refusals:
+    applied = commands.apply(
+        paths,
+        options=options,
+        library=library,
+        yes=yes,
+        confirm_deletes=_confirm_deletes,
+        progress=_ProgressLine(),
+    )
+    if applied.report is None:
+        result = applied.plan
         return Outcome(
             "refused",
             _plan_data(result),
@@ -396,36 +292,26 @@ def apply(
             exit_code=EXIT_ERROR,
             problems=_plan_problems(result),
         )
-    deletes = result.of_kind("delete")
-    if deletes and not yes:
-        what = f"{result.deleted_items} item(s): " + ", ".join(
-            f"{a.full_name} (folder, with everything in it)" if a.is_folder else a.full_name
-            for a in deletes
+    return _apply_outcome(applied, applied.report)
+
+
+def _confirm_deletes(what: str) -> None:
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"apply would delete {what}", hint="pass --yes to confirm; nothing was changed"
         )
-        if not sys.stdin.isatty():
-            raise UsageError(
-                f"apply would delete {what}", hint="pass --yes to confirm; nothing was changed"
-            )
-        click.confirm(f"Delete {what}?", abort=True, err=True)
-    report = execute_plan(
-        result,
-        client,
-        workers=options.workers,
-        progress=_ProgressLine(enabled=len(result.changes) >= 20),
-    )
-    return _apply_outcome(result, report, client, time.monotonic() - started)
+    click.confirm(f"Delete {what}?", abort=True, err=True)
 
 
-def _apply_outcome(
-    plan: Plan, report: ApplyReport, client: JenkinsClient, seconds: float
-) -> Outcome:
+def _apply_outcome(applied: ApplyResult, report: ApplyReport) -> Outcome:
+    plan, seconds = applied.plan, applied.seconds
     created, updated = report.count("create"), report.count("update")
     pruned = report.count("disable") + report.count("delete")
     failed = report.failed
     summary = (
-        f"apply to {client.url}: created {created}, updated {updated}, "
+        f"apply to {applied.url}: created {created}, updated {updated}, "
         f"unchanged {len(plan.unchanged)}, pruned {pruned}, failed {len(failed)} "
-        f"({client.stats.requests} requests, {seconds:.1f}s)"
+        f"({applied.requests} requests, {seconds:.1f}s)"
     )
     lines = [f"{r.action.kind} {r.action.full_name}: ok" for r in report.results if r.ok]
     if len(lines) > 50:
@@ -462,8 +348,8 @@ def _apply_outcome(
             {"action": r.action.kind, "name": r.action.full_name, "error": r.error, "hint": r.hint}
             for r in failed
         ],
-        "requests": client.stats.requests,
-        "retries": client.stats.retries,
+        "requests": applied.requests,
+        "retries": applied.retries,
         "seconds": round(seconds, 3),
     }
     ok = report.ok

@@ -1,0 +1,212 @@
+"""``build_image`` and ``push_image``: a service's image from its descriptor, as functions.
+
+They resolve the descriptor's image section (paths relative to the descriptor's directory,
+confined to its repository), compute tags and OCI labels from the build facts, refuse a
+registry password in any build input, and drive the engine. The CLI prints what they return.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jenkins_bridge.containers.context import check_build_context, repository_root
+from jenkins_bridge.containers.engine import (
+    BuildRequest,
+    BuiltImage,
+    Engine,
+    LogSink,
+    RegistryCredentials,
+    check_build_inputs,
+)
+from jenkins_bridge.containers.errors import NoImageSection, SecretInBuildInput
+from jenkins_bridge.containers.provenance import collect_build_facts
+from jenkins_bridge.containers.tags import (
+    check_repository,
+    check_tag,
+    deploy_tag,
+    image_tags,
+    oci_labels,
+)
+from jenkins_bridge.descriptor.model import ImageSpec, Service
+from jenkins_bridge.errors import Interrupted, UsageError
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePlan:
+    """A descriptor's image section resolved against the descriptor's directory."""
+
+    service: Service
+    spec: ImageSpec
+    context_dir: Path
+    dockerfile: Path
+    repository_root: Path  # context and Dockerfile must resolve inside it
+
+
+@dataclass(frozen=True, slots=True)
+class ImageResult:
+    """What a build or push produced; ``digest`` is set once the registry has the image."""
+
+    repository: str
+    tags: tuple[str, ...]
+    labels: Mapping[str, str] = field(default_factory=dict)
+    image_id: str | None = None
+    digest: str | None = None
+
+    @property
+    def reference(self) -> str:
+        """What a deploy should use: ``repository@digest``, else the immutable tag."""
+        if self.digest:
+            return f"{self.repository}@{self.digest}"
+        return f"{self.repository}:{deploy_tag(self.tags)}"
+
+    @property
+    def pushed(self) -> bool:
+        return self.digest is not None
+
+
+class ImageBuildInterrupted(Interrupted):
+    """Ctrl-C during ``image build``; ``built`` is the image if the build had finished."""
+
+    def __init__(self, built: ImageResult | None) -> None:
+        super().__init__("image build")
+        self.built = built
+
+
+def load_service(path: Path) -> Service:
+    from jenkins_bridge.descriptor import load_service as load
+
+    return load(path)
+
+
+def resolve_image(service: Service) -> ImagePlan:
+    """Context and Dockerfile are relative to the descriptor file's directory."""
+    spec = service.image
+    if spec is None:
+        raise NoImageSection(str(service.path))
+    check_repository(spec.repository)
+    base = service.path.parent
+    return ImagePlan(
+        service=service,
+        spec=spec,
+        context_dir=(base / spec.context).resolve(),
+        # Like docker build and compose: the Dockerfile path is relative to the context.
+        dockerfile=(base / spec.context / spec.dockerfile).resolve(),
+        repository_root=repository_root(base),
+    )
+
+
+def registry_credentials(environ: Mapping[str, str]) -> RegistryCredentials | None:
+    """``$REGISTRY_USER``/``$REGISTRY_PASSWORD`` when set; None means the docker config."""
+    user = environ.get("REGISTRY_USER", "")
+    password = environ.get("REGISTRY_PASSWORD", "")
+    if not user and not password:
+        return None
+    if not user or not password:
+        missing = "REGISTRY_PASSWORD" if user else "REGISTRY_USER"
+        raise UsageError(
+            f"{missing} is not set but its partner is",
+            hint="set both REGISTRY_USER and REGISTRY_PASSWORD, or neither to use docker login",
+        )
+    return RegistryCredentials(username=user, password=password)
+
+
+def refuse_secrets(
+    build_args: Mapping[str, str], labels: Mapping[str, str], environ: Mapping[str, str]
+) -> None:
+    """A registry password inside a build argument or label would be baked into the image."""
+    password = environ.get("REGISTRY_PASSWORD")
+    if not password:
+        return
+    for where, values in (("image.buildArgs", build_args), ("image label", labels)):
+        for key, value in values.items():
+            if password in value:
+                raise SecretInBuildInput(f"{where} {key}")
+
+
+def build_image(
+    descriptor: Path,
+    *,
+    extra_tags: tuple[str, ...],
+    push: bool,
+    cache_from: tuple[str, ...],
+    no_cache: bool,
+    log: LogSink,
+    environ: Mapping[str, str] | None = None,
+) -> ImageResult:
+    """Build ``descriptor``'s image with its commit and ``<branch>-<build>`` tags plus
+    ``extra_tags``; with ``push``, push every tag. ``log`` gets the engine's lines."""
+    env = os.environ if environ is None else environ
+    plan = resolve_image(load_service(descriptor))
+    check_build_inputs(plan.context_dir, plan.dockerfile)
+    check_build_context(
+        plan.context_dir,
+        plan.dockerfile,
+        plan.repository_root,
+        given=(plan.spec.context, plan.spec.dockerfile),
+    )
+    credentials = registry_credentials(env) if push else None
+    facts = collect_build_facts(env, plan.context_dir)
+    metadata = plan.service.metadata
+    labels = oci_labels(
+        facts=facts,
+        source_repo=plan.service.source.repo,
+        title=metadata.name,
+        description=metadata.description,
+        descriptor_digest=plan.service.digest,
+    )
+    build_args = {key: str(value) for key, value in plan.spec.build_args.items()}
+    refuse_secrets(build_args, labels, env)
+    request = BuildRequest(
+        context_dir=plan.context_dir,
+        dockerfile=plan.dockerfile,
+        repository=plan.spec.repository,
+        tags=tuple(image_tags(facts, extra_tags)),
+        labels=labels,
+        build_args=build_args,
+        target=plan.spec.target,
+        cache_from=cache_from,
+        no_cache=no_cache,
+        repository_root=plan.repository_root,
+    )
+    built: BuiltImage | None = None
+    try:
+        with Engine.connect(env) as engine:
+            built = engine.build(request, log)
+            digest = None
+            if push:
+                digest = engine.push(built.repository, built.tags, log, credentials).digest
+    except KeyboardInterrupt:
+        # The engine stops a build whose client went away; a push may have published some
+        # tags, which a rerun pushes again (same digest).
+        raise ImageBuildInterrupted(None if built is None else _result(built, None)) from None
+    return _result(built, digest)
+
+
+def push_image(
+    descriptor: Path,
+    *,
+    tags: tuple[str, ...],
+    log: LogSink,
+    environ: Mapping[str, str] | None = None,
+) -> ImageResult:
+    """Push ``tags`` of ``descriptor``'s image (built before) to ``image.repository``.
+
+    Logs in with ``$REGISTRY_USER``/``$REGISTRY_PASSWORD`` when set, else the docker config.
+    """
+    env = os.environ if environ is None else environ
+    plan = resolve_image(load_service(descriptor))
+    for tag in tags:
+        check_tag(tag)
+    credentials = registry_credentials(env)
+    repository = plan.spec.repository
+    with Engine.connect(env) as engine:
+        labels = engine.image_labels(f"{repository}:{tags[0]}")
+        pushed = engine.push(repository, tags, log, credentials)
+    return ImageResult(repository, tags, labels, None, pushed.digest)
+
+
+def _result(built: BuiltImage, digest: str | None) -> ImageResult:
+    return ImageResult(built.repository, built.tags, built.labels, built.image_id, digest)
