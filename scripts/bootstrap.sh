@@ -3,39 +3,44 @@
 #   - Debian packages: groovy + a JRE (Groovy 2.4, the line Jenkins runs, parses Jenkinsfiles)
 #   - the virtualenv .venv with jenkins-bridge installed editable, plus dev tools
 # Safe to run again: each step checks first and says what it does.
+# `--venv-only` (used by `make check`) skips the Debian and npm steps: no sudo needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+venv_only=false
+[ "${1:-}" = "--venv-only" ] && venv_only=true
 
 say() { printf 'bootstrap: %s\n' "$*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-APT_PACKAGES=(groovy default-jre-headless make)
-missing=()
-for package in "${APT_PACKAGES[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
-        missing+=("$package")
-    fi
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-    say "installing Debian packages: ${missing[*]}"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-else
-    say "Debian packages present: ${APT_PACKAGES[*]}"
-fi
-
-# CodeNarc (through npm-groovy-lint, which bundles it) lints the generated Jenkinsfiles.
-GROOVY_LINT_VERSION=16.2.0
-if [ ! -x .tools/node_modules/.bin/npm-groovy-lint ]; then
-    if ! command -v npm >/dev/null 2>&1; then
-        say "installing Debian packages: nodejs npm"
+if ! $venv_only; then
+    APT_PACKAGES=(groovy default-jre-headless make)
+    missing=()
+    for package in "${APT_PACKAGES[@]}"; do
+        if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+            missing+=("$package")
+        fi
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        say "installing Debian packages: ${missing[*]}"
         as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+    else
+        say "Debian packages present: ${APT_PACKAGES[*]}"
     fi
-    say "installing npm-groovy-lint $GROOVY_LINT_VERSION (CodeNarc) into .tools/"
-    npm install --prefix .tools --no-audit --no-fund --loglevel=error "npm-groovy-lint@$GROOVY_LINT_VERSION" >/dev/null
-else
-    say "npm-groovy-lint present in .tools/"
+
+    # CodeNarc (through npm-groovy-lint, which bundles it) lints the generated Jenkinsfiles.
+    GROOVY_LINT_VERSION=16.2.0
+    if [ ! -x .tools/node_modules/.bin/npm-groovy-lint ]; then
+        if ! command -v npm >/dev/null 2>&1; then
+            say "installing Debian packages: nodejs npm"
+            as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+            as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
+        fi
+        say "installing npm-groovy-lint $GROOVY_LINT_VERSION (CodeNarc) into .tools/"
+        npm install --prefix .tools --no-audit --no-fund --loglevel=error "npm-groovy-lint@$GROOVY_LINT_VERSION" >/dev/null
+    else
+        say "npm-groovy-lint present in .tools/"
+    fi
 fi
 
 PYTHON="${PYTHON:-python3}"
