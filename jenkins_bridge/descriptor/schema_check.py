@@ -4,419 +4,404 @@ Do not edit: regenerate with ``python -m jenkins_bridge.descriptor.generate``.
 """
 # ruff: noqa
 # mypy: ignore-errors
-VERSION = "2.22.3"
+VERSION = '2.22.3'
 from decimal import Decimal
 import re
 from jenkins_bridge.descriptor.schema_violation import SchemaViolation
 JsonSchemaValueException = JsonSchemaValuesException = SchemaViolation
-
-
-REGEX_PATTERNS = {
-    '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$': re.compile('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\Z'),
-    '^[A-Za-z0-9._/-]{1,200}$': re.compile('^[A-Za-z0-9._/-]{1,200}\\Z'),
-    '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$': re.compile('^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\Z'),
-    '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$': re.compile('^(?!/)(?!.*(^|/)\\.\\.(/|\\Z))[A-Za-z0-9._/ -]{1,255}\\Z'),
-    '^[A-Za-z_][A-Za-z0-9_]{0,127}$': re.compile('^[A-Za-z_][A-Za-z0-9_]{0,127}\\Z'),
-    '^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?$': re.compile('^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?\\Z'),
-    '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$': re.compile('^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*\\Z'),
-    '^[A-Za-z0-9._-]{1,128}$': re.compile('^[A-Za-z0-9._-]{1,128}\\Z'),
-    '^/\\S*$': re.compile('^/\\S*\\Z'),
-    '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?$': re.compile('^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?\\Z'),
-    '^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}$': re.compile('^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}\\Z')
-}
-
+REGEX_PATTERNS = {'^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$': re.compile('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\Z'), '^[A-Za-z0-9._/-]{1,200}$': re.compile('^[A-Za-z0-9._/-]{1,200}\\Z'), '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$': re.compile('^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\Z'), '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$': re.compile('^(?!/)(?!.*(^|/)\\.\\.(/|\\Z))[A-Za-z0-9._/ -]{1,255}\\Z'), '^[A-Za-z_][A-Za-z0-9_]{0,127}$': re.compile('^[A-Za-z_][A-Za-z0-9_]{0,127}\\Z'), '^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?$': re.compile('^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?\\Z'), '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$': re.compile('^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*\\Z'), '^[A-Za-z0-9._-]{1,128}$': re.compile('^[A-Za-z0-9._-]{1,128}\\Z'), '^/\\S*$': re.compile('^/\\S*\\Z'), '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?$': re.compile('^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?\\Z'), '^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}$': re.compile('^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}\\Z')}
 NoneType = type(None)
 
 def validate_https___jenkins_bridge_dev_schema_v1_service_json(data, custom_formats={}, name_prefix=None):
-    if not isinstance(data, (dict)):
-        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object", value=data, name="" + (name_prefix or "data") + "", definition={'$schema': 'http://json-schema.org/draft-07/schema#', '$id': 'https://jenkins-bridge.dev/schema/v1/service.json', 'type': 'object', 'additionalProperties': False, 'required': ['apiVersion', 'kind', 'metadata', 'source'], 'properties': {'apiVersion': {'const': 'jenkins-bridge/v1'}, 'kind': {'const': 'Service'}, 'metadata': {'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, 'team': {'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, 'description': {'type': 'string', 'maxLength': 2000}, 'owners': {'type': 'array', 'items': {'type': 'string', 'minLength': 1, 'maxLength': 254}}}, 'required': ['name', 'team']}, 'source': {'type': 'object', 'additionalProperties': False, 'properties': {'repo': {'type': 'string', 'minLength': 1, 'maxLength': 2000}, 'branch': {'type': 'string', 'pattern': '^[A-Za-z0-9._/-]{1,200}$'}, 'credentialsId': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}, 'jenkinsfile': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, 'descriptor': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}}, 'required': ['repo']}, 'pipeline': {'type': 'object', 'additionalProperties': False, 'properties': {'jobType': {'enum': ['pipeline', 'multibranch']}, 'agent': {'type': 'string', 'minLength': 1, 'maxLength': 200}, 'timeoutMinutes': {'type': 'integer', 'minimum': 1, 'maximum': 10080}, 'keepBuilds': {'type': 'integer', 'minimum': 1, 'maximum': 10000}, 'triggers': {'type': 'object', 'additionalProperties': False, 'properties': {'poll': {'type': 'string', 'maxLength': 2000}, 'cron': {'type': 'string', 'maxLength': 2000}}}, 'parameters': {'type': 'array', 'items': {'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'type': {'enum': ['string', 'text', 'boolean', 'choice']}, 'default': {'type': ['string', 'boolean', 'number']}, 'description': {'type': 'string', 'maxLength': 2000}, 'choices': {'type': 'array', 'items': {'type': 'string'}, 'minItems': 1}}, 'required': ['name']}}, 'test': {'type': 'array', 'items': {'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'minLength': 1, 'maxLength': 100}, 'run': {'type': 'string', 'minLength': 1, 'maxLength': 10000}}, 'required': ['name', 'run']}}, 'notify': {'type': 'object', 'additionalProperties': False, 'properties': {'email': {'type': 'string', 'minLength': 3}}}, 'library': {'type': 'string', 'pattern': '^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?$'}}}, 'image': {'type': 'object', 'additionalProperties': False, 'properties': {'repository': {'type': 'string', 'pattern': '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$', 'maxLength': 255}, 'credentialsId': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}, 'context': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, 'dockerfile': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, 'target': {'type': 'string', 'pattern': '^[A-Za-z0-9._-]{1,128}$'}, 'buildArgs': {'type': 'object', 'propertyNames': {'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'additionalProperties': {'type': ['string', 'number', 'boolean']}}}, 'required': ['repository']}, 'runtime': {'type': 'object', 'additionalProperties': False, 'properties': {'port': {'type': 'integer', 'minimum': 1, 'maximum': 65535}, 'env': {'type': 'object', 'propertyNames': {'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'additionalProperties': {'type': ['string', 'number', 'boolean']}}, 'secrets': {'type': 'array', 'items': {'type': 'object', 'additionalProperties': False, 'properties': {'env': {'type': 'string', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'credentialsId': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}}, 'required': ['env', 'credentialsId']}}, 'healthcheck': {'type': 'object', 'additionalProperties': False, 'properties': {'path': {'type': 'string', 'pattern': '^/\\S*$'}, 'intervalSeconds': {'type': 'integer', 'minimum': 1}, 'timeoutSeconds': {'type': 'integer', 'minimum': 1}, 'retries': {'type': 'integer', 'minimum': 1}, 'startPeriodSeconds': {'type': 'integer', 'minimum': 0}}}, 'restart': {'enum': ['no', 'on-failure', 'always', 'unless-stopped']}, 'resources': {'type': 'object', 'additionalProperties': False, 'properties': {'cpus': {'type': 'number', 'exclusiveMinimum': 0, 'maximum': 512}, 'memory': {'type': 'string', 'pattern': '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?$'}}}}}, 'deploy': {'type': 'array', 'items': {'type': 'object', 'additionalProperties': False, 'properties': {'environment': {'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, 'target': {'enum': ['docker', 'swarm', 'kubernetes']}, 'strategy': {'enum': ['recreate', 'blue-green', 'rolling']}, 'listen': {'type': 'string', 'pattern': '^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}$'}, 'replicas': {'type': 'integer', 'minimum': 1, 'maximum': 1000}, 'approval': {'type': 'object', 'additionalProperties': False, 'properties': {'submitter': {'type': 'string', 'minLength': 1, 'maxLength': 200}, 'message': {'type': 'string', 'maxLength': 500}, 'timeoutMinutes': {'type': 'integer', 'minimum': 1, 'maximum': 43200}}}}, 'required': ['environment']}}, 'monitoring': {'type': 'object', 'additionalProperties': False, 'properties': {'metricsPath': {'type': 'string', 'pattern': '^/\\S*$'}, 'slo': {'type': 'object', 'additionalProperties': False, 'properties': {'availability': {'type': 'number', 'exclusiveMinimum': 0, 'exclusiveMaximum': 100}, 'latencyP95Ms': {'type': 'integer', 'minimum': 1}}}, 'alerts': {'type': 'object', 'additionalProperties': False, 'properties': {'notify': {'type': 'string', 'minLength': 1, 'maxLength': 200}}}}}}}, rule='type')
+    if not isinstance(data, dict):
+        raise JsonSchemaValueException('' + (name_prefix or 'data') + ' must be object', value=data, name='' + (name_prefix or 'data') + '', rule='type')
     data_is_dict = isinstance(data, dict)
     if data_is_dict:
         data__missing_keys = set(['apiVersion', 'kind', 'metadata', 'source']) - data.keys()
         if data__missing_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain " + (str(sorted(data__missing_keys)) + " properties"), value=data, name="" + (name_prefix or "data") + "", definition={'$schema': 'http://json-schema.org/draft-07/schema#', '$id': 'https://jenkins-bridge.dev/schema/v1/service.json', 'type': 'object', 'additionalProperties': False, 'required': ['apiVersion', 'kind', 'metadata', 'source'], 'properties': {'apiVersion': {'const': 'jenkins-bridge/v1'}, 'kind': {'const': 'Service'}, 'metadata': {'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, 'team': {'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, 'description': {'type': 'string', 'maxLength': 2000}, 'owners': {'type': 'array', 'items': {'type': 'string', 'minLength': 1, 'maxLength': 254}}}, 'required': ['name', 'team']}, 'source': {'type': 'object', 'additionalProperties': False, 'properties': {'repo': {'type': 'string', 'minLength': 1, 'maxLength': 2000}, 'branch': {'type': 'string', 'pattern': '^[A-Za-z0-9._/-]{1,200}$'}, 'credentialsId': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}, 'jenkinsfile': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, 'descriptor': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}}, 'required': ['repo']}, 'pipeline': {'type': 'object', 'additionalProperties': False, 'properties': {'jobType': {'enum': ['pipeline', 'multibranch']}, 'agent': {'type': 'string', 'minLength': 1, 'maxLength': 200}, 'timeoutMinutes': {'type': 'integer', 'minimum': 1, 'maximum': 10080}, 'keepBuilds': {'type': 'integer', 'minimum': 1, 'maximum': 10000}, 'triggers': {'type': 'object', 'additionalProperties': False, 'properties': {'poll': {'type': 'string', 'maxLength': 2000}, 'cron': {'type': 'string', 'maxLength': 2000}}}, 'parameters': {'type': 'array', 'items': {'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'type': {'enum': ['string', 'text', 'boolean', 'choice']}, 'default': {'type': ['string', 'boolean', 'number']}, 'description': {'type': 'string', 'maxLength': 2000}, 'choices': {'type': 'array', 'items': {'type': 'string'}, 'minItems': 1}}, 'required': ['name']}}, 'test': {'type': 'array', 'items': {'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'minLength': 1, 'maxLength': 100}, 'run': {'type': 'string', 'minLength': 1, 'maxLength': 10000}}, 'required': ['name', 'run']}}, 'notify': {'type': 'object', 'additionalProperties': False, 'properties': {'email': {'type': 'string', 'minLength': 3}}}, 'library': {'type': 'string', 'pattern': '^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?$'}}}, 'image': {'type': 'object', 'additionalProperties': False, 'properties': {'repository': {'type': 'string', 'pattern': '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$', 'maxLength': 255}, 'credentialsId': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}, 'context': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, 'dockerfile': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, 'target': {'type': 'string', 'pattern': '^[A-Za-z0-9._-]{1,128}$'}, 'buildArgs': {'type': 'object', 'propertyNames': {'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'additionalProperties': {'type': ['string', 'number', 'boolean']}}}, 'required': ['repository']}, 'runtime': {'type': 'object', 'additionalProperties': False, 'properties': {'port': {'type': 'integer', 'minimum': 1, 'maximum': 65535}, 'env': {'type': 'object', 'propertyNames': {'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'additionalProperties': {'type': ['string', 'number', 'boolean']}}, 'secrets': {'type': 'array', 'items': {'type': 'object', 'additionalProperties': False, 'properties': {'env': {'type': 'string', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'credentialsId': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}}, 'required': ['env', 'credentialsId']}}, 'healthcheck': {'type': 'object', 'additionalProperties': False, 'properties': {'path': {'type': 'string', 'pattern': '^/\\S*$'}, 'intervalSeconds': {'type': 'integer', 'minimum': 1}, 'timeoutSeconds': {'type': 'integer', 'minimum': 1}, 'retries': {'type': 'integer', 'minimum': 1}, 'startPeriodSeconds': {'type': 'integer', 'minimum': 0}}}, 'restart': {'enum': ['no', 'on-failure', 'always', 'unless-stopped']}, 'resources': {'type': 'object', 'additionalProperties': False, 'properties': {'cpus': {'type': 'number', 'exclusiveMinimum': 0, 'maximum': 512}, 'memory': {'type': 'string', 'pattern': '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?$'}}}}}, 'deploy': {'type': 'array', 'items': {'type': 'object', 'additionalProperties': False, 'properties': {'environment': {'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, 'target': {'enum': ['docker', 'swarm', 'kubernetes']}, 'strategy': {'enum': ['recreate', 'blue-green', 'rolling']}, 'listen': {'type': 'string', 'pattern': '^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}$'}, 'replicas': {'type': 'integer', 'minimum': 1, 'maximum': 1000}, 'approval': {'type': 'object', 'additionalProperties': False, 'properties': {'submitter': {'type': 'string', 'minLength': 1, 'maxLength': 200}, 'message': {'type': 'string', 'maxLength': 500}, 'timeoutMinutes': {'type': 'integer', 'minimum': 1, 'maximum': 43200}}}}, 'required': ['environment']}}, 'monitoring': {'type': 'object', 'additionalProperties': False, 'properties': {'metricsPath': {'type': 'string', 'pattern': '^/\\S*$'}, 'slo': {'type': 'object', 'additionalProperties': False, 'properties': {'availability': {'type': 'number', 'exclusiveMinimum': 0, 'exclusiveMaximum': 100}, 'latencyP95Ms': {'type': 'integer', 'minimum': 1}}}, 'alerts': {'type': 'object', 'additionalProperties': False, 'properties': {'notify': {'type': 'string', 'minLength': 1, 'maxLength': 200}}}}}}}, rule='required')
+            raise JsonSchemaValueException('' + (name_prefix or 'data') + ' must contain ' + (str(sorted(data__missing_keys)) + ' properties'), value=data, name='' + (name_prefix or 'data') + '', rule='required')
         data_keys = set(data.keys())
-        if "apiVersion" in data_keys:
-            data_keys.remove("apiVersion")
-            data__apiVersion = data["apiVersion"]
+        if 'apiVersion' in data_keys:
+            data_keys.remove('apiVersion')
+            data__apiVersion = data['apiVersion']
             if not (isinstance(data__apiVersion, str) and data__apiVersion == 'jenkins-bridge/v1'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".apiVersion must be same as const definition: jenkins-bridge/v1", value=data__apiVersion, name="" + (name_prefix or "data") + ".apiVersion", definition={'const': 'jenkins-bridge/v1'}, rule='const')
-        if "kind" in data_keys:
-            data_keys.remove("kind")
-            data__kind = data["kind"]
+                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.apiVersion must be same as const definition: jenkins-bridge/v1', value=data__apiVersion, name='' + (name_prefix or 'data') + '.apiVersion', rule='const')
+        if 'kind' in data_keys:
+            data_keys.remove('kind')
+            data__kind = data['kind']
             if not (isinstance(data__kind, str) and data__kind == 'Service'):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".kind must be same as const definition: Service", value=data__kind, name="" + (name_prefix or "data") + ".kind", definition={'const': 'Service'}, rule='const')
-        if "metadata" in data_keys:
-            data_keys.remove("metadata")
-            data__metadata = data["metadata"]
-            if not isinstance(data__metadata, (dict)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".metadata must be object", value=data__metadata, name="" + (name_prefix or "data") + ".metadata", definition={'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, 'team': {'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, 'description': {'type': 'string', 'maxLength': 2000}, 'owners': {'type': 'array', 'items': {'type': 'string', 'minLength': 1, 'maxLength': 254}}}, 'required': ['name', 'team']}, rule='type')
+                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.kind must be same as const definition: Service', value=data__kind, name='' + (name_prefix or 'data') + '.kind', rule='const')
+        if 'metadata' in data_keys:
+            data_keys.remove('metadata')
+            data__metadata = data['metadata']
+            if not isinstance(data__metadata, dict):
+                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.metadata must be object', value=data__metadata, name='' + (name_prefix or 'data') + '.metadata', rule='type')
             data__metadata_is_dict = isinstance(data__metadata, dict)
             if data__metadata_is_dict:
                 data__metadata__missing_keys = set(['name', 'team']) - data__metadata.keys()
                 if data__metadata__missing_keys:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".metadata must contain " + (str(sorted(data__metadata__missing_keys)) + " properties"), value=data__metadata, name="" + (name_prefix or "data") + ".metadata", definition={'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, 'team': {'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, 'description': {'type': 'string', 'maxLength': 2000}, 'owners': {'type': 'array', 'items': {'type': 'string', 'minLength': 1, 'maxLength': 254}}}, 'required': ['name', 'team']}, rule='required')
+                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.metadata must contain ' + (str(sorted(data__metadata__missing_keys)) + ' properties'), value=data__metadata, name='' + (name_prefix or 'data') + '.metadata', rule='required')
                 data__metadata_keys = set(data__metadata.keys())
-                if "name" in data__metadata_keys:
-                    data__metadata_keys.remove("name")
-                    data__metadata__name = data__metadata["name"]
-                    if not isinstance(data__metadata__name, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".metadata.name must be string", value=data__metadata__name, name="" + (name_prefix or "data") + ".metadata.name", definition={'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, rule='type')
+                if 'name' in data__metadata_keys:
+                    data__metadata_keys.remove('name')
+                    data__metadata__name = data__metadata['name']
+                    if not isinstance(data__metadata__name, str):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.metadata.name must be string', value=data__metadata__name, name='' + (name_prefix or 'data') + '.metadata.name', rule='type')
                     if isinstance(data__metadata__name, str):
                         if not REGEX_PATTERNS['^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'].search(data__metadata__name):
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".metadata.name must match pattern ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", value=data__metadata__name, name="" + (name_prefix or "data") + ".metadata.name", definition={'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, rule='pattern')
-                if "team" in data__metadata_keys:
-                    data__metadata_keys.remove("team")
-                    data__metadata__team = data__metadata["team"]
-                    if not isinstance(data__metadata__team, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".metadata.team must be string", value=data__metadata__team, name="" + (name_prefix or "data") + ".metadata.team", definition={'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, rule='type')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.metadata.name must match pattern ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', value=data__metadata__name, name='' + (name_prefix or 'data') + '.metadata.name', rule='pattern')
+                if 'team' in data__metadata_keys:
+                    data__metadata_keys.remove('team')
+                    data__metadata__team = data__metadata['team']
+                    if not isinstance(data__metadata__team, str):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.metadata.team must be string', value=data__metadata__team, name='' + (name_prefix or 'data') + '.metadata.team', rule='type')
                     if isinstance(data__metadata__team, str):
                         if not REGEX_PATTERNS['^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'].search(data__metadata__team):
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".metadata.team must match pattern ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", value=data__metadata__team, name="" + (name_prefix or "data") + ".metadata.team", definition={'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, rule='pattern')
-                if "description" in data__metadata_keys:
-                    data__metadata_keys.remove("description")
-                    data__metadata__description = data__metadata["description"]
-                    if not isinstance(data__metadata__description, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".metadata.description must be string", value=data__metadata__description, name="" + (name_prefix or "data") + ".metadata.description", definition={'type': 'string', 'maxLength': 2000}, rule='type')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.metadata.team must match pattern ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', value=data__metadata__team, name='' + (name_prefix or 'data') + '.metadata.team', rule='pattern')
+                if 'description' in data__metadata_keys:
+                    data__metadata_keys.remove('description')
+                    data__metadata__description = data__metadata['description']
+                    if not isinstance(data__metadata__description, str):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.metadata.description must be string', value=data__metadata__description, name='' + (name_prefix or 'data') + '.metadata.description', rule='type')
                     if isinstance(data__metadata__description, str):
                         data__metadata__description_len = len(data__metadata__description)
                         if data__metadata__description_len > 2000:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".metadata.description must be shorter than or equal to 2000 characters", value=data__metadata__description, name="" + (name_prefix or "data") + ".metadata.description", definition={'type': 'string', 'maxLength': 2000}, rule='maxLength')
-                if "owners" in data__metadata_keys:
-                    data__metadata_keys.remove("owners")
-                    data__metadata__owners = data__metadata["owners"]
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.metadata.description must be shorter than or equal to 2000 characters', value=data__metadata__description, name='' + (name_prefix or 'data') + '.metadata.description', rule='maxLength')
+                if 'owners' in data__metadata_keys:
+                    data__metadata_keys.remove('owners')
+                    data__metadata__owners = data__metadata['owners']
                     if not isinstance(data__metadata__owners, (list, tuple)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".metadata.owners must be array", value=data__metadata__owners, name="" + (name_prefix or "data") + ".metadata.owners", definition={'type': 'array', 'items': {'type': 'string', 'minLength': 1, 'maxLength': 254}}, rule='type')
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.metadata.owners must be array', value=data__metadata__owners, name='' + (name_prefix or 'data') + '.metadata.owners', rule='type')
                     data__metadata__owners_is_list = isinstance(data__metadata__owners, (list, tuple))
                     if data__metadata__owners_is_list:
                         data__metadata__owners_len = len(data__metadata__owners)
                         for data__metadata__owners_x, data__metadata__owners_item in enumerate(data__metadata__owners):
-                            if not isinstance(data__metadata__owners_item, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".metadata.owners[{data__metadata__owners_x}]".format(**locals()) + " must be string", value=data__metadata__owners_item, name="" + (name_prefix or "data") + ".metadata.owners[{data__metadata__owners_x}]".format(**locals()) + "", definition={'type': 'string', 'minLength': 1, 'maxLength': 254}, rule='type')
+                            if not isinstance(data__metadata__owners_item, str):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.metadata.owners[{data__metadata__owners_x}]'.format(**locals()) + ' must be string', value=data__metadata__owners_item, name='' + (name_prefix or 'data') + '.metadata.owners[{data__metadata__owners_x}]'.format(**locals()) + '', rule='type')
                             if isinstance(data__metadata__owners_item, str):
                                 data__metadata__owners_item_len = len(data__metadata__owners_item)
                                 if data__metadata__owners_item_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".metadata.owners[{data__metadata__owners_x}]".format(**locals()) + " must be longer than or equal to 1 characters", value=data__metadata__owners_item, name="" + (name_prefix or "data") + ".metadata.owners[{data__metadata__owners_x}]".format(**locals()) + "", definition={'type': 'string', 'minLength': 1, 'maxLength': 254}, rule='minLength')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.metadata.owners[{data__metadata__owners_x}]'.format(**locals()) + ' must be longer than or equal to 1 characters', value=data__metadata__owners_item, name='' + (name_prefix or 'data') + '.metadata.owners[{data__metadata__owners_x}]'.format(**locals()) + '', rule='minLength')
                                 if data__metadata__owners_item_len > 254:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".metadata.owners[{data__metadata__owners_x}]".format(**locals()) + " must be shorter than or equal to 254 characters", value=data__metadata__owners_item, name="" + (name_prefix or "data") + ".metadata.owners[{data__metadata__owners_x}]".format(**locals()) + "", definition={'type': 'string', 'minLength': 1, 'maxLength': 254}, rule='maxLength')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.metadata.owners[{data__metadata__owners_x}]'.format(**locals()) + ' must be shorter than or equal to 254 characters', value=data__metadata__owners_item, name='' + (name_prefix or 'data') + '.metadata.owners[{data__metadata__owners_x}]'.format(**locals()) + '', rule='maxLength')
                 if data__metadata_keys:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".metadata must not contain "+str(data__metadata_keys)+" properties", value=data__metadata, name="" + (name_prefix or "data") + ".metadata", definition={'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, 'team': {'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, 'description': {'type': 'string', 'maxLength': 2000}, 'owners': {'type': 'array', 'items': {'type': 'string', 'minLength': 1, 'maxLength': 254}}}, 'required': ['name', 'team']}, rule='additionalProperties')
-        if "source" in data_keys:
-            data_keys.remove("source")
-            data__source = data["source"]
-            if not isinstance(data__source, (dict)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".source must be object", value=data__source, name="" + (name_prefix or "data") + ".source", definition={'type': 'object', 'additionalProperties': False, 'properties': {'repo': {'type': 'string', 'minLength': 1, 'maxLength': 2000}, 'branch': {'type': 'string', 'pattern': '^[A-Za-z0-9._/-]{1,200}$'}, 'credentialsId': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}, 'jenkinsfile': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, 'descriptor': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}}, 'required': ['repo']}, rule='type')
+                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.metadata must not contain ' + str(data__metadata_keys) + ' properties', value=data__metadata, name='' + (name_prefix or 'data') + '.metadata', rule='additionalProperties')
+        if 'source' in data_keys:
+            data_keys.remove('source')
+            data__source = data['source']
+            if not isinstance(data__source, dict):
+                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.source must be object', value=data__source, name='' + (name_prefix or 'data') + '.source', rule='type')
             data__source_is_dict = isinstance(data__source, dict)
             if data__source_is_dict:
                 data__source__missing_keys = set(['repo']) - data__source.keys()
                 if data__source__missing_keys:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".source must contain " + (str(sorted(data__source__missing_keys)) + " properties"), value=data__source, name="" + (name_prefix or "data") + ".source", definition={'type': 'object', 'additionalProperties': False, 'properties': {'repo': {'type': 'string', 'minLength': 1, 'maxLength': 2000}, 'branch': {'type': 'string', 'pattern': '^[A-Za-z0-9._/-]{1,200}$'}, 'credentialsId': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}, 'jenkinsfile': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, 'descriptor': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}}, 'required': ['repo']}, rule='required')
+                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.source must contain ' + (str(sorted(data__source__missing_keys)) + ' properties'), value=data__source, name='' + (name_prefix or 'data') + '.source', rule='required')
                 data__source_keys = set(data__source.keys())
-                if "repo" in data__source_keys:
-                    data__source_keys.remove("repo")
-                    data__source__repo = data__source["repo"]
-                    if not isinstance(data__source__repo, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".source.repo must be string", value=data__source__repo, name="" + (name_prefix or "data") + ".source.repo", definition={'type': 'string', 'minLength': 1, 'maxLength': 2000}, rule='type')
+                if 'repo' in data__source_keys:
+                    data__source_keys.remove('repo')
+                    data__source__repo = data__source['repo']
+                    if not isinstance(data__source__repo, str):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.source.repo must be string', value=data__source__repo, name='' + (name_prefix or 'data') + '.source.repo', rule='type')
                     if isinstance(data__source__repo, str):
                         data__source__repo_len = len(data__source__repo)
                         if data__source__repo_len < 1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".source.repo must be longer than or equal to 1 characters", value=data__source__repo, name="" + (name_prefix or "data") + ".source.repo", definition={'type': 'string', 'minLength': 1, 'maxLength': 2000}, rule='minLength')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.source.repo must be longer than or equal to 1 characters', value=data__source__repo, name='' + (name_prefix or 'data') + '.source.repo', rule='minLength')
                         if data__source__repo_len > 2000:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".source.repo must be shorter than or equal to 2000 characters", value=data__source__repo, name="" + (name_prefix or "data") + ".source.repo", definition={'type': 'string', 'minLength': 1, 'maxLength': 2000}, rule='maxLength')
-                if "branch" in data__source_keys:
-                    data__source_keys.remove("branch")
-                    data__source__branch = data__source["branch"]
-                    if not isinstance(data__source__branch, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".source.branch must be string", value=data__source__branch, name="" + (name_prefix or "data") + ".source.branch", definition={'type': 'string', 'pattern': '^[A-Za-z0-9._/-]{1,200}$'}, rule='type')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.source.repo must be shorter than or equal to 2000 characters', value=data__source__repo, name='' + (name_prefix or 'data') + '.source.repo', rule='maxLength')
+                if 'branch' in data__source_keys:
+                    data__source_keys.remove('branch')
+                    data__source__branch = data__source['branch']
+                    if not isinstance(data__source__branch, str):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.source.branch must be string', value=data__source__branch, name='' + (name_prefix or 'data') + '.source.branch', rule='type')
                     if isinstance(data__source__branch, str):
                         if not REGEX_PATTERNS['^[A-Za-z0-9._/-]{1,200}$'].search(data__source__branch):
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".source.branch must match pattern ^[A-Za-z0-9._/-]{1,200}$", value=data__source__branch, name="" + (name_prefix or "data") + ".source.branch", definition={'type': 'string', 'pattern': '^[A-Za-z0-9._/-]{1,200}$'}, rule='pattern')
-                if "credentialsId" in data__source_keys:
-                    data__source_keys.remove("credentialsId")
-                    data__source__credentialsId = data__source["credentialsId"]
-                    if not isinstance(data__source__credentialsId, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".source.credentialsId must be string", value=data__source__credentialsId, name="" + (name_prefix or "data") + ".source.credentialsId", definition={'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}, rule='type')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.source.branch must match pattern ^[A-Za-z0-9._/-]{1,200}$', value=data__source__branch, name='' + (name_prefix or 'data') + '.source.branch', rule='pattern')
+                if 'credentialsId' in data__source_keys:
+                    data__source_keys.remove('credentialsId')
+                    data__source__credentialsId = data__source['credentialsId']
+                    if not isinstance(data__source__credentialsId, str):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.source.credentialsId must be string', value=data__source__credentialsId, name='' + (name_prefix or 'data') + '.source.credentialsId', rule='type')
                     if isinstance(data__source__credentialsId, str):
                         if not REGEX_PATTERNS['^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'].search(data__source__credentialsId):
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".source.credentialsId must match pattern ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", value=data__source__credentialsId, name="" + (name_prefix or "data") + ".source.credentialsId", definition={'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}, rule='pattern')
-                if "jenkinsfile" in data__source_keys:
-                    data__source_keys.remove("jenkinsfile")
-                    data__source__jenkinsfile = data__source["jenkinsfile"]
-                    if not isinstance(data__source__jenkinsfile, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".source.jenkinsfile must be string", value=data__source__jenkinsfile, name="" + (name_prefix or "data") + ".source.jenkinsfile", definition={'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, rule='type')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.source.credentialsId must match pattern ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$', value=data__source__credentialsId, name='' + (name_prefix or 'data') + '.source.credentialsId', rule='pattern')
+                if 'jenkinsfile' in data__source_keys:
+                    data__source_keys.remove('jenkinsfile')
+                    data__source__jenkinsfile = data__source['jenkinsfile']
+                    if not isinstance(data__source__jenkinsfile, str):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.source.jenkinsfile must be string', value=data__source__jenkinsfile, name='' + (name_prefix or 'data') + '.source.jenkinsfile', rule='type')
                     if isinstance(data__source__jenkinsfile, str):
                         if not REGEX_PATTERNS['^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'].search(data__source__jenkinsfile):
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".source.jenkinsfile must match pattern ^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$", value=data__source__jenkinsfile, name="" + (name_prefix or "data") + ".source.jenkinsfile", definition={'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, rule='pattern')
-                if "descriptor" in data__source_keys:
-                    data__source_keys.remove("descriptor")
-                    data__source__descriptor = data__source["descriptor"]
-                    if not isinstance(data__source__descriptor, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".source.descriptor must be string", value=data__source__descriptor, name="" + (name_prefix or "data") + ".source.descriptor", definition={'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, rule='type')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.source.jenkinsfile must match pattern ^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$', value=data__source__jenkinsfile, name='' + (name_prefix or 'data') + '.source.jenkinsfile', rule='pattern')
+                if 'descriptor' in data__source_keys:
+                    data__source_keys.remove('descriptor')
+                    data__source__descriptor = data__source['descriptor']
+                    if not isinstance(data__source__descriptor, str):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.source.descriptor must be string', value=data__source__descriptor, name='' + (name_prefix or 'data') + '.source.descriptor', rule='type')
                     if isinstance(data__source__descriptor, str):
                         if not REGEX_PATTERNS['^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'].search(data__source__descriptor):
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".source.descriptor must match pattern ^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$", value=data__source__descriptor, name="" + (name_prefix or "data") + ".source.descriptor", definition={'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, rule='pattern')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.source.descriptor must match pattern ^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$', value=data__source__descriptor, name='' + (name_prefix or 'data') + '.source.descriptor', rule='pattern')
                 if data__source_keys:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".source must not contain "+str(data__source_keys)+" properties", value=data__source, name="" + (name_prefix or "data") + ".source", definition={'type': 'object', 'additionalProperties': False, 'properties': {'repo': {'type': 'string', 'minLength': 1, 'maxLength': 2000}, 'branch': {'type': 'string', 'pattern': '^[A-Za-z0-9._/-]{1,200}$'}, 'credentialsId': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}, 'jenkinsfile': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, 'descriptor': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}}, 'required': ['repo']}, rule='additionalProperties')
-        if "pipeline" in data_keys:
-            data_keys.remove("pipeline")
-            data__pipeline = data["pipeline"]
-            if not isinstance(data__pipeline, (dict)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline must be object", value=data__pipeline, name="" + (name_prefix or "data") + ".pipeline", definition={'type': 'object', 'additionalProperties': False, 'properties': {'jobType': {'enum': ['pipeline', 'multibranch']}, 'agent': {'type': 'string', 'minLength': 1, 'maxLength': 200}, 'timeoutMinutes': {'type': 'integer', 'minimum': 1, 'maximum': 10080}, 'keepBuilds': {'type': 'integer', 'minimum': 1, 'maximum': 10000}, 'triggers': {'type': 'object', 'additionalProperties': False, 'properties': {'poll': {'type': 'string', 'maxLength': 2000}, 'cron': {'type': 'string', 'maxLength': 2000}}}, 'parameters': {'type': 'array', 'items': {'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'type': {'enum': ['string', 'text', 'boolean', 'choice']}, 'default': {'type': ['string', 'boolean', 'number']}, 'description': {'type': 'string', 'maxLength': 2000}, 'choices': {'type': 'array', 'items': {'type': 'string'}, 'minItems': 1}}, 'required': ['name']}}, 'test': {'type': 'array', 'items': {'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'minLength': 1, 'maxLength': 100}, 'run': {'type': 'string', 'minLength': 1, 'maxLength': 10000}}, 'required': ['name', 'run']}}, 'notify': {'type': 'object', 'additionalProperties': False, 'properties': {'email': {'type': 'string', 'minLength': 3}}}, 'library': {'type': 'string', 'pattern': '^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?$'}}}, rule='type')
+                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.source must not contain ' + str(data__source_keys) + ' properties', value=data__source, name='' + (name_prefix or 'data') + '.source', rule='additionalProperties')
+        if 'pipeline' in data_keys:
+            data_keys.remove('pipeline')
+            data__pipeline = data['pipeline']
+            if not isinstance(data__pipeline, dict):
+                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline must be object', value=data__pipeline, name='' + (name_prefix or 'data') + '.pipeline', rule='type')
             data__pipeline_is_dict = isinstance(data__pipeline, dict)
             if data__pipeline_is_dict:
                 data__pipeline_keys = set(data__pipeline.keys())
-                if "jobType" in data__pipeline_keys:
-                    data__pipeline_keys.remove("jobType")
-                    data__pipeline__jobType = data__pipeline["jobType"]
-                    if not (isinstance(data__pipeline__jobType, str) and data__pipeline__jobType == 'pipeline' or isinstance(data__pipeline__jobType, str) and data__pipeline__jobType == 'multibranch'):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.jobType must be one of ['pipeline', 'multibranch']", value=data__pipeline__jobType, name="" + (name_prefix or "data") + ".pipeline.jobType", definition={'enum': ['pipeline', 'multibranch']}, rule='enum')
-                if "agent" in data__pipeline_keys:
-                    data__pipeline_keys.remove("agent")
-                    data__pipeline__agent = data__pipeline["agent"]
-                    if not isinstance(data__pipeline__agent, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.agent must be string", value=data__pipeline__agent, name="" + (name_prefix or "data") + ".pipeline.agent", definition={'type': 'string', 'minLength': 1, 'maxLength': 200}, rule='type')
+                if 'jobType' in data__pipeline_keys:
+                    data__pipeline_keys.remove('jobType')
+                    data__pipeline__jobType = data__pipeline['jobType']
+                    if not (isinstance(data__pipeline__jobType, str) and data__pipeline__jobType == 'pipeline' or (isinstance(data__pipeline__jobType, str) and data__pipeline__jobType == 'multibranch')):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + ".pipeline.jobType must be one of ['pipeline', 'multibranch']", value=data__pipeline__jobType, name='' + (name_prefix or 'data') + '.pipeline.jobType', rule='enum')
+                if 'agent' in data__pipeline_keys:
+                    data__pipeline_keys.remove('agent')
+                    data__pipeline__agent = data__pipeline['agent']
+                    if not isinstance(data__pipeline__agent, str):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.agent must be string', value=data__pipeline__agent, name='' + (name_prefix or 'data') + '.pipeline.agent', rule='type')
                     if isinstance(data__pipeline__agent, str):
                         data__pipeline__agent_len = len(data__pipeline__agent)
                         if data__pipeline__agent_len < 1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.agent must be longer than or equal to 1 characters", value=data__pipeline__agent, name="" + (name_prefix or "data") + ".pipeline.agent", definition={'type': 'string', 'minLength': 1, 'maxLength': 200}, rule='minLength')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.agent must be longer than or equal to 1 characters', value=data__pipeline__agent, name='' + (name_prefix or 'data') + '.pipeline.agent', rule='minLength')
                         if data__pipeline__agent_len > 200:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.agent must be shorter than or equal to 200 characters", value=data__pipeline__agent, name="" + (name_prefix or "data") + ".pipeline.agent", definition={'type': 'string', 'minLength': 1, 'maxLength': 200}, rule='maxLength')
-                if "timeoutMinutes" in data__pipeline_keys:
-                    data__pipeline_keys.remove("timeoutMinutes")
-                    data__pipeline__timeoutMinutes = data__pipeline["timeoutMinutes"]
-                    if not isinstance(data__pipeline__timeoutMinutes, (int)) and not (isinstance(data__pipeline__timeoutMinutes, float) and data__pipeline__timeoutMinutes.is_integer()) or isinstance(data__pipeline__timeoutMinutes, bool):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.timeoutMinutes must be integer", value=data__pipeline__timeoutMinutes, name="" + (name_prefix or "data") + ".pipeline.timeoutMinutes", definition={'type': 'integer', 'minimum': 1, 'maximum': 10080}, rule='type')
-                    if isinstance(data__pipeline__timeoutMinutes, (int, float, Decimal)) and not isinstance(data__pipeline__timeoutMinutes, bool):
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.agent must be shorter than or equal to 200 characters', value=data__pipeline__agent, name='' + (name_prefix or 'data') + '.pipeline.agent', rule='maxLength')
+                if 'timeoutMinutes' in data__pipeline_keys:
+                    data__pipeline_keys.remove('timeoutMinutes')
+                    data__pipeline__timeoutMinutes = data__pipeline['timeoutMinutes']
+                    if not isinstance(data__pipeline__timeoutMinutes, int) and (not (isinstance(data__pipeline__timeoutMinutes, float) and data__pipeline__timeoutMinutes.is_integer())) or isinstance(data__pipeline__timeoutMinutes, bool):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.timeoutMinutes must be integer', value=data__pipeline__timeoutMinutes, name='' + (name_prefix or 'data') + '.pipeline.timeoutMinutes', rule='type')
+                    if isinstance(data__pipeline__timeoutMinutes, (int, float, Decimal)) and (not isinstance(data__pipeline__timeoutMinutes, bool)):
                         if data__pipeline__timeoutMinutes < 1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.timeoutMinutes must be bigger than or equal to 1", value=data__pipeline__timeoutMinutes, name="" + (name_prefix or "data") + ".pipeline.timeoutMinutes", definition={'type': 'integer', 'minimum': 1, 'maximum': 10080}, rule='minimum')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.timeoutMinutes must be bigger than or equal to 1', value=data__pipeline__timeoutMinutes, name='' + (name_prefix or 'data') + '.pipeline.timeoutMinutes', rule='minimum')
                         if data__pipeline__timeoutMinutes > 10080:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.timeoutMinutes must be smaller than or equal to 10080", value=data__pipeline__timeoutMinutes, name="" + (name_prefix or "data") + ".pipeline.timeoutMinutes", definition={'type': 'integer', 'minimum': 1, 'maximum': 10080}, rule='maximum')
-                if "keepBuilds" in data__pipeline_keys:
-                    data__pipeline_keys.remove("keepBuilds")
-                    data__pipeline__keepBuilds = data__pipeline["keepBuilds"]
-                    if not isinstance(data__pipeline__keepBuilds, (int)) and not (isinstance(data__pipeline__keepBuilds, float) and data__pipeline__keepBuilds.is_integer()) or isinstance(data__pipeline__keepBuilds, bool):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.keepBuilds must be integer", value=data__pipeline__keepBuilds, name="" + (name_prefix or "data") + ".pipeline.keepBuilds", definition={'type': 'integer', 'minimum': 1, 'maximum': 10000}, rule='type')
-                    if isinstance(data__pipeline__keepBuilds, (int, float, Decimal)) and not isinstance(data__pipeline__keepBuilds, bool):
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.timeoutMinutes must be smaller than or equal to 10080', value=data__pipeline__timeoutMinutes, name='' + (name_prefix or 'data') + '.pipeline.timeoutMinutes', rule='maximum')
+                if 'keepBuilds' in data__pipeline_keys:
+                    data__pipeline_keys.remove('keepBuilds')
+                    data__pipeline__keepBuilds = data__pipeline['keepBuilds']
+                    if not isinstance(data__pipeline__keepBuilds, int) and (not (isinstance(data__pipeline__keepBuilds, float) and data__pipeline__keepBuilds.is_integer())) or isinstance(data__pipeline__keepBuilds, bool):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.keepBuilds must be integer', value=data__pipeline__keepBuilds, name='' + (name_prefix or 'data') + '.pipeline.keepBuilds', rule='type')
+                    if isinstance(data__pipeline__keepBuilds, (int, float, Decimal)) and (not isinstance(data__pipeline__keepBuilds, bool)):
                         if data__pipeline__keepBuilds < 1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.keepBuilds must be bigger than or equal to 1", value=data__pipeline__keepBuilds, name="" + (name_prefix or "data") + ".pipeline.keepBuilds", definition={'type': 'integer', 'minimum': 1, 'maximum': 10000}, rule='minimum')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.keepBuilds must be bigger than or equal to 1', value=data__pipeline__keepBuilds, name='' + (name_prefix or 'data') + '.pipeline.keepBuilds', rule='minimum')
                         if data__pipeline__keepBuilds > 10000:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.keepBuilds must be smaller than or equal to 10000", value=data__pipeline__keepBuilds, name="" + (name_prefix or "data") + ".pipeline.keepBuilds", definition={'type': 'integer', 'minimum': 1, 'maximum': 10000}, rule='maximum')
-                if "triggers" in data__pipeline_keys:
-                    data__pipeline_keys.remove("triggers")
-                    data__pipeline__triggers = data__pipeline["triggers"]
-                    if not isinstance(data__pipeline__triggers, (dict)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.triggers must be object", value=data__pipeline__triggers, name="" + (name_prefix or "data") + ".pipeline.triggers", definition={'type': 'object', 'additionalProperties': False, 'properties': {'poll': {'type': 'string', 'maxLength': 2000}, 'cron': {'type': 'string', 'maxLength': 2000}}}, rule='type')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.keepBuilds must be smaller than or equal to 10000', value=data__pipeline__keepBuilds, name='' + (name_prefix or 'data') + '.pipeline.keepBuilds', rule='maximum')
+                if 'triggers' in data__pipeline_keys:
+                    data__pipeline_keys.remove('triggers')
+                    data__pipeline__triggers = data__pipeline['triggers']
+                    if not isinstance(data__pipeline__triggers, dict):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.triggers must be object', value=data__pipeline__triggers, name='' + (name_prefix or 'data') + '.pipeline.triggers', rule='type')
                     data__pipeline__triggers_is_dict = isinstance(data__pipeline__triggers, dict)
                     if data__pipeline__triggers_is_dict:
                         data__pipeline__triggers_keys = set(data__pipeline__triggers.keys())
-                        if "poll" in data__pipeline__triggers_keys:
-                            data__pipeline__triggers_keys.remove("poll")
-                            data__pipeline__triggers__poll = data__pipeline__triggers["poll"]
-                            if not isinstance(data__pipeline__triggers__poll, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.triggers.poll must be string", value=data__pipeline__triggers__poll, name="" + (name_prefix or "data") + ".pipeline.triggers.poll", definition={'type': 'string', 'maxLength': 2000}, rule='type')
+                        if 'poll' in data__pipeline__triggers_keys:
+                            data__pipeline__triggers_keys.remove('poll')
+                            data__pipeline__triggers__poll = data__pipeline__triggers['poll']
+                            if not isinstance(data__pipeline__triggers__poll, str):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.triggers.poll must be string', value=data__pipeline__triggers__poll, name='' + (name_prefix or 'data') + '.pipeline.triggers.poll', rule='type')
                             if isinstance(data__pipeline__triggers__poll, str):
                                 data__pipeline__triggers__poll_len = len(data__pipeline__triggers__poll)
                                 if data__pipeline__triggers__poll_len > 2000:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.triggers.poll must be shorter than or equal to 2000 characters", value=data__pipeline__triggers__poll, name="" + (name_prefix or "data") + ".pipeline.triggers.poll", definition={'type': 'string', 'maxLength': 2000}, rule='maxLength')
-                        if "cron" in data__pipeline__triggers_keys:
-                            data__pipeline__triggers_keys.remove("cron")
-                            data__pipeline__triggers__cron = data__pipeline__triggers["cron"]
-                            if not isinstance(data__pipeline__triggers__cron, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.triggers.cron must be string", value=data__pipeline__triggers__cron, name="" + (name_prefix or "data") + ".pipeline.triggers.cron", definition={'type': 'string', 'maxLength': 2000}, rule='type')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.triggers.poll must be shorter than or equal to 2000 characters', value=data__pipeline__triggers__poll, name='' + (name_prefix or 'data') + '.pipeline.triggers.poll', rule='maxLength')
+                        if 'cron' in data__pipeline__triggers_keys:
+                            data__pipeline__triggers_keys.remove('cron')
+                            data__pipeline__triggers__cron = data__pipeline__triggers['cron']
+                            if not isinstance(data__pipeline__triggers__cron, str):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.triggers.cron must be string', value=data__pipeline__triggers__cron, name='' + (name_prefix or 'data') + '.pipeline.triggers.cron', rule='type')
                             if isinstance(data__pipeline__triggers__cron, str):
                                 data__pipeline__triggers__cron_len = len(data__pipeline__triggers__cron)
                                 if data__pipeline__triggers__cron_len > 2000:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.triggers.cron must be shorter than or equal to 2000 characters", value=data__pipeline__triggers__cron, name="" + (name_prefix or "data") + ".pipeline.triggers.cron", definition={'type': 'string', 'maxLength': 2000}, rule='maxLength')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.triggers.cron must be shorter than or equal to 2000 characters', value=data__pipeline__triggers__cron, name='' + (name_prefix or 'data') + '.pipeline.triggers.cron', rule='maxLength')
                         if data__pipeline__triggers_keys:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.triggers must not contain "+str(data__pipeline__triggers_keys)+" properties", value=data__pipeline__triggers, name="" + (name_prefix or "data") + ".pipeline.triggers", definition={'type': 'object', 'additionalProperties': False, 'properties': {'poll': {'type': 'string', 'maxLength': 2000}, 'cron': {'type': 'string', 'maxLength': 2000}}}, rule='additionalProperties')
-                if "parameters" in data__pipeline_keys:
-                    data__pipeline_keys.remove("parameters")
-                    data__pipeline__parameters = data__pipeline["parameters"]
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.triggers must not contain ' + str(data__pipeline__triggers_keys) + ' properties', value=data__pipeline__triggers, name='' + (name_prefix or 'data') + '.pipeline.triggers', rule='additionalProperties')
+                if 'parameters' in data__pipeline_keys:
+                    data__pipeline_keys.remove('parameters')
+                    data__pipeline__parameters = data__pipeline['parameters']
                     if not isinstance(data__pipeline__parameters, (list, tuple)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.parameters must be array", value=data__pipeline__parameters, name="" + (name_prefix or "data") + ".pipeline.parameters", definition={'type': 'array', 'items': {'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'type': {'enum': ['string', 'text', 'boolean', 'choice']}, 'default': {'type': ['string', 'boolean', 'number']}, 'description': {'type': 'string', 'maxLength': 2000}, 'choices': {'type': 'array', 'items': {'type': 'string'}, 'minItems': 1}}, 'required': ['name']}}, rule='type')
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.parameters must be array', value=data__pipeline__parameters, name='' + (name_prefix or 'data') + '.pipeline.parameters', rule='type')
                     data__pipeline__parameters_is_list = isinstance(data__pipeline__parameters, (list, tuple))
                     if data__pipeline__parameters_is_list:
                         data__pipeline__parameters_len = len(data__pipeline__parameters)
                         for data__pipeline__parameters_x, data__pipeline__parameters_item in enumerate(data__pipeline__parameters):
-                            if not isinstance(data__pipeline__parameters_item, (dict)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}]".format(**locals()) + " must be object", value=data__pipeline__parameters_item, name="" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}]".format(**locals()) + "", definition={'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'type': {'enum': ['string', 'text', 'boolean', 'choice']}, 'default': {'type': ['string', 'boolean', 'number']}, 'description': {'type': 'string', 'maxLength': 2000}, 'choices': {'type': 'array', 'items': {'type': 'string'}, 'minItems': 1}}, 'required': ['name']}, rule='type')
+                            if not isinstance(data__pipeline__parameters_item, dict):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}]'.format(**locals()) + ' must be object', value=data__pipeline__parameters_item, name='' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}]'.format(**locals()) + '', rule='type')
                             data__pipeline__parameters_item_is_dict = isinstance(data__pipeline__parameters_item, dict)
                             if data__pipeline__parameters_item_is_dict:
                                 data__pipeline__parameters_item__missing_keys = set(['name']) - data__pipeline__parameters_item.keys()
                                 if data__pipeline__parameters_item__missing_keys:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}]".format(**locals()) + " must contain " + (str(sorted(data__pipeline__parameters_item__missing_keys)) + " properties"), value=data__pipeline__parameters_item, name="" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}]".format(**locals()) + "", definition={'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'type': {'enum': ['string', 'text', 'boolean', 'choice']}, 'default': {'type': ['string', 'boolean', 'number']}, 'description': {'type': 'string', 'maxLength': 2000}, 'choices': {'type': 'array', 'items': {'type': 'string'}, 'minItems': 1}}, 'required': ['name']}, rule='required')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}]'.format(**locals()) + ' must contain ' + (str(sorted(data__pipeline__parameters_item__missing_keys)) + ' properties'), value=data__pipeline__parameters_item, name='' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}]'.format(**locals()) + '', rule='required')
                                 data__pipeline__parameters_item_keys = set(data__pipeline__parameters_item.keys())
-                                if "name" in data__pipeline__parameters_item_keys:
-                                    data__pipeline__parameters_item_keys.remove("name")
-                                    data__pipeline__parameters_item__name = data__pipeline__parameters_item["name"]
-                                    if not isinstance(data__pipeline__parameters_item__name, (str)):
-                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}].name".format(**locals()) + " must be string", value=data__pipeline__parameters_item__name, name="" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}].name".format(**locals()) + "", definition={'type': 'string', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, rule='type')
+                                if 'name' in data__pipeline__parameters_item_keys:
+                                    data__pipeline__parameters_item_keys.remove('name')
+                                    data__pipeline__parameters_item__name = data__pipeline__parameters_item['name']
+                                    if not isinstance(data__pipeline__parameters_item__name, str):
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}].name'.format(**locals()) + ' must be string', value=data__pipeline__parameters_item__name, name='' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}].name'.format(**locals()) + '', rule='type')
                                     if isinstance(data__pipeline__parameters_item__name, str):
                                         if not REGEX_PATTERNS['^[A-Za-z_][A-Za-z0-9_]{0,127}$'].search(data__pipeline__parameters_item__name):
-                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}].name".format(**locals()) + " must match pattern ^[A-Za-z_][A-Za-z0-9_]{0,127}$", value=data__pipeline__parameters_item__name, name="" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}].name".format(**locals()) + "", definition={'type': 'string', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, rule='pattern')
-                                if "type" in data__pipeline__parameters_item_keys:
-                                    data__pipeline__parameters_item_keys.remove("type")
-                                    data__pipeline__parameters_item__type = data__pipeline__parameters_item["type"]
-                                    if not (isinstance(data__pipeline__parameters_item__type, str) and data__pipeline__parameters_item__type == 'string' or isinstance(data__pipeline__parameters_item__type, str) and data__pipeline__parameters_item__type == 'text' or isinstance(data__pipeline__parameters_item__type, str) and data__pipeline__parameters_item__type == 'boolean' or isinstance(data__pipeline__parameters_item__type, str) and data__pipeline__parameters_item__type == 'choice'):
-                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}].type".format(**locals()) + " must be one of ['string', 'text', 'boolean', 'choice']", value=data__pipeline__parameters_item__type, name="" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}].type".format(**locals()) + "", definition={'enum': ['string', 'text', 'boolean', 'choice']}, rule='enum')
-                                if "default" in data__pipeline__parameters_item_keys:
-                                    data__pipeline__parameters_item_keys.remove("default")
-                                    data__pipeline__parameters_item__default = data__pipeline__parameters_item["default"]
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}].name'.format(**locals()) + ' must match pattern ^[A-Za-z_][A-Za-z0-9_]{0,127}$', value=data__pipeline__parameters_item__name, name='' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}].name'.format(**locals()) + '', rule='pattern')
+                                if 'type' in data__pipeline__parameters_item_keys:
+                                    data__pipeline__parameters_item_keys.remove('type')
+                                    data__pipeline__parameters_item__type = data__pipeline__parameters_item['type']
+                                    if not (isinstance(data__pipeline__parameters_item__type, str) and data__pipeline__parameters_item__type == 'string' or (isinstance(data__pipeline__parameters_item__type, str) and data__pipeline__parameters_item__type == 'text') or (isinstance(data__pipeline__parameters_item__type, str) and data__pipeline__parameters_item__type == 'boolean') or (isinstance(data__pipeline__parameters_item__type, str) and data__pipeline__parameters_item__type == 'choice')):
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}].type'.format(**locals()) + " must be one of ['string', 'text', 'boolean', 'choice']", value=data__pipeline__parameters_item__type, name='' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}].type'.format(**locals()) + '', rule='enum')
+                                if 'default' in data__pipeline__parameters_item_keys:
+                                    data__pipeline__parameters_item_keys.remove('default')
+                                    data__pipeline__parameters_item__default = data__pipeline__parameters_item['default']
                                     if not isinstance(data__pipeline__parameters_item__default, (str, bool, int, float, Decimal)):
-                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}].default".format(**locals()) + " must be string or boolean or number", value=data__pipeline__parameters_item__default, name="" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}].default".format(**locals()) + "", definition={'type': ['string', 'boolean', 'number']}, rule='type')
-                                if "description" in data__pipeline__parameters_item_keys:
-                                    data__pipeline__parameters_item_keys.remove("description")
-                                    data__pipeline__parameters_item__description = data__pipeline__parameters_item["description"]
-                                    if not isinstance(data__pipeline__parameters_item__description, (str)):
-                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}].description".format(**locals()) + " must be string", value=data__pipeline__parameters_item__description, name="" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}].description".format(**locals()) + "", definition={'type': 'string', 'maxLength': 2000}, rule='type')
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}].default'.format(**locals()) + ' must be string or boolean or number', value=data__pipeline__parameters_item__default, name='' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}].default'.format(**locals()) + '', rule='type')
+                                if 'description' in data__pipeline__parameters_item_keys:
+                                    data__pipeline__parameters_item_keys.remove('description')
+                                    data__pipeline__parameters_item__description = data__pipeline__parameters_item['description']
+                                    if not isinstance(data__pipeline__parameters_item__description, str):
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}].description'.format(**locals()) + ' must be string', value=data__pipeline__parameters_item__description, name='' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}].description'.format(**locals()) + '', rule='type')
                                     if isinstance(data__pipeline__parameters_item__description, str):
                                         data__pipeline__parameters_item__description_len = len(data__pipeline__parameters_item__description)
                                         if data__pipeline__parameters_item__description_len > 2000:
-                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}].description".format(**locals()) + " must be shorter than or equal to 2000 characters", value=data__pipeline__parameters_item__description, name="" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}].description".format(**locals()) + "", definition={'type': 'string', 'maxLength': 2000}, rule='maxLength')
-                                if "choices" in data__pipeline__parameters_item_keys:
-                                    data__pipeline__parameters_item_keys.remove("choices")
-                                    data__pipeline__parameters_item__choices = data__pipeline__parameters_item["choices"]
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}].description'.format(**locals()) + ' must be shorter than or equal to 2000 characters', value=data__pipeline__parameters_item__description, name='' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}].description'.format(**locals()) + '', rule='maxLength')
+                                if 'choices' in data__pipeline__parameters_item_keys:
+                                    data__pipeline__parameters_item_keys.remove('choices')
+                                    data__pipeline__parameters_item__choices = data__pipeline__parameters_item['choices']
                                     if not isinstance(data__pipeline__parameters_item__choices, (list, tuple)):
-                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}].choices".format(**locals()) + " must be array", value=data__pipeline__parameters_item__choices, name="" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}].choices".format(**locals()) + "", definition={'type': 'array', 'items': {'type': 'string'}, 'minItems': 1}, rule='type')
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}].choices'.format(**locals()) + ' must be array', value=data__pipeline__parameters_item__choices, name='' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}].choices'.format(**locals()) + '', rule='type')
                                     data__pipeline__parameters_item__choices_is_list = isinstance(data__pipeline__parameters_item__choices, (list, tuple))
                                     if data__pipeline__parameters_item__choices_is_list:
                                         data__pipeline__parameters_item__choices_len = len(data__pipeline__parameters_item__choices)
                                         if data__pipeline__parameters_item__choices_len < 1:
-                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}].choices".format(**locals()) + " must contain at least 1 items", value=data__pipeline__parameters_item__choices, name="" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}].choices".format(**locals()) + "", definition={'type': 'array', 'items': {'type': 'string'}, 'minItems': 1}, rule='minItems')
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}].choices'.format(**locals()) + ' must contain at least 1 items', value=data__pipeline__parameters_item__choices, name='' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}].choices'.format(**locals()) + '', rule='minItems')
                                         for data__pipeline__parameters_item__choices_x, data__pipeline__parameters_item__choices_item in enumerate(data__pipeline__parameters_item__choices):
-                                            if not isinstance(data__pipeline__parameters_item__choices_item, (str)):
-                                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}].choices[{data__pipeline__parameters_item__choices_x}]".format(**locals()) + " must be string", value=data__pipeline__parameters_item__choices_item, name="" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}].choices[{data__pipeline__parameters_item__choices_x}]".format(**locals()) + "", definition={'type': 'string'}, rule='type')
+                                            if not isinstance(data__pipeline__parameters_item__choices_item, str):
+                                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}].choices[{data__pipeline__parameters_item__choices_x}]'.format(**locals()) + ' must be string', value=data__pipeline__parameters_item__choices_item, name='' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}].choices[{data__pipeline__parameters_item__choices_x}]'.format(**locals()) + '', rule='type')
                                 if data__pipeline__parameters_item_keys:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}]".format(**locals()) + " must not contain "+str(data__pipeline__parameters_item_keys)+" properties", value=data__pipeline__parameters_item, name="" + (name_prefix or "data") + ".pipeline.parameters[{data__pipeline__parameters_x}]".format(**locals()) + "", definition={'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'type': {'enum': ['string', 'text', 'boolean', 'choice']}, 'default': {'type': ['string', 'boolean', 'number']}, 'description': {'type': 'string', 'maxLength': 2000}, 'choices': {'type': 'array', 'items': {'type': 'string'}, 'minItems': 1}}, 'required': ['name']}, rule='additionalProperties')
-                if "test" in data__pipeline_keys:
-                    data__pipeline_keys.remove("test")
-                    data__pipeline__test = data__pipeline["test"]
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}]'.format(**locals()) + ' must not contain ' + str(data__pipeline__parameters_item_keys) + ' properties', value=data__pipeline__parameters_item, name='' + (name_prefix or 'data') + '.pipeline.parameters[{data__pipeline__parameters_x}]'.format(**locals()) + '', rule='additionalProperties')
+                if 'test' in data__pipeline_keys:
+                    data__pipeline_keys.remove('test')
+                    data__pipeline__test = data__pipeline['test']
                     if not isinstance(data__pipeline__test, (list, tuple)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.test must be array", value=data__pipeline__test, name="" + (name_prefix or "data") + ".pipeline.test", definition={'type': 'array', 'items': {'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'minLength': 1, 'maxLength': 100}, 'run': {'type': 'string', 'minLength': 1, 'maxLength': 10000}}, 'required': ['name', 'run']}}, rule='type')
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.test must be array', value=data__pipeline__test, name='' + (name_prefix or 'data') + '.pipeline.test', rule='type')
                     data__pipeline__test_is_list = isinstance(data__pipeline__test, (list, tuple))
                     if data__pipeline__test_is_list:
                         data__pipeline__test_len = len(data__pipeline__test)
                         for data__pipeline__test_x, data__pipeline__test_item in enumerate(data__pipeline__test):
-                            if not isinstance(data__pipeline__test_item, (dict)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.test[{data__pipeline__test_x}]".format(**locals()) + " must be object", value=data__pipeline__test_item, name="" + (name_prefix or "data") + ".pipeline.test[{data__pipeline__test_x}]".format(**locals()) + "", definition={'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'minLength': 1, 'maxLength': 100}, 'run': {'type': 'string', 'minLength': 1, 'maxLength': 10000}}, 'required': ['name', 'run']}, rule='type')
+                            if not isinstance(data__pipeline__test_item, dict):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.test[{data__pipeline__test_x}]'.format(**locals()) + ' must be object', value=data__pipeline__test_item, name='' + (name_prefix or 'data') + '.pipeline.test[{data__pipeline__test_x}]'.format(**locals()) + '', rule='type')
                             data__pipeline__test_item_is_dict = isinstance(data__pipeline__test_item, dict)
                             if data__pipeline__test_item_is_dict:
                                 data__pipeline__test_item__missing_keys = set(['name', 'run']) - data__pipeline__test_item.keys()
                                 if data__pipeline__test_item__missing_keys:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.test[{data__pipeline__test_x}]".format(**locals()) + " must contain " + (str(sorted(data__pipeline__test_item__missing_keys)) + " properties"), value=data__pipeline__test_item, name="" + (name_prefix or "data") + ".pipeline.test[{data__pipeline__test_x}]".format(**locals()) + "", definition={'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'minLength': 1, 'maxLength': 100}, 'run': {'type': 'string', 'minLength': 1, 'maxLength': 10000}}, 'required': ['name', 'run']}, rule='required')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.test[{data__pipeline__test_x}]'.format(**locals()) + ' must contain ' + (str(sorted(data__pipeline__test_item__missing_keys)) + ' properties'), value=data__pipeline__test_item, name='' + (name_prefix or 'data') + '.pipeline.test[{data__pipeline__test_x}]'.format(**locals()) + '', rule='required')
                                 data__pipeline__test_item_keys = set(data__pipeline__test_item.keys())
-                                if "name" in data__pipeline__test_item_keys:
-                                    data__pipeline__test_item_keys.remove("name")
-                                    data__pipeline__test_item__name = data__pipeline__test_item["name"]
-                                    if not isinstance(data__pipeline__test_item__name, (str)):
-                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.test[{data__pipeline__test_x}].name".format(**locals()) + " must be string", value=data__pipeline__test_item__name, name="" + (name_prefix or "data") + ".pipeline.test[{data__pipeline__test_x}].name".format(**locals()) + "", definition={'type': 'string', 'minLength': 1, 'maxLength': 100}, rule='type')
+                                if 'name' in data__pipeline__test_item_keys:
+                                    data__pipeline__test_item_keys.remove('name')
+                                    data__pipeline__test_item__name = data__pipeline__test_item['name']
+                                    if not isinstance(data__pipeline__test_item__name, str):
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.test[{data__pipeline__test_x}].name'.format(**locals()) + ' must be string', value=data__pipeline__test_item__name, name='' + (name_prefix or 'data') + '.pipeline.test[{data__pipeline__test_x}].name'.format(**locals()) + '', rule='type')
                                     if isinstance(data__pipeline__test_item__name, str):
                                         data__pipeline__test_item__name_len = len(data__pipeline__test_item__name)
                                         if data__pipeline__test_item__name_len < 1:
-                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.test[{data__pipeline__test_x}].name".format(**locals()) + " must be longer than or equal to 1 characters", value=data__pipeline__test_item__name, name="" + (name_prefix or "data") + ".pipeline.test[{data__pipeline__test_x}].name".format(**locals()) + "", definition={'type': 'string', 'minLength': 1, 'maxLength': 100}, rule='minLength')
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.test[{data__pipeline__test_x}].name'.format(**locals()) + ' must be longer than or equal to 1 characters', value=data__pipeline__test_item__name, name='' + (name_prefix or 'data') + '.pipeline.test[{data__pipeline__test_x}].name'.format(**locals()) + '', rule='minLength')
                                         if data__pipeline__test_item__name_len > 100:
-                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.test[{data__pipeline__test_x}].name".format(**locals()) + " must be shorter than or equal to 100 characters", value=data__pipeline__test_item__name, name="" + (name_prefix or "data") + ".pipeline.test[{data__pipeline__test_x}].name".format(**locals()) + "", definition={'type': 'string', 'minLength': 1, 'maxLength': 100}, rule='maxLength')
-                                if "run" in data__pipeline__test_item_keys:
-                                    data__pipeline__test_item_keys.remove("run")
-                                    data__pipeline__test_item__run = data__pipeline__test_item["run"]
-                                    if not isinstance(data__pipeline__test_item__run, (str)):
-                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.test[{data__pipeline__test_x}].run".format(**locals()) + " must be string", value=data__pipeline__test_item__run, name="" + (name_prefix or "data") + ".pipeline.test[{data__pipeline__test_x}].run".format(**locals()) + "", definition={'type': 'string', 'minLength': 1, 'maxLength': 10000}, rule='type')
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.test[{data__pipeline__test_x}].name'.format(**locals()) + ' must be shorter than or equal to 100 characters', value=data__pipeline__test_item__name, name='' + (name_prefix or 'data') + '.pipeline.test[{data__pipeline__test_x}].name'.format(**locals()) + '', rule='maxLength')
+                                if 'run' in data__pipeline__test_item_keys:
+                                    data__pipeline__test_item_keys.remove('run')
+                                    data__pipeline__test_item__run = data__pipeline__test_item['run']
+                                    if not isinstance(data__pipeline__test_item__run, str):
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.test[{data__pipeline__test_x}].run'.format(**locals()) + ' must be string', value=data__pipeline__test_item__run, name='' + (name_prefix or 'data') + '.pipeline.test[{data__pipeline__test_x}].run'.format(**locals()) + '', rule='type')
                                     if isinstance(data__pipeline__test_item__run, str):
                                         data__pipeline__test_item__run_len = len(data__pipeline__test_item__run)
                                         if data__pipeline__test_item__run_len < 1:
-                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.test[{data__pipeline__test_x}].run".format(**locals()) + " must be longer than or equal to 1 characters", value=data__pipeline__test_item__run, name="" + (name_prefix or "data") + ".pipeline.test[{data__pipeline__test_x}].run".format(**locals()) + "", definition={'type': 'string', 'minLength': 1, 'maxLength': 10000}, rule='minLength')
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.test[{data__pipeline__test_x}].run'.format(**locals()) + ' must be longer than or equal to 1 characters', value=data__pipeline__test_item__run, name='' + (name_prefix or 'data') + '.pipeline.test[{data__pipeline__test_x}].run'.format(**locals()) + '', rule='minLength')
                                         if data__pipeline__test_item__run_len > 10000:
-                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.test[{data__pipeline__test_x}].run".format(**locals()) + " must be shorter than or equal to 10000 characters", value=data__pipeline__test_item__run, name="" + (name_prefix or "data") + ".pipeline.test[{data__pipeline__test_x}].run".format(**locals()) + "", definition={'type': 'string', 'minLength': 1, 'maxLength': 10000}, rule='maxLength')
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.test[{data__pipeline__test_x}].run'.format(**locals()) + ' must be shorter than or equal to 10000 characters', value=data__pipeline__test_item__run, name='' + (name_prefix or 'data') + '.pipeline.test[{data__pipeline__test_x}].run'.format(**locals()) + '', rule='maxLength')
                                 if data__pipeline__test_item_keys:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.test[{data__pipeline__test_x}]".format(**locals()) + " must not contain "+str(data__pipeline__test_item_keys)+" properties", value=data__pipeline__test_item, name="" + (name_prefix or "data") + ".pipeline.test[{data__pipeline__test_x}]".format(**locals()) + "", definition={'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'minLength': 1, 'maxLength': 100}, 'run': {'type': 'string', 'minLength': 1, 'maxLength': 10000}}, 'required': ['name', 'run']}, rule='additionalProperties')
-                if "notify" in data__pipeline_keys:
-                    data__pipeline_keys.remove("notify")
-                    data__pipeline__notify = data__pipeline["notify"]
-                    if not isinstance(data__pipeline__notify, (dict)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.notify must be object", value=data__pipeline__notify, name="" + (name_prefix or "data") + ".pipeline.notify", definition={'type': 'object', 'additionalProperties': False, 'properties': {'email': {'type': 'string', 'minLength': 3}}}, rule='type')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.test[{data__pipeline__test_x}]'.format(**locals()) + ' must not contain ' + str(data__pipeline__test_item_keys) + ' properties', value=data__pipeline__test_item, name='' + (name_prefix or 'data') + '.pipeline.test[{data__pipeline__test_x}]'.format(**locals()) + '', rule='additionalProperties')
+                if 'notify' in data__pipeline_keys:
+                    data__pipeline_keys.remove('notify')
+                    data__pipeline__notify = data__pipeline['notify']
+                    if not isinstance(data__pipeline__notify, dict):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.notify must be object', value=data__pipeline__notify, name='' + (name_prefix or 'data') + '.pipeline.notify', rule='type')
                     data__pipeline__notify_is_dict = isinstance(data__pipeline__notify, dict)
                     if data__pipeline__notify_is_dict:
                         data__pipeline__notify_keys = set(data__pipeline__notify.keys())
-                        if "email" in data__pipeline__notify_keys:
-                            data__pipeline__notify_keys.remove("email")
-                            data__pipeline__notify__email = data__pipeline__notify["email"]
-                            if not isinstance(data__pipeline__notify__email, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.notify.email must be string", value=data__pipeline__notify__email, name="" + (name_prefix or "data") + ".pipeline.notify.email", definition={'type': 'string', 'minLength': 3}, rule='type')
+                        if 'email' in data__pipeline__notify_keys:
+                            data__pipeline__notify_keys.remove('email')
+                            data__pipeline__notify__email = data__pipeline__notify['email']
+                            if not isinstance(data__pipeline__notify__email, str):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.notify.email must be string', value=data__pipeline__notify__email, name='' + (name_prefix or 'data') + '.pipeline.notify.email', rule='type')
                             if isinstance(data__pipeline__notify__email, str):
                                 data__pipeline__notify__email_len = len(data__pipeline__notify__email)
                                 if data__pipeline__notify__email_len < 3:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.notify.email must be longer than or equal to 3 characters", value=data__pipeline__notify__email, name="" + (name_prefix or "data") + ".pipeline.notify.email", definition={'type': 'string', 'minLength': 3}, rule='minLength')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.notify.email must be longer than or equal to 3 characters', value=data__pipeline__notify__email, name='' + (name_prefix or 'data') + '.pipeline.notify.email', rule='minLength')
                         if data__pipeline__notify_keys:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.notify must not contain "+str(data__pipeline__notify_keys)+" properties", value=data__pipeline__notify, name="" + (name_prefix or "data") + ".pipeline.notify", definition={'type': 'object', 'additionalProperties': False, 'properties': {'email': {'type': 'string', 'minLength': 3}}}, rule='additionalProperties')
-                if "library" in data__pipeline_keys:
-                    data__pipeline_keys.remove("library")
-                    data__pipeline__library = data__pipeline["library"]
-                    if not isinstance(data__pipeline__library, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.library must be string", value=data__pipeline__library, name="" + (name_prefix or "data") + ".pipeline.library", definition={'type': 'string', 'pattern': '^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?$'}, rule='type')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.notify must not contain ' + str(data__pipeline__notify_keys) + ' properties', value=data__pipeline__notify, name='' + (name_prefix or 'data') + '.pipeline.notify', rule='additionalProperties')
+                if 'library' in data__pipeline_keys:
+                    data__pipeline_keys.remove('library')
+                    data__pipeline__library = data__pipeline['library']
+                    if not isinstance(data__pipeline__library, str):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.library must be string', value=data__pipeline__library, name='' + (name_prefix or 'data') + '.pipeline.library', rule='type')
                     if isinstance(data__pipeline__library, str):
                         if not REGEX_PATTERNS['^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?$'].search(data__pipeline__library):
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline.library must match pattern ^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?$", value=data__pipeline__library, name="" + (name_prefix or "data") + ".pipeline.library", definition={'type': 'string', 'pattern': '^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?$'}, rule='pattern')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline.library must match pattern ^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?$', value=data__pipeline__library, name='' + (name_prefix or 'data') + '.pipeline.library', rule='pattern')
                 if data__pipeline_keys:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".pipeline must not contain "+str(data__pipeline_keys)+" properties", value=data__pipeline, name="" + (name_prefix or "data") + ".pipeline", definition={'type': 'object', 'additionalProperties': False, 'properties': {'jobType': {'enum': ['pipeline', 'multibranch']}, 'agent': {'type': 'string', 'minLength': 1, 'maxLength': 200}, 'timeoutMinutes': {'type': 'integer', 'minimum': 1, 'maximum': 10080}, 'keepBuilds': {'type': 'integer', 'minimum': 1, 'maximum': 10000}, 'triggers': {'type': 'object', 'additionalProperties': False, 'properties': {'poll': {'type': 'string', 'maxLength': 2000}, 'cron': {'type': 'string', 'maxLength': 2000}}}, 'parameters': {'type': 'array', 'items': {'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'type': {'enum': ['string', 'text', 'boolean', 'choice']}, 'default': {'type': ['string', 'boolean', 'number']}, 'description': {'type': 'string', 'maxLength': 2000}, 'choices': {'type': 'array', 'items': {'type': 'string'}, 'minItems': 1}}, 'required': ['name']}}, 'test': {'type': 'array', 'items': {'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'minLength': 1, 'maxLength': 100}, 'run': {'type': 'string', 'minLength': 1, 'maxLength': 10000}}, 'required': ['name', 'run']}}, 'notify': {'type': 'object', 'additionalProperties': False, 'properties': {'email': {'type': 'string', 'minLength': 3}}}, 'library': {'type': 'string', 'pattern': '^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?$'}}}, rule='additionalProperties')
-        if "image" in data_keys:
-            data_keys.remove("image")
-            data__image = data["image"]
-            if not isinstance(data__image, (dict)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".image must be object", value=data__image, name="" + (name_prefix or "data") + ".image", definition={'type': 'object', 'additionalProperties': False, 'properties': {'repository': {'type': 'string', 'pattern': '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$', 'maxLength': 255}, 'credentialsId': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}, 'context': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, 'dockerfile': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, 'target': {'type': 'string', 'pattern': '^[A-Za-z0-9._-]{1,128}$'}, 'buildArgs': {'type': 'object', 'propertyNames': {'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'additionalProperties': {'type': ['string', 'number', 'boolean']}}}, 'required': ['repository']}, rule='type')
+                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.pipeline must not contain ' + str(data__pipeline_keys) + ' properties', value=data__pipeline, name='' + (name_prefix or 'data') + '.pipeline', rule='additionalProperties')
+        if 'image' in data_keys:
+            data_keys.remove('image')
+            data__image = data['image']
+            if not isinstance(data__image, dict):
+                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.image must be object', value=data__image, name='' + (name_prefix or 'data') + '.image', rule='type')
             data__image_is_dict = isinstance(data__image, dict)
             if data__image_is_dict:
                 data__image__missing_keys = set(['repository']) - data__image.keys()
                 if data__image__missing_keys:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".image must contain " + (str(sorted(data__image__missing_keys)) + " properties"), value=data__image, name="" + (name_prefix or "data") + ".image", definition={'type': 'object', 'additionalProperties': False, 'properties': {'repository': {'type': 'string', 'pattern': '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$', 'maxLength': 255}, 'credentialsId': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}, 'context': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, 'dockerfile': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, 'target': {'type': 'string', 'pattern': '^[A-Za-z0-9._-]{1,128}$'}, 'buildArgs': {'type': 'object', 'propertyNames': {'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'additionalProperties': {'type': ['string', 'number', 'boolean']}}}, 'required': ['repository']}, rule='required')
+                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.image must contain ' + (str(sorted(data__image__missing_keys)) + ' properties'), value=data__image, name='' + (name_prefix or 'data') + '.image', rule='required')
                 data__image_keys = set(data__image.keys())
-                if "repository" in data__image_keys:
-                    data__image_keys.remove("repository")
-                    data__image__repository = data__image["repository"]
-                    if not isinstance(data__image__repository, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".image.repository must be string", value=data__image__repository, name="" + (name_prefix or "data") + ".image.repository", definition={'type': 'string', 'pattern': '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$', 'maxLength': 255}, rule='type')
+                if 'repository' in data__image_keys:
+                    data__image_keys.remove('repository')
+                    data__image__repository = data__image['repository']
+                    if not isinstance(data__image__repository, str):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.image.repository must be string', value=data__image__repository, name='' + (name_prefix or 'data') + '.image.repository', rule='type')
                     if isinstance(data__image__repository, str):
                         data__image__repository_len = len(data__image__repository)
                         if data__image__repository_len > 255:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".image.repository must be shorter than or equal to 255 characters", value=data__image__repository, name="" + (name_prefix or "data") + ".image.repository", definition={'type': 'string', 'pattern': '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$', 'maxLength': 255}, rule='maxLength')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.image.repository must be shorter than or equal to 255 characters', value=data__image__repository, name='' + (name_prefix or 'data') + '.image.repository', rule='maxLength')
                         if not REGEX_PATTERNS['^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$'].search(data__image__repository):
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".image.repository must match pattern ^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$", value=data__image__repository, name="" + (name_prefix or "data") + ".image.repository", definition={'type': 'string', 'pattern': '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$', 'maxLength': 255}, rule='pattern')
-                if "credentialsId" in data__image_keys:
-                    data__image_keys.remove("credentialsId")
-                    data__image__credentialsId = data__image["credentialsId"]
-                    if not isinstance(data__image__credentialsId, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".image.credentialsId must be string", value=data__image__credentialsId, name="" + (name_prefix or "data") + ".image.credentialsId", definition={'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}, rule='type')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.image.repository must match pattern ^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$', value=data__image__repository, name='' + (name_prefix or 'data') + '.image.repository', rule='pattern')
+                if 'credentialsId' in data__image_keys:
+                    data__image_keys.remove('credentialsId')
+                    data__image__credentialsId = data__image['credentialsId']
+                    if not isinstance(data__image__credentialsId, str):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.image.credentialsId must be string', value=data__image__credentialsId, name='' + (name_prefix or 'data') + '.image.credentialsId', rule='type')
                     if isinstance(data__image__credentialsId, str):
                         if not REGEX_PATTERNS['^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'].search(data__image__credentialsId):
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".image.credentialsId must match pattern ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", value=data__image__credentialsId, name="" + (name_prefix or "data") + ".image.credentialsId", definition={'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}, rule='pattern')
-                if "context" in data__image_keys:
-                    data__image_keys.remove("context")
-                    data__image__context = data__image["context"]
-                    if not isinstance(data__image__context, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".image.context must be string", value=data__image__context, name="" + (name_prefix or "data") + ".image.context", definition={'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, rule='type')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.image.credentialsId must match pattern ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$', value=data__image__credentialsId, name='' + (name_prefix or 'data') + '.image.credentialsId', rule='pattern')
+                if 'context' in data__image_keys:
+                    data__image_keys.remove('context')
+                    data__image__context = data__image['context']
+                    if not isinstance(data__image__context, str):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.image.context must be string', value=data__image__context, name='' + (name_prefix or 'data') + '.image.context', rule='type')
                     if isinstance(data__image__context, str):
                         if not REGEX_PATTERNS['^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'].search(data__image__context):
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".image.context must match pattern ^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$", value=data__image__context, name="" + (name_prefix or "data") + ".image.context", definition={'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, rule='pattern')
-                if "dockerfile" in data__image_keys:
-                    data__image_keys.remove("dockerfile")
-                    data__image__dockerfile = data__image["dockerfile"]
-                    if not isinstance(data__image__dockerfile, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".image.dockerfile must be string", value=data__image__dockerfile, name="" + (name_prefix or "data") + ".image.dockerfile", definition={'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, rule='type')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.image.context must match pattern ^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$', value=data__image__context, name='' + (name_prefix or 'data') + '.image.context', rule='pattern')
+                if 'dockerfile' in data__image_keys:
+                    data__image_keys.remove('dockerfile')
+                    data__image__dockerfile = data__image['dockerfile']
+                    if not isinstance(data__image__dockerfile, str):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.image.dockerfile must be string', value=data__image__dockerfile, name='' + (name_prefix or 'data') + '.image.dockerfile', rule='type')
                     if isinstance(data__image__dockerfile, str):
                         if not REGEX_PATTERNS['^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'].search(data__image__dockerfile):
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".image.dockerfile must match pattern ^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$", value=data__image__dockerfile, name="" + (name_prefix or "data") + ".image.dockerfile", definition={'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, rule='pattern')
-                if "target" in data__image_keys:
-                    data__image_keys.remove("target")
-                    data__image__target = data__image["target"]
-                    if not isinstance(data__image__target, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".image.target must be string", value=data__image__target, name="" + (name_prefix or "data") + ".image.target", definition={'type': 'string', 'pattern': '^[A-Za-z0-9._-]{1,128}$'}, rule='type')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.image.dockerfile must match pattern ^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$', value=data__image__dockerfile, name='' + (name_prefix or 'data') + '.image.dockerfile', rule='pattern')
+                if 'target' in data__image_keys:
+                    data__image_keys.remove('target')
+                    data__image__target = data__image['target']
+                    if not isinstance(data__image__target, str):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.image.target must be string', value=data__image__target, name='' + (name_prefix or 'data') + '.image.target', rule='type')
                     if isinstance(data__image__target, str):
                         if not REGEX_PATTERNS['^[A-Za-z0-9._-]{1,128}$'].search(data__image__target):
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".image.target must match pattern ^[A-Za-z0-9._-]{1,128}$", value=data__image__target, name="" + (name_prefix or "data") + ".image.target", definition={'type': 'string', 'pattern': '^[A-Za-z0-9._-]{1,128}$'}, rule='pattern')
-                if "buildArgs" in data__image_keys:
-                    data__image_keys.remove("buildArgs")
-                    data__image__buildArgs = data__image["buildArgs"]
-                    if not isinstance(data__image__buildArgs, (dict)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".image.buildArgs must be object", value=data__image__buildArgs, name="" + (name_prefix or "data") + ".image.buildArgs", definition={'type': 'object', 'propertyNames': {'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'additionalProperties': {'type': ['string', 'number', 'boolean']}}, rule='type')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.image.target must match pattern ^[A-Za-z0-9._-]{1,128}$', value=data__image__target, name='' + (name_prefix or 'data') + '.image.target', rule='pattern')
+                if 'buildArgs' in data__image_keys:
+                    data__image_keys.remove('buildArgs')
+                    data__image__buildArgs = data__image['buildArgs']
+                    if not isinstance(data__image__buildArgs, dict):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.image.buildArgs must be object', value=data__image__buildArgs, name='' + (name_prefix or 'data') + '.image.buildArgs', rule='type')
                     data__image__buildArgs_is_dict = isinstance(data__image__buildArgs, dict)
                     if data__image__buildArgs_is_dict:
                         data__image__buildArgs_keys = set(data__image__buildArgs.keys())
@@ -424,7 +409,7 @@ def validate_https___jenkins_bridge_dev_schema_v1_service_json(data, custom_form
                             if data__image__buildArgs_key not in []:
                                 data__image__buildArgs_value = data__image__buildArgs.get(data__image__buildArgs_key)
                                 if not isinstance(data__image__buildArgs_value, (str, int, float, Decimal, bool)):
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".image.buildArgs.{data__image__buildArgs_key}".format(**locals()) + " must be string or number or boolean", value=data__image__buildArgs_value, name="" + (name_prefix or "data") + ".image.buildArgs.{data__image__buildArgs_key}".format(**locals()) + "", definition={'type': ['string', 'number', 'boolean']}, rule='type')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.image.buildArgs.{data__image__buildArgs_key}'.format(**locals()) + ' must be string or number or boolean', value=data__image__buildArgs_value, name='' + (name_prefix or 'data') + '.image.buildArgs.{data__image__buildArgs_key}'.format(**locals()) + '', rule='type')
                         data__image__buildArgs_len = len(data__image__buildArgs)
                         if data__image__buildArgs_len != 0:
                             data__image__buildArgs_property_names = True
@@ -432,36 +417,36 @@ def validate_https___jenkins_bridge_dev_schema_v1_service_json(data, custom_form
                                 try:
                                     if isinstance(data__image__buildArgs_key, str):
                                         if not REGEX_PATTERNS['^[A-Za-z_][A-Za-z0-9_]{0,127}$'].search(data__image__buildArgs_key):
-                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".image.buildArgs must match pattern ^[A-Za-z_][A-Za-z0-9_]{0,127}$", value=data__image__buildArgs_key, name="" + (name_prefix or "data") + ".image.buildArgs", definition={'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, rule='pattern')
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.image.buildArgs must match pattern ^[A-Za-z_][A-Za-z0-9_]{0,127}$', value=data__image__buildArgs_key, name='' + (name_prefix or 'data') + '.image.buildArgs', rule='pattern')
                                 except (JsonSchemaValueException, JsonSchemaValuesException):
                                     data__image__buildArgs_property_names = False
                             if not data__image__buildArgs_property_names:
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".image.buildArgs must be named by propertyName definition", value=data__image__buildArgs, name="" + (name_prefix or "data") + ".image.buildArgs", definition={'type': 'object', 'propertyNames': {'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'additionalProperties': {'type': ['string', 'number', 'boolean']}}, rule='propertyNames')
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.image.buildArgs must be named by propertyName definition', value=data__image__buildArgs, name='' + (name_prefix or 'data') + '.image.buildArgs', rule='propertyNames')
                 if data__image_keys:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".image must not contain "+str(data__image_keys)+" properties", value=data__image, name="" + (name_prefix or "data") + ".image", definition={'type': 'object', 'additionalProperties': False, 'properties': {'repository': {'type': 'string', 'pattern': '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$', 'maxLength': 255}, 'credentialsId': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}, 'context': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, 'dockerfile': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, 'target': {'type': 'string', 'pattern': '^[A-Za-z0-9._-]{1,128}$'}, 'buildArgs': {'type': 'object', 'propertyNames': {'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'additionalProperties': {'type': ['string', 'number', 'boolean']}}}, 'required': ['repository']}, rule='additionalProperties')
-        if "runtime" in data_keys:
-            data_keys.remove("runtime")
-            data__runtime = data["runtime"]
-            if not isinstance(data__runtime, (dict)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime must be object", value=data__runtime, name="" + (name_prefix or "data") + ".runtime", definition={'type': 'object', 'additionalProperties': False, 'properties': {'port': {'type': 'integer', 'minimum': 1, 'maximum': 65535}, 'env': {'type': 'object', 'propertyNames': {'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'additionalProperties': {'type': ['string', 'number', 'boolean']}}, 'secrets': {'type': 'array', 'items': {'type': 'object', 'additionalProperties': False, 'properties': {'env': {'type': 'string', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'credentialsId': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}}, 'required': ['env', 'credentialsId']}}, 'healthcheck': {'type': 'object', 'additionalProperties': False, 'properties': {'path': {'type': 'string', 'pattern': '^/\\S*$'}, 'intervalSeconds': {'type': 'integer', 'minimum': 1}, 'timeoutSeconds': {'type': 'integer', 'minimum': 1}, 'retries': {'type': 'integer', 'minimum': 1}, 'startPeriodSeconds': {'type': 'integer', 'minimum': 0}}}, 'restart': {'enum': ['no', 'on-failure', 'always', 'unless-stopped']}, 'resources': {'type': 'object', 'additionalProperties': False, 'properties': {'cpus': {'type': 'number', 'exclusiveMinimum': 0, 'maximum': 512}, 'memory': {'type': 'string', 'pattern': '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?$'}}}}}, rule='type')
+                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.image must not contain ' + str(data__image_keys) + ' properties', value=data__image, name='' + (name_prefix or 'data') + '.image', rule='additionalProperties')
+        if 'runtime' in data_keys:
+            data_keys.remove('runtime')
+            data__runtime = data['runtime']
+            if not isinstance(data__runtime, dict):
+                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime must be object', value=data__runtime, name='' + (name_prefix or 'data') + '.runtime', rule='type')
             data__runtime_is_dict = isinstance(data__runtime, dict)
             if data__runtime_is_dict:
                 data__runtime_keys = set(data__runtime.keys())
-                if "port" in data__runtime_keys:
-                    data__runtime_keys.remove("port")
-                    data__runtime__port = data__runtime["port"]
-                    if not isinstance(data__runtime__port, (int)) and not (isinstance(data__runtime__port, float) and data__runtime__port.is_integer()) or isinstance(data__runtime__port, bool):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.port must be integer", value=data__runtime__port, name="" + (name_prefix or "data") + ".runtime.port", definition={'type': 'integer', 'minimum': 1, 'maximum': 65535}, rule='type')
-                    if isinstance(data__runtime__port, (int, float, Decimal)) and not isinstance(data__runtime__port, bool):
+                if 'port' in data__runtime_keys:
+                    data__runtime_keys.remove('port')
+                    data__runtime__port = data__runtime['port']
+                    if not isinstance(data__runtime__port, int) and (not (isinstance(data__runtime__port, float) and data__runtime__port.is_integer())) or isinstance(data__runtime__port, bool):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.port must be integer', value=data__runtime__port, name='' + (name_prefix or 'data') + '.runtime.port', rule='type')
+                    if isinstance(data__runtime__port, (int, float, Decimal)) and (not isinstance(data__runtime__port, bool)):
                         if data__runtime__port < 1:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.port must be bigger than or equal to 1", value=data__runtime__port, name="" + (name_prefix or "data") + ".runtime.port", definition={'type': 'integer', 'minimum': 1, 'maximum': 65535}, rule='minimum')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.port must be bigger than or equal to 1', value=data__runtime__port, name='' + (name_prefix or 'data') + '.runtime.port', rule='minimum')
                         if data__runtime__port > 65535:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.port must be smaller than or equal to 65535", value=data__runtime__port, name="" + (name_prefix or "data") + ".runtime.port", definition={'type': 'integer', 'minimum': 1, 'maximum': 65535}, rule='maximum')
-                if "env" in data__runtime_keys:
-                    data__runtime_keys.remove("env")
-                    data__runtime__env = data__runtime["env"]
-                    if not isinstance(data__runtime__env, (dict)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.env must be object", value=data__runtime__env, name="" + (name_prefix or "data") + ".runtime.env", definition={'type': 'object', 'propertyNames': {'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'additionalProperties': {'type': ['string', 'number', 'boolean']}}, rule='type')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.port must be smaller than or equal to 65535', value=data__runtime__port, name='' + (name_prefix or 'data') + '.runtime.port', rule='maximum')
+                if 'env' in data__runtime_keys:
+                    data__runtime_keys.remove('env')
+                    data__runtime__env = data__runtime['env']
+                    if not isinstance(data__runtime__env, dict):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.env must be object', value=data__runtime__env, name='' + (name_prefix or 'data') + '.runtime.env', rule='type')
                     data__runtime__env_is_dict = isinstance(data__runtime__env, dict)
                     if data__runtime__env_is_dict:
                         data__runtime__env_keys = set(data__runtime__env.keys())
@@ -469,7 +454,7 @@ def validate_https___jenkins_bridge_dev_schema_v1_service_json(data, custom_form
                             if data__runtime__env_key not in []:
                                 data__runtime__env_value = data__runtime__env.get(data__runtime__env_key)
                                 if not isinstance(data__runtime__env_value, (str, int, float, Decimal, bool)):
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.env.{data__runtime__env_key}".format(**locals()) + " must be string or number or boolean", value=data__runtime__env_value, name="" + (name_prefix or "data") + ".runtime.env.{data__runtime__env_key}".format(**locals()) + "", definition={'type': ['string', 'number', 'boolean']}, rule='type')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.env.{data__runtime__env_key}'.format(**locals()) + ' must be string or number or boolean', value=data__runtime__env_value, name='' + (name_prefix or 'data') + '.runtime.env.{data__runtime__env_key}'.format(**locals()) + '', rule='type')
                         data__runtime__env_len = len(data__runtime__env)
                         if data__runtime__env_len != 0:
                             data__runtime__env_property_names = True
@@ -477,295 +462,295 @@ def validate_https___jenkins_bridge_dev_schema_v1_service_json(data, custom_form
                                 try:
                                     if isinstance(data__runtime__env_key, str):
                                         if not REGEX_PATTERNS['^[A-Za-z_][A-Za-z0-9_]{0,127}$'].search(data__runtime__env_key):
-                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.env must match pattern ^[A-Za-z_][A-Za-z0-9_]{0,127}$", value=data__runtime__env_key, name="" + (name_prefix or "data") + ".runtime.env", definition={'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, rule='pattern')
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.env must match pattern ^[A-Za-z_][A-Za-z0-9_]{0,127}$', value=data__runtime__env_key, name='' + (name_prefix or 'data') + '.runtime.env', rule='pattern')
                                 except (JsonSchemaValueException, JsonSchemaValuesException):
                                     data__runtime__env_property_names = False
                             if not data__runtime__env_property_names:
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.env must be named by propertyName definition", value=data__runtime__env, name="" + (name_prefix or "data") + ".runtime.env", definition={'type': 'object', 'propertyNames': {'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'additionalProperties': {'type': ['string', 'number', 'boolean']}}, rule='propertyNames')
-                if "secrets" in data__runtime_keys:
-                    data__runtime_keys.remove("secrets")
-                    data__runtime__secrets = data__runtime["secrets"]
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.env must be named by propertyName definition', value=data__runtime__env, name='' + (name_prefix or 'data') + '.runtime.env', rule='propertyNames')
+                if 'secrets' in data__runtime_keys:
+                    data__runtime_keys.remove('secrets')
+                    data__runtime__secrets = data__runtime['secrets']
                     if not isinstance(data__runtime__secrets, (list, tuple)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.secrets must be array", value=data__runtime__secrets, name="" + (name_prefix or "data") + ".runtime.secrets", definition={'type': 'array', 'items': {'type': 'object', 'additionalProperties': False, 'properties': {'env': {'type': 'string', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'credentialsId': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}}, 'required': ['env', 'credentialsId']}}, rule='type')
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.secrets must be array', value=data__runtime__secrets, name='' + (name_prefix or 'data') + '.runtime.secrets', rule='type')
                     data__runtime__secrets_is_list = isinstance(data__runtime__secrets, (list, tuple))
                     if data__runtime__secrets_is_list:
                         data__runtime__secrets_len = len(data__runtime__secrets)
                         for data__runtime__secrets_x, data__runtime__secrets_item in enumerate(data__runtime__secrets):
-                            if not isinstance(data__runtime__secrets_item, (dict)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.secrets[{data__runtime__secrets_x}]".format(**locals()) + " must be object", value=data__runtime__secrets_item, name="" + (name_prefix or "data") + ".runtime.secrets[{data__runtime__secrets_x}]".format(**locals()) + "", definition={'type': 'object', 'additionalProperties': False, 'properties': {'env': {'type': 'string', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'credentialsId': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}}, 'required': ['env', 'credentialsId']}, rule='type')
+                            if not isinstance(data__runtime__secrets_item, dict):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.secrets[{data__runtime__secrets_x}]'.format(**locals()) + ' must be object', value=data__runtime__secrets_item, name='' + (name_prefix or 'data') + '.runtime.secrets[{data__runtime__secrets_x}]'.format(**locals()) + '', rule='type')
                             data__runtime__secrets_item_is_dict = isinstance(data__runtime__secrets_item, dict)
                             if data__runtime__secrets_item_is_dict:
                                 data__runtime__secrets_item__missing_keys = set(['env', 'credentialsId']) - data__runtime__secrets_item.keys()
                                 if data__runtime__secrets_item__missing_keys:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.secrets[{data__runtime__secrets_x}]".format(**locals()) + " must contain " + (str(sorted(data__runtime__secrets_item__missing_keys)) + " properties"), value=data__runtime__secrets_item, name="" + (name_prefix or "data") + ".runtime.secrets[{data__runtime__secrets_x}]".format(**locals()) + "", definition={'type': 'object', 'additionalProperties': False, 'properties': {'env': {'type': 'string', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'credentialsId': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}}, 'required': ['env', 'credentialsId']}, rule='required')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.secrets[{data__runtime__secrets_x}]'.format(**locals()) + ' must contain ' + (str(sorted(data__runtime__secrets_item__missing_keys)) + ' properties'), value=data__runtime__secrets_item, name='' + (name_prefix or 'data') + '.runtime.secrets[{data__runtime__secrets_x}]'.format(**locals()) + '', rule='required')
                                 data__runtime__secrets_item_keys = set(data__runtime__secrets_item.keys())
-                                if "env" in data__runtime__secrets_item_keys:
-                                    data__runtime__secrets_item_keys.remove("env")
-                                    data__runtime__secrets_item__env = data__runtime__secrets_item["env"]
-                                    if not isinstance(data__runtime__secrets_item__env, (str)):
-                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.secrets[{data__runtime__secrets_x}].env".format(**locals()) + " must be string", value=data__runtime__secrets_item__env, name="" + (name_prefix or "data") + ".runtime.secrets[{data__runtime__secrets_x}].env".format(**locals()) + "", definition={'type': 'string', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, rule='type')
+                                if 'env' in data__runtime__secrets_item_keys:
+                                    data__runtime__secrets_item_keys.remove('env')
+                                    data__runtime__secrets_item__env = data__runtime__secrets_item['env']
+                                    if not isinstance(data__runtime__secrets_item__env, str):
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.secrets[{data__runtime__secrets_x}].env'.format(**locals()) + ' must be string', value=data__runtime__secrets_item__env, name='' + (name_prefix or 'data') + '.runtime.secrets[{data__runtime__secrets_x}].env'.format(**locals()) + '', rule='type')
                                     if isinstance(data__runtime__secrets_item__env, str):
                                         if not REGEX_PATTERNS['^[A-Za-z_][A-Za-z0-9_]{0,127}$'].search(data__runtime__secrets_item__env):
-                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.secrets[{data__runtime__secrets_x}].env".format(**locals()) + " must match pattern ^[A-Za-z_][A-Za-z0-9_]{0,127}$", value=data__runtime__secrets_item__env, name="" + (name_prefix or "data") + ".runtime.secrets[{data__runtime__secrets_x}].env".format(**locals()) + "", definition={'type': 'string', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, rule='pattern')
-                                if "credentialsId" in data__runtime__secrets_item_keys:
-                                    data__runtime__secrets_item_keys.remove("credentialsId")
-                                    data__runtime__secrets_item__credentialsId = data__runtime__secrets_item["credentialsId"]
-                                    if not isinstance(data__runtime__secrets_item__credentialsId, (str)):
-                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.secrets[{data__runtime__secrets_x}].credentialsId".format(**locals()) + " must be string", value=data__runtime__secrets_item__credentialsId, name="" + (name_prefix or "data") + ".runtime.secrets[{data__runtime__secrets_x}].credentialsId".format(**locals()) + "", definition={'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}, rule='type')
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.secrets[{data__runtime__secrets_x}].env'.format(**locals()) + ' must match pattern ^[A-Za-z_][A-Za-z0-9_]{0,127}$', value=data__runtime__secrets_item__env, name='' + (name_prefix or 'data') + '.runtime.secrets[{data__runtime__secrets_x}].env'.format(**locals()) + '', rule='pattern')
+                                if 'credentialsId' in data__runtime__secrets_item_keys:
+                                    data__runtime__secrets_item_keys.remove('credentialsId')
+                                    data__runtime__secrets_item__credentialsId = data__runtime__secrets_item['credentialsId']
+                                    if not isinstance(data__runtime__secrets_item__credentialsId, str):
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.secrets[{data__runtime__secrets_x}].credentialsId'.format(**locals()) + ' must be string', value=data__runtime__secrets_item__credentialsId, name='' + (name_prefix or 'data') + '.runtime.secrets[{data__runtime__secrets_x}].credentialsId'.format(**locals()) + '', rule='type')
                                     if isinstance(data__runtime__secrets_item__credentialsId, str):
                                         if not REGEX_PATTERNS['^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'].search(data__runtime__secrets_item__credentialsId):
-                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.secrets[{data__runtime__secrets_x}].credentialsId".format(**locals()) + " must match pattern ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", value=data__runtime__secrets_item__credentialsId, name="" + (name_prefix or "data") + ".runtime.secrets[{data__runtime__secrets_x}].credentialsId".format(**locals()) + "", definition={'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}, rule='pattern')
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.secrets[{data__runtime__secrets_x}].credentialsId'.format(**locals()) + ' must match pattern ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$', value=data__runtime__secrets_item__credentialsId, name='' + (name_prefix or 'data') + '.runtime.secrets[{data__runtime__secrets_x}].credentialsId'.format(**locals()) + '', rule='pattern')
                                 if data__runtime__secrets_item_keys:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.secrets[{data__runtime__secrets_x}]".format(**locals()) + " must not contain "+str(data__runtime__secrets_item_keys)+" properties", value=data__runtime__secrets_item, name="" + (name_prefix or "data") + ".runtime.secrets[{data__runtime__secrets_x}]".format(**locals()) + "", definition={'type': 'object', 'additionalProperties': False, 'properties': {'env': {'type': 'string', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'credentialsId': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}}, 'required': ['env', 'credentialsId']}, rule='additionalProperties')
-                if "healthcheck" in data__runtime_keys:
-                    data__runtime_keys.remove("healthcheck")
-                    data__runtime__healthcheck = data__runtime["healthcheck"]
-                    if not isinstance(data__runtime__healthcheck, (dict)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.healthcheck must be object", value=data__runtime__healthcheck, name="" + (name_prefix or "data") + ".runtime.healthcheck", definition={'type': 'object', 'additionalProperties': False, 'properties': {'path': {'type': 'string', 'pattern': '^/\\S*$'}, 'intervalSeconds': {'type': 'integer', 'minimum': 1}, 'timeoutSeconds': {'type': 'integer', 'minimum': 1}, 'retries': {'type': 'integer', 'minimum': 1}, 'startPeriodSeconds': {'type': 'integer', 'minimum': 0}}}, rule='type')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.secrets[{data__runtime__secrets_x}]'.format(**locals()) + ' must not contain ' + str(data__runtime__secrets_item_keys) + ' properties', value=data__runtime__secrets_item, name='' + (name_prefix or 'data') + '.runtime.secrets[{data__runtime__secrets_x}]'.format(**locals()) + '', rule='additionalProperties')
+                if 'healthcheck' in data__runtime_keys:
+                    data__runtime_keys.remove('healthcheck')
+                    data__runtime__healthcheck = data__runtime['healthcheck']
+                    if not isinstance(data__runtime__healthcheck, dict):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.healthcheck must be object', value=data__runtime__healthcheck, name='' + (name_prefix or 'data') + '.runtime.healthcheck', rule='type')
                     data__runtime__healthcheck_is_dict = isinstance(data__runtime__healthcheck, dict)
                     if data__runtime__healthcheck_is_dict:
                         data__runtime__healthcheck_keys = set(data__runtime__healthcheck.keys())
-                        if "path" in data__runtime__healthcheck_keys:
-                            data__runtime__healthcheck_keys.remove("path")
-                            data__runtime__healthcheck__path = data__runtime__healthcheck["path"]
-                            if not isinstance(data__runtime__healthcheck__path, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.healthcheck.path must be string", value=data__runtime__healthcheck__path, name="" + (name_prefix or "data") + ".runtime.healthcheck.path", definition={'type': 'string', 'pattern': '^/\\S*$'}, rule='type')
+                        if 'path' in data__runtime__healthcheck_keys:
+                            data__runtime__healthcheck_keys.remove('path')
+                            data__runtime__healthcheck__path = data__runtime__healthcheck['path']
+                            if not isinstance(data__runtime__healthcheck__path, str):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.healthcheck.path must be string', value=data__runtime__healthcheck__path, name='' + (name_prefix or 'data') + '.runtime.healthcheck.path', rule='type')
                             if isinstance(data__runtime__healthcheck__path, str):
                                 if not REGEX_PATTERNS['^/\\S*$'].search(data__runtime__healthcheck__path):
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.healthcheck.path must match pattern ^/\\S*$", value=data__runtime__healthcheck__path, name="" + (name_prefix or "data") + ".runtime.healthcheck.path", definition={'type': 'string', 'pattern': '^/\\S*$'}, rule='pattern')
-                        if "intervalSeconds" in data__runtime__healthcheck_keys:
-                            data__runtime__healthcheck_keys.remove("intervalSeconds")
-                            data__runtime__healthcheck__intervalSeconds = data__runtime__healthcheck["intervalSeconds"]
-                            if not isinstance(data__runtime__healthcheck__intervalSeconds, (int)) and not (isinstance(data__runtime__healthcheck__intervalSeconds, float) and data__runtime__healthcheck__intervalSeconds.is_integer()) or isinstance(data__runtime__healthcheck__intervalSeconds, bool):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.healthcheck.intervalSeconds must be integer", value=data__runtime__healthcheck__intervalSeconds, name="" + (name_prefix or "data") + ".runtime.healthcheck.intervalSeconds", definition={'type': 'integer', 'minimum': 1}, rule='type')
-                            if isinstance(data__runtime__healthcheck__intervalSeconds, (int, float, Decimal)) and not isinstance(data__runtime__healthcheck__intervalSeconds, bool):
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.healthcheck.path must match pattern ^/\\S*$', value=data__runtime__healthcheck__path, name='' + (name_prefix or 'data') + '.runtime.healthcheck.path', rule='pattern')
+                        if 'intervalSeconds' in data__runtime__healthcheck_keys:
+                            data__runtime__healthcheck_keys.remove('intervalSeconds')
+                            data__runtime__healthcheck__intervalSeconds = data__runtime__healthcheck['intervalSeconds']
+                            if not isinstance(data__runtime__healthcheck__intervalSeconds, int) and (not (isinstance(data__runtime__healthcheck__intervalSeconds, float) and data__runtime__healthcheck__intervalSeconds.is_integer())) or isinstance(data__runtime__healthcheck__intervalSeconds, bool):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.healthcheck.intervalSeconds must be integer', value=data__runtime__healthcheck__intervalSeconds, name='' + (name_prefix or 'data') + '.runtime.healthcheck.intervalSeconds', rule='type')
+                            if isinstance(data__runtime__healthcheck__intervalSeconds, (int, float, Decimal)) and (not isinstance(data__runtime__healthcheck__intervalSeconds, bool)):
                                 if data__runtime__healthcheck__intervalSeconds < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.healthcheck.intervalSeconds must be bigger than or equal to 1", value=data__runtime__healthcheck__intervalSeconds, name="" + (name_prefix or "data") + ".runtime.healthcheck.intervalSeconds", definition={'type': 'integer', 'minimum': 1}, rule='minimum')
-                        if "timeoutSeconds" in data__runtime__healthcheck_keys:
-                            data__runtime__healthcheck_keys.remove("timeoutSeconds")
-                            data__runtime__healthcheck__timeoutSeconds = data__runtime__healthcheck["timeoutSeconds"]
-                            if not isinstance(data__runtime__healthcheck__timeoutSeconds, (int)) and not (isinstance(data__runtime__healthcheck__timeoutSeconds, float) and data__runtime__healthcheck__timeoutSeconds.is_integer()) or isinstance(data__runtime__healthcheck__timeoutSeconds, bool):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.healthcheck.timeoutSeconds must be integer", value=data__runtime__healthcheck__timeoutSeconds, name="" + (name_prefix or "data") + ".runtime.healthcheck.timeoutSeconds", definition={'type': 'integer', 'minimum': 1}, rule='type')
-                            if isinstance(data__runtime__healthcheck__timeoutSeconds, (int, float, Decimal)) and not isinstance(data__runtime__healthcheck__timeoutSeconds, bool):
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.healthcheck.intervalSeconds must be bigger than or equal to 1', value=data__runtime__healthcheck__intervalSeconds, name='' + (name_prefix or 'data') + '.runtime.healthcheck.intervalSeconds', rule='minimum')
+                        if 'timeoutSeconds' in data__runtime__healthcheck_keys:
+                            data__runtime__healthcheck_keys.remove('timeoutSeconds')
+                            data__runtime__healthcheck__timeoutSeconds = data__runtime__healthcheck['timeoutSeconds']
+                            if not isinstance(data__runtime__healthcheck__timeoutSeconds, int) and (not (isinstance(data__runtime__healthcheck__timeoutSeconds, float) and data__runtime__healthcheck__timeoutSeconds.is_integer())) or isinstance(data__runtime__healthcheck__timeoutSeconds, bool):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.healthcheck.timeoutSeconds must be integer', value=data__runtime__healthcheck__timeoutSeconds, name='' + (name_prefix or 'data') + '.runtime.healthcheck.timeoutSeconds', rule='type')
+                            if isinstance(data__runtime__healthcheck__timeoutSeconds, (int, float, Decimal)) and (not isinstance(data__runtime__healthcheck__timeoutSeconds, bool)):
                                 if data__runtime__healthcheck__timeoutSeconds < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.healthcheck.timeoutSeconds must be bigger than or equal to 1", value=data__runtime__healthcheck__timeoutSeconds, name="" + (name_prefix or "data") + ".runtime.healthcheck.timeoutSeconds", definition={'type': 'integer', 'minimum': 1}, rule='minimum')
-                        if "retries" in data__runtime__healthcheck_keys:
-                            data__runtime__healthcheck_keys.remove("retries")
-                            data__runtime__healthcheck__retries = data__runtime__healthcheck["retries"]
-                            if not isinstance(data__runtime__healthcheck__retries, (int)) and not (isinstance(data__runtime__healthcheck__retries, float) and data__runtime__healthcheck__retries.is_integer()) or isinstance(data__runtime__healthcheck__retries, bool):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.healthcheck.retries must be integer", value=data__runtime__healthcheck__retries, name="" + (name_prefix or "data") + ".runtime.healthcheck.retries", definition={'type': 'integer', 'minimum': 1}, rule='type')
-                            if isinstance(data__runtime__healthcheck__retries, (int, float, Decimal)) and not isinstance(data__runtime__healthcheck__retries, bool):
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.healthcheck.timeoutSeconds must be bigger than or equal to 1', value=data__runtime__healthcheck__timeoutSeconds, name='' + (name_prefix or 'data') + '.runtime.healthcheck.timeoutSeconds', rule='minimum')
+                        if 'retries' in data__runtime__healthcheck_keys:
+                            data__runtime__healthcheck_keys.remove('retries')
+                            data__runtime__healthcheck__retries = data__runtime__healthcheck['retries']
+                            if not isinstance(data__runtime__healthcheck__retries, int) and (not (isinstance(data__runtime__healthcheck__retries, float) and data__runtime__healthcheck__retries.is_integer())) or isinstance(data__runtime__healthcheck__retries, bool):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.healthcheck.retries must be integer', value=data__runtime__healthcheck__retries, name='' + (name_prefix or 'data') + '.runtime.healthcheck.retries', rule='type')
+                            if isinstance(data__runtime__healthcheck__retries, (int, float, Decimal)) and (not isinstance(data__runtime__healthcheck__retries, bool)):
                                 if data__runtime__healthcheck__retries < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.healthcheck.retries must be bigger than or equal to 1", value=data__runtime__healthcheck__retries, name="" + (name_prefix or "data") + ".runtime.healthcheck.retries", definition={'type': 'integer', 'minimum': 1}, rule='minimum')
-                        if "startPeriodSeconds" in data__runtime__healthcheck_keys:
-                            data__runtime__healthcheck_keys.remove("startPeriodSeconds")
-                            data__runtime__healthcheck__startPeriodSeconds = data__runtime__healthcheck["startPeriodSeconds"]
-                            if not isinstance(data__runtime__healthcheck__startPeriodSeconds, (int)) and not (isinstance(data__runtime__healthcheck__startPeriodSeconds, float) and data__runtime__healthcheck__startPeriodSeconds.is_integer()) or isinstance(data__runtime__healthcheck__startPeriodSeconds, bool):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.healthcheck.startPeriodSeconds must be integer", value=data__runtime__healthcheck__startPeriodSeconds, name="" + (name_prefix or "data") + ".runtime.healthcheck.startPeriodSeconds", definition={'type': 'integer', 'minimum': 0}, rule='type')
-                            if isinstance(data__runtime__healthcheck__startPeriodSeconds, (int, float, Decimal)) and not isinstance(data__runtime__healthcheck__startPeriodSeconds, bool):
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.healthcheck.retries must be bigger than or equal to 1', value=data__runtime__healthcheck__retries, name='' + (name_prefix or 'data') + '.runtime.healthcheck.retries', rule='minimum')
+                        if 'startPeriodSeconds' in data__runtime__healthcheck_keys:
+                            data__runtime__healthcheck_keys.remove('startPeriodSeconds')
+                            data__runtime__healthcheck__startPeriodSeconds = data__runtime__healthcheck['startPeriodSeconds']
+                            if not isinstance(data__runtime__healthcheck__startPeriodSeconds, int) and (not (isinstance(data__runtime__healthcheck__startPeriodSeconds, float) and data__runtime__healthcheck__startPeriodSeconds.is_integer())) or isinstance(data__runtime__healthcheck__startPeriodSeconds, bool):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.healthcheck.startPeriodSeconds must be integer', value=data__runtime__healthcheck__startPeriodSeconds, name='' + (name_prefix or 'data') + '.runtime.healthcheck.startPeriodSeconds', rule='type')
+                            if isinstance(data__runtime__healthcheck__startPeriodSeconds, (int, float, Decimal)) and (not isinstance(data__runtime__healthcheck__startPeriodSeconds, bool)):
                                 if data__runtime__healthcheck__startPeriodSeconds < 0:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.healthcheck.startPeriodSeconds must be bigger than or equal to 0", value=data__runtime__healthcheck__startPeriodSeconds, name="" + (name_prefix or "data") + ".runtime.healthcheck.startPeriodSeconds", definition={'type': 'integer', 'minimum': 0}, rule='minimum')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.healthcheck.startPeriodSeconds must be bigger than or equal to 0', value=data__runtime__healthcheck__startPeriodSeconds, name='' + (name_prefix or 'data') + '.runtime.healthcheck.startPeriodSeconds', rule='minimum')
                         if data__runtime__healthcheck_keys:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.healthcheck must not contain "+str(data__runtime__healthcheck_keys)+" properties", value=data__runtime__healthcheck, name="" + (name_prefix or "data") + ".runtime.healthcheck", definition={'type': 'object', 'additionalProperties': False, 'properties': {'path': {'type': 'string', 'pattern': '^/\\S*$'}, 'intervalSeconds': {'type': 'integer', 'minimum': 1}, 'timeoutSeconds': {'type': 'integer', 'minimum': 1}, 'retries': {'type': 'integer', 'minimum': 1}, 'startPeriodSeconds': {'type': 'integer', 'minimum': 0}}}, rule='additionalProperties')
-                if "restart" in data__runtime_keys:
-                    data__runtime_keys.remove("restart")
-                    data__runtime__restart = data__runtime["restart"]
-                    if not (isinstance(data__runtime__restart, str) and data__runtime__restart == 'no' or isinstance(data__runtime__restart, str) and data__runtime__restart == 'on-failure' or isinstance(data__runtime__restart, str) and data__runtime__restart == 'always' or isinstance(data__runtime__restart, str) and data__runtime__restart == 'unless-stopped'):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.restart must be one of ['no', 'on-failure', 'always', 'unless-stopped']", value=data__runtime__restart, name="" + (name_prefix or "data") + ".runtime.restart", definition={'enum': ['no', 'on-failure', 'always', 'unless-stopped']}, rule='enum')
-                if "resources" in data__runtime_keys:
-                    data__runtime_keys.remove("resources")
-                    data__runtime__resources = data__runtime["resources"]
-                    if not isinstance(data__runtime__resources, (dict)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.resources must be object", value=data__runtime__resources, name="" + (name_prefix or "data") + ".runtime.resources", definition={'type': 'object', 'additionalProperties': False, 'properties': {'cpus': {'type': 'number', 'exclusiveMinimum': 0, 'maximum': 512}, 'memory': {'type': 'string', 'pattern': '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?$'}}}, rule='type')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.healthcheck must not contain ' + str(data__runtime__healthcheck_keys) + ' properties', value=data__runtime__healthcheck, name='' + (name_prefix or 'data') + '.runtime.healthcheck', rule='additionalProperties')
+                if 'restart' in data__runtime_keys:
+                    data__runtime_keys.remove('restart')
+                    data__runtime__restart = data__runtime['restart']
+                    if not (isinstance(data__runtime__restart, str) and data__runtime__restart == 'no' or (isinstance(data__runtime__restart, str) and data__runtime__restart == 'on-failure') or (isinstance(data__runtime__restart, str) and data__runtime__restart == 'always') or (isinstance(data__runtime__restart, str) and data__runtime__restart == 'unless-stopped')):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + ".runtime.restart must be one of ['no', 'on-failure', 'always', 'unless-stopped']", value=data__runtime__restart, name='' + (name_prefix or 'data') + '.runtime.restart', rule='enum')
+                if 'resources' in data__runtime_keys:
+                    data__runtime_keys.remove('resources')
+                    data__runtime__resources = data__runtime['resources']
+                    if not isinstance(data__runtime__resources, dict):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.resources must be object', value=data__runtime__resources, name='' + (name_prefix or 'data') + '.runtime.resources', rule='type')
                     data__runtime__resources_is_dict = isinstance(data__runtime__resources, dict)
                     if data__runtime__resources_is_dict:
                         data__runtime__resources_keys = set(data__runtime__resources.keys())
-                        if "cpus" in data__runtime__resources_keys:
-                            data__runtime__resources_keys.remove("cpus")
-                            data__runtime__resources__cpus = data__runtime__resources["cpus"]
+                        if 'cpus' in data__runtime__resources_keys:
+                            data__runtime__resources_keys.remove('cpus')
+                            data__runtime__resources__cpus = data__runtime__resources['cpus']
                             if not isinstance(data__runtime__resources__cpus, (int, float, Decimal)) or isinstance(data__runtime__resources__cpus, bool):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.resources.cpus must be number", value=data__runtime__resources__cpus, name="" + (name_prefix or "data") + ".runtime.resources.cpus", definition={'type': 'number', 'exclusiveMinimum': 0, 'maximum': 512}, rule='type')
-                            if isinstance(data__runtime__resources__cpus, (int, float, Decimal)) and not isinstance(data__runtime__resources__cpus, bool):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.resources.cpus must be number', value=data__runtime__resources__cpus, name='' + (name_prefix or 'data') + '.runtime.resources.cpus', rule='type')
+                            if isinstance(data__runtime__resources__cpus, (int, float, Decimal)) and (not isinstance(data__runtime__resources__cpus, bool)):
                                 if data__runtime__resources__cpus > 512:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.resources.cpus must be smaller than or equal to 512", value=data__runtime__resources__cpus, name="" + (name_prefix or "data") + ".runtime.resources.cpus", definition={'type': 'number', 'exclusiveMinimum': 0, 'maximum': 512}, rule='maximum')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.resources.cpus must be smaller than or equal to 512', value=data__runtime__resources__cpus, name='' + (name_prefix or 'data') + '.runtime.resources.cpus', rule='maximum')
                                 if data__runtime__resources__cpus <= 0:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.resources.cpus must be bigger than 0", value=data__runtime__resources__cpus, name="" + (name_prefix or "data") + ".runtime.resources.cpus", definition={'type': 'number', 'exclusiveMinimum': 0, 'maximum': 512}, rule='exclusiveMinimum')
-                        if "memory" in data__runtime__resources_keys:
-                            data__runtime__resources_keys.remove("memory")
-                            data__runtime__resources__memory = data__runtime__resources["memory"]
-                            if not isinstance(data__runtime__resources__memory, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.resources.memory must be string", value=data__runtime__resources__memory, name="" + (name_prefix or "data") + ".runtime.resources.memory", definition={'type': 'string', 'pattern': '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?$'}, rule='type')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.resources.cpus must be bigger than 0', value=data__runtime__resources__cpus, name='' + (name_prefix or 'data') + '.runtime.resources.cpus', rule='exclusiveMinimum')
+                        if 'memory' in data__runtime__resources_keys:
+                            data__runtime__resources_keys.remove('memory')
+                            data__runtime__resources__memory = data__runtime__resources['memory']
+                            if not isinstance(data__runtime__resources__memory, str):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.resources.memory must be string', value=data__runtime__resources__memory, name='' + (name_prefix or 'data') + '.runtime.resources.memory', rule='type')
                             if isinstance(data__runtime__resources__memory, str):
                                 if not REGEX_PATTERNS['^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?$'].search(data__runtime__resources__memory):
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.resources.memory must match pattern ^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?$", value=data__runtime__resources__memory, name="" + (name_prefix or "data") + ".runtime.resources.memory", definition={'type': 'string', 'pattern': '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?$'}, rule='pattern')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.resources.memory must match pattern ^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?$', value=data__runtime__resources__memory, name='' + (name_prefix or 'data') + '.runtime.resources.memory', rule='pattern')
                         if data__runtime__resources_keys:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime.resources must not contain "+str(data__runtime__resources_keys)+" properties", value=data__runtime__resources, name="" + (name_prefix or "data") + ".runtime.resources", definition={'type': 'object', 'additionalProperties': False, 'properties': {'cpus': {'type': 'number', 'exclusiveMinimum': 0, 'maximum': 512}, 'memory': {'type': 'string', 'pattern': '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?$'}}}, rule='additionalProperties')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.resources must not contain ' + str(data__runtime__resources_keys) + ' properties', value=data__runtime__resources, name='' + (name_prefix or 'data') + '.runtime.resources', rule='additionalProperties')
                 if data__runtime_keys:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".runtime must not contain "+str(data__runtime_keys)+" properties", value=data__runtime, name="" + (name_prefix or "data") + ".runtime", definition={'type': 'object', 'additionalProperties': False, 'properties': {'port': {'type': 'integer', 'minimum': 1, 'maximum': 65535}, 'env': {'type': 'object', 'propertyNames': {'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'additionalProperties': {'type': ['string', 'number', 'boolean']}}, 'secrets': {'type': 'array', 'items': {'type': 'object', 'additionalProperties': False, 'properties': {'env': {'type': 'string', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'credentialsId': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}}, 'required': ['env', 'credentialsId']}}, 'healthcheck': {'type': 'object', 'additionalProperties': False, 'properties': {'path': {'type': 'string', 'pattern': '^/\\S*$'}, 'intervalSeconds': {'type': 'integer', 'minimum': 1}, 'timeoutSeconds': {'type': 'integer', 'minimum': 1}, 'retries': {'type': 'integer', 'minimum': 1}, 'startPeriodSeconds': {'type': 'integer', 'minimum': 0}}}, 'restart': {'enum': ['no', 'on-failure', 'always', 'unless-stopped']}, 'resources': {'type': 'object', 'additionalProperties': False, 'properties': {'cpus': {'type': 'number', 'exclusiveMinimum': 0, 'maximum': 512}, 'memory': {'type': 'string', 'pattern': '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?$'}}}}}, rule='additionalProperties')
-        if "deploy" in data_keys:
-            data_keys.remove("deploy")
-            data__deploy = data["deploy"]
+                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime must not contain ' + str(data__runtime_keys) + ' properties', value=data__runtime, name='' + (name_prefix or 'data') + '.runtime', rule='additionalProperties')
+        if 'deploy' in data_keys:
+            data_keys.remove('deploy')
+            data__deploy = data['deploy']
             if not isinstance(data__deploy, (list, tuple)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".deploy must be array", value=data__deploy, name="" + (name_prefix or "data") + ".deploy", definition={'type': 'array', 'items': {'type': 'object', 'additionalProperties': False, 'properties': {'environment': {'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, 'target': {'enum': ['docker', 'swarm', 'kubernetes']}, 'strategy': {'enum': ['recreate', 'blue-green', 'rolling']}, 'listen': {'type': 'string', 'pattern': '^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}$'}, 'replicas': {'type': 'integer', 'minimum': 1, 'maximum': 1000}, 'approval': {'type': 'object', 'additionalProperties': False, 'properties': {'submitter': {'type': 'string', 'minLength': 1, 'maxLength': 200}, 'message': {'type': 'string', 'maxLength': 500}, 'timeoutMinutes': {'type': 'integer', 'minimum': 1, 'maximum': 43200}}}}, 'required': ['environment']}}, rule='type')
+                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy must be array', value=data__deploy, name='' + (name_prefix or 'data') + '.deploy', rule='type')
             data__deploy_is_list = isinstance(data__deploy, (list, tuple))
             if data__deploy_is_list:
                 data__deploy_len = len(data__deploy)
                 for data__deploy_x, data__deploy_item in enumerate(data__deploy):
-                    if not isinstance(data__deploy_item, (dict)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".deploy[{data__deploy_x}]".format(**locals()) + " must be object", value=data__deploy_item, name="" + (name_prefix or "data") + ".deploy[{data__deploy_x}]".format(**locals()) + "", definition={'type': 'object', 'additionalProperties': False, 'properties': {'environment': {'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, 'target': {'enum': ['docker', 'swarm', 'kubernetes']}, 'strategy': {'enum': ['recreate', 'blue-green', 'rolling']}, 'listen': {'type': 'string', 'pattern': '^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}$'}, 'replicas': {'type': 'integer', 'minimum': 1, 'maximum': 1000}, 'approval': {'type': 'object', 'additionalProperties': False, 'properties': {'submitter': {'type': 'string', 'minLength': 1, 'maxLength': 200}, 'message': {'type': 'string', 'maxLength': 500}, 'timeoutMinutes': {'type': 'integer', 'minimum': 1, 'maximum': 43200}}}}, 'required': ['environment']}, rule='type')
+                    if not isinstance(data__deploy_item, dict):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}]'.format(**locals()) + ' must be object', value=data__deploy_item, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}]'.format(**locals()) + '', rule='type')
                     data__deploy_item_is_dict = isinstance(data__deploy_item, dict)
                     if data__deploy_item_is_dict:
                         data__deploy_item__missing_keys = set(['environment']) - data__deploy_item.keys()
                         if data__deploy_item__missing_keys:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".deploy[{data__deploy_x}]".format(**locals()) + " must contain " + (str(sorted(data__deploy_item__missing_keys)) + " properties"), value=data__deploy_item, name="" + (name_prefix or "data") + ".deploy[{data__deploy_x}]".format(**locals()) + "", definition={'type': 'object', 'additionalProperties': False, 'properties': {'environment': {'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, 'target': {'enum': ['docker', 'swarm', 'kubernetes']}, 'strategy': {'enum': ['recreate', 'blue-green', 'rolling']}, 'listen': {'type': 'string', 'pattern': '^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}$'}, 'replicas': {'type': 'integer', 'minimum': 1, 'maximum': 1000}, 'approval': {'type': 'object', 'additionalProperties': False, 'properties': {'submitter': {'type': 'string', 'minLength': 1, 'maxLength': 200}, 'message': {'type': 'string', 'maxLength': 500}, 'timeoutMinutes': {'type': 'integer', 'minimum': 1, 'maximum': 43200}}}}, 'required': ['environment']}, rule='required')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}]'.format(**locals()) + ' must contain ' + (str(sorted(data__deploy_item__missing_keys)) + ' properties'), value=data__deploy_item, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}]'.format(**locals()) + '', rule='required')
                         data__deploy_item_keys = set(data__deploy_item.keys())
-                        if "environment" in data__deploy_item_keys:
-                            data__deploy_item_keys.remove("environment")
-                            data__deploy_item__environment = data__deploy_item["environment"]
-                            if not isinstance(data__deploy_item__environment, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".deploy[{data__deploy_x}].environment".format(**locals()) + " must be string", value=data__deploy_item__environment, name="" + (name_prefix or "data") + ".deploy[{data__deploy_x}].environment".format(**locals()) + "", definition={'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, rule='type')
+                        if 'environment' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('environment')
+                            data__deploy_item__environment = data__deploy_item['environment']
+                            if not isinstance(data__deploy_item__environment, str):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].environment'.format(**locals()) + ' must be string', value=data__deploy_item__environment, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].environment'.format(**locals()) + '', rule='type')
                             if isinstance(data__deploy_item__environment, str):
                                 if not REGEX_PATTERNS['^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'].search(data__deploy_item__environment):
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".deploy[{data__deploy_x}].environment".format(**locals()) + " must match pattern ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", value=data__deploy_item__environment, name="" + (name_prefix or "data") + ".deploy[{data__deploy_x}].environment".format(**locals()) + "", definition={'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, rule='pattern')
-                        if "target" in data__deploy_item_keys:
-                            data__deploy_item_keys.remove("target")
-                            data__deploy_item__target = data__deploy_item["target"]
-                            if not (isinstance(data__deploy_item__target, str) and data__deploy_item__target == 'docker' or isinstance(data__deploy_item__target, str) and data__deploy_item__target == 'swarm' or isinstance(data__deploy_item__target, str) and data__deploy_item__target == 'kubernetes'):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".deploy[{data__deploy_x}].target".format(**locals()) + " must be one of ['docker', 'swarm', 'kubernetes']", value=data__deploy_item__target, name="" + (name_prefix or "data") + ".deploy[{data__deploy_x}].target".format(**locals()) + "", definition={'enum': ['docker', 'swarm', 'kubernetes']}, rule='enum')
-                        if "strategy" in data__deploy_item_keys:
-                            data__deploy_item_keys.remove("strategy")
-                            data__deploy_item__strategy = data__deploy_item["strategy"]
-                            if not (isinstance(data__deploy_item__strategy, str) and data__deploy_item__strategy == 'recreate' or isinstance(data__deploy_item__strategy, str) and data__deploy_item__strategy == 'blue-green' or isinstance(data__deploy_item__strategy, str) and data__deploy_item__strategy == 'rolling'):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".deploy[{data__deploy_x}].strategy".format(**locals()) + " must be one of ['recreate', 'blue-green', 'rolling']", value=data__deploy_item__strategy, name="" + (name_prefix or "data") + ".deploy[{data__deploy_x}].strategy".format(**locals()) + "", definition={'enum': ['recreate', 'blue-green', 'rolling']}, rule='enum')
-                        if "listen" in data__deploy_item_keys:
-                            data__deploy_item_keys.remove("listen")
-                            data__deploy_item__listen = data__deploy_item["listen"]
-                            if not isinstance(data__deploy_item__listen, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".deploy[{data__deploy_x}].listen".format(**locals()) + " must be string", value=data__deploy_item__listen, name="" + (name_prefix or "data") + ".deploy[{data__deploy_x}].listen".format(**locals()) + "", definition={'type': 'string', 'pattern': '^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}$'}, rule='type')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].environment'.format(**locals()) + ' must match pattern ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', value=data__deploy_item__environment, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].environment'.format(**locals()) + '', rule='pattern')
+                        if 'target' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('target')
+                            data__deploy_item__target = data__deploy_item['target']
+                            if not (isinstance(data__deploy_item__target, str) and data__deploy_item__target == 'docker' or (isinstance(data__deploy_item__target, str) and data__deploy_item__target == 'swarm') or (isinstance(data__deploy_item__target, str) and data__deploy_item__target == 'kubernetes')):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].target'.format(**locals()) + " must be one of ['docker', 'swarm', 'kubernetes']", value=data__deploy_item__target, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].target'.format(**locals()) + '', rule='enum')
+                        if 'strategy' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('strategy')
+                            data__deploy_item__strategy = data__deploy_item['strategy']
+                            if not (isinstance(data__deploy_item__strategy, str) and data__deploy_item__strategy == 'recreate' or (isinstance(data__deploy_item__strategy, str) and data__deploy_item__strategy == 'blue-green') or (isinstance(data__deploy_item__strategy, str) and data__deploy_item__strategy == 'rolling')):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].strategy'.format(**locals()) + " must be one of ['recreate', 'blue-green', 'rolling']", value=data__deploy_item__strategy, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].strategy'.format(**locals()) + '', rule='enum')
+                        if 'listen' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('listen')
+                            data__deploy_item__listen = data__deploy_item['listen']
+                            if not isinstance(data__deploy_item__listen, str):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].listen'.format(**locals()) + ' must be string', value=data__deploy_item__listen, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].listen'.format(**locals()) + '', rule='type')
                             if isinstance(data__deploy_item__listen, str):
                                 if not REGEX_PATTERNS['^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}$'].search(data__deploy_item__listen):
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".deploy[{data__deploy_x}].listen".format(**locals()) + " must match pattern ^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}$", value=data__deploy_item__listen, name="" + (name_prefix or "data") + ".deploy[{data__deploy_x}].listen".format(**locals()) + "", definition={'type': 'string', 'pattern': '^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}$'}, rule='pattern')
-                        if "replicas" in data__deploy_item_keys:
-                            data__deploy_item_keys.remove("replicas")
-                            data__deploy_item__replicas = data__deploy_item["replicas"]
-                            if not isinstance(data__deploy_item__replicas, (int)) and not (isinstance(data__deploy_item__replicas, float) and data__deploy_item__replicas.is_integer()) or isinstance(data__deploy_item__replicas, bool):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".deploy[{data__deploy_x}].replicas".format(**locals()) + " must be integer", value=data__deploy_item__replicas, name="" + (name_prefix or "data") + ".deploy[{data__deploy_x}].replicas".format(**locals()) + "", definition={'type': 'integer', 'minimum': 1, 'maximum': 1000}, rule='type')
-                            if isinstance(data__deploy_item__replicas, (int, float, Decimal)) and not isinstance(data__deploy_item__replicas, bool):
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].listen'.format(**locals()) + ' must match pattern ^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}$', value=data__deploy_item__listen, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].listen'.format(**locals()) + '', rule='pattern')
+                        if 'replicas' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('replicas')
+                            data__deploy_item__replicas = data__deploy_item['replicas']
+                            if not isinstance(data__deploy_item__replicas, int) and (not (isinstance(data__deploy_item__replicas, float) and data__deploy_item__replicas.is_integer())) or isinstance(data__deploy_item__replicas, bool):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].replicas'.format(**locals()) + ' must be integer', value=data__deploy_item__replicas, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].replicas'.format(**locals()) + '', rule='type')
+                            if isinstance(data__deploy_item__replicas, (int, float, Decimal)) and (not isinstance(data__deploy_item__replicas, bool)):
                                 if data__deploy_item__replicas < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".deploy[{data__deploy_x}].replicas".format(**locals()) + " must be bigger than or equal to 1", value=data__deploy_item__replicas, name="" + (name_prefix or "data") + ".deploy[{data__deploy_x}].replicas".format(**locals()) + "", definition={'type': 'integer', 'minimum': 1, 'maximum': 1000}, rule='minimum')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].replicas'.format(**locals()) + ' must be bigger than or equal to 1', value=data__deploy_item__replicas, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].replicas'.format(**locals()) + '', rule='minimum')
                                 if data__deploy_item__replicas > 1000:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".deploy[{data__deploy_x}].replicas".format(**locals()) + " must be smaller than or equal to 1000", value=data__deploy_item__replicas, name="" + (name_prefix or "data") + ".deploy[{data__deploy_x}].replicas".format(**locals()) + "", definition={'type': 'integer', 'minimum': 1, 'maximum': 1000}, rule='maximum')
-                        if "approval" in data__deploy_item_keys:
-                            data__deploy_item_keys.remove("approval")
-                            data__deploy_item__approval = data__deploy_item["approval"]
-                            if not isinstance(data__deploy_item__approval, (dict)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".deploy[{data__deploy_x}].approval".format(**locals()) + " must be object", value=data__deploy_item__approval, name="" + (name_prefix or "data") + ".deploy[{data__deploy_x}].approval".format(**locals()) + "", definition={'type': 'object', 'additionalProperties': False, 'properties': {'submitter': {'type': 'string', 'minLength': 1, 'maxLength': 200}, 'message': {'type': 'string', 'maxLength': 500}, 'timeoutMinutes': {'type': 'integer', 'minimum': 1, 'maximum': 43200}}}, rule='type')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].replicas'.format(**locals()) + ' must be smaller than or equal to 1000', value=data__deploy_item__replicas, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].replicas'.format(**locals()) + '', rule='maximum')
+                        if 'approval' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('approval')
+                            data__deploy_item__approval = data__deploy_item['approval']
+                            if not isinstance(data__deploy_item__approval, dict):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval'.format(**locals()) + ' must be object', value=data__deploy_item__approval, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval'.format(**locals()) + '', rule='type')
                             data__deploy_item__approval_is_dict = isinstance(data__deploy_item__approval, dict)
                             if data__deploy_item__approval_is_dict:
                                 data__deploy_item__approval_keys = set(data__deploy_item__approval.keys())
-                                if "submitter" in data__deploy_item__approval_keys:
-                                    data__deploy_item__approval_keys.remove("submitter")
-                                    data__deploy_item__approval__submitter = data__deploy_item__approval["submitter"]
-                                    if not isinstance(data__deploy_item__approval__submitter, (str)):
-                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".deploy[{data__deploy_x}].approval.submitter".format(**locals()) + " must be string", value=data__deploy_item__approval__submitter, name="" + (name_prefix or "data") + ".deploy[{data__deploy_x}].approval.submitter".format(**locals()) + "", definition={'type': 'string', 'minLength': 1, 'maxLength': 200}, rule='type')
+                                if 'submitter' in data__deploy_item__approval_keys:
+                                    data__deploy_item__approval_keys.remove('submitter')
+                                    data__deploy_item__approval__submitter = data__deploy_item__approval['submitter']
+                                    if not isinstance(data__deploy_item__approval__submitter, str):
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval.submitter'.format(**locals()) + ' must be string', value=data__deploy_item__approval__submitter, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval.submitter'.format(**locals()) + '', rule='type')
                                     if isinstance(data__deploy_item__approval__submitter, str):
                                         data__deploy_item__approval__submitter_len = len(data__deploy_item__approval__submitter)
                                         if data__deploy_item__approval__submitter_len < 1:
-                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".deploy[{data__deploy_x}].approval.submitter".format(**locals()) + " must be longer than or equal to 1 characters", value=data__deploy_item__approval__submitter, name="" + (name_prefix or "data") + ".deploy[{data__deploy_x}].approval.submitter".format(**locals()) + "", definition={'type': 'string', 'minLength': 1, 'maxLength': 200}, rule='minLength')
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval.submitter'.format(**locals()) + ' must be longer than or equal to 1 characters', value=data__deploy_item__approval__submitter, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval.submitter'.format(**locals()) + '', rule='minLength')
                                         if data__deploy_item__approval__submitter_len > 200:
-                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".deploy[{data__deploy_x}].approval.submitter".format(**locals()) + " must be shorter than or equal to 200 characters", value=data__deploy_item__approval__submitter, name="" + (name_prefix or "data") + ".deploy[{data__deploy_x}].approval.submitter".format(**locals()) + "", definition={'type': 'string', 'minLength': 1, 'maxLength': 200}, rule='maxLength')
-                                if "message" in data__deploy_item__approval_keys:
-                                    data__deploy_item__approval_keys.remove("message")
-                                    data__deploy_item__approval__message = data__deploy_item__approval["message"]
-                                    if not isinstance(data__deploy_item__approval__message, (str)):
-                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".deploy[{data__deploy_x}].approval.message".format(**locals()) + " must be string", value=data__deploy_item__approval__message, name="" + (name_prefix or "data") + ".deploy[{data__deploy_x}].approval.message".format(**locals()) + "", definition={'type': 'string', 'maxLength': 500}, rule='type')
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval.submitter'.format(**locals()) + ' must be shorter than or equal to 200 characters', value=data__deploy_item__approval__submitter, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval.submitter'.format(**locals()) + '', rule='maxLength')
+                                if 'message' in data__deploy_item__approval_keys:
+                                    data__deploy_item__approval_keys.remove('message')
+                                    data__deploy_item__approval__message = data__deploy_item__approval['message']
+                                    if not isinstance(data__deploy_item__approval__message, str):
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval.message'.format(**locals()) + ' must be string', value=data__deploy_item__approval__message, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval.message'.format(**locals()) + '', rule='type')
                                     if isinstance(data__deploy_item__approval__message, str):
                                         data__deploy_item__approval__message_len = len(data__deploy_item__approval__message)
                                         if data__deploy_item__approval__message_len > 500:
-                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".deploy[{data__deploy_x}].approval.message".format(**locals()) + " must be shorter than or equal to 500 characters", value=data__deploy_item__approval__message, name="" + (name_prefix or "data") + ".deploy[{data__deploy_x}].approval.message".format(**locals()) + "", definition={'type': 'string', 'maxLength': 500}, rule='maxLength')
-                                if "timeoutMinutes" in data__deploy_item__approval_keys:
-                                    data__deploy_item__approval_keys.remove("timeoutMinutes")
-                                    data__deploy_item__approval__timeoutMinutes = data__deploy_item__approval["timeoutMinutes"]
-                                    if not isinstance(data__deploy_item__approval__timeoutMinutes, (int)) and not (isinstance(data__deploy_item__approval__timeoutMinutes, float) and data__deploy_item__approval__timeoutMinutes.is_integer()) or isinstance(data__deploy_item__approval__timeoutMinutes, bool):
-                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".deploy[{data__deploy_x}].approval.timeoutMinutes".format(**locals()) + " must be integer", value=data__deploy_item__approval__timeoutMinutes, name="" + (name_prefix or "data") + ".deploy[{data__deploy_x}].approval.timeoutMinutes".format(**locals()) + "", definition={'type': 'integer', 'minimum': 1, 'maximum': 43200}, rule='type')
-                                    if isinstance(data__deploy_item__approval__timeoutMinutes, (int, float, Decimal)) and not isinstance(data__deploy_item__approval__timeoutMinutes, bool):
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval.message'.format(**locals()) + ' must be shorter than or equal to 500 characters', value=data__deploy_item__approval__message, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval.message'.format(**locals()) + '', rule='maxLength')
+                                if 'timeoutMinutes' in data__deploy_item__approval_keys:
+                                    data__deploy_item__approval_keys.remove('timeoutMinutes')
+                                    data__deploy_item__approval__timeoutMinutes = data__deploy_item__approval['timeoutMinutes']
+                                    if not isinstance(data__deploy_item__approval__timeoutMinutes, int) and (not (isinstance(data__deploy_item__approval__timeoutMinutes, float) and data__deploy_item__approval__timeoutMinutes.is_integer())) or isinstance(data__deploy_item__approval__timeoutMinutes, bool):
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval.timeoutMinutes'.format(**locals()) + ' must be integer', value=data__deploy_item__approval__timeoutMinutes, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval.timeoutMinutes'.format(**locals()) + '', rule='type')
+                                    if isinstance(data__deploy_item__approval__timeoutMinutes, (int, float, Decimal)) and (not isinstance(data__deploy_item__approval__timeoutMinutes, bool)):
                                         if data__deploy_item__approval__timeoutMinutes < 1:
-                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".deploy[{data__deploy_x}].approval.timeoutMinutes".format(**locals()) + " must be bigger than or equal to 1", value=data__deploy_item__approval__timeoutMinutes, name="" + (name_prefix or "data") + ".deploy[{data__deploy_x}].approval.timeoutMinutes".format(**locals()) + "", definition={'type': 'integer', 'minimum': 1, 'maximum': 43200}, rule='minimum')
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval.timeoutMinutes'.format(**locals()) + ' must be bigger than or equal to 1', value=data__deploy_item__approval__timeoutMinutes, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval.timeoutMinutes'.format(**locals()) + '', rule='minimum')
                                         if data__deploy_item__approval__timeoutMinutes > 43200:
-                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".deploy[{data__deploy_x}].approval.timeoutMinutes".format(**locals()) + " must be smaller than or equal to 43200", value=data__deploy_item__approval__timeoutMinutes, name="" + (name_prefix or "data") + ".deploy[{data__deploy_x}].approval.timeoutMinutes".format(**locals()) + "", definition={'type': 'integer', 'minimum': 1, 'maximum': 43200}, rule='maximum')
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval.timeoutMinutes'.format(**locals()) + ' must be smaller than or equal to 43200', value=data__deploy_item__approval__timeoutMinutes, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval.timeoutMinutes'.format(**locals()) + '', rule='maximum')
                                 if data__deploy_item__approval_keys:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".deploy[{data__deploy_x}].approval".format(**locals()) + " must not contain "+str(data__deploy_item__approval_keys)+" properties", value=data__deploy_item__approval, name="" + (name_prefix or "data") + ".deploy[{data__deploy_x}].approval".format(**locals()) + "", definition={'type': 'object', 'additionalProperties': False, 'properties': {'submitter': {'type': 'string', 'minLength': 1, 'maxLength': 200}, 'message': {'type': 'string', 'maxLength': 500}, 'timeoutMinutes': {'type': 'integer', 'minimum': 1, 'maximum': 43200}}}, rule='additionalProperties')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval'.format(**locals()) + ' must not contain ' + str(data__deploy_item__approval_keys) + ' properties', value=data__deploy_item__approval, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval'.format(**locals()) + '', rule='additionalProperties')
                         if data__deploy_item_keys:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".deploy[{data__deploy_x}]".format(**locals()) + " must not contain "+str(data__deploy_item_keys)+" properties", value=data__deploy_item, name="" + (name_prefix or "data") + ".deploy[{data__deploy_x}]".format(**locals()) + "", definition={'type': 'object', 'additionalProperties': False, 'properties': {'environment': {'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, 'target': {'enum': ['docker', 'swarm', 'kubernetes']}, 'strategy': {'enum': ['recreate', 'blue-green', 'rolling']}, 'listen': {'type': 'string', 'pattern': '^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}$'}, 'replicas': {'type': 'integer', 'minimum': 1, 'maximum': 1000}, 'approval': {'type': 'object', 'additionalProperties': False, 'properties': {'submitter': {'type': 'string', 'minLength': 1, 'maxLength': 200}, 'message': {'type': 'string', 'maxLength': 500}, 'timeoutMinutes': {'type': 'integer', 'minimum': 1, 'maximum': 43200}}}}, 'required': ['environment']}, rule='additionalProperties')
-        if "monitoring" in data_keys:
-            data_keys.remove("monitoring")
-            data__monitoring = data["monitoring"]
-            if not isinstance(data__monitoring, (dict)):
-                raise JsonSchemaValueException("" + (name_prefix or "data") + ".monitoring must be object", value=data__monitoring, name="" + (name_prefix or "data") + ".monitoring", definition={'type': 'object', 'additionalProperties': False, 'properties': {'metricsPath': {'type': 'string', 'pattern': '^/\\S*$'}, 'slo': {'type': 'object', 'additionalProperties': False, 'properties': {'availability': {'type': 'number', 'exclusiveMinimum': 0, 'exclusiveMaximum': 100}, 'latencyP95Ms': {'type': 'integer', 'minimum': 1}}}, 'alerts': {'type': 'object', 'additionalProperties': False, 'properties': {'notify': {'type': 'string', 'minLength': 1, 'maxLength': 200}}}}}, rule='type')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}]'.format(**locals()) + ' must not contain ' + str(data__deploy_item_keys) + ' properties', value=data__deploy_item, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}]'.format(**locals()) + '', rule='additionalProperties')
+        if 'monitoring' in data_keys:
+            data_keys.remove('monitoring')
+            data__monitoring = data['monitoring']
+            if not isinstance(data__monitoring, dict):
+                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring must be object', value=data__monitoring, name='' + (name_prefix or 'data') + '.monitoring', rule='type')
             data__monitoring_is_dict = isinstance(data__monitoring, dict)
             if data__monitoring_is_dict:
                 data__monitoring_keys = set(data__monitoring.keys())
-                if "metricsPath" in data__monitoring_keys:
-                    data__monitoring_keys.remove("metricsPath")
-                    data__monitoring__metricsPath = data__monitoring["metricsPath"]
-                    if not isinstance(data__monitoring__metricsPath, (str)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".monitoring.metricsPath must be string", value=data__monitoring__metricsPath, name="" + (name_prefix or "data") + ".monitoring.metricsPath", definition={'type': 'string', 'pattern': '^/\\S*$'}, rule='type')
+                if 'metricsPath' in data__monitoring_keys:
+                    data__monitoring_keys.remove('metricsPath')
+                    data__monitoring__metricsPath = data__monitoring['metricsPath']
+                    if not isinstance(data__monitoring__metricsPath, str):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.metricsPath must be string', value=data__monitoring__metricsPath, name='' + (name_prefix or 'data') + '.monitoring.metricsPath', rule='type')
                     if isinstance(data__monitoring__metricsPath, str):
                         if not REGEX_PATTERNS['^/\\S*$'].search(data__monitoring__metricsPath):
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".monitoring.metricsPath must match pattern ^/\\S*$", value=data__monitoring__metricsPath, name="" + (name_prefix or "data") + ".monitoring.metricsPath", definition={'type': 'string', 'pattern': '^/\\S*$'}, rule='pattern')
-                if "slo" in data__monitoring_keys:
-                    data__monitoring_keys.remove("slo")
-                    data__monitoring__slo = data__monitoring["slo"]
-                    if not isinstance(data__monitoring__slo, (dict)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".monitoring.slo must be object", value=data__monitoring__slo, name="" + (name_prefix or "data") + ".monitoring.slo", definition={'type': 'object', 'additionalProperties': False, 'properties': {'availability': {'type': 'number', 'exclusiveMinimum': 0, 'exclusiveMaximum': 100}, 'latencyP95Ms': {'type': 'integer', 'minimum': 1}}}, rule='type')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.metricsPath must match pattern ^/\\S*$', value=data__monitoring__metricsPath, name='' + (name_prefix or 'data') + '.monitoring.metricsPath', rule='pattern')
+                if 'slo' in data__monitoring_keys:
+                    data__monitoring_keys.remove('slo')
+                    data__monitoring__slo = data__monitoring['slo']
+                    if not isinstance(data__monitoring__slo, dict):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.slo must be object', value=data__monitoring__slo, name='' + (name_prefix or 'data') + '.monitoring.slo', rule='type')
                     data__monitoring__slo_is_dict = isinstance(data__monitoring__slo, dict)
                     if data__monitoring__slo_is_dict:
                         data__monitoring__slo_keys = set(data__monitoring__slo.keys())
-                        if "availability" in data__monitoring__slo_keys:
-                            data__monitoring__slo_keys.remove("availability")
-                            data__monitoring__slo__availability = data__monitoring__slo["availability"]
+                        if 'availability' in data__monitoring__slo_keys:
+                            data__monitoring__slo_keys.remove('availability')
+                            data__monitoring__slo__availability = data__monitoring__slo['availability']
                             if not isinstance(data__monitoring__slo__availability, (int, float, Decimal)) or isinstance(data__monitoring__slo__availability, bool):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".monitoring.slo.availability must be number", value=data__monitoring__slo__availability, name="" + (name_prefix or "data") + ".monitoring.slo.availability", definition={'type': 'number', 'exclusiveMinimum': 0, 'exclusiveMaximum': 100}, rule='type')
-                            if isinstance(data__monitoring__slo__availability, (int, float, Decimal)) and not isinstance(data__monitoring__slo__availability, bool):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.slo.availability must be number', value=data__monitoring__slo__availability, name='' + (name_prefix or 'data') + '.monitoring.slo.availability', rule='type')
+                            if isinstance(data__monitoring__slo__availability, (int, float, Decimal)) and (not isinstance(data__monitoring__slo__availability, bool)):
                                 if data__monitoring__slo__availability <= 0:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".monitoring.slo.availability must be bigger than 0", value=data__monitoring__slo__availability, name="" + (name_prefix or "data") + ".monitoring.slo.availability", definition={'type': 'number', 'exclusiveMinimum': 0, 'exclusiveMaximum': 100}, rule='exclusiveMinimum')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.slo.availability must be bigger than 0', value=data__monitoring__slo__availability, name='' + (name_prefix or 'data') + '.monitoring.slo.availability', rule='exclusiveMinimum')
                                 if data__monitoring__slo__availability >= 100:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".monitoring.slo.availability must be smaller than 100", value=data__monitoring__slo__availability, name="" + (name_prefix or "data") + ".monitoring.slo.availability", definition={'type': 'number', 'exclusiveMinimum': 0, 'exclusiveMaximum': 100}, rule='exclusiveMaximum')
-                        if "latencyP95Ms" in data__monitoring__slo_keys:
-                            data__monitoring__slo_keys.remove("latencyP95Ms")
-                            data__monitoring__slo__latencyP95Ms = data__monitoring__slo["latencyP95Ms"]
-                            if not isinstance(data__monitoring__slo__latencyP95Ms, (int)) and not (isinstance(data__monitoring__slo__latencyP95Ms, float) and data__monitoring__slo__latencyP95Ms.is_integer()) or isinstance(data__monitoring__slo__latencyP95Ms, bool):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".monitoring.slo.latencyP95Ms must be integer", value=data__monitoring__slo__latencyP95Ms, name="" + (name_prefix or "data") + ".monitoring.slo.latencyP95Ms", definition={'type': 'integer', 'minimum': 1}, rule='type')
-                            if isinstance(data__monitoring__slo__latencyP95Ms, (int, float, Decimal)) and not isinstance(data__monitoring__slo__latencyP95Ms, bool):
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.slo.availability must be smaller than 100', value=data__monitoring__slo__availability, name='' + (name_prefix or 'data') + '.monitoring.slo.availability', rule='exclusiveMaximum')
+                        if 'latencyP95Ms' in data__monitoring__slo_keys:
+                            data__monitoring__slo_keys.remove('latencyP95Ms')
+                            data__monitoring__slo__latencyP95Ms = data__monitoring__slo['latencyP95Ms']
+                            if not isinstance(data__monitoring__slo__latencyP95Ms, int) and (not (isinstance(data__monitoring__slo__latencyP95Ms, float) and data__monitoring__slo__latencyP95Ms.is_integer())) or isinstance(data__monitoring__slo__latencyP95Ms, bool):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.slo.latencyP95Ms must be integer', value=data__monitoring__slo__latencyP95Ms, name='' + (name_prefix or 'data') + '.monitoring.slo.latencyP95Ms', rule='type')
+                            if isinstance(data__monitoring__slo__latencyP95Ms, (int, float, Decimal)) and (not isinstance(data__monitoring__slo__latencyP95Ms, bool)):
                                 if data__monitoring__slo__latencyP95Ms < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".monitoring.slo.latencyP95Ms must be bigger than or equal to 1", value=data__monitoring__slo__latencyP95Ms, name="" + (name_prefix or "data") + ".monitoring.slo.latencyP95Ms", definition={'type': 'integer', 'minimum': 1}, rule='minimum')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.slo.latencyP95Ms must be bigger than or equal to 1', value=data__monitoring__slo__latencyP95Ms, name='' + (name_prefix or 'data') + '.monitoring.slo.latencyP95Ms', rule='minimum')
                         if data__monitoring__slo_keys:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".monitoring.slo must not contain "+str(data__monitoring__slo_keys)+" properties", value=data__monitoring__slo, name="" + (name_prefix or "data") + ".monitoring.slo", definition={'type': 'object', 'additionalProperties': False, 'properties': {'availability': {'type': 'number', 'exclusiveMinimum': 0, 'exclusiveMaximum': 100}, 'latencyP95Ms': {'type': 'integer', 'minimum': 1}}}, rule='additionalProperties')
-                if "alerts" in data__monitoring_keys:
-                    data__monitoring_keys.remove("alerts")
-                    data__monitoring__alerts = data__monitoring["alerts"]
-                    if not isinstance(data__monitoring__alerts, (dict)):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".monitoring.alerts must be object", value=data__monitoring__alerts, name="" + (name_prefix or "data") + ".monitoring.alerts", definition={'type': 'object', 'additionalProperties': False, 'properties': {'notify': {'type': 'string', 'minLength': 1, 'maxLength': 200}}}, rule='type')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.slo must not contain ' + str(data__monitoring__slo_keys) + ' properties', value=data__monitoring__slo, name='' + (name_prefix or 'data') + '.monitoring.slo', rule='additionalProperties')
+                if 'alerts' in data__monitoring_keys:
+                    data__monitoring_keys.remove('alerts')
+                    data__monitoring__alerts = data__monitoring['alerts']
+                    if not isinstance(data__monitoring__alerts, dict):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.alerts must be object', value=data__monitoring__alerts, name='' + (name_prefix or 'data') + '.monitoring.alerts', rule='type')
                     data__monitoring__alerts_is_dict = isinstance(data__monitoring__alerts, dict)
                     if data__monitoring__alerts_is_dict:
                         data__monitoring__alerts_keys = set(data__monitoring__alerts.keys())
-                        if "notify" in data__monitoring__alerts_keys:
-                            data__monitoring__alerts_keys.remove("notify")
-                            data__monitoring__alerts__notify = data__monitoring__alerts["notify"]
-                            if not isinstance(data__monitoring__alerts__notify, (str)):
-                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".monitoring.alerts.notify must be string", value=data__monitoring__alerts__notify, name="" + (name_prefix or "data") + ".monitoring.alerts.notify", definition={'type': 'string', 'minLength': 1, 'maxLength': 200}, rule='type')
+                        if 'notify' in data__monitoring__alerts_keys:
+                            data__monitoring__alerts_keys.remove('notify')
+                            data__monitoring__alerts__notify = data__monitoring__alerts['notify']
+                            if not isinstance(data__monitoring__alerts__notify, str):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.alerts.notify must be string', value=data__monitoring__alerts__notify, name='' + (name_prefix or 'data') + '.monitoring.alerts.notify', rule='type')
                             if isinstance(data__monitoring__alerts__notify, str):
                                 data__monitoring__alerts__notify_len = len(data__monitoring__alerts__notify)
                                 if data__monitoring__alerts__notify_len < 1:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".monitoring.alerts.notify must be longer than or equal to 1 characters", value=data__monitoring__alerts__notify, name="" + (name_prefix or "data") + ".monitoring.alerts.notify", definition={'type': 'string', 'minLength': 1, 'maxLength': 200}, rule='minLength')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.alerts.notify must be longer than or equal to 1 characters', value=data__monitoring__alerts__notify, name='' + (name_prefix or 'data') + '.monitoring.alerts.notify', rule='minLength')
                                 if data__monitoring__alerts__notify_len > 200:
-                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".monitoring.alerts.notify must be shorter than or equal to 200 characters", value=data__monitoring__alerts__notify, name="" + (name_prefix or "data") + ".monitoring.alerts.notify", definition={'type': 'string', 'minLength': 1, 'maxLength': 200}, rule='maxLength')
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.alerts.notify must be shorter than or equal to 200 characters', value=data__monitoring__alerts__notify, name='' + (name_prefix or 'data') + '.monitoring.alerts.notify', rule='maxLength')
                         if data__monitoring__alerts_keys:
-                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".monitoring.alerts must not contain "+str(data__monitoring__alerts_keys)+" properties", value=data__monitoring__alerts, name="" + (name_prefix or "data") + ".monitoring.alerts", definition={'type': 'object', 'additionalProperties': False, 'properties': {'notify': {'type': 'string', 'minLength': 1, 'maxLength': 200}}}, rule='additionalProperties')
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.alerts must not contain ' + str(data__monitoring__alerts_keys) + ' properties', value=data__monitoring__alerts, name='' + (name_prefix or 'data') + '.monitoring.alerts', rule='additionalProperties')
                 if data__monitoring_keys:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".monitoring must not contain "+str(data__monitoring_keys)+" properties", value=data__monitoring, name="" + (name_prefix or "data") + ".monitoring", definition={'type': 'object', 'additionalProperties': False, 'properties': {'metricsPath': {'type': 'string', 'pattern': '^/\\S*$'}, 'slo': {'type': 'object', 'additionalProperties': False, 'properties': {'availability': {'type': 'number', 'exclusiveMinimum': 0, 'exclusiveMaximum': 100}, 'latencyP95Ms': {'type': 'integer', 'minimum': 1}}}, 'alerts': {'type': 'object', 'additionalProperties': False, 'properties': {'notify': {'type': 'string', 'minLength': 1, 'maxLength': 200}}}}}, rule='additionalProperties')
+                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring must not contain ' + str(data__monitoring_keys) + ' properties', value=data__monitoring, name='' + (name_prefix or 'data') + '.monitoring', rule='additionalProperties')
         if data_keys:
-            raise JsonSchemaValueException("" + (name_prefix or "data") + " must not contain "+str(data_keys)+" properties", value=data, name="" + (name_prefix or "data") + "", definition={'$schema': 'http://json-schema.org/draft-07/schema#', '$id': 'https://jenkins-bridge.dev/schema/v1/service.json', 'type': 'object', 'additionalProperties': False, 'required': ['apiVersion', 'kind', 'metadata', 'source'], 'properties': {'apiVersion': {'const': 'jenkins-bridge/v1'}, 'kind': {'const': 'Service'}, 'metadata': {'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, 'team': {'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, 'description': {'type': 'string', 'maxLength': 2000}, 'owners': {'type': 'array', 'items': {'type': 'string', 'minLength': 1, 'maxLength': 254}}}, 'required': ['name', 'team']}, 'source': {'type': 'object', 'additionalProperties': False, 'properties': {'repo': {'type': 'string', 'minLength': 1, 'maxLength': 2000}, 'branch': {'type': 'string', 'pattern': '^[A-Za-z0-9._/-]{1,200}$'}, 'credentialsId': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}, 'jenkinsfile': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, 'descriptor': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}}, 'required': ['repo']}, 'pipeline': {'type': 'object', 'additionalProperties': False, 'properties': {'jobType': {'enum': ['pipeline', 'multibranch']}, 'agent': {'type': 'string', 'minLength': 1, 'maxLength': 200}, 'timeoutMinutes': {'type': 'integer', 'minimum': 1, 'maximum': 10080}, 'keepBuilds': {'type': 'integer', 'minimum': 1, 'maximum': 10000}, 'triggers': {'type': 'object', 'additionalProperties': False, 'properties': {'poll': {'type': 'string', 'maxLength': 2000}, 'cron': {'type': 'string', 'maxLength': 2000}}}, 'parameters': {'type': 'array', 'items': {'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'type': {'enum': ['string', 'text', 'boolean', 'choice']}, 'default': {'type': ['string', 'boolean', 'number']}, 'description': {'type': 'string', 'maxLength': 2000}, 'choices': {'type': 'array', 'items': {'type': 'string'}, 'minItems': 1}}, 'required': ['name']}}, 'test': {'type': 'array', 'items': {'type': 'object', 'additionalProperties': False, 'properties': {'name': {'type': 'string', 'minLength': 1, 'maxLength': 100}, 'run': {'type': 'string', 'minLength': 1, 'maxLength': 10000}}, 'required': ['name', 'run']}}, 'notify': {'type': 'object', 'additionalProperties': False, 'properties': {'email': {'type': 'string', 'minLength': 3}}}, 'library': {'type': 'string', 'pattern': '^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?$'}}}, 'image': {'type': 'object', 'additionalProperties': False, 'properties': {'repository': {'type': 'string', 'pattern': '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$', 'maxLength': 255}, 'credentialsId': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}, 'context': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, 'dockerfile': {'type': 'string', 'pattern': '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$'}, 'target': {'type': 'string', 'pattern': '^[A-Za-z0-9._-]{1,128}$'}, 'buildArgs': {'type': 'object', 'propertyNames': {'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'additionalProperties': {'type': ['string', 'number', 'boolean']}}}, 'required': ['repository']}, 'runtime': {'type': 'object', 'additionalProperties': False, 'properties': {'port': {'type': 'integer', 'minimum': 1, 'maximum': 65535}, 'env': {'type': 'object', 'propertyNames': {'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'additionalProperties': {'type': ['string', 'number', 'boolean']}}, 'secrets': {'type': 'array', 'items': {'type': 'object', 'additionalProperties': False, 'properties': {'env': {'type': 'string', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,127}$'}, 'credentialsId': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'}}, 'required': ['env', 'credentialsId']}}, 'healthcheck': {'type': 'object', 'additionalProperties': False, 'properties': {'path': {'type': 'string', 'pattern': '^/\\S*$'}, 'intervalSeconds': {'type': 'integer', 'minimum': 1}, 'timeoutSeconds': {'type': 'integer', 'minimum': 1}, 'retries': {'type': 'integer', 'minimum': 1}, 'startPeriodSeconds': {'type': 'integer', 'minimum': 0}}}, 'restart': {'enum': ['no', 'on-failure', 'always', 'unless-stopped']}, 'resources': {'type': 'object', 'additionalProperties': False, 'properties': {'cpus': {'type': 'number', 'exclusiveMinimum': 0, 'maximum': 512}, 'memory': {'type': 'string', 'pattern': '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?$'}}}}}, 'deploy': {'type': 'array', 'items': {'type': 'object', 'additionalProperties': False, 'properties': {'environment': {'type': 'string', 'pattern': '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'}, 'target': {'enum': ['docker', 'swarm', 'kubernetes']}, 'strategy': {'enum': ['recreate', 'blue-green', 'rolling']}, 'listen': {'type': 'string', 'pattern': '^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}$'}, 'replicas': {'type': 'integer', 'minimum': 1, 'maximum': 1000}, 'approval': {'type': 'object', 'additionalProperties': False, 'properties': {'submitter': {'type': 'string', 'minLength': 1, 'maxLength': 200}, 'message': {'type': 'string', 'maxLength': 500}, 'timeoutMinutes': {'type': 'integer', 'minimum': 1, 'maximum': 43200}}}}, 'required': ['environment']}}, 'monitoring': {'type': 'object', 'additionalProperties': False, 'properties': {'metricsPath': {'type': 'string', 'pattern': '^/\\S*$'}, 'slo': {'type': 'object', 'additionalProperties': False, 'properties': {'availability': {'type': 'number', 'exclusiveMinimum': 0, 'exclusiveMaximum': 100}, 'latencyP95Ms': {'type': 'integer', 'minimum': 1}}}, 'alerts': {'type': 'object', 'additionalProperties': False, 'properties': {'notify': {'type': 'string', 'minLength': 1, 'maxLength': 200}}}}}}}, rule='additionalProperties')
+            raise JsonSchemaValueException('' + (name_prefix or 'data') + ' must not contain ' + str(data_keys) + ' properties', value=data, name='' + (name_prefix or 'data') + '', rule='additionalProperties')
     return data
 
 
