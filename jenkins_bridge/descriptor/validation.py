@@ -169,6 +169,9 @@ def _message(kind: str, value: Any, instance: Any) -> str:
     return f"{kind} {value!r} not satisfied; {got}"
 
 
+_PARAMETER_TYPE_DEFAULT = _subschema(("pipeline", "parameters", 0, "type"))["default"]
+
+
 def field_problems(doc: LoadedDocument, data: dict[str, Any]) -> Iterator[Problem]:
     """Rules that span fields and that JSON Schema cannot say clearly."""
     pipeline = _mapping(data.get("pipeline"))
@@ -185,7 +188,7 @@ def field_problems(doc: LoadedDocument, data: dict[str, Any]) -> Iterator[Proble
                     f"parameter '{name}' is already defined at parameters[{seen[name.upper()]}]",
                 )
             seen.setdefault(name.upper(), index)
-        kind = param.get("type", "string")
+        kind = param.get("type", _PARAMETER_TYPE_DEFAULT)
         default = param.get("default")
         where = ("pipeline", "parameters", index)
         if kind == "boolean" and default is not None and not isinstance(default, bool):
