@@ -427,27 +427,28 @@ SCHEMA: dict[str, Any] = {
 
 
 def with_defaults(data: dict[str, Any], node: dict[str, Any] = SCHEMA) -> dict[str, Any]:
-    """A copy of validated ``data`` with every schema default filled in where a key is absent.
+    """Validated ``data`` with every schema default filled in where a key is absent.
 
     A mapping that is absent but has a default (say ``runtime: {}``) is filled in turn, so the
-    defaults of its keys apply too; a mapping without one (``image``) stays absent.
+    defaults of its keys apply too; a mapping without one (``image``) stays absent. ``data`` is
+    left as it is; the result shares the values it did not have to fill, so read it only.
     """
-    filled = copy.deepcopy(data)
-    _fill(filled, node)
+    filled = _filled(data, node)
+    assert isinstance(filled, dict)
     return filled
 
 
-def _fill(value: Any, node: dict[str, Any]) -> None:
+def _filled(value: Any, node: dict[str, Any]) -> Any:
     if isinstance(value, list):
         items = node.get("items")
-        if isinstance(items, dict):
-            for item in value:
-                _fill(item, items)
-        return
-    if not isinstance(value, dict):
-        return
-    for key, child in node.get("properties", {}).items():
-        if key not in value and "default" in child:
-            value[key] = copy.deepcopy(child["default"])
-        if key in value:
-            _fill(value[key], child)
+        return [_filled(item, items) for item in value] if isinstance(items, dict) else value
+    properties = node.get("properties")
+    if not isinstance(value, dict) or not properties:
+        return value
+    out = dict(value)
+    for key, child in properties.items():
+        if key in out:
+            out[key] = _filled(out[key], child)
+        elif "default" in child:  # copied: the schema's own {} and [] must never be shared
+            out[key] = _filled(copy.deepcopy(child["default"]), child)
+    return out

@@ -90,3 +90,12 @@ def test_the_digest_is_of_the_descriptor_as_written_not_its_defaults() -> None:
     spelled_out = build_service(with_defaults(SPARSE), Path("web.yaml"), "web.yaml")
     assert written.runtime == spelled_out.runtime
     assert written.digest != spelled_out.digest
+
+
+def test_filled_defaults_are_copies_never_the_schema_itself() -> None:
+    full = with_defaults(SPARSE)
+    full["runtime"]["env"]["LEAK"] = "1"
+    full["pipeline"]["test"].append({"name": "leak", "run": "true"})
+    again = with_defaults(SPARSE)
+    assert again["runtime"]["env"] == {} and again["pipeline"]["test"] == []
+    assert SCHEMA["properties"]["runtime"]["properties"]["env"]["default"] == {}
