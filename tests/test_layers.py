@@ -264,3 +264,16 @@ def test_no_any_between_cli_and_capabilities(path: Path) -> None:
         }
     )
     assert not untyped, f"{path.relative_to(PACKAGE)} uses {untyped}, typed with Any"
+
+
+# Libraries needed only to generate committed code, never when the tool runs.
+GENERATORS = {"fastjsonschema": "descriptor/generate.py"}
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_generators_are_imported_only_by_their_generator(path: Path) -> None:
+    relative = path.relative_to(PACKAGE).as_posix()
+    for name in _imports(path):
+        top = name.split(".")[0]
+        if top in GENERATORS:
+            assert relative == GENERATORS[top], f"{relative} imports {name}"

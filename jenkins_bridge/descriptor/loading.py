@@ -7,7 +7,6 @@ files inside the folder given are read, and never more than the size limit allow
 from __future__ import annotations
 
 import copy
-import functools
 import hashlib
 import json
 import os
@@ -19,7 +18,7 @@ from typing import Any
 
 from jenkins_bridge.descriptor import model
 from jenkins_bridge.descriptor.git_remote import repository_url_problem
-from jenkins_bridge.descriptor.schema import DEFAULT_LIBRARY
+from jenkins_bridge.descriptor.schema import with_defaults
 from jenkins_bridge.descriptor.validation import field_problems, problem_at, schema_problems
 from jenkins_bridge.descriptor.yamlsource import (
     MAX_BYTES,
@@ -541,16 +540,6 @@ def _source_problems(doc: LoadedDocument, data: dict[str, Any]) -> list[Problem]
     return [] if message is None else [problem_at(doc, ("source", "repo"), message)]
 
 
-@functools.cache
-def _schema_default(*path: str) -> Any:
-    from jenkins_bridge.descriptor.schema import SCHEMA
-
-    node: dict[str, Any] = SCHEMA
-    for part in path:
-        node = node["items"] if part == "[]" else node["properties"][part]
-    return node.get("default")
-
-
 def _parameter_default(value: Any) -> str | bool | None:
     if value is None or isinstance(value, bool):
         return value
@@ -564,55 +553,52 @@ def _text(value: Any) -> str:
 
 
 def build_service(data: dict[str, Any], path: Path, origin: str) -> model.Service:
-    """Build the typed model from validated data; schema defaults fill what is absent."""
-    meta = data["metadata"]
-    src = data["source"]
-    pipe = data.get("pipeline", {})
-    triggers = pipe.get("triggers", {})
-    runtime = data.get("runtime", {})
-    health = runtime.get("healthcheck", {})
-    resources = runtime.get("resources", {})
-    monitoring = data.get("monitoring", {})
-    image = data.get("image")
-
-    def d(section: dict[str, Any], key: str, *schema_path: str) -> Any:
-        return section[key] if key in section else _schema_default(*schema_path, key)
-
-    parameters = tuple(
-        model.Parameter(
-            name=p["name"],
-            type=p.get("type", "string"),
-            default=_parameter_default(p.get("default")),
-            description=p.get("description", ""),
-            choices=tuple(p.get("choices", ())),
-        )
-        for p in pipe.get("parameters", [])
-    )
+    """Build the typed model from validated data. Defaults come from the schema alone
+    (``with_defaults``); a key read with ``.get`` is one the schema gives no default."""
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    full = with_defaults(data)
+    meta = full["metadata"]
+    src = full["source"]
+    pipe = full["pipeline"]
+    runtime = full["runtime"]
+    health = runtime["healthcheck"]
+    monitoring = full["monitoring"]
+    image = full.get("image")
     return model.Service(
         metadata=model.Metadata(
             name=meta["name"],
             team=meta["team"],
-            description=meta.get("description", ""),
-            owners=tuple(meta.get("owners", ())),
+            description=meta["description"],
+            owners=tuple(meta["owners"]),
         ),
         source=model.Source(
             repo=src["repo"],
-            branch=d(src, "branch", "source"),
+            branch=src["branch"],
             credentials_id=src.get("credentialsId"),
-            jenkinsfile=d(src, "jenkinsfile", "source"),
-            descriptor=d(src, "descriptor", "source"),
+            jenkinsfile=src["jenkinsfile"],
+            descriptor=src["descriptor"],
         ),
         pipeline=model.PipelineSpec(
-            job_type=d(pipe, "jobType", "pipeline"),
-            agent=d(pipe, "agent", "pipeline"),
-            timeout_minutes=d(pipe, "timeoutMinutes", "pipeline"),
-            keep_builds=d(pipe, "keepBuilds", "pipeline"),
-            triggers=model.Triggers(poll=triggers.get("poll"), cron=triggers.get("cron")),
-            parameters=parameters,
-            test=tuple(model.TestStep(t["name"], t["run"]) for t in pipe.get("test", [])),
-            notify=model.Notify(email=pipe.get("notify", {}).get("email")),
-            library=pipe.get("library", DEFAULT_LIBRARY),
+            job_type=pipe["jobType"],
+            agent=pipe["agent"],
+            timeout_minutes=pipe["timeoutMinutes"],
+            keep_builds=pipe["keepBuilds"],
+            triggers=model.Triggers(
+                poll=pipe["triggers"].get("poll"), cron=pipe["triggers"].get("cron")
+            ),
+            parameters=tuple(
+                model.Parameter(
+                    name=p["name"],
+                    type=p["type"],
+                    default=_parameter_default(p.get("default")),
+                    description=p["description"],
+                    choices=tuple(p.get("choices", ())),
+                )
+                for p in pipe["parameters"]
+            ),
+            test=tuple(model.TestStep(t["name"], t["run"]) for t in pipe["test"]),
+            notify=model.Notify(email=pipe["notify"].get("email")),
+            library=pipe["library"],
         ),
         image=(
             None
@@ -620,56 +606,54 @@ def build_service(data: dict[str, Any], path: Path, origin: str) -> model.Servic
             else model.ImageSpec(
                 repository=image["repository"],
                 credentials_id=image.get("credentialsId"),
-                context=d(image, "context", "image"),
-                dockerfile=d(image, "dockerfile", "image"),
+                context=image["context"],
+                dockerfile=image["dockerfile"],
                 target=image.get("target"),
-                build_args={k: _text(v) for k, v in sorted(image.get("buildArgs", {}).items())},
+                build_args={k: _text(v) for k, v in sorted(image["buildArgs"].items())},
             )
         ),
         runtime=model.RuntimeSpec(
-            port=d(runtime, "port", "runtime"),
-            env={k: _text(v) for k, v in sorted(runtime.get("env", {}).items())},
-            secrets=tuple(
-                model.Secret(s["env"], s["credentialsId"]) for s in runtime.get("secrets", [])
-            ),
+            port=runtime["port"],
+            env={k: _text(v) for k, v in sorted(runtime["env"].items())},
+            secrets=tuple(model.Secret(s["env"], s["credentialsId"]) for s in runtime["secrets"]),
             healthcheck=model.Healthcheck(
-                path=d(health, "path", "runtime", "healthcheck"),
-                interval_seconds=d(health, "intervalSeconds", "runtime", "healthcheck"),
-                timeout_seconds=d(health, "timeoutSeconds", "runtime", "healthcheck"),
-                retries=d(health, "retries", "runtime", "healthcheck"),
-                start_period_seconds=d(health, "startPeriodSeconds", "runtime", "healthcheck"),
+                path=health["path"],
+                interval_seconds=health["intervalSeconds"],
+                timeout_seconds=health["timeoutSeconds"],
+                retries=health["retries"],
+                start_period_seconds=health["startPeriodSeconds"],
             ),
-            restart=d(runtime, "restart", "runtime"),
-            resources=model.Resources(cpus=resources.get("cpus"), memory=resources.get("memory")),
+            restart=runtime["restart"],
+            resources=model.Resources(
+                cpus=runtime["resources"].get("cpus"), memory=runtime["resources"].get("memory")
+            ),
         ),
         deploy=tuple(
             model.DeployStage(
                 environment=s["environment"],
-                target=s.get("target", "docker"),
-                strategy=s.get("strategy", "rolling"),
+                target=s["target"],
+                strategy=s["strategy"],
                 listen=s.get("listen"),
-                replicas=s.get("replicas", 1),
+                replicas=s["replicas"],
                 approval=(
                     None
                     if "approval" not in s
                     else model.Approval(
                         submitter=s["approval"].get("submitter"),
-                        message=s["approval"].get("message", ""),
-                        timeout_minutes=d(
-                            s["approval"], "timeoutMinutes", "deploy", "[]", "approval"
-                        ),
+                        message=s["approval"]["message"],
+                        timeout_minutes=s["approval"]["timeoutMinutes"],
                     )
                 ),
             )
-            for s in data.get("deploy", [])
+            for s in full["deploy"]
         ),
         monitoring=model.Monitoring(
-            metrics_path=d(monitoring, "metricsPath", "monitoring"),
+            metrics_path=monitoring["metricsPath"],
             slo=model.Slo(
-                availability=monitoring.get("slo", {}).get("availability"),
-                latency_p95_ms=monitoring.get("slo", {}).get("latencyP95Ms"),
+                availability=monitoring["slo"].get("availability"),
+                latency_p95_ms=monitoring["slo"].get("latencyP95Ms"),
             ),
-            alerts_notify=monitoring.get("alerts", {}).get("notify"),
+            alerts_notify=monitoring["alerts"].get("notify"),
         ),
         path=path,
         origin=origin,

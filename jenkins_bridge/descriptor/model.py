@@ -1,13 +1,14 @@
 """The typed service descriptor (v1): what every renderer and capability reads.
 
-Built only from validated data (see ``descriptor.build``); all defaults live in the schema,
-so the model has no optional-with-hidden-default surprises.
+Built only from validated data by ``loading.build_service``, after ``schema.with_defaults``
+filled in the schema's defaults: the model has none of its own, so every field is given.
+``None`` means "not set" for the keys the schema gives no default.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 API_VERSION = "jenkins-bridge/v1"
@@ -18,26 +19,26 @@ KIND = "Service"
 class Metadata:
     name: str
     team: str
-    description: str = ""
-    owners: tuple[str, ...] = ()
+    description: str
+    owners: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Source:
     repo: str
-    branch: str = "main"
-    credentials_id: str | None = None
-    jenkinsfile: str = "Jenkinsfile"
-    descriptor: str = "jenkins-bridge.yaml"
+    branch: str
+    credentials_id: str | None
+    jenkinsfile: str
+    descriptor: str
 
 
 @dataclass(frozen=True, slots=True)
 class Parameter:
     name: str
     type: str  # string | text | boolean | choice
-    default: str | bool | None = None
-    description: str = ""
-    choices: tuple[str, ...] = ()
+    default: str | bool | None
+    description: str
+    choices: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,36 +49,36 @@ class TestStep:
 
 @dataclass(frozen=True, slots=True)
 class Triggers:
-    poll: str | None = None
-    cron: str | None = None
+    poll: str | None
+    cron: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class Notify:
-    email: str | None = None
+    email: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class PipelineSpec:
-    job_type: str = "pipeline"  # pipeline | multibranch
-    agent: str = "any"
-    timeout_minutes: int = 60
-    keep_builds: int = 20
-    triggers: Triggers = field(default_factory=Triggers)
-    parameters: tuple[Parameter, ...] = ()
-    test: tuple[TestStep, ...] = ()
-    notify: Notify = field(default_factory=Notify)
-    library: str = ""  # shared library reference, "jenkins-bridge@<version>" by default
+    job_type: str  # pipeline | multibranch
+    agent: str
+    timeout_minutes: int
+    keep_builds: int
+    triggers: Triggers
+    parameters: tuple[Parameter, ...]
+    test: tuple[TestStep, ...]
+    notify: Notify
+    library: str  # shared library reference, name@version
 
 
 @dataclass(frozen=True, slots=True)
 class ImageSpec:
     repository: str
-    credentials_id: str | None = None
-    context: str = "."
-    dockerfile: str = "Dockerfile"
-    target: str | None = None
-    build_args: Mapping[str, str] = field(default_factory=dict)
+    credentials_id: str | None
+    context: str
+    dockerfile: str
+    target: str | None
+    build_args: Mapping[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,57 +89,57 @@ class Secret:
 
 @dataclass(frozen=True, slots=True)
 class Healthcheck:
-    path: str = "/healthz"
-    interval_seconds: int = 5
-    timeout_seconds: int = 2
-    retries: int = 3
-    start_period_seconds: int = 10
+    path: str
+    interval_seconds: int
+    timeout_seconds: int
+    retries: int
+    start_period_seconds: int
 
 
 @dataclass(frozen=True, slots=True)
 class Resources:
-    cpus: float | None = None
-    memory: str | None = None
+    cpus: float | None
+    memory: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class RuntimeSpec:
-    port: int = 8080
-    env: Mapping[str, str] = field(default_factory=dict)
-    secrets: tuple[Secret, ...] = ()
-    healthcheck: Healthcheck = field(default_factory=Healthcheck)
-    restart: str = "on-failure"
-    resources: Resources = field(default_factory=Resources)
+    port: int
+    env: Mapping[str, str]
+    secrets: tuple[Secret, ...]
+    healthcheck: Healthcheck
+    restart: str
+    resources: Resources
 
 
 @dataclass(frozen=True, slots=True)
 class Approval:
-    submitter: str | None = None
-    message: str = ""
-    timeout_minutes: int = 1440  # the schema's default; the wait expires after it
+    submitter: str | None
+    message: str
+    timeout_minutes: int  # the wait expires after it
 
 
 @dataclass(frozen=True, slots=True)
 class DeployStage:
     environment: str
-    target: str = "docker"  # docker | swarm | kubernetes
-    strategy: str = "rolling"  # recreate | blue-green | rolling
-    listen: str | None = None
-    replicas: int = 1
-    approval: Approval | None = None
+    target: str  # docker | swarm | kubernetes
+    strategy: str  # recreate | blue-green | rolling
+    listen: str | None
+    replicas: int
+    approval: Approval | None
 
 
 @dataclass(frozen=True, slots=True)
 class Slo:
-    availability: float | None = None
-    latency_p95_ms: int | None = None
+    availability: float | None
+    latency_p95_ms: int | None
 
 
 @dataclass(frozen=True, slots=True)
 class Monitoring:
-    metrics_path: str = "/metrics"
-    slo: Slo = field(default_factory=Slo)
-    alerts_notify: str | None = None
+    metrics_path: str
+    slo: Slo
+    alerts_notify: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,8 @@ def _rows(node: dict[str, Any], prefix: str) -> Iterator[tuple[str, str, str, st
         path = f"{prefix}{name}"
         default = child.get("default")
         shown = "" if default in (None, {}, []) else f"`{json.dumps(default)}`"
+        # A default naming this release would make the README stale at every release.
+        shown = child.get("x-default-shown", shown)
         if name in required:
             shown = "**required**"
         yield path, _type(child), shown, child.get("description", "")

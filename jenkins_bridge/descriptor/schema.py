@@ -1,11 +1,14 @@
 """The descriptor's JSON Schema (v1): the one source of field names, types, defaults and docs.
 
-``jenkins-bridge schema`` prints it for editors; validation and the model's defaults read it.
-Custom ``x-message`` texts replace jsonschema's generic wording where a rule needs explaining.
+``jenkins-bridge schema`` prints it for editors; validation (``schema_check``, generated from
+it) and the model (``with_defaults`` fills what a descriptor leaves out) read it.
+Custom ``x-message`` texts replace jsonschema's generic wording where a rule needs explaining;
+``x-default-shown`` is what the README reference shows for a default that names this release.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from jenkins_bridge import __version__
@@ -205,6 +208,8 @@ SCHEMA: dict[str, Any] = {
                     "Shared library reference (default: jenkins-bridge@v<this version>, a release "
                     "tag).",
                     pattern=r"^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?$",
+                    default=DEFAULT_LIBRARY,
+                    **{"x-default-shown": ""},
                 ),
             },
             "How the Jenkins job and pipeline behave.",
@@ -367,7 +372,9 @@ SCHEMA: dict[str, Any] = {
                             "submitter": _str(
                                 "User or group allowed to approve.", minLength=1, maxLength=200
                             ),
-                            "message": _str("Question shown on the input step.", maxLength=500),
+                            "message": _str(
+                                "Question shown on the input step.", default="", maxLength=500
+                            ),
                             "timeoutMinutes": {
                                 "type": "integer",
                                 "minimum": 1,
@@ -417,3 +424,31 @@ SCHEMA: dict[str, Any] = {
         ),
     },
 }
+
+
+def with_defaults(data: dict[str, Any], node: dict[str, Any] = SCHEMA) -> dict[str, Any]:
+    """Validated ``data`` with every schema default filled in where a key is absent.
+
+    A mapping that is absent but has a default (say ``runtime: {}``) is filled in turn, so the
+    defaults of its keys apply too; a mapping without one (``image``) stays absent. ``data`` is
+    left as it is; the result shares the values it did not have to fill, so read it only.
+    """
+    filled = _filled(data, node)
+    assert isinstance(filled, dict)
+    return filled
+
+
+def _filled(value: Any, node: dict[str, Any]) -> Any:
+    if isinstance(value, list):
+        items = node.get("items")
+        return [_filled(item, items) for item in value] if isinstance(items, dict) else value
+    properties = node.get("properties")
+    if not isinstance(value, dict) or not properties:
+        return value
+    out = dict(value)
+    for key, child in properties.items():
+        if key in out:
+            out[key] = _filled(out[key], child)
+        elif "default" in child:  # copied: the schema's own {} and [] must never be shared
+            out[key] = _filled(copy.deepcopy(child["default"]), child)
+    return out

@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import difflib
 import functools
-import hashlib
-import json
-import marshal
-import os
-import pathlib
 import re
-import sys
 from collections.abc import Iterator
 from typing import Any
 
+from jenkins_bridge.descriptor import schema_check
 from jenkins_bridge.descriptor.cron import CronSpecError, check_cron_spec
 from jenkins_bridge.descriptor.label_expression import LabelExpressionError, check_label_expression
 from jenkins_bridge.descriptor.schema import SCHEMA
+from jenkins_bridge.descriptor.schema_violation import SchemaViolation
 from jenkins_bridge.descriptor.yamlsource import KeyPath, LoadedDocument
 from jenkins_bridge.errors import Problem
 
@@ -78,78 +74,12 @@ def problem_at(doc: LoadedDocument, path: KeyPath, message: str, *, key: bool = 
     return Problem("invalid", f"{dotted(path)}: {message}", file, line, column)
 
 
-class SchemaViolation(ValueError):
-    """Raised by the compiled validator (fastjsonschema's generated code calls it by the name
-    it imports, ``JsonSchemaValueException``, with the same arguments)."""
-
-    def __init__(
-        self,
-        message: str,
-        value: Any = None,
-        name: str | None = None,
-        definition: Any = None,
-        rule: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.name = name or "data"
-        self.rule = rule
-
-    @property
-    def path(self) -> KeyPath:
-        parts: list[str | int] = []
-        for key, index in re.findall(r"\.([^.\[]+)|\[(\d+)\]", self.name[len("data") :]):
-            parts.append(int(index) if index else key)
-        return tuple(parts)
-
-
-_GENERATED_IMPORT = "from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException"
-
-
-@functools.cache
-def _fast_check() -> Any:
-    """A validator compiled from the schema by fastjsonschema (~20x faster than jsonschema).
-
-    Generating and compiling it costs ~50 ms, and importing fastjsonschema ~20 ms more: a lot
-    for a CLI that pipelines call many times. So the compiled code object is cached per schema
-    and Python version in the user's cache directory (marshal, so it works where bytecode
-    writing is off), and runs with our own exception class instead of importing the library.
-    Any failure with the cache only means compiling in memory.
-    """
-    key = json.dumps(SCHEMA, sort_keys=True) + sys.version
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    home_cache = pathlib.Path.home() / ".cache"
-    cache = pathlib.Path(os.environ.get("XDG_CACHE_HOME") or home_cache) / "jenkins-bridge"
-    cached = cache / f"schema-check-{digest}.marshal"
-    namespace: dict[str, Any] = {
-        "__name__": "jenkins_bridge_schema_check",
-        "JsonSchemaValueException": SchemaViolation,
-        "JsonSchemaValuesException": SchemaViolation,
-    }
-    try:
-        code = marshal.loads(cached.read_bytes())
-    except (OSError, EOFError, ValueError, TypeError):
-        import fastjsonschema
-
-        source = fastjsonschema.compile_to_code(SCHEMA, use_default=False)
-        if _GENERATED_IMPORT not in source:  # pragma: no cover - a future fastjsonschema
-            raise RuntimeError("fastjsonschema changed its generated code") from None
-        code = compile(source.replace(_GENERATED_IMPORT, ""), str(cached), "exec")
-        try:
-            cache.mkdir(parents=True, exist_ok=True)
-            temporary = cached.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_bytes(marshal.dumps(code))
-            os.replace(temporary, cached)
-        except OSError:
-            pass  # read-only home: compile again next time
-    exec(code, namespace)  # code that fastjsonschema generated from our own schema
-    # The generated entry point is the first function, named after the schema's $id.
-    return next(v for k, v in namespace.items() if k.startswith("validate"))
-
-
 def schema_problems(doc: LoadedDocument, data: dict[str, Any]) -> Iterator[Problem]:
+    """The schema's verdict comes from ``schema_check`` (generated from it, ~20x faster than
+    jsonschema); only data it refuses is explained, with jsonschema, which lists every
+    problem with its place."""
     try:
-        _fast_check()(data)
+        schema_check.check(data)
         return
     except SchemaViolation as exc:
         fast_error = exc
@@ -239,6 +169,9 @@ def _message(kind: str, value: Any, instance: Any) -> str:
     return f"{kind} {value!r} not satisfied; {got}"
 
 
+_PARAMETER_TYPE_DEFAULT = _subschema(("pipeline", "parameters", 0, "type"))["default"]
+
+
 def field_problems(doc: LoadedDocument, data: dict[str, Any]) -> Iterator[Problem]:
     """Rules that span fields and that JSON Schema cannot say clearly."""
     pipeline = _mapping(data.get("pipeline"))
@@ -255,7 +188,7 @@ def field_problems(doc: LoadedDocument, data: dict[str, Any]) -> Iterator[Proble
                     f"parameter '{name}' is already defined at parameters[{seen[name.upper()]}]",
                 )
             seen.setdefault(name.upper(), index)
-        kind = param.get("type", "string")
+        kind = param.get("type", _PARAMETER_TYPE_DEFAULT)
         default = param.get("default")
         where = ("pipeline", "parameters", index)
         if kind == "boolean" and default is not None and not isinstance(default, bool):

@@ -82,25 +82,6 @@ def test_trailing_newline_in_a_name_is_rejected(tmp_path: Path) -> None:
     assert problem.message.startswith("metadata.name:") and problem.line == 3
 
 
-def test_compiled_schema_cache_survives_corruption(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from jenkins_bridge.descriptor import validation
-
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    validation._fast_check.cache_clear()
-    try:
-        load_service(GOLDEN / "minimal" / "hello.yaml")
-        (cached,) = (tmp_path / "jenkins-bridge").glob("schema-check-*.marshal")
-        cached.write_bytes(b"garbage")
-        validation._fast_check.cache_clear()
-        load_service(GOLDEN / "minimal" / "hello.yaml")
-        with pytest.raises(InvalidDescriptors):
-            load_services([GOLDEN / "err-bad-types"])
-    finally:
-        validation._fast_check.cache_clear()
-
-
 def test_naming_a_defaults_file_checks_the_descriptors_it_applies_to() -> None:
     found = discover([GOLDEN / "team-defaults" / "_defaults.yaml"])
     assert sorted(d.path.name for d in found) == ["billing.yaml", "ledger.yaml"]
