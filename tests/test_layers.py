@@ -277,3 +277,18 @@ def test_generators_are_imported_only_by_their_generator(path: Path) -> None:
         top = name.split(".")[0]
         if top in GENERATORS:
             assert relative == GENERATORS[top], f"{relative} imports {name}"
+
+
+def test_architecture_page_states_the_layers() -> None:
+    """ARCHITECTURE.md's table says what each package may import: the rules above, in words."""
+    table: dict[str, set[str]] = {}
+    for line in (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0].startswith("`") and cells[0].endswith("/`"):
+            allowed = cells[2]
+            table[cells[0].strip("`/")] = (
+                set() if allowed == "—" else {a.strip() for a in allowed.split(",")}
+            )
+    assert table == ALLOWED
+    packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+    assert packages - {"templates"} == set(table)
