@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import LIBRARY_REPO
 
+from jenkins_bridge.render.ownership import MANAGED_MARKER
 from jenkins_bridge.testing import JenkinsEmulator
 
 __all__ = ["LIBRARY_REPO"]
@@ -42,6 +43,11 @@ def write_service(root: Path, team: str, name: str, *, branch: str = "main", **e
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def legacy_ownership_line(sha256: str, source: str) -> str:
+    """The line versions before per-item ownership wrote, as live controllers may still hold."""
+    return f"{MANAGED_MARKER} sha256={sha256} source={source}"
 
 
 @pytest.fixture
