@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 
 from jenkins_bridge.cli import main
+from jenkins_bridge.testing import JenkinsEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
 PARSE_CHECK = ROOT / "tests" / "groovy" / "ParseCheck.groovy"
 LIBRARY_REPO = "https://git.example.com/platform/jenkins-bridge.git"
+USER, TOKEN = "admin", "token123"  # the emulator's user in provisioning tests
 
 
 @pytest.fixture
@@ -26,6 +28,35 @@ def library_repo(monkeypatch: pytest.MonkeyPatch) -> str:
     refuse to run without one; tests of that refusal unset it)."""
     monkeypatch.setenv("JENKINS_BRIDGE_LIBRARY_REPO", LIBRARY_REPO)
     return LIBRARY_REPO
+
+
+def write_service(root: Path, team: str, name: str, *, branch: str = "main", **extra: str) -> Path:
+    lines = [
+        "apiVersion: jenkins-bridge/v1",
+        "kind: Service",
+        f"metadata: {{name: {name}, team: {team}}}",
+        f"source: {{repo: 'https://git.example.com/{team}/{name}.git', branch: {branch}}}",
+    ]
+    lines += [f"{k}: {v}" for k, v in extra.items()]
+    path = root / team / f"{name}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def emulator() -> Iterator[JenkinsEmulator]:
+    with JenkinsEmulator(users={USER: TOKEN}) as emu:
+        yield emu
+
+
+@pytest.fixture
+def jenkins_env(emulator: JenkinsEmulator, monkeypatch: pytest.MonkeyPatch) -> JenkinsEmulator:
+    monkeypatch.setenv("JENKINS_URL", emulator.url)
+    monkeypatch.setenv("JENKINS_USER", USER)
+    monkeypatch.setenv("JENKINS_TOKEN", TOKEN)
+    monkeypatch.delenv("JENKINS_BRIDGE_CONFIG", raising=False)
+    return emulator
 
 
 @dataclass
