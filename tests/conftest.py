@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from jenkins_bridge.cli import main
 from jenkins_bridge.testing import JenkinsEmulator
@@ -57,6 +58,26 @@ def jenkins_env(emulator: JenkinsEmulator, monkeypatch: pytest.MonkeyPatch) -> J
     monkeypatch.setenv("JENKINS_TOKEN", TOKEN)
     monkeypatch.delenv("JENKINS_BRIDGE_CONFIG", raising=False)
     return emulator
+
+
+def post_by_hand(
+    emulator: JenkinsEmulator,
+    path: str,
+    xml: str | None = None,
+    *,
+    form: dict[str, str] | None = None,
+) -> None:
+    """POST ``path`` of the emulator as a person would (UI or script, as ``USER``): an XML
+    body, a form, or nothing; Jenkins answers 200 or a redirect."""
+    response = requests.post(
+        emulator.url + path,
+        data=xml.encode() if xml is not None else form,
+        headers={"Content-Type": "application/xml"} if xml is not None else {},
+        auth=(USER, TOKEN),
+        timeout=10,
+        allow_redirects=False,
+    )
+    assert response.status_code in (200, 302), response.headers.get("X-Error")
 
 
 @dataclass

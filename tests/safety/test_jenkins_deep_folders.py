@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import requests
-from conftest import TOKEN, USER, CliResult, write_service
+from conftest import CliResult, post_by_hand, write_service
 
 from jenkins_bridge.testing import JenkinsEmulator
 
@@ -21,15 +20,7 @@ def create(emulator: JenkinsEmulator, full_name: str, xml: str | None = None, **
     parent, _, name = full_name.rpartition("/")
     path = "".join(f"job/{part}/" for part in parent.split("/") if part)
     params = "".join(f"&{k}={v}" for k, v in query.items())
-    response = requests.post(
-        f"{emulator.url}{path}createItem?name={name}{params}",
-        data=xml.encode() if xml is not None else None,
-        headers={"Content-Type": "application/xml"} if xml is not None else {},
-        auth=(USER, TOKEN),
-        timeout=10,
-        allow_redirects=False,
-    )
-    assert response.status_code in (200, 302), response.headers.get("X-Error")
+    post_by_hand(emulator, f"{path}createItem?name={name}{params}", xml)
 
 
 def remove_team(root: Path, team: str) -> None:

@@ -7,25 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import requests
-from conftest import TOKEN, USER, CliResult, write_service
+from conftest import CliResult, post_by_hand, write_service
 
 from jenkins_bridge.testing import JenkinsEmulator
 
 Cli = Callable[..., CliResult]
 FAST = ("--max-rps", "0")
-
-
-def post(emulator: JenkinsEmulator, path: str, xml: str | None = None) -> None:
-    response = requests.post(
-        emulator.url + path,
-        data=xml.encode() if xml is not None else None,
-        headers={"Content-Type": "application/xml"} if xml is not None else {},
-        auth=(USER, TOKEN),
-        timeout=10,
-        allow_redirects=False,
-    )
-    assert response.status_code in (200, 302), response.headers.get("X-Error")
 
 
 def hand_made_job(description: str) -> str:
@@ -42,7 +29,7 @@ def test_copied_job_is_never_pruned(cli: Cli, jenkins_env: JenkinsEmulator, tmp_
     write_service(root, "pay", "old")
     assert cli("apply", str(root), *FAST).exit_code == 0
     # "Copy from" in the UI: the copy carries the original's ownership line.
-    post(jenkins_env, "job/pay/createItem?name=api-experiment&mode=copy&from=api")
+    post_by_hand(jenkins_env, "job/pay/createItem?name=api-experiment&mode=copy&from=api")
     assert "[managed by jenkins-bridge]" in (
         jenkins_env.items["pay/api-experiment"].description or ""
     )
@@ -72,7 +59,7 @@ def test_marker_text_in_a_hand_made_description_is_not_ownership(
     root = tmp_path / "services"
     write_service(root, "pay", "api")
     assert cli("apply", str(root), *FAST).exit_code == 0
-    post(jenkins_env, "job/pay/createItem?name=report", hand_made_job(description))
+    post_by_hand(jenkins_env, "job/pay/createItem?name=report", hand_made_job(description))
     applied = cli("apply", str(root), "--prune=delete", "--yes", *FAST)
     assert applied.exit_code == 0, applied.stderr
     assert "pay/report" in jenkins_env.items
@@ -84,7 +71,7 @@ def test_copy_under_a_described_name_is_refused_until_adopted(
     root = tmp_path / "services"
     write_service(root, "pay", "api")
     assert cli("apply", str(root), *FAST).exit_code == 0
-    post(jenkins_env, "job/pay/createItem?name=worker&mode=copy&from=api")
+    post_by_hand(jenkins_env, "job/pay/createItem?name=worker&mode=copy&from=api")
     before = jenkins_env.items["pay/worker"].config_xml
     write_service(root, "pay", "worker", branch="develop")
     planned = cli("plan", str(root), *FAST)
@@ -108,8 +95,8 @@ def test_copied_folder_inside_a_removed_team_keeps_the_team(
     write_service(root, "gone", "api")
     assert cli("apply", str(root), *FAST).exit_code == 0
     # A folder copied from a managed team folder, with hand-made work inside.
-    post(jenkins_env, "job/gone/createItem?name=lab&mode=copy&from=/keep")
-    post(jenkins_env, "job/gone/job/lab/createItem?name=experiment", hand_made_job("mine"))
+    post_by_hand(jenkins_env, "job/gone/createItem?name=lab&mode=copy&from=/keep")
+    post_by_hand(jenkins_env, "job/gone/job/lab/createItem?name=experiment", hand_made_job("mine"))
     (root / "gone" / "api.yaml").unlink()
     planned = cli("plan", str(root), "--prune=delete", "--prune-scope", "all", *FAST)
     assert "x delete job gone/api (removed)" in planned.stdout

@@ -8,8 +8,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-import requests
-from conftest import TOKEN, USER, CliResult, write_service
+from conftest import CliResult, post_by_hand, write_service
 
 from jenkins_bridge.testing import JenkinsEmulator
 
@@ -19,14 +18,7 @@ FAST = ("--max-rps", "0")
 
 def set_description(emulator: JenkinsEmulator, full_name: str, text: str) -> None:
     path = "".join(f"job/{part}/" for part in full_name.split("/"))
-    response = requests.post(
-        f"{emulator.url}{path}submitDescription",
-        data={"description": text},
-        auth=(USER, TOKEN),
-        timeout=10,
-        allow_redirects=False,
-    )
-    assert response.status_code in (200, 302)
+    post_by_hand(emulator, f"{path}submitDescription", form={"description": text})
 
 
 def as_written_by_an_earlier_version(description: str) -> str:
