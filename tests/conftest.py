@@ -60,6 +60,29 @@ def jenkins_env(emulator: JenkinsEmulator, monkeypatch: pytest.MonkeyPatch) -> J
     return emulator
 
 
+def write_numbered_services(
+    root: Path, count: int, *, teams: int, parameters: bool = False
+) -> Path:
+    """``count`` descriptors ``team-<i % teams>/svc-<i>.yaml``, each with a test step of its own
+    (and with ``parameters``, a parameter whose default differs per service); returns ``root``."""
+    for i in range(count):
+        team = i % teams
+        lines = [
+            "apiVersion: jenkins-bridge/v1",
+            "kind: Service",
+            f"metadata: {{name: svc-{i}, team: team-{team}}}",
+            f'source: {{repo: "https://git.example.com/{i}.git"}}',
+            "pipeline:",
+        ]
+        if parameters:
+            lines.append(f'  parameters: [{{name: P, default: "v{i}"}}]')
+        lines.append(f'  test: [{{name: unit, run: "make test-{i}"}}]')
+        folder = root / f"team-{team}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"svc-{i}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
 def post_by_hand(
     emulator: JenkinsEmulator,
     path: str,
