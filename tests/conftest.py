@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,26 @@ def write_numbered_services(
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"svc-{i}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return root
+
+
+def write_image_service(folder: Path, image_fields: str = "") -> Path:
+    """``folder/service.yaml``: service qa/app whose image is 127.0.0.1:5000/qa/app, with
+    ``image_fields`` (YAML) added under ``image:``; returns its path."""
+    path = folder / "service.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            apiVersion: jenkins-bridge/v1
+            kind: Service
+            metadata: {name: app, team: qa}
+            source: {repo: https://git.example.com/qa/app.git}
+            image:
+              repository: 127.0.0.1:5000/qa/app
+            """
+        )
+        + textwrap.indent(textwrap.dedent(image_fields), "  ")
+    )
+    return path
 
 
 def post_by_hand(
