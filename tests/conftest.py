@@ -61,6 +61,16 @@ def jenkins_env(emulator: JenkinsEmulator, monkeypatch: pytest.MonkeyPatch) -> J
     return emulator
 
 
+def git_repository(path: Path, remote: str | None = None) -> Path:
+    """A git repository at ``path`` with ``remote`` as origin; no commits (only its remote
+    names it)."""
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    if remote is not None:
+        subprocess.run(["git", "-C", str(path), "remote", "add", "origin", remote], check=True)
+    return path
+
+
 def write_numbered_services(
     root: Path, count: int, *, teams: int, parameters: bool = False
 ) -> Path:

@@ -6,12 +6,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import git_repository
 
 from jenkins_bridge.git_command import git_answer
 
 
 def test_a_checkout_answers(tmp_path: Path) -> None:
-    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    git_repository(tmp_path)
     subprocess.run(["git", "-C", str(tmp_path), "config", "x.y", "z"], check=True)
     assert git_answer(tmp_path, "config", "--get", "x.y") == "z\n"
 

@@ -8,7 +8,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import CliResult, write_service
+from conftest import CliResult, git_repository, write_service
 
 from jenkins_bridge.testing import JenkinsEmulator
 
@@ -16,20 +16,11 @@ Cli = Callable[..., CliResult]
 FAST = ("--max-rps", "0")
 
 
-def repository(path: Path, remote: str | None) -> Path:
-    """A git repository (no commits needed: only its remote names it)."""
-    path.mkdir(parents=True)
-    subprocess.run(["git", "init", "-q", str(path)], check=True)
-    if remote is not None:
-        subprocess.run(["git", "-C", str(path), "remote", "add", "origin", remote], check=True)
-    return path
-
-
 def test_second_repository_cannot_take_over_a_job(
     cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
 ) -> None:
-    first = repository(tmp_path / "first", "git@git.example.com:platform/first.git")
-    second = repository(tmp_path / "second", "https://ci@git.example.com/platform/second.git")
+    first = git_repository(tmp_path / "first", "git@git.example.com:platform/first.git")
+    second = git_repository(tmp_path / "second", "https://ci@git.example.com/platform/second.git")
     write_service(first, "pay", "api")
     write_service(second, "pay", "api", branch="hijack")
     assert cli("apply", str(first), *FAST).exit_code == 0
@@ -65,8 +56,8 @@ def test_second_repository_cannot_take_over_a_job(
 def test_second_repository_never_prunes_the_first_ones_jobs(
     cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
 ) -> None:
-    first = repository(tmp_path / "first", "https://git.example.com/platform/first.git")
-    second = repository(tmp_path / "second", "https://git.example.com/platform/second.git")
+    first = git_repository(tmp_path / "first", "https://git.example.com/platform/first.git")
+    second = git_repository(tmp_path / "second", "https://git.example.com/platform/second.git")
     write_service(first, "pay", "api")
     write_service(first, "pay", "ledger")
     write_service(second, "pay", "worker")
@@ -88,7 +79,7 @@ def test_second_repository_never_prunes_the_first_ones_jobs(
 def test_another_folder_of_descriptors_in_the_same_repository(
     cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
 ) -> None:
-    repo = repository(tmp_path / "platform", "https://git.example.com/platform/services.git")
+    repo = git_repository(tmp_path / "platform", "https://git.example.com/platform/services.git")
     write_service(repo / "payments", "pay", "api")
     write_service(repo / "ledger", "pay", "ledger")
     assert cli("apply", str(repo / "payments"), *FAST).exit_code == 0
@@ -108,7 +99,7 @@ def test_another_folder_of_descriptors_in_the_same_repository(
 def test_source_id_keeps_ownership_when_the_repository_moves(
     cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
 ) -> None:
-    repo = repository(tmp_path / "svc", "https://git.example.com/old-org/services.git")
+    repo = git_repository(tmp_path / "svc", "https://git.example.com/old-org/services.git")
     write_service(repo, "pay", "api")
     assert cli("apply", str(repo), "--source-id", "platform-services", *FAST).exit_code == 0
     subprocess.run(
