@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import textwrap
@@ -132,6 +133,21 @@ def post_by_hand(
         allow_redirects=False,
     )
     assert response.status_code in (200, 302), response.headers.get("X-Error")
+
+
+@pytest.fixture
+def bytes_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of every chunk ``os.read`` returns from now on, in order."""
+    sizes: list[int] = []
+    real_read = os.read
+
+    def counting_read(fd: int, size: int) -> bytes:
+        chunk = real_read(fd, size)
+        sizes.append(len(chunk))
+        return chunk
+
+    monkeypatch.setattr(os, "read", counting_read)
+    return sizes
 
 
 @dataclass
