@@ -1,4 +1,5 @@
-"""Shared test helpers: run the CLI in-process, and parse Jenkinsfiles with real Groovy 2.4."""
+"""Shared test helpers: run the CLI in-process, an emulator the environment points at, the
+descriptor and repository writers several packages use, and Groovy 2.4 parsing."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ def library_repo(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def write_service(root: Path, team: str, name: str, *, branch: str = "main", **extra: str) -> Path:
+    """A minimal descriptor ``root/team/name.yaml`` (``extra``: more top-level keys, as YAML)."""
     lines = [
         "apiVersion: jenkins-bridge/v1",
         "kind: Service",

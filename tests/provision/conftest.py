@@ -1,4 +1,5 @@
-"""Fixtures for provisioning tests: generated descriptors and an emulator per test."""
+"""Helpers for provisioning tests: generated descriptor trees and the ownership lines of earlier
+versions (the emulator fixtures, ``emulator`` and ``jenkins_env``, are in tests/conftest.py)."""
 
 from __future__ import annotations
 
