@@ -6,7 +6,7 @@ where they become a one-line message (or a JSON error object) and an exit code.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 EXIT_OK = 0
@@ -95,7 +95,3 @@ class Interrupted(BridgeError):
         )
         self.command = command
         self.data: dict[str, object] = dict(data or {})
-
-
-def format_problems(problems: Sequence[Problem]) -> str:
-    return "\n".join(str(p) for p in problems)

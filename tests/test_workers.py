@@ -9,29 +9,16 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import write_numbered_services
 
 from jenkins_bridge.descriptor import load_services
 from jenkins_bridge.errors import InvalidDescriptors
 from jenkins_bridge.output.run import render_run
 from jenkins_bridge.workers import PARALLEL_THRESHOLD, WorkerFailed, map_chunks
 
-TEMPLATE = """\
-apiVersion: jenkins-bridge/v1
-kind: Service
-metadata: {{name: svc-{i}, team: team-{team}}}
-source: {{repo: "https://git.example.com/{i}.git"}}
-pipeline:
-  parameters: [{{name: P, default: "v{i}"}}]
-  test: [{{name: unit, run: "make test-{i}"}}]
-"""
-
 
 def _write_services(root: Path, count: int) -> None:
-    for i in range(count):
-        team = i % 7
-        folder = root / f"team-{team}"
-        folder.mkdir(exist_ok=True)
-        (folder / f"svc-{i}.yaml").write_text(TEMPLATE.format(i=i, team=team))
+    write_numbered_services(root, count, teams=7, parameters=True)
     for team in range(7):
         (root / f"team-{team}" / "_defaults.yaml").write_text("pipeline: {agent: linux}\n")
 

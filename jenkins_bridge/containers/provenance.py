@@ -5,13 +5,13 @@ checked here: each one ends up in a tag, a label or a timestamp."""
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 from jenkins_bridge.containers.errors import InvalidBuildEnvironment
 from jenkins_bridge.containers.tags import BuildFacts, created_from, sanitize_tag
+from jenkins_bridge.git_command import git_answer
 
 _COMMIT = re.compile(r"[0-9a-fA-F]{7,64}")
 _NUMBER = re.compile(r"[1-9][0-9]{0,9}")
@@ -27,19 +27,8 @@ _URL = re.compile(r"https?://[^\x00-\x20\x7f-\x9f]{1,2000}")
 
 def git_head(directory: Path) -> str | None:
     """``git rev-parse HEAD`` in ``directory``, or None outside a checkout / without git."""
-    try:
-        completed = subprocess.run(
-            ["git", "rev-parse", "--verify", "-q", "HEAD"],
-            cwd=directory,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    commit = completed.stdout.strip()
-    return commit if completed.returncode == 0 and commit else None
+    commit = (git_answer(directory, "rev-parse", "--verify", "-q", "HEAD") or "").strip()
+    return commit or None
 
 
 def _variable(environ: Mapping[str, str], name: str) -> str | None:

@@ -106,7 +106,6 @@ class Plugin:
 class ClientStats:
     requests: int = 0
     retries: int = 0
-    crumb_refreshes: int = 0
 
 
 class JenkinsClient:
@@ -158,11 +157,10 @@ class JenkinsClient:
                 )
             return self._transport
 
-    def _count(self, *, retry: bool = False, crumb: bool = False) -> None:
+    def _count(self, *, retry: bool = False) -> None:
         with self._stats_lock:
             self.stats.requests += 1
             self.stats.retries += int(retry)
-            self.stats.crumb_refreshes += int(crumb)
 
     def _send_once(
         self,
@@ -212,7 +210,7 @@ class JenkinsClient:
         with self._crumb_lock:
             if self._crumb_generation != seen_generation:
                 return  # another thread already fetched a fresh one
-            self._count(crumb=True)
+            self._count()
             try:
                 response = self._send_once("GET", _jenkins().CRUMB_URL, None, {}, None)
             except NotFound:

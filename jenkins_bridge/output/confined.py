@@ -148,13 +148,6 @@ class ConfinedDir:
         while len(self._chain) > keep:
             os.close(self._chain.pop()[1])
 
-    def inspect(self, path: str) -> Found:
-        parts = self._parts(path)
-        with self._folder(parts[:-1], create=False) as folder:
-            if isinstance(folder, Found):
-                return folder
-            return _lstat_kind(parts[-1], folder)
-
     def read(self, path: str) -> tuple[Found, bytes | None]:
         """The bytes of a regular file at ``path`` (never through a link), or why not."""
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +42,30 @@ def _removal_verdict(entry: ManifestEntry, found: Found, data: bytes | None, for
     if hashlib.sha256(data).hexdigest() != entry.sha256 and not force:
         return "edited since it was rendered (render --force removes it)"
     return "remove"
+
+
+@dataclass(frozen=True)
+class _Leftover:
+    """A file the previous render wrote and this one does not: what lies there now, and
+    ``verdict`` ("remove", "gone", or why it stays)."""
+
+    path: str
+    entry: ManifestEntry
+    found: Found
+    data: bytes | None
+    verdict: str
+
+
+def _leftovers(
+    root: ConfinedDir, tree: RenderedTree, previous: PreviousManifest, force: bool
+) -> Iterator[_Leftover]:
+    """The previous manifest's files no artifact of ``tree`` replaces, in path order (each is
+    read when reached, so a caller may remove the one before)."""
+    for path, entry in sorted(previous.entries.items()):
+        if path in tree.artifacts:
+            continue
+        found, data = root.read(path)
+        yield _Leftover(path, entry, found, data, _removal_verdict(entry, found, data, force))
 
 
 @dataclass
@@ -143,18 +167,14 @@ def _write(root: ConfinedDir, tree: RenderedTree, force: bool, report: WriteRepo
         root.write(path, data)
         report.written.append(path)
     carried: list[Mapping[str, object]] = []
-    for path, entry in sorted(previous.entries.items()):
-        if path in tree.artifacts:
-            continue
-        found, current = root.read(path)
-        verdict = _removal_verdict(entry, found, current, force)
-        if verdict == "remove":
-            root.remove(path)
-            report.removed.append(path)
-        elif verdict != "gone":
-            report.kept.append(KeptFile(path, verdict))
-            if found.kind == "file":
-                carried.append(entry.raw)  # still ours: a later --force may remove it
+    for left in _leftovers(root, tree, previous, force):
+        if left.verdict == "remove":
+            root.remove(left.path)
+            report.removed.append(left.path)
+        elif left.verdict != "gone":
+            report.kept.append(KeptFile(left.path, left.verdict))
+            if left.found.kind == "file":
+                carried.append(left.entry.raw)  # still ours: a later --force may remove it
     manifest = tree.artifacts[MANIFEST].text
     if carried:
         own = json.loads(manifest)["artifacts"]
@@ -238,13 +258,11 @@ def check_tree(out: Path, tree: RenderedTree, *, force: bool = False) -> CheckRe
             current = _decoded(data)
             if current != artifact.text:
                 diffs[path] = _diff(path, current, artifact.text)
-        for path, entry in sorted(previous.entries.items()):
-            if path in tree.artifacts:
-                continue
-            found, data = root.read(path)
-            verdict = _removal_verdict(entry, found, data, force)
-            if verdict == "remove":
-                diffs[path] = _diff(path, _decoded(data), None)
-            elif verdict != "gone":
-                diffs[path] = f"{path}: no descriptor produces it, render keeps it: {verdict}\n"
+        for left in _leftovers(root, tree, previous, force):
+            if left.verdict == "remove":
+                diffs[left.path] = _diff(left.path, _decoded(left.data), None)
+            elif left.verdict != "gone":
+                diffs[left.path] = (
+                    f"{left.path}: no descriptor produces it, render keeps it: {left.verdict}\n"
+                )
     return CheckReport(diffs)

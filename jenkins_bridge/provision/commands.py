@@ -121,4 +121,4 @@ def _connect_and_plan(
         owner=run_owner(paths, options.source_id),
         library=library,
     )
-    return client, prepare(client, services, plan_options).plan
+    return client, prepare(client, services, plan_options)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from jenkins_bridge.errors import UsageError
+from jenkins_bridge.git_command import git_answer
 from jenkins_bridge.provision.state import Owner
 
 _SCP_LIKE = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?P<path>(?!//).+)$")
@@ -49,18 +49,9 @@ def _repository_root(path: str) -> str | None:
 
 
 def _remote_url(root: str) -> str | None:
-    try:
-        proc = subprocess.run(
-            ["git", "-C", root, "config", "--get-regexp", r"^remote\..*\.url$"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
+    answer = git_answer(root, "config", "--get-regexp", r"^remote\..*\.url$")
     remotes: dict[str, str] = {}
-    for line in proc.stdout.splitlines():
+    for line in (answer or "").splitlines():
         key, _, value = line.partition(" ")
         remotes[key[len("remote.") : -len(".url")]] = value
     if not remotes:

@@ -23,8 +23,6 @@ from jenkins_bridge.provision.plan import (
 from jenkins_bridge.provision.preflight import check_library, check_plugins, installed_versions
 from jenkins_bridge.provision.state import (
     UNNAMED_OWNER,
-    DesiredState,
-    LiveState,
     Owner,
     build_desired,
     parse_live,
@@ -45,14 +43,6 @@ class PlanOptions:
     library: SharedLibrary = field(default_factory=SharedLibrary)
 
 
-@dataclass
-class Prepared:
-    plan: Plan
-    desired: DesiredState
-    live: LiveState
-    plugins: dict[str, str]
-
-
 def fetch_configs(client: JenkinsClient, names: Iterable[str], workers: int) -> dict[str, str]:
     """Live config.xml of each named item, in parallel; items gone meanwhile are left out."""
 
@@ -66,7 +56,7 @@ def fetch_configs(client: JenkinsClient, names: Iterable[str], workers: int) -> 
         return {name: xml for name, xml in pool.map(one, sorted(names)) if xml is not None}
 
 
-def prepare(client: JenkinsClient, services: Sequence[Service], options: PlanOptions) -> Prepared:
+def prepare(client: JenkinsClient, services: Sequence[Service], options: PlanOptions) -> Plan:
     """Preflight plugins, list the tree, plan; fail before any change if plugins are missing."""
     plugins = installed_versions(client.plugins())
     check_plugins(client.url.rstrip("/"), services, plugins)
@@ -95,4 +85,4 @@ def prepare(client: JenkinsClient, services: Sequence[Service], options: PlanOpt
         wanted |= set(plan.unchanged)
     if wanted:
         plan = make_plan(fetch_configs(client, wanted, options.workers))
-    return Prepared(plan, desired, live, plugins)
+    return plan

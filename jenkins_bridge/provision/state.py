@@ -203,11 +203,6 @@ def claim(item: LiveItem, owner: Owner, wanted_source: str | None = None) -> Cla
     return "foreign"
 
 
-def legacy_ownership_line(sha256: str, source: str) -> str:
-    """The line versions before per-item ownership wrote (kept for tests and migration)."""
-    return f"{MANAGED_MARKER} sha256={sha256} source={source}"
-
-
 def build_desired(
     services: Iterable[Service],
     plugins: Mapping[str, str],

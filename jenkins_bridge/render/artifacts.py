@@ -60,20 +60,3 @@ def render_folders(
         )
         for team in sorted(set(teams))
     ]
-
-
-def render_services(
-    services: Iterable[Service],
-    plugins: PluginVersions | None = None,
-    library: SharedLibrary | None = None,
-) -> RenderedTree:
-    """All artifacts of ``services`` and their team folders (no manifest: see ``output``)."""
-    tree = RenderedTree()
-    teams = []
-    for service in services:
-        for artifact in render_service(service, plugins):
-            tree.add(artifact)
-        teams.append(service.metadata.team)
-    for artifact in render_folders(teams, plugins, library):
-        tree.add(artifact)
-    return tree

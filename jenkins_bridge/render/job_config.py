@@ -228,10 +228,6 @@ def _pipeline_job(service: Service, plugins: PluginVersions) -> ET.Element:
     return root
 
 
-def render_pipeline_job(service: Service, plugins: PluginVersions) -> str:
-    return _serialise(_pipeline_job(service, plugins))
-
-
 def _multibranch_job(service: Service, plugins: PluginVersions) -> ET.Element:
     project_class = "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject"
     root = ET.Element(project_class, plugin=_plugin(plugins, "workflow-multibranch"))
@@ -314,10 +310,6 @@ def _multibranch_job(service: Service, plugins: PluginVersions) -> ET.Element:
     _sub(factory, "owner", **{"class": project_class, "reference": "../.."})
     _sub(factory, "scriptPath", service.source.jenkinsfile)
     return root
-
-
-def render_multibranch_job(service: Service, plugins: PluginVersions) -> str:
-    return _serialise(_multibranch_job(service, plugins))
 
 
 def _job(service: Service, plugins: PluginVersions | None) -> ET.Element:

@@ -8,7 +8,7 @@ the parts that decide the *shape* of api/json: which properties appear (tree=/de
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -219,6 +219,3 @@ def _write_value(value: object, pruner: Pruner, declared: str | None) -> JsonVal
     if isinstance(value, dict):
         return {str(k): _write_value(v, pruner, declared) for k, v in value.items()}
     raise TypeError(f"cannot export {type(value).__name__}")
-
-
-LazyList = Callable[[], list[Bean]]

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -89,10 +90,59 @@ def write_service(
     return descriptor
 
 
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+@dataclass
+class ImageCase:
+    """One test's world: fresh repositories (their images removed afterwards), descriptors
+    and build contexts under ``root``, a clean environment, and the CLI run in-process."""
+
+    services: Services
+    repositories: list[str]
+    env: pytest.MonkeyPatch
+    root: Path
+    capsys: pytest.CaptureFixture[str]
+
+    def repository(self, registry: str | None = None) -> str:
+        return unique_repository(registry or self.services.plain_registry, self.repositories)
+
+    def service(
+        self,
+        dockerfile: str | None = SIMPLE_DOCKERFILE,
+        *,
+        registry: str | None = None,
+        folder: str = "svc",
+        commit: str | None = COMMIT,
+        image_fields: str = "",
+        description: str = "Test app",
+    ) -> tuple[str, Path]:
+        """A new repository and a descriptor for it in ``root/folder``; ``commit`` is the
+        ``GIT_COMMIT`` the build sees (None: the checkout's HEAD)."""
+        repository = self.repository(registry)
+        descriptor = write_service(
+            self.root / folder,
+            repository,
+            dockerfile,
+            image_fields=image_fields,
+            description=description,
+        )
+        if commit is not None:
+            self.env.setenv("GIT_COMMIT", commit)
+        return repository, descriptor
+
+    def cli(self, *args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        captured = self.capsys.readouterr()
+        return code, captured.out, captured.err
+
+
+@pytest.fixture
+def case(
+    services: Services,
+    repositories: list[str],
+    clean_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> ImageCase:
+    return ImageCase(services, repositories, clean_env, tmp_path, capsys)
 
 
 def run_in_image(client: Any, reference: str, *command: str) -> str:
@@ -120,23 +170,14 @@ def registry_digest(registry: str, path: str, tag: str, auth: tuple[str, str] | 
 # -- build ---------------------------------------------------------------------------------
 
 
-def test_build_tags_and_labels_the_image(
-    services: Services,
-    docker_client: Any,
-    repositories: list[str],
-    clean_env: pytest.MonkeyPatch,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    repository = unique_repository(services.plain_registry, repositories)
-    descriptor = write_service(tmp_path / "svc", repository, description='Says "hi" for $5')
-    clean_env.setenv("GIT_COMMIT", COMMIT)
-    clean_env.setenv("BRANCH_NAME", "feature/Login page")
-    clean_env.setenv("BUILD_NUMBER", "17")
-    clean_env.setenv("BUILD_URL", "https://ci.example.com/job/test-app/17/")
-    clean_env.setenv("SOURCE_DATE_EPOCH", "1700000000")
+def test_build_tags_and_labels_the_image(case: ImageCase, docker_client: Any) -> None:
+    repository, descriptor = case.service(description='Says "hi" for $5')
+    case.env.setenv("BRANCH_NAME", "feature/Login page")
+    case.env.setenv("BUILD_NUMBER", "17")
+    case.env.setenv("BUILD_URL", "https://ci.example.com/job/test-app/17/")
+    case.env.setenv("SOURCE_DATE_EPOCH", "1700000000")
 
-    code, out, err = run_cli(capsys, "--output", "json", "image", "build", str(descriptor))
+    code, out, err = case.cli("--output", "json", "image", "build", str(descriptor))
 
     assert code == 0, err
     result = json.loads(out)["data"]
@@ -160,47 +201,29 @@ def test_build_tags_and_labels_the_image(
 
 
 def test_build_is_cached_and_reproducible_with_source_date_epoch(
-    services: Services,
-    docker_client: Any,
-    repositories: list[str],
-    clean_env: pytest.MonkeyPatch,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    case: ImageCase, docker_client: Any
 ) -> None:
-    repository = unique_repository(services.plain_registry, repositories)
-    descriptor = write_service(tmp_path / "svc", repository)
-    clean_env.setenv("GIT_COMMIT", COMMIT)
-    clean_env.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    _, descriptor = case.service()
+    case.env.setenv("SOURCE_DATE_EPOCH", "1700000000")
 
-    first = run_cli(capsys, "--output", "json", "image", "build", str(descriptor))
-    second = run_cli(capsys, "--output", "json", "image", "build", str(descriptor))
+    first = case.cli("--output", "json", "image", "build", str(descriptor))
+    second = case.cli("--output", "json", "image", "build", str(descriptor))
 
     assert first[0] == second[0] == 0
     assert json.loads(first[1])["data"]["image_id"] == json.loads(second[1])["data"]["image_id"]
     assert "Running in" not in second[2]  # every step, the label step included, came from cache
 
 
-def test_build_args_and_target_select_what_is_built(
-    services: Services,
-    docker_client: Any,
-    repositories: list[str],
-    clean_env: pytest.MonkeyPatch,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    repository = unique_repository(services.plain_registry, repositories)
-    descriptor = write_service(
-        tmp_path / "svc",
-        repository,
+def test_build_args_and_target_select_what_is_built(case: ImageCase, docker_client: Any) -> None:
+    repository, descriptor = case.service(
         MULTI_STAGE_DOCKERFILE,
         image_fields="""\
         target: runtime
         buildArgs: {GREETING: hello-from-descriptor}
         """,
     )
-    clean_env.setenv("GIT_COMMIT", COMMIT)
 
-    code, out, err = run_cli(capsys, "image", "build", str(descriptor))
+    code, out, err = case.cli("image", "build", str(descriptor))
 
     assert code == 0, err
     assert out.strip() == f"{repository}:{SHORT}"
@@ -212,16 +235,10 @@ def test_build_args_and_target_select_what_is_built(
 
 
 def test_build_uses_git_head_and_latest_only_when_asked(
-    services: Services,
-    docker_client: Any,
-    repositories: list[str],
-    clean_env: pytest.MonkeyPatch,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    case: ImageCase, docker_client: Any
 ) -> None:
-    repository = unique_repository(services.plain_registry, repositories)
-    context = tmp_path / "checkout"
-    descriptor = write_service(context, repository)
+    repository, descriptor = case.service(folder="checkout", commit=None)
+    context = descriptor.parent
     git = ["git", "-C", str(context), "-c", "user.name=t", "-c", "user.email=t@example.com"]
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "."], check=True)
@@ -230,8 +247,8 @@ def test_build_uses_git_head_and_latest_only_when_asked(
         [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
     ).stdout.strip()
 
-    code, out, err = run_cli(
-        capsys, "--output", "json", "image", "build", str(descriptor), "--tag", "latest"
+    code, out, err = case.cli(
+        "--output", "json", "image", "build", str(descriptor), "--tag", "latest"
     )
 
     assert code == 0, err
@@ -242,17 +259,10 @@ def test_build_uses_git_head_and_latest_only_when_asked(
 
 
 def test_failing_run_step_names_the_step_and_its_last_lines(
-    services: Services,
-    docker_client: Any,
-    repositories: list[str],
-    clean_env: pytest.MonkeyPatch,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    case: ImageCase, docker_client: Any
 ) -> None:
-    repository = unique_repository(services.plain_registry, repositories)
     dockerfile = f"FROM {BASE_IMAGE}\nRUN echo compiling && echo 'missing symbol foo' && exit 3\n"
-    descriptor = write_service(tmp_path / "svc", repository, dockerfile)
-    clean_env.setenv("GIT_COMMIT", COMMIT)
+    repository, descriptor = case.service(dockerfile)
 
     with Engine.connect() as engine, pytest.raises(BuildFailed) as caught:
         engine.build(_request(descriptor.parent, repository), lambda line: None)
@@ -260,7 +270,7 @@ def test_failing_run_step_names_the_step_and_its_last_lines(
     assert caught.value.last_lines[-2:] == ("compiling", "missing symbol foo")
     assert "non-zero code: 3" in caught.value.reason
 
-    code, out, err = run_cli(capsys, "image", "build", str(descriptor))
+    code, out, err = case.cli("image", "build", str(descriptor))
     assert code == 1
     assert out == ""
     error_line = err.strip().splitlines()[-1]
@@ -269,47 +279,35 @@ def test_failing_run_step_names_the_step_and_its_last_lines(
     assert not docker_client.images.list(name=repository)
 
 
-def test_missing_dockerfile_and_context_fail_before_the_engine(
-    services: Services,
-    repositories: list[str],
-    clean_env: pytest.MonkeyPatch,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    repository = unique_repository(services.plain_registry, repositories)
-    clean_env.setenv("GIT_COMMIT", COMMIT)
-    no_dockerfile = write_service(tmp_path / "a", repository, dockerfile=None)
-    no_context = write_service(tmp_path / "b", repository, image_fields="context: does-not-exist\n")
+def test_missing_dockerfile_and_context_fail_before_the_engine(case: ImageCase) -> None:
+    repository = case.repository()
+    case.env.setenv("GIT_COMMIT", COMMIT)
+    no_dockerfile = write_service(case.root / "a", repository, dockerfile=None)
+    no_context = write_service(
+        case.root / "b", repository, image_fields="context: does-not-exist\n"
+    )
 
-    code, out, err = run_cli(capsys, "--output", "json", "image", "build", str(no_dockerfile))
+    code, out, err = case.cli("--output", "json", "image", "build", str(no_dockerfile))
     assert code == 1
     assert json.loads(out)["status"] == "dockerfile-missing"
-    assert str(tmp_path / "a" / "Dockerfile") in out
+    assert str(case.root / "a" / "Dockerfile") in out
 
-    code, out, err = run_cli(capsys, "image", "build", str(no_context))
+    code, out, err = case.cli("image", "build", str(no_context))
     assert code == 1
     assert "does-not-exist" in err and "does not exist" in err
 
     with pytest.raises(ContextMissing):
-        Engine.connect().build(_request(tmp_path / "nowhere", repository), print)
+        Engine.connect().build(_request(case.root / "nowhere", repository), print)
     with pytest.raises(DockerfileMissing):
-        Engine.connect().build(_request(tmp_path / "a", repository), print)
+        Engine.connect().build(_request(case.root / "a", repository), print)
 
 
-def test_unreachable_daemon_is_one_line_and_exit_1(
-    services: Services,
-    repositories: list[str],
-    clean_env: pytest.MonkeyPatch,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    repository = unique_repository(services.plain_registry, repositories)
-    descriptor = write_service(tmp_path / "svc", repository)
-    clean_env.setenv("GIT_COMMIT", COMMIT)
+def test_unreachable_daemon_is_one_line_and_exit_1(case: ImageCase) -> None:
+    _, descriptor = case.service()
     docker_host = f"tcp://127.0.0.1:{closed_port()}"
-    clean_env.setenv("DOCKER_HOST", docker_host)
+    case.env.setenv("DOCKER_HOST", docker_host)
 
-    code, out, err = run_cli(capsys, "image", "build", str(descriptor))
+    code, out, err = case.cli("image", "build", str(descriptor))
 
     assert code == 1
     assert out == ""
@@ -321,97 +319,71 @@ def test_unreachable_daemon_is_one_line_and_exit_1(
 
 
 def test_names_the_engine_rejects_are_invalid_image_names(
-    services: Services, docker_client: Any, repositories: list[str], tmp_path: Path
+    case: ImageCase, docker_client: Any
 ) -> None:
-    repository = unique_repository(services.plain_registry, repositories)
-    write_service(tmp_path / "svc", repository)
+    repository, descriptor = case.service()
     with Engine.connect() as engine:
-        built = engine.build(_request(tmp_path / "svc", repository), lambda line: None)
+        built = engine.build(_request(descriptor.parent, repository), lambda line: None)
         with pytest.raises(InvalidImageName) as caught:
-            engine.tag(built.image_id, f"{services.plain_registry}/Upper/Case", "v1")
+            engine.tag(built.image_id, f"{case.services.plain_registry}/Upper/Case", "v1")
         assert "lowercase" in caught.value.message
         with pytest.raises(InvalidImageName):
-            engine.push(f"{services.plain_registry}/Upper/Case", ["v1"], lambda line: None)
+            engine.push(f"{case.services.plain_registry}/Upper/Case", ["v1"], lambda line: None)
 
 
 # -- push ----------------------------------------------------------------------------------
 
 
 @pytest.mark.registry
-def test_build_and_push_prints_the_digest_reference(
-    services: Services,
-    docker_client: Any,
-    repositories: list[str],
-    clean_env: pytest.MonkeyPatch,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    repository = unique_repository(services.plain_registry, repositories)
-    descriptor = write_service(tmp_path / "svc", repository)
-    clean_env.setenv("GIT_COMMIT", COMMIT)
-    clean_env.setenv("BRANCH_NAME", "main")
-    clean_env.setenv("BUILD_NUMBER", "5")
+def test_build_and_push_prints_the_digest_reference(case: ImageCase, docker_client: Any) -> None:
+    repository, descriptor = case.service()
+    case.env.setenv("BRANCH_NAME", "main")
+    case.env.setenv("BUILD_NUMBER", "5")
 
-    code, out, err = run_cli(capsys, "image", "build", str(descriptor), "--push")
+    code, out, err = case.cli("image", "build", str(descriptor), "--push")
 
     assert code == 0, err
     reference = out.strip()
     assert reference.startswith(f"{repository}@sha256:")
     digest = reference.split("@", 1)[1]
     path = repository.split("/", 1)[1]
-    assert registry_digest(services.plain_registry, path, SHORT, None) == digest
-    assert registry_digest(services.plain_registry, path, "main-5", None) == digest
+    assert registry_digest(case.services.plain_registry, path, SHORT, None) == digest
+    assert registry_digest(case.services.plain_registry, path, "main-5", None) == digest
 
 
 @pytest.mark.registry
 def test_push_with_credentials_to_the_auth_registry_never_shows_the_password(
-    services: Services,
-    docker_client: Any,
-    repositories: list[str],
-    clean_env: pytest.MonkeyPatch,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    case: ImageCase, docker_client: Any
 ) -> None:
-    repository = unique_repository(services.auth_registry, repositories)
-    descriptor = write_service(tmp_path / "svc", repository)
-    clean_env.setenv("GIT_COMMIT", COMMIT)
-    clean_env.setenv("REGISTRY_USER", services.user)
-    clean_env.setenv("REGISTRY_PASSWORD", services.password)
+    repository, descriptor = case.service(registry=case.services.auth_registry)
+    case.env.setenv("REGISTRY_USER", case.services.user)
+    case.env.setenv("REGISTRY_PASSWORD", case.services.password)
 
-    build = run_cli(capsys, "image", "build", str(descriptor))
-    push = run_cli(capsys, "--output", "json", "image", "push", str(descriptor), "--tag", SHORT)
+    build = case.cli("image", "build", str(descriptor))
+    push = case.cli("--output", "json", "image", "push", str(descriptor), "--tag", SHORT)
 
     assert build[0] == 0, build[2]
     assert push[0] == 0, push[2]
     result = json.loads(push[1])["data"]
     assert result["reference"].startswith(f"{repository}@sha256:")
     path = repository.split("/", 1)[1]
-    auth = (services.user, services.password)
-    assert registry_digest(services.auth_registry, path, SHORT, auth) == result["digest"]
+    auth = (case.services.user, case.services.password)
+    assert registry_digest(case.services.auth_registry, path, SHORT, auth) == result["digest"]
     labels = docker_client.images.get(f"{repository}:{SHORT}").labels
     for text in (*build[1:], *push[1:], json.dumps(labels)):
-        assert services.password not in text
+        assert case.services.password not in text
 
 
 @pytest.mark.registry
 def test_wrong_password_is_registry_auth_failed_and_scrubbed(
-    services: Services,
-    docker_client: Any,
-    repositories: list[str],
-    clean_env: pytest.MonkeyPatch,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    case: ImageCase, docker_client: Any
 ) -> None:
-    repository = unique_repository(services.auth_registry, repositories)
-    descriptor = write_service(tmp_path / "svc", repository)
-    clean_env.setenv("GIT_COMMIT", COMMIT)
-    wrong_password = "not-the-Secr3t-" + services.password
-    clean_env.setenv("REGISTRY_USER", services.user)
-    clean_env.setenv("REGISTRY_PASSWORD", wrong_password)
+    repository, descriptor = case.service(registry=case.services.auth_registry)
+    wrong_password = "not-the-Secr3t-" + case.services.password
+    case.env.setenv("REGISTRY_USER", case.services.user)
+    case.env.setenv("REGISTRY_PASSWORD", wrong_password)
 
-    code, out, err = run_cli(
-        capsys, "--output", "json", "image", "build", "--push", str(descriptor)
-    )
+    code, out, err = case.cli("--output", "json", "image", "build", "--push", str(descriptor))
 
     assert code == 1
     envelope = json.loads(out)
@@ -426,19 +398,12 @@ def test_wrong_password_is_registry_auth_failed_and_scrubbed(
 
 @pytest.mark.registry
 def test_push_without_credentials_to_the_auth_registry_fails(
-    services: Services,
-    docker_client: Any,
-    repositories: list[str],
-    clean_env: pytest.MonkeyPatch,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    case: ImageCase, docker_client: Any
 ) -> None:
-    repository = unique_repository(services.auth_registry, repositories)
-    descriptor = write_service(tmp_path / "svc", repository)
-    clean_env.setenv("GIT_COMMIT", COMMIT)
-    assert run_cli(capsys, "image", "build", str(descriptor))[0] == 0
+    _, descriptor = case.service(registry=case.services.auth_registry)
+    assert case.cli("image", "build", str(descriptor))[0] == 0
 
-    code, out, err = run_cli(capsys, "image", "push", str(descriptor), "--tag", SHORT)
+    code, out, err = case.cli("image", "push", str(descriptor), "--tag", SHORT)
 
     assert code == 1
     assert out == ""
@@ -448,67 +413,46 @@ def test_push_without_credentials_to_the_auth_registry_fails(
 
 
 @pytest.mark.registry
-def test_registry_down_is_registry_unreachable(
-    services: Services,
-    docker_client: Any,
-    repositories: list[str],
-    tmp_path: Path,
-) -> None:
+def test_registry_down_is_registry_unreachable(case: ImageCase, docker_client: Any) -> None:
     down_registry = f"127.0.0.1:{closed_port()}"
-    repository = unique_repository(down_registry, repositories)
-    write_service(tmp_path / "svc", repository)
+    repository, descriptor = case.service(registry=down_registry)
     with Engine.connect() as engine:
-        engine.build(_request(tmp_path / "svc", repository), lambda line: None)
+        engine.build(_request(descriptor.parent, repository), lambda line: None)
         with pytest.raises(RegistryUnreachable) as caught:
             engine.push(repository, [SHORT], lambda line: None)
     assert caught.value.registry == down_registry
     assert "connection refused" in caught.value.message
 
 
-def test_pushing_a_tag_that_was_never_built_is_image_not_found(
-    services: Services, repositories: list[str], tmp_path: Path
-) -> None:
-    repository = unique_repository(services.plain_registry, repositories)
+def test_pushing_a_tag_that_was_never_built_is_image_not_found(case: ImageCase) -> None:
+    repository = case.repository()
     with Engine.connect() as engine, pytest.raises(ImageNotFound) as caught:
         engine.push(repository, ["never-built"], lambda line: None)
     assert caught.value.reference == f"{repository}:never-built"
 
 
-def test_registry_password_in_build_args_is_refused(
-    services: Services,
-    repositories: list[str],
-    clean_env: pytest.MonkeyPatch,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    repository = unique_repository(services.plain_registry, repositories)
-    descriptor = write_service(
-        tmp_path / "svc",
-        repository,
-        image_fields=f"buildArgs: {{TOKEN: {json.dumps(services.password)}}}\n",
+def test_registry_password_in_build_args_is_refused(case: ImageCase) -> None:
+    _, descriptor = case.service(
+        image_fields=f"buildArgs: {{TOKEN: {json.dumps(case.services.password)}}}\n",
     )
-    clean_env.setenv("GIT_COMMIT", COMMIT)
-    clean_env.setenv("REGISTRY_USER", services.user)
-    clean_env.setenv("REGISTRY_PASSWORD", services.password)
+    case.env.setenv("REGISTRY_USER", case.services.user)
+    case.env.setenv("REGISTRY_PASSWORD", case.services.password)
 
-    code, out, err = run_cli(capsys, "image", "build", str(descriptor))
+    code, out, err = case.cli("image", "build", str(descriptor))
 
     assert code == 1
     assert "image.buildArgs TOKEN contains the registry password" in err
-    assert services.password not in out + err
+    assert case.services.password not in out + err
 
 
 @pytest.mark.registry
-def test_cli_end_to_end_in_a_subprocess(
-    services: Services, docker_client: Any, repositories: list[str], tmp_path: Path
-) -> None:
-    repository = unique_repository(services.auth_registry, repositories)
-    descriptor = write_service(tmp_path / "svc", repository)
+def test_cli_end_to_end_in_a_subprocess(case: ImageCase, docker_client: Any) -> None:
+    repository, descriptor = case.service(registry=case.services.auth_registry)
     env = {
         **os.environ,
         "GIT_COMMIT": COMMIT,
-        "REGISTRY_USER": services.user,
-        "REGISTRY_PASSWORD": services.password,
+        "REGISTRY_USER": case.services.user,
+        "REGISTRY_PASSWORD": case.services.password,
     }
     command = [sys.executable, "-m", "jenkins_bridge", "--output", "json", "image", "build"]
     completed = subprocess.run(
@@ -525,7 +469,7 @@ def test_cli_end_to_end_in_a_subprocess(
     assert result["status"] == "pushed"
     assert result["data"]["reference"] == f"{repository}@{result['data']['digest']}"
     assert result["data"]["tags"] == [SHORT]
-    assert services.password not in completed.stdout + completed.stderr
+    assert case.services.password not in completed.stdout + completed.stderr
 
 
 def _request(context: Path, repository: str) -> BuildRequest:
@@ -542,25 +486,18 @@ def _request(context: Path, repository: str) -> BuildRequest:
 
 
 def test_a_link_out_of_the_repository_is_refused_and_nothing_is_built(
-    services: Services,
-    docker_client: Any,
-    repositories: list[str],
-    clean_env: pytest.MonkeyPatch,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    case: ImageCase, docker_client: Any
 ) -> None:
     import dataclasses
 
     from jenkins_bridge.containers.errors import ContextLinkOutside
 
-    repository = unique_repository(services.plain_registry, repositories)
-    descriptor = write_service(tmp_path / "svc", repository)
-    (tmp_path / "host-secret.txt").write_text("HOST-SECRET-VALUE\n")
-    (tmp_path / "svc" / "payload.txt").unlink()
-    (tmp_path / "svc" / "payload.txt").symlink_to(tmp_path / "host-secret.txt")
-    clean_env.setenv("GIT_COMMIT", COMMIT)
+    repository, descriptor = case.service()
+    (case.root / "host-secret.txt").write_text("HOST-SECRET-VALUE\n")
+    (case.root / "svc" / "payload.txt").unlink()
+    (case.root / "svc" / "payload.txt").symlink_to(case.root / "host-secret.txt")
 
-    code, out, err = run_cli(capsys, "--output", "json", "image", "build", str(descriptor))
+    code, out, err = case.cli("--output", "json", "image", "build", str(descriptor))
 
     assert code == 1, err
     assert json.loads(out)["status"] == "context-link-outside"
@@ -568,28 +505,19 @@ def test_a_link_out_of_the_repository_is_refused_and_nothing_is_built(
     assert not docker_client.images.list(name=repository)
     # The adapter refuses on its own too, whoever builds the request.
     request = dataclasses.replace(
-        _request(tmp_path / "svc", repository), repository_root=tmp_path / "svc"
+        _request(case.root / "svc", repository), repository_root=case.root / "svc"
     )
     with Engine.connect() as engine, pytest.raises(ContextLinkOutside):
         engine.build(request, lambda line: None)
     assert not docker_client.images.list(name=repository)
 
 
-def test_a_link_inside_the_context_still_builds(
-    services: Services,
-    docker_client: Any,
-    repositories: list[str],
-    clean_env: pytest.MonkeyPatch,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    repository = unique_repository(services.plain_registry, repositories)
+def test_a_link_inside_the_context_still_builds(case: ImageCase, docker_client: Any) -> None:
     dockerfile = f"FROM {BASE_IMAGE}\nCOPY alias.txt /alias.txt\n"
-    descriptor = write_service(tmp_path / "svc", repository, dockerfile)
-    (tmp_path / "svc" / "alias.txt").symlink_to("payload.txt")
-    clean_env.setenv("GIT_COMMIT", COMMIT)
+    _, descriptor = case.service(dockerfile)
+    (case.root / "svc" / "alias.txt").symlink_to("payload.txt")
 
-    code, out, err = run_cli(capsys, "image", "build", str(descriptor))
+    code, out, err = case.cli("image", "build", str(descriptor))
 
     assert code == 0, err
     assert run_in_image(docker_client, out.strip(), "cat", "/alias.txt") == "payload"
@@ -599,19 +527,13 @@ def test_a_link_inside_the_context_still_builds(
 
 
 def test_ctrl_c_during_a_build_exits_130_without_a_traceback(
-    services: Services,
-    docker_client: Any,
-    repositories: list[str],
-    clean_env: pytest.MonkeyPatch,
-    tmp_path: Path,
+    case: ImageCase, docker_client: Any
 ) -> None:
     import signal
     import threading
 
-    repository = unique_repository(services.plain_registry, repositories)
     dockerfile = f"FROM {BASE_IMAGE}\nRUN echo sleeping-now && sleep 60\n"
-    descriptor = write_service(tmp_path / "svc", repository, dockerfile)
-    clean_env.setenv("GIT_COMMIT", COMMIT)
+    repository, descriptor = case.service(dockerfile)
     binary = str(ROOT / ".venv" / "bin" / "jenkins-bridge")
     process = subprocess.Popen(
         [binary, "--output", "json", "image", "build", str(descriptor), "--no-cache"],

@@ -7,8 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import requests
-from conftest import CliResult
+from conftest import CliResult, post_by_hand
 
 from jenkins_bridge.testing import FaultInjection, JenkinsEmulator
 
@@ -16,18 +15,6 @@ from .conftest import TOKEN, USER, write_service, write_services
 
 Cli = Callable[..., CliResult]
 FAST = ("--max-rps", "0")
-
-
-def post_xml(emulator: JenkinsEmulator, path: str, xml: str) -> None:
-    response = requests.post(
-        emulator.url + path,
-        data=xml.encode(),
-        headers={"Content-Type": "application/xml"},
-        auth=(USER, TOKEN),
-        timeout=10,
-        allow_redirects=False,
-    )
-    assert response.status_code == 200, response.headers.get("X-Error")
 
 
 FOREIGN_JOB = (
@@ -83,7 +70,7 @@ def test_verify_reports_ui_edits_and_apply_reverts_them(
     root = write_services(tmp_path / "d", teams=1, per_team=3)
     assert cli("apply", str(root), *FAST).exit_code == 0
     live = jenkins_env.items["team-000/svc-0002"].config_xml
-    post_xml(
+    post_by_hand(
         jenkins_env,
         "job/team-000/job/svc-0002/config.xml",
         live.replace("<numToKeep>20<", "<numToKeep>3<"),
@@ -102,7 +89,7 @@ def test_prune_disables_then_deletes_only_managed_jobs(
 ) -> None:
     root = write_services(tmp_path / "d", teams=1, per_team=4)
     assert cli("apply", str(root), *FAST).exit_code == 0
-    post_xml(jenkins_env, "job/team-000/createItem?name=manual", FOREIGN_JOB)
+    post_by_hand(jenkins_env, "job/team-000/createItem?name=manual", FOREIGN_JOB)
     (root / "team-000" / "svc-0003.yaml").unlink()
     assert cli("apply", str(root), *FAST).exit_code == 0
     assert not jenkins_env.items["team-000/svc-0003"].disabled  # no prune without --prune
@@ -142,8 +129,8 @@ def test_collision_with_unmanaged_job_is_refused_unless_adopted(
     cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
 ) -> None:
     root = write_services(tmp_path / "d", teams=1, per_team=2)
-    post_xml(jenkins_env, "createItem?name=team-000", FOLDER)
-    post_xml(jenkins_env, "job/team-000/createItem?name=svc-0001", FOREIGN_JOB)
+    post_by_hand(jenkins_env, "createItem?name=team-000", FOLDER)
+    post_by_hand(jenkins_env, "job/team-000/createItem?name=svc-0001", FOREIGN_JOB)
     result = cli("apply", str(root), *FAST)
     assert result.exit_code == 1
     assert "team-000/svc-0001: exists and is not managed by jenkins-bridge" in result.stderr
@@ -275,7 +262,7 @@ def test_prune_scope_all_removes_a_whole_removed_team(
 ) -> None:
     root = write_services(tmp_path / "d", teams=3, per_team=2)
     assert cli("apply", str(root), *FAST).exit_code == 0
-    post_xml(jenkins_env, "job/team-002/createItem?name=manual", FOREIGN_JOB)
+    post_by_hand(jenkins_env, "job/team-002/createItem?name=manual", FOREIGN_JOB)
     for team in ("team-001", "team-002"):
         for path in (root / team).iterdir():
             path.unlink()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import git_repository as shared_git_repository
 
 from jenkins_bridge.errors import UsageError
 from jenkins_bridge.provision.identity import normalise_remote, run_owner
@@ -32,10 +32,7 @@ def test_file_remotes_keep_their_path() -> None:
 def git_repository(path: Path, remote: str | None) -> Path:
     (path / "services" / "pay").mkdir(parents=True)
     (path / "services" / "pay" / "api.yaml").write_text("x", encoding="utf-8")
-    subprocess.run(["git", "init", "-q", str(path)], check=True)
-    if remote:
-        subprocess.run(["git", "-C", str(path), "remote", "add", "origin", remote], check=True)
-    return path
+    return shared_git_repository(path, remote or None)
 
 
 def test_owner_is_the_remote_and_the_folders_read(tmp_path: Path) -> None:

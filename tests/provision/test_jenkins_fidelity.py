@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import CliResult
+from conftest import CliResult, post_by_hand
 
 from jenkins_bridge.testing import JenkinsEmulator
 
@@ -36,17 +36,6 @@ def _services(root: Path) -> Path:
 
 def _get(emulator: JenkinsEmulator, path: str) -> requests.Response:
     return requests.get(emulator.url + path, auth=(USER, TOKEN), timeout=10)
-
-
-def _post_config(emulator: JenkinsEmulator, job: str, xml: str) -> None:
-    response = requests.post(
-        f"{emulator.url}job/{job.replace('/', '/job/')}/config.xml",
-        data=xml.encode(),
-        headers={"Content-Type": "application/xml"},
-        auth=(USER, TOKEN),
-        timeout=10,
-    )
-    assert response.status_code == 200
 
 
 def test_team_folder_loads_whole_so_pages_and_deletes_inside_work(
@@ -111,7 +100,7 @@ def test_first_build_of_a_job_from_an_older_render_is_not_drift(
         older,
     )
     assert replaced == 1 and older.count("<description />") >= 1
-    _post_config(jenkins_env, "payments/api", older)
+    post_by_hand(jenkins_env, "job/payments/job/api/config.xml", older)
     assert cli("plan", str(root), "--verify", *FAST).exit_code == 0
     jenkins_env.build("payments/api")
     assert cli("plan", str(root), "--verify", *FAST).exit_code == 0
@@ -137,7 +126,7 @@ def test_an_edit_in_the_ui_after_a_build_is_drift(
     jenkins_env.build("payments/api")
     live = jenkins_env.items["payments/api"].config_xml.split("\n", 1)[1]
     assert old in live
-    _post_config(jenkins_env, "payments/api", live.replace(old, new, 1))
+    post_by_hand(jenkins_env, "job/payments/job/api/config.xml", live.replace(old, new, 1))
     verified = cli("plan", str(root), "--verify", *FAST)
     assert verified.exit_code == 2
     assert "~ update job payments/api (drift)" in verified.stdout
@@ -218,7 +207,9 @@ def test_folder_view_holder_is_drift_only_when_half_built(
     root = _services(tmp_path / "d")
     assert cli("apply", str(root), *FAST).exit_code == 0
     live = jenkins_env.items["payments"].config_xml.split("\n", 1)[1]
-    _post_config(jenkins_env, "payments", live.replace("<icon ", holder + "<icon ", 1))
+    post_by_hand(
+        jenkins_env, "job/payments/config.xml", live.replace("<icon ", holder + "<icon ", 1)
+    )
     verified = cli("plan", str(root), "--verify", *FAST)
     assert verified.exit_code == (2 if drift else 0), verified.stdout
     if drift:

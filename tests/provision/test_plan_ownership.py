@@ -18,11 +18,10 @@ from jenkins_bridge.provision.state import (
     LiveState,
     Owner,
     build_desired,
-    legacy_ownership_line,
 )
 from jenkins_bridge.render.ownership import ownership_line
 
-from .conftest import write_services
+from .conftest import legacy_ownership_line, write_services
 
 REPO = Owner("git.example.com/platform/services")
 OTHER = "git.example.com/other/services"

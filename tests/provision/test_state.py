@@ -10,14 +10,13 @@ from jenkins_bridge.provision.state import (
     Owner,
     build_desired,
     claim,
-    legacy_ownership_line,
     normalise_config,
     parse_live,
 )
 from jenkins_bridge.render.job_config import render_job_config
 from jenkins_bridge.render.ownership import MANAGED_MARKER, config_digest, ownership_line
 
-from .conftest import write_service
+from .conftest import legacy_ownership_line, write_service
 
 SHA = "a" * 64
 

@@ -14,7 +14,7 @@ import pytest
 from conftest import GOLDEN, CliResult
 
 from jenkins_bridge.descriptor import load_services
-from jenkins_bridge.errors import InvalidDescriptors, format_problems
+from jenkins_bridge.errors import InvalidDescriptors
 from jenkins_bridge.output.run import render_run
 
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -65,7 +65,7 @@ def test_error_matches_golden(case: Path, tmp_path: Path, monkeypatch: pytest.Mo
     with pytest.raises(InvalidDescriptors) as caught:
         load_services(["."])
     problems = caught.value.problems()
-    text = format_problems(problems) + "\n"
+    text = "".join(f"{p}\n" for p in problems)
     expected_file = case / "expected.error"
     if UPDATE:
         expected_file.write_text(text, encoding="utf-8")

@@ -5,11 +5,11 @@ silently ignored or mangled value)."""
 from __future__ import annotations
 
 import json
-import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from conftest import write_image_service
 
 from jenkins_bridge.cli import main
 from jenkins_bridge.containers.errors import InvalidBuildEnvironment
@@ -96,18 +96,7 @@ def test_the_cli_reports_one_line_and_exits_1_before_the_engine(
     value: str,
 ) -> None:
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
-    descriptor = tmp_path / "service.yaml"
-    descriptor.write_text(
-        textwrap.dedent(
-            """\
-            apiVersion: jenkins-bridge/v1
-            kind: Service
-            metadata: {name: app, team: qa}
-            source: {repo: https://git.example.com/qa/app.git}
-            image: {repository: 127.0.0.1:5000/qa/app}
-            """
-        )
-    )
+    descriptor = write_image_service(tmp_path)
     for variable in ("GIT_COMMIT", "BRANCH_NAME", "BUILD_NUMBER", "BUILD_URL", "SOURCE_DATE_EPOCH"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("GIT_COMMIT", COMMIT)

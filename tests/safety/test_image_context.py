@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import socket
-import textwrap
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import write_image_service
 
 from jenkins_bridge.cli import main
 
@@ -31,21 +31,7 @@ class Repo:
     engine: FakeEngine
 
     def descriptor(self, image_fields: str = "") -> Path:
-        path = self.service / "service.yaml"
-        path.write_text(
-            textwrap.dedent(
-                """\
-                apiVersion: jenkins-bridge/v1
-                kind: Service
-                metadata: {name: app, team: qa}
-                source: {repo: https://git.example.com/qa/app.git}
-                image:
-                  repository: 127.0.0.1:5000/qa/app
-                """
-            )
-            + textwrap.indent(textwrap.dedent(image_fields), "  ")
-        )
-        return path
+        return write_image_service(self.service, image_fields)
 
     def engine_was_contacted(self) -> bool:
         return self.engine.connections > 0

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, write_numbered_services
 
 from jenkins_bridge.testing import FaultInjection, JenkinsEmulator
 
@@ -108,25 +108,10 @@ def _is_zombie(pid: int) -> bool:
         return True
 
 
-SERVICE = """\
-apiVersion: jenkins-bridge/v1
-kind: Service
-metadata: {{name: svc-{i}, team: team-{team}}}
-source: {{repo: "https://git.example.com/{i}.git"}}
-pipeline:
-  test: [{{name: unit, run: "make test-{i}"}}]
-"""
-
-
 @pytest.fixture(scope="module")
 def many(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Enough descriptors that loading, rendering and writing each take a while."""
-    root = tmp_path_factory.mktemp("many")
-    for i in range(3000):
-        folder = root / f"team-{i % 9}"
-        folder.mkdir(exist_ok=True)
-        (folder / f"svc-{i}.yaml").write_text(SERVICE.format(i=i, team=i % 9))
-    return root
+    return write_numbered_services(tmp_path_factory.mktemp("many"), 3000, teams=9)
 
 
 def _workers_running(pid: int) -> bool:
@@ -182,14 +167,6 @@ def slow_jenkins() -> Iterator[JenkinsEmulator]:
         yield emulator
 
 
-def _services(root: Path, count: int) -> Path:
-    for i in range(count):
-        folder = root / f"team-{i % 3}"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"svc-{i}.yaml").write_text(SERVICE.format(i=i, team=i % 3))
-    return root
-
-
 def _jenkins_env(emulator: JenkinsEmulator) -> dict[str, str]:
     return {"JENKINS_URL": emulator.url, "JENKINS_USER": USER, "JENKINS_TOKEN": TOKEN}
 
@@ -197,7 +174,7 @@ def _jenkins_env(emulator: JenkinsEmulator) -> dict[str, str]:
 def test_ctrl_c_during_apply_reports_what_was_done_and_a_rerun_converges(
     slow_jenkins: JenkinsEmulator, tmp_path: Path
 ) -> None:
-    root = _services(tmp_path / "d", 60)
+    root = write_numbered_services(tmp_path / "d", 60, teams=3)
     env = _jenkins_env(slow_jenkins)
     result = interrupt(
         ["--output", "json", "apply", str(root), "--workers", "2", "--max-rps", "0"],
@@ -231,7 +208,7 @@ def test_ctrl_c_during_apply_reports_what_was_done_and_a_rerun_converges(
 def test_ctrl_c_during_plan_exits_130_with_one_json_object(
     slow_jenkins: JenkinsEmulator, tmp_path: Path
 ) -> None:
-    root = _services(tmp_path / "d", 30)
+    root = write_numbered_services(tmp_path / "d", 30, teams=3)
     env = _jenkins_env(slow_jenkins)
     slow_jenkins.faults = FaultInjection(latency=2.0)
     result = interrupt(
@@ -245,7 +222,7 @@ def test_ctrl_c_during_plan_exits_130_with_one_json_object(
 def test_ctrl_c_while_plan_verify_fetches_stops_fetching(
     slow_jenkins: JenkinsEmulator, tmp_path: Path
 ) -> None:
-    root = _services(tmp_path / "d", 40)
+    root = write_numbered_services(tmp_path / "d", 40, teams=3)
     env = _jenkins_env(slow_jenkins)
     slow_jenkins.faults = None
     setup = subprocess.run(

@@ -3,57 +3,24 @@ listing): a folder holding any item that is not ours, however deep, is not delet
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-import requests
-from conftest import CliResult
+from conftest import CliResult, post_by_hand, write_service
 
 from jenkins_bridge.testing import JenkinsEmulator
 
 Cli = Callable[..., CliResult]
-USER, TOKEN = "admin", "token123"
 FAST = ("--max-rps", "0")
 FOLDER = "<com.cloudbees.hudson.plugins.folder.Folder/>"
 JOB = "<flow-definition><description>by hand</description></flow-definition>"
-
-
-@pytest.fixture
-def jenkins(monkeypatch: pytest.MonkeyPatch) -> Iterator[JenkinsEmulator]:
-    with JenkinsEmulator(users={USER: TOKEN}) as emulator:
-        monkeypatch.setenv("JENKINS_URL", emulator.url)
-        monkeypatch.setenv("JENKINS_USER", USER)
-        monkeypatch.setenv("JENKINS_TOKEN", TOKEN)
-        monkeypatch.delenv("JENKINS_BRIDGE_CONFIG", raising=False)
-        yield emulator
-
-
-def descriptor(root: Path, team: str, name: str) -> Path:
-    path = root / team / f"{name}.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        "apiVersion: jenkins-bridge/v1\nkind: Service\n"
-        f"metadata: {{name: {name}, team: {team}}}\n"
-        f"source: {{repo: 'https://git.example.com/{team}/{name}.git', branch: main}}\n",
-        encoding="utf-8",
-    )
-    return path
 
 
 def create(emulator: JenkinsEmulator, full_name: str, xml: str | None = None, **query: str) -> None:
     parent, _, name = full_name.rpartition("/")
     path = "".join(f"job/{part}/" for part in parent.split("/") if part)
     params = "".join(f"&{k}={v}" for k, v in query.items())
-    response = requests.post(
-        f"{emulator.url}{path}createItem?name={name}{params}",
-        data=xml.encode() if xml is not None else None,
-        headers={"Content-Type": "application/xml"} if xml is not None else {},
-        auth=(USER, TOKEN),
-        timeout=10,
-        allow_redirects=False,
-    )
-    assert response.status_code in (200, 302), response.headers.get("X-Error")
+    post_by_hand(emulator, f"{path}createItem?name={name}{params}", xml)
 
 
 def remove_team(root: Path, team: str) -> None:
@@ -66,18 +33,18 @@ PRUNE_ALL = ("--prune=delete", "--prune-scope", "all", "--max-delete", "50")
 
 
 def test_hand_made_job_deep_in_a_removed_team_keeps_the_team(
-    cli: Cli, jenkins: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
 ) -> None:
     root = tmp_path / "services"
-    descriptor(root, "keep", "api")
-    descriptor(root, "gone", "api")
-    descriptor(root, "gone", "worker")
+    write_service(root, "keep", "api")
+    write_service(root, "gone", "api")
+    write_service(root, "gone", "worker")
     assert cli("apply", str(root), *FAST).exit_code == 0
     # A folder made by copying a managed one, and hand-made work four levels below it.
-    create(jenkins, "gone/lab", mode="copy", **{"from": "/keep"})
+    create(jenkins_env, "gone/lab", mode="copy", **{"from": "/keep"})
     for folder in ("gone/lab/a", "gone/lab/a/b", "gone/lab/a/b/c"):
-        create(jenkins, folder, FOLDER)
-    create(jenkins, "gone/lab/a/b/c/report", JOB)
+        create(jenkins_env, folder, FOLDER)
+    create(jenkins_env, "gone/lab/a/b/c/report", JOB)
     remove_team(root, "gone")
     planned = cli("plan", str(root), *PRUNE_ALL, *FAST)
     assert "delete folder gone" not in planned.stdout
@@ -85,24 +52,24 @@ def test_hand_made_job_deep_in_a_removed_team_keeps_the_team(
     assert "folder gone is no longer in the descriptors but holds items" in planned.stdout
     applied = cli("apply", str(root), *PRUNE_ALL, "--yes", *FAST)
     assert applied.exit_code == 0, applied.stderr
-    assert "gone/lab/a/b/c/report" in jenkins.items
-    assert "gone/api" not in jenkins.items and "gone/worker" not in jenkins.items
+    assert "gone/lab/a/b/c/report" in jenkins_env.items
+    assert "gone/api" not in jenkins_env.items and "gone/worker" not in jenkins_env.items
 
 
 def test_removed_team_with_only_our_jobs_is_deleted_and_counted_whole(
-    cli: Cli, jenkins: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
 ) -> None:
     root = tmp_path / "services"
-    descriptor(root, "keep", "api")
+    write_service(root, "keep", "api")
     for n in range(5):
-        descriptor(root, "gone", f"svc-{n}")
+        write_service(root, "gone", f"svc-{n}")
     assert cli("apply", str(root), *FAST).exit_code == 0
     remove_team(root, "gone")
     blocked = cli("apply", str(root), "--prune=delete", "--prune-scope", "all", "--yes", *FAST)
     assert blocked.exit_code == 1
     # the folder and the five jobs a delete of it removes; the default --max-delete is 5
     assert "refusing to delete 6 items (--max-delete is 5)" in blocked.stdout + blocked.stderr
-    assert "gone/svc-0" in jenkins.items
+    assert "gone/svc-0" in jenkins_env.items
     unconfirmed = cli("apply", str(root), *PRUNE_ALL, *FAST)
     assert unconfirmed.exit_code == 1
     assert (
@@ -110,21 +77,21 @@ def test_removed_team_with_only_our_jobs_is_deleted_and_counted_whole(
     )
     applied = cli("apply", str(root), *PRUNE_ALL, "--yes", *FAST)
     assert applied.exit_code == 0, applied.stderr
-    assert not any(name.startswith("gone") for name in jenkins.items)
+    assert not any(name.startswith("gone") for name in jenkins_env.items)
 
 
 def test_prune_never_reaches_into_hand_made_folders(
-    cli: Cli, jenkins: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
 ) -> None:
     root = tmp_path / "services"
-    descriptor(root, "pay", "api")
+    write_service(root, "pay", "api")
     assert cli("apply", str(root), *FAST).exit_code == 0
     for folder in ("pay/tools", "pay/tools/a", "pay/tools/a/b"):
-        create(jenkins, folder, FOLDER)
+        create(jenkins_env, folder, FOLDER)
     # Copies of the managed job at every depth of the hand-made folders.
     for copy in ("pay/tools/api", "pay/tools/a/api", "pay/tools/a/b/api"):
-        create(jenkins, copy, mode="copy", **{"from": "/pay/api"})
+        create(jenkins_env, copy, mode="copy", **{"from": "/pay/api"})
     for scope in ("teams", "all"):
         applied = cli("apply", str(root), "--prune=delete", "--prune-scope", scope, "--yes", *FAST)
         assert applied.exit_code == 0, applied.stderr
-    assert {"pay/tools/api", "pay/tools/a/api", "pay/tools/a/b/api"} <= set(jenkins.items)
+    assert {"pay/tools/api", "pay/tools/a/api", "pay/tools/a/b/api"} <= set(jenkins_env.items)

@@ -3,52 +3,16 @@ or a description that happens to hold the marker text, is never pruned or overwr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import requests
-from conftest import CliResult
+from conftest import CliResult, post_by_hand, write_service
 
 from jenkins_bridge.testing import JenkinsEmulator
 
 Cli = Callable[..., CliResult]
-USER, TOKEN = "admin", "token123"
 FAST = ("--max-rps", "0")
-
-
-@pytest.fixture
-def jenkins(monkeypatch: pytest.MonkeyPatch) -> Iterator[JenkinsEmulator]:
-    with JenkinsEmulator(users={USER: TOKEN}) as emulator:
-        monkeypatch.setenv("JENKINS_URL", emulator.url)
-        monkeypatch.setenv("JENKINS_USER", USER)
-        monkeypatch.setenv("JENKINS_TOKEN", TOKEN)
-        monkeypatch.delenv("JENKINS_BRIDGE_CONFIG", raising=False)
-        yield emulator
-
-
-def descriptor(root: Path, team: str, name: str, branch: str = "main") -> Path:
-    path = root / team / f"{name}.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        "apiVersion: jenkins-bridge/v1\nkind: Service\n"
-        f"metadata: {{name: {name}, team: {team}}}\n"
-        f"source: {{repo: 'https://git.example.com/{team}/{name}.git', branch: {branch}}}\n",
-        encoding="utf-8",
-    )
-    return path
-
-
-def post(emulator: JenkinsEmulator, path: str, xml: str | None = None) -> None:
-    response = requests.post(
-        emulator.url + path,
-        data=xml.encode() if xml is not None else None,
-        headers={"Content-Type": "application/xml"} if xml is not None else {},
-        auth=(USER, TOKEN),
-        timeout=10,
-        allow_redirects=False,
-    )
-    assert response.status_code in (200, 302), response.headers.get("X-Error")
 
 
 def hand_made_job(description: str) -> str:
@@ -59,23 +23,25 @@ def hand_made_job(description: str) -> str:
     )
 
 
-def test_copied_job_is_never_pruned(cli: Cli, jenkins: JenkinsEmulator, tmp_path: Path) -> None:
+def test_copied_job_is_never_pruned(cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path) -> None:
     root = tmp_path / "services"
-    descriptor(root, "pay", "api")
-    descriptor(root, "pay", "old")
+    write_service(root, "pay", "api")
+    write_service(root, "pay", "old")
     assert cli("apply", str(root), *FAST).exit_code == 0
     # "Copy from" in the UI: the copy carries the original's ownership line.
-    post(jenkins, "job/pay/createItem?name=api-experiment&mode=copy&from=api")
-    assert "[managed by jenkins-bridge]" in (jenkins.items["pay/api-experiment"].description or "")
+    post_by_hand(jenkins_env, "job/pay/createItem?name=api-experiment&mode=copy&from=api")
+    assert "[managed by jenkins-bridge]" in (
+        jenkins_env.items["pay/api-experiment"].description or ""
+    )
     (root / "pay" / "old.yaml").unlink()
     planned = cli("plan", str(root), "--prune=delete", *FAST)
     assert "x delete job pay/old (removed)" in planned.stdout
     assert "api-experiment" not in planned.stdout
     applied = cli("apply", str(root), "--prune=delete", "--yes", *FAST)
     assert applied.exit_code == 0, applied.stderr
-    assert "pay/api-experiment" in jenkins.items and "pay/old" not in jenkins.items
+    assert "pay/api-experiment" in jenkins_env.items and "pay/old" not in jenkins_env.items
     assert cli("apply", str(root), "--prune", *FAST).exit_code == 0
-    assert not jenkins.items["pay/api-experiment"].disabled
+    assert not jenkins_env.items["pay/api-experiment"].disabled
 
 
 @pytest.mark.parametrize(
@@ -88,49 +54,49 @@ def test_copied_job_is_never_pruned(cli: Cli, jenkins: JenkinsEmulator, tmp_path
     ],
 )
 def test_marker_text_in_a_hand_made_description_is_not_ownership(
-    cli: Cli, jenkins: JenkinsEmulator, tmp_path: Path, description: str
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path, description: str
 ) -> None:
     root = tmp_path / "services"
-    descriptor(root, "pay", "api")
+    write_service(root, "pay", "api")
     assert cli("apply", str(root), *FAST).exit_code == 0
-    post(jenkins, "job/pay/createItem?name=report", hand_made_job(description))
+    post_by_hand(jenkins_env, "job/pay/createItem?name=report", hand_made_job(description))
     applied = cli("apply", str(root), "--prune=delete", "--yes", *FAST)
     assert applied.exit_code == 0, applied.stderr
-    assert "pay/report" in jenkins.items
+    assert "pay/report" in jenkins_env.items
 
 
 def test_copy_under_a_described_name_is_refused_until_adopted(
-    cli: Cli, jenkins: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
 ) -> None:
     root = tmp_path / "services"
-    descriptor(root, "pay", "api")
+    write_service(root, "pay", "api")
     assert cli("apply", str(root), *FAST).exit_code == 0
-    post(jenkins, "job/pay/createItem?name=worker&mode=copy&from=api")
-    before = jenkins.items["pay/worker"].config_xml
-    descriptor(root, "pay", "worker", branch="develop")
+    post_by_hand(jenkins_env, "job/pay/createItem?name=worker&mode=copy&from=api")
+    before = jenkins_env.items["pay/worker"].config_xml
+    write_service(root, "pay", "worker", branch="develop")
     planned = cli("plan", str(root), *FAST)
     assert planned.exit_code == 1
     assert "! refuse job pay/worker (exists and is not managed by jenkins-bridge" in planned.stdout
     assert "--force-adopt" in planned.stdout
     refused = cli("apply", str(root), *FAST)
     assert refused.exit_code == 1 and "nothing was changed" in refused.stdout
-    assert jenkins.items["pay/worker"].config_xml == before
+    assert jenkins_env.items["pay/worker"].config_xml == before
     adopted = cli("apply", str(root), "--force-adopt", *FAST)
     assert adopted.exit_code == 0, adopted.stderr
-    assert "*/develop" in jenkins.items["pay/worker"].config_xml
+    assert "*/develop" in jenkins_env.items["pay/worker"].config_xml
     assert cli("plan", str(root), *FAST).exit_code == 0
 
 
 def test_copied_folder_inside_a_removed_team_keeps_the_team(
-    cli: Cli, jenkins: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
 ) -> None:
     root = tmp_path / "services"
-    descriptor(root, "keep", "api")
-    descriptor(root, "gone", "api")
+    write_service(root, "keep", "api")
+    write_service(root, "gone", "api")
     assert cli("apply", str(root), *FAST).exit_code == 0
     # A folder copied from a managed team folder, with hand-made work inside.
-    post(jenkins, "job/gone/createItem?name=lab&mode=copy&from=/keep")
-    post(jenkins, "job/gone/job/lab/createItem?name=experiment", hand_made_job("mine"))
+    post_by_hand(jenkins_env, "job/gone/createItem?name=lab&mode=copy&from=/keep")
+    post_by_hand(jenkins_env, "job/gone/job/lab/createItem?name=experiment", hand_made_job("mine"))
     (root / "gone" / "api.yaml").unlink()
     planned = cli("plan", str(root), "--prune=delete", "--prune-scope", "all", *FAST)
     assert "x delete job gone/api (removed)" in planned.stdout
@@ -138,5 +104,5 @@ def test_copied_folder_inside_a_removed_team_keeps_the_team(
     assert "gone/lab" in planned.stdout and "left alone" in planned.stdout
     applied = cli("apply", str(root), "--prune=delete", "--prune-scope", "all", "--yes", *FAST)
     assert applied.exit_code == 0, applied.stderr
-    assert {"gone", "gone/lab", "gone/lab/experiment"} <= set(jenkins.items)
-    assert "gone/api" not in jenkins.items
+    assert {"gone", "gone/lab", "gone/lab/experiment"} <= set(jenkins_env.items)
+    assert "gone/api" not in jenkins_env.items

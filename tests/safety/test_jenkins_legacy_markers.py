@@ -5,52 +5,20 @@ never pruned."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-import requests
-from conftest import CliResult
+from conftest import CliResult, post_by_hand, write_service
 
 from jenkins_bridge.testing import JenkinsEmulator
 
 Cli = Callable[..., CliResult]
-USER, TOKEN = "admin", "token123"
 FAST = ("--max-rps", "0")
-
-
-@pytest.fixture
-def jenkins(monkeypatch: pytest.MonkeyPatch) -> Iterator[JenkinsEmulator]:
-    with JenkinsEmulator(users={USER: TOKEN}) as emulator:
-        monkeypatch.setenv("JENKINS_URL", emulator.url)
-        monkeypatch.setenv("JENKINS_USER", USER)
-        monkeypatch.setenv("JENKINS_TOKEN", TOKEN)
-        monkeypatch.delenv("JENKINS_BRIDGE_CONFIG", raising=False)
-        yield emulator
-
-
-def descriptor(root: Path, team: str, name: str) -> Path:
-    path = root / team / f"{name}.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        "apiVersion: jenkins-bridge/v1\nkind: Service\n"
-        f"metadata: {{name: {name}, team: {team}}}\n"
-        f"source: {{repo: 'https://git.example.com/{team}/{name}.git', branch: main}}\n",
-        encoding="utf-8",
-    )
-    return path
 
 
 def set_description(emulator: JenkinsEmulator, full_name: str, text: str) -> None:
     path = "".join(f"job/{part}/" for part in full_name.split("/"))
-    response = requests.post(
-        f"{emulator.url}{path}submitDescription",
-        data={"description": text},
-        auth=(USER, TOKEN),
-        timeout=10,
-        allow_redirects=False,
-    )
-    assert response.status_code in (200, 302)
+    post_by_hand(emulator, f"{path}submitDescription", form={"description": text})
 
 
 def as_written_by_an_earlier_version(description: str) -> str:
@@ -59,16 +27,16 @@ def as_written_by_an_earlier_version(description: str) -> str:
 
 
 def test_legacy_lines_are_upgraded_for_their_own_file_and_never_pruned(
-    cli: Cli, jenkins: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
 ) -> None:
     root = tmp_path / "services"
-    descriptor(root, "pay", "api")
-    descriptor(root, "pay", "old")
-    descriptor(root, "pay", "renamed")
+    write_service(root, "pay", "api")
+    write_service(root, "pay", "old")
+    write_service(root, "pay", "renamed")
     assert cli("apply", str(root), *FAST).exit_code == 0
-    for name, item in jenkins.items.items():
-        set_description(jenkins, name, as_written_by_an_earlier_version(item.description or ""))
-    assert "item=" not in (jenkins.items["pay/api"].description or "")
+    for name, item in jenkins_env.items.items():
+        set_description(jenkins_env, name, as_written_by_an_earlier_version(item.description or ""))
+    assert "item=" not in (jenkins_env.items["pay/api"].description or "")
     (root / "pay" / "old.yaml").unlink()
     # The descriptor of pay/renamed now lives in another file: the old line names the old one.
     (root / "pay" / "renamed.yaml").rename(root / "pay" / "renamed-service.yaml")
@@ -84,8 +52,8 @@ def test_legacy_lines_are_upgraded_for_their_own_file_and_never_pruned(
     assert "pay/old" in planned.stdout and "not pruned" in planned.stdout
     applied = cli("apply", str(root), "--prune=delete", "--yes", "--force-adopt", *FAST)
     assert applied.exit_code == 0, applied.stderr
-    assert "pay/old" in jenkins.items
-    assert "item=pay/api repo=" in (jenkins.items["pay/api"].description or "")
-    assert "item=pay/renamed repo=" in (jenkins.items["pay/renamed"].description or "")
+    assert "pay/old" in jenkins_env.items
+    assert "item=pay/api repo=" in (jenkins_env.items["pay/api"].description or "")
+    assert "item=pay/renamed repo=" in (jenkins_env.items["pay/renamed"].description or "")
     again = cli("plan", str(root), "--prune=delete", *FAST)
     assert again.exit_code == 0, again.stdout

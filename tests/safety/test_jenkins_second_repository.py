@@ -5,59 +5,26 @@ shows the conflict and apply refuses it unless the user adopts the job with --fo
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-from conftest import CliResult
+from conftest import CliResult, git_repository, write_service
 
 from jenkins_bridge.testing import JenkinsEmulator
 
 Cli = Callable[..., CliResult]
-USER, TOKEN = "admin", "token123"
 FAST = ("--max-rps", "0")
 
 
-@pytest.fixture
-def jenkins(monkeypatch: pytest.MonkeyPatch) -> Iterator[JenkinsEmulator]:
-    with JenkinsEmulator(users={USER: TOKEN}) as emulator:
-        monkeypatch.setenv("JENKINS_URL", emulator.url)
-        monkeypatch.setenv("JENKINS_USER", USER)
-        monkeypatch.setenv("JENKINS_TOKEN", TOKEN)
-        monkeypatch.delenv("JENKINS_BRIDGE_CONFIG", raising=False)
-        yield emulator
-
-
-def repository(path: Path, remote: str | None) -> Path:
-    """A git repository (no commits needed: only its remote names it)."""
-    path.mkdir(parents=True)
-    subprocess.run(["git", "init", "-q", str(path)], check=True)
-    if remote is not None:
-        subprocess.run(["git", "-C", str(path), "remote", "add", "origin", remote], check=True)
-    return path
-
-
-def descriptor(root: Path, team: str, name: str, branch: str = "main") -> Path:
-    path = root / team / f"{name}.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        "apiVersion: jenkins-bridge/v1\nkind: Service\n"
-        f"metadata: {{name: {name}, team: {team}}}\n"
-        f"source: {{repo: 'https://git.example.com/{team}/{name}.git', branch: {branch}}}\n",
-        encoding="utf-8",
-    )
-    return path
-
-
 def test_second_repository_cannot_take_over_a_job(
-    cli: Cli, jenkins: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
 ) -> None:
-    first = repository(tmp_path / "first", "git@git.example.com:platform/first.git")
-    second = repository(tmp_path / "second", "https://ci@git.example.com/platform/second.git")
-    descriptor(first, "pay", "api")
-    descriptor(second, "pay", "api", branch="hijack")
+    first = git_repository(tmp_path / "first", "git@git.example.com:platform/first.git")
+    second = git_repository(tmp_path / "second", "https://ci@git.example.com/platform/second.git")
+    write_service(first, "pay", "api")
+    write_service(second, "pay", "api", branch="hijack")
     assert cli("apply", str(first), *FAST).exit_code == 0
-    before = jenkins.items["pay/api"].config_xml
+    before = jenkins_env.items["pay/api"].config_xml
     planned = cli("plan", str(second), *FAST)
     assert planned.exit_code == 1
     assert (
@@ -71,27 +38,29 @@ def test_second_repository_cannot_take_over_a_job(
     refused = cli("apply", str(second), *FAST)
     assert refused.exit_code == 1 and "nothing was changed" in refused.stdout
     assert "--force-adopt" in refused.stdout
-    assert jenkins.items["pay/api"].config_xml == before
+    assert jenkins_env.items["pay/api"].config_xml == before
     # The first repository still owns it: no change from its point of view.
     assert cli("plan", str(first), *FAST).exit_code == 0
     # Adopting explicitly moves the job to the second repository...
     adopted = cli("apply", str(second), "--force-adopt", *FAST)
     assert adopted.exit_code == 0, adopted.stderr
-    assert "*/hijack" in jenkins.items["pay/api"].config_xml
-    assert "repo=git.example.com/platform/second" in (jenkins.items["pay/api"].description or "")
+    assert "*/hijack" in jenkins_env.items["pay/api"].config_xml
+    assert "repo=git.example.com/platform/second" in (
+        jenkins_env.items["pay/api"].description or ""
+    )
     # ...and now the first one sees the conflict.
     back = cli("plan", str(first), *FAST)
     assert back.exit_code == 1 and "owned by git.example.com/platform/second" in back.stdout
 
 
 def test_second_repository_never_prunes_the_first_ones_jobs(
-    cli: Cli, jenkins: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
 ) -> None:
-    first = repository(tmp_path / "first", "https://git.example.com/platform/first.git")
-    second = repository(tmp_path / "second", "https://git.example.com/platform/second.git")
-    descriptor(first, "pay", "api")
-    descriptor(first, "pay", "ledger")
-    descriptor(second, "pay", "worker")
+    first = git_repository(tmp_path / "first", "https://git.example.com/platform/first.git")
+    second = git_repository(tmp_path / "second", "https://git.example.com/platform/second.git")
+    write_service(first, "pay", "api")
+    write_service(first, "pay", "ledger")
+    write_service(second, "pay", "worker")
     assert cli("apply", str(first), *FAST).exit_code == 0
     for mode in ("--prune", "--prune=delete"):
         for scope in ("teams", "all"):
@@ -100,24 +69,24 @@ def test_second_repository_never_prunes_the_first_ones_jobs(
             assert "pay/api" not in planned.stdout and "pay/ledger" not in planned.stdout
     applied = cli("apply", str(second), "--prune=delete", "--prune-scope", "all", "--yes", *FAST)
     assert applied.exit_code == 0, applied.stderr
-    assert {"pay/api", "pay/ledger", "pay/worker"} <= set(jenkins.items)
-    assert not jenkins.items["pay/api"].disabled
+    assert {"pay/api", "pay/ledger", "pay/worker"} <= set(jenkins_env.items)
+    assert not jenkins_env.items["pay/api"].disabled
     # The shared team folder stays the first repository's; both plans are clean.
     assert cli("plan", str(first), "--prune=delete", *FAST).exit_code == 0
     assert cli("plan", str(second), "--prune=delete", *FAST).exit_code == 0
 
 
 def test_another_folder_of_descriptors_in_the_same_repository(
-    cli: Cli, jenkins: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
 ) -> None:
-    repo = repository(tmp_path / "platform", "https://git.example.com/platform/services.git")
-    descriptor(repo / "payments", "pay", "api")
-    descriptor(repo / "ledger", "pay", "ledger")
+    repo = git_repository(tmp_path / "platform", "https://git.example.com/platform/services.git")
+    write_service(repo / "payments", "pay", "api")
+    write_service(repo / "ledger", "pay", "ledger")
     assert cli("apply", str(repo / "payments"), *FAST).exit_code == 0
     applied = cli("apply", str(repo / "ledger"), "--prune=delete", "--yes", *FAST)
     assert applied.exit_code == 0, applied.stderr
-    assert {"pay/api", "pay/ledger"} <= set(jenkins.items)
-    descriptor(repo / "ledger", "pay", "api", branch="other")
+    assert {"pay/api", "pay/ledger"} <= set(jenkins_env.items)
+    write_service(repo / "ledger", "pay", "api", branch="other")
     planned = cli("plan", str(repo / "ledger"), *FAST)
     assert planned.exit_code == 1
     assert "conflict job pay/api (owned by git.example.com/platform/services " in planned.stdout
@@ -128,10 +97,10 @@ def test_another_folder_of_descriptors_in_the_same_repository(
 
 
 def test_source_id_keeps_ownership_when_the_repository_moves(
-    cli: Cli, jenkins: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
 ) -> None:
-    repo = repository(tmp_path / "svc", "https://git.example.com/old-org/services.git")
-    descriptor(repo, "pay", "api")
+    repo = git_repository(tmp_path / "svc", "https://git.example.com/old-org/services.git")
+    write_service(repo, "pay", "api")
     assert cli("apply", str(repo), "--source-id", "platform-services", *FAST).exit_code == 0
     subprocess.run(
         ["git", "-C", str(repo), "remote", "set-url", "origin", "https://git.new.example/s.git"],
