@@ -40,6 +40,15 @@ class Parameter:
     description: str
     choices: tuple[str, ...]
 
+    @property
+    def ordered_choices(self) -> tuple[str, ...]:
+        """The choices with the default first: Jenkins' choice parameter (and declarative's
+        ``choice()``) has no default of its own, the first choice is it."""
+        if isinstance(self.default, str) and self.default in self.choices:
+            at = self.choices.index(self.default)
+            return (self.default, *self.choices[:at], *self.choices[at + 1 :])
+        return self.choices
+
 
 @dataclass(frozen=True, slots=True)
 class TestStep:

@@ -171,13 +171,9 @@ def _properties(parent: ET.Element, service: Service, plugins: PluginVersions) -
             elif param.type == "choice":
                 element = _sub(definitions, "hudson.model.ChoiceParameterDefinition")
                 _named(element, param.name, param.description)
-                choices = list(param.choices)
-                if isinstance(param.default, str) and param.default in choices:
-                    choices.remove(param.default)
-                    choices.insert(0, param.default)
                 # ArrayList is XStream's default List: no class attribute
                 listed_choices = _sub(element, "choices")
-                for choice in choices:
+                for choice in param.ordered_choices:
                     _sub(listed_choices, "string", choice)
             else:
                 kind = (

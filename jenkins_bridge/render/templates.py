@@ -15,6 +15,7 @@ from typing import Any
 
 import jinja2
 
+from jenkins_bridge.descriptor.model import Parameter
 from jenkins_bridge.render.quoting import groovy_comment, groovy_string, shell_word
 
 
@@ -50,13 +51,8 @@ def _comment(value: Any) -> Code:
     return Code(groovy_comment(str(value)))
 
 
-def _choice_list(parameter: Any) -> Code:
-    choices = list(parameter.choices)
-    if isinstance(parameter.default, str) and parameter.default in choices:
-        # Declarative choice() has no default: the first choice is the default.
-        choices.remove(parameter.default)
-        choices.insert(0, parameter.default)
-    return Code("[" + ", ".join(groovy_string(c) for c in choices) + "]")
+def _choice_list(parameter: Parameter) -> Code:
+    return Code("[" + ", ".join(groovy_string(c) for c in parameter.ordered_choices) + "]")
 
 
 @functools.cache
