@@ -649,11 +649,17 @@ def build_service(data: dict[str, Any], path: Path, origin: str) -> model.Servic
         ),
         monitoring=model.Monitoring(
             metrics_path=monitoring["metricsPath"],
+            scrape_interval_seconds=monitoring["scrapeIntervalSeconds"],
             slo=model.Slo(
                 availability=monitoring["slo"].get("availability"),
                 latency_p95_ms=monitoring["slo"].get("latencyP95Ms"),
             ),
             alerts_notify=monitoring["alerts"].get("notify"),
+            receivers=tuple(
+                model.Receiver(name, r.get("email"), r.get("webhook"))
+                for name, r in sorted(monitoring["alerts"]["receivers"].items())
+            ),
+            runbook_url=monitoring["alerts"].get("runbookUrl"),
         ),
         path=path,
         origin=origin,

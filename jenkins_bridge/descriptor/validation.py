@@ -249,6 +249,7 @@ def field_problems(doc: LoadedDocument, data: dict[str, Any]) -> Iterator[Proble
     if data.get("deploy") and "image" not in data:
         yield problem_at(doc, ("deploy",), "deploying needs an 'image' section to build", key=True)
     yield from grammar_problems(doc, pipeline)
+    yield from alert_routing_problems(doc, _mapping(data.get("monitoring")))
 
 
 def grammar_problems(doc: LoadedDocument, pipeline: dict[str, Any]) -> Iterator[Problem]:
@@ -271,6 +272,26 @@ def grammar_problems(doc: LoadedDocument, pipeline: dict[str, Any]) -> Iterator[
         except LabelExpressionError as exc:
             message = f"not a Jenkins label expression: {exc}"
             yield problem_at(doc, ("pipeline", "agent"), message)
+
+
+def alert_routing_problems(doc: LoadedDocument, monitoring: dict[str, Any]) -> Iterator[Problem]:
+    """Alerts go only to declared receivers, and a receiver says where it sends them; a typo
+    in ``notify`` would otherwise route a service's alerts nowhere."""
+    alerts = _mapping(monitoring.get("alerts"))
+    receivers = _mapping(alerts.get("receivers"))
+    for name, receiver in receivers.items():
+        if isinstance(receiver, dict) and not receiver:
+            where = ("monitoring", "alerts", "receivers", name)
+            yield problem_at(doc, where, "a receiver needs 'email' or 'webhook'", key=True)
+    notify = alerts.get("notify")
+    if isinstance(notify, str) and notify not in receivers:
+        declared = ", ".join(sorted(receivers)) or "none"
+        yield problem_at(
+            doc,
+            ("monitoring", "alerts", "notify"),
+            f"receiver '{notify}' is not declared in monitoring.alerts.receivers "
+            f"(declared: {declared}); declare it there, e.g. in the team's _defaults.yaml",
+        )
 
 
 def _mapping(value: Any) -> dict[str, Any]:
