@@ -82,6 +82,9 @@ def _walk_folder(folder: Path, roots: Roots) -> Iterator[DescriptorFile]:
     """
     base = os.path.realpath(folder)
     for current, dirs, files in os.walk(folder):
+        if current != str(folder) and _is_render_output(current, files):
+            dirs[:] = []  # generated YAML (Prometheus, Alertmanager) is not a descriptor
+            continue
         dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
         rel_dir = os.path.relpath(current, folder)
         for name in sorted(files):
@@ -90,6 +93,35 @@ def _walk_folder(folder: Path, roots: Roots) -> Iterator[DescriptorFile]:
             rel = name if rel_dir == "." else os.path.join(rel_dir, name)
             real = os.path.join(base, rel)
             yield _with_origin(Path(current, name), rel.replace(os.sep, "/"), roots, base, real)
+
+
+RENDER_MANIFEST = "manifest.json"
+_RENDER_MARK = b'"generator": "jenkins-bridge"'
+
+
+def _is_render_output(folder: str, files: list[str]) -> bool:
+    """Whether ``folder`` is a tree ``render`` wrote: its ``manifest.json`` (a regular file,
+    read without following links or blocking) names jenkins-bridge as its generator. The key
+    is among the last lines (keys are sorted), so only the file's end is read."""
+    if RENDER_MANIFEST not in files:
+        return False
+    try:
+        fd = os.open(
+            os.path.join(folder, RENDER_MANIFEST),
+            os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
+        )
+    except OSError:
+        return False
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return False
+        os.lseek(fd, max(0, info.st_size - 4096), os.SEEK_SET)
+        return _RENDER_MARK in os.read(fd, 4096)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _is_entry(path: Path) -> bool:
