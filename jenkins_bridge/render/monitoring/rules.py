@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from jenkins_bridge.descriptor.model import Service
 from jenkins_bridge.render.monitoring.yaml_text import (
@@ -85,23 +86,29 @@ def usable_windows(windows: tuple[BurnWindow, ...], budget: Decimal) -> tuple[Bu
 
 
 def runbook(service: Service, alert: str) -> str:
+    """The ``runbook_url`` of an alert. Annotations are Go templates, so braces are
+    percent-encoded: a URL is data, never template code."""
     base = service.monitoring.runbook_url or repository_runbook(service)
-    return f"{base}#{alert.lower()}"
+    url = f"{base}#{alert.lower()}"
+    return url.replace("{", "%7B").replace("}", "%7D")
 
 
 def repository_runbook(service: Service) -> str:
-    """``RUNBOOK.md`` on the deploy branch, in the web view of the service repository."""
-    repo = service.source.repo.removesuffix("/").removesuffix(".git")
+    """``RUNBOOK.md`` on the deploy branch, in the web view of the service repository
+    (``https://host/path/blob/<branch>/RUNBOOK.md``, the form GitHub, GitLab and Gitea share).
+    """
+    repo = service.source.repo
     if "://" in repo:
-        scheme, rest = repo.split("://", 1)
-        host, _, path = rest.partition("/")
-        host = host.rpartition("@")[2]
-        if scheme not in ("http", "https"):
-            host = host.partition(":")[0]  # an ssh or git port is not the web server's
+        parts = urlsplit(repo)
+        host, path = parts.hostname or "", parts.path
+        if parts.scheme in ("http", "https") and parts.port is not None:
+            host = f"{host}:{parts.port}"  # a web server's own port; an ssh port is not one
     else:  # scp-like [user@]host:path
         host, _, path = repo.rpartition("@")[2].partition(":")
+    path = path.strip("/").removesuffix(".git")
     scheme = "http" if repo.startswith("http://") else "https"
-    return f"{scheme}://{host}/{path.strip('/')}/blob/{service.source.branch}/RUNBOOK.md"
+    page = quote(f"{path}/blob/{service.source.branch}/RUNBOOK.md", safe="/")
+    return f"{scheme}://{host}/{page}"
 
 
 def recording_rules(service: Service) -> list[RecordingRule]:
