@@ -507,6 +507,36 @@ def check_team_defaults(chunks: Sequence[LoadedFiles]) -> list[Problem]:
     return problems
 
 
+def check_team_receivers(chunks: Sequence[LoadedFiles]) -> list[Problem]:
+    """Problems only a whole run can see: one alert receiver name declared differently by two
+    services of a team. The team's Alertmanager route holds one receiver per name, so one of
+    them would silently get the other's alerts."""
+    problems = []
+    first: dict[tuple[str, str], tuple[Any, Path, Position]] = {}
+    for chunk in chunks:
+        for data, path, _ in chunk.records:
+            team = data["metadata"]["team"].lower()
+            alerts = data.get("monitoring", {}).get("alerts", {})
+            position = chunk.team_positions.get(path, (str(path), 1, 1))
+            for name, receiver in sorted(alerts.get("receivers", {}).items()):
+                seen = first.setdefault((team, name), (receiver, path, position))
+                if seen[0] == receiver:
+                    continue
+                file, line, column = position
+                problems.append(
+                    Problem(
+                        "invalid",
+                        f"monitoring.alerts.receivers.{name}: declared here differently than "
+                        f"for {seen[2][0]}:{seen[2][1]} of the same team '{team}'; a team has "
+                        "one set of receivers: declare them once, in its _defaults.yaml",
+                        file,
+                        line,
+                        column,
+                    )
+                )
+    return problems
+
+
 def load_services(
     paths: Sequence[str | Path], *, workers: int | None = None
 ) -> list[model.Service]:
@@ -531,6 +561,7 @@ def check_chunks(chunks: Sequence[LoadedFiles]) -> None:
     problems = list(dict.fromkeys(p for chunk in chunks for p in chunk.problems))
     problems += check_across_files(names, positions)
     problems += check_team_defaults(chunks)
+    problems += check_team_receivers(chunks)
     if problems:
         raise InvalidDescriptors(problems)
 

@@ -47,8 +47,8 @@ def _receiver(team: str, receiver: Receiver) -> dict[str, Any]:
 def render_team_route(team: str, routings: Iterable[AlertRouting]) -> str:
     """``<team>/alertmanager.yml`` for the services of ``team`` that route their alerts.
 
-    Services are taken in name order; where two declare a receiver of the same name
-    differently, the first service's declaration is used."""
+    Services are taken in name order. Loading refuses a team whose services declare one
+    receiver name differently (``check_team_receivers``), so each name has one definition."""
     ordered = sorted(routings, key=lambda r: r.service)
     receivers: dict[str, Receiver] = {}
     for routing in ordered:

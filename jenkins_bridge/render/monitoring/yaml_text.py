@@ -16,7 +16,11 @@ def generated_header(origin: str) -> str:
     )
 
 
-class _Dumper(yaml.SafeDumper):
+# libyaml's emitter when PyYAML has it (about 10x faster; the same text).
+_Base: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_Base):  # type: ignore[valid-type,misc]
     """Multi-line text (PromQL) as a literal block, as people write it."""
 
 
