@@ -448,7 +448,10 @@ SCHEMA: dict[str, Any] = {
                             "description": "Declared alert receivers by name; each has an "
                             "e-mail address or a webhook URL (or both).",
                             "default": {},
-                            "propertyNames": {"pattern": NAME_PATTERN},
+                            "propertyNames": {
+                                "pattern": NAME_PATTERN,
+                                "x-name-message": "lowercase letters, digits and '-'",
+                            },
                             "additionalProperties": _obj(
                                 {
                                     "email": _str(

@@ -115,16 +115,20 @@ def _translate(doc: LoadedDocument, error: Any) -> Iterator[Problem]:
                 yield problem_at(doc, path, f"missing required key '{name}'", key=True)
         return
     if kind == "propertyNames":
+        rule = error.validator_value.get("x-name-message", "letters, digits, '_'")
         for key in instance:
             if not _valid_property_name(error, key):
                 yield problem_at(
-                    doc,
-                    (*path, key),
-                    f"'{key}' is not a valid name (letters, digits, '_')",
-                    key=True,
+                    doc, (*path, key), f"'{key}' is not a valid name ({rule})", key=True
                 )
         return
 
+    if kind == "pattern" and "x-name-message" in schema and isinstance(instance, str):
+        # jsonschema reports a key that breaks ``propertyNames`` at its mapping: point at it.
+        rule = schema["x-name-message"]
+        where = (*path, instance)
+        yield problem_at(doc, where, f"'{instance}' is not a valid name ({rule})", key=True)
+        return
     message = schema.get("x-message") if kind == "pattern" else None
     if message is None:
         message = _message(kind, value, instance)

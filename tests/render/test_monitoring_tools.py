@@ -113,3 +113,35 @@ def test_amtool_refuses_a_route_to_an_undeclared_receiver(tmp_path: Path) -> Non
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     result = _run(_tool("amtool"), "check-config", str(path), cwd=tmp_path)
     assert result.returncode != 0
+
+
+@pytest.mark.parametrize(
+    ("availability", "latency_ms"),
+    [(0.001, 1), (50, 7), (80, 250), (93.1, 1000), (99, 300), (99.95, 99), (99.9999, 600000)],
+)
+def test_rules_and_their_tests_hold_across_objectives(
+    availability: float, latency_ms: int, tmp_path: Path
+) -> None:
+    """Loose and tight objectives alike: the rules lint clean and their generated tests pass
+    (window pairs a loose budget cannot reach are left out rather than never firing)."""
+    from jenkins_bridge.descriptor import load_services
+    from jenkins_bridge.render.monitoring import render_monitoring
+
+    descriptor = tmp_path / "svc.yaml"
+    descriptor.write_text(
+        "apiVersion: jenkins-bridge/v1\nkind: Service\nmetadata: {name: svc, team: t}\n"
+        "source: {repo: https://git.example.com/t/svc.git}\n"
+        "image: {repository: registry.example.com/t/svc}\ndeploy: [{environment: prod}]\n"
+        f"monitoring: {{slo: {{availability: {availability}, latencyP95Ms: {latency_ms}}}}}\n",
+        encoding="utf-8",
+    )
+    (service,) = load_services([descriptor])
+    for name, _, text in render_monitoring(service):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    promtool = _tool("promtool")
+    checked = _run(
+        promtool, "check", "rules", "--lint=all", "--lint-fatal", "rules.yml", cwd=tmp_path
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    tested = _run(promtool, "test", "rules", "rules.test.yml", cwd=tmp_path)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
