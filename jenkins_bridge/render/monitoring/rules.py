@@ -156,8 +156,18 @@ def alert_rules(service: Service) -> list[AlertRule]:
     if budget is not None:
         objective = f"{service.monitoring.slo.availability}%"
         for alert, severity, windows, pace in (
-            ("ServiceErrorBudgetBurnFast", "critical", PAGE, "2% of the 30-day budget in 1h"),
-            ("ServiceErrorBudgetBurnSlow", "warning", TICKET, "10% of the 30-day budget in 3d"),
+            (
+                "ServiceErrorBudgetBurnFast",
+                "critical",
+                PAGE,
+                "2% of a 30-day budget within an hour or 5% within six hours",
+            ),
+            (
+                "ServiceErrorBudgetBurnSlow",
+                "warning",
+                TICKET,
+                "10% of a 30-day budget within one to three days",
+            ),
         ):
             usable = usable_windows(windows, budget)
             if not usable:
@@ -169,8 +179,9 @@ def alert_rules(service: Service) -> list[AlertRule]:
                     "2m" if severity == "critical" else "15m",
                     {"severity": severity, "team": team},
                     f"{name} is burning its error budget in {ENVIRONMENT}",
-                    f"The 5xx ratio of {name} in {ENVIRONMENT} uses up the budget of its "
-                    f"{objective} availability objective at {pace} or faster.{routed}",
+                    f"The 5xx ratio of {name} in {ENVIRONMENT} spends the error budget of "
+                    f"its {objective} availability objective at a pace that uses {pace}."
+                    f"{routed}",
                     runbook(service, alert),
                 )
             )
