@@ -71,6 +71,8 @@ def test_scrape_configs_pass_promtool_check_config(folder: Path) -> None:
         ("latency objective ignored", "> 0.3\n", "> 30\n"),
         ("fast burn alert fires too early", "(14.4 * 0.001)", "(0 * 0.001)"),
         ("slow burn threshold loosened", "(1 * 0.001)", "(9 * 0.001)"),
+        ("six-hour page threshold loosened", "(6 * 0.001)", "(60 * 0.001)"),
+        ("pages at a ticket's pace", "(6 * 0.001)", "(4 * 0.001)"),
     ],
 )
 def test_the_rule_tests_catch_a_broken_rule(

@@ -14,6 +14,7 @@ from jenkins_bridge.render.monitoring.rules import (
     alert_rules,
     error_budget,
     number,
+    usable_windows,
 )
 from jenkins_bridge.render.monitoring.scrape import RULES_FILE
 from jenkins_bridge.render.monitoring.yaml_text import generated_header, promql_string, yaml_text
@@ -84,6 +85,30 @@ def rule_test_cases(service: Service, environment: str) -> list[dict[str, Any]]:
                     "error budget: every request failing pages",
                     _requests(scrape, Decimal(1), 70),
                     [("10m", fast.alert, [_expected(fast, aggregated)])],
+                )
+            )
+        usable_page = usable_windows(PAGE, budget)
+        ten_times = budget * 10
+        if fast is not None and len(usable_page) == len(PAGE) and ten_times < 1:
+            # Between the two page thresholds (6x < 10x < 14.4x): only the 6h/30m pair fires.
+            cases.append(
+                _case(
+                    "error budget: ten times the allowed ratio pages (6h and 30m windows)",
+                    _requests(scrape, ten_times, 70),
+                    [("40m", fast.alert, [_expected(fast, aggregated)])],
+                )
+            )
+        five_times = budget * 5
+        if fast is not None and slow is not None and five_times < 1:
+            # Over every ticket threshold (3x, 1x), under every page threshold (6x, 14.4x).
+            cases.append(
+                _case(
+                    "error budget: five times the allowed ratio opens a ticket, no page",
+                    _requests(scrape, five_times, 130),
+                    [
+                        ("2h", slow.alert, [_expected(slow, aggregated)]),
+                        ("2h", fast.alert, []),
+                    ],
                 )
             )
         if slow is not None:  # twice the budget: a ticket, too slow to page
