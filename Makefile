@@ -2,10 +2,11 @@
 #   make demo   venv + install, then the main job on examples/ (validate, render, provision)
 #   make test   everything the suite needs (Groovy, Docker engine, registries), then all checks
 #   make check  the fast tier: venv only (no sudo), static checks and every test that needs no
-#               Docker engine, registry, Groovy or CodeNarc (about a minute on 2 cores)
+#               Docker engine, registry, Groovy, CodeNarc or Prometheus tools (about a minute
+#               on 2 cores)
 .PHONY: demo test check
 
-FAST_TESTS = not docker and not registry and not groovy and not codenarc
+FAST_TESTS = not docker and not registry and not groovy and not codenarc and not prometheus
 
 demo:
 	@bash scripts/bootstrap.sh

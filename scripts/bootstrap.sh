@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what jenkins-bridge needs to run and be tested, and nothing twice:
-#   - Debian packages: groovy + a JRE (Groovy 2.4, the line Jenkins runs, parses Jenkinsfiles)
+#   - Debian packages: groovy + a JRE (Groovy 2.4, the line Jenkins runs, parses Jenkinsfiles);
+#     prometheus and prometheus-alertmanager (promtool, amtool and the server the monitoring
+#     tests run on loopback; their packaged services are not used)
 #   - the virtualenv .venv with jenkins-bridge installed editable, plus dev tools
 # Safe to run again: each step checks first and says what it does.
 # `--venv-only` (used by `make check`) skips the Debian and npm steps: no sudo needed.
@@ -13,7 +15,7 @@ say() { printf 'bootstrap: %s\n' "$*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 if ! $venv_only; then
-    APT_PACKAGES=(groovy default-jre-headless make)
+    APT_PACKAGES=(groovy default-jre-headless make prometheus prometheus-alertmanager)
     missing=()
     for package in "${APT_PACKAGES[@]}"; do
         if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
@@ -22,8 +24,19 @@ if ! $venv_only; then
     done
     if [ "${#missing[@]}" -gt 0 ]; then
         say "installing Debian packages: ${missing[*]}"
+        # Packaged daemons (prometheus, alertmanager) must not start and listen on every
+        # interface: the tests run their own on loopback. A policy-rc.d refusing starts is
+        # put in place for the install only, if the machine has none.
+        policy=/usr/sbin/policy-rc.d
+        added_policy=false
+        if [ ! -e "$policy" ]; then
+            printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+            as_root chmod 755 "$policy"
+            added_policy=true
+        fi
         as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+        if $added_policy; then as_root rm -f "$policy"; fi
     else
         say "Debian packages present: ${APT_PACKAGES[*]}"
     fi

@@ -82,6 +82,9 @@ def _walk_folder(folder: Path, roots: Roots) -> Iterator[DescriptorFile]:
     """
     base = os.path.realpath(folder)
     for current, dirs, files in os.walk(folder):
+        if current != str(folder) and _is_render_output(current, files):
+            dirs[:] = []  # generated YAML (Prometheus, Alertmanager) is not a descriptor
+            continue
         dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
         rel_dir = os.path.relpath(current, folder)
         for name in sorted(files):
@@ -90,6 +93,35 @@ def _walk_folder(folder: Path, roots: Roots) -> Iterator[DescriptorFile]:
             rel = name if rel_dir == "." else os.path.join(rel_dir, name)
             real = os.path.join(base, rel)
             yield _with_origin(Path(current, name), rel.replace(os.sep, "/"), roots, base, real)
+
+
+RENDER_MANIFEST = "manifest.json"
+_RENDER_MARK = b'"generator": "jenkins-bridge"'
+
+
+def _is_render_output(folder: str, files: list[str]) -> bool:
+    """Whether ``folder`` is a tree ``render`` wrote: its ``manifest.json`` (a regular file,
+    read without following links or blocking) names jenkins-bridge as its generator. The key
+    is among the last lines (keys are sorted), so only the file's end is read."""
+    if RENDER_MANIFEST not in files:
+        return False
+    try:
+        fd = os.open(
+            os.path.join(folder, RENDER_MANIFEST),
+            os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
+        )
+    except OSError:
+        return False
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return False
+        os.lseek(fd, max(0, info.st_size - 4096), os.SEEK_SET)
+        return _RENDER_MARK in os.read(fd, 4096)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _is_entry(path: Path) -> bool:
@@ -475,6 +507,36 @@ def check_team_defaults(chunks: Sequence[LoadedFiles]) -> list[Problem]:
     return problems
 
 
+def check_team_receivers(chunks: Sequence[LoadedFiles]) -> list[Problem]:
+    """Problems only a whole run can see: one alert receiver name declared differently by two
+    services of a team. The team's Alertmanager route holds one receiver per name, so one of
+    them would silently get the other's alerts."""
+    problems = []
+    first: dict[tuple[str, str], tuple[Any, Path, Position]] = {}
+    for chunk in chunks:
+        for data, path, _ in chunk.records:
+            team = data["metadata"]["team"].lower()
+            alerts = data.get("monitoring", {}).get("alerts", {})
+            position = chunk.team_positions.get(path, (str(path), 1, 1))
+            for name, receiver in sorted(alerts.get("receivers", {}).items()):
+                seen = first.setdefault((team, name), (receiver, path, position))
+                if seen[0] == receiver:
+                    continue
+                file, line, column = position
+                problems.append(
+                    Problem(
+                        "invalid",
+                        f"monitoring.alerts.receivers.{name}: declared here differently than "
+                        f"for {seen[2][0]}:{seen[2][1]} of the same team '{team}'; a team has "
+                        "one set of receivers: declare them once, in its _defaults.yaml",
+                        file,
+                        line,
+                        column,
+                    )
+                )
+    return problems
+
+
 def load_services(
     paths: Sequence[str | Path], *, workers: int | None = None
 ) -> list[model.Service]:
@@ -499,6 +561,7 @@ def check_chunks(chunks: Sequence[LoadedFiles]) -> None:
     problems = list(dict.fromkeys(p for chunk in chunks for p in chunk.problems))
     problems += check_across_files(names, positions)
     problems += check_team_defaults(chunks)
+    problems += check_team_receivers(chunks)
     if problems:
         raise InvalidDescriptors(problems)
 
@@ -649,11 +712,17 @@ def build_service(data: dict[str, Any], path: Path, origin: str) -> model.Servic
         ),
         monitoring=model.Monitoring(
             metrics_path=monitoring["metricsPath"],
+            scrape_interval_seconds=monitoring["scrapeIntervalSeconds"],
             slo=model.Slo(
                 availability=monitoring["slo"].get("availability"),
                 latency_p95_ms=monitoring["slo"].get("latencyP95Ms"),
             ),
             alerts_notify=monitoring["alerts"].get("notify"),
+            receivers=tuple(
+                model.Receiver(name, r.get("email"), r.get("webhook"))
+                for name, r in sorted(monitoring["alerts"]["receivers"].items())
+            ),
+            runbook_url=monitoring["alerts"].get("runbookUrl"),
         ),
         path=path,
         origin=origin,

@@ -145,10 +145,22 @@ class Slo:
 
 
 @dataclass(frozen=True, slots=True)
+class Receiver:
+    """An alert receiver a descriptor (or its team's ``_defaults.yaml``) declares."""
+
+    name: str
+    email: str | None
+    webhook: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Monitoring:
     metrics_path: str
+    scrape_interval_seconds: int
     slo: Slo
-    alerts_notify: str | None
+    alerts_notify: str | None  # one of ``receivers`` (validation checks it)
+    receivers: tuple[Receiver, ...]  # in name order
+    runbook_url: str | None
 
 
 @dataclass(frozen=True, slots=True)

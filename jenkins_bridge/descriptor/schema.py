@@ -27,6 +27,9 @@ RELPATH_PATTERN = r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/ -]{1,255}$"
 LIBRARY_NAME = "jenkins-bridge"
 LIBRARY_VERSION = f"v{__version__}"
 DEFAULT_LIBRARY = f"{LIBRARY_NAME}@{LIBRARY_VERSION}"
+# An absolute URL path: no query or fragment, no empty or dot-dot segment (Prometheus would
+# send it as is, and a proxy in front may normalise it to another path).
+METRICS_PATH_PATTERN = r"^(?!.*//)(?!.*/\.\.?(/|$))/[A-Za-z0-9._~/-]{0,255}$"
 IMAGE_PATTERN = r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$"
 
 
@@ -394,32 +397,90 @@ SCHEMA: dict[str, Any] = {
         "monitoring": _obj(
             {
                 "metricsPath": _str(
-                    "Prometheus metrics path.", default="/metrics", pattern=r"^/\S*$"
+                    "Path Prometheus scrapes the service's metrics from.",
+                    default="/metrics",
+                    pattern=METRICS_PATH_PATTERN,
+                    **{
+                        "x-message": "must be an absolute URL path such as /metrics (letters, "
+                        "digits, '.', '_', '~', '-' and '/'; no query, '//' or '..')"
+                    },
                 ),
+                "scrapeIntervalSeconds": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 300,
+                    "default": 15,
+                    "description": "Seconds between scrapes (and between rule evaluations).",
+                },
                 "slo": _obj(
                     {
                         "availability": {
                             "type": "number",
-                            "description": "Availability objective, percent.",
+                            "description": "Availability objective, percent of requests "
+                            "answered without a 5xx (e.g. 99.9); enables burn-rate alerts.",
                             "exclusiveMinimum": 0,
                             "exclusiveMaximum": 100,
                         },
                         "latencyP95Ms": {
                             "type": "integer",
                             "minimum": 1,
-                            "description": "95th percentile latency objective, ms.",
+                            "maximum": 600000,
+                            "description": "95th percentile latency objective, ms; enables the "
+                            "latency alert.",
                         },
                     },
                     "Service level objectives.",
                     default={},
                 ),
                 "alerts": _obj(
-                    {"notify": _str("Alert receiver.", minLength=1, maxLength=200)},
+                    {
+                        "notify": _str(
+                            "Receiver the service's alerts go to: a name declared in "
+                            "monitoring.alerts.receivers (usually in the team's _defaults.yaml).",
+                            pattern=NAME_PATTERN,
+                            **{
+                                "x-message": "must be a receiver name "
+                                "(lowercase letters, digits, '-')"
+                            },
+                        ),
+                        "receivers": {
+                            "type": "object",
+                            "description": "Declared alert receivers by name; each has an "
+                            "e-mail address or a webhook URL (or both).",
+                            "default": {},
+                            "propertyNames": {
+                                "pattern": NAME_PATTERN,
+                                "x-name-message": "lowercase letters, digits and '-'",
+                            },
+                            "additionalProperties": _obj(
+                                {
+                                    "email": _str(
+                                        "Address the alerts are mailed to.",
+                                        pattern=r"^[^@\s]+@[^@\s]+$",
+                                        **{"x-message": "must be an e-mail address"},
+                                    ),
+                                    "webhook": _str(
+                                        "URL the alerts are posted to.",
+                                        pattern=r"^https?://[^\s]+$",
+                                        **{"x-message": "must be an http:// or https:// URL"},
+                                    ),
+                                },
+                                "One receiver.",
+                            ),
+                        },
+                        "runbookUrl": _str(
+                            "Runbook each alert links to (runbook_url, with '#<alert>' added); "
+                            "without it, the service repository's RUNBOOK.md.",
+                            pattern=r"^https?://[^\s#]+$",
+                            **{"x-message": "must be an http:// or https:// URL without '#'"},
+                        ),
+                    },
                     "Alert routing.",
                     default={},
                 ),
             },
-            "Monitoring (a later version generates rules and dashboards from it).",
+            "Monitoring: Prometheus scrape configs, alert rules and their tests, a Grafana "
+            "dashboard and an Alertmanager route, rendered for services that deploy.",
             default={},
         ),
     },

@@ -9,7 +9,7 @@ from decimal import Decimal
 import re
 from jenkins_bridge.descriptor.schema_violation import SchemaViolation
 JsonSchemaValueException = JsonSchemaValuesException = SchemaViolation
-REGEX_PATTERNS = {'^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$': re.compile('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\Z'), '^[A-Za-z0-9._/-]{1,200}$': re.compile('^[A-Za-z0-9._/-]{1,200}\\Z'), '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$': re.compile('^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\Z'), '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$': re.compile('^(?!/)(?!.*(^|/)\\.\\.(/|\\Z))[A-Za-z0-9._/ -]{1,255}\\Z'), '^[A-Za-z_][A-Za-z0-9_]{0,127}$': re.compile('^[A-Za-z_][A-Za-z0-9_]{0,127}\\Z'), '^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?$': re.compile('^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?\\Z'), '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$': re.compile('^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*\\Z'), '^[A-Za-z0-9._-]{1,128}$': re.compile('^[A-Za-z0-9._-]{1,128}\\Z'), '^/\\S*$': re.compile('^/\\S*\\Z'), '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?$': re.compile('^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?\\Z'), '^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}$': re.compile('^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}\\Z')}
+REGEX_PATTERNS = {'^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$': re.compile('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\Z'), '^[A-Za-z0-9._/-]{1,200}$': re.compile('^[A-Za-z0-9._/-]{1,200}\\Z'), '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$': re.compile('^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\Z'), '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$': re.compile('^(?!/)(?!.*(^|/)\\.\\.(/|\\Z))[A-Za-z0-9._/ -]{1,255}\\Z'), '^[A-Za-z_][A-Za-z0-9_]{0,127}$': re.compile('^[A-Za-z_][A-Za-z0-9_]{0,127}\\Z'), '^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?$': re.compile('^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?\\Z'), '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$': re.compile('^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*\\Z'), '^[A-Za-z0-9._-]{1,128}$': re.compile('^[A-Za-z0-9._-]{1,128}\\Z'), '^/\\S*$': re.compile('^/\\S*\\Z'), '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?$': re.compile('^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?\\Z'), '^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}$': re.compile('^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}\\Z'), '^(?!.*//)(?!.*/\\.\\.?(/|$))/[A-Za-z0-9._~/-]{0,255}$': re.compile('^(?!.*//)(?!.*/\\.\\.?(/|\\Z))/[A-Za-z0-9._~/-]{0,255}\\Z'), '^[^@\\s]+@[^@\\s]+$': re.compile('^[^@\\s]+@[^@\\s]+\\Z'), '^https?://[^\\s]+$': re.compile('^https?://[^\\s]+\\Z'), '^https?://[^\\s#]+$': re.compile('^https?://[^\\s#]+\\Z')}
 NoneType = type(None)
 
 def validate_https___jenkins_bridge_dev_schema_v1_service_json(data, custom_formats={}, name_prefix=None):
@@ -696,8 +696,18 @@ def validate_https___jenkins_bridge_dev_schema_v1_service_json(data, custom_form
                     if not isinstance(data__monitoring__metricsPath, str):
                         raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.metricsPath must be string', value=data__monitoring__metricsPath, name='' + (name_prefix or 'data') + '.monitoring.metricsPath', rule='type')
                     if isinstance(data__monitoring__metricsPath, str):
-                        if not REGEX_PATTERNS['^/\\S*$'].search(data__monitoring__metricsPath):
-                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.metricsPath must match pattern ^/\\S*$', value=data__monitoring__metricsPath, name='' + (name_prefix or 'data') + '.monitoring.metricsPath', rule='pattern')
+                        if not REGEX_PATTERNS['^(?!.*//)(?!.*/\\.\\.?(/|$))/[A-Za-z0-9._~/-]{0,255}$'].search(data__monitoring__metricsPath):
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.metricsPath must match pattern ^(?!.*//)(?!.*/\\.\\.?(/|$))/[A-Za-z0-9._~/-]{0,255}$', value=data__monitoring__metricsPath, name='' + (name_prefix or 'data') + '.monitoring.metricsPath', rule='pattern')
+                if 'scrapeIntervalSeconds' in data__monitoring_keys:
+                    data__monitoring_keys.remove('scrapeIntervalSeconds')
+                    data__monitoring__scrapeIntervalSeconds = data__monitoring['scrapeIntervalSeconds']
+                    if not isinstance(data__monitoring__scrapeIntervalSeconds, int) and (not (isinstance(data__monitoring__scrapeIntervalSeconds, float) and data__monitoring__scrapeIntervalSeconds.is_integer())) or isinstance(data__monitoring__scrapeIntervalSeconds, bool):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.scrapeIntervalSeconds must be integer', value=data__monitoring__scrapeIntervalSeconds, name='' + (name_prefix or 'data') + '.monitoring.scrapeIntervalSeconds', rule='type')
+                    if isinstance(data__monitoring__scrapeIntervalSeconds, (int, float, Decimal)) and (not isinstance(data__monitoring__scrapeIntervalSeconds, bool)):
+                        if data__monitoring__scrapeIntervalSeconds < 1:
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.scrapeIntervalSeconds must be bigger than or equal to 1', value=data__monitoring__scrapeIntervalSeconds, name='' + (name_prefix or 'data') + '.monitoring.scrapeIntervalSeconds', rule='minimum')
+                        if data__monitoring__scrapeIntervalSeconds > 300:
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.scrapeIntervalSeconds must be smaller than or equal to 300', value=data__monitoring__scrapeIntervalSeconds, name='' + (name_prefix or 'data') + '.monitoring.scrapeIntervalSeconds', rule='maximum')
                 if 'slo' in data__monitoring_keys:
                     data__monitoring_keys.remove('slo')
                     data__monitoring__slo = data__monitoring['slo']
@@ -724,6 +734,8 @@ def validate_https___jenkins_bridge_dev_schema_v1_service_json(data, custom_form
                             if isinstance(data__monitoring__slo__latencyP95Ms, (int, float, Decimal)) and (not isinstance(data__monitoring__slo__latencyP95Ms, bool)):
                                 if data__monitoring__slo__latencyP95Ms < 1:
                                     raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.slo.latencyP95Ms must be bigger than or equal to 1', value=data__monitoring__slo__latencyP95Ms, name='' + (name_prefix or 'data') + '.monitoring.slo.latencyP95Ms', rule='minimum')
+                                if data__monitoring__slo__latencyP95Ms > 600000:
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.slo.latencyP95Ms must be smaller than or equal to 600000', value=data__monitoring__slo__latencyP95Ms, name='' + (name_prefix or 'data') + '.monitoring.slo.latencyP95Ms', rule='maximum')
                         if data__monitoring__slo_keys:
                             raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.slo must not contain ' + str(data__monitoring__slo_keys) + ' properties', value=data__monitoring__slo, name='' + (name_prefix or 'data') + '.monitoring.slo', rule='additionalProperties')
                 if 'alerts' in data__monitoring_keys:
@@ -740,11 +752,62 @@ def validate_https___jenkins_bridge_dev_schema_v1_service_json(data, custom_form
                             if not isinstance(data__monitoring__alerts__notify, str):
                                 raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.alerts.notify must be string', value=data__monitoring__alerts__notify, name='' + (name_prefix or 'data') + '.monitoring.alerts.notify', rule='type')
                             if isinstance(data__monitoring__alerts__notify, str):
-                                data__monitoring__alerts__notify_len = len(data__monitoring__alerts__notify)
-                                if data__monitoring__alerts__notify_len < 1:
-                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.alerts.notify must be longer than or equal to 1 characters', value=data__monitoring__alerts__notify, name='' + (name_prefix or 'data') + '.monitoring.alerts.notify', rule='minLength')
-                                if data__monitoring__alerts__notify_len > 200:
-                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.alerts.notify must be shorter than or equal to 200 characters', value=data__monitoring__alerts__notify, name='' + (name_prefix or 'data') + '.monitoring.alerts.notify', rule='maxLength')
+                                if not REGEX_PATTERNS['^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'].search(data__monitoring__alerts__notify):
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.alerts.notify must match pattern ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', value=data__monitoring__alerts__notify, name='' + (name_prefix or 'data') + '.monitoring.alerts.notify', rule='pattern')
+                        if 'receivers' in data__monitoring__alerts_keys:
+                            data__monitoring__alerts_keys.remove('receivers')
+                            data__monitoring__alerts__receivers = data__monitoring__alerts['receivers']
+                            if not isinstance(data__monitoring__alerts__receivers, dict):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.alerts.receivers must be object', value=data__monitoring__alerts__receivers, name='' + (name_prefix or 'data') + '.monitoring.alerts.receivers', rule='type')
+                            data__monitoring__alerts__receivers_is_dict = isinstance(data__monitoring__alerts__receivers, dict)
+                            if data__monitoring__alerts__receivers_is_dict:
+                                data__monitoring__alerts__receivers_keys = set(data__monitoring__alerts__receivers.keys())
+                                for data__monitoring__alerts__receivers_key in data__monitoring__alerts__receivers_keys:
+                                    if data__monitoring__alerts__receivers_key not in []:
+                                        data__monitoring__alerts__receivers_value = data__monitoring__alerts__receivers.get(data__monitoring__alerts__receivers_key)
+                                        if not isinstance(data__monitoring__alerts__receivers_value, dict):
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.alerts.receivers.{data__monitoring__alerts__receivers_key}'.format(**locals()) + ' must be object', value=data__monitoring__alerts__receivers_value, name='' + (name_prefix or 'data') + '.monitoring.alerts.receivers.{data__monitoring__alerts__receivers_key}'.format(**locals()) + '', rule='type')
+                                        data__monitoring__alerts__receivers_value_is_dict = isinstance(data__monitoring__alerts__receivers_value, dict)
+                                        if data__monitoring__alerts__receivers_value_is_dict:
+                                            data__monitoring__alerts__receivers_value_keys = set(data__monitoring__alerts__receivers_value.keys())
+                                            if 'email' in data__monitoring__alerts__receivers_value_keys:
+                                                data__monitoring__alerts__receivers_value_keys.remove('email')
+                                                data__monitoring__alerts__receivers_value__email = data__monitoring__alerts__receivers_value['email']
+                                                if not isinstance(data__monitoring__alerts__receivers_value__email, str):
+                                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.alerts.receivers.{data__monitoring__alerts__receivers_key}.email'.format(**locals()) + ' must be string', value=data__monitoring__alerts__receivers_value__email, name='' + (name_prefix or 'data') + '.monitoring.alerts.receivers.{data__monitoring__alerts__receivers_key}.email'.format(**locals()) + '', rule='type')
+                                                if isinstance(data__monitoring__alerts__receivers_value__email, str):
+                                                    if not REGEX_PATTERNS['^[^@\\s]+@[^@\\s]+$'].search(data__monitoring__alerts__receivers_value__email):
+                                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.alerts.receivers.{data__monitoring__alerts__receivers_key}.email'.format(**locals()) + ' must match pattern ^[^@\\s]+@[^@\\s]+$', value=data__monitoring__alerts__receivers_value__email, name='' + (name_prefix or 'data') + '.monitoring.alerts.receivers.{data__monitoring__alerts__receivers_key}.email'.format(**locals()) + '', rule='pattern')
+                                            if 'webhook' in data__monitoring__alerts__receivers_value_keys:
+                                                data__monitoring__alerts__receivers_value_keys.remove('webhook')
+                                                data__monitoring__alerts__receivers_value__webhook = data__monitoring__alerts__receivers_value['webhook']
+                                                if not isinstance(data__monitoring__alerts__receivers_value__webhook, str):
+                                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.alerts.receivers.{data__monitoring__alerts__receivers_key}.webhook'.format(**locals()) + ' must be string', value=data__monitoring__alerts__receivers_value__webhook, name='' + (name_prefix or 'data') + '.monitoring.alerts.receivers.{data__monitoring__alerts__receivers_key}.webhook'.format(**locals()) + '', rule='type')
+                                                if isinstance(data__monitoring__alerts__receivers_value__webhook, str):
+                                                    if not REGEX_PATTERNS['^https?://[^\\s]+$'].search(data__monitoring__alerts__receivers_value__webhook):
+                                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.alerts.receivers.{data__monitoring__alerts__receivers_key}.webhook'.format(**locals()) + ' must match pattern ^https?://[^\\s]+$', value=data__monitoring__alerts__receivers_value__webhook, name='' + (name_prefix or 'data') + '.monitoring.alerts.receivers.{data__monitoring__alerts__receivers_key}.webhook'.format(**locals()) + '', rule='pattern')
+                                            if data__monitoring__alerts__receivers_value_keys:
+                                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.alerts.receivers.{data__monitoring__alerts__receivers_key}'.format(**locals()) + ' must not contain ' + str(data__monitoring__alerts__receivers_value_keys) + ' properties', value=data__monitoring__alerts__receivers_value, name='' + (name_prefix or 'data') + '.monitoring.alerts.receivers.{data__monitoring__alerts__receivers_key}'.format(**locals()) + '', rule='additionalProperties')
+                                data__monitoring__alerts__receivers_len = len(data__monitoring__alerts__receivers)
+                                if data__monitoring__alerts__receivers_len != 0:
+                                    data__monitoring__alerts__receivers_property_names = True
+                                    for data__monitoring__alerts__receivers_key in data__monitoring__alerts__receivers:
+                                        try:
+                                            if isinstance(data__monitoring__alerts__receivers_key, str):
+                                                if not REGEX_PATTERNS['^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'].search(data__monitoring__alerts__receivers_key):
+                                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.alerts.receivers must match pattern ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', value=data__monitoring__alerts__receivers_key, name='' + (name_prefix or 'data') + '.monitoring.alerts.receivers', rule='pattern')
+                                        except (JsonSchemaValueException, JsonSchemaValuesException):
+                                            data__monitoring__alerts__receivers_property_names = False
+                                    if not data__monitoring__alerts__receivers_property_names:
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.alerts.receivers must be named by propertyName definition', value=data__monitoring__alerts__receivers, name='' + (name_prefix or 'data') + '.monitoring.alerts.receivers', rule='propertyNames')
+                        if 'runbookUrl' in data__monitoring__alerts_keys:
+                            data__monitoring__alerts_keys.remove('runbookUrl')
+                            data__monitoring__alerts__runbookUrl = data__monitoring__alerts['runbookUrl']
+                            if not isinstance(data__monitoring__alerts__runbookUrl, str):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.alerts.runbookUrl must be string', value=data__monitoring__alerts__runbookUrl, name='' + (name_prefix or 'data') + '.monitoring.alerts.runbookUrl', rule='type')
+                            if isinstance(data__monitoring__alerts__runbookUrl, str):
+                                if not REGEX_PATTERNS['^https?://[^\\s#]+$'].search(data__monitoring__alerts__runbookUrl):
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.alerts.runbookUrl must match pattern ^https?://[^\\s#]+$', value=data__monitoring__alerts__runbookUrl, name='' + (name_prefix or 'data') + '.monitoring.alerts.runbookUrl', rule='pattern')
                         if data__monitoring__alerts_keys:
                             raise JsonSchemaValueException('' + (name_prefix or 'data') + '.monitoring.alerts must not contain ' + str(data__monitoring__alerts_keys) + ' properties', value=data__monitoring__alerts, name='' + (name_prefix or 'data') + '.monitoring.alerts', rule='additionalProperties')
                 if data__monitoring_keys:

@@ -115,16 +115,20 @@ def _translate(doc: LoadedDocument, error: Any) -> Iterator[Problem]:
                 yield problem_at(doc, path, f"missing required key '{name}'", key=True)
         return
     if kind == "propertyNames":
+        rule = error.validator_value.get("x-name-message", "letters, digits, '_'")
         for key in instance:
             if not _valid_property_name(error, key):
                 yield problem_at(
-                    doc,
-                    (*path, key),
-                    f"'{key}' is not a valid name (letters, digits, '_')",
-                    key=True,
+                    doc, (*path, key), f"'{key}' is not a valid name ({rule})", key=True
                 )
         return
 
+    if kind == "pattern" and "x-name-message" in schema and isinstance(instance, str):
+        # jsonschema reports a key that breaks ``propertyNames`` at its mapping: point at it.
+        rule = schema["x-name-message"]
+        where = (*path, instance)
+        yield problem_at(doc, where, f"'{instance}' is not a valid name ({rule})", key=True)
+        return
     message = schema.get("x-message") if kind == "pattern" else None
     if message is None:
         message = _message(kind, value, instance)
@@ -249,6 +253,7 @@ def field_problems(doc: LoadedDocument, data: dict[str, Any]) -> Iterator[Proble
     if data.get("deploy") and "image" not in data:
         yield problem_at(doc, ("deploy",), "deploying needs an 'image' section to build", key=True)
     yield from grammar_problems(doc, pipeline)
+    yield from alert_routing_problems(doc, _mapping(data.get("monitoring")))
 
 
 def grammar_problems(doc: LoadedDocument, pipeline: dict[str, Any]) -> Iterator[Problem]:
@@ -271,6 +276,26 @@ def grammar_problems(doc: LoadedDocument, pipeline: dict[str, Any]) -> Iterator[
         except LabelExpressionError as exc:
             message = f"not a Jenkins label expression: {exc}"
             yield problem_at(doc, ("pipeline", "agent"), message)
+
+
+def alert_routing_problems(doc: LoadedDocument, monitoring: dict[str, Any]) -> Iterator[Problem]:
+    """Alerts go only to declared receivers, and a receiver says where it sends them; a typo
+    in ``notify`` would otherwise route a service's alerts nowhere."""
+    alerts = _mapping(monitoring.get("alerts"))
+    receivers = _mapping(alerts.get("receivers"))
+    for name, receiver in receivers.items():
+        if isinstance(receiver, dict) and not receiver:
+            where = ("monitoring", "alerts", "receivers", name)
+            yield problem_at(doc, where, "a receiver needs 'email' or 'webhook'", key=True)
+    notify = alerts.get("notify")
+    if isinstance(notify, str) and notify not in receivers:
+        declared = ", ".join(sorted(receivers)) or "none"
+        yield problem_at(
+            doc,
+            ("monitoring", "alerts", "notify"),
+            f"receiver '{notify}' is not declared in monitoring.alerts.receivers "
+            f"(declared: {declared}); declare it there, e.g. in the team's _defaults.yaml",
+        )
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -15,8 +15,15 @@ from jenkins_bridge.descriptor.loading import (
     load_files,
 )
 from jenkins_bridge.output.manifest import add_manifest
-from jenkins_bridge.render.artifacts import Artifact, RenderedTree, render_folders, render_service
+from jenkins_bridge.render.artifacts import (
+    Artifact,
+    RenderedTree,
+    render_alert_routes,
+    render_folders,
+    render_service,
+)
 from jenkins_bridge.render.job_config import PluginVersions, SharedLibrary
+from jenkins_bridge.render.monitoring.alertmanager import AlertRouting, alert_routing
 from jenkins_bridge.workers import map_chunks
 
 
@@ -28,13 +35,17 @@ class RenderRun:
 
 def _load_and_render(
     files: Sequence[DescriptorFile], plugins: PluginVersions | None
-) -> tuple[LoadedFiles, list[Artifact]]:
+) -> tuple[LoadedFiles, list[Artifact], list[AlertRouting]]:
     loaded = load_files(files)
     artifacts: list[Artifact] = []
+    routings: list[AlertRouting] = []  # teams' Alertmanager routes need the whole run
     if not loaded.problems:  # a chunk with problems fails the whole run: skip the work
         for service in loaded.services():
             artifacts.extend(render_service(service, plugins))
-    return loaded, artifacts
+            routing = alert_routing(service)
+            if routing is not None:
+                routings.append(routing)
+    return loaded, artifacts, routings
 
 
 def render_run(
@@ -50,14 +61,16 @@ def render_run(
     same, byte for byte, whatever the worker count.
     """
     chunks = map_chunks(_load_and_render, discover(paths), plugins, workers=workers)
-    check_chunks([loaded for loaded, _ in chunks])
+    check_chunks([loaded for loaded, _, _ in chunks])
     tree = RenderedTree()
     teams: list[str] = []
-    for loaded, artifacts in chunks:
+    for loaded, artifacts, _ in chunks:
         for artifact in artifacts:
             tree.add(artifact)
         teams.extend(data["metadata"]["team"] for data, _, _ in loaded.records)
     for artifact in render_folders(teams, plugins, library):
+        tree.add(artifact)
+    for artifact in render_alert_routes(r for _, _, routings in chunks for r in routings):
         tree.add(artifact)
     add_manifest(tree)
     return RenderRun(len(teams), tree)

@@ -1,5 +1,6 @@
 """Every generated file of a set of services, as text: a Jenkinsfile and a config.xml per
-service, a folder.xml per team. Pure: no file, clock or environment (``output`` writes it)."""
+service, a folder.xml per team; for services that deploy, their monitoring files and their
+team's Alertmanager route. Pure: no file, clock or environment (``output`` writes it)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,20 @@ from jenkins_bridge.render.job_config import (
     render_folder_config,
     render_job_config,
 )
+from jenkins_bridge.render.monitoring import FOLDER, is_monitored, render_monitoring
+from jenkins_bridge.render.monitoring.alertmanager import (
+    AlertRouting,
+    render_team_route,
+)
 
 
 @dataclass
 class Artifact:
     path: str  # relative, POSIX
     text: str
-    kind: str  # jenkinsfile | job-config | folder-config | manifest
+    # jenkinsfile | job-config | folder-config | manifest | prometheus-config |
+    # prometheus-rules | prometheus-rule-tests | grafana-dashboard | alertmanager-route
+    kind: str
     source: str | None = None  # descriptor origin
 
     @property
@@ -42,11 +50,30 @@ class RenderedTree:
 def render_service(service: Service, plugins: PluginVersions | None) -> list[Artifact]:
     """The Jenkinsfile and config.xml of one service, under ``<team>/<name>/``."""
     base = f"{service.metadata.team}/{service.metadata.name}"
-    return [
+    artifacts = [
         Artifact(f"{base}/Jenkinsfile", render_jenkinsfile(service), "jenkinsfile", service.origin),
         Artifact(
             f"{base}/config.xml", render_job_config(service, plugins), "job-config", service.origin
         ),
+    ]
+    if is_monitored(service):
+        artifacts.extend(
+            Artifact(f"{base}/{FOLDER}/{name}", text, kind, service.origin)
+            for name, kind, text in render_monitoring(service)
+        )
+    return artifacts
+
+
+def render_alert_routes(routings: Iterable[AlertRouting]) -> list[Artifact]:
+    """One ``<team>/alertmanager.yml`` per team with a service that routes alerts."""
+    by_team: dict[str, list[AlertRouting]] = {}
+    for routing in routings:
+        by_team.setdefault(routing.team, []).append(routing)
+    return [
+        Artifact(
+            f"{team}/alertmanager.yml", render_team_route(team, by_team[team]), "alertmanager-route"
+        )
+        for team in sorted(by_team)
     ]
 
 

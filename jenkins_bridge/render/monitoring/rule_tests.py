@@ -1,0 +1,203 @@
+"""The ``promtool test rules`` file of one service: for each generated alert, a series that
+makes it fire (with the exact labels and annotations expected) and one that keeps it silent.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from jenkins_bridge.descriptor.model import Service
+from jenkins_bridge.render.monitoring.rules import (
+    PAGE,
+    AlertRule,
+    alert_rules,
+    error_budget,
+    number,
+    usable_windows,
+)
+from jenkins_bridge.render.monitoring.scrape import RULES_FILE
+from jenkins_bridge.render.monitoring.yaml_text import generated_header, promql_string, yaml_text
+
+INSTANCE = "app-0:8080"
+REQUESTS_PER_MINUTE = Decimal(100_000)
+
+
+def _series(metric: str, labels: dict[str, str], values: str) -> dict[str, str]:
+    inner = ",".join(f"{k}={promql_string(v)}" for k, v in labels.items())
+    return {"series": f"{metric}{{{inner}}}", "values": values}
+
+
+def _expected(rule: AlertRule, labels: dict[str, str]) -> dict[str, Any]:
+    environment = labels["environment"]
+
+    def expand(text: str) -> str:
+        text = text.replace("{{ $labels.environment }}", environment)
+        return text.replace("{{ $labels.instance }}", labels.get("instance", ""))
+
+    return {
+        "exp_labels": {**labels, **rule.labels},
+        "exp_annotations": {
+            "summary": expand(rule.summary),
+            "description": expand(rule.description),
+            "runbook_url": rule.runbook_url,
+        },
+    }
+
+
+def _case(
+    name: str, series: list[dict[str, str]], checks: list[tuple[str, str, list[Any]]]
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "interval": "1m",
+        "input_series": series,
+        "alert_rule_test": [
+            {"eval_time": at, "alertname": alert, "exp_alerts": expected}
+            for at, alert, expected in checks
+        ],
+    }
+
+
+def _requests(scrape: dict[str, str], ratio: Decimal, minutes: int) -> list[dict[str, str]]:
+    """Request counters whose 5xx share is ``ratio``, for ``minutes`` minutes."""
+    errors = REQUESTS_PER_MINUTE * ratio
+    good = REQUESTS_PER_MINUTE - errors
+    return [
+        _series("http_requests_total", {**scrape, "code": "500"}, f"0+{number(errors)}x{minutes}"),
+        _series("http_requests_total", {**scrape, "code": "200"}, f"0+{number(good)}x{minutes}"),
+    ]
+
+
+def rule_test_cases(service: Service, environment: str) -> list[dict[str, Any]]:
+    labels = {"team": service.metadata.team, "service": service.metadata.name}
+    aggregated = {**labels, "environment": environment}
+    scrape = {"job": f"{service.full_name}/{environment}", "instance": INSTANCE, **aggregated}
+    rules = {rule.alert: rule for rule in alert_rules(service)}
+    cases = []
+    budget = error_budget(service)
+    if budget is not None:
+        fast = rules.get("ServiceErrorBudgetBurnFast")
+        slow = rules.get("ServiceErrorBudgetBurnSlow")
+        if fast is not None:  # every request failing burns faster than any page threshold
+            cases.append(
+                _case(
+                    "error budget: every request failing pages",
+                    _requests(scrape, Decimal(1), 70),
+                    [("10m", fast.alert, [_expected(fast, aggregated)])],
+                )
+            )
+        usable_page = usable_windows(PAGE, budget)
+        ten_times = budget * 10
+        if fast is not None and len(usable_page) == len(PAGE) and ten_times < 1:
+            # Between the two page thresholds (6x < 10x < 14.4x): only the 6h/30m pair fires.
+            cases.append(
+                _case(
+                    "error budget: ten times the allowed ratio pages (6h and 30m windows)",
+                    _requests(scrape, ten_times, 70),
+                    [("40m", fast.alert, [_expected(fast, aggregated)])],
+                )
+            )
+        five_times = budget * 5
+        if fast is not None and slow is not None and five_times < 1:
+            # Over every ticket threshold (3x, 1x), under every page threshold (6x, 14.4x).
+            cases.append(
+                _case(
+                    "error budget: five times the allowed ratio opens a ticket, no page",
+                    _requests(scrape, five_times, 130),
+                    [
+                        ("2h", slow.alert, [_expected(slow, aggregated)]),
+                        ("2h", fast.alert, []),
+                    ],
+                )
+            )
+        if slow is not None:  # twice the budget: a ticket, too slow to page
+            twice = min(budget * 2, Decimal(1))
+            checks = [("2h", slow.alert, [_expected(slow, aggregated)])]
+            if fast is not None and all(twice <= w.factor * budget for w in PAGE):
+                checks.append(("2h", fast.alert, []))
+            cases.append(
+                _case(
+                    "error budget: twice the allowed ratio opens a ticket",
+                    _requests(scrape, twice, 130),
+                    checks,
+                )
+            )
+        silent: list[tuple[str, str, list[Any]]] = [
+            ("2h", r.alert, []) for r in (fast, slow) if r is not None
+        ]
+        if silent:
+            cases.append(
+                _case(
+                    "error budget: half the allowed ratio stays silent",
+                    _requests(scrape, budget / 2, 130),
+                    silent,
+                )
+            )
+    latency = rules.get("ServiceLatencyP95High")
+    if latency is not None and service.monitoring.slo.latency_p95_ms is not None:
+        objective = Decimal(service.monitoring.slo.latency_p95_ms) / 1000
+        buckets = (number(objective), number(objective * 2), "+Inf")
+
+        def histogram(first_bucket: str) -> list[dict[str, str]]:
+            values = (first_bucket, "0+100x30", "0+100x30")
+            return [
+                _series("http_request_duration_seconds_bucket", {**scrape, "le": le}, v)
+                for le, v in zip(buckets, values, strict=True)
+            ]
+
+        cases.append(
+            _case(
+                "latency: requests slower than the objective",
+                histogram("0x30"),
+                [("20m", latency.alert, [_expected(latency, aggregated)])],
+            )
+        )
+        cases.append(
+            _case(
+                "latency: requests within the objective",
+                histogram("0+100x30"),
+                [("20m", latency.alert, [])],
+            )
+        )
+    down = rules["ServiceTargetDown"]
+    cases.append(
+        _case(
+            "target down: scrapes failing",
+            [_series("up", scrape, "1 1 0x10")],
+            [("6m", down.alert, [_expected(down, scrape)])],
+        )
+    )
+    cases.append(
+        _case(
+            "target down: scrapes working",
+            [_series("up", scrape, "1x10")],
+            [("6m", down.alert, [])],
+        )
+    )
+    restarting = rules["ServiceContainerRestarting"]
+    cases.append(
+        _case(
+            "restarting: a new process every minute",
+            [_series("process_start_time_seconds", scrape, "0+60x20")],
+            [("16m", restarting.alert, [_expected(restarting, scrape)])],
+        )
+    )
+    cases.append(
+        _case(
+            "restarting: one long-running process",
+            [_series("process_start_time_seconds", scrape, "100x20")],
+            [("16m", restarting.alert, [])],
+        )
+    )
+    return cases
+
+
+def render_rule_tests(service: Service, environment: str) -> str:
+    """``rules.test.yml``, for ``promtool test rules`` beside ``rules.yml``."""
+    document = {
+        "rule_files": [RULES_FILE],
+        "evaluation_interval": "1m",
+        "tests": rule_test_cases(service, environment),
+    }
+    return generated_header(service.origin) + yaml_text(document)
