@@ -36,7 +36,8 @@ class StepConfig implements Serializable {
                 return step + ": missing required key '" + entry.key + "'"
             }
             if (value != null && !TYPES[spec.type].isInstance(value)) {
-                return step + ": key '" + entry.key + "' must be a " + spec.type + ', not ' + value.getClass().simpleName
+                return step + ": key '" + entry.key + "' must be a " + spec.type + ', not ' +
+                    value.getClass().simpleName
             }
         }
         return null
@@ -53,7 +54,7 @@ class StepConfig implements Serializable {
     static Object lookup(Map data, List<String> path) {
         Object current = data
         for (String key in path) {
-            if (!(current instanceof Map)) {
+            if (!Map.isInstance(current)) {
                 return null
             }
             current = ((Map) current)[key]
