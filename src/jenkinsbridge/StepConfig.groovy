@@ -12,7 +12,7 @@ class StepConfig implements Serializable {
 
     private static final long serialVersionUID = 1L
     private static final Map<String, Class> TYPES = [
-        String: String, Boolean: Boolean, Integer: Integer, List: List,
+        String: CharSequence, Boolean: Boolean, Integer: Integer, List: List,
     ]
 
     @NonCPS

@@ -327,6 +327,8 @@ class Harness {
                 throw t
             }
         }
+        steps.library = { Map args -> record('library', [identifier: args.identifier, retriever: args.retriever]) }
+        steps.legacySCM = { Object scm -> [retriever: 'legacySCM'] }
         steps.timeout = { Object args, Closure body -> record('timeout', [args: args]); body.call() }
     }
 

@@ -5,7 +5,6 @@ and the resolved descriptor a build runs with. All cases run in one JVM."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +116,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             sh=cli_answers("registry.example.com/red/evil"),
         ),
         case("minimal", MINIMAL),
-        case("own-jenkinsfile", ROOT / "Jenkinsfile", env={"BRANCH_NAME": "main"}),
+        case(
+            "own-jenkinsfile",
+            ROOT / "Jenkinsfile",
+            env={"BRANCH_NAME": "main"},
+            workspace="/ci/workspace",
+        ),
     ]
     for name, script in SCRIPT_CASES.items():
         fields: dict[str, Any] = {"script": script}
@@ -437,4 +441,19 @@ def test_steps_hand_the_cli_the_merged_descriptor_and_defaults_change_it_after_r
 def test_the_projects_own_jenkinsfile_runs(runs: dict[str, Any]) -> None:
     run = runs["own-jenkinsfile"]
     assert run["result"] == "SUCCESS", run["log"]
-    assert shutil.which("groovy")
+    assert [s for s, _ in stage_results(run)] == [
+        "Install",
+        "Lint",
+        "Library under test",
+        "Test",
+        "Demo",
+    ]
+    (library,) = [c for c in run["calls"] if c["step"] == "library"]
+    assert library["identifier"] == "jenkins-bridge@main"
+    assert library["retriever"] == {"retriever": "legacySCM"}
+    scripts = [c["script"] for c in shell_calls(run)]
+    assert ".venv/bin/ruff check jenkins_bridge tests bench" in scripts
+    assert ".venv/bin/pytest -q -p no:cacheprovider -m codenarc" in scripts
+    assert 'bash scripts/test.sh -m "not codenarc"' in scripts
+    (setup,) = [c for c in shell_calls(run) if c["script"].startswith("set -eu")]
+    assert setup["env"]["BRIDGE_SETUP_CLI"] == "/ci/workspace/.venv/bin/jenkins-bridge"
