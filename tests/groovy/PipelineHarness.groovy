@@ -215,6 +215,9 @@ class Harness {
         live = spec.mode == 'live'
         library = new File((String) spec.library)
         workspace = new File((String) (spec.workspace ?: '.'))
+        if (live) {
+            env.base.putAll(System.getenv())  // an agent's environment: PATH, HOME, DOCKER_HOST
+        }
         env.base.putAll((Map<String, String>) (spec.env ?: [:]))
         env.base.WORKSPACE = workspace.absolutePath
         params.putAll((Map) (spec.params ?: [:]))
@@ -247,12 +250,12 @@ class Harness {
             ProcessBuilder builder = new ProcessBuilder('sh', '-c', script).directory(workspace)
             builder.environment().putAll(env.all().findAll { k, v -> v != null })
             builder.redirectError(ProcessBuilder.Redirect.INHERIT)
-            if (!args.returnStdout) {
-                builder.redirectOutput(ProcessBuilder.Redirect.INHERIT)
-            }
             Process process = builder.start()
-            stdout = args.returnStdout ? process.inputStream.text : ''
+            stdout = process.inputStream.text
             status = process.waitFor()
+            if (!args.returnStdout) {
+                System.err.print(stdout)  // the log; this JVM's stdout carries only the outcomes
+            }
         } else {
             if (script == 'rm -f "$BRIDGE_RESULT"') { files.remove(env.get('BRIDGE_RESULT')) }
             Map rule = shRule(script)
