@@ -29,7 +29,7 @@ Map call(Map config = [:]) {
         '> "$BRIDGE_RESULT"', values, bindings)
     Map data = (Map) outcome.result?.data ?: [:]
     if (outcome.result != null) {
-        writeFile(file: "deploy-${environment}.json", text: groovy.json.JsonOutput.toJson(outcome.result))
+        writeFile(file: "deploy-${environment}.json", text: outcome.text)
         archiveArtifacts(artifacts: "deploy-${environment}.json")
     }
     if (outcome.status == 3) {

@@ -12,7 +12,7 @@ void call(Map config = [:]) {
             }
             Map service = readYaml(file: descriptor)
             // The steps read credentials IDs from the resolved descriptor (no team defaults here).
-            String resolved = groovy.json.JsonOutput.toJson(service)
+            String resolved = writeJSON(returnText: true, json: service)
             stage('Validate') {
                 bridgeValidate(descriptor: descriptor, resolved: resolved)
             }

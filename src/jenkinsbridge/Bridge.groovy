@@ -24,7 +24,7 @@ class Bridge implements Serializable {
 
     /** The step's config, checked: an unknown, missing or mistyped key stops the build. */
     Map checked(Map config) {
-        table = StepConfig.parseJson(script.libraryResource('jenkinsbridge/steps.json'))
+        table = (Map) script.readJSON(text: script.libraryResource('jenkinsbridge/steps.json'))
         String problem = StepConfig.problem(table, step, config)
         if (problem != null) {
             script.error(problem)
@@ -50,13 +50,13 @@ class Bridge implements Serializable {
 
     /** The resolved descriptor's data (for credentials IDs), or an empty map without one. */
     Map descriptorData(Map config) {
-        return config.resolved == null ? [:] : StepConfig.parseJson((String) config.resolved)
+        return config.resolved == null ? [:] : (Map) script.readJSON(text: config.resolved)
     }
 
     /**
      * Runs ``command`` (a constant shell line reading $BRIDGE_* variables) with ``values`` in
      * the environment and ``credentials`` (withCredentials bindings) bound for that command
-     * only; returns [status: exit code, result: the JSON envelope or null].
+     * only; returns [status: exit code, result: the JSON envelope or null, text: its text].
      */
     Map run(String command, Map values, List credentials = []) {
         Map all = [BRIDGE_CLI: script.bridgeSetup(), BRIDGE_RESULT: RESULT_FILE] + values
@@ -72,13 +72,11 @@ class Bridge implements Serializable {
             }
         }
         Map result = null
-        if (script.fileExists(RESULT_FILE)) {
-            String text = script.readFile(RESULT_FILE)
-            if (text.trim()) {
-                result = StepConfig.parseJson(text)
-            }
+        String text = script.fileExists(RESULT_FILE) ? script.readFile(RESULT_FILE) : ''
+        if (text.trim()) {
+            result = (Map) script.readJSON(text: text)
         }
-        return [status: status, result: result]
+        return [status: status, result: result, text: text]
     }
 
     /** Fails the build with the CLI's own messages when it did not succeed. */

@@ -1,12 +1,12 @@
 package jenkinsbridge
 
 import com.cloudbees.groovy.cps.NonCPS
-import groovy.json.JsonSlurperClassic
 
 /**
  * The keys each step declares (resources/jenkinsbridge/steps.json, the one source of the keys,
  * their defaults and the vars/*.txt help), and the checks a step's config must pass.
- * Pure helpers: no step is called here.
+ * Pure helpers: no step is called here, and nothing the Groovy sandbox forbids (no getClass,
+ * no JSON classes: the steps parse JSON with readJSON).
  */
 class StepConfig implements Serializable {
 
@@ -14,11 +14,6 @@ class StepConfig implements Serializable {
     private static final Map<String, Class> TYPES = [
         String: CharSequence, Boolean: Boolean, Integer: Integer, List: List,
     ]
-
-    @NonCPS
-    static Map parseJson(String text) {
-        return (Map) new JsonSlurperClassic().parseText(text)
-    }
 
     /** The first problem of ``config`` for ``step`` (unknown key, missing key, wrong type), or null. */
     @NonCPS
@@ -35,9 +30,8 @@ class StepConfig implements Serializable {
             if (spec.required && value == null) {
                 return step + ": missing required key '" + entry.key + "'"
             }
-            if (value != null && !TYPES[spec.type].isInstance(value)) {
-                return step + ": key '" + entry.key + "' must be a " + spec.type + ', not ' +
-                    value.getClass().simpleName
+            if (value != null && !(value in TYPES[spec.type])) {
+                return step + ": key '" + entry.key + "' must be a " + spec.type
             }
         }
         return null
@@ -54,7 +48,7 @@ class StepConfig implements Serializable {
     static Object lookup(Map data, List<String> path) {
         Object current = data
         for (String key in path) {
-            if (!Map.isInstance(current)) {
+            if (!(current in Map)) {
                 return null
             }
             current = ((Map) current)[key]

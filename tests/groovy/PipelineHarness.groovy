@@ -318,6 +318,15 @@ class Harness {
         steps.deleteDir = { -> record('deleteDir', [:]); if (!live) { files.clear() } }
         steps.mail = { Map args -> record('mail', args) }
         steps.checkout = { Object scm -> record('checkout', [:]); env.base.putAll((Map) (spec.checkoutEnv ?: [:])) }
+        steps.readJSON = { Map args ->
+            String text = args.text != null ? args.text : steps.readFile.call(args.file)
+            return new JsonSlurper().parseText(text)
+        }
+        steps.writeJSON = { Map args ->
+            String text = JsonOutput.toJson(args.json)
+            if (args.returnText) { return text }
+            steps.writeFile.call([file: args.file, text: text])
+        }
         steps.readYaml = { Map args -> ((Map) (spec.yaml ?: [:]))[args.file] }
         steps.node = { Object label, Closure body -> record('node', [label: label]); body.call() }
         steps.stage = { String name, Closure body ->

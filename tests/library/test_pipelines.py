@@ -364,7 +364,7 @@ def test_a_pipeline_without_image_only_validates(runs: dict[str, Any]) -> None:
     [
         ("unknown-key", "bridgeBuild: unknown key 'imgae' (known: descriptor, noCache, resolved)"),
         ("missing-key", "bridgeDeploy: missing required key 'environment'"),
-        ("wrong-type", "bridgeDeploy: key 'timeout' must be a Integer, not String"),
+        ("wrong-type", "bridgeDeploy: key 'timeout' must be a Integer"),
         (
             "setup-mismatch",
             "bridgeSetup: /x/jenkins-bridge reports 'jenkins-bridge, version 0.0.9', but this "
