@@ -21,8 +21,9 @@ String call(Map config = [:]) {
     String cli = lines ? lines[0] : ''
     String found = lines.size() > 1 ? lines[-1] : ''
     if (!found.endsWith(' ' + version)) {
+        String other = found ? found.tokenize(' ')[-1] : '<its version>'
         error("bridgeSetup: ${cli} reports '${found}', but this library is version ${version}: " +
-            'install the matching jenkins-bridge, or load the library tag v' + found.tokenize(' ')[-1])
+            'install the matching jenkins-bridge, or load the library tag v' + other)
     }
     return cli
 }
@@ -32,7 +33,13 @@ String call(Map config = [:]) {
 static final String SETUP = '''set -eu
 cli="${BRIDGE_SETUP_CLI:-}"
 if [ -z "$cli" ]; then
-  venv="${BRIDGE_SETUP_CACHE:-$HOME/.cache/jenkins-bridge}/venv-$BRIDGE_SETUP_VERSION"
+  cache="${BRIDGE_SETUP_CACHE:-$HOME/.cache/jenkins-bridge}"
+  venv="$cache/venv-$BRIDGE_SETUP_VERSION"
+  mkdir -p "$cache"
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>"$venv.lock"
+    flock 9
+  fi
   if [ ! -e "$venv/.complete" ]; then
     rm -rf "$venv"
     python3 -m venv "$venv" >&2
