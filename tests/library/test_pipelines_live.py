@@ -28,11 +28,11 @@ def service_repository(root: Path, repository: str) -> tuple[Path, str]:
     (repo / "Dockerfile").write_text(f"FROM {BASE_IMAGE}\nRUN echo built > /built.txt\n")
     (repo / "jenkins-bridge.yaml").write_text(
         "apiVersion: jenkins-bridge/v1\nkind: Service\n"
-        "metadata: {name: app, team: library-test}\n"
+        "metadata: {name: app, team: library-test, description: '\"; touch pwned-description; #'}\n"
         "source: {repo: https://git.example.com/library-test/app.git}\n"
         "pipeline:\n  jobType: multibranch\n"
         "  test: [{name: in-image, run: 'test \"$(cat /built.txt)\" = built'}]\n"
-        f"image: {{repository: {repository}}}\n"
+        f"image: {{repository: {repository}, buildArgs: {{X: '$(touch pwned-build-arg)'}}}}\n"
     )
     out = root / "rendered"
     subprocess.run([str(CLI), "render", str(repo), "-o", str(out)], check=True, capture_output=True)
@@ -87,7 +87,9 @@ def test_a_generated_pipeline_builds_tests_and_pushes_for_real(
     )
     with urllib.request.urlopen(request, timeout=10) as answer:
         assert answer.status == 200
+    assert not list(repo.glob("pwned-*")) and not list(Path.cwd().glob("pwned-*"))
     resolved = json.loads((repo / ".jenkins-bridge-resolved.json").read_text())
+    assert resolved["image"]["buildArgs"] == {"X": "$(touch pwned-build-arg)"}
     assert resolved["image"]["repository"] == repository
     assert [c["script"].split()[3:5] for c in shell_calls(run) if "BRIDGE_CLI" in c["script"]][
         :2
