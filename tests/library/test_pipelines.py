@@ -66,6 +66,7 @@ SCRIPT_CASES: dict[str, str] = {
     "rollback-step": "bridgeRollback(environment: 'production', to: 'r/app@sha256:0')",
     "setup-mismatch": "bridgeValidate()",
     "pipeline-step": "bridgePipeline(descriptor: 'svc.yaml', agent: 'linux')",
+    "test-without-image": "bridgeTest(name: 'u', run: 'echo \\'$HOME\\'; `id` ${evil}')",
 }
 
 
@@ -457,3 +458,13 @@ def test_the_projects_own_jenkinsfile_runs(runs: dict[str, Any]) -> None:
     assert 'bash scripts/test.sh -m "not codenarc"' in scripts
     (setup,) = [c for c in shell_calls(run) if c["script"].startswith("set -eu")]
     assert setup["env"]["BRIDGE_SETUP_CLI"] == "/ci/workspace/.venv/bin/jenkins-bridge"
+
+
+def test_a_test_without_an_image_runs_its_command_from_the_environment(
+    runs: dict[str, Any],
+) -> None:
+    run = runs["test-without-image"]
+    assert run["result"] == "SUCCESS", run["log"]
+    (call,) = shell_calls(run)
+    assert call["script"] == 'sh -c "$BRIDGE_TEST_RUN"'
+    assert call["env"]["BRIDGE_TEST_RUN"] == "echo '$HOME'; `id` ${evil}"
