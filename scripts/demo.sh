@@ -2,7 +2,8 @@
 # The main job on the bundled examples, end to end:
 #   1. validate every descriptor and render the Jenkins tree into out/demo (then --check it);
 #   2. provision the jobs into the bundled Jenkins API emulator: plan, apply, plan again;
-#   3. build the ledger example's image with the Docker SDK and push it to the local registry.
+#   3. build the ledger example's image with the Docker SDK and push it to the local registry;
+#   4. run one generated pipeline live through the pipeline harness (tests/library/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JB=.venv/bin/jenkins-bridge
@@ -41,4 +42,8 @@ say "build and push the ledger image; stdout is the digest reference a deploy us
 GIT_COMMIT="$(git rev-parse HEAD 2>/dev/null || echo 0000000000000000000000000000000000000000)" \
     BRANCH_NAME=main BUILD_NUMBER=1 \
     $JB image build examples/platform/ledger.yaml --push
+say "run a generated pipeline live through the pipeline harness (vars/ steps, Groovy 2.4):"
+say "  its Build image, Test and Push image stages drive image build/push for real"
+.venv/bin/pytest -q -p no:cacheprovider tests/library/test_pipelines_live.py \
+    -k builds_tests_and_pushes
 say "done: out/demo holds the rendered tree"

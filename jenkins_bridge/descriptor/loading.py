@@ -727,4 +727,5 @@ def build_service(data: dict[str, Any], path: Path, origin: str) -> model.Servic
         path=path,
         origin=origin,
         digest=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
+        resolved=json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True),
     )

@@ -177,6 +177,9 @@ class Service:
     path: Path  # the descriptor file as given on the command line
     origin: str  # stable, machine-independent name of the file (relative to the PATH argument)
     digest: str  # sha256 of the merged, canonical descriptor data
+    # The merged descriptor data (team defaults applied, schema defaults not) as canonical
+    # ASCII JSON: what the generated pipeline hands the CLI, so a build runs with render's values.
+    resolved: str
 
     @property
     def full_name(self) -> str:

@@ -111,7 +111,9 @@ SCHEMA: dict[str, Any] = {
                     **{"x-message": "must be a relative path inside the repository"},
                 ),
                 "descriptor": _str(
-                    "Path of this descriptor in the service repository (the pipeline reads it).",
+                    "Where the pipeline puts the resolved descriptor in the service repository "
+                    "(as .jenkins-bridge-resolved.json in this path's folder; image paths are "
+                    "relative to it).",
                     default="jenkins-bridge.yaml",
                     pattern=RELPATH_PATTERN,
                     **{"x-message": "must be a relative path inside the repository"},

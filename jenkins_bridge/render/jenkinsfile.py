@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jenkins_bridge import __version__
 from jenkins_bridge.descriptor.model import Service
-from jenkins_bridge.render.quoting import groovy_string
+from jenkins_bridge.render.quoting import groovy_long_string, groovy_string
 from jenkins_bridge.render.templates import Code, environment
 
 
@@ -39,4 +39,5 @@ def render_jenkinsfile(service: Service) -> str:
         version=__version__,
         deploy_branch_condition=deploy_branch_condition(service),
         agent=agent_directive(service),
+        resolved_descriptor=Code(groovy_long_string(service.resolved)),
     )

@@ -72,3 +72,21 @@ def groovy_comment(value: str) -> str:
 def shell_word(value: str) -> str:
     """One POSIX shell word that the shell reads back as ``value``."""
     return shlex.quote(value)
+
+
+def groovy_long_string(value: str, width: int = 96) -> str:
+    """Like ``groovy_string``, for a value of any length: literals of at most ``width``
+    characters of source each, joined with ``+`` across lines (CodeNarc's LineLength, and the
+    class file's 65535-byte limit on one constant)."""
+    pieces: list[str] = []
+    current: list[str] = []
+    size = 0
+    for ch in value:
+        cost = len(groovy_string(ch)) - 2
+        if current and size + cost > width:
+            pieces.append("".join(current))
+            current, size = [], 0
+        current.append(ch)
+        size += cost
+    pieces.append("".join(current))
+    return " +\n        ".join(groovy_string(piece) for piece in pieces)

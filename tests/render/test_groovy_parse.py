@@ -27,6 +27,7 @@ ALLOWED_CALLS = {
     "echo", "aborted", "beforeAgent", "beforeOptions",
     "runScript",  # the main() Groovy adds to every script class
     "onDeployBranch",  # the script method the template defines
+    "resolvedDescriptor",  # the script method carrying the resolved descriptor
 }  # fmt: skip
 # The only GStrings the template writes itself (Jenkins' own env, never descriptor values).
 ALLOWED_GSTRINGS = {
