@@ -17,7 +17,8 @@ ALLOWED = {
     "containers": {"descriptor"},
     "provision": {"descriptor", "render", "jenkins"},
     "testing": set(),
-    "cli": {"descriptor", "render", "jenkins", "provision", "containers", "testing"},
+    "deploy": {"descriptor", "containers"},
+    "cli": {"descriptor", "render", "jenkins", "provision", "containers", "testing", "deploy"},
 }
 # Third-party clients only their adapter may import.
 ADAPTERS = {"jenkins": "jenkins", "docker": "containers"}

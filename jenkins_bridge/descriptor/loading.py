@@ -638,9 +638,11 @@ def build_service(data: dict[str, Any], path: Path, origin: str) -> model.Servic
                 timeout_seconds=d(health, "timeoutSeconds", "runtime", "healthcheck"),
                 retries=d(health, "retries", "runtime", "healthcheck"),
                 start_period_seconds=d(health, "startPeriodSeconds", "runtime", "healthcheck"),
+                command=tuple(health.get("command", ())),
             ),
             restart=d(runtime, "restart", "runtime"),
             resources=model.Resources(cpus=resources.get("cpus"), memory=resources.get("memory")),
+            **_deploy_runtime(runtime),
         ),
         deploy=tuple(
             model.DeployStage(
@@ -660,6 +662,7 @@ def build_service(data: dict[str, Any], path: Path, origin: str) -> model.Servic
                         ),
                     )
                 ),
+                **_deploy_stage(s),
             )
             for s in data.get("deploy", [])
         ),
@@ -675,3 +678,68 @@ def build_service(data: dict[str, Any], path: Path, origin: str) -> model.Servic
         origin=origin,
         digest=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
     )
+
+
+def _healthcheck(section: dict[str, Any]) -> model.Healthcheck:
+    def d(key: str) -> Any:
+        return section.get(key, _schema_default("runtime", "healthcheck", key))
+
+    return model.Healthcheck(
+        path=d("path"),
+        interval_seconds=d("intervalSeconds"),
+        timeout_seconds=d("timeoutSeconds"),
+        retries=d("retries"),
+        start_period_seconds=d("startPeriodSeconds"),
+        command=tuple(section.get("command", ())),
+    )
+
+
+def _deploy_runtime(runtime: dict[str, Any]) -> dict[str, Any]:
+    """The runtime fields of Docker deploys (companions, security, stop timeout)."""
+    security = runtime.get("security", {})
+
+    def sec(key: str) -> Any:
+        return security.get(key, _schema_default("runtime", "security", key))
+
+    companions = tuple(
+        model.Companion(
+            name=c["name"],
+            image=c["image"],
+            command=tuple(c.get("command", ())),
+            env={k: _text(v) for k, v in sorted(c.get("env", {}).items())},
+            secrets=tuple(model.Secret(s["env"], s["credentialsId"]) for s in c.get("secrets", [])),
+            volume=model.VolumeMount(**c["volume"]) if "volume" in c else None,
+            healthcheck=_healthcheck(c["healthcheck"]) if "healthcheck" in c else None,
+        )
+        for c in runtime.get("companions", [])
+    )
+    return {
+        "stop_timeout_seconds": runtime.get(
+            "stopTimeoutSeconds", _schema_default("runtime", "stopTimeoutSeconds")
+        ),
+        "security": model.SecurityOptions(
+            no_new_privileges=sec("noNewPrivileges"),
+            user=security.get("user"),
+            read_only=sec("readOnly"),
+            tmpfs=tuple(sec("tmpfs")),
+            cap_drop=tuple(sec("capDrop")),
+            cap_add=tuple(sec("capAdd")),
+        ),
+        "companions": companions,
+    }
+
+
+def _deploy_stage(stage: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a Docker deploy stage (engine, network, proxy, health gate, hook)."""
+
+    def d(key: str) -> Any:
+        return stage.get(key, _schema_default("deploy", "[]", key))
+
+    return {
+        "host": stage.get("host"),
+        "subnet": stage.get("subnet"),
+        "proxy_image": d("proxyImage"),
+        "health_timeout_seconds": d("healthTimeoutSeconds"),
+        "drain_seconds": d("drainSeconds"),
+        "pre_switch": tuple(stage.get("preSwitch", ())),
+    }

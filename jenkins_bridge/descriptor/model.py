@@ -93,12 +93,40 @@ class Healthcheck:
     timeout_seconds: int = 2
     retries: int = 3
     start_period_seconds: int = 10
+    command: tuple[str, ...] = ()  # Docker healthcheck argv; () uses the image's HEALTHCHECK
 
 
 @dataclass(frozen=True, slots=True)
 class Resources:
     cpus: float | None = None
     memory: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityOptions:
+    no_new_privileges: bool = True
+    user: str | None = None
+    read_only: bool = False
+    tmpfs: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    cap_add: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeMount:
+    name: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Companion:
+    name: str
+    image: str
+    command: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    secrets: tuple[Secret, ...] = ()
+    volume: VolumeMount | None = None
+    healthcheck: Healthcheck | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +137,9 @@ class RuntimeSpec:
     healthcheck: Healthcheck = field(default_factory=Healthcheck)
     restart: str = "on-failure"
     resources: Resources = field(default_factory=Resources)
+    stop_timeout_seconds: int = 10
+    security: SecurityOptions = field(default_factory=SecurityOptions)
+    companions: tuple[Companion, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +157,12 @@ class DeployStage:
     listen: str | None = None
     replicas: int = 1
     approval: Approval | None = None
+    host: str | None = None  # Docker engine; None means $DOCKER_HOST
+    subnet: str | None = None
+    proxy_image: str = ""
+    health_timeout_seconds: int = 60
+    drain_seconds: int = 2
+    pre_switch: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
