@@ -12,7 +12,7 @@ import os
 import re
 import tarfile
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,6 +198,25 @@ def _info(attrs: Mapping[str, Any]) -> ContainerInfo:
     )
 
 
+def _tolerate_ended_ssh_process() -> None:
+    """Through ``ssh`` the engine may end the connection right after an exec; docker-py's
+    ``SSHSocket.close`` then writes to the ssh process that has already exited and raises
+    BrokenPipeError after the result was read. Closing an ended process is done: ignore it.
+    """
+    from docker.transport import sshconn
+
+    original = sshconn.SSHSocket.close
+    if getattr(original, "_jenkins_bridge_tolerant", False):
+        return
+
+    def close(self: Any) -> None:
+        with suppress(OSError):
+            original(self)
+
+    close._jenkins_bridge_tolerant = True  # type: ignore[attr-defined]
+    sshconn.SSHSocket.close = close
+
+
 class DockerRuntime:
     """Containers, networks and volumes on one engine (``DOCKER_HOST`` or a given host)."""
 
@@ -218,6 +237,8 @@ class DockerRuntime:
         if host:
             env["DOCKER_HOST"] = host
         shown = env.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        if shown.startswith("ssh://"):
+            _tolerate_ended_ssh_process()
         try:
             client = docker.from_env(
                 timeout=CONNECT_TIMEOUT_SECONDS,
@@ -259,6 +280,8 @@ class DockerRuntime:
                     action, words, hint="free the port or change the environment's listen"
                 ) from exc
             raise RuntimeFailure(action, words) from exc
+        except OSError as exc:  # the transport (an ssh process, a socket) went away
+            raise DaemonUnreachable(self.docker_host, f"{action}: {exc}") from exc
 
     # -- images -----------------------------------------------------------------------------
 

@@ -67,6 +67,7 @@ from jenkins_bridge.deploy.target import (
     companion_spec_hash,
 )
 from jenkins_bridge.descriptor.model import Companion, Healthcheck
+from jenkins_bridge.errors import BridgeError
 
 Log = Callable[[str], None]
 POLL_SECONDS = 0.25
@@ -587,6 +588,7 @@ def _deploy_locked(
 
     stop_timeout = target.service.runtime.stop_timeout_seconds
     down_since: float | None = None
+    switched = False
     try:
         if strategy == "recreate" and current is not None:
             log(f"recreate: stopping {current.name}")
@@ -602,18 +604,11 @@ def _deploy_locked(
         hook = target.stage.pre_switch
         if hook:
             log(f"pre-switch hook: {' '.join(hook)}")
-            try:
-                session.run_hook(seq, digest, hook, target.health_timeout)
-            except PreSwitchFailed:
-                runtime.stop(record.container, stop_timeout)
-                if down_since is not None and current is not None:
-                    runtime.start(current.name)
-                    _switch_to(session, current, seq * 10 + 2)
-                finish("failed", "pre-switch hook failed")
-                raise
+            session.run_hook(seq, digest, hook, target.health_timeout)
         new = runtime.inspect(record.container)
         assert new is not None
         _switch_to(session, new, seq * 10 + 1)
+        switched = True
         downtime = None if down_since is None else time.monotonic() - down_since
         log(f"traffic switched to {record.container}")
         if current is not None and down_since is None:
@@ -630,6 +625,26 @@ def _deploy_locked(
     except KeyboardInterrupt:
         finish("interrupted", "interrupted; the proxy serves what status shows")
         raise
+    except BridgeError as exc:
+        if not switched:
+            # Traffic never reached the new version: stop it (kept for inspection) and, after
+            # a recreate stopped the old one, bring that back.
+            runtime.stop(record.container, stop_timeout)
+            if down_since is not None and current is not None:
+                _restore(session, current.name, seq * 10 + 2)
+        serving = session.live_app()
+        state = f"serving: {serving.name if serving else 'nothing'}"
+        finish("failed", f"{exc.message}; {state}")
+        exc.message = f"{exc.message}; {state}"
+        raise
+
+
+def _restore(session: Session, name: str, generation: int) -> None:
+    session.runtime.start(name)
+    if session.wait_healthy(name, with_probe=True).state == health.HEALTHY:
+        info = session.runtime.inspect(name)
+        assert info is not None
+        _switch_to(session, info, generation)
 
 
 def _switch_to(session: Session, app: ContainerInfo, generation: int) -> None:
@@ -655,12 +670,7 @@ def _roll_back(
     runtime.stop(record.container, session.target.service.runtime.stop_timeout_seconds)
     downtime = None
     if down_since is not None and current is not None:
-        runtime.start(current.name)
-        back = session.wait_healthy(current.name, with_probe=True)
-        if back.state == health.HEALTHY:
-            info = runtime.inspect(current.name)
-            assert info is not None
-            _switch_to(session, info, record.seq * 10 + 3)
+        _restore(session, current.name, record.seq * 10 + 3)
         downtime = time.monotonic() - down_since
     served = current.name if current else "nothing (first deploy)"
     done = finish("rolled-back", f"health gate: {reason}; serving: {served}", downtime)
