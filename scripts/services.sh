@@ -235,7 +235,7 @@ sshd_answers() { [ -f "$STATE/sshd/sshd.pid" ] && kill -0 "$(cat "$STATE/sshd/ss
 
 start_sshd() {
     # A private sshd on 127.0.0.1:$SSH_PORT with its own host key and a generated client key;
-    # $STATE/sshd/ssh_config names it "jb-engine", for DOCKER_HOST=ssh://root@jb-engine.
+    # $STATE/sshd/ssh_config serves DOCKER_HOST=ssh://root@127.0.0.1:$SSH_PORT (ssh -F it).
     local dir="$STATE/sshd"
     mkdir -p "$dir"
     chmod 700 "$dir"
@@ -260,7 +260,7 @@ SSHD
         cut -d' ' -f1,2 "$dir/host_key.pub"
     } >"$dir/known_hosts"
     cat >"$dir/ssh_config" <<SSHCONFIG
-Host jb-engine
+Host jb-engine 127.0.0.1
     HostName 127.0.0.1
     Port $SSH_PORT
     User root
