@@ -86,6 +86,7 @@ class DeployRecord:
     agent: str | None = None
     detail: str = ""
     downtime_seconds: float | None = None
+    switched_after_seconds: float | None = None  # from the deploy's start to traffic switched
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -70,7 +70,7 @@ from jenkins_bridge.descriptor.model import Companion, Healthcheck
 from jenkins_bridge.errors import BridgeError
 
 Log = Callable[[str], None]
-POLL_SECONDS = 0.25
+POLL_SECONDS = 0.1
 KEEP_STOPPED_APPS = 3
 LOCK_MAX_AGE_SECONDS = 6 * 3600
 
@@ -294,12 +294,12 @@ class Session:
             "return 204;", f'return 200 "generation {generation}\\n";'
         )
         self.runtime.put_file(self.names.proxy, CONFIG_DIR, CONFIG_FILE, text.encode())
-        code, output = self.runtime.exec(self.names.proxy, ["nginx", "-t", "-q"])
+        # One exec: test the file, then signal the reload (nginx -s returns before it reloads).
+        code, output = self.runtime.exec(
+            self.names.proxy, ["sh", "-c", "nginx -t -q && exec nginx -s reload"]
+        )
         if code != 0:
             raise DeployError(f"the proxy refused its new configuration: {output.strip()}")
-        code, output = self.runtime.exec(self.names.proxy, ["nginx", "-s", "reload"])
-        if code != 0:
-            raise DeployError(f"reloading the proxy failed: {output.strip()}")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             answer = self._probe_raw("127.0.0.1", PROXY_PORT, "/.jenkins-bridge/proxy", 2)
@@ -387,7 +387,8 @@ class Session:
             if info is None:
                 return health.Verdict(health.FAILED, "the container disappeared")
             status: int | None = 200
-            if with_probe:
+            # The HTTP probe (an exec) runs once Docker has nothing against the container.
+            if with_probe and info.health in (None, "healthy"):
                 ip = info.addresses.get(self.names.network)
                 status = self.probe(ip) if ip and info.running else None
             verdict = health.judge(
@@ -575,9 +576,12 @@ def _deploy_locked(
         agent=session.environ.get("NODE_NAME") or socket.gethostname(),
     )
 
+    switched_at: list[float] = []
+
     def finish(result: str, detail: str = "", downtime: float | None = None) -> DeployRecord:
         done = replace(
             record,
+            switched_after_seconds=round(switched_at[0] - started, 3) if switched_at else None,
             result=result,
             detail=detail,
             duration_seconds=round(time.monotonic() - started, 3),
@@ -609,6 +613,7 @@ def _deploy_locked(
         assert new is not None
         _switch_to(session, new, seq * 10 + 1)
         switched = True
+        switched_at.append(time.monotonic())
         downtime = None if down_since is None else time.monotonic() - down_since
         log(f"traffic switched to {record.container}")
         if current is not None and down_since is None:
