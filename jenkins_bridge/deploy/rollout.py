@@ -628,6 +628,8 @@ def _deploy_locked(
             detail = ""
         return DeployResult("live", finish("live", detail, downtime), steps=steps)
     except KeyboardInterrupt:
+        if not switched:
+            runtime.stop(record.container, stop_timeout)
         finish("interrupted", "interrupted; the proxy serves what status shows")
         raise
     except BridgeError as exc:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
+import time
 from typing import Any
 
 import pytest
 
 from .conftest import (
+    CLI,
     PROXY_IMAGE,
     SERVICE_LABEL,
     TEAM,
@@ -166,3 +169,40 @@ def test_recreate_reports_its_measured_downtime(
     last = records["data"]["records"][-1]
     assert last["action"] == "recreate"
     assert last["downtime_seconds"] is not None
+
+
+def test_a_killed_deploy_leaves_the_old_version_serving_and_a_rerun_finishes(
+    environment: Environment, app_images: AppImages
+) -> None:
+    assert _deploy(environment, app_images.v1).returncode == 0
+    command = [
+        str(environment.descriptor),
+        "--env",
+        "test",
+        "--image",
+        app_images.v2,
+    ]
+    process = subprocess.Popen(
+        [str(CLI), "deploy", *command],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment.env,
+    )
+    assert process.stderr is not None
+    for line in process.stderr:
+        if line.startswith("starting jb-"):
+            break
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    time.sleep(0.5)
+    _, out, _ = environment.json("status", str(environment.descriptor), "--env", "test")
+    v1 = environment.json("history", str(environment.descriptor), "--env", "test")[1]["data"][
+        "records"
+    ][0]["digest"]
+    assert out["data"]["live"]["image"] == v1
+    assert out["data"]["lock"] is not None  # the killed process's lock is still there
+    done = _deploy(environment, app_images.v2, "--lock-wait", "1")
+    assert done.returncode == 0, done.stderr
+    assert "stale lock" in done.stderr
+    logs = environment.cli("logs", str(environment.descriptor), "--env", "test")
+    assert logs.returncode == 0, logs.stderr
