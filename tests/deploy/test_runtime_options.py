@@ -1,0 +1,48 @@
+"""Runtime security options and limits reach the app container; secrets reach nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .conftest import AppImages, Environment, write_descriptor
+
+pytestmark = [pytest.mark.docker, pytest.mark.deploy]
+
+SECURITY = """\
+  security: {readOnly: true, tmpfs: [/tmp], capDrop: [ALL], capAdd: [NET_BIND_SERVICE],
+             user: "65534"}
+  resources: {cpus: 0.5, memory: 64Mi}
+  restart: unless-stopped
+"""
+
+
+def test_security_options_and_limits(
+    environment: Environment, app_images: AppImages, docker_client: Any
+) -> None:
+    write_descriptor(
+        environment.descriptor,
+        name=environment.name,
+        listen=environment.listen,
+        subnet=environment.subnet,
+    )
+    text = environment.descriptor.read_text()
+    environment.descriptor.write_text(text.replace("  companions:\n", SECURITY + "  companions:\n"))
+    done = environment.cli(
+        "deploy", str(environment.descriptor), "--env", "test", "--image", app_images.v1
+    )
+    assert done.returncode == 0, done.stderr
+    assert environment.env["APP_TOKEN"] not in done.stdout + done.stderr
+    app = docker_client.containers.get(f"jb-jbt-{environment.name}-test-app-1")
+    host = app.attrs["HostConfig"]
+    assert host["SecurityOpt"] == ["no-new-privileges:true"]
+    assert host["ReadonlyRootfs"] is True
+    assert "/tmp" in host["Tmpfs"]
+    assert host["CapDrop"] == ["ALL"]
+    assert host["CapAdd"] == ["NET_BIND_SERVICE"]
+    assert host["NanoCpus"] == 500_000_000
+    assert host["Memory"] == 64 * 1024 * 1024
+    assert host["RestartPolicy"]["Name"] == "unless-stopped"
+    assert host["Init"] is True
+    assert app.attrs["Config"]["User"] == "65534"
