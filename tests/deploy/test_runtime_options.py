@@ -1,7 +1,8 @@
-"""Runtime security options and limits reach the app container; secrets reach nothing else."""
+"""Runtime options reach the app container; a pushed tag runs as its registry digest."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -46,3 +47,27 @@ def test_security_options_and_limits(
     assert host["RestartPolicy"]["Name"] == "unless-stopped"
     assert host["Init"] is True
     assert app.attrs["Config"]["User"] == "65534"
+
+
+def test_a_pushed_tag_is_resolved_to_its_registry_digest(
+    environment: Environment, app_images: AppImages, docker_client: Any
+) -> None:
+    repository = f"127.0.0.1:5000/jb-test/{environment.name}"
+    image = docker_client.images.get(app_images.v1)
+    image.tag(repository, "release")
+    try:
+        docker_client.images.push(repository, tag="release")
+        docker_client.images.remove(f"{repository}:release")  # the engine must pull it back
+        code, out, err = environment.json(
+            "deploy", str(environment.descriptor), "--env", "test", "--image",
+            f"{repository}:release",
+        )  # fmt: skip
+        assert code == 0, err
+        record = out["data"]["record"]
+        assert record["image"] == f"{repository}:release"
+        assert record["digest"].startswith(f"{repository}@sha256:")
+        app = docker_client.containers.get(record["container"])
+        assert app.attrs["Config"]["Image"] == record["digest"]
+    finally:
+        with contextlib.suppress(Exception):
+            docker_client.images.remove(f"{repository}:release", force=True)
