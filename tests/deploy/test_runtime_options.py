@@ -71,3 +71,22 @@ def test_a_pushed_tag_is_resolved_to_its_registry_digest(
     finally:
         with contextlib.suppress(Exception):
             docker_client.images.remove(f"{repository}:release", force=True)
+
+
+def test_a_changed_companion_is_replaced_and_its_volume_kept(
+    environment: Environment, app_images: AppImages, docker_client: Any
+) -> None:
+    deploy = ("deploy", str(environment.descriptor), "--env", "test", "--image", app_images.v1)
+    assert environment.cli(*deploy).returncode == 0
+    name = f"jb-jbt-{environment.name}-test-store"
+    first = docker_client.containers.get(name)
+    first.exec_run(["sh", "-c", "echo survived > /data/key"])
+    volume = "      volume: {name: store-data"
+    text = environment.descriptor.read_text()
+    environment.descriptor.write_text(text.replace(volume, "      env: {MODE: two}\n" + volume))
+    done = environment.cli(*deploy)
+    assert done.returncode == 0, done.stderr
+    assert "companion store: replacing" in done.stderr
+    second = docker_client.containers.get(name)
+    assert second.id != first.id
+    assert second.exec_run(["cat", "/data/key"]).output == b"survived\n"
