@@ -198,7 +198,11 @@ def logs(descriptor: Path, environment: str, follow: bool, since: int | None) ->
     """The live version's logs."""
     from jenkins_bridge.deploy.rollout import logs as read_logs
 
-    for chunk in read_logs(_target(descriptor, environment), progress, since=since, follow=follow):
+    chunks = read_logs(_target(descriptor, environment), progress, since=since, follow=follow)
+    if not follow:
+        text = "".join(chunks)
+        return Outcome(status="ok", data={"logs": text}, text=text.rstrip("\n"))
+    for chunk in chunks:  # streamed as it comes, in text and json mode alike
         sys.stdout.write(chunk)
         sys.stdout.flush()
     return Outcome(status="ok")
