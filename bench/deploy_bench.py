@@ -54,7 +54,7 @@ runtime:
   stopTimeoutSeconds: 2
 deploy:
   - {{environment: bench, target: docker, strategy: blue-green, listen: "{listen}",
-     subnet: {subnet}, proxyImage: {proxy}, healthTimeoutSeconds: {timeout}, drainSeconds: 0}}
+     subnet: {subnet}, proxyImage: {proxy}, healthTimeoutSeconds: {timeout}, drainSeconds: 1}}
 """
 PROXY_CONF = """\
 server {{
