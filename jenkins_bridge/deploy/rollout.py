@@ -13,7 +13,6 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -29,12 +28,12 @@ from jenkins_bridge.containers.runtime import (
 from jenkins_bridge.deploy import health
 from jenkins_bridge.deploy.errors import (
     DeployError,
-    LockHeld,
     NoSubnet,
     NotDeployed,
     NothingToRollBack,
     PreSwitchFailed,
 )
+from jenkins_bridge.deploy.lock import DeployLock
 from jenkins_bridge.deploy.proxy import (
     CONFIG_DIR,
     CONFIG_FILE,
@@ -57,7 +56,6 @@ from jenkins_bridge.deploy.records import (
     history_from_bytes,
     history_to_bytes,
     last_live,
-    lock_is_stale,
     owner_labels,
     rollback_candidate,
 )
@@ -72,7 +70,6 @@ from jenkins_bridge.errors import BridgeError
 Log = Callable[[str], None]
 POLL_SECONDS = 0.1
 KEEP_STOPPED_APPS = 3
-LOCK_MAX_AGE_SECONDS = 6 * 3600
 
 
 @dataclass
@@ -92,16 +89,6 @@ def _now() -> datetime:
 
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _health_spec(check: Healthcheck) -> HealthSpec:
@@ -167,65 +154,19 @@ class Session:
         records = [r for r in self.history() if r.seq != record.seq] + [record]
         self.runtime.put_file(self.names.state, STATE_DIR, HISTORY_FILE, history_to_bytes(records))
 
-    # -- lock -----------------------------------------------------------------------------
-
-    @contextmanager
-    def locked(self, action: str, wait: float, break_lock: bool) -> Iterator[None]:
-        holder = self.environ.get("BUILD_URL") or (
-            f"{self.environ.get('USER', 'someone')}@{socket.gethostname()}"
-        )
-        moment = _now()
-        record = LockRecord(
-            holder=holder,
-            host=socket.gethostname(),
-            pid=os.getpid(),
-            since=_iso(moment),
-            since_epoch=moment.timestamp(),
-            action=action,
-        )
-        spec = ContainerSpec(
+    def locked(self, action: str, wait: float, break_lock: bool) -> DeployLock:
+        return DeployLock(
+            self.runtime,
             name=self.names.lock,
             image=self.target.proxy_image,
-            labels={**self.labels("lock"), LOCK_LABEL: record.to_label()},
-            command=("true",),
-            init=False,
+            labels=self.labels("lock"),
+            what=f"{self.target.owner} {self.target.environment}",
+            action=action,
+            environ=self.environ,
+            log=self.log,
+            wait=wait,
+            break_lock=break_lock,
         )
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                self.runtime.create(spec)
-                break
-            except NameConflict:
-                existing = self.runtime.inspect(self.names.lock)
-                if existing is None:
-                    continue
-                held = LockRecord.from_label(existing.labels.get(LOCK_LABEL))
-                stale = held is None or lock_is_stale(
-                    held,
-                    here=socket.gethostname(),
-                    pid_alive=_pid_alive(held.pid),
-                    now_epoch=time.time(),
-                    max_age=LOCK_MAX_AGE_SECONDS,
-                )
-                if stale or break_lock:
-                    why = "--break-lock" if break_lock and not stale else "stale"
-                    shown = held.describe() if held else "unreadable lock"
-                    self.log(f"taking over the {why} lock ({shown})")
-                    self.runtime.remove(self.names.lock)
-                    continue
-                assert held is not None
-                if time.monotonic() >= deadline:
-                    raise LockHeld(
-                        f"{self.target.owner} {self.target.environment} is locked: "
-                        f"{held.describe()}; waited {wait:g} s",
-                        hint="wait for that deploy to finish; if its process is gone, "
-                        "rerun with --break-lock",
-                    ) from None
-                time.sleep(1.0)
-        try:
-            yield
-        finally:
-            self.runtime.remove(self.names.lock)
 
     # -- network, proxy, companions -------------------------------------------------------
 
