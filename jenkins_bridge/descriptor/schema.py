@@ -521,7 +521,7 @@ DEPLOY_RUNTIME_PROPERTIES: dict[str, Any] = {
                 "items": _str("Capability.", pattern=r"^[A-Z_]{2,40}$"),
             },
         },
-        "Runtime security options of the app and its companions.",
+        "Runtime security options of the app (companions get noNewPrivileges).",
         default={},
     ),
     "companions": {
