@@ -4,6 +4,9 @@
 #   2. provision the jobs into the bundled Jenkins API emulator: plan, apply, plan again;
 #   3. build the ledger example's image with the Docker SDK and push it to the local registry;
 #   4. run one generated pipeline live through the pipeline harness (tests/library/).
+#   5. deploy an example service with a companion (a file store keeping data in a volume) to the
+#      local engine behind the tool's nginx proxy, try a version that fails its health gate
+#      (exit 3, the old version keeps serving), roll back, show status and history, tidy up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JB=.venv/bin/jenkins-bridge
@@ -46,4 +49,89 @@ say "run a generated pipeline live through the pipeline harness (vars/ steps, Gr
 say "  its Build image, Test and Push image stages drive image build/push for real"
 .venv/bin/pytest -q -p no:cacheprovider tests/library/test_pipelines_live.py \
     -k builds_tests_and_pushes
-say "done: out/demo holds the rendered tree"
+
+say "deploy: build three versions of a tiny busybox app (the third never gets healthy)"
+demo_dir=out/demo-deploy
+mkdir -p "$demo_dir/app"
+suffix="$(.venv/bin/python -c 'import uuid; print(uuid.uuid4().hex[:6])')"
+app="jb-demo-$suffix/app"
+cat >"$demo_dir/app/Dockerfile" <<'DOCKERFILE'
+FROM jenkins-bridge-test/busybox:latest
+ARG VERSION
+ARG HEALTHY=yes
+RUN mkdir -p /www && echo "hello from version $VERSION" > /www/index.html \
+    && if [ "$HEALTHY" = yes ]; then echo ok > /www/healthz; fi
+HEALTHCHECK --interval=1s --timeout=2s --retries=2 \
+    CMD printf 'GET /healthz HTTP/1.0\r\n\r\n' | nc -w 2 127.0.0.1 "$PORT" | grep -q ' 200 '
+CMD ["sh", "-c", "exec httpd -f -p 0.0.0.0:$PORT -h /www"]
+DOCKERFILE
+docker build -q --network host --build-arg VERSION=1 -t "$app:v1" "$demo_dir/app" >/dev/null
+docker build -q --network host --build-arg VERSION=2 -t "$app:v2" "$demo_dir/app" >/dev/null
+docker build -q --network host --build-arg VERSION=3 --build-arg HEALTHY=no -t "$app:v3" "$demo_dir/app" >/dev/null
+listen_port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+subnet="$(.venv/bin/python - <<'PY'
+import json, random, subprocess
+ids = subprocess.run(["docker", "network", "ls", "-q"], capture_output=True, text=True).stdout.split()
+used = {c.get("Subnet") for n in json.loads(subprocess.run(["docker", "network", "inspect", *ids],
+        capture_output=True, text=True).stdout or "[]") for c in (n["IPAM"]["Config"] or [])}
+print(random.choice([f"198.19.{b}.0/24" for b in range(1, 256) if f"198.19.{b}.0/24" not in used]))
+PY
+)"
+descriptor="$demo_dir/kv-demo.yaml"
+cat >"$descriptor" <<YAML
+apiVersion: jenkins-bridge/v1
+kind: Service
+metadata: {name: kv-demo-$suffix, team: demo}
+source: {repo: https://git.example.com/demo/kv-demo.git}
+image: {repository: 127.0.0.1:5000/demo/kv-demo}
+runtime:
+  port: 8080
+  healthcheck: {path: /healthz, intervalSeconds: 1, retries: 2, startPeriodSeconds: 0}
+  stopTimeoutSeconds: 2
+  secrets: [{env: DEMO_TOKEN, credentialsId: demo-token}]
+  companions:
+    - name: store
+      image: jenkins-bridge-test/busybox:latest
+      command: [httpd, -f, -p, "8080", -h, /data]
+      volume: {name: store-data, path: /data}
+      healthcheck: {command: [sh, -c, "echo | nc -w 2 127.0.0.1 8080"], intervalSeconds: 1}
+deploy:
+  - environment: demo
+    target: docker
+    strategy: blue-green
+    listen: "127.0.0.1:$listen_port"
+    subnet: $subnet
+    proxyImage: jenkins-bridge-test/nginx:debian   # production default: a pinned public nginx
+    healthTimeoutSeconds: 15
+    drainSeconds: 1
+YAML
+tidy() {
+    local label="label=dev.jenkins-bridge.service=demo/kv-demo-$suffix"
+    docker ps -aq --filter "$label" | xargs -r docker rm -f >/dev/null
+    docker network ls -q --filter "$label" | xargs -r docker network rm >/dev/null
+    docker volume ls -q --filter "$label" | xargs -r docker volume rm >/dev/null
+    docker rmi -f "$app:v1" "$app:v2" "$app:v3" >/dev/null 2>&1 || true
+}
+trap 'kill "$emulator" 2>/dev/null || true; tidy' EXIT
+export DEMO_TOKEN="demo-secret-$RANDOM"   # in Jenkins: withCredentials binds it
+say "deploy v1 with its companion (exit 0: live and healthy)"
+$JB deploy "$descriptor" --env demo --image "$app:v1"
+docker exec "jb-demo-kv-demo-$suffix-demo-store" sh -c 'echo "kept across deploys" > /data/note'
+curl -fsS "http://127.0.0.1:$listen_port/"
+say "deploy v2 blue-green (exit 0)"
+$JB deploy "$descriptor" --env demo --image "$app:v2"
+curl -fsS "http://127.0.0.1:$listen_port/"
+say "deploy v3, whose health check fails (exit 3: rolled back, v2 never stopped serving)"
+rc=0; $JB deploy "$descriptor" --env demo --image "$app:v3" || rc=$?
+[ "$rc" -eq 3 ] || { echo "demo: expected exit 3, got $rc" >&2; exit 1; }
+curl -fsS "http://127.0.0.1:$listen_port/"
+say "the app reaches its companion by name; the data is still there"
+$JB exec "$descriptor" --env demo -- sh -c 'printf "GET /note HTTP/1.0\r\n\r\n" | nc -w 2 store 8080 | tail -n 1'
+say "status and history (kept on the engine, so every agent sees the same)"
+$JB status "$descriptor" --env demo
+$JB history "$descriptor" --env demo
+say "rollback to the previous live version, v1 (health-gated like a deploy)"
+$JB rollback "$descriptor" --env demo
+curl -fsS "http://127.0.0.1:$listen_port/"
+$JB history "$descriptor" --env demo
+say "done: out/demo holds the rendered tree; the deploy demo removes its containers on exit"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts (and stops) the real components the container tests and benchmarks need:
 # the Docker engine, two local registries (plain on :5000, htpasswd auth on :5001) and a tiny
-# busybox base image, all on loopback. Idempotent: only starts what does not already answer.
+# busybox base image, an nginx proxy image built from Debian's nginx package (deploy tests) and
+# a private sshd on a loopback port for DOCKER_HOST=ssh://... (remote-engine tests), all on
+# loopback. Idempotent: only starts what does not already answer.
 #
 #   scripts/services.sh up       install missing packages, start what is missing
 #   scripts/services.sh down     stop what this script started (pid files in the state dir)
@@ -18,7 +20,9 @@ AUTH_REGISTRY_ADDR="127.0.0.1:5001"
 AUTH_USER="jb-test"
 AUTH_PASSWORD="jb-test-Secr3t-pw"
 BASE_IMAGE="jenkins-bridge-test/busybox:latest"
-APT_PACKAGES=(docker.io docker-registry apache2-utils busybox-static curl)
+PROXY_IMAGE="jenkins-bridge-test/nginx:debian"
+SSH_PORT="${JB_SSH_PORT:-2222}"
+APT_PACKAGES=(docker.io docker-registry apache2-utils busybox-static curl nginx openssh-server openssh-client)
 
 say() { printf 'services: %s\n' "$*"; }
 
@@ -40,7 +44,19 @@ install_packages() {
     fi
     say "installing ${missing[*]}"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+    # nginx and openssh-server would start system services listening on every interface;
+    # we only need their binaries: a policy-rc.d that refuses starts, for the install only.
+    local policy=/usr/sbin/policy-rc.d placed=""
+    if [ ! -e "$policy" ]; then
+        say "blocking service starts during the install ($policy, removed afterwards)"
+        printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+        as_root chmod 755 "$policy"
+        placed=yes
+    fi
+    local rc=0
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" || rc=$?
+    [ -z "$placed" ] || as_root rm -f "$policy"
+    [ "$rc" -eq 0 ] || exit "$rc"
 }
 
 engine_answers() { docker version >/dev/null 2>&1; }
@@ -178,6 +194,114 @@ EOF
     say "built $BASE_IMAGE"
 }
 
+build_proxy_image() {
+    # No image can be pulled here: the deploy tests' reverse proxy is Debian's nginx binary
+    # with the libraries it links, on top of the busybox base (sh and nc for the probes).
+    if docker image inspect "$PROXY_IMAGE" >/dev/null 2>&1; then
+        say "image $PROXY_IMAGE present"
+        return
+    fi
+    say "building $PROXY_IMAGE from Debian's nginx package"
+    local context="$STATE/nginx-context"
+    rm -rf "$context"
+    mkdir -p "$context/root/usr/sbin" "$context/root/etc/nginx/conf.d" \
+        "$context/root/var/log/nginx" "$context/root/var/lib/nginx" "$context/root/run"
+    cp -L /usr/sbin/nginx "$context/root/usr/sbin/nginx"
+    cp -L /etc/nginx/mime.types "$context/root/etc/nginx/mime.types"
+    local lib
+    for lib in $(ldd /usr/sbin/nginx | grep -o '/[^ ]*'); do
+        mkdir -p "$context/root$(dirname "$lib")"
+        cp -L "$lib" "$context/root$lib"
+    done
+    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' \
+        >"$context/root/etc/passwd"
+    printf 'root:x:0:\nnogroup:x:65534:\n' >"$context/root/etc/group"
+    cat >"$context/root/etc/nginx/nginx.conf" <<'NGINX'
+user nobody nogroup;
+worker_processes 1;
+error_log stderr warn;
+pid /run/nginx.pid;
+events { worker_connections 1024; }
+http {
+    include /etc/nginx/mime.types;
+    access_log off;
+    include /etc/nginx/conf.d/*.conf;
+}
+NGINX
+    cat >"$context/Dockerfile" <<DOCKERFILE
+FROM $BASE_IMAGE
+COPY root/ /
+ENV PATH=/usr/sbin:/bin
+STOPSIGNAL SIGQUIT
+CMD ["nginx", "-g", "daemon off;"]
+DOCKERFILE
+    if ! docker build --network host -t "$PROXY_IMAGE" "$context" >"$STATE/nginx-build.log" 2>&1; then
+        say "building $PROXY_IMAGE failed; last log lines:"
+        tail -n 20 "$STATE/nginx-build.log"
+        exit 1
+    fi
+    say "built $PROXY_IMAGE"
+}
+
+sshd_answers() { [ -f "$STATE/sshd/sshd.pid" ] && kill -0 "$(cat "$STATE/sshd/sshd.pid")" 2>/dev/null; }
+
+start_sshd() {
+    # A private sshd on 127.0.0.1:$SSH_PORT with its own host key and a generated client key;
+    # $STATE/sshd/ssh_config serves DOCKER_HOST=ssh://root@127.0.0.1:$SSH_PORT (ssh -F it).
+    local dir="$STATE/sshd"
+    mkdir -p "$dir"
+    chmod 700 "$dir"
+    [ -f "$dir/host_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$dir/host_key"
+    [ -f "$dir/client_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$dir/client_key"
+    cp "$dir/client_key.pub" "$dir/authorized_keys"
+    cat >"$dir/sshd_config" <<SSHD
+ListenAddress 127.0.0.1:$SSH_PORT
+HostKey $dir/host_key
+PidFile $dir/sshd.pid
+AuthorizedKeysFile $dir/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+StrictModes no
+UsePAM no
+MaxStartups 50:30:100
+MaxSessions 50
+SSHD
+    {
+        printf '[127.0.0.1]:%s ' "$SSH_PORT"
+        cut -d' ' -f1,2 "$dir/host_key.pub"
+    } >"$dir/known_hosts"
+    cat >"$dir/ssh_config" <<SSHCONFIG
+Host jb-engine 127.0.0.1
+    HostName 127.0.0.1
+    Port $SSH_PORT
+    User root
+    IdentityFile $dir/client_key
+    IdentitiesOnly yes
+    UserKnownHostsFile $dir/known_hosts
+    StrictHostKeyChecking yes
+    BatchMode yes
+SSHCONFIG
+    if sshd_answers; then
+        say "sshd already runs on 127.0.0.1:$SSH_PORT (ssh config: $dir/ssh_config)"
+        return
+    fi
+    mkdir -p /run/sshd
+    say "starting sshd on 127.0.0.1:$SSH_PORT (log: $dir/sshd.log, ssh config: $dir/ssh_config)"
+    as_root /usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log"
+    local attempt
+    for attempt in $(seq 1 50); do
+        if sshd_answers && ssh -F "$dir/ssh_config" jb-engine true 2>/dev/null; then
+            say "sshd answers on 127.0.0.1:$SSH_PORT"
+            return
+        fi
+        sleep 0.1
+    done
+    # Only the demo and benchmarks use this one (the tests start their own): warn, go on.
+    say "warning: sshd did not answer on 127.0.0.1:$SSH_PORT (set JB_SSH_PORT); last log lines:"
+    tail -n 5 "$dir/sshd.log" || true
+}
+
 stop_pidfile() {
     local what="$1" pidfile="$2"
     if [ ! -f "$pidfile" ]; then
@@ -206,10 +330,13 @@ cmd_up() {
     start_engine
     start_registries
     build_base_image
+    build_proxy_image
+    start_sshd
     say "up: engine, $PLAIN_REGISTRY_ADDR (no auth), $AUTH_REGISTRY_ADDR (auth: $STATE/registry-auth.env)"
 }
 
 cmd_down() {
+    stop_pidfile "sshd" "$STATE/sshd/sshd.pid"
     stop_pidfile "auth registry" "$STATE/auth-registry/registry.pid"
     stop_pidfile "plain registry" "$STATE/plain-registry/registry.pid"
     stop_pidfile "dockerd" "$STATE/dockerd.pid"
@@ -240,6 +367,17 @@ cmd_status() {
     else
         say "image $BASE_IMAGE: missing"
         failed=1
+    fi
+    if engine_answers && docker image inspect "$PROXY_IMAGE" >/dev/null 2>&1; then
+        say "image $PROXY_IMAGE: present"
+    else
+        say "image $PROXY_IMAGE: missing"
+        failed=1
+    fi
+    if sshd_answers; then
+        say "sshd 127.0.0.1:$SSH_PORT: runs (ssh config: $STATE/sshd/ssh_config)"
+    else
+        say "sshd 127.0.0.1:$SSH_PORT: not running (only the demo and benchmarks use it)"
     fi
     return "$failed"
 }

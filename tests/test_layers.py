@@ -19,8 +19,9 @@ ALLOWED = {
     "containers": {"descriptor"},
     "provision": {"descriptor", "render", "jenkins"},
     "testing": set(),
+    "deploy": {"descriptor", "containers"},
     # The CLI reaches Jenkins through provision's commands only, never the client itself.
-    "cli": {"descriptor", "render", "output", "provision", "containers", "testing"},
+    "cli": {"descriptor", "render", "output", "provision", "containers", "testing", "deploy"},
 }
 # Third-party clients only their adapters may import. docker-py talks HTTP through requests
 # and lets its transport errors (ConnectionError, Timeout) through, so the container adapter

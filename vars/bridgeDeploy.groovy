@@ -33,7 +33,9 @@ Map call(Map config = [:]) {
         archiveArtifacts(artifacts: "deploy-${environment}.json")
     }
     if (outcome.status == 3) {
-        String serving = data.serving ?: data.previous ?: 'the previous version'
+        // deploy's JSON: {result, record: {digest, previous, ...}, steps}; previous still serves
+        Map record = (Map) data.record ?: [:]
+        String serving = record.previous ?: 'the previous version'
         String message = "bridgeDeploy: ${environment}: the new version failed its health check and " +
             "was rolled back; ${serving} is serving"
         currentBuild.description = message

@@ -29,6 +29,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "apply": ("jenkins_bridge.cli.provision", "apply"),
     "emulator": ("jenkins_bridge.cli.emulator", "emulator"),
     "image": ("jenkins_bridge.cli.image", "image"),
+    "deploy": ("jenkins_bridge.cli.deploy", "deploy"),
+    "rollback": ("jenkins_bridge.cli.deploy", "rollback"),
+    "status": ("jenkins_bridge.cli.deploy", "status"),
+    "history": ("jenkins_bridge.cli.deploy", "history"),
+    "logs": ("jenkins_bridge.cli.deploy", "logs"),
+    "exec": ("jenkins_bridge.cli.deploy", "exec_"),
 }
 
 HELP = {
@@ -40,6 +46,12 @@ HELP = {
     "apply": "Create, update and prune jobs on a Jenkins controller.",
     "emulator": "Run the Jenkins API emulator in the foreground.",
     "image": "Build and push the service's container image.",
+    "deploy": "Deploy an image to a Docker environment (health-gated, blue-green).",
+    "rollback": "Return a Docker environment to its previous live version.",
+    "status": "Show what runs in a Docker environment.",
+    "history": "Show every deploy of a Docker environment.",
+    "logs": "Print the live version's logs.",
+    "exec": "Run a command in a one-off container of the live version.",
 }
 
 

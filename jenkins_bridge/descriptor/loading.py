@@ -18,7 +18,7 @@ from typing import Any
 
 from jenkins_bridge.descriptor import model
 from jenkins_bridge.descriptor.git_remote import repository_url_problem
-from jenkins_bridge.descriptor.schema import with_defaults
+from jenkins_bridge.descriptor.schema import SCHEMA, with_defaults
 from jenkins_bridge.descriptor.validation import field_problems, problem_at, schema_problems
 from jenkins_bridge.descriptor.yamlsource import (
     MAX_BYTES,
@@ -250,8 +250,6 @@ _UNGOVERNED = _Governing({}, [], None, (), [])
 
 
 def _is_descriptor_key(dotted_path: str) -> bool:
-    from jenkins_bridge.descriptor.schema import SCHEMA
-
     node: Any = SCHEMA
     for part in dotted_path.split("."):
         properties = node.get("properties") if isinstance(node, dict) else None
@@ -685,11 +683,13 @@ def build_service(data: dict[str, Any], path: Path, origin: str) -> model.Servic
                 timeout_seconds=health["timeoutSeconds"],
                 retries=health["retries"],
                 start_period_seconds=health["startPeriodSeconds"],
+                command=tuple(health.get("command", ())),
             ),
             restart=runtime["restart"],
             resources=model.Resources(
                 cpus=runtime["resources"].get("cpus"), memory=runtime["resources"].get("memory")
             ),
+            **_deploy_runtime(runtime),
         ),
         deploy=tuple(
             model.DeployStage(
@@ -707,6 +707,7 @@ def build_service(data: dict[str, Any], path: Path, origin: str) -> model.Servic
                         timeout_minutes=s["approval"]["timeoutMinutes"],
                     )
                 ),
+                **_deploy_stage(s),
             )
             for s in full["deploy"]
         ),
@@ -729,3 +730,63 @@ def build_service(data: dict[str, Any], path: Path, origin: str) -> model.Servic
         digest=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
         resolved=json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True),
     )
+
+
+def _companion_healthcheck(section: dict[str, Any]) -> model.Healthcheck:
+    """A companion's Docker healthcheck (schema defaults already filled); it has no HTTP path,
+    so the app's default stands in for the model's field."""
+    return model.Healthcheck(
+        path=_APP_HEALTH_PATH,
+        interval_seconds=section["intervalSeconds"],
+        timeout_seconds=section["timeoutSeconds"],
+        retries=section["retries"],
+        start_period_seconds=section["startPeriodSeconds"],
+        command=tuple(section.get("command", ())),
+    )
+
+
+_APP_HEALTH_PATH: str = SCHEMA["properties"]["runtime"]["properties"]["healthcheck"]["properties"][
+    "path"
+]["default"]
+
+
+def _deploy_runtime(runtime: dict[str, Any]) -> dict[str, Any]:
+    """The runtime fields of Docker deploys (companions, security, stop timeout), read from
+    data whose schema defaults are filled."""
+    security = runtime["security"]
+    companions = tuple(
+        model.Companion(
+            name=c["name"],
+            image=c["image"],
+            command=tuple(c.get("command", ())),
+            env={k: _text(v) for k, v in sorted(c["env"].items())},
+            secrets=tuple(model.Secret(s["env"], s["credentialsId"]) for s in c["secrets"]),
+            volume=model.VolumeMount(**c["volume"]) if "volume" in c else None,
+            healthcheck=_companion_healthcheck(c["healthcheck"]) if "healthcheck" in c else None,
+        )
+        for c in runtime["companions"]
+    )
+    return {
+        "stop_timeout_seconds": runtime["stopTimeoutSeconds"],
+        "security": model.SecurityOptions(
+            no_new_privileges=security["noNewPrivileges"],
+            user=security.get("user"),
+            read_only=security["readOnly"],
+            tmpfs=tuple(security["tmpfs"]),
+            cap_drop=tuple(security["capDrop"]),
+            cap_add=tuple(security["capAdd"]),
+        ),
+        "companions": companions,
+    }
+
+
+def _deploy_stage(stage: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a Docker deploy stage (engine, network, proxy, health gate, hook)."""
+    return {
+        "host": stage.get("host"),
+        "subnet": stage.get("subnet"),
+        "proxy_image": stage["proxyImage"],
+        "health_timeout_seconds": stage["healthTimeoutSeconds"],
+        "drain_seconds": stage["drainSeconds"],
+        "pre_switch": tuple(stage.get("preSwitch", ())),
+    }

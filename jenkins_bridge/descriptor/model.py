@@ -103,12 +103,40 @@ class Healthcheck:
     timeout_seconds: int
     retries: int
     start_period_seconds: int
+    command: tuple[str, ...]  # Docker healthcheck argv; () uses the image's HEALTHCHECK
 
 
 @dataclass(frozen=True, slots=True)
 class Resources:
     cpus: float | None
     memory: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityOptions:
+    no_new_privileges: bool
+    user: str | None
+    read_only: bool
+    tmpfs: tuple[str, ...]
+    cap_drop: tuple[str, ...]
+    cap_add: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeMount:
+    name: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Companion:
+    name: str
+    image: str
+    command: tuple[str, ...]
+    env: Mapping[str, str]
+    secrets: tuple[Secret, ...]
+    volume: VolumeMount | None
+    healthcheck: Healthcheck | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +147,9 @@ class RuntimeSpec:
     healthcheck: Healthcheck
     restart: str
     resources: Resources
+    stop_timeout_seconds: int
+    security: SecurityOptions
+    companions: tuple[Companion, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +167,12 @@ class DeployStage:
     listen: str | None
     replicas: int
     approval: Approval | None
+    host: str | None  # Docker engine; None means $DOCKER_HOST
+    subnet: str | None
+    proxy_image: str
+    health_timeout_seconds: int
+    drain_seconds: int
+    pre_switch: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)

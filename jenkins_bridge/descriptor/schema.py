@@ -515,3 +515,182 @@ def _filled(value: Any, node: dict[str, Any]) -> Any:
         elif "default" in child:  # copied: the schema's own {} and [] must never be shared
             out[key] = _filled(copy.deepcopy(child["default"]), child)
     return out
+
+
+# -- Deploy to Docker hosts (issue 10): companions, security, health gate, per-environment
+# engine, network and proxy. One additive block so the base schema above stays untouched.
+ABSOLUTE_PATH_PATTERN = r"^/(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]{0,255}$"
+SUBNET_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$"
+DOCKER_HOST_PATTERN = r"^(unix|ssh|tcp)://[^\s]{1,250}$"
+DEFAULT_PROXY_IMAGE = "docker.io/library/nginx:1.26.2-alpine"
+
+_argv = {
+    "type": "array",
+    "minItems": 1,
+    "items": {"type": "string", "maxLength": 4096},
+}
+
+
+def _seconds(description: str, default: int, minimum: int = 1) -> dict[str, Any]:
+    return {
+        "type": "integer",
+        "minimum": minimum,
+        "maximum": 3600,
+        "default": default,
+        "description": description,
+    }
+
+
+_container_healthcheck = _obj(
+    {
+        "command": {
+            **_argv,
+            "description": "Docker healthcheck run inside the container, as argv (no shell "
+            "unless you name one); without it the image's own HEALTHCHECK is used.",
+        },
+        "intervalSeconds": _seconds("Seconds between checks.", 5),
+        "timeoutSeconds": _seconds("Check timeout.", 2),
+        "retries": _seconds("Failed checks before unhealthy.", 3),
+        "startPeriodSeconds": _seconds("Grace period after start.", 10, minimum=0),
+    },
+    "Docker healthcheck of the container.",
+)
+_secrets = {
+    "type": "array",
+    "default": [],
+    "description": "Secrets: the value comes from the environment variable of the same name "
+    "(bound by withCredentials) and reaches only this container's environment.",
+    "items": _obj(
+        {
+            "env": _str("Environment variable name.", pattern=IDENTIFIER_PATTERN),
+            "credentialsId": _credentials_id,
+        },
+        "A secret injected from Jenkins credentials.",
+        required=["env", "credentialsId"],
+    ),
+}
+_env = {
+    "type": "object",
+    "default": {},
+    "description": "Plain environment variables (never secrets).",
+    "propertyNames": {"pattern": IDENTIFIER_PATTERN},
+    "additionalProperties": {"type": ["string", "number", "boolean"]},
+}
+_absolute_path = _str(
+    "Absolute path in the container.",
+    pattern=ABSOLUTE_PATH_PATTERN,
+    **{"x-message": "must be an absolute path in the container, e.g. /data"},
+)
+
+DEPLOY_RUNTIME_PROPERTIES: dict[str, Any] = {
+    "stopTimeoutSeconds": _seconds("Seconds a stopping container gets before SIGKILL.", 10, 0),
+    "security": _obj(
+        {
+            "noNewPrivileges": {
+                "type": "boolean",
+                "default": True,
+                "description": "Processes cannot gain privileges (setuid).",
+            },
+            "user": _str(
+                "User (name or uid[:gid]) the app runs as.",
+                maxLength=64,
+                pattern=r"^[A-Za-z0-9_.:-]+$",
+            ),
+            "readOnly": {
+                "type": "boolean",
+                "default": False,
+                "description": "Read-only root filesystem (add tmpfs paths to write to).",
+            },
+            "tmpfs": {
+                "type": "array",
+                "default": [],
+                "description": "Paths mounted as tmpfs.",
+                "items": _absolute_path,
+            },
+            "capDrop": {
+                "type": "array",
+                "default": [],
+                "description": "Capabilities to drop (e.g. ALL).",
+                "items": _str("Capability.", pattern=r"^[A-Z_]{2,40}$"),
+            },
+            "capAdd": {
+                "type": "array",
+                "default": [],
+                "description": "Capabilities to add.",
+                "items": _str("Capability.", pattern=r"^[A-Z_]{2,40}$"),
+            },
+        },
+        "Runtime security options of the app (companions get noNewPrivileges).",
+        default={},
+    ),
+    "companions": {
+        "type": "array",
+        "default": [],
+        "description": "Containers the app needs (a database, a cache): started first, kept "
+        "across deploys while their spec is unchanged, reached by name.",
+        "items": _obj(
+            {
+                "name": _str(
+                    "Companion name; the app reaches it under this host name.",
+                    pattern=NAME_PATTERN,
+                    **{"x-message": "must be lowercase letters, digits or '-'"},
+                ),
+                "image": _str(
+                    "Image reference.",
+                    minLength=1,
+                    maxLength=500,
+                    pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$",
+                ),
+                "command": {**_argv, "description": "Command (argv) instead of the image's."},
+                "env": _env,
+                "secrets": _secrets,
+                "volume": _obj(
+                    {
+                        "name": _str(
+                            "Named volume (never deleted by a deploy).", pattern=NAME_PATTERN
+                        ),
+                        "path": _absolute_path,
+                    },
+                    "A named volume mounted in the companion.",
+                    required=["name", "path"],
+                ),
+                "healthcheck": _container_healthcheck,
+            },
+            "One companion container.",
+            required=["name", "image"],
+        ),
+    },
+}
+DEPLOY_HEALTHCHECK_PROPERTIES: dict[str, Any] = {
+    "command": _container_healthcheck["properties"]["command"],
+}
+DEPLOY_STAGE_PROPERTIES: dict[str, Any] = {
+    "host": _str(
+        "Docker engine for this environment (unix://, ssh://user@host, tcp://); "
+        "default $DOCKER_HOST.",
+        pattern=DOCKER_HOST_PATTERN,
+        **{"x-message": "must be unix://PATH, ssh://[user@]host[:port] or tcp://host:port"},
+    ),
+    "subnet": _str(
+        "Subnet of the service network on the engine (never chosen by the engine).",
+        pattern=SUBNET_PATTERN,
+        **{"x-message": "must be an IPv4 CIDR, e.g. 198.18.7.0/24"},
+    ),
+    "proxyImage": _str(
+        "nginx image of the traffic-switching proxy.",
+        default=DEFAULT_PROXY_IMAGE,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$",
+    ),
+    "healthTimeoutSeconds": _seconds("Seconds the new version has to pass its health gate.", 60),
+    "drainSeconds": _seconds("Seconds the old version keeps serving after the switch.", 2, 0),
+    "preSwitch": {
+        **_argv,
+        "description": "Command (argv) run in a one-off container of the new image on the "
+        "service network before traffic switches (e.g. a migration).",
+    },
+}
+SCHEMA["properties"]["runtime"]["properties"].update(DEPLOY_RUNTIME_PROPERTIES)
+SCHEMA["properties"]["runtime"]["properties"]["healthcheck"]["properties"].update(
+    DEPLOY_HEALTHCHECK_PROPERTIES
+)
+SCHEMA["properties"]["deploy"]["items"]["properties"].update(DEPLOY_STAGE_PROPERTIES)

@@ -9,7 +9,7 @@ from decimal import Decimal
 import re
 from jenkins_bridge.descriptor.schema_violation import SchemaViolation
 JsonSchemaValueException = JsonSchemaValuesException = SchemaViolation
-REGEX_PATTERNS = {'^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$': re.compile('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\Z'), '^[A-Za-z0-9._/-]{1,200}$': re.compile('^[A-Za-z0-9._/-]{1,200}\\Z'), '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$': re.compile('^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\Z'), '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$': re.compile('^(?!/)(?!.*(^|/)\\.\\.(/|\\Z))[A-Za-z0-9._/ -]{1,255}\\Z'), '^[A-Za-z_][A-Za-z0-9_]{0,127}$': re.compile('^[A-Za-z_][A-Za-z0-9_]{0,127}\\Z'), '^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?$': re.compile('^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?\\Z'), '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$': re.compile('^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*\\Z'), '^[A-Za-z0-9._-]{1,128}$': re.compile('^[A-Za-z0-9._-]{1,128}\\Z'), '^/\\S*$': re.compile('^/\\S*\\Z'), '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?$': re.compile('^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?\\Z'), '^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}$': re.compile('^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}\\Z'), '^(?!.*//)(?!.*/\\.\\.?(/|$))/[A-Za-z0-9._~/-]{0,255}$': re.compile('^(?!.*//)(?!.*/\\.\\.?(/|\\Z))/[A-Za-z0-9._~/-]{0,255}\\Z'), '^[^@\\s]+@[^@\\s]+$': re.compile('^[^@\\s]+@[^@\\s]+\\Z'), '^https?://[^\\s]+$': re.compile('^https?://[^\\s]+\\Z'), '^https?://[^\\s#]+$': re.compile('^https?://[^\\s#]+\\Z')}
+REGEX_PATTERNS = {'^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$': re.compile('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\Z'), '^[A-Za-z0-9._/-]{1,200}$': re.compile('^[A-Za-z0-9._/-]{1,200}\\Z'), '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$': re.compile('^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\Z'), '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$': re.compile('^(?!/)(?!.*(^|/)\\.\\.(/|\\Z))[A-Za-z0-9._/ -]{1,255}\\Z'), '^[A-Za-z_][A-Za-z0-9_]{0,127}$': re.compile('^[A-Za-z_][A-Za-z0-9_]{0,127}\\Z'), '^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?$': re.compile('^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?\\Z'), '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$': re.compile('^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*\\Z'), '^[A-Za-z0-9._-]{1,128}$': re.compile('^[A-Za-z0-9._-]{1,128}\\Z'), '^/\\S*$': re.compile('^/\\S*\\Z'), '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?$': re.compile('^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?\\Z'), '^[A-Za-z0-9_.:-]+$': re.compile('^[A-Za-z0-9_.:-]+\\Z'), '^/(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/-]{0,255}$': re.compile('^/(?!.*(^|/)\\.\\.(/|\\Z))[A-Za-z0-9._/-]{0,255}\\Z'), '^[A-Z_]{2,40}$': re.compile('^[A-Z_]{2,40}\\Z'), '^[A-Za-z0-9][A-Za-z0-9._/:@-]*$': re.compile('^[A-Za-z0-9][A-Za-z0-9._/:@-]*\\Z'), '^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}$': re.compile('^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}\\Z'), '^(unix|ssh|tcp)://[^\\s]{1,250}$': re.compile('^(unix|ssh|tcp)://[^\\s]{1,250}\\Z'), '^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$': re.compile('^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}\\Z'), '^(?!.*//)(?!.*/\\.\\.?(/|$))/[A-Za-z0-9._~/-]{0,255}$': re.compile('^(?!.*//)(?!.*/\\.\\.?(/|\\Z))/[A-Za-z0-9._~/-]{0,255}\\Z'), '^[^@\\s]+@[^@\\s]+$': re.compile('^[^@\\s]+@[^@\\s]+\\Z'), '^https?://[^\\s]+$': re.compile('^https?://[^\\s]+\\Z'), '^https?://[^\\s#]+$': re.compile('^https?://[^\\s#]+\\Z')}
 NoneType = type(None)
 
 def validate_https___jenkins_bridge_dev_schema_v1_service_json(data, custom_formats={}, name_prefix=None):
@@ -550,6 +550,23 @@ def validate_https___jenkins_bridge_dev_schema_v1_service_json(data, custom_form
                             if isinstance(data__runtime__healthcheck__startPeriodSeconds, (int, float, Decimal)) and (not isinstance(data__runtime__healthcheck__startPeriodSeconds, bool)):
                                 if data__runtime__healthcheck__startPeriodSeconds < 0:
                                     raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.healthcheck.startPeriodSeconds must be bigger than or equal to 0', value=data__runtime__healthcheck__startPeriodSeconds, name='' + (name_prefix or 'data') + '.runtime.healthcheck.startPeriodSeconds', rule='minimum')
+                        if 'command' in data__runtime__healthcheck_keys:
+                            data__runtime__healthcheck_keys.remove('command')
+                            data__runtime__healthcheck__command = data__runtime__healthcheck['command']
+                            if not isinstance(data__runtime__healthcheck__command, (list, tuple)):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.healthcheck.command must be array', value=data__runtime__healthcheck__command, name='' + (name_prefix or 'data') + '.runtime.healthcheck.command', rule='type')
+                            data__runtime__healthcheck__command_is_list = isinstance(data__runtime__healthcheck__command, (list, tuple))
+                            if data__runtime__healthcheck__command_is_list:
+                                data__runtime__healthcheck__command_len = len(data__runtime__healthcheck__command)
+                                if data__runtime__healthcheck__command_len < 1:
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.healthcheck.command must contain at least 1 items', value=data__runtime__healthcheck__command, name='' + (name_prefix or 'data') + '.runtime.healthcheck.command', rule='minItems')
+                                for data__runtime__healthcheck__command_x, data__runtime__healthcheck__command_item in enumerate(data__runtime__healthcheck__command):
+                                    if not isinstance(data__runtime__healthcheck__command_item, str):
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.healthcheck.command[{data__runtime__healthcheck__command_x}]'.format(**locals()) + ' must be string', value=data__runtime__healthcheck__command_item, name='' + (name_prefix or 'data') + '.runtime.healthcheck.command[{data__runtime__healthcheck__command_x}]'.format(**locals()) + '', rule='type')
+                                    if isinstance(data__runtime__healthcheck__command_item, str):
+                                        data__runtime__healthcheck__command_item_len = len(data__runtime__healthcheck__command_item)
+                                        if data__runtime__healthcheck__command_item_len > 4096:
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.healthcheck.command[{data__runtime__healthcheck__command_x}]'.format(**locals()) + ' must be shorter than or equal to 4096 characters', value=data__runtime__healthcheck__command_item, name='' + (name_prefix or 'data') + '.runtime.healthcheck.command[{data__runtime__healthcheck__command_x}]'.format(**locals()) + '', rule='maxLength')
                         if data__runtime__healthcheck_keys:
                             raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.healthcheck must not contain ' + str(data__runtime__healthcheck_keys) + ' properties', value=data__runtime__healthcheck, name='' + (name_prefix or 'data') + '.runtime.healthcheck', rule='additionalProperties')
                 if 'restart' in data__runtime_keys:
@@ -585,6 +602,302 @@ def validate_https___jenkins_bridge_dev_schema_v1_service_json(data, custom_form
                                     raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.resources.memory must match pattern ^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?$', value=data__runtime__resources__memory, name='' + (name_prefix or 'data') + '.runtime.resources.memory', rule='pattern')
                         if data__runtime__resources_keys:
                             raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.resources must not contain ' + str(data__runtime__resources_keys) + ' properties', value=data__runtime__resources, name='' + (name_prefix or 'data') + '.runtime.resources', rule='additionalProperties')
+                if 'stopTimeoutSeconds' in data__runtime_keys:
+                    data__runtime_keys.remove('stopTimeoutSeconds')
+                    data__runtime__stopTimeoutSeconds = data__runtime['stopTimeoutSeconds']
+                    if not isinstance(data__runtime__stopTimeoutSeconds, int) and (not (isinstance(data__runtime__stopTimeoutSeconds, float) and data__runtime__stopTimeoutSeconds.is_integer())) or isinstance(data__runtime__stopTimeoutSeconds, bool):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.stopTimeoutSeconds must be integer', value=data__runtime__stopTimeoutSeconds, name='' + (name_prefix or 'data') + '.runtime.stopTimeoutSeconds', rule='type')
+                    if isinstance(data__runtime__stopTimeoutSeconds, (int, float, Decimal)) and (not isinstance(data__runtime__stopTimeoutSeconds, bool)):
+                        if data__runtime__stopTimeoutSeconds < 0:
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.stopTimeoutSeconds must be bigger than or equal to 0', value=data__runtime__stopTimeoutSeconds, name='' + (name_prefix or 'data') + '.runtime.stopTimeoutSeconds', rule='minimum')
+                        if data__runtime__stopTimeoutSeconds > 3600:
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.stopTimeoutSeconds must be smaller than or equal to 3600', value=data__runtime__stopTimeoutSeconds, name='' + (name_prefix or 'data') + '.runtime.stopTimeoutSeconds', rule='maximum')
+                if 'security' in data__runtime_keys:
+                    data__runtime_keys.remove('security')
+                    data__runtime__security = data__runtime['security']
+                    if not isinstance(data__runtime__security, dict):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.security must be object', value=data__runtime__security, name='' + (name_prefix or 'data') + '.runtime.security', rule='type')
+                    data__runtime__security_is_dict = isinstance(data__runtime__security, dict)
+                    if data__runtime__security_is_dict:
+                        data__runtime__security_keys = set(data__runtime__security.keys())
+                        if 'noNewPrivileges' in data__runtime__security_keys:
+                            data__runtime__security_keys.remove('noNewPrivileges')
+                            data__runtime__security__noNewPrivileges = data__runtime__security['noNewPrivileges']
+                            if not isinstance(data__runtime__security__noNewPrivileges, bool):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.security.noNewPrivileges must be boolean', value=data__runtime__security__noNewPrivileges, name='' + (name_prefix or 'data') + '.runtime.security.noNewPrivileges', rule='type')
+                        if 'user' in data__runtime__security_keys:
+                            data__runtime__security_keys.remove('user')
+                            data__runtime__security__user = data__runtime__security['user']
+                            if not isinstance(data__runtime__security__user, str):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.security.user must be string', value=data__runtime__security__user, name='' + (name_prefix or 'data') + '.runtime.security.user', rule='type')
+                            if isinstance(data__runtime__security__user, str):
+                                data__runtime__security__user_len = len(data__runtime__security__user)
+                                if data__runtime__security__user_len > 64:
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.security.user must be shorter than or equal to 64 characters', value=data__runtime__security__user, name='' + (name_prefix or 'data') + '.runtime.security.user', rule='maxLength')
+                                if not REGEX_PATTERNS['^[A-Za-z0-9_.:-]+$'].search(data__runtime__security__user):
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.security.user must match pattern ^[A-Za-z0-9_.:-]+$', value=data__runtime__security__user, name='' + (name_prefix or 'data') + '.runtime.security.user', rule='pattern')
+                        if 'readOnly' in data__runtime__security_keys:
+                            data__runtime__security_keys.remove('readOnly')
+                            data__runtime__security__readOnly = data__runtime__security['readOnly']
+                            if not isinstance(data__runtime__security__readOnly, bool):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.security.readOnly must be boolean', value=data__runtime__security__readOnly, name='' + (name_prefix or 'data') + '.runtime.security.readOnly', rule='type')
+                        if 'tmpfs' in data__runtime__security_keys:
+                            data__runtime__security_keys.remove('tmpfs')
+                            data__runtime__security__tmpfs = data__runtime__security['tmpfs']
+                            if not isinstance(data__runtime__security__tmpfs, (list, tuple)):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.security.tmpfs must be array', value=data__runtime__security__tmpfs, name='' + (name_prefix or 'data') + '.runtime.security.tmpfs', rule='type')
+                            data__runtime__security__tmpfs_is_list = isinstance(data__runtime__security__tmpfs, (list, tuple))
+                            if data__runtime__security__tmpfs_is_list:
+                                data__runtime__security__tmpfs_len = len(data__runtime__security__tmpfs)
+                                for data__runtime__security__tmpfs_x, data__runtime__security__tmpfs_item in enumerate(data__runtime__security__tmpfs):
+                                    if not isinstance(data__runtime__security__tmpfs_item, str):
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.security.tmpfs[{data__runtime__security__tmpfs_x}]'.format(**locals()) + ' must be string', value=data__runtime__security__tmpfs_item, name='' + (name_prefix or 'data') + '.runtime.security.tmpfs[{data__runtime__security__tmpfs_x}]'.format(**locals()) + '', rule='type')
+                                    if isinstance(data__runtime__security__tmpfs_item, str):
+                                        if not REGEX_PATTERNS['^/(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/-]{0,255}$'].search(data__runtime__security__tmpfs_item):
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.security.tmpfs[{data__runtime__security__tmpfs_x}]'.format(**locals()) + ' must match pattern ^/(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/-]{0,255}$', value=data__runtime__security__tmpfs_item, name='' + (name_prefix or 'data') + '.runtime.security.tmpfs[{data__runtime__security__tmpfs_x}]'.format(**locals()) + '', rule='pattern')
+                        if 'capDrop' in data__runtime__security_keys:
+                            data__runtime__security_keys.remove('capDrop')
+                            data__runtime__security__capDrop = data__runtime__security['capDrop']
+                            if not isinstance(data__runtime__security__capDrop, (list, tuple)):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.security.capDrop must be array', value=data__runtime__security__capDrop, name='' + (name_prefix or 'data') + '.runtime.security.capDrop', rule='type')
+                            data__runtime__security__capDrop_is_list = isinstance(data__runtime__security__capDrop, (list, tuple))
+                            if data__runtime__security__capDrop_is_list:
+                                data__runtime__security__capDrop_len = len(data__runtime__security__capDrop)
+                                for data__runtime__security__capDrop_x, data__runtime__security__capDrop_item in enumerate(data__runtime__security__capDrop):
+                                    if not isinstance(data__runtime__security__capDrop_item, str):
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.security.capDrop[{data__runtime__security__capDrop_x}]'.format(**locals()) + ' must be string', value=data__runtime__security__capDrop_item, name='' + (name_prefix or 'data') + '.runtime.security.capDrop[{data__runtime__security__capDrop_x}]'.format(**locals()) + '', rule='type')
+                                    if isinstance(data__runtime__security__capDrop_item, str):
+                                        if not REGEX_PATTERNS['^[A-Z_]{2,40}$'].search(data__runtime__security__capDrop_item):
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.security.capDrop[{data__runtime__security__capDrop_x}]'.format(**locals()) + ' must match pattern ^[A-Z_]{2,40}$', value=data__runtime__security__capDrop_item, name='' + (name_prefix or 'data') + '.runtime.security.capDrop[{data__runtime__security__capDrop_x}]'.format(**locals()) + '', rule='pattern')
+                        if 'capAdd' in data__runtime__security_keys:
+                            data__runtime__security_keys.remove('capAdd')
+                            data__runtime__security__capAdd = data__runtime__security['capAdd']
+                            if not isinstance(data__runtime__security__capAdd, (list, tuple)):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.security.capAdd must be array', value=data__runtime__security__capAdd, name='' + (name_prefix or 'data') + '.runtime.security.capAdd', rule='type')
+                            data__runtime__security__capAdd_is_list = isinstance(data__runtime__security__capAdd, (list, tuple))
+                            if data__runtime__security__capAdd_is_list:
+                                data__runtime__security__capAdd_len = len(data__runtime__security__capAdd)
+                                for data__runtime__security__capAdd_x, data__runtime__security__capAdd_item in enumerate(data__runtime__security__capAdd):
+                                    if not isinstance(data__runtime__security__capAdd_item, str):
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.security.capAdd[{data__runtime__security__capAdd_x}]'.format(**locals()) + ' must be string', value=data__runtime__security__capAdd_item, name='' + (name_prefix or 'data') + '.runtime.security.capAdd[{data__runtime__security__capAdd_x}]'.format(**locals()) + '', rule='type')
+                                    if isinstance(data__runtime__security__capAdd_item, str):
+                                        if not REGEX_PATTERNS['^[A-Z_]{2,40}$'].search(data__runtime__security__capAdd_item):
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.security.capAdd[{data__runtime__security__capAdd_x}]'.format(**locals()) + ' must match pattern ^[A-Z_]{2,40}$', value=data__runtime__security__capAdd_item, name='' + (name_prefix or 'data') + '.runtime.security.capAdd[{data__runtime__security__capAdd_x}]'.format(**locals()) + '', rule='pattern')
+                        if data__runtime__security_keys:
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.security must not contain ' + str(data__runtime__security_keys) + ' properties', value=data__runtime__security, name='' + (name_prefix or 'data') + '.runtime.security', rule='additionalProperties')
+                if 'companions' in data__runtime_keys:
+                    data__runtime_keys.remove('companions')
+                    data__runtime__companions = data__runtime['companions']
+                    if not isinstance(data__runtime__companions, (list, tuple)):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions must be array', value=data__runtime__companions, name='' + (name_prefix or 'data') + '.runtime.companions', rule='type')
+                    data__runtime__companions_is_list = isinstance(data__runtime__companions, (list, tuple))
+                    if data__runtime__companions_is_list:
+                        data__runtime__companions_len = len(data__runtime__companions)
+                        for data__runtime__companions_x, data__runtime__companions_item in enumerate(data__runtime__companions):
+                            if not isinstance(data__runtime__companions_item, dict):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}]'.format(**locals()) + ' must be object', value=data__runtime__companions_item, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}]'.format(**locals()) + '', rule='type')
+                            data__runtime__companions_item_is_dict = isinstance(data__runtime__companions_item, dict)
+                            if data__runtime__companions_item_is_dict:
+                                data__runtime__companions_item__missing_keys = set(['name', 'image']) - data__runtime__companions_item.keys()
+                                if data__runtime__companions_item__missing_keys:
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}]'.format(**locals()) + ' must contain ' + (str(sorted(data__runtime__companions_item__missing_keys)) + ' properties'), value=data__runtime__companions_item, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}]'.format(**locals()) + '', rule='required')
+                                data__runtime__companions_item_keys = set(data__runtime__companions_item.keys())
+                                if 'name' in data__runtime__companions_item_keys:
+                                    data__runtime__companions_item_keys.remove('name')
+                                    data__runtime__companions_item__name = data__runtime__companions_item['name']
+                                    if not isinstance(data__runtime__companions_item__name, str):
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].name'.format(**locals()) + ' must be string', value=data__runtime__companions_item__name, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].name'.format(**locals()) + '', rule='type')
+                                    if isinstance(data__runtime__companions_item__name, str):
+                                        if not REGEX_PATTERNS['^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'].search(data__runtime__companions_item__name):
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].name'.format(**locals()) + ' must match pattern ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', value=data__runtime__companions_item__name, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].name'.format(**locals()) + '', rule='pattern')
+                                if 'image' in data__runtime__companions_item_keys:
+                                    data__runtime__companions_item_keys.remove('image')
+                                    data__runtime__companions_item__image = data__runtime__companions_item['image']
+                                    if not isinstance(data__runtime__companions_item__image, str):
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].image'.format(**locals()) + ' must be string', value=data__runtime__companions_item__image, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].image'.format(**locals()) + '', rule='type')
+                                    if isinstance(data__runtime__companions_item__image, str):
+                                        data__runtime__companions_item__image_len = len(data__runtime__companions_item__image)
+                                        if data__runtime__companions_item__image_len < 1:
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].image'.format(**locals()) + ' must be longer than or equal to 1 characters', value=data__runtime__companions_item__image, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].image'.format(**locals()) + '', rule='minLength')
+                                        if data__runtime__companions_item__image_len > 500:
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].image'.format(**locals()) + ' must be shorter than or equal to 500 characters', value=data__runtime__companions_item__image, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].image'.format(**locals()) + '', rule='maxLength')
+                                        if not REGEX_PATTERNS['^[A-Za-z0-9][A-Za-z0-9._/:@-]*$'].search(data__runtime__companions_item__image):
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].image'.format(**locals()) + ' must match pattern ^[A-Za-z0-9][A-Za-z0-9._/:@-]*$', value=data__runtime__companions_item__image, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].image'.format(**locals()) + '', rule='pattern')
+                                if 'command' in data__runtime__companions_item_keys:
+                                    data__runtime__companions_item_keys.remove('command')
+                                    data__runtime__companions_item__command = data__runtime__companions_item['command']
+                                    if not isinstance(data__runtime__companions_item__command, (list, tuple)):
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].command'.format(**locals()) + ' must be array', value=data__runtime__companions_item__command, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].command'.format(**locals()) + '', rule='type')
+                                    data__runtime__companions_item__command_is_list = isinstance(data__runtime__companions_item__command, (list, tuple))
+                                    if data__runtime__companions_item__command_is_list:
+                                        data__runtime__companions_item__command_len = len(data__runtime__companions_item__command)
+                                        if data__runtime__companions_item__command_len < 1:
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].command'.format(**locals()) + ' must contain at least 1 items', value=data__runtime__companions_item__command, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].command'.format(**locals()) + '', rule='minItems')
+                                        for data__runtime__companions_item__command_x, data__runtime__companions_item__command_item in enumerate(data__runtime__companions_item__command):
+                                            if not isinstance(data__runtime__companions_item__command_item, str):
+                                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].command[{data__runtime__companions_item__command_x}]'.format(**locals()) + ' must be string', value=data__runtime__companions_item__command_item, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].command[{data__runtime__companions_item__command_x}]'.format(**locals()) + '', rule='type')
+                                            if isinstance(data__runtime__companions_item__command_item, str):
+                                                data__runtime__companions_item__command_item_len = len(data__runtime__companions_item__command_item)
+                                                if data__runtime__companions_item__command_item_len > 4096:
+                                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].command[{data__runtime__companions_item__command_x}]'.format(**locals()) + ' must be shorter than or equal to 4096 characters', value=data__runtime__companions_item__command_item, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].command[{data__runtime__companions_item__command_x}]'.format(**locals()) + '', rule='maxLength')
+                                if 'env' in data__runtime__companions_item_keys:
+                                    data__runtime__companions_item_keys.remove('env')
+                                    data__runtime__companions_item__env = data__runtime__companions_item['env']
+                                    if not isinstance(data__runtime__companions_item__env, dict):
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].env'.format(**locals()) + ' must be object', value=data__runtime__companions_item__env, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].env'.format(**locals()) + '', rule='type')
+                                    data__runtime__companions_item__env_is_dict = isinstance(data__runtime__companions_item__env, dict)
+                                    if data__runtime__companions_item__env_is_dict:
+                                        data__runtime__companions_item__env_keys = set(data__runtime__companions_item__env.keys())
+                                        for data__runtime__companions_item__env_key in data__runtime__companions_item__env_keys:
+                                            if data__runtime__companions_item__env_key not in []:
+                                                data__runtime__companions_item__env_value = data__runtime__companions_item__env.get(data__runtime__companions_item__env_key)
+                                                if not isinstance(data__runtime__companions_item__env_value, (str, int, float, Decimal, bool)):
+                                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].env.{data__runtime__companions_item__env_key}'.format(**locals()) + ' must be string or number or boolean', value=data__runtime__companions_item__env_value, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].env.{data__runtime__companions_item__env_key}'.format(**locals()) + '', rule='type')
+                                        data__runtime__companions_item__env_len = len(data__runtime__companions_item__env)
+                                        if data__runtime__companions_item__env_len != 0:
+                                            data__runtime__companions_item__env_property_names = True
+                                            for data__runtime__companions_item__env_key in data__runtime__companions_item__env:
+                                                try:
+                                                    if isinstance(data__runtime__companions_item__env_key, str):
+                                                        if not REGEX_PATTERNS['^[A-Za-z_][A-Za-z0-9_]{0,127}$'].search(data__runtime__companions_item__env_key):
+                                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].env'.format(**locals()) + ' must match pattern ^[A-Za-z_][A-Za-z0-9_]{0,127}$', value=data__runtime__companions_item__env_key, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].env'.format(**locals()) + '', rule='pattern')
+                                                except (JsonSchemaValueException, JsonSchemaValuesException):
+                                                    data__runtime__companions_item__env_property_names = False
+                                            if not data__runtime__companions_item__env_property_names:
+                                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].env'.format(**locals()) + ' must be named by propertyName definition', value=data__runtime__companions_item__env, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].env'.format(**locals()) + '', rule='propertyNames')
+                                if 'secrets' in data__runtime__companions_item_keys:
+                                    data__runtime__companions_item_keys.remove('secrets')
+                                    data__runtime__companions_item__secrets = data__runtime__companions_item['secrets']
+                                    if not isinstance(data__runtime__companions_item__secrets, (list, tuple)):
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].secrets'.format(**locals()) + ' must be array', value=data__runtime__companions_item__secrets, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].secrets'.format(**locals()) + '', rule='type')
+                                    data__runtime__companions_item__secrets_is_list = isinstance(data__runtime__companions_item__secrets, (list, tuple))
+                                    if data__runtime__companions_item__secrets_is_list:
+                                        data__runtime__companions_item__secrets_len = len(data__runtime__companions_item__secrets)
+                                        for data__runtime__companions_item__secrets_x, data__runtime__companions_item__secrets_item in enumerate(data__runtime__companions_item__secrets):
+                                            if not isinstance(data__runtime__companions_item__secrets_item, dict):
+                                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].secrets[{data__runtime__companions_item__secrets_x}]'.format(**locals()) + ' must be object', value=data__runtime__companions_item__secrets_item, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].secrets[{data__runtime__companions_item__secrets_x}]'.format(**locals()) + '', rule='type')
+                                            data__runtime__companions_item__secrets_item_is_dict = isinstance(data__runtime__companions_item__secrets_item, dict)
+                                            if data__runtime__companions_item__secrets_item_is_dict:
+                                                data__runtime__companions_item__secrets_item__missing_keys = set(['env', 'credentialsId']) - data__runtime__companions_item__secrets_item.keys()
+                                                if data__runtime__companions_item__secrets_item__missing_keys:
+                                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].secrets[{data__runtime__companions_item__secrets_x}]'.format(**locals()) + ' must contain ' + (str(sorted(data__runtime__companions_item__secrets_item__missing_keys)) + ' properties'), value=data__runtime__companions_item__secrets_item, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].secrets[{data__runtime__companions_item__secrets_x}]'.format(**locals()) + '', rule='required')
+                                                data__runtime__companions_item__secrets_item_keys = set(data__runtime__companions_item__secrets_item.keys())
+                                                if 'env' in data__runtime__companions_item__secrets_item_keys:
+                                                    data__runtime__companions_item__secrets_item_keys.remove('env')
+                                                    data__runtime__companions_item__secrets_item__env = data__runtime__companions_item__secrets_item['env']
+                                                    if not isinstance(data__runtime__companions_item__secrets_item__env, str):
+                                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].secrets[{data__runtime__companions_item__secrets_x}].env'.format(**locals()) + ' must be string', value=data__runtime__companions_item__secrets_item__env, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].secrets[{data__runtime__companions_item__secrets_x}].env'.format(**locals()) + '', rule='type')
+                                                    if isinstance(data__runtime__companions_item__secrets_item__env, str):
+                                                        if not REGEX_PATTERNS['^[A-Za-z_][A-Za-z0-9_]{0,127}$'].search(data__runtime__companions_item__secrets_item__env):
+                                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].secrets[{data__runtime__companions_item__secrets_x}].env'.format(**locals()) + ' must match pattern ^[A-Za-z_][A-Za-z0-9_]{0,127}$', value=data__runtime__companions_item__secrets_item__env, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].secrets[{data__runtime__companions_item__secrets_x}].env'.format(**locals()) + '', rule='pattern')
+                                                if 'credentialsId' in data__runtime__companions_item__secrets_item_keys:
+                                                    data__runtime__companions_item__secrets_item_keys.remove('credentialsId')
+                                                    data__runtime__companions_item__secrets_item__credentialsId = data__runtime__companions_item__secrets_item['credentialsId']
+                                                    if not isinstance(data__runtime__companions_item__secrets_item__credentialsId, str):
+                                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].secrets[{data__runtime__companions_item__secrets_x}].credentialsId'.format(**locals()) + ' must be string', value=data__runtime__companions_item__secrets_item__credentialsId, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].secrets[{data__runtime__companions_item__secrets_x}].credentialsId'.format(**locals()) + '', rule='type')
+                                                    if isinstance(data__runtime__companions_item__secrets_item__credentialsId, str):
+                                                        if not REGEX_PATTERNS['^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'].search(data__runtime__companions_item__secrets_item__credentialsId):
+                                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].secrets[{data__runtime__companions_item__secrets_x}].credentialsId'.format(**locals()) + ' must match pattern ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$', value=data__runtime__companions_item__secrets_item__credentialsId, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].secrets[{data__runtime__companions_item__secrets_x}].credentialsId'.format(**locals()) + '', rule='pattern')
+                                                if data__runtime__companions_item__secrets_item_keys:
+                                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].secrets[{data__runtime__companions_item__secrets_x}]'.format(**locals()) + ' must not contain ' + str(data__runtime__companions_item__secrets_item_keys) + ' properties', value=data__runtime__companions_item__secrets_item, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].secrets[{data__runtime__companions_item__secrets_x}]'.format(**locals()) + '', rule='additionalProperties')
+                                if 'volume' in data__runtime__companions_item_keys:
+                                    data__runtime__companions_item_keys.remove('volume')
+                                    data__runtime__companions_item__volume = data__runtime__companions_item['volume']
+                                    if not isinstance(data__runtime__companions_item__volume, dict):
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].volume'.format(**locals()) + ' must be object', value=data__runtime__companions_item__volume, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].volume'.format(**locals()) + '', rule='type')
+                                    data__runtime__companions_item__volume_is_dict = isinstance(data__runtime__companions_item__volume, dict)
+                                    if data__runtime__companions_item__volume_is_dict:
+                                        data__runtime__companions_item__volume__missing_keys = set(['name', 'path']) - data__runtime__companions_item__volume.keys()
+                                        if data__runtime__companions_item__volume__missing_keys:
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].volume'.format(**locals()) + ' must contain ' + (str(sorted(data__runtime__companions_item__volume__missing_keys)) + ' properties'), value=data__runtime__companions_item__volume, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].volume'.format(**locals()) + '', rule='required')
+                                        data__runtime__companions_item__volume_keys = set(data__runtime__companions_item__volume.keys())
+                                        if 'name' in data__runtime__companions_item__volume_keys:
+                                            data__runtime__companions_item__volume_keys.remove('name')
+                                            data__runtime__companions_item__volume__name = data__runtime__companions_item__volume['name']
+                                            if not isinstance(data__runtime__companions_item__volume__name, str):
+                                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].volume.name'.format(**locals()) + ' must be string', value=data__runtime__companions_item__volume__name, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].volume.name'.format(**locals()) + '', rule='type')
+                                            if isinstance(data__runtime__companions_item__volume__name, str):
+                                                if not REGEX_PATTERNS['^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'].search(data__runtime__companions_item__volume__name):
+                                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].volume.name'.format(**locals()) + ' must match pattern ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', value=data__runtime__companions_item__volume__name, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].volume.name'.format(**locals()) + '', rule='pattern')
+                                        if 'path' in data__runtime__companions_item__volume_keys:
+                                            data__runtime__companions_item__volume_keys.remove('path')
+                                            data__runtime__companions_item__volume__path = data__runtime__companions_item__volume['path']
+                                            if not isinstance(data__runtime__companions_item__volume__path, str):
+                                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].volume.path'.format(**locals()) + ' must be string', value=data__runtime__companions_item__volume__path, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].volume.path'.format(**locals()) + '', rule='type')
+                                            if isinstance(data__runtime__companions_item__volume__path, str):
+                                                if not REGEX_PATTERNS['^/(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/-]{0,255}$'].search(data__runtime__companions_item__volume__path):
+                                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].volume.path'.format(**locals()) + ' must match pattern ^/(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/-]{0,255}$', value=data__runtime__companions_item__volume__path, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].volume.path'.format(**locals()) + '', rule='pattern')
+                                        if data__runtime__companions_item__volume_keys:
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].volume'.format(**locals()) + ' must not contain ' + str(data__runtime__companions_item__volume_keys) + ' properties', value=data__runtime__companions_item__volume, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].volume'.format(**locals()) + '', rule='additionalProperties')
+                                if 'healthcheck' in data__runtime__companions_item_keys:
+                                    data__runtime__companions_item_keys.remove('healthcheck')
+                                    data__runtime__companions_item__healthcheck = data__runtime__companions_item['healthcheck']
+                                    if not isinstance(data__runtime__companions_item__healthcheck, dict):
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck'.format(**locals()) + ' must be object', value=data__runtime__companions_item__healthcheck, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck'.format(**locals()) + '', rule='type')
+                                    data__runtime__companions_item__healthcheck_is_dict = isinstance(data__runtime__companions_item__healthcheck, dict)
+                                    if data__runtime__companions_item__healthcheck_is_dict:
+                                        data__runtime__companions_item__healthcheck_keys = set(data__runtime__companions_item__healthcheck.keys())
+                                        if 'command' in data__runtime__companions_item__healthcheck_keys:
+                                            data__runtime__companions_item__healthcheck_keys.remove('command')
+                                            data__runtime__companions_item__healthcheck__command = data__runtime__companions_item__healthcheck['command']
+                                            if not isinstance(data__runtime__companions_item__healthcheck__command, (list, tuple)):
+                                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.command'.format(**locals()) + ' must be array', value=data__runtime__companions_item__healthcheck__command, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.command'.format(**locals()) + '', rule='type')
+                                            data__runtime__companions_item__healthcheck__command_is_list = isinstance(data__runtime__companions_item__healthcheck__command, (list, tuple))
+                                            if data__runtime__companions_item__healthcheck__command_is_list:
+                                                data__runtime__companions_item__healthcheck__command_len = len(data__runtime__companions_item__healthcheck__command)
+                                                if data__runtime__companions_item__healthcheck__command_len < 1:
+                                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.command'.format(**locals()) + ' must contain at least 1 items', value=data__runtime__companions_item__healthcheck__command, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.command'.format(**locals()) + '', rule='minItems')
+                                                for data__runtime__companions_item__healthcheck__command_x, data__runtime__companions_item__healthcheck__command_item in enumerate(data__runtime__companions_item__healthcheck__command):
+                                                    if not isinstance(data__runtime__companions_item__healthcheck__command_item, str):
+                                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.command[{data__runtime__companions_item__healthcheck__command_x}]'.format(**locals()) + ' must be string', value=data__runtime__companions_item__healthcheck__command_item, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.command[{data__runtime__companions_item__healthcheck__command_x}]'.format(**locals()) + '', rule='type')
+                                                    if isinstance(data__runtime__companions_item__healthcheck__command_item, str):
+                                                        data__runtime__companions_item__healthcheck__command_item_len = len(data__runtime__companions_item__healthcheck__command_item)
+                                                        if data__runtime__companions_item__healthcheck__command_item_len > 4096:
+                                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.command[{data__runtime__companions_item__healthcheck__command_x}]'.format(**locals()) + ' must be shorter than or equal to 4096 characters', value=data__runtime__companions_item__healthcheck__command_item, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.command[{data__runtime__companions_item__healthcheck__command_x}]'.format(**locals()) + '', rule='maxLength')
+                                        if 'intervalSeconds' in data__runtime__companions_item__healthcheck_keys:
+                                            data__runtime__companions_item__healthcheck_keys.remove('intervalSeconds')
+                                            data__runtime__companions_item__healthcheck__intervalSeconds = data__runtime__companions_item__healthcheck['intervalSeconds']
+                                            if not isinstance(data__runtime__companions_item__healthcheck__intervalSeconds, int) and (not (isinstance(data__runtime__companions_item__healthcheck__intervalSeconds, float) and data__runtime__companions_item__healthcheck__intervalSeconds.is_integer())) or isinstance(data__runtime__companions_item__healthcheck__intervalSeconds, bool):
+                                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.intervalSeconds'.format(**locals()) + ' must be integer', value=data__runtime__companions_item__healthcheck__intervalSeconds, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.intervalSeconds'.format(**locals()) + '', rule='type')
+                                            if isinstance(data__runtime__companions_item__healthcheck__intervalSeconds, (int, float, Decimal)) and (not isinstance(data__runtime__companions_item__healthcheck__intervalSeconds, bool)):
+                                                if data__runtime__companions_item__healthcheck__intervalSeconds < 1:
+                                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.intervalSeconds'.format(**locals()) + ' must be bigger than or equal to 1', value=data__runtime__companions_item__healthcheck__intervalSeconds, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.intervalSeconds'.format(**locals()) + '', rule='minimum')
+                                                if data__runtime__companions_item__healthcheck__intervalSeconds > 3600:
+                                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.intervalSeconds'.format(**locals()) + ' must be smaller than or equal to 3600', value=data__runtime__companions_item__healthcheck__intervalSeconds, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.intervalSeconds'.format(**locals()) + '', rule='maximum')
+                                        if 'timeoutSeconds' in data__runtime__companions_item__healthcheck_keys:
+                                            data__runtime__companions_item__healthcheck_keys.remove('timeoutSeconds')
+                                            data__runtime__companions_item__healthcheck__timeoutSeconds = data__runtime__companions_item__healthcheck['timeoutSeconds']
+                                            if not isinstance(data__runtime__companions_item__healthcheck__timeoutSeconds, int) and (not (isinstance(data__runtime__companions_item__healthcheck__timeoutSeconds, float) and data__runtime__companions_item__healthcheck__timeoutSeconds.is_integer())) or isinstance(data__runtime__companions_item__healthcheck__timeoutSeconds, bool):
+                                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.timeoutSeconds'.format(**locals()) + ' must be integer', value=data__runtime__companions_item__healthcheck__timeoutSeconds, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.timeoutSeconds'.format(**locals()) + '', rule='type')
+                                            if isinstance(data__runtime__companions_item__healthcheck__timeoutSeconds, (int, float, Decimal)) and (not isinstance(data__runtime__companions_item__healthcheck__timeoutSeconds, bool)):
+                                                if data__runtime__companions_item__healthcheck__timeoutSeconds < 1:
+                                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.timeoutSeconds'.format(**locals()) + ' must be bigger than or equal to 1', value=data__runtime__companions_item__healthcheck__timeoutSeconds, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.timeoutSeconds'.format(**locals()) + '', rule='minimum')
+                                                if data__runtime__companions_item__healthcheck__timeoutSeconds > 3600:
+                                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.timeoutSeconds'.format(**locals()) + ' must be smaller than or equal to 3600', value=data__runtime__companions_item__healthcheck__timeoutSeconds, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.timeoutSeconds'.format(**locals()) + '', rule='maximum')
+                                        if 'retries' in data__runtime__companions_item__healthcheck_keys:
+                                            data__runtime__companions_item__healthcheck_keys.remove('retries')
+                                            data__runtime__companions_item__healthcheck__retries = data__runtime__companions_item__healthcheck['retries']
+                                            if not isinstance(data__runtime__companions_item__healthcheck__retries, int) and (not (isinstance(data__runtime__companions_item__healthcheck__retries, float) and data__runtime__companions_item__healthcheck__retries.is_integer())) or isinstance(data__runtime__companions_item__healthcheck__retries, bool):
+                                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.retries'.format(**locals()) + ' must be integer', value=data__runtime__companions_item__healthcheck__retries, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.retries'.format(**locals()) + '', rule='type')
+                                            if isinstance(data__runtime__companions_item__healthcheck__retries, (int, float, Decimal)) and (not isinstance(data__runtime__companions_item__healthcheck__retries, bool)):
+                                                if data__runtime__companions_item__healthcheck__retries < 1:
+                                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.retries'.format(**locals()) + ' must be bigger than or equal to 1', value=data__runtime__companions_item__healthcheck__retries, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.retries'.format(**locals()) + '', rule='minimum')
+                                                if data__runtime__companions_item__healthcheck__retries > 3600:
+                                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.retries'.format(**locals()) + ' must be smaller than or equal to 3600', value=data__runtime__companions_item__healthcheck__retries, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.retries'.format(**locals()) + '', rule='maximum')
+                                        if 'startPeriodSeconds' in data__runtime__companions_item__healthcheck_keys:
+                                            data__runtime__companions_item__healthcheck_keys.remove('startPeriodSeconds')
+                                            data__runtime__companions_item__healthcheck__startPeriodSeconds = data__runtime__companions_item__healthcheck['startPeriodSeconds']
+                                            if not isinstance(data__runtime__companions_item__healthcheck__startPeriodSeconds, int) and (not (isinstance(data__runtime__companions_item__healthcheck__startPeriodSeconds, float) and data__runtime__companions_item__healthcheck__startPeriodSeconds.is_integer())) or isinstance(data__runtime__companions_item__healthcheck__startPeriodSeconds, bool):
+                                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.startPeriodSeconds'.format(**locals()) + ' must be integer', value=data__runtime__companions_item__healthcheck__startPeriodSeconds, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.startPeriodSeconds'.format(**locals()) + '', rule='type')
+                                            if isinstance(data__runtime__companions_item__healthcheck__startPeriodSeconds, (int, float, Decimal)) and (not isinstance(data__runtime__companions_item__healthcheck__startPeriodSeconds, bool)):
+                                                if data__runtime__companions_item__healthcheck__startPeriodSeconds < 0:
+                                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.startPeriodSeconds'.format(**locals()) + ' must be bigger than or equal to 0', value=data__runtime__companions_item__healthcheck__startPeriodSeconds, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.startPeriodSeconds'.format(**locals()) + '', rule='minimum')
+                                                if data__runtime__companions_item__healthcheck__startPeriodSeconds > 3600:
+                                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.startPeriodSeconds'.format(**locals()) + ' must be smaller than or equal to 3600', value=data__runtime__companions_item__healthcheck__startPeriodSeconds, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck.startPeriodSeconds'.format(**locals()) + '', rule='maximum')
+                                        if data__runtime__companions_item__healthcheck_keys:
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck'.format(**locals()) + ' must not contain ' + str(data__runtime__companions_item__healthcheck_keys) + ' properties', value=data__runtime__companions_item__healthcheck, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck'.format(**locals()) + '', rule='additionalProperties')
+                                if data__runtime__companions_item_keys:
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}]'.format(**locals()) + ' must not contain ' + str(data__runtime__companions_item_keys) + ' properties', value=data__runtime__companions_item, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}]'.format(**locals()) + '', rule='additionalProperties')
                 if data__runtime_keys:
                     raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime must not contain ' + str(data__runtime_keys) + ' properties', value=data__runtime, name='' + (name_prefix or 'data') + '.runtime', rule='additionalProperties')
         if 'deploy' in data_keys:
@@ -680,6 +993,67 @@ def validate_https___jenkins_bridge_dev_schema_v1_service_json(data, custom_form
                                             raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval.timeoutMinutes'.format(**locals()) + ' must be smaller than or equal to 43200', value=data__deploy_item__approval__timeoutMinutes, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval.timeoutMinutes'.format(**locals()) + '', rule='maximum')
                                 if data__deploy_item__approval_keys:
                                     raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval'.format(**locals()) + ' must not contain ' + str(data__deploy_item__approval_keys) + ' properties', value=data__deploy_item__approval, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].approval'.format(**locals()) + '', rule='additionalProperties')
+                        if 'host' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('host')
+                            data__deploy_item__host = data__deploy_item['host']
+                            if not isinstance(data__deploy_item__host, str):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].host'.format(**locals()) + ' must be string', value=data__deploy_item__host, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].host'.format(**locals()) + '', rule='type')
+                            if isinstance(data__deploy_item__host, str):
+                                if not REGEX_PATTERNS['^(unix|ssh|tcp)://[^\\s]{1,250}$'].search(data__deploy_item__host):
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].host'.format(**locals()) + ' must match pattern ^(unix|ssh|tcp)://[^\\s]{1,250}$', value=data__deploy_item__host, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].host'.format(**locals()) + '', rule='pattern')
+                        if 'subnet' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('subnet')
+                            data__deploy_item__subnet = data__deploy_item['subnet']
+                            if not isinstance(data__deploy_item__subnet, str):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].subnet'.format(**locals()) + ' must be string', value=data__deploy_item__subnet, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].subnet'.format(**locals()) + '', rule='type')
+                            if isinstance(data__deploy_item__subnet, str):
+                                if not REGEX_PATTERNS['^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$'].search(data__deploy_item__subnet):
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].subnet'.format(**locals()) + ' must match pattern ^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$', value=data__deploy_item__subnet, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].subnet'.format(**locals()) + '', rule='pattern')
+                        if 'proxyImage' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('proxyImage')
+                            data__deploy_item__proxyImage = data__deploy_item['proxyImage']
+                            if not isinstance(data__deploy_item__proxyImage, str):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].proxyImage'.format(**locals()) + ' must be string', value=data__deploy_item__proxyImage, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].proxyImage'.format(**locals()) + '', rule='type')
+                            if isinstance(data__deploy_item__proxyImage, str):
+                                if not REGEX_PATTERNS['^[A-Za-z0-9][A-Za-z0-9._/:@-]*$'].search(data__deploy_item__proxyImage):
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].proxyImage'.format(**locals()) + ' must match pattern ^[A-Za-z0-9][A-Za-z0-9._/:@-]*$', value=data__deploy_item__proxyImage, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].proxyImage'.format(**locals()) + '', rule='pattern')
+                        if 'healthTimeoutSeconds' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('healthTimeoutSeconds')
+                            data__deploy_item__healthTimeoutSeconds = data__deploy_item['healthTimeoutSeconds']
+                            if not isinstance(data__deploy_item__healthTimeoutSeconds, int) and (not (isinstance(data__deploy_item__healthTimeoutSeconds, float) and data__deploy_item__healthTimeoutSeconds.is_integer())) or isinstance(data__deploy_item__healthTimeoutSeconds, bool):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].healthTimeoutSeconds'.format(**locals()) + ' must be integer', value=data__deploy_item__healthTimeoutSeconds, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].healthTimeoutSeconds'.format(**locals()) + '', rule='type')
+                            if isinstance(data__deploy_item__healthTimeoutSeconds, (int, float, Decimal)) and (not isinstance(data__deploy_item__healthTimeoutSeconds, bool)):
+                                if data__deploy_item__healthTimeoutSeconds < 1:
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].healthTimeoutSeconds'.format(**locals()) + ' must be bigger than or equal to 1', value=data__deploy_item__healthTimeoutSeconds, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].healthTimeoutSeconds'.format(**locals()) + '', rule='minimum')
+                                if data__deploy_item__healthTimeoutSeconds > 3600:
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].healthTimeoutSeconds'.format(**locals()) + ' must be smaller than or equal to 3600', value=data__deploy_item__healthTimeoutSeconds, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].healthTimeoutSeconds'.format(**locals()) + '', rule='maximum')
+                        if 'drainSeconds' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('drainSeconds')
+                            data__deploy_item__drainSeconds = data__deploy_item['drainSeconds']
+                            if not isinstance(data__deploy_item__drainSeconds, int) and (not (isinstance(data__deploy_item__drainSeconds, float) and data__deploy_item__drainSeconds.is_integer())) or isinstance(data__deploy_item__drainSeconds, bool):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].drainSeconds'.format(**locals()) + ' must be integer', value=data__deploy_item__drainSeconds, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].drainSeconds'.format(**locals()) + '', rule='type')
+                            if isinstance(data__deploy_item__drainSeconds, (int, float, Decimal)) and (not isinstance(data__deploy_item__drainSeconds, bool)):
+                                if data__deploy_item__drainSeconds < 0:
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].drainSeconds'.format(**locals()) + ' must be bigger than or equal to 0', value=data__deploy_item__drainSeconds, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].drainSeconds'.format(**locals()) + '', rule='minimum')
+                                if data__deploy_item__drainSeconds > 3600:
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].drainSeconds'.format(**locals()) + ' must be smaller than or equal to 3600', value=data__deploy_item__drainSeconds, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].drainSeconds'.format(**locals()) + '', rule='maximum')
+                        if 'preSwitch' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('preSwitch')
+                            data__deploy_item__preSwitch = data__deploy_item['preSwitch']
+                            if not isinstance(data__deploy_item__preSwitch, (list, tuple)):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].preSwitch'.format(**locals()) + ' must be array', value=data__deploy_item__preSwitch, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].preSwitch'.format(**locals()) + '', rule='type')
+                            data__deploy_item__preSwitch_is_list = isinstance(data__deploy_item__preSwitch, (list, tuple))
+                            if data__deploy_item__preSwitch_is_list:
+                                data__deploy_item__preSwitch_len = len(data__deploy_item__preSwitch)
+                                if data__deploy_item__preSwitch_len < 1:
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].preSwitch'.format(**locals()) + ' must contain at least 1 items', value=data__deploy_item__preSwitch, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].preSwitch'.format(**locals()) + '', rule='minItems')
+                                for data__deploy_item__preSwitch_x, data__deploy_item__preSwitch_item in enumerate(data__deploy_item__preSwitch):
+                                    if not isinstance(data__deploy_item__preSwitch_item, str):
+                                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].preSwitch[{data__deploy_item__preSwitch_x}]'.format(**locals()) + ' must be string', value=data__deploy_item__preSwitch_item, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].preSwitch[{data__deploy_item__preSwitch_x}]'.format(**locals()) + '', rule='type')
+                                    if isinstance(data__deploy_item__preSwitch_item, str):
+                                        data__deploy_item__preSwitch_item_len = len(data__deploy_item__preSwitch_item)
+                                        if data__deploy_item__preSwitch_item_len > 4096:
+                                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].preSwitch[{data__deploy_item__preSwitch_x}]'.format(**locals()) + ' must be shorter than or equal to 4096 characters', value=data__deploy_item__preSwitch_item, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].preSwitch[{data__deploy_item__preSwitch_x}]'.format(**locals()) + '', rule='maxLength')
                         if data__deploy_item_keys:
                             raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}]'.format(**locals()) + ' must not contain ' + str(data__deploy_item_keys) + ' properties', value=data__deploy_item, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}]'.format(**locals()) + '', rule='additionalProperties')
         if 'monitoring' in data_keys:

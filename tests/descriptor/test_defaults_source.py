@@ -13,7 +13,8 @@ from jenkins_bridge.descriptor.loading import build_service
 from jenkins_bridge.descriptor.schema import DEFAULT_LIBRARY, SCHEMA, with_defaults
 
 # A descriptor that sets every mapping and list item the schema gives no default of its own
-# (image, a deploy stage with an approval, a parameter) and nothing else.
+# (image, a deploy stage with an approval, a parameter, a companion with a healthcheck) and
+# nothing else.
 SPARSE: dict[str, Any] = {
     "apiVersion": "jenkins-bridge/v1",
     "kind": "Service",
@@ -21,6 +22,7 @@ SPARSE: dict[str, Any] = {
     "source": {"repo": "https://git.example.com/shop/web.git"},
     "pipeline": {"parameters": [{"name": "FLAVOUR"}]},
     "image": {"repository": "registry.example.com/shop/web"},
+    "runtime": {"companions": [{"name": "db", "image": "postgres", "healthcheck": {}}]},
     "deploy": [{"environment": "dev", "approval": {}}],
 }
 
@@ -78,10 +80,10 @@ def test_every_schema_default_reaches_the_model() -> None:
 
 def test_with_defaults_fills_absent_sections_but_not_optional_ones() -> None:
     full = with_defaults(SPARSE)
-    assert full["runtime"]["healthcheck"]["path"] == "/healthz"  # runtime was absent
+    assert full["runtime"]["healthcheck"]["path"] == "/healthz"  # runtime.healthcheck was absent
     assert full["deploy"][0]["approval"]["timeoutMinutes"] == 1440
     assert "listen" not in full["deploy"][0] and "cpus" not in full["runtime"]["resources"]
-    assert "runtime" not in SPARSE  # the data given is left alone
+    assert "healthcheck" not in SPARSE["runtime"]  # the data given is left alone
     assert "image" not in with_defaults({k: v for k, v in SPARSE.items() if k != "image"})
 
 

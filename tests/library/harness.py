@@ -43,7 +43,7 @@ def cli_answers(repository: str = "registry.example.com/payments/api") -> list[d
             },
         },
         {"match": r" validate ", "result": {"status": "ok", "data": {"services": []}}},
-        {"match": r" deploy ", "result": {"status": "live", "data": {"serving": "new"}}},
+        {"match": r" deploy ", "result": {"status": "live", "data": {"result": "live"}}},
         {"match": r" rollback ", "result": {"status": "rolled-back", "data": {}}},
     ]
 

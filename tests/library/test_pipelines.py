@@ -102,7 +102,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                     "status": 3,
                     "result": {
                         "status": "rolled-back",
-                        "data": {"serving": "registry.example.com/payments/api@sha256:old"},
+                        "data": {
+                            "result": "rolled-back",
+                            "record": {"previous": "registry.example.com/payments/api@sha256:old"},
+                        },
                     },
                 },
                 *cli_answers(),

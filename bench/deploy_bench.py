@@ -1,0 +1,240 @@
+"""Benchmark: ``jenkins-bridge deploy`` (the CLI, as a subprocess) against a hand-written
+docker-CLI equivalent (``docker run`` + polling the health status + nginx reload + stop the old
+one) in the same run, on the same engine, network and kind of proxy, under loopback load.
+
+    .venv/bin/python bench/deploy_bench.py [--repeat 5]
+
+Prints medians, the ratio, the tool's overhead (deploy start to traffic switched, minus the
+app's own time to become healthy) and the rollback time after a failed health gate; asserts
+nothing. Targets: overhead <= 1 s; rollback within the health timeout + 2 s; zero failed
+requests. Starts what it needs with scripts/services.sh up and removes what it creates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = str(ROOT / ".venv" / "bin" / "jenkins-bridge")
+BASE_IMAGE = "jenkins-bridge-test/busybox:latest"
+PROXY_IMAGE = "jenkins-bridge-test/nginx:debian"
+HEALTH_TIMEOUT = 10
+APP_DOCKERFILE = """\
+FROM {base}
+ARG VERSION
+ARG HEALTHY=yes
+RUN mkdir -p /www && echo "version $VERSION" > /www/index.html \\
+    && if [ "$HEALTHY" = yes ]; then echo ok > /www/healthz; fi
+HEALTHCHECK --interval=1s --timeout=2s --retries=2 \\
+    CMD printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' | nc -w 2 127.0.0.1 "$PORT" | grep -q ' 200 '
+CMD ["sh", "-c", "exec httpd -f -p 0.0.0.0:$PORT -h /www"]
+"""
+DESCRIPTOR = """\
+apiVersion: jenkins-bridge/v1
+kind: Service
+metadata: {{name: {name}, team: bench}}
+source: {{repo: https://git.example.com/bench/{name}.git}}
+image: {{repository: 127.0.0.1:5000/bench/{name}}}
+runtime:
+  port: 8080
+  healthcheck: {{path: /healthz, intervalSeconds: 1, timeoutSeconds: 2, retries: 2,
+                startPeriodSeconds: 0}}
+  stopTimeoutSeconds: 2
+deploy:
+  - {{environment: bench, target: docker, strategy: blue-green, listen: "{listen}",
+     subnet: {subnet}, proxyImage: {proxy}, healthTimeoutSeconds: {timeout}, drainSeconds: 1}}
+"""
+PROXY_CONF = """\
+server {{
+    listen 80 default_server;
+    location / {{ proxy_pass http://{upstream}; }}
+}}
+"""
+
+
+def docker(*args: str) -> str:
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def free_subnet() -> str:
+    used = set(docker("network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}}{{end}}",
+                      *docker("network", "ls", "-q").split()).split())  # fmt: skip
+    candidates = [f"198.{a}.{b}.0/24" for a in (18, 19) for b in range(1, 256)]
+    random.shuffle(candidates)
+    return next(c for c in candidates if c not in used)
+
+
+class Load:
+    """Sequential GETs to a loopback address, bounded in count and time."""
+
+    def __init__(self, port: int, max_requests: int = 200_000, max_seconds: float = 600) -> None:
+        self.port, self.max_requests, self.max_seconds = port, max_requests, max_seconds
+        self.ok = self.failed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + self.max_seconds
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            if self.ok + self.failed >= self.max_requests:
+                return
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                connection.request("GET", "/")
+                response = connection.getresponse()
+                body = response.read()
+                connection.close()
+                good = response.status == 200 and body.startswith(b"version ")
+                self.ok, self.failed = self.ok + good, self.failed + (not good)
+            except (OSError, http.client.HTTPException):
+                self.failed += 1
+
+    def __enter__(self) -> Load:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def ours(descriptor: Path, image: str) -> tuple[int, float, float]:
+    """(exit code, wall seconds, seconds from the process start to traffic switched)."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [CLI, "--output", "json", "deploy", str(descriptor), "--env", "bench", "--image", image],
+        capture_output=True,
+        text=True,
+    )
+    elapsed = time.perf_counter() - started
+    record = json.loads(done.stdout or "{}").get("data", {}).get("record", {})
+    switched = record.get("switched_after_seconds")
+    if switched is None:
+        return done.returncode, elapsed, elapsed
+    return done.returncode, elapsed, elapsed - record["duration_seconds"] + switched
+
+
+def handwritten(network: str, proxy: str, image: str, name: str, old: str | None) -> float:
+    """What a user would script with the docker CLI; returns seconds to traffic switched.
+
+    Also records the app's own time to healthy in ``APP_READY`` (docker run -> healthy).
+    """
+    started = time.perf_counter()
+    docker("run", "-d", "--init", "--name", name, "--network", network, "-e", "PORT=8080", image)
+    ran = time.perf_counter()
+    while docker("inspect", "-f", "{{.State.Health.Status}}", name) != "healthy":
+        time.sleep(0.25)
+    APP_READY.append(time.perf_counter() - ran)
+    ip = docker("inspect", "-f", f'{{{{(index .NetworkSettings.Networks "{network}").IPAddress}}}}',
+                name)  # fmt: skip
+    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as conf:
+        conf.write(PROXY_CONF.format(upstream=f"{ip}:8080"))
+    docker("cp", conf.name, f"{proxy}:/etc/nginx/conf.d/default.conf")
+    os.unlink(conf.name)
+    docker("exec", proxy, "nginx", "-s", "reload")
+    switched = time.perf_counter() - started
+    if old:
+        docker("rm", "-f", old)
+    return switched
+
+
+APP_READY: list[float] = []
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    subprocess.run(["bash", str(ROOT / "scripts" / "services.sh"), "up"], check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+    suffix = uuid.uuid4().hex[:8]
+    repository = f"jb-bench-{suffix}/app"
+    name = f"deploy-{suffix}"
+    owner = f"bench/{name}"
+    folder = Path(tempfile.mkdtemp(prefix="jb-deploy-bench-"))
+    (folder / "Dockerfile").write_text(APP_DOCKERFILE.format(base=BASE_IMAGE))
+    images = {}
+    for tag, healthy in (("v1", "yes"), ("v2", "yes"), ("v3", "no")):
+        images[tag] = f"{repository}:{tag}"
+        docker("build", "-q", "--network", "host", "--build-arg", f"VERSION={tag}",
+               "--build-arg", f"HEALTHY={healthy}", "-t", images[tag], str(folder))  # fmt: skip
+    listen_port, hand_port = free_port(), free_port()
+    subnet, hand_subnet = free_subnet(), None
+    descriptor = folder / "svc.yaml"
+    descriptor.write_text(DESCRIPTOR.format(name=name, listen=f"127.0.0.1:{listen_port}",
+                                            subnet=subnet, proxy=PROXY_IMAGE,
+                                            timeout=HEALTH_TIMEOUT))  # fmt: skip
+    hand_net, hand_proxy = f"jb-bench-hand-{suffix}", f"jb-bench-hand-{suffix}-proxy"
+    ours_times: list[float] = []
+    overheads: list[float] = []
+    hand_times: list[float] = []
+    try:
+        code, _, _ = ours(descriptor, images["v1"])
+        assert code == 0, "the first deploy failed"
+        hand_subnet = free_subnet()
+        docker("network", "create", "--driver", "bridge", "--subnet", hand_subnet, "--opt",
+               "com.docker.network.bridge.enable_ip_masquerade=false", hand_net)  # fmt: skip
+        docker("run", "-d", "--name", hand_proxy, "--network", hand_net, "-p",
+               f"127.0.0.1:{hand_port}:80", PROXY_IMAGE)  # fmt: skip
+        old = None
+        with Load(listen_port) as load, Load(hand_port) as hand_load:
+            for index in range(args.repeat):
+                image = images["v2" if index % 2 == 0 else "v1"]
+                code, _, to_switch = ours(descriptor, image)
+                assert code == 0, f"deploy {index} failed"
+                ours_times.append(to_switch)
+                container = f"jb-bench-hand-{suffix}-{index}"
+                hand_times.append(handwritten(hand_net, hand_proxy, image, container, old))
+                old = container
+                overheads.append(to_switch - APP_READY[-1])
+            code, rollback_elapsed, _ = ours(descriptor, images["v3"])
+            assert code == 3, f"the failing version should exit 3, got {code}"
+        ours_median, hand_median = statistics.median(ours_times), statistics.median(hand_times)
+        print(f"deploy (start -> traffic switched), median of {args.repeat}:")
+        print(f"  jenkins-bridge deploy     {ours_median:6.2f} s")
+        print(f"  docker CLI by hand        {hand_median:6.2f} s")
+        print(f"  ratio                     {ours_median / hand_median:6.2f}x")
+        print(f"  app's own time to healthy {statistics.median(APP_READY):6.2f} s")
+        print(f"  overhead (ours - app)     {statistics.median(overheads):6.2f} s (target <= 1 s)")
+        print(f"failed gate -> exit 3, previous still serving: {rollback_elapsed:.2f} s "
+              f"(target <= health timeout {HEALTH_TIMEOUT} s + 2 s)")  # fmt: skip
+        print(f"requests: ours {load.ok} ok / {load.failed} failed; "
+              f"by hand {hand_load.ok} ok / {hand_load.failed} failed")  # fmt: skip
+    finally:
+        subprocess.run(["docker", "rm", "-f", hand_proxy,
+                        *[f"jb-bench-hand-{suffix}-{i}" for i in range(args.repeat)]],
+                       capture_output=True)  # fmt: skip
+        subprocess.run(["docker", "network", "rm", hand_net], capture_output=True)
+        label = f"label=dev.jenkins-bridge.service={owner}"
+        ids = docker("ps", "-aq", "--filter", label).split()
+        if ids:
+            subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
+        for kind in ("network", "volume"):
+            ids = docker(kind, "ls", "-q", "--filter", label).split()
+            if ids:
+                subprocess.run(["docker", kind, "rm", *ids], capture_output=True)
+        subprocess.run(["docker", "rmi", "-f", *images.values()], capture_output=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,121 @@
+"""One deploy per service and environment: a lock held on the target engine itself.
+
+The lock is a created, never started container with a fixed name: the engine refuses a second
+container of that name, so two agents deploying to one engine see the same lock. Its label
+names the holder; a holder whose process is gone (same host) or that is too old is stale.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+from jenkins_bridge.containers.runtime import ContainerSpec, DockerRuntime, NameConflict
+from jenkins_bridge.deploy.errors import LockHeld
+from jenkins_bridge.deploy.records import LOCK_LABEL, LockRecord, lock_is_stale
+
+LOCK_MAX_AGE_SECONDS = 6 * 3600
+RETRY_SECONDS = 1.0
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class DeployLock:
+    """``with DeployLock(...):`` holds the lock; waits at most ``wait`` seconds for it."""
+
+    def __init__(
+        self,
+        runtime: DockerRuntime,
+        *,
+        name: str,
+        image: str,
+        labels: Mapping[str, str],
+        what: str,
+        action: str,
+        environ: Mapping[str, str],
+        log: Callable[[str], None],
+        wait: float,
+        break_lock: bool,
+    ) -> None:
+        self.runtime = runtime
+        self.name = name
+        self.what = what
+        self.log = log
+        self.wait = wait
+        self.break_lock = break_lock
+        here = socket.gethostname()
+        moment = datetime.now(UTC)
+        self.record = LockRecord(
+            holder=environ.get("BUILD_URL") or f"{environ.get('USER', 'someone')}@{here}",
+            host=here,
+            pid=os.getpid(),
+            since=moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            since_epoch=moment.timestamp(),
+            action=action,
+        )
+        self.spec = ContainerSpec(
+            name=name,
+            image=image,
+            labels={**labels, LOCK_LABEL: self.record.to_label()},
+            command=("true",),
+            init=False,
+        )
+        self._held_id: str | None = None
+
+    def acquire(self) -> None:
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                self._held_id = self.runtime.create(self.spec).id
+                return
+            except NameConflict:
+                existing = self.runtime.inspect(self.name)
+                if existing is None:
+                    continue  # released between our attempt and the look
+                held = LockRecord.from_label(existing.labels.get(LOCK_LABEL))
+                stale = held is None or lock_is_stale(
+                    held,
+                    here=socket.gethostname(),
+                    pid_alive=_pid_alive(held.pid),
+                    now_epoch=time.time(),
+                    max_age=LOCK_MAX_AGE_SECONDS,
+                )
+                if stale or self.break_lock:
+                    why = "stale" if stale else "--break-lock"
+                    shown = held.describe() if held else "an unreadable lock"
+                    self.log(f"taking over the {why} lock ({shown})")
+                    self.runtime.remove(self.name)
+                    continue
+                assert held is not None
+                if time.monotonic() >= deadline:
+                    raise LockHeld(
+                        f"{self.what} is locked: {held.describe()}; waited {self.wait:g} s",
+                        hint="wait for that deploy to finish; if its process is gone, "
+                        "rerun with --break-lock",
+                    ) from None
+                time.sleep(RETRY_SECONDS)
+
+    def release(self) -> None:
+        """Remove the lock, unless someone took it over meanwhile (then it is theirs)."""
+        current = self.runtime.inspect(self.name)
+        if current is not None and current.id == self._held_id:
+            self.runtime.remove(self.name)
+        self._held_id = None
+
+    def __enter__(self) -> DeployLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.release()

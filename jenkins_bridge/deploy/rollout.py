@@ -1,0 +1,795 @@
+"""Deploys, rollbacks and their read-only companions (status, history) on one engine.
+
+Order of a deploy: resolve the image, take the lock, network, proxy, companions, start the new
+version beside the old one, health gate, pre-switch hook, switch the proxy, drain, stop the
+old one, record. The proxy's configuration is the one truth of what is live: it is rewritten
+atomically, so an interrupted deploy leaves either the old or the new version serving.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from jenkins_bridge.containers.runtime import (
+    ContainerInfo,
+    ContainerSpec,
+    DockerRuntime,
+    HealthSpec,
+    NameConflict,
+    PortTaken,
+)
+from jenkins_bridge.deploy import health
+from jenkins_bridge.deploy.errors import (
+    DeployError,
+    NoSubnet,
+    NotDeployed,
+    NothingToRollBack,
+    PreSwitchFailed,
+)
+from jenkins_bridge.deploy.lock import DeployLock
+from jenkins_bridge.deploy.proxy import (
+    CONFIG_DIR,
+    CONFIG_FILE,
+    PROXY_PORT,
+    render_proxy_config,
+    upstream_address,
+    upstream_of,
+)
+from jenkins_bridge.deploy.records import (
+    HISTORY_FILE,
+    IMAGE_LABEL,
+    LOCK_LABEL,
+    RECORD_LABEL,
+    ROLE_LABEL,
+    SEQ_LABEL,
+    SPEC_LABEL,
+    STATE_DIR,
+    DeployRecord,
+    LockRecord,
+    history_from_bytes,
+    history_to_bytes,
+    last_live,
+    owner_labels,
+    rollback_candidate,
+)
+from jenkins_bridge.deploy.target import (
+    DeployTarget,
+    bound_secrets,
+    companion_spec_hash,
+)
+from jenkins_bridge.descriptor.model import Companion, Healthcheck
+from jenkins_bridge.errors import BridgeError
+
+Log = Callable[[str], None]
+POLL_SECONDS = 0.1
+KEEP_STOPPED_APPS = 3
+
+
+@dataclass
+class DeployResult:
+    result: str  # live | rolled-back
+    record: DeployRecord
+    failed_logs: str = ""
+    steps: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {"result": self.result, "record": self.record.as_json(), "steps": self.steps}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _health_spec(check: Healthcheck) -> HealthSpec:
+    return HealthSpec(
+        test=check.command,
+        interval_seconds=check.interval_seconds,
+        timeout_seconds=check.timeout_seconds,
+        retries=check.retries,
+        start_period_seconds=check.start_period_seconds,
+    )
+
+
+def _seq(container: ContainerInfo) -> int:
+    try:
+        return int(container.labels.get(SEQ_LABEL, "0"))
+    except ValueError:
+        return 0
+
+
+class Session:
+    """One command's view of a service environment on its engine."""
+
+    def __init__(
+        self, target: DeployTarget, runtime: DockerRuntime, environ: Mapping[str, str], log: Log
+    ) -> None:
+        self.target = target
+        self.runtime = runtime
+        self.environ = environ
+        self.log = log
+        self.names = target.names
+
+    def labels(self, role: str) -> dict[str, str]:
+        return owner_labels(self.target.owner, self.target.environment, role)
+
+    # -- state (history) ------------------------------------------------------------------
+
+    def _ensure_state(self) -> None:
+        if self.runtime.inspect(self.names.state) is not None:
+            return
+        self.runtime.ensure_volume(self.names.state, self.labels("state"))
+        try:
+            self.runtime.create(
+                ContainerSpec(
+                    name=self.names.state,
+                    image=self.target.proxy_image,
+                    labels=self.labels("state"),
+                    command=("true",),
+                    volumes={self.names.state: STATE_DIR},
+                    init=False,
+                )
+            )
+        except NameConflict:
+            return  # another agent created it first
+
+    def history(self) -> list[DeployRecord]:
+        if self.runtime.inspect(self.names.state) is None:
+            return []
+        raw = self.runtime.get_file(self.names.state, f"{STATE_DIR}/{HISTORY_FILE}")
+        return history_from_bytes(raw)
+
+    def append_history(self, record: DeployRecord) -> None:
+        self._ensure_state()
+        records = [r for r in self.history() if r.seq != record.seq] + [record]
+        self.runtime.put_file(self.names.state, STATE_DIR, HISTORY_FILE, history_to_bytes(records))
+
+    def locked(self, action: str, wait: float, break_lock: bool) -> DeployLock:
+        return DeployLock(
+            self.runtime,
+            name=self.names.lock,
+            image=self.target.proxy_image,
+            labels=self.labels("lock"),
+            what=f"{self.target.owner} {self.target.environment}",
+            action=action,
+            environ=self.environ,
+            log=self.log,
+            wait=wait,
+            break_lock=break_lock,
+        )
+
+    # -- network, proxy, companions -------------------------------------------------------
+
+    def ensure_network(self) -> bool:
+        """True when this call created the network."""
+        existing = self.runtime.network_subnet(self.names.network)
+        if existing is not None:
+            if self.target.subnet and existing != self.target.subnet:
+                self.log(
+                    f"network {self.names.network} exists with subnet {existing} "
+                    f"(not {self.target.subnet}); using it"
+                )
+            return False
+        if not self.target.subnet:
+            raise NoSubnet(
+                f"{self.target.service.path}: deploy environment '{self.target.environment}' "
+                f"needs a subnet for network {self.names.network}",
+                hint="set deploy[].subnet (e.g. 198.18.7.0/24) or pass --subnet; "
+                "the engine never picks one",
+            )
+        self.log(f"creating network {self.names.network} ({self.target.subnet})")
+        self.runtime.create_network(self.names.network, self.target.subnet, self.labels("network"))
+        return True
+
+    def proxy_upstream(self) -> str | None:
+        raw = self.runtime.get_file(self.names.proxy, f"{CONFIG_DIR}/{CONFIG_FILE}")
+        return upstream_of(raw.decode("utf-8", "replace")) if raw else None
+
+    def ensure_proxy(self) -> None:
+        existing = self.runtime.inspect(self.names.proxy)
+        if existing is not None:
+            if not existing.running:
+                self.log(f"starting proxy {self.names.proxy}")
+                self.runtime.start(self.names.proxy)
+            return
+        listen = self.target.listen
+        self.log(f"starting proxy {self.names.proxy} on {listen} ({self.target.proxy_image})")
+        self.runtime.resolve_image(self.target.proxy_image)
+        spec = ContainerSpec(
+            name=self.names.proxy,
+            image=self.target.proxy_image,
+            labels=self.labels("proxy"),
+            network=self.names.network,
+            restart="unless-stopped",
+            publish=((PROXY_PORT, listen.host, listen.port),),
+            init=False,
+            no_new_privileges=True,
+        )
+        self.runtime.create(spec)
+        self.runtime.put_file(
+            self.names.proxy, CONFIG_DIR, CONFIG_FILE, render_proxy_config(None).encode()
+        )
+        try:
+            self.runtime.start(self.names.proxy)
+        except PortTaken as exc:
+            self.runtime.remove(self.names.proxy)
+            raise DeployError(
+                f"listen address {listen} is already taken by something else on the engine's "
+                f"host: {exc.cause}",
+                hint="free that port or change deploy[].listen; nothing was deployed",
+            ) from exc
+
+    def switch(self, upstream: str | None, generation: int) -> None:
+        """Point the proxy at ``upstream`` and wait until nginx serves the new config."""
+        text = render_proxy_config(upstream).replace(
+            "return 204;", f'return 200 "generation {generation}\\n";'
+        )
+        self.runtime.put_file(self.names.proxy, CONFIG_DIR, CONFIG_FILE, text.encode())
+        # One exec: test the file, then signal the reload (nginx -s returns before it reloads).
+        code, output = self.runtime.exec(
+            self.names.proxy, ["sh", "-c", "nginx -t -q && exec nginx -s reload"]
+        )
+        if code != 0:
+            raise DeployError(f"the proxy refused its new configuration: {output.strip()}")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            answer = self._probe_raw("127.0.0.1", PROXY_PORT, "/.jenkins-bridge/proxy", 2)
+            if f"generation {generation}" in answer:
+                return
+            time.sleep(0.05)
+        raise DeployError("the proxy did not pick up its new configuration within 10 s")
+
+    def _probe_raw(self, ip: str, port: int, path: str, timeout: int) -> str:
+        # Runs inside the proxy container (on the engine's host, on the service network), so
+        # a remote engine is probed exactly like a local one. Values are arguments, not code.
+        script = (
+            'printf "GET %s HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n" "$1" "$2" | nc -w "$3" "$2" "$4"'
+        )
+        _, output = self.runtime.exec(
+            self.names.proxy, ["sh", "-c", script, "probe", path, ip, str(timeout), str(port)]
+        )
+        return output
+
+    def probe(self, ip: str) -> int | None:
+        check = self.target.service.runtime.healthcheck
+        answer = self._probe_raw(
+            ip, self.target.service.runtime.port, check.path, check.timeout_seconds
+        )
+        return health.parse_status_line(answer)
+
+    def ensure_companions(self, secrets_env: Mapping[str, str]) -> list[str]:
+        steps: list[str] = []
+        for companion in self.target.service.runtime.companions:
+            steps.append(self._ensure_companion(companion, secrets_env))
+        return steps
+
+    def _ensure_companion(self, companion: Companion, environ: Mapping[str, str]) -> str:
+        name = self.names.companion(companion.name)
+        image = self.runtime.resolve_image(companion.image)
+        spec_hash = companion_spec_hash(companion, image.digest_reference)
+        existing = self.runtime.inspect(name)
+        if (
+            existing is not None
+            and existing.labels.get(SPEC_LABEL) == spec_hash
+            and existing.running
+            and existing.health != "unhealthy"
+        ):
+            return f"companion {companion.name}: kept ({name}, unchanged)"
+        if existing is not None:
+            self.log(f"companion {companion.name}: replacing {name} (spec changed or not running)")
+            self.runtime.stop(name, self.target.service.runtime.stop_timeout_seconds)
+            self.runtime.remove(name)
+        volumes: dict[str, str] = {}
+        if companion.volume is not None:
+            volume = self.names.volume(companion.volume.name)
+            if self.runtime.ensure_volume(volume, self.labels("volume")):
+                self.log(f"created volume {volume}")
+            volumes[volume] = companion.volume.path
+        security = self.target.service.runtime.security
+        spec = ContainerSpec(
+            name=name,
+            image=image.digest_reference,
+            labels={**self.labels("companion"), SPEC_LABEL: spec_hash},
+            env={**companion.env, **bound_secrets(companion.secrets, environ, name)},
+            command=companion.command,
+            network=self.names.network,
+            aliases=(companion.name,),
+            volumes=volumes,
+            healthcheck=_health_spec(companion.healthcheck) if companion.healthcheck else None,
+            restart=self.target.service.runtime.restart,
+            no_new_privileges=security.no_new_privileges,
+        )
+        self.log(f"companion {companion.name}: starting {name}")
+        self.runtime.create(spec)
+        self.runtime.start(name)
+        verdict = self.wait_healthy(name, with_probe=False)
+        if verdict.state != health.HEALTHY:
+            logs = self.runtime.logs(name, tail=50)
+            raise DeployError(
+                f"companion {companion.name} ({name}) is not healthy: {verdict.reason}",
+                hint="its last log lines: " + " | ".join(logs.strip().splitlines()[-5:]),
+            )
+        return f"companion {companion.name}: started ({name})"
+
+    def wait_healthy(self, name: str, *, with_probe: bool) -> health.Verdict:
+        started = time.monotonic()
+        while True:
+            info = self.runtime.inspect(name)
+            if info is None:
+                return health.Verdict(health.FAILED, "the container disappeared")
+            status: int | None = 200
+            # The HTTP probe (an exec) runs once Docker has nothing against the container.
+            if with_probe and info.health in (None, "healthy"):
+                ip = info.addresses.get(self.names.network)
+                status = self.probe(ip) if ip and info.running else None
+            verdict = health.judge(
+                health.Observation(
+                    status=info.status,
+                    docker_health=info.health,
+                    http_status=status,
+                    restart_count=info.restart_count,
+                    elapsed=time.monotonic() - started,
+                    timeout=self.target.health_timeout,
+                )
+            )
+            if verdict.state != health.PENDING:
+                return verdict
+            time.sleep(POLL_SECONDS)
+
+    # -- apps -----------------------------------------------------------------------------
+
+    def apps(self) -> list[ContainerInfo]:
+        return [
+            c
+            for c in self.runtime.containers(self.labels("app"))
+            if c.labels.get(ROLE_LABEL) == "app"
+        ]
+
+    def live_app(self) -> ContainerInfo | None:
+        if self.runtime.inspect(self.names.proxy) is None:
+            return None
+        upstream = self.proxy_upstream()
+        if upstream is None:
+            return None
+        ip = upstream.rsplit(":", 1)[0]
+        for app in self.apps():
+            if app.addresses.get(self.names.network) == ip:
+                return app
+        return None
+
+    def app_spec(self, seq: int, image: str, record: DeployRecord) -> ContainerSpec:
+        runtime = self.target.service.runtime
+        security = runtime.security
+        env = {
+            "PORT": str(runtime.port),
+            **runtime.env,
+            **bound_secrets(runtime.secrets, self.environ, self.target.owner),
+        }
+        return ContainerSpec(
+            name=self.names.app(seq),
+            image=image,
+            labels={
+                **self.labels("app"),
+                SEQ_LABEL: f"{seq:06d}",
+                IMAGE_LABEL: record.digest,
+                RECORD_LABEL: json.dumps(record.as_json(), sort_keys=True),
+            },
+            env=env,
+            network=self.names.network,
+            aliases=("app",),
+            healthcheck=_health_spec(runtime.healthcheck),
+            restart=runtime.restart,
+            cpus=runtime.resources.cpus,
+            memory=runtime.resources.memory,
+            no_new_privileges=security.no_new_privileges,
+            user=security.user,
+            read_only=security.read_only,
+            tmpfs=security.tmpfs,
+            cap_drop=security.cap_drop,
+            cap_add=security.cap_add,
+        )
+
+    def run_hook(self, seq: int, image: str, argv: tuple[str, ...], timeout: float) -> None:
+        spec = replace(
+            self.app_spec(seq, image, _placeholder_record(seq)),
+            name=self.names.hook(seq),
+            command=argv,
+            labels=self.labels("hook"),
+            healthcheck=None,
+            restart="no",
+            aliases=(),
+        )
+        self.runtime.remove(spec.name)
+        self.runtime.create(spec)
+        self.runtime.start(spec.name)
+        code = self.runtime.wait(spec.name, int(timeout))
+        output = self.runtime.logs(spec.name)
+        self.runtime.remove(spec.name)
+        if code != 0:
+            lines = " | ".join(output.strip().splitlines()[-10:])
+            reason = "timed out" if code == -1 else f"exited {code}"
+            raise PreSwitchFailed(
+                f"pre-switch hook {' '.join(argv)!r} {reason}; traffic was not switched",
+                hint=f"its output: {lines}" if lines else "it printed nothing",
+            )
+        for line in output.strip().splitlines():
+            self.log(f"hook: {line}")
+
+    def prune_stopped(self, keep: set[str]) -> None:
+        stopped = [a for a in self.apps() if not a.running and a.name not in keep]
+        for app in stopped[:-KEEP_STOPPED_APPS] if len(stopped) > KEEP_STOPPED_APPS else []:
+            self.runtime.remove(app.name)
+
+
+def _placeholder_record(seq: int) -> DeployRecord:
+    return DeployRecord(
+        seq=seq,
+        action="hook",
+        environment="",
+        image="",
+        digest="",
+        container="",
+        previous=None,
+        result="",
+        started="",
+        duration_seconds=0.0,
+    )
+
+
+def connect(target: DeployTarget) -> DockerRuntime:
+    runtime: DockerRuntime = DockerRuntime.connect(target.docker_host)
+    return runtime
+
+
+def deploy(
+    target: DeployTarget,
+    image: str,
+    environ: Mapping[str, str],
+    log: Log,
+    *,
+    action: str = "deploy",
+    strategy: str | None = None,
+    lock_wait: float = 60.0,
+    break_lock: bool = False,
+) -> DeployResult:
+    """Deploy ``image``; the result says ``live`` or ``rolled-back`` (errors raise)."""
+    runtime_spec = target.service.runtime
+    bound_secrets(runtime_spec.secrets, environ, target.owner)  # fail before any change
+    for companion in runtime_spec.companions:
+        bound_secrets(companion.secrets, environ, target.names.companion(companion.name))
+    chosen = strategy or target.stage.strategy
+    with connect(target) as runtime:
+        session = Session(target, runtime, environ, log)
+        resolved = runtime.resolve_image(image)
+        log(f"{image} resolves to {resolved.digest_reference}")
+        runtime.resolve_image(target.proxy_image)
+        with session.locked(action, lock_wait, break_lock):
+            return _deploy_locked(session, image, resolved.digest_reference, action, chosen)
+
+
+def _deploy_locked(
+    session: Session, image: str, digest: str, action: str, strategy: str
+) -> DeployResult:
+    target = session.target
+    runtime = session.runtime
+    log = session.log
+    started = time.monotonic()
+    moment = _now()
+    steps: list[str] = []
+    created_network = session.ensure_network()
+    try:
+        session.ensure_proxy()
+    except DeployError:
+        if created_network:
+            runtime.remove_network(session.names.network)
+        raise
+    steps.extend(session.ensure_companions(session.environ))
+    for step in steps:
+        log(step)
+    history = session.history()
+    current = session.live_app()
+    seq = 1 + max([r.seq for r in history] + [_seq(a) for a in session.apps()] + [0])
+    previous = current.labels.get(IMAGE_LABEL) if current else None
+    record = DeployRecord(
+        seq=seq,
+        action=action if strategy != "recreate" or action != "deploy" else "recreate",
+        environment=target.environment,
+        image=image,
+        digest=digest,
+        container=session.names.app(seq),
+        previous=previous,
+        result="pending",
+        started=_iso(moment),
+        duration_seconds=0.0,
+        build_url=session.environ.get("BUILD_URL") or None,
+        git_commit=session.environ.get("GIT_COMMIT") or None,
+        descriptor_sha256=target.service.digest,
+        agent=session.environ.get("NODE_NAME") or socket.gethostname(),
+    )
+
+    switched_at: list[float] = []
+
+    def finish(result: str, detail: str = "", downtime: float | None = None) -> DeployRecord:
+        done = replace(
+            record,
+            switched_after_seconds=round(switched_at[0] - started, 3) if switched_at else None,
+            result=result,
+            detail=detail,
+            duration_seconds=round(time.monotonic() - started, 3),
+            downtime_seconds=None if downtime is None else round(downtime, 3),
+        )
+        session.append_history(done)
+        return done
+
+    stop_timeout = target.service.runtime.stop_timeout_seconds
+    down_since: float | None = None
+    switched = False
+    try:
+        if strategy == "recreate" and current is not None:
+            log(f"recreate: stopping {current.name}")
+            down_since = time.monotonic()
+            session.switch(None, seq * 10)
+            runtime.stop(current.name, stop_timeout)
+        log(f"starting {record.container} ({digest})")
+        runtime.create(session.app_spec(seq, digest, record))
+        runtime.start(record.container)
+        verdict = session.wait_healthy(record.container, with_probe=True)
+        if verdict.state != health.HEALTHY:
+            return _roll_back(session, record, current, verdict.reason, down_since, finish)
+        hook = target.stage.pre_switch
+        if hook:
+            log(f"pre-switch hook: {' '.join(hook)}")
+            session.run_hook(seq, digest, hook, target.health_timeout)
+        new = runtime.inspect(record.container)
+        assert new is not None
+        _switch_to(session, new, seq * 10 + 1)
+        switched = True
+        switched_at.append(time.monotonic())
+        downtime = None if down_since is None else time.monotonic() - down_since
+        log(f"traffic switched to {record.container}")
+        if current is not None and down_since is None:
+            time.sleep(target.drain_seconds)
+            log(f"stopping {current.name} after {target.drain_seconds:g} s of drain")
+            runtime.stop(current.name, stop_timeout)
+        session.prune_stopped({record.container})
+        if downtime is not None:
+            detail = f"measured downtime {downtime:.3f} s"
+            log(f"recreate: {detail}")
+        else:
+            detail = ""
+        return DeployResult("live", finish("live", detail, downtime), steps=steps)
+    except KeyboardInterrupt:
+        if not switched:
+            runtime.stop(record.container, stop_timeout)
+        finish("interrupted", "interrupted; the proxy serves what status shows")
+        raise
+    except BridgeError as exc:
+        if not switched:
+            # Traffic never reached the new version: stop it (kept for inspection) and, after
+            # a recreate stopped the old one, bring that back.
+            runtime.stop(record.container, stop_timeout)
+            if down_since is not None and current is not None:
+                _restore(session, current.name, seq * 10 + 2)
+        serving = session.live_app()
+        state = f"serving: {serving.name if serving else 'nothing'}"
+        finish("failed", f"{exc.message}; {state}")
+        exc.message = f"{exc.message}; {state}"
+        raise
+
+
+def _restore(session: Session, name: str, generation: int) -> None:
+    session.runtime.start(name)
+    if session.wait_healthy(name, with_probe=True).state == health.HEALTHY:
+        info = session.runtime.inspect(name)
+        assert info is not None
+        _switch_to(session, info, generation)
+
+
+def _switch_to(session: Session, app: ContainerInfo, generation: int) -> None:
+    ip = app.addresses.get(session.names.network)
+    if not ip:
+        raise DeployError(f"{app.name} has no address on network {session.names.network}")
+    upstream = upstream_address(ip, session.target.service.runtime.port)
+    session.switch(upstream, generation)
+
+
+def _roll_back(
+    session: Session,
+    record: DeployRecord,
+    current: ContainerInfo | None,
+    reason: str,
+    down_since: float | None,
+    finish: Callable[..., DeployRecord],
+) -> DeployResult:
+    runtime = session.runtime
+    log = session.log
+    logs = runtime.logs(record.container, tail=200)
+    log(f"{record.container} failed its health gate: {reason}; stopping it (kept for inspection)")
+    runtime.stop(record.container, session.target.service.runtime.stop_timeout_seconds)
+    downtime = None
+    if down_since is not None and current is not None:
+        _restore(session, current.name, record.seq * 10 + 3)
+        downtime = time.monotonic() - down_since
+    served = current.name if current else "nothing (first deploy)"
+    done = finish("rolled-back", f"health gate: {reason}; serving: {served}", downtime)
+    return DeployResult("rolled-back", done, failed_logs=logs)
+
+
+def rollback(
+    target: DeployTarget,
+    environ: Mapping[str, str],
+    log: Log,
+    *,
+    to: str | None = None,
+    lock_wait: float = 60.0,
+    break_lock: bool = False,
+) -> DeployResult:
+    """Deploy the previous live version (or ``to``) through the same health gate."""
+    if to is None:
+        with connect(target) as runtime:
+            session = Session(target, runtime, environ, log)
+            history = session.history()
+            live = session.live_app()
+        current = live.labels.get(IMAGE_LABEL) if live else None
+        if current is None:
+            newest = last_live(history)
+            current = newest.digest if newest else None
+        candidate = rollback_candidate(history, current)
+        if candidate is None:
+            raise NothingToRollBack(
+                f"{target.owner} {target.environment}: history has no earlier live version",
+                hint="pass --to IMAGE to deploy a given version",
+            )
+        to = candidate.digest
+        log(f"rolling back to {to} (deploy #{candidate.seq})")
+    return deploy(
+        target, to, environ, log, action="rollback", lock_wait=lock_wait, break_lock=break_lock
+    )
+
+
+@dataclass(frozen=True)
+class ContainerView:
+    """One container of the service as ``status`` shows it."""
+
+    name: str
+    status: str
+    health: str | None
+    image: str | None
+    restarts: int
+    started: str
+
+    @classmethod
+    def of(cls, c: ContainerInfo) -> ContainerView:
+        return cls(
+            c.name, c.status, c.health, c.labels.get(IMAGE_LABEL), c.restart_count, c.started_at
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """What runs for one environment: the proxy, the live version, other versions, companions,
+    the lock, and the last deploy record."""
+
+    service: str
+    environment: str
+    engine: str
+    listen: str
+    proxy: ContainerView | None
+    upstream: str | None  # the address the proxy sends traffic to
+    live: ContainerView | None
+    apps: list[ContainerView]
+    companions: list[ContainerView]
+    lock: str | None
+    last: DeployRecord | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "environment": self.environment,
+            "engine": self.engine,
+            "listen": self.listen,
+            "proxy": None
+            if self.proxy is None
+            else {**self.proxy.as_json(), "upstream": self.upstream},
+            "live": None if self.live is None else self.live.as_json(),
+            "apps": [a.as_json() for a in self.apps],
+            "companions": [c.as_json() for c in self.companions],
+            "lock": self.lock,
+            "last": None if self.last is None else self.last.as_json(),
+        }
+
+
+def status(target: DeployTarget, log: Log) -> StatusReport:
+    with connect(target) as runtime:
+        session = Session(target, runtime, {}, log)
+        proxy = runtime.inspect(session.names.proxy)
+        live = session.live_app()
+        apps = session.apps()
+        companions = [
+            c
+            for c in runtime.containers(session.labels("companion"))
+            if c.labels.get(ROLE_LABEL) == "companion"
+        ]
+        lock = runtime.inspect(session.names.lock)
+        history = session.history()
+        upstream = session.proxy_upstream() if proxy is not None else None
+    held = LockRecord.from_label(lock.labels.get(LOCK_LABEL)) if lock else None
+    return StatusReport(
+        service=target.owner,
+        environment=target.environment,
+        engine=runtime.docker_host,
+        listen=str(target.listen),
+        proxy=None if proxy is None else ContainerView.of(proxy),
+        upstream=upstream,
+        live=None if live is None else ContainerView.of(live),
+        apps=[ContainerView.of(a) for a in apps],
+        companions=[ContainerView.of(c) for c in companions],
+        lock=None if held is None else held.describe(),
+        last=history[-1] if history else None,
+    )
+
+
+def history(target: DeployTarget, log: Log) -> list[DeployRecord]:
+    with connect(target) as runtime:
+        return Session(target, runtime, {}, log).history()
+
+
+def exec_once(
+    target: DeployTarget, argv: tuple[str, ...], environ: Mapping[str, str], log: Log
+) -> tuple[int, str]:
+    """Run ``argv`` in a one-off container of the live version (its env, network, volumes)."""
+    with connect(target) as runtime:
+        session = Session(target, runtime, environ, log)
+        live = session.live_app()
+        if live is None:
+            raise NotDeployed(
+                f"{target.owner} {target.environment}: no version is live",
+                hint="deploy one first",
+            )
+        image = live.labels.get(IMAGE_LABEL) or live.image_id
+        seq = _seq(live)
+        name = f"{session.names.base}-exec-{os.getpid()}"
+        spec = replace(
+            session.app_spec(seq, image, _placeholder_record(seq)),
+            name=name,
+            command=argv,
+            labels=session.labels("exec"),
+            healthcheck=None,
+            restart="no",
+            aliases=(),
+        )
+        runtime.create(spec)
+        try:
+            runtime.start(name)
+            code = runtime.wait(name, 3600)
+            return code, runtime.logs(name)
+        finally:
+            runtime.remove(name)
+
+
+def logs(target: DeployTarget, log: Log, *, since: int | None, follow: bool) -> Iterator[str]:
+    with connect(target) as runtime:
+        session = Session(target, runtime, {}, log)
+        live = session.live_app()
+        if live is None:
+            raise NotDeployed(
+                f"{target.owner} {target.environment}: no version is live",
+                hint="deploy one first",
+            )
+        if follow:
+            yield from runtime.follow_logs(live.name, since=since)
+        else:
+            yield runtime.logs(live.name, since=since)
