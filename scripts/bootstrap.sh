@@ -12,43 +12,16 @@ venv_only=false
 [ "${1:-}" = "--venv-only" ] && venv_only=true
 
 say() { printf 'bootstrap: %s\n' "$*"; }
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+# shellcheck source=scripts/apt.sh
+. scripts/apt.sh
 
 if ! $venv_only; then
-    APT_PACKAGES=(groovy default-jre-headless make prometheus prometheus-alertmanager)
-    missing=()
-    for package in "${APT_PACKAGES[@]}"; do
-        if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
-            missing+=("$package")
-        fi
-    done
-    if [ "${#missing[@]}" -gt 0 ]; then
-        say "installing Debian packages: ${missing[*]}"
-        # Packaged daemons (prometheus, alertmanager) must not start and listen on every
-        # interface: the tests run their own on loopback. A policy-rc.d refusing starts is
-        # put in place for the install only, if the machine has none.
-        policy=/usr/sbin/policy-rc.d
-        added_policy=false
-        if [ ! -e "$policy" ]; then
-            printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
-            as_root chmod 755 "$policy"
-            added_policy=true
-        fi
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-        if $added_policy; then as_root rm -f "$policy"; fi
-    else
-        say "Debian packages present: ${APT_PACKAGES[*]}"
-    fi
+    apt_install groovy default-jre-headless make prometheus prometheus-alertmanager
 
     # CodeNarc (through npm-groovy-lint, which bundles it) lints the generated Jenkinsfiles.
     GROOVY_LINT_VERSION=16.2.0
     if [ ! -x .tools/node_modules/.bin/npm-groovy-lint ]; then
-        if ! command -v npm >/dev/null 2>&1; then
-            say "installing Debian packages: nodejs npm"
-            as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
-            as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
-        fi
+        command -v npm >/dev/null 2>&1 || apt_install nodejs npm
         say "installing npm-groovy-lint $GROOVY_LINT_VERSION (CodeNarc) into .tools/"
         npm install --prefix .tools --no-audit --no-fund --loglevel=error "npm-groovy-lint@$GROOVY_LINT_VERSION" >/dev/null
     else

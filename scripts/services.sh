@@ -26,38 +26,10 @@ APT_PACKAGES=(docker.io docker-registry apache2-utils busybox-static curl nginx 
 
 say() { printf 'services: %s\n' "$*"; }
 
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
+# shellcheck source=scripts/apt.sh
+. "$(dirname "$0")/apt.sh"
 
-install_packages() {
-    local missing=()
-    local package
-    for package in "${APT_PACKAGES[@]}"; do
-        if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
-            missing+=("$package")
-        fi
-    done
-    if [ "${#missing[@]}" -eq 0 ]; then
-        say "packages present: ${APT_PACKAGES[*]}"
-        return
-    fi
-    say "installing ${missing[*]}"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    # nginx and openssh-server would start system services listening on every interface;
-    # we only need their binaries: a policy-rc.d that refuses starts, for the install only.
-    local policy=/usr/sbin/policy-rc.d placed=""
-    if [ ! -e "$policy" ]; then
-        say "blocking service starts during the install ($policy, removed afterwards)"
-        printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
-        as_root chmod 755 "$policy"
-        placed=yes
-    fi
-    local rc=0
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" || rc=$?
-    [ -z "$placed" ] || as_root rm -f "$policy"
-    [ "$rc" -eq 0 ] || exit "$rc"
-}
+install_packages() { apt_install "${APT_PACKAGES[@]}"; }
 
 engine_answers() { docker version >/dev/null 2>&1; }
 
