@@ -31,16 +31,7 @@ CLI = str(ROOT / ".venv" / "bin" / "jenkins-bridge")
 BASE_IMAGE = "jenkins-bridge-test/busybox:latest"
 PROXY_IMAGE = "jenkins-bridge-test/nginx:debian"
 HEALTH_TIMEOUT = 10
-APP_DOCKERFILE = """\
-FROM {base}
-ARG VERSION
-ARG HEALTHY=yes
-RUN mkdir -p /www && echo "version $VERSION" > /www/index.html \\
-    && if [ "$HEALTHY" = yes ]; then echo ok > /www/healthz; fi
-HEALTHCHECK --interval=1s --timeout=2s --retries=2 \\
-    CMD printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' | nc -w 2 127.0.0.1 "$PORT" | grep -q ' 200 '
-CMD ["sh", "-c", "exec httpd -f -p 0.0.0.0:$PORT -h /www"]
-"""
+APP_DOCKERFILE = ROOT / "tests" / "deploy" / "app" / "Dockerfile"
 DESCRIPTOR = """\
 apiVersion: jenkins-bridge/v1
 kind: Service
@@ -171,7 +162,7 @@ def main() -> int:
     name = f"deploy-{suffix}"
     owner = f"bench/{name}"
     folder = Path(tempfile.mkdtemp(prefix="jb-deploy-bench-"))
-    (folder / "Dockerfile").write_text(APP_DOCKERFILE.format(base=BASE_IMAGE))
+    (folder / "Dockerfile").write_text(APP_DOCKERFILE.read_text())
     images = {}
     for tag, healthy in (("v1", "yes"), ("v2", "yes"), ("v3", "no")):
         images[tag] = f"{repository}:{tag}"

@@ -55,16 +55,7 @@ demo_dir=out/demo-deploy
 mkdir -p "$demo_dir/app"
 suffix="$(.venv/bin/python -c 'import uuid; print(uuid.uuid4().hex[:6])')"
 app="jb-demo-$suffix/app"
-cat >"$demo_dir/app/Dockerfile" <<'DOCKERFILE'
-FROM jenkins-bridge-test/busybox:latest
-ARG VERSION
-ARG HEALTHY=yes
-RUN mkdir -p /www && echo "hello from version $VERSION" > /www/index.html \
-    && if [ "$HEALTHY" = yes ]; then echo ok > /www/healthz; fi
-HEALTHCHECK --interval=1s --timeout=2s --retries=2 \
-    CMD printf 'GET /healthz HTTP/1.0\r\n\r\n' | nc -w 2 127.0.0.1 "$PORT" | grep -q ' 200 '
-CMD ["sh", "-c", "exec httpd -f -p 0.0.0.0:$PORT -h /www"]
-DOCKERFILE
+cp tests/deploy/app/Dockerfile "$demo_dir/app/Dockerfile"
 docker build -q --network host --build-arg VERSION=1 -t "$app:v1" "$demo_dir/app" >/dev/null
 docker build -q --network host --build-arg VERSION=2 -t "$app:v2" "$demo_dir/app" >/dev/null
 docker build -q --network host --build-arg VERSION=3 --build-arg HEALTHY=no -t "$app:v3" "$demo_dir/app" >/dev/null

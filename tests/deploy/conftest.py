@@ -30,16 +30,7 @@ PROXY_IMAGE = "jenkins-bridge-test/nginx:debian"
 SERVICE_LABEL = "dev.jenkins-bridge.service"
 TEAM = "jbt"
 
-APP_DOCKERFILE = """\
-FROM {base}
-ARG VERSION
-ARG HEALTHY=yes
-RUN mkdir -p /www && echo "version $VERSION" > /www/index.html \\
-    && if [ "$HEALTHY" = yes ]; then echo ok > /www/healthz; fi
-HEALTHCHECK --interval=1s --timeout=2s --retries=2 \\
-    CMD printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' | nc -w 2 127.0.0.1 "$PORT" | grep -q ' 200 '
-CMD ["sh", "-c", "exec httpd -f -p 0.0.0.0:$PORT -h /www"]
-"""
+APP_DOCKERFILE = ROOT / "tests" / "deploy" / "app" / "Dockerfile"
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +65,7 @@ def app_images(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> 
     """Three versions of a busybox httpd app; v3 has no /healthz, so it never gets healthy."""
     repository = f"jb-test-deploy-{uuid.uuid4().hex[:8]}/app"
     context = tmp_path_factory.mktemp("app-image")
-    (context / "Dockerfile").write_text(APP_DOCKERFILE.format(base=BASE_IMAGE))
+    (context / "Dockerfile").write_text(APP_DOCKERFILE.read_text())
     built = []
     for tag, version, healthy in (("v1", "1", "yes"), ("v2", "2", "yes"), ("v3", "3", "no")):
         reference = f"{repository}:{tag}"
