@@ -38,7 +38,8 @@ def checkout_step(service: Service) -> Code:
     args = [f"url: {groovy_string(source.repo)}", f"branch: {groovy_string(source.branch)}"]
     if source.credentials_id:
         args.append(f"credentialsId: {groovy_string(source.credentials_id)}")
-    return Code(f"git({', '.join(args)})")
+    # one argument a line, under the step's own indentation in the template
+    return Code("git(" + (",\n" + " " * 28).join(args) + ")")
 
 
 def agent_directive(service: Service) -> Code:
