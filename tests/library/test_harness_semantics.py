@@ -120,7 +120,7 @@ pipeline {
             agent any
             steps {
                 echo "before: ${env.GIT_BRANCH}"
-                echo "returned: ${git(url: 'https://git.example.com/a.git', branch: 'main').GIT_BRANCH}"
+                echo "returned: ${git(url: 'https://g.example/a.git', branch: 'main').GIT_BRANCH}"
                 echo "after: ${env.GIT_BRANCH}"
             }
         }
