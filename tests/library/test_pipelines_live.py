@@ -72,7 +72,6 @@ def test_a_generated_pipeline_builds_tests_and_pushes_for_real(
     assert run["result"] == "SUCCESS", run["log"]
     assert stage_results(run) == [
         ("Build", "SUCCESS"),
-        ("Checkout", "SUCCESS"),
         ("Build image", "SUCCESS"),
         ("Test: in-image", "SUCCESS"),
         ("Push image", "SUCCESS"),
