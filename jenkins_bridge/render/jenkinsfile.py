@@ -9,19 +9,37 @@ from jenkins_bridge.render.templates import Code, environment
 
 
 def deploy_branch_condition(service: Service) -> Code:
-    """The ``when`` condition that limits pushing and deploying to the deploy branch.
+    """The ``when`` condition that limits pushing and deploying to the deploy branch, or
+    empty when none is needed.
 
-    A multibranch job sets BRANCH_NAME, compared exactly. A plain pipeline job has none (so
-    ``when { branch }`` would skip every deploy); it builds only the deploy branch, and the
-    template's script method ``onDeployBranch()`` confirms it from GIT_BRANCH (set by the
-    declarative checkout inside a stage's agent, e.g. ``origin/main``).
+    A multibranch job sets BRANCH_NAME, compared exactly. A plain pipeline job needs none: it
+    holds its script itself and checks out only ``source.branch`` (``checkout_step``), so every
+    build it runs is a build of the deploy branch.
     """
     if service.pipeline.job_type == "multibranch":
         # Not `branch 'main'`: its default comparator is a case-insensitive Ant glob, so a
         # branch 'Main' would deploy too. `branch pattern: ..., comparator: 'EQUALS'` compares
         # exactly but repeats a constant map in every stage (CodeNarc's DuplicateMapLiteral).
         return Code(f"expression {{ env.BRANCH_NAME == {groovy_string(service.source.branch)} }}")
-    return Code("expression { onDeployBranch() }")
+    return Code("")
+
+
+def checkout_step(service: Service) -> Code:
+    """The explicit checkout of a plain pipeline job, or empty for a multibranch job.
+
+    A plain job's config.xml carries this script (``CpsFlowDefinition``), so declarative has
+    no SCM to check out by itself (``skipDefaultCheckout()``): the git plugin's ``git`` step
+    checks ``source.branch`` of ``source.repo`` out, every value a single-quoted literal. The
+    step returns GIT_BRANCH/GIT_COMMIT but does not put them in ``env``; nothing here reads them.
+    """
+    if service.pipeline.job_type == "multibranch":
+        return Code("")
+    source = service.source
+    args = [f"url: {groovy_string(source.repo)}", f"branch: {groovy_string(source.branch)}"]
+    if source.credentials_id:
+        args.append(f"credentialsId: {groovy_string(source.credentials_id)}")
+    # one argument a line, under the step's own indentation in the template
+    return Code("git(" + (",\n" + " " * 28).join(args) + ")")
 
 
 def agent_directive(service: Service) -> Code:
@@ -39,5 +57,6 @@ def render_jenkinsfile(service: Service) -> str:
         version=__version__,
         deploy_branch_condition=deploy_branch_condition(service),
         agent=agent_directive(service),
+        checkout=checkout_step(service),
         resolved_descriptor=Code(groovy_long_string(service.resolved)),
     )

@@ -15,6 +15,7 @@ from typing import Literal
 
 from jenkins_bridge.descriptor.model import Service
 from jenkins_bridge.descriptor.schema import LIBRARY_NAME, LIBRARY_VERSION
+from jenkins_bridge.render.jenkinsfile import render_jenkinsfile
 from jenkins_bridge.render.ownership import (
     MANAGED_MARKER,
     Ownership,
@@ -116,24 +117,6 @@ def job_description(service: Service) -> str:
     return "\n".join(lines)
 
 
-def _git_scm(parent: ET.Element, service: Service, plugins: PluginVersions) -> None:
-    scm = _sub(
-        parent, "scm", **{"class": "hudson.plugins.git.GitSCM", "plugin": _plugin(plugins, "git")}
-    )
-    _sub(scm, "configVersion", "2")
-    remotes = _sub(scm, "userRemoteConfigs")
-    remote = _sub(remotes, "hudson.plugins.git.UserRemoteConfig")
-    _sub(remote, "url", service.source.repo)
-    if service.source.credentials_id:
-        _sub(remote, "credentialsId", service.source.credentials_id)
-    branches = _sub(scm, "branches")
-    spec = _sub(branches, "hudson.plugins.git.BranchSpec")
-    _sub(spec, "name", f"*/{service.source.branch}")
-    _sub(scm, "doGenerateSubmoduleConfigurations", "false")
-    _sub(scm, "submoduleCfg", **{"class": "empty-list"})
-    _sub(scm, "extensions")
-
-
 def _named(element: ET.Element, name: str, description: str) -> None:
     _sub(element, "name", name)
     if description:
@@ -208,17 +191,19 @@ def _pipeline_job(service: Service, plugins: PluginVersions) -> ET.Element:
     _sub(root, "description", job_description(service))
     _sub(root, "keepDependencies", "false")
     _properties(root, service, plugins)
+    # The job holds its pipeline script (workflow-cps CpsFlowDefinition: fields `script`, then
+    # `sandbox`, as XStream writes them), so onboarding commits nothing into the service's
+    # repository; the script checks the source out itself. Sandboxed: no script approval.
     definition = _sub(
         root,
         "definition",
         **{
-            "class": "org.jenkinsci.plugins.workflow.cps.CpsScmFlowDefinition",
+            "class": "org.jenkinsci.plugins.workflow.cps.CpsFlowDefinition",
             "plugin": _plugin(plugins, "workflow-cps"),
         },
     )
-    _git_scm(definition, service, plugins)
-    _sub(definition, "scriptPath", service.source.jenkinsfile)
-    _sub(definition, "lightweight", "true")
+    _sub(definition, "script", render_jenkinsfile(service))
+    _sub(definition, "sandbox", "true")
     _sub(root, "triggers")
     _sub(root, "disabled", "false")
     return root

@@ -76,6 +76,22 @@ def _hash_set_slot(value: str) -> int:
     return (h ^ (h >> 16)) & 15
 
 
+INLINE_DEFINITION = "org.jenkinsci.plugins.workflow.cps.CpsFlowDefinition"
+# DeclarativeOptions (not job properties) the generated pipelines declare: the tracker action
+# records their descriptor names (DeclarativeJobPropertyTrackerAction.options).
+_DECLARATIVE_OPTIONS = ("skipDefaultCheckout",)
+
+
+def declared_options(config: ET.Element) -> list[str]:
+    """The DeclarativeOption names of a job whose script the emulator can read: a job holding
+    its script inline (CpsFlowDefinition). A script read from SCM is not visible here."""
+    definition = config.find("definition")
+    if definition is None or definition.get("class") != INLINE_DEFINITION:
+        return []
+    script = definition.findtext("script") or ""
+    return [name for name in _DECLARATIVE_OPTIONS if f"{name}()" in script]
+
+
 def run_declarative_build(config: ET.Element, plugin_version: str | None) -> None:
     """Mutate a WorkflowJob config as the first build of its declarative pipeline saves it."""
     properties = config.find("properties")
@@ -122,7 +138,7 @@ def run_declarative_build(config: ET.Element, plugin_version: str | None) -> Non
     _set_of_strings(tracker, "jobProperties", job_properties)
     _set_of_strings(tracker, "triggers", triggers)
     _set_of_strings(tracker, "parameters", parameters)
-    _set_of_strings(tracker, "options", [])
+    _set_of_strings(tracker, "options", declared_options(config))
     previous = actions.findall(TRACKER_ACTION)
     if [_xml(a) for a in previous] == [_xml(tracker)]:
         return  # the same sets as last time: the job is not saved again

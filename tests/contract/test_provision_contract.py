@@ -50,7 +50,7 @@ def test_provisioning_lifecycle(cli: Cli, target: Target, tmp_path: Path) -> Non
     changed = cli("plan", str(root))
     assert changed.exit_code == 2
     assert f"~ update job {target.team}/beta (changed)" in changed.stdout
-    assert "*/release" in changed.stdout
+    assert "branch: 'release'" in changed.stdout
     assert cli("apply", str(root)).exit_code == 0
 
     (root / "gamma.yaml").unlink()

@@ -137,7 +137,11 @@ def test_config_xml_keeps_values_as_text(description: str, repo: str) -> None:
     data["source"] = {"repo": repo or "x"}
     service = build_service(data, Path("svc.yaml"), "svc.yaml")
     root = ET.fromstring(render_job_config(service).split("\n", 1)[1])
-    assert root.findtext(".//hudson.plugins.git.UserRemoteConfig/url") == (repo or "x")
+    # The job holds its script: XML text that is exactly the Jenkinsfile, where the
+    # repository is a single-quoted Groovy literal handed to the git step.
+    script = root.findtext("definition/script") or ""
+    assert script == render_jenkinsfile(service)
+    assert f"git(url: {groovy_string(repo or 'x')}," in script
     if description.strip():
         assert (root.findtext("description") or "").startswith(description)
 

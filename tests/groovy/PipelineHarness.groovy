@@ -181,6 +181,7 @@ class Harness {
     Map<String, String> files = [:]  // recorded mode's workspace
     Map<String, Closure> steps = [:]
     boolean live
+    boolean defaultCheckout = true  // false under options { skipDefaultCheckout() }
     File workspace
     File library
     GroovyShell shell
@@ -317,6 +318,14 @@ class Harness {
         steps.archiveArtifacts = { Map args -> record('archiveArtifacts', args) }
         steps.deleteDir = { -> record('deleteDir', [:]); if (!live) { files.clear() } }
         steps.mail = { Map args -> record('mail', args) }
+        // The git plugin's `git` step (an SCMStep): it returns the checkout's variables and,
+        // unlike declarative's automatic checkout, leaves env alone. Live: the workspace
+        // already holds the source, so nothing is fetched.
+        steps.git = { Map args ->
+            record('git', args)
+            String commit = ((Map) (spec.checkoutEnv ?: [:])).GIT_COMMIT ?: '0000000000000000000000000000000000000000'
+            return [GIT_BRANCH: 'origin/' + args.branch, GIT_COMMIT: commit, GIT_URL: args.url]
+        }
         steps.checkout = { Object scm -> record('checkout', [:]); env.base.putAll((Map) (spec.checkoutEnv ?: [:])) }
         steps.readJSON = { Map args ->
             String text = args.text != null ? args.text : steps.readFile.call(args.file)
@@ -379,6 +388,7 @@ class Harness {
         body.delegate = pipeline
         body.call()
         record('pipeline', [agent: describeAgent(pipeline.agent), options: pipeline.options.collect { it[0] }])
+        defaultCheckout = !pipeline.options.any { it[0] == 'skipDefaultCheckout' }
         for (List<Object> p in pipeline.parameters) {
             Map args = (Map) p[1][0]
             if (!params.containsKey(args.name)) { params[args.name] = args.defaultValue }
@@ -447,8 +457,10 @@ class Harness {
             }
             if (agentTaken) {
                 record('agent', [stage: stage.name, agent: describeAgent(stage.agent)])
-                record('checkout', [stage: stage.name])
-                checkout = (Map<String, String>) (spec.checkoutEnv ?: [:])
+                if (defaultCheckout) {
+                    record('checkout', [stage: stage.name])
+                    checkout = (Map<String, String>) (spec.checkoutEnv ?: [:])
+                }
             }
             env.with(checkout) {
                 if (!early && !evaluateWhen(stage)) {

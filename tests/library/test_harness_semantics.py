@@ -107,3 +107,33 @@ def test_declarative_semantics(tmp_path: Path) -> None:
     assert ("gate", "SKIPPED: when") in stage_results(no_go)
     assert not [c for c in no_go["calls"] if c["step"] == "input"]  # decided before the input
     assert "regression" not in no_go["log"] and "changed" not in no_go["log"]
+
+
+EXPLICIT_CHECKOUT = """\
+pipeline {
+    agent none
+    options {
+        skipDefaultCheckout()
+    }
+    stages {
+        stage('with agent') {
+            agent any
+            steps {
+                echo "before: ${env.GIT_BRANCH}"
+                echo "returned: ${git(url: 'https://g.example/a.git', branch: 'main').GIT_BRANCH}"
+                echo "after: ${env.GIT_BRANCH}"
+            }
+        }
+    }
+}
+"""
+
+
+def test_skip_default_checkout_and_the_git_step(tmp_path: Path) -> None:
+    """Under `skipDefaultCheckout()` an agent stage gets no automatic checkout (no `checkout`
+    call, no GIT_* in env); the `git` step returns the checkout's variables (SCMStep returns
+    them) and leaves env alone, unlike declarative's automatic checkout."""
+    run = run_cases([case("explicit", script=EXPLICIT_CHECKOUT)], tmp_path)["explicit"]
+    assert run["result"] == "SUCCESS", run["log"]
+    assert run["log"] == ["before: null", "returned: origin/main", "after: null"]
+    assert [c["step"] for c in run["calls"] if c["step"] in ("checkout", "git")] == ["git"]

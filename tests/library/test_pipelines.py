@@ -184,6 +184,7 @@ def test_full_pipeline_on_the_deploy_branch(runs: dict[str, Any]) -> None:
     assert run["result"] == "SUCCESS", run["log"]
     assert stage_results(run) == [
         ("Build", "SUCCESS"),
+        ("Checkout", "SUCCESS"),
         ("Build image", "SUCCESS"),
         ("Test: unit", "SUCCESS"),
         ("Push image", "SUCCESS"),
@@ -238,23 +239,33 @@ def test_the_approval_waits_without_an_agent_and_when_comes_first(runs: dict[str
     ]
 
 
-def test_a_feature_branch_builds_and_tests_but_never_pushes_or_deploys(
+def test_a_plain_job_builds_its_deploy_branch_with_nothing_from_the_service_repository(
     runs: dict[str, Any],
 ) -> None:
+    """Issue 11: a plain job's script lives in the job, not in the service repository. The
+    build checks out source.branch itself (whatever branch the controller's env names: a
+    plain job builds only that one, so pushing and deploying need no branch guard), takes no
+    automatic checkout, and hands the CLI only files it wrote itself: the resolved descriptor
+    comes with the script, the repository supplies nothing but its source code."""
     run = runs["full-feature"]
-    assert run["result"] == "SUCCESS"
-    assert stage_results(run) == [
-        ("Build", "SUCCESS"),
-        ("Build image", "SUCCESS"),
-        ("Test: unit", "SUCCESS"),
-        ("Push image", "SKIPPED: when"),
-        ("Deploy: staging", "SKIPPED: when"),
-        ("Approve: production", "SKIPPED: when"),
-        ("Deploy: production", "SKIPPED: when"),
-    ]
-    assert cli_commands(run) == [BUILD]
-    assert [c["stage"] for c in run["calls"] if c["step"] == "agent"] == ["Build"]
-    assert not [c for c in run["calls"] if c["step"] in ("input", "withCredentials")]
+    assert run["result"] == "SUCCESS", run["log"]
+    assert "skipDefaultCheckout" in run["calls"][0]["options"]
+    assert not [c for c in run["calls"] if c["step"] == "checkout"]
+    (git,) = [c for c in run["calls"] if c["step"] == "git"]
+    assert git == {
+        "step": "git",
+        "url": "https://git.example.com/payments/api.git",
+        "branch": "main",
+        "credentialsId": "git-ssh",
+    }
+    assert cli_commands(run) == [BUILD, PUSH, DEPLOY, DEPLOY]
+    written = {c["file"] for c in run["calls"] if c["step"] == "writeFile"}
+    handed = {
+        c["env"]["BRIDGE_DESCRIPTOR_FILE"]
+        for c in shell_calls(run)
+        if "BRIDGE_DESCRIPTOR_FILE" in c["env"]
+    }
+    assert handed and handed <= written
 
 
 def test_a_declined_approval_aborts_and_says_so(runs: dict[str, Any]) -> None:
@@ -284,6 +295,7 @@ def test_a_failed_build_skips_the_rest_reports_the_cli_error_and_mails(
     assert run["result"] == "FAILURE"
     assert stage_results(run) == [
         ("Build", "FAILURE"),
+        ("Checkout", "SUCCESS"),
         ("Build image", "FAILURE"),
         ("Test: unit", "SKIPPED: earlier failure"),
         ("Push image", "SKIPPED: earlier failure"),

@@ -5,6 +5,7 @@ library the pipelines load is provisioned or checked."""
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import requests
 from conftest import CliResult, post_by_hand
 
 from jenkins_bridge.testing import JenkinsEmulator
+from jenkins_bridge.testing.declarative import TRACKER_ACTION
 
 from .conftest import LIBRARY_REPO, TOKEN, USER, write_service
 
@@ -112,11 +114,12 @@ def test_first_build_of_a_job_from_an_older_render_is_not_drift(
         ("<name>TARGET</name>", "<name>TARGET</name><defaultValue>prod</defaultValue>"),
         ("<name>TARGET</name>", "<name>TARGET</name><description>typed in the UI</description>"),
         ("<spec>H/15 * * * *</spec>", "<spec>H/5 * * * *</spec>"),
-        ("<scriptPath>Jenkinsfile</scriptPath>", "<scriptPath>other/Jenkinsfile</scriptPath>"),
+        ("skipDefaultCheckout()", "skipDefaultCheckout()\n        quietPeriod(0)"),
+        ("<sandbox>true</sandbox>", "<sandbox>false</sandbox>"),
         ("<string>us</string>", "<string>asia</string>"),
         ("<numToKeep>20</numToKeep>", "<numToKeep>99</numToKeep>"),
     ],
-    ids=["default", "description", "trigger-spec", "script-path", "choice", "discarder"],
+    ids=["default", "description", "trigger-spec", "script", "sandbox", "choice", "discarder"],
 )
 def test_an_edit_in_the_ui_after_a_build_is_drift(
     cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path, old: str, new: str
@@ -217,3 +220,19 @@ def test_folder_view_holder_is_drift_only_when_half_built(
         assert _get(jenkins_env, "job/payments/").status_code == 500
         assert cli("apply", str(root), "--verify", *FAST).exit_code == 0
         assert _get(jenkins_env, "job/payments/").status_code == 200
+
+
+def test_a_first_build_of_a_plain_job_records_its_declarative_options_and_is_no_drift(
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
+) -> None:
+    """The job holds its script (CpsFlowDefinition), whose `skipDefaultCheckout()` is a
+    DeclarativeOption: the first build's tracker action names it, and that is Jenkins' own
+    bookkeeping, not drift."""
+    root = _services(tmp_path / "d")
+    assert cli("apply", str(root), *FAST).exit_code == 0
+    jenkins_env.build("payments/api")
+    saved = ET.fromstring(jenkins_env.items["payments/api"].config_xml.split("\n", 1)[1])
+    tracker = saved.find(f"actions/{TRACKER_ACTION}")
+    assert tracker is not None
+    assert [s.text for s in tracker.iterfind("options/string")] == ["skipDefaultCheckout"]
+    assert cli("plan", str(root), "--verify", *FAST).exit_code == 0

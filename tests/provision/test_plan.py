@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -153,7 +154,9 @@ def test_live_config_gives_diff_and_drift(desired: DesiredState) -> None:
     item = desired.items["team-000/svc-0000"]
     edited = item.config_xml.replace("<numToKeep>20</numToKeep>", "<numToKeep>5</numToKeep>")
     other = desired.items["team-000/svc-0001"].config_xml
-    reformatted = other.replace("  ", "    ").replace('plugin="', 'plugin="x')
+    # Indentation between elements is not content; the script's own text is (its `<` is
+    # escaped, so a line that starts with spaces and `<` is markup).
+    reformatted = re.sub(r"(?m)^( +)<", r"\1\1<", other).replace('plugin="', 'plugin="x')
     plan = plan_changes(
         desired,
         live_from(desired),

@@ -24,11 +24,11 @@ SHA = "a" * 64
 def test_digest_ignores_plugin_versions_but_not_content(tmp_path: Path) -> None:
     write_service(tmp_path, "team-a", "api")
     [service] = load_services([str(tmp_path)])
-    old = render_job_config(service, {"workflow-job": "1.0", "git": "4.0"})
-    new = render_job_config(service, {"workflow-job": "2.0", "git": "5.0"})
+    old = render_job_config(service, {"workflow-job": "1.0", "workflow-cps": "4.0"})
+    new = render_job_config(service, {"workflow-job": "2.0", "workflow-cps": "5.0"})
     assert old != new
     assert config_digest(old) == config_digest(new)
-    assert config_digest(old) != config_digest(old.replace("*/main", "*/dev"))
+    assert config_digest(old) != config_digest(old.replace("branch: 'main'", "branch: 'dev'"))
 
 
 def test_ownership_line_quotes_names_and_is_read_back() -> None:
@@ -87,13 +87,13 @@ def test_only_a_line_naming_this_item_and_this_repository_is_ours() -> None:
 
 def test_desired_configs_carry_their_own_hash(tmp_path: Path) -> None:
     write_service(tmp_path, "team-a", "api")
-    desired = build_desired(load_services([str(tmp_path)]), {"git": "5.0"})
+    desired = build_desired(load_services([str(tmp_path)]), {"workflow-cps": "5.0"})
     assert set(desired.items) == {"team-a", "team-a/api"}
     job = desired.items["team-a/api"]
     assert f"sha256={job.sha256} item=team-a/api repo=local:unnamed source=team-a/api.yaml" in (
         job.config_xml
     )
-    assert 'plugin="git@5.0"' in job.config_xml
+    assert 'plugin="workflow-cps@5.0"' in job.config_xml
     assert desired.items["team-a"].kind == "folder"
 
 

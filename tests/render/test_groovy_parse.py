@@ -26,7 +26,7 @@ ALLOWED_CALLS = {
     "failure", "fixed", "mail", "cleanup", "deleteDir", "replaceFirst", "any",
     "echo", "aborted", "beforeAgent", "beforeOptions",
     "runScript",  # the main() Groovy adds to every script class
-    "onDeployBranch",  # the script method the template defines
+    "skipDefaultCheckout", "git",  # a plain job checks its source out itself
     "resolvedDescriptor",  # the script method carrying the resolved descriptor
 }  # fmt: skip
 # The only GStrings the template writes itself (Jenkins' own env, never descriptor values).

@@ -9,6 +9,7 @@ import pytest
 from conftest import GOLDEN
 
 from jenkins_bridge.descriptor import load_services
+from jenkins_bridge.render.jenkinsfile import render_jenkinsfile
 from jenkins_bridge.render.job_config import render_folder_config, render_job_config
 from jenkins_bridge.render.ownership import MANAGED_MARKER
 
@@ -37,7 +38,8 @@ def test_hostile_values_are_escaped_data() -> None:
     description = root.findtext("description") or ""
     assert service.metadata.description in description
     assert MANAGED_MARKER in description
-    assert root.findtext(".//hudson.plugins.git.UserRemoteConfig/url") == service.source.repo
+    # The script travels as XML text, exactly the Jenkinsfile render writes.
+    assert root.findtext("definition/script") == render_jenkinsfile(service)
     names = [e.text for e in root.iter("name")]
     assert "P1" in names and "P2" in names
     # Nothing a value says became markup: the element set is the one we build.
@@ -49,11 +51,25 @@ def test_hostile_values_are_escaped_data() -> None:
 
 def test_plugin_versions_fill_plugin_attributes() -> None:
     (service,) = _services(GOLDEN / "minimal")
-    text = render_job_config(service, {"workflow-job": "1436.v", "git": "5.7.0"})
+    text = render_job_config(service, {"workflow-job": "1436.v", "workflow-cps": "4000.v"})
     root = ET.fromstring(text.split("\n", 1)[1])
     assert root.get("plugin") == "workflow-job@1436.v"
-    assert root.find(".//scm").get("plugin") == "git@5.7.0"  # type: ignore[union-attr]
-    assert root.find("definition").get("plugin") == "workflow-cps"  # type: ignore[union-attr]
+    assert root.find("definition").get("plugin") == "workflow-cps@4000.v"  # type: ignore[union-attr]
+
+
+def test_a_plain_job_holds_its_script_and_reads_nothing_from_the_service_repository() -> None:
+    """Issue 11: onboarding a plain pipeline job commits nothing into the service repository.
+    The job's definition is the sandboxed script itself (CpsFlowDefinition's fields, in
+    XStream's order), not a script path read from source.repo."""
+    for case in ("minimal", "full", "team-defaults", "hostile-values"):
+        for service in _services(GOLDEN / case):
+            root = ET.fromstring(render_job_config(service).split("\n", 1)[1])
+            definition = root.find("definition")
+            assert definition is not None
+            assert definition.get("class") == "org.jenkinsci.plugins.workflow.cps.CpsFlowDefinition"
+            assert [child.tag for child in definition] == ["script", "sandbox"]
+            assert definition.findtext("sandbox") == "true"
+            assert root.find(".//scm") is None and root.find(".//scriptPath") is None
 
 
 def test_multibranch_is_a_multibranch_project() -> None:

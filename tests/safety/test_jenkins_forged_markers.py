@@ -83,7 +83,7 @@ def test_copy_under_a_described_name_is_refused_until_adopted(
     assert jenkins_env.items["pay/worker"].config_xml == before
     adopted = cli("apply", str(root), "--force-adopt", *FAST)
     assert adopted.exit_code == 0, adopted.stderr
-    assert "*/develop" in jenkins_env.items["pay/worker"].config_xml
+    assert "branch: 'develop'" in jenkins_env.items["pay/worker"].config_xml
     assert cli("plan", str(root), *FAST).exit_code == 0
 
 

@@ -44,7 +44,7 @@ def test_second_repository_cannot_take_over_a_job(
     # Adopting explicitly moves the job to the second repository...
     adopted = cli("apply", str(second), "--force-adopt", *FAST)
     assert adopted.exit_code == 0, adopted.stderr
-    assert "*/hijack" in jenkins_env.items["pay/api"].config_xml
+    assert "branch: 'hijack'" in jenkins_env.items["pay/api"].config_xml
     assert "repo=git.example.com/platform/second" in (
         jenkins_env.items["pay/api"].description or ""
     )

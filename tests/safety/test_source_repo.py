@@ -74,4 +74,4 @@ def test_remote_repositories_render(
     monkeypatch.chdir(tmp_path)
     result = cli("render", "svc.yaml", "-o", "out")
     assert result.exit_code == 0, result.stderr
-    assert f"<url>{repo}</url>" in (tmp_path / "out/core/svc/config.xml").read_text()
+    assert f"git(url: '{repo}'," in (tmp_path / "out/core/svc/config.xml").read_text()
