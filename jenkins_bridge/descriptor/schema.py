@@ -105,7 +105,8 @@ SCHEMA: dict[str, Any] = {
                 ),
                 "credentialsId": _credentials_id,
                 "jenkinsfile": _str(
-                    "Path of the generated Jenkinsfile in the service repository.",
+                    "Path of the generated Jenkinsfile in the service repository (multibranch "
+                    "jobs; a plain pipeline job holds its script itself).",
                     default="Jenkinsfile",
                     pattern=RELPATH_PATTERN,
                     **{"x-message": "must be a relative path inside the repository"},
