@@ -514,7 +514,10 @@ def _filled(value: Any, node: dict[str, Any]) -> Any:
         if key in out:
             out[key] = _filled(out[key], child)
         elif "default" in child:  # copied: the schema's own {} and [] must never be shared
-            out[key] = _filled(copy.deepcopy(child["default"]), child)
+            default = child["default"]
+            if isinstance(default, dict | list):
+                default = copy.deepcopy(default)
+            out[key] = _filled(default, child)
     return out
 
 
