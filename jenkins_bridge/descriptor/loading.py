@@ -789,4 +789,7 @@ def _deploy_stage(stage: dict[str, Any]) -> dict[str, Any]:
         "health_timeout_seconds": stage["healthTimeoutSeconds"],
         "drain_seconds": stage["drainSeconds"],
         "pre_switch": tuple(stage.get("preSwitch", ())),
+        "network": stage["network"],
+        "update_order": stage["updateOrder"],
+        "monitor_seconds": stage["monitorSeconds"],
     }

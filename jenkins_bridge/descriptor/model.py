@@ -173,6 +173,9 @@ class DeployStage:
     health_timeout_seconds: int
     drain_seconds: int
     pre_switch: tuple[str, ...]
+    network: str  # swarm: overlay | host
+    update_order: str  # swarm: start-first | stop-first
+    monitor_seconds: int  # swarm: update monitor
 
 
 @dataclass(frozen=True, slots=True)

@@ -694,3 +694,23 @@ SCHEMA["properties"]["runtime"]["properties"]["healthcheck"]["properties"].updat
     DEPLOY_HEALTHCHECK_PROPERTIES
 )
 SCHEMA["properties"]["deploy"]["items"]["properties"].update(DEPLOY_STAGE_PROPERTIES)
+# Orchestrator targets (swarm; kubernetes reads replicas and the healthcheck too).
+ORCHESTRATOR_STAGE_PROPERTIES: dict[str, Any] = {
+    "network": {
+        "enum": ["overlay", "host"],
+        "default": "overlay",
+        "description": "swarm: an overlay network with the listen port published (a real "
+        "cluster), or the host's network (one host without the routing mesh; give each task "
+        "its own port with a templated env value such as PORT=1808{{.Task.Slot}}).",
+    },
+    "updateOrder": {
+        "enum": ["start-first", "stop-first"],
+        "default": "stop-first",
+        "description": "swarm: start the new task before stopping the old one, or after "
+        "(network: host needs stop-first: two tasks cannot bind one port).",
+    },
+    "monitorSeconds": _seconds(
+        "swarm: seconds Swarm watches each updated task before it counts as a success.", 5
+    ),
+}
+SCHEMA["properties"]["deploy"]["items"]["properties"].update(ORCHESTRATOR_STAGE_PROPERTIES)

@@ -1054,6 +1054,26 @@ def validate_https___jenkins_bridge_dev_schema_v1_service_json(data, custom_form
                                         data__deploy_item__preSwitch_item_len = len(data__deploy_item__preSwitch_item)
                                         if data__deploy_item__preSwitch_item_len > 4096:
                                             raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].preSwitch[{data__deploy_item__preSwitch_x}]'.format(**locals()) + ' must be shorter than or equal to 4096 characters', value=data__deploy_item__preSwitch_item, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].preSwitch[{data__deploy_item__preSwitch_x}]'.format(**locals()) + '', rule='maxLength')
+                        if 'network' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('network')
+                            data__deploy_item__network = data__deploy_item['network']
+                            if not (isinstance(data__deploy_item__network, str) and data__deploy_item__network == 'overlay' or (isinstance(data__deploy_item__network, str) and data__deploy_item__network == 'host')):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].network'.format(**locals()) + " must be one of ['overlay', 'host']", value=data__deploy_item__network, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].network'.format(**locals()) + '', rule='enum')
+                        if 'updateOrder' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('updateOrder')
+                            data__deploy_item__updateOrder = data__deploy_item['updateOrder']
+                            if not (isinstance(data__deploy_item__updateOrder, str) and data__deploy_item__updateOrder == 'start-first' or (isinstance(data__deploy_item__updateOrder, str) and data__deploy_item__updateOrder == 'stop-first')):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].updateOrder'.format(**locals()) + " must be one of ['start-first', 'stop-first']", value=data__deploy_item__updateOrder, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].updateOrder'.format(**locals()) + '', rule='enum')
+                        if 'monitorSeconds' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('monitorSeconds')
+                            data__deploy_item__monitorSeconds = data__deploy_item['monitorSeconds']
+                            if not isinstance(data__deploy_item__monitorSeconds, int) and (not (isinstance(data__deploy_item__monitorSeconds, float) and data__deploy_item__monitorSeconds.is_integer())) or isinstance(data__deploy_item__monitorSeconds, bool):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].monitorSeconds'.format(**locals()) + ' must be integer', value=data__deploy_item__monitorSeconds, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].monitorSeconds'.format(**locals()) + '', rule='type')
+                            if isinstance(data__deploy_item__monitorSeconds, (int, float, Decimal)) and (not isinstance(data__deploy_item__monitorSeconds, bool)):
+                                if data__deploy_item__monitorSeconds < 1:
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].monitorSeconds'.format(**locals()) + ' must be bigger than or equal to 1', value=data__deploy_item__monitorSeconds, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].monitorSeconds'.format(**locals()) + '', rule='minimum')
+                                if data__deploy_item__monitorSeconds > 3600:
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].monitorSeconds'.format(**locals()) + ' must be smaller than or equal to 3600', value=data__deploy_item__monitorSeconds, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].monitorSeconds'.format(**locals()) + '', rule='maximum')
                         if data__deploy_item_keys:
                             raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}]'.format(**locals()) + ' must not contain ' + str(data__deploy_item_keys) + ' properties', value=data__deploy_item, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}]'.format(**locals()) + '', rule='additionalProperties')
         if 'monitoring' in data_keys:
