@@ -27,7 +27,7 @@ AUTH_PASSWORD="jb-test-Secr3t-pw"
 BASE_IMAGE="jenkins-bridge-test/busybox:latest"
 PROXY_IMAGE="jenkins-bridge-test/nginx:debian"
 SSH_PORT="${JB_SSH_PORT:-2222}"
-APT_PACKAGES=(docker.io docker-registry apache2-utils busybox-static curl nginx openssh-server openssh-client)
+APT_PACKAGES=(docker.io docker-compose docker-registry apache2-utils busybox-static curl nginx openssh-server openssh-client)
 
 say() { printf 'services: %s\n' "$*"; }
 

@@ -690,6 +690,7 @@ def build_service(data: dict[str, Any], path: Path, origin: str) -> model.Servic
                 cpus=runtime["resources"].get("cpus"), memory=runtime["resources"].get("memory")
             ),
             **_deploy_runtime(runtime),
+            compose_subnet=runtime.get("composeSubnet"),
         ),
         deploy=tuple(
             model.DeployStage(

@@ -150,6 +150,7 @@ class RuntimeSpec:
     stop_timeout_seconds: int
     security: SecurityOptions
     companions: tuple[Companion, ...]
+    compose_subnet: str | None  # the service network of the rendered compose.yaml
 
 
 @dataclass(frozen=True, slots=True)

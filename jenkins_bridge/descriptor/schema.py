@@ -714,3 +714,9 @@ ORCHESTRATOR_STAGE_PROPERTIES: dict[str, Any] = {
     ),
 }
 SCHEMA["properties"]["deploy"]["items"]["properties"].update(ORCHESTRATOR_STAGE_PROPERTIES)
+SCHEMA["properties"]["runtime"]["properties"]["composeSubnet"] = _str(
+    "Subnet of the service network in the rendered compose.yaml (local runs); without it "
+    "the engine picks one.",
+    pattern=SUBNET_PATTERN,
+    **{"x-message": "must be an IPv4 CIDR, e.g. 198.18.7.0/24"},
+)

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from jenkins_bridge.descriptor.model import Service
+from jenkins_bridge.render.compose import is_composable, render_compose
 from jenkins_bridge.render.jenkinsfile import render_jenkinsfile
 from jenkins_bridge.render.job_config import (
     PluginVersions,
@@ -28,7 +29,8 @@ class Artifact:
     path: str  # relative, POSIX
     text: str
     # jenkinsfile | job-config | folder-config | manifest | prometheus-config |
-    # prometheus-rules | prometheus-rule-tests | grafana-dashboard | alertmanager-route
+    # prometheus-rules | prometheus-rule-tests | grafana-dashboard | alertmanager-route |
+    # compose
     kind: str
     source: str | None = None  # descriptor origin
 
@@ -56,6 +58,10 @@ def render_service(service: Service, plugins: PluginVersions | None) -> list[Art
             f"{base}/config.xml", render_job_config(service, plugins), "job-config", service.origin
         ),
     ]
+    if is_composable(service):
+        artifacts.append(
+            Artifact(f"{base}/compose.yaml", render_compose(service), "compose", service.origin)
+        )
     if is_monitored(service):
         artifacts.extend(
             Artifact(f"{base}/{FOLDER}/{name}", text, kind, service.origin)
