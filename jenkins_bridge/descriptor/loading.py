@@ -793,4 +793,7 @@ def _deploy_stage(stage: dict[str, Any]) -> dict[str, Any]:
         "network": stage["network"],
         "update_order": stage["updateOrder"],
         "monitor_seconds": stage["monitorSeconds"],
+        "namespace": stage["namespace"],
+        "secret_name": stage["secretName"],
+        "context": stage.get("context"),
     }

@@ -177,6 +177,9 @@ class DeployStage:
     network: str  # swarm: overlay | host
     update_order: str  # swarm: start-first | stop-first
     monitor_seconds: int  # swarm: update monitor
+    namespace: str  # kubernetes
+    secret_name: str  # kubernetes: the Secret the runtime secrets come from
+    context: str | None  # kubernetes: kubeconfig context; None is the current one
 
 
 @dataclass(frozen=True, slots=True)

@@ -712,6 +712,21 @@ ORCHESTRATOR_STAGE_PROPERTIES: dict[str, Any] = {
     "monitorSeconds": _seconds(
         "swarm: seconds Swarm watches each updated task before it counts as a success.", 5
     ),
+    "namespace": _str(
+        "kubernetes: namespace of the Deployment and Service.",
+        default="default",
+        pattern=NAME_PATTERN,
+        **{"x-message": "must be lowercase letters, digits or '-'"},
+    ),
+    "secretName": _str(
+        "kubernetes: the Secret the runtime secrets are read from (key: the credentials ID).",
+        default="app-secrets",
+        pattern=NAME_PATTERN,
+        **{"x-message": "must be lowercase letters, digits or '-'"},
+    ),
+    "context": _str(
+        "kubernetes: kubeconfig context (default: the current one).", minLength=1, maxLength=200
+    ),
 }
 SCHEMA["properties"]["deploy"]["items"]["properties"].update(ORCHESTRATOR_STAGE_PROPERTIES)
 SCHEMA["properties"]["runtime"]["properties"]["composeSubnet"] = _str(

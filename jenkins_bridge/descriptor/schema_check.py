@@ -1082,6 +1082,33 @@ def validate_https___jenkins_bridge_dev_schema_v1_service_json(data, custom_form
                                     raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].monitorSeconds'.format(**locals()) + ' must be bigger than or equal to 1', value=data__deploy_item__monitorSeconds, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].monitorSeconds'.format(**locals()) + '', rule='minimum')
                                 if data__deploy_item__monitorSeconds > 3600:
                                     raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].monitorSeconds'.format(**locals()) + ' must be smaller than or equal to 3600', value=data__deploy_item__monitorSeconds, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].monitorSeconds'.format(**locals()) + '', rule='maximum')
+                        if 'namespace' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('namespace')
+                            data__deploy_item__namespace = data__deploy_item['namespace']
+                            if not isinstance(data__deploy_item__namespace, str):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].namespace'.format(**locals()) + ' must be string', value=data__deploy_item__namespace, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].namespace'.format(**locals()) + '', rule='type')
+                            if isinstance(data__deploy_item__namespace, str):
+                                if not REGEX_PATTERNS['^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'].search(data__deploy_item__namespace):
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].namespace'.format(**locals()) + ' must match pattern ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', value=data__deploy_item__namespace, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].namespace'.format(**locals()) + '', rule='pattern')
+                        if 'secretName' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('secretName')
+                            data__deploy_item__secretName = data__deploy_item['secretName']
+                            if not isinstance(data__deploy_item__secretName, str):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].secretName'.format(**locals()) + ' must be string', value=data__deploy_item__secretName, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].secretName'.format(**locals()) + '', rule='type')
+                            if isinstance(data__deploy_item__secretName, str):
+                                if not REGEX_PATTERNS['^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'].search(data__deploy_item__secretName):
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].secretName'.format(**locals()) + ' must match pattern ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', value=data__deploy_item__secretName, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].secretName'.format(**locals()) + '', rule='pattern')
+                        if 'context' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('context')
+                            data__deploy_item__context = data__deploy_item['context']
+                            if not isinstance(data__deploy_item__context, str):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].context'.format(**locals()) + ' must be string', value=data__deploy_item__context, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].context'.format(**locals()) + '', rule='type')
+                            if isinstance(data__deploy_item__context, str):
+                                data__deploy_item__context_len = len(data__deploy_item__context)
+                                if data__deploy_item__context_len < 1:
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].context'.format(**locals()) + ' must be longer than or equal to 1 characters', value=data__deploy_item__context, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].context'.format(**locals()) + '', rule='minLength')
+                                if data__deploy_item__context_len > 200:
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].context'.format(**locals()) + ' must be shorter than or equal to 200 characters', value=data__deploy_item__context, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].context'.format(**locals()) + '', rule='maxLength')
                         if data__deploy_item_keys:
                             raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}]'.format(**locals()) + ' must not contain ' + str(data__deploy_item_keys) + ' properties', value=data__deploy_item, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}]'.format(**locals()) + '', rule='additionalProperties')
         if 'monitoring' in data_keys:

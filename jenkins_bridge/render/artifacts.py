@@ -17,6 +17,7 @@ from jenkins_bridge.render.job_config import (
     render_folder_config,
     render_job_config,
 )
+from jenkins_bridge.render.kubernetes import kubernetes_stages, render_kubernetes
 from jenkins_bridge.render.monitoring import FOLDER, is_monitored, render_monitoring
 from jenkins_bridge.render.monitoring.alertmanager import (
     AlertRouting,
@@ -30,7 +31,7 @@ class Artifact:
     text: str
     # jenkinsfile | job-config | folder-config | manifest | prometheus-config |
     # prometheus-rules | prometheus-rule-tests | grafana-dashboard | alertmanager-route |
-    # compose
+    # compose | kubernetes-manifests
     kind: str
     source: str | None = None  # descriptor origin
 
@@ -61,6 +62,16 @@ def render_service(service: Service, plugins: PluginVersions | None) -> list[Art
     if is_composable(service):
         artifacts.append(
             Artifact(f"{base}/compose.yaml", render_compose(service), "compose", service.origin)
+        )
+    if service.image is not None:
+        artifacts.extend(
+            Artifact(
+                f"{base}/kubernetes/{stage.environment}.yaml",
+                render_kubernetes(service, stage),
+                "kubernetes-manifests",
+                service.origin,
+            )
+            for stage in kubernetes_stages(service)
         )
     if is_monitored(service):
         artifacts.extend(
