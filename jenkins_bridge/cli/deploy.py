@@ -37,6 +37,10 @@ def _target(
     from jenkins_bridge.descriptor import load_service
 
     service = load_service(descriptor)
+    if find_stage(service, environment).target == "kubernetes":
+        from jenkins_bridge.deploy.kubernetes import resolve_kubernetes_target
+
+        return resolve_kubernetes_target(service, environment, timeout=timeout)
     if find_stage(service, environment).target == "swarm":
         from jenkins_bridge.deploy.swarm import resolve_swarm_target
 
@@ -116,6 +120,10 @@ def deploy(
     target = _target(
         descriptor, environment, subnet=subnet, proxy_image=proxy_image, timeout=timeout
     )
+    if target.stage.target == "kubernetes":
+        from jenkins_bridge.deploy import kubernetes
+
+        return _result(kubernetes.deploy(target, image, os.environ, progress))
     if target.stage.target == "swarm":
         from jenkins_bridge.deploy import swarm
 
