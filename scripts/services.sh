@@ -8,6 +8,11 @@
 #   scripts/services.sh up       install missing packages, start what is missing
 #   scripts/services.sh down     stop what this script started (pid files in the state dir)
 #   scripts/services.sh status   print what answers
+#   scripts/services.sh swarm-down  leave the single-node swarm and remove docker_gwbridge
+#
+# `up` also makes the engine a single-node Swarm manager (swarm deploy tests) that stays off the
+# private ranges: docker_gwbridge is pre-created on 198.19.0.0/24, overlay networks come from
+# 198.18.0.0/16, and the node advertises and listens on 127.0.0.1 only.
 #
 # State (configs, logs, pid files, registry storage, test credentials):
 #   ${JB_STATE_DIR:-/tmp/jenkins-bridge-services}
@@ -22,7 +27,7 @@ AUTH_PASSWORD="jb-test-Secr3t-pw"
 BASE_IMAGE="jenkins-bridge-test/busybox:latest"
 PROXY_IMAGE="jenkins-bridge-test/nginx:debian"
 SSH_PORT="${JB_SSH_PORT:-2222}"
-APT_PACKAGES=(docker.io docker-registry apache2-utils busybox-static curl nginx openssh-server openssh-client)
+APT_PACKAGES=(docker.io docker-compose docker-registry apache2-utils busybox-static curl nginx openssh-server openssh-client)
 
 say() { printf 'services: %s\n' "$*"; }
 
@@ -215,6 +220,37 @@ DOCKERFILE
     say "built $PROXY_IMAGE"
 }
 
+GWBRIDGE_SUBNET="198.19.0.0/24"
+SWARM_POOL="198.18.0.0/16"
+
+swarm_state() { docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || echo unknown; }
+
+start_swarm() {
+    if [ "$(swarm_state)" = active ]; then
+        return
+    fi
+    if ! docker network inspect docker_gwbridge >/dev/null 2>&1; then
+        say "creating docker_gwbridge on $GWBRIDGE_SUBNET"
+        docker network create --driver bridge --subnet "$GWBRIDGE_SUBNET" \
+            --opt com.docker.network.bridge.name=docker_gwbridge \
+            --opt com.docker.network.bridge.enable_icc=false \
+            --opt com.docker.network.bridge.enable_ip_masquerade=false docker_gwbridge >/dev/null
+    fi
+    say "initialising a single-node swarm on 127.0.0.1 (address pool $SWARM_POOL)"
+    docker swarm init --advertise-addr 127.0.0.1 --listen-addr 127.0.0.1:2377 \
+        --default-addr-pool "$SWARM_POOL" --default-addr-pool-mask-length 24 >/dev/null
+}
+
+cmd_swarm_down() {
+    if [ "$(swarm_state)" = active ]; then
+        say "leaving the swarm"
+        docker swarm leave --force >/dev/null
+    fi
+    if docker network inspect docker_gwbridge >/dev/null 2>&1; then
+        docker network rm docker_gwbridge >/dev/null && say "removed docker_gwbridge"
+    fi
+}
+
 sshd_answers() { [ -f "$STATE/sshd/sshd.pid" ] && kill -0 "$(cat "$STATE/sshd/sshd.pid")" 2>/dev/null; }
 
 start_sshd() {
@@ -254,6 +290,7 @@ Host jb-engine 127.0.0.1
     StrictHostKeyChecking yes
     BatchMode yes
 SSHCONFIG
+    say "swarm: $(swarm_state)"
     if sshd_answers; then
         say "sshd already runs on 127.0.0.1:$SSH_PORT (ssh config: $dir/ssh_config)"
         return
@@ -303,6 +340,7 @@ cmd_up() {
     start_registries
     build_base_image
     build_proxy_image
+    start_swarm
     start_sshd
     say "up: engine, $PLAIN_REGISTRY_ADDR (no auth), $AUTH_REGISTRY_ADDR (auth: $STATE/registry-auth.env)"
 }
@@ -346,6 +384,7 @@ cmd_status() {
         say "image $PROXY_IMAGE: missing"
         failed=1
     fi
+    say "swarm: $(swarm_state)"
     if sshd_answers; then
         say "sshd 127.0.0.1:$SSH_PORT: runs (ssh config: $STATE/sshd/ssh_config)"
     else
@@ -358,8 +397,9 @@ case "${1:-}" in
 up) cmd_up ;;
 down) cmd_down ;;
 status) cmd_status ;;
+swarm-down) cmd_swarm_down ;;
 *)
-    echo "usage: $0 up|down|status" >&2
+    echo "usage: $0 up|down|status|swarm-down" >&2
     exit 2
     ;;
 esac

@@ -19,7 +19,8 @@ ALLOWED = {
     "containers": {"descriptor"},
     "provision": {"descriptor", "render", "jenkins"},
     "testing": set(),
-    "deploy": {"descriptor", "containers"},
+    "kube": set(),
+    "deploy": {"descriptor", "containers", "kube", "render"},
     # The CLI reaches Jenkins through provision's commands only, never the client itself.
     "cli": {"descriptor", "render", "output", "provision", "containers", "testing", "deploy"},
 }
@@ -30,6 +31,7 @@ ADAPTERS = {
     "jenkins": {"jenkins"},
     "requests": {"jenkins", "containers"},
     "docker": {"containers"},
+    "kubernetes": {"kube"},
 }
 # Documented namedtuple methods: public despite the underscore.
 NAMEDTUPLE_API = {"_replace", "_asdict", "_fields", "_make"}

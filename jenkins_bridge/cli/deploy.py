@@ -33,11 +33,20 @@ def _target(
     proxy_image: str | None = None,
     timeout: float | None = None,
 ) -> DeployTarget:
-    from jenkins_bridge.deploy.target import resolve_target
+    from jenkins_bridge.deploy.target import find_stage, resolve_target
     from jenkins_bridge.descriptor import load_service
 
+    service = load_service(descriptor)
+    if find_stage(service, environment).target == "kubernetes":
+        from jenkins_bridge.deploy.kubernetes import resolve_kubernetes_target
+
+        return resolve_kubernetes_target(service, environment, timeout=timeout)
+    if find_stage(service, environment).target == "swarm":
+        from jenkins_bridge.deploy.swarm import resolve_swarm_target
+
+        return resolve_swarm_target(service, environment, timeout=timeout)
     return resolve_target(
-        load_service(descriptor),
+        service,
         environment,
         subnet=subnet,
         proxy_image=proxy_image,
@@ -111,6 +120,18 @@ def deploy(
     target = _target(
         descriptor, environment, subnet=subnet, proxy_image=proxy_image, timeout=timeout
     )
+    if target.stage.target == "kubernetes":
+        from jenkins_bridge.deploy import kubernetes
+
+        return _result(kubernetes.deploy(target, image, os.environ, progress))
+    if target.stage.target == "swarm":
+        from jenkins_bridge.deploy import swarm
+
+        return _result(
+            swarm.deploy(
+                target, image, os.environ, progress, lock_wait=lock_wait, break_lock=break_lock
+            )
+        )
     if strategy is None and target.stage.strategy not in ("blue-green", "recreate"):
         strategy = "blue-green"  # the docker target's meaning of "rolling" with one replica
     done = run_deploy(
@@ -149,6 +170,10 @@ def rollback(
     target = _target(
         descriptor, environment, subnet=subnet, proxy_image=proxy_image, timeout=timeout
     )
+    if target.stage.target == "swarm":
+        from jenkins_bridge.deploy import swarm
+
+        run_rollback = swarm.rollback
     done = run_rollback(
         target, os.environ, progress, to=to, lock_wait=lock_wait, break_lock=break_lock
     )
@@ -163,7 +188,15 @@ def status(descriptor: Path, environment: str, proxy_image: str | None) -> Outco
     """What runs for ENV: the proxy, the live version, other versions, companions, the lock."""
     from jenkins_bridge.deploy.rollout import status as read_status
 
-    report = read_status(_target(descriptor, environment, proxy_image=proxy_image), progress)
+    target = _target(descriptor, environment, proxy_image=proxy_image)
+    if target.stage.target == "swarm":
+        from jenkins_bridge.deploy import swarm
+
+        found = swarm.status(target, progress)
+        return Outcome(
+            status="live" if found.live else "not-live", data=found.as_json(), text=found.text()
+        )
+    report = read_status(target, progress)
     lines = [f"{report.service} {report.environment} on {report.engine}, listen {report.listen}"]
     live = report.live
     lines.append(
@@ -194,7 +227,12 @@ def history(descriptor: Path, environment: str, proxy_image: str | None) -> Outc
     """Every deploy and rollback of ENV, oldest first, as kept on the engine."""
     from jenkins_bridge.deploy.rollout import history as read_history
 
-    records = read_history(_target(descriptor, environment, proxy_image=proxy_image), progress)
+    target = _target(descriptor, environment, proxy_image=proxy_image)
+    if target.stage.target == "swarm":
+        from jenkins_bridge.deploy import swarm
+
+        read_history = swarm.history
+    records = read_history(target, progress)
     lines = [
         f"#{r.seq} {r.started} {r.action} {r.result} {r.digest} (previous {r.previous or '-'}, "
         f"{r.duration_seconds:.1f} s, build {r.build_url or '-'}, commit {r.git_commit or '-'})"

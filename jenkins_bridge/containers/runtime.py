@@ -16,7 +16,7 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -306,6 +306,16 @@ class DockerRuntime:
 
     def __enter__(self) -> DockerRuntime:
         return self
+
+    # Hooks for the sibling adapter of Swarm services (containers.swarm): one connection.
+    @property
+    def api(self) -> Any:
+        """The SDK's low-level client of this connection."""
+        return self._client.api
+
+    def errors(self, action: str) -> AbstractContextManager[None]:
+        """Engine errors of ``action`` as this module's typed failures."""
+        return self._errors(action)
 
     def __exit__(self, *_: object) -> None:
         self.close()

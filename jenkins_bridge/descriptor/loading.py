@@ -690,6 +690,7 @@ def build_service(data: dict[str, Any], path: Path, origin: str) -> model.Servic
                 cpus=runtime["resources"].get("cpus"), memory=runtime["resources"].get("memory")
             ),
             **_deploy_runtime(runtime),
+            compose_subnet=runtime.get("composeSubnet"),
         ),
         deploy=tuple(
             model.DeployStage(
@@ -789,4 +790,10 @@ def _deploy_stage(stage: dict[str, Any]) -> dict[str, Any]:
         "health_timeout_seconds": stage["healthTimeoutSeconds"],
         "drain_seconds": stage["drainSeconds"],
         "pre_switch": tuple(stage.get("preSwitch", ())),
+        "network": stage["network"],
+        "update_order": stage["updateOrder"],
+        "monitor_seconds": stage["monitorSeconds"],
+        "namespace": stage["namespace"],
+        "secret_name": stage["secretName"],
+        "context": stage.get("context"),
     }

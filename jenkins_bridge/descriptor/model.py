@@ -150,6 +150,7 @@ class RuntimeSpec:
     stop_timeout_seconds: int
     security: SecurityOptions
     companions: tuple[Companion, ...]
+    compose_subnet: str | None  # the service network of the rendered compose.yaml
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +174,12 @@ class DeployStage:
     health_timeout_seconds: int
     drain_seconds: int
     pre_switch: tuple[str, ...]
+    network: str  # swarm: overlay | host
+    update_order: str  # swarm: start-first | stop-first
+    monitor_seconds: int  # swarm: update monitor
+    namespace: str  # kubernetes
+    secret_name: str  # kubernetes: the Secret the runtime secrets come from
+    context: str | None  # kubernetes: kubeconfig context; None is the current one
 
 
 @dataclass(frozen=True, slots=True)

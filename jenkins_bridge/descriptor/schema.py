@@ -698,3 +698,44 @@ SCHEMA["properties"]["runtime"]["properties"]["healthcheck"]["properties"].updat
     DEPLOY_HEALTHCHECK_PROPERTIES
 )
 SCHEMA["properties"]["deploy"]["items"]["properties"].update(DEPLOY_STAGE_PROPERTIES)
+# Orchestrator targets (swarm; kubernetes reads replicas and the healthcheck too).
+ORCHESTRATOR_STAGE_PROPERTIES: dict[str, Any] = {
+    "network": {
+        "enum": ["overlay", "host"],
+        "default": "overlay",
+        "description": "swarm: an overlay network with the listen port published (a real "
+        "cluster), or the host's network (one host without the routing mesh; give each task "
+        "its own port with a templated env value such as PORT=1808{{.Task.Slot}}).",
+    },
+    "updateOrder": {
+        "enum": ["start-first", "stop-first"],
+        "default": "stop-first",
+        "description": "swarm: start the new task before stopping the old one, or after "
+        "(network: host needs stop-first: two tasks cannot bind one port).",
+    },
+    "monitorSeconds": _seconds(
+        "swarm: seconds Swarm watches each updated task before it counts as a success.", 5
+    ),
+    "namespace": _str(
+        "kubernetes: namespace of the Deployment and Service.",
+        default="default",
+        pattern=NAME_PATTERN,
+        **{"x-message": "must be lowercase letters, digits or '-'"},
+    ),
+    "secretName": _str(
+        "kubernetes: the Secret the runtime secrets are read from (key: the credentials ID).",
+        default="app-secrets",
+        pattern=NAME_PATTERN,
+        **{"x-message": "must be lowercase letters, digits or '-'"},
+    ),
+    "context": _str(
+        "kubernetes: kubeconfig context (default: the current one).", minLength=1, maxLength=200
+    ),
+}
+SCHEMA["properties"]["deploy"]["items"]["properties"].update(ORCHESTRATOR_STAGE_PROPERTIES)
+SCHEMA["properties"]["runtime"]["properties"]["composeSubnet"] = _str(
+    "Subnet of the service network in the rendered compose.yaml (local runs); without it "
+    "the engine picks one.",
+    pattern=SUBNET_PATTERN,
+    **{"x-message": "must be an IPv4 CIDR, e.g. 198.18.7.0/24"},
+)

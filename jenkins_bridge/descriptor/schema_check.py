@@ -9,7 +9,7 @@ from decimal import Decimal
 import re
 from jenkins_bridge.descriptor.schema_violation import SchemaViolation
 JsonSchemaValueException = JsonSchemaValuesException = SchemaViolation
-REGEX_PATTERNS = {'^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$': re.compile('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\Z'), '^[A-Za-z0-9._/-]{1,200}$': re.compile('^[A-Za-z0-9._/-]{1,200}\\Z'), '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$': re.compile('^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\Z'), '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$': re.compile('^(?!/)(?!.*(^|/)\\.\\.(/|\\Z))[A-Za-z0-9._/ -]{1,255}\\Z'), '^[A-Za-z_][A-Za-z0-9_]{0,127}$': re.compile('^[A-Za-z_][A-Za-z0-9_]{0,127}\\Z'), '^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?$': re.compile('^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?\\Z'), '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$': re.compile('^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*\\Z'), '^[A-Za-z0-9._-]{1,128}$': re.compile('^[A-Za-z0-9._-]{1,128}\\Z'), '^/\\S*$': re.compile('^/\\S*\\Z'), '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?$': re.compile('^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?\\Z'), '^[A-Za-z0-9_.:-]+$': re.compile('^[A-Za-z0-9_.:-]+\\Z'), '^/(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/-]{0,255}$': re.compile('^/(?!.*(^|/)\\.\\.(/|\\Z))[A-Za-z0-9._/-]{0,255}\\Z'), '^[A-Z_]{2,40}$': re.compile('^[A-Z_]{2,40}\\Z'), '^[A-Za-z0-9][A-Za-z0-9._/:@-]*$': re.compile('^[A-Za-z0-9][A-Za-z0-9._/:@-]*\\Z'), '^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}$': re.compile('^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}\\Z'), '^(unix|ssh|tcp)://[^\\s]{1,250}$': re.compile('^(unix|ssh|tcp)://[^\\s]{1,250}\\Z'), '^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$': re.compile('^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}\\Z'), '^(?!.*//)(?!.*/\\.\\.?(/|$))/[A-Za-z0-9._~/-]{0,255}$': re.compile('^(?!.*//)(?!.*/\\.\\.?(/|\\Z))/[A-Za-z0-9._~/-]{0,255}\\Z'), '^[^@\\s]+@[^@\\s]+$': re.compile('^[^@\\s]+@[^@\\s]+\\Z'), '^https?://[^\\s]+$': re.compile('^https?://[^\\s]+\\Z'), '^https?://[^\\s#]+$': re.compile('^https?://[^\\s#]+\\Z')}
+REGEX_PATTERNS = {'^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$': re.compile('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\Z'), '^[A-Za-z0-9._/-]{1,200}$': re.compile('^[A-Za-z0-9._/-]{1,200}\\Z'), '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$': re.compile('^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\Z'), '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/ -]{1,255}$': re.compile('^(?!/)(?!.*(^|/)\\.\\.(/|\\Z))[A-Za-z0-9._/ -]{1,255}\\Z'), '^[A-Za-z_][A-Za-z0-9_]{0,127}$': re.compile('^[A-Za-z_][A-Za-z0-9_]{0,127}\\Z'), '^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?$': re.compile('^[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?\\Z'), '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$': re.compile('^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*\\Z'), '^[A-Za-z0-9._-]{1,128}$': re.compile('^[A-Za-z0-9._-]{1,128}\\Z'), '^/\\S*$': re.compile('^/\\S*\\Z'), '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?$': re.compile('^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|k|m|g|K|M|G)?\\Z'), '^[A-Za-z0-9_.:-]+$': re.compile('^[A-Za-z0-9_.:-]+\\Z'), '^/(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/-]{0,255}$': re.compile('^/(?!.*(^|/)\\.\\.(/|\\Z))[A-Za-z0-9._/-]{0,255}\\Z'), '^[A-Z_]{2,40}$': re.compile('^[A-Z_]{2,40}\\Z'), '^[A-Za-z0-9][A-Za-z0-9._/:@-]*$': re.compile('^[A-Za-z0-9][A-Za-z0-9._/:@-]*\\Z'), '^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$': re.compile('^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}\\Z'), '^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}$': re.compile('^(\\[[0-9a-fA-F:]+\\]|[0-9]{1,3}(\\.[0-9]{1,3}){3}|localhost):[0-9]{1,5}\\Z'), '^(unix|ssh|tcp)://[^\\s]{1,250}$': re.compile('^(unix|ssh|tcp)://[^\\s]{1,250}\\Z'), '^(?!.*//)(?!.*/\\.\\.?(/|$))/[A-Za-z0-9._~/-]{0,255}$': re.compile('^(?!.*//)(?!.*/\\.\\.?(/|\\Z))/[A-Za-z0-9._~/-]{0,255}\\Z'), '^[^@\\s]+@[^@\\s]+$': re.compile('^[^@\\s]+@[^@\\s]+\\Z'), '^https?://[^\\s]+$': re.compile('^https?://[^\\s]+\\Z'), '^https?://[^\\s#]+$': re.compile('^https?://[^\\s#]+\\Z')}
 NoneType = type(None)
 
 def validate_https___jenkins_bridge_dev_schema_v1_service_json(data, custom_formats={}, name_prefix=None):
@@ -898,6 +898,14 @@ def validate_https___jenkins_bridge_dev_schema_v1_service_json(data, custom_form
                                             raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck'.format(**locals()) + ' must not contain ' + str(data__runtime__companions_item__healthcheck_keys) + ' properties', value=data__runtime__companions_item__healthcheck, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}].healthcheck'.format(**locals()) + '', rule='additionalProperties')
                                 if data__runtime__companions_item_keys:
                                     raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}]'.format(**locals()) + ' must not contain ' + str(data__runtime__companions_item_keys) + ' properties', value=data__runtime__companions_item, name='' + (name_prefix or 'data') + '.runtime.companions[{data__runtime__companions_x}]'.format(**locals()) + '', rule='additionalProperties')
+                if 'composeSubnet' in data__runtime_keys:
+                    data__runtime_keys.remove('composeSubnet')
+                    data__runtime__composeSubnet = data__runtime['composeSubnet']
+                    if not isinstance(data__runtime__composeSubnet, str):
+                        raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.composeSubnet must be string', value=data__runtime__composeSubnet, name='' + (name_prefix or 'data') + '.runtime.composeSubnet', rule='type')
+                    if isinstance(data__runtime__composeSubnet, str):
+                        if not REGEX_PATTERNS['^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$'].search(data__runtime__composeSubnet):
+                            raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime.composeSubnet must match pattern ^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$', value=data__runtime__composeSubnet, name='' + (name_prefix or 'data') + '.runtime.composeSubnet', rule='pattern')
                 if data__runtime_keys:
                     raise JsonSchemaValueException('' + (name_prefix or 'data') + '.runtime must not contain ' + str(data__runtime_keys) + ' properties', value=data__runtime, name='' + (name_prefix or 'data') + '.runtime', rule='additionalProperties')
         if 'deploy' in data_keys:
@@ -1054,6 +1062,53 @@ def validate_https___jenkins_bridge_dev_schema_v1_service_json(data, custom_form
                                         data__deploy_item__preSwitch_item_len = len(data__deploy_item__preSwitch_item)
                                         if data__deploy_item__preSwitch_item_len > 4096:
                                             raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].preSwitch[{data__deploy_item__preSwitch_x}]'.format(**locals()) + ' must be shorter than or equal to 4096 characters', value=data__deploy_item__preSwitch_item, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].preSwitch[{data__deploy_item__preSwitch_x}]'.format(**locals()) + '', rule='maxLength')
+                        if 'network' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('network')
+                            data__deploy_item__network = data__deploy_item['network']
+                            if not (isinstance(data__deploy_item__network, str) and data__deploy_item__network == 'overlay' or (isinstance(data__deploy_item__network, str) and data__deploy_item__network == 'host')):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].network'.format(**locals()) + " must be one of ['overlay', 'host']", value=data__deploy_item__network, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].network'.format(**locals()) + '', rule='enum')
+                        if 'updateOrder' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('updateOrder')
+                            data__deploy_item__updateOrder = data__deploy_item['updateOrder']
+                            if not (isinstance(data__deploy_item__updateOrder, str) and data__deploy_item__updateOrder == 'start-first' or (isinstance(data__deploy_item__updateOrder, str) and data__deploy_item__updateOrder == 'stop-first')):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].updateOrder'.format(**locals()) + " must be one of ['start-first', 'stop-first']", value=data__deploy_item__updateOrder, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].updateOrder'.format(**locals()) + '', rule='enum')
+                        if 'monitorSeconds' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('monitorSeconds')
+                            data__deploy_item__monitorSeconds = data__deploy_item['monitorSeconds']
+                            if not isinstance(data__deploy_item__monitorSeconds, int) and (not (isinstance(data__deploy_item__monitorSeconds, float) and data__deploy_item__monitorSeconds.is_integer())) or isinstance(data__deploy_item__monitorSeconds, bool):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].monitorSeconds'.format(**locals()) + ' must be integer', value=data__deploy_item__monitorSeconds, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].monitorSeconds'.format(**locals()) + '', rule='type')
+                            if isinstance(data__deploy_item__monitorSeconds, (int, float, Decimal)) and (not isinstance(data__deploy_item__monitorSeconds, bool)):
+                                if data__deploy_item__monitorSeconds < 1:
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].monitorSeconds'.format(**locals()) + ' must be bigger than or equal to 1', value=data__deploy_item__monitorSeconds, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].monitorSeconds'.format(**locals()) + '', rule='minimum')
+                                if data__deploy_item__monitorSeconds > 3600:
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].monitorSeconds'.format(**locals()) + ' must be smaller than or equal to 3600', value=data__deploy_item__monitorSeconds, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].monitorSeconds'.format(**locals()) + '', rule='maximum')
+                        if 'namespace' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('namespace')
+                            data__deploy_item__namespace = data__deploy_item['namespace']
+                            if not isinstance(data__deploy_item__namespace, str):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].namespace'.format(**locals()) + ' must be string', value=data__deploy_item__namespace, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].namespace'.format(**locals()) + '', rule='type')
+                            if isinstance(data__deploy_item__namespace, str):
+                                if not REGEX_PATTERNS['^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'].search(data__deploy_item__namespace):
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].namespace'.format(**locals()) + ' must match pattern ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', value=data__deploy_item__namespace, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].namespace'.format(**locals()) + '', rule='pattern')
+                        if 'secretName' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('secretName')
+                            data__deploy_item__secretName = data__deploy_item['secretName']
+                            if not isinstance(data__deploy_item__secretName, str):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].secretName'.format(**locals()) + ' must be string', value=data__deploy_item__secretName, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].secretName'.format(**locals()) + '', rule='type')
+                            if isinstance(data__deploy_item__secretName, str):
+                                if not REGEX_PATTERNS['^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'].search(data__deploy_item__secretName):
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].secretName'.format(**locals()) + ' must match pattern ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', value=data__deploy_item__secretName, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].secretName'.format(**locals()) + '', rule='pattern')
+                        if 'context' in data__deploy_item_keys:
+                            data__deploy_item_keys.remove('context')
+                            data__deploy_item__context = data__deploy_item['context']
+                            if not isinstance(data__deploy_item__context, str):
+                                raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].context'.format(**locals()) + ' must be string', value=data__deploy_item__context, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].context'.format(**locals()) + '', rule='type')
+                            if isinstance(data__deploy_item__context, str):
+                                data__deploy_item__context_len = len(data__deploy_item__context)
+                                if data__deploy_item__context_len < 1:
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].context'.format(**locals()) + ' must be longer than or equal to 1 characters', value=data__deploy_item__context, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].context'.format(**locals()) + '', rule='minLength')
+                                if data__deploy_item__context_len > 200:
+                                    raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].context'.format(**locals()) + ' must be shorter than or equal to 200 characters', value=data__deploy_item__context, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}].context'.format(**locals()) + '', rule='maxLength')
                         if data__deploy_item_keys:
                             raise JsonSchemaValueException('' + (name_prefix or 'data') + '.deploy[{data__deploy_x}]'.format(**locals()) + ' must not contain ' + str(data__deploy_item_keys) + ' properties', value=data__deploy_item, name='' + (name_prefix or 'data') + '.deploy[{data__deploy_x}]'.format(**locals()) + '', rule='additionalProperties')
         if 'monitoring' in data_keys:

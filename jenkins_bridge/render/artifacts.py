@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from jenkins_bridge.descriptor.model import Service
+from jenkins_bridge.render.compose import is_composable, render_compose
 from jenkins_bridge.render.jenkinsfile import render_jenkinsfile
 from jenkins_bridge.render.job_config import (
     PluginVersions,
@@ -16,6 +17,7 @@ from jenkins_bridge.render.job_config import (
     render_folder_config,
     render_job_config,
 )
+from jenkins_bridge.render.kubernetes import kubernetes_stages, render_kubernetes
 from jenkins_bridge.render.monitoring import FOLDER, is_monitored, render_monitoring
 from jenkins_bridge.render.monitoring.alertmanager import (
     AlertRouting,
@@ -28,7 +30,8 @@ class Artifact:
     path: str  # relative, POSIX
     text: str
     # jenkinsfile | job-config | folder-config | manifest | prometheus-config |
-    # prometheus-rules | prometheus-rule-tests | grafana-dashboard | alertmanager-route
+    # prometheus-rules | prometheus-rule-tests | grafana-dashboard | alertmanager-route |
+    # compose | kubernetes-manifests
     kind: str
     source: str | None = None  # descriptor origin
 
@@ -56,6 +59,20 @@ def render_service(service: Service, plugins: PluginVersions | None) -> list[Art
             f"{base}/config.xml", render_job_config(service, plugins), "job-config", service.origin
         ),
     ]
+    if is_composable(service):
+        artifacts.append(
+            Artifact(f"{base}/compose.yaml", render_compose(service), "compose", service.origin)
+        )
+    if service.image is not None:
+        artifacts.extend(
+            Artifact(
+                f"{base}/kubernetes/{stage.environment}.yaml",
+                render_kubernetes(service, stage),
+                "kubernetes-manifests",
+                service.origin,
+            )
+            for stage in kubernetes_stages(service)
+        )
     if is_monitored(service):
         artifacts.extend(
             Artifact(f"{base}/{FOLDER}/{name}", text, kind, service.origin)

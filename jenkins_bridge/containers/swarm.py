@@ -1,0 +1,259 @@
+"""Swarm services on a manager engine: the Docker SDK's services API behind typed values.
+
+The spec is a pure mapping (``service_spec``) tested without an engine; ``SwarmServices`` only
+sends it and reads back what Swarm reports (``UpdateStatus``, tasks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jenkins_bridge.containers.runtime import NANO, DockerRuntime, HealthSpec, RuntimeFailure
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    """One replicated Swarm service; ``network`` is ``host`` or an overlay network's name."""
+
+    name: str
+    image: str
+    labels: Mapping[str, str]
+    container_labels: Mapping[str, str]
+    env: Mapping[str, str]  # values may use Swarm templates, e.g. {{.Task.Slot}}
+    replicas: int
+    network: str
+    publish: tuple[tuple[int, int], ...]  # (target port, published port) on an overlay
+    healthcheck: HealthSpec | None
+    update_order: str  # start-first | stop-first
+    monitor_seconds: int
+    stop_timeout_seconds: int
+    cpus: float | None = None
+    memory_bytes: int | None = None
+    secrets: tuple[tuple[str, str, str], ...] = ()  # (secret id, secret name, file name)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceState:
+    """What Swarm reports about a service: its spec's image and labels, and the last update."""
+
+    id: str
+    name: str
+    image: str
+    labels: Mapping[str, str]
+    container_labels: Mapping[str, str]
+    replicas: int
+    update_state: str | None  # updating | completed | rollback_started | rollback_completed ...
+    update_started: str | None
+    update_message: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskState:
+    slot: int
+    state: str  # running, starting, failed, shutdown ...
+    desired: str
+    image: str
+    error: str
+
+
+def _health(check: HealthSpec) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "Interval": check.interval_seconds * NANO,
+        "Timeout": check.timeout_seconds * NANO,
+        "Retries": check.retries,
+        "StartPeriod": check.start_period_seconds * NANO,
+    }
+    if check.test:
+        spec["Test"] = ["CMD", *check.test]
+    return spec
+
+
+def service_spec(spec: ServiceSpec) -> dict[str, Any]:
+    """The Engine API ``ServiceSpec`` for ``spec``: a pure mapping, tested directly."""
+    container: dict[str, Any] = {
+        "Image": spec.image,
+        "Labels": dict(spec.container_labels),
+        "Env": [f"{key}={value}" for key, value in sorted(spec.env.items())],
+        "StopGracePeriod": spec.stop_timeout_seconds * NANO,
+        "Init": True,
+    }
+    if spec.healthcheck is not None:
+        container["Healthcheck"] = _health(spec.healthcheck)
+    if spec.secrets:
+        container["Secrets"] = [
+            {
+                "SecretID": secret_id,
+                "SecretName": name,
+                "File": {"Name": file_name, "UID": "0", "GID": "0", "Mode": 0o444},
+            }
+            for secret_id, name, file_name in spec.secrets
+        ]
+    limits: dict[str, Any] = {}
+    if spec.cpus:
+        limits["NanoCPUs"] = int(spec.cpus * NANO)
+    if spec.memory_bytes:
+        limits["MemoryBytes"] = spec.memory_bytes
+    update = {
+        "Parallelism": 1,
+        "Delay": 0,
+        "FailureAction": "rollback",
+        "Monitor": spec.monitor_seconds * NANO,
+        "MaxFailureRatio": 0.0,
+        "Order": spec.update_order,
+    }
+    body: dict[str, Any] = {
+        "Name": spec.name,
+        "Labels": dict(spec.labels),
+        "TaskTemplate": {
+            "ContainerSpec": container,
+            "Resources": {"Limits": limits} if limits else {},
+            "RestartPolicy": {"Condition": "any", "Delay": NANO, "MaxAttempts": 0},
+            "Networks": [{"Target": spec.network}],
+        },
+        "Mode": {"Replicated": {"Replicas": spec.replicas}},
+        "UpdateConfig": update,
+        "RollbackConfig": {**update, "FailureAction": "pause"},
+    }
+    if spec.publish:
+        body["EndpointSpec"] = {
+            "Mode": "vip",
+            "Ports": [
+                {"Protocol": "tcp", "TargetPort": target, "PublishedPort": published}
+                for target, published in spec.publish
+            ],
+        }
+    return body
+
+
+def _state(attrs: Mapping[str, Any]) -> ServiceState:
+    spec = attrs.get("Spec") or {}
+    container = (spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}
+    update = attrs.get("UpdateStatus") or {}
+    replicated = (spec.get("Mode") or {}).get("Replicated") or {}
+    return ServiceState(
+        id=str(attrs.get("ID", "")),
+        name=str(spec.get("Name", "")),
+        image=str(container.get("Image", "")),
+        labels=dict(spec.get("Labels") or {}),
+        container_labels=dict(container.get("Labels") or {}),
+        replicas=int(replicated.get("Replicas", 0)),
+        update_state=update.get("State"),
+        update_started=update.get("StartedAt"),
+        update_message=str(update.get("Message", "")),
+    )
+
+
+class SwarmServices:
+    """Services, tasks and secrets on the swarm manager behind a ``DockerRuntime``."""
+
+    def __init__(self, runtime: DockerRuntime) -> None:
+        self.runtime = runtime
+        self._api = runtime.api  # the same connection (and ssh tunnel) as the runtime
+
+    def is_manager(self) -> tuple[bool, str]:
+        """Whether this engine can manage services, and the engine's own words for its state."""
+        with self.runtime.errors("reading the swarm state"):
+            info = self._api.info()
+        swarm = info.get("Swarm") or {}
+        state = str(swarm.get("LocalNodeState", "unknown"))
+        return bool(swarm.get("ControlAvailable")), state
+
+    def inspect(self, name: str) -> ServiceState | None:
+        import docker.errors
+
+        with self.runtime.errors(f"inspecting service {name}"):
+            try:
+                return _state(self._api.inspect_service(name))
+            except docker.errors.NotFound:
+                return None
+
+    def apply(self, spec: ServiceSpec) -> ServiceState:
+        """Create the service, or update it to ``spec`` (a rolling update Swarm drives)."""
+        import docker.errors
+
+        body = service_spec(spec)
+        with self.runtime.errors(f"applying service {spec.name}"):
+            try:
+                current = self._api.inspect_service(spec.name)
+            except docker.errors.NotFound:
+                current = None
+            keywords = {
+                "task_template": body["TaskTemplate"],
+                "name": body["Name"],
+                "labels": body["Labels"],
+                "mode": body["Mode"],
+                "update_config": body["UpdateConfig"],
+                "rollback_config": body["RollbackConfig"],
+                "endpoint_spec": body.get("EndpointSpec"),
+            }
+            if current is None:
+                self._api.create_service(**keywords)
+            else:
+                version = current["Version"]["Index"]
+                self._api.update_service(
+                    current["ID"], version, fetch_current_spec=False, **keywords
+                )
+        state = self.inspect(spec.name)
+        if state is None:
+            raise RuntimeFailure(f"applying service {spec.name}", "the service vanished")
+        return state
+
+    def tasks(self, name: str) -> list[TaskState]:
+        with self.runtime.errors(f"listing the tasks of {name}"):
+            raw = self._api.tasks(filters={"service": name})
+        tasks = []
+        for task in raw:
+            status = task.get("Status") or {}
+            container = ((task.get("Spec") or {}).get("ContainerSpec")) or {}
+            tasks.append(
+                TaskState(
+                    slot=int(task.get("Slot", 0)),
+                    state=str(status.get("State", "")),
+                    desired=str(task.get("DesiredState", "")),
+                    image=str(container.get("Image", "")),
+                    error=str(status.get("Err", "")),
+                )
+            )
+        return tasks
+
+    def ensure_overlay(self, name: str, subnet: str | None, labels: Mapping[str, str]) -> bool:
+        """An attachable overlay network; True when this call created it."""
+        import docker.errors
+
+        with self.runtime.errors(f"creating overlay network {name}"):
+            try:
+                self._api.inspect_network(name)
+                return False
+            except docker.errors.NotFound:
+                pass
+            ipam = None
+            if subnet:
+                from docker.types import IPAMConfig, IPAMPool
+
+                ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=subnet)])
+            self._api.create_network(
+                name, driver="overlay", attachable=True, ipam=ipam, labels=dict(labels)
+            )
+            return True
+
+    def remove(self, name: str) -> None:
+        import docker.errors
+
+        with self.runtime.errors(f"removing service {name}"):
+            try:
+                self._api.remove_service(name)
+            except docker.errors.NotFound:
+                return
+
+    def ensure_secret(self, name: str, value: str, labels: Mapping[str, str]) -> str:
+        """A Swarm secret holding ``value`` (secrets are immutable: the name carries a hash)."""
+        import docker.errors
+
+        with self.runtime.errors(f"creating swarm secret {name}"):
+            try:
+                return str(self._api.inspect_secret(name)["ID"])
+            except docker.errors.NotFound:
+                created = self._api.create_secret(name, value.encode(), labels=dict(labels))
+                return str(created["ID"])

@@ -1,0 +1,500 @@
+"""Deploys to a Docker Swarm service (``target: swarm``): Swarm drives the rolling update, this
+module reports the truth of it.
+
+Same contract as the Docker-host deploy: the lock and the history records are the ones of
+``deploy.rollout`` (kept on the manager engine), the result is ``live`` (exit 0) or
+``rolled-back`` (exit 3: Swarm's own automatic rollback, ``UpdateStatus.State ==
+rollback_completed``), anything else raises. Success needs the serving version to answer its
+health path on every replica, not just Swarm's ``completed``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import socket
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+
+from jenkins_bridge.containers.runtime import DockerRuntime
+from jenkins_bridge.containers.swarm import ServiceSpec, ServiceState, SwarmServices, TaskState
+from jenkins_bridge.deploy.errors import DeployError, NothingToRollBack
+from jenkins_bridge.deploy.records import (
+    IMAGE_LABEL,
+    LOCK_LABEL,
+    RECORD_LABEL,
+    SEQ_LABEL,
+    DeployRecord,
+    LockRecord,
+    last_live,
+    rollback_candidate,
+)
+from jenkins_bridge.deploy.rollout import (
+    DeployResult,
+    Log,
+    Session,
+    _health_spec,
+    _iso,
+    _now,
+    connect,
+)
+from jenkins_bridge.deploy.target import (
+    DeployTarget,
+    Listen,
+    bound_secrets,
+    check_subnet,
+    find_stage,
+    parse_listen,
+)
+from jenkins_bridge.descriptor.model import Service
+from jenkins_bridge.errors import BridgeError
+
+SLOT_TEMPLATE = "{{.Task.Slot}}"
+POLL_SECONDS = 0.25
+DONE_STATES = ("completed", "rollback_completed", "paused", "rollback_paused")
+
+
+class NotSwarmManager(DeployError):
+    code = "not-swarm-manager"
+
+
+def resolve_swarm_target(
+    service: Service, environment: str, *, timeout: float | None = None
+) -> DeployTarget:
+    """The swarm environment ``environment``: checked without an engine, like the docker one."""
+    stage = find_stage(service, environment)
+    where = f"{service.path}: deploy environment '{environment}'"
+    if stage.network == "host" and stage.update_order != "stop-first":
+        raise DeployError(
+            f"{where}: network host with updateOrder {stage.update_order}: two tasks cannot "
+            "bind one port",
+            hint="set updateOrder: stop-first (or use network: overlay)",
+        )
+    if stage.network == "overlay":
+        listen = parse_listen(stage.listen, where)
+    else:  # each task listens on the host itself; listen is only what status shows
+        listen = (
+            parse_listen(stage.listen, where)
+            if stage.listen
+            else Listen("127.0.0.1", service.runtime.port)
+        )
+    from jenkins_bridge.deploy.records import ObjectNames
+
+    return DeployTarget(
+        service=service,
+        stage=stage,
+        names=ObjectNames.of(service.metadata.team, service.metadata.name, environment),
+        owner=service.full_name,
+        docker_host=stage.host,
+        subnet=check_subnet(stage.subnet, where) if stage.subnet else None,
+        listen=listen,
+        proxy_image=stage.proxy_image,
+        health_timeout=float(timeout if timeout is not None else stage.health_timeout_seconds),
+        drain_seconds=float(stage.drain_seconds),
+    )
+
+
+def task_ports(target: DeployTarget) -> list[int]:
+    """The loopback ports the replicas answer on: with network host, the PORT env value per
+    slot (``{{.Task.Slot}}`` filled in); on an overlay, the published listen port."""
+    runtime = target.service.runtime
+    if target.stage.network != "host":
+        return [target.listen.port]
+    template = runtime.env.get("PORT", str(runtime.port))
+    ports = []
+    for slot in range(1, target.stage.replicas + 1):
+        text = template.replace(SLOT_TEMPLATE, str(slot))
+        try:
+            ports.append(int(text))
+        except ValueError as exc:
+            raise DeployError(
+                f"{target.service.path}: runtime.env PORT {template!r} does not give a port "
+                f"for slot {slot}",
+                hint="use a number or a number with {{.Task.Slot}}, e.g. 1808{{.Task.Slot}}",
+            ) from exc
+    return sorted(set(ports))
+
+
+def probe(host: str, port: int, path: str, timeout: float) -> tuple[int | None, str]:
+    """HTTP GET ``path``: the status and the first bytes of the body (None when refused)."""
+    try:
+        connection = http.client.HTTPConnection(host, port, timeout=timeout)
+        connection.request("GET", path)
+        response = connection.getresponse()
+        body = response.read(200)
+        connection.close()
+        return response.status, body.decode("utf-8", "replace")
+    except (OSError, http.client.HTTPException):
+        return None, ""
+
+
+def _probe_host(target: DeployTarget) -> str:
+    host = target.listen.host
+    return "127.0.0.1" if host in ("0.0.0.0", "") else host
+
+
+def wait_answering(target: DeployTarget, timeout: float) -> list[int]:
+    """Poll every replica's health path until all answer 200; the ports still failing."""
+    path = target.service.runtime.healthcheck.path
+    pending = task_ports(target)
+    deadline = time.monotonic() + timeout
+    while True:
+        pending = [port for port in pending if probe(_probe_host(target), port, path, 2)[0] != 200]
+        if not pending or time.monotonic() >= deadline:
+            return pending
+        time.sleep(POLL_SECONDS)
+
+
+def memory_bytes(memory: str | None) -> int | None:
+    """``256Mi`` / ``1G`` / ``512k`` -> bytes (binary units, like the docker target)."""
+    if not memory:
+        return None
+    units = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+    text = memory.lower().removesuffix("i").removesuffix("b")
+    unit = text[-1] if text and text[-1] in units else ""
+    return int(float(text[: len(text) - len(unit)]) * units[unit])
+
+
+class SwarmSession:
+    """One command's view of a swarm service environment: its manager, lock and history."""
+
+    def __init__(
+        self, target: DeployTarget, runtime: DockerRuntime, environ: Mapping[str, str], log: Log
+    ) -> None:
+        self.target = target
+        self.runtime = runtime
+        self.services = SwarmServices(runtime)
+        self.records = Session(target, runtime, environ, log)  # lock and history, reused
+        self.environ = environ
+        self.log = log
+        self.name = target.names.base
+
+    def require_manager(self) -> None:
+        manager, state = self.services.is_manager()
+        if not manager:
+            raise NotSwarmManager(
+                f"{self.target.service.path}: deploy environment '{self.target.environment}' "
+                f"targets swarm, but the engine {self.runtime.docker_host} is not a swarm "
+                f"manager (swarm state: {state}); nothing was changed",
+                hint="point deploy[].host/DOCKER_HOST at a manager, or run "
+                "scripts/services.sh up for the local single-node swarm",
+            )
+
+    def secrets(self, values: Mapping[str, str]) -> tuple[tuple[str, str, str], ...]:
+        refs = []
+        for env, value in sorted(values.items()):
+            digest = hashlib.sha256(value.encode()).hexdigest()[:12]
+            name = f"{self.name}-{env.lower().replace('_', '-')}-{digest}"
+            secret_id = self.services.ensure_secret(name, value, self.records.labels("secret"))
+            refs.append((secret_id, name, env))
+        return tuple(refs)
+
+    def spec(self, image: str, record: DeployRecord, secrets: Mapping[str, str]) -> ServiceSpec:
+        runtime = self.target.service.runtime
+        stage = self.target.stage
+        env = {"PORT": str(runtime.port), **runtime.env}
+        for name in secrets:  # the value is a file, never in the service spec
+            env[f"{name}_FILE"] = f"/run/secrets/{name}"
+        host = stage.network == "host"
+        return ServiceSpec(
+            name=self.name,
+            image=image,
+            labels=self.records.labels("service"),
+            container_labels={
+                **self.records.labels("app"),
+                SEQ_LABEL: f"{record.seq:06d}",
+                IMAGE_LABEL: record.digest,
+                RECORD_LABEL: json.dumps(record.as_json(), sort_keys=True),
+            },
+            env=env,
+            replicas=stage.replicas,
+            network="host" if host else self.target.names.network,
+            publish=() if host else ((runtime.port, self.target.listen.port),),
+            healthcheck=_health_spec(runtime.healthcheck),
+            update_order=stage.update_order,
+            monitor_seconds=stage.monitor_seconds,
+            stop_timeout_seconds=runtime.stop_timeout_seconds,
+            cpus=runtime.resources.cpus,
+            memory_bytes=memory_bytes(runtime.resources.memory),
+            secrets=self.secrets(secrets),
+        )
+
+    def wait_update(self, before: str | None, timeout: float) -> ServiceState:
+        """Poll until Swarm ends the update started after ``before`` (its ``StartedAt``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.services.inspect(self.name)
+            if state is None:
+                raise DeployError(f"service {self.name} disappeared during the update")
+            if state.update_started != before and state.update_state in DONE_STATES:
+                return state
+            if time.monotonic() >= deadline:
+                raise DeployError(
+                    f"Swarm did not finish updating {self.name} within {timeout:g} s "
+                    f"(update state {state.update_state or 'none'}: {state.update_message})",
+                    hint="docker service ps " + self.name,
+                )
+            time.sleep(POLL_SECONDS)
+
+    def wait_converged(self, image: str, timeout: float) -> list[TaskState]:
+        """A new service: until every replica runs ``image`` (Swarm counts health in)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            tasks = self.services.tasks(self.name)
+            running = [
+                t for t in tasks if t.desired == "running" and t.state == "running"
+                and t.image == image
+            ]  # fmt: skip
+            if len(running) >= self.target.stage.replicas:
+                return running
+            if time.monotonic() >= deadline:
+                failed = [t.error for t in tasks if t.error][-3:]
+                raise DeployError(
+                    f"{self.name}: {len(running)} of {self.target.stage.replicas} replicas "
+                    f"running after {timeout:g} s"
+                    + (f" (task errors: {'; '.join(failed)})" if failed else ""),
+                    hint="docker service ps --no-trunc " + self.name,
+                )
+            time.sleep(POLL_SECONDS)
+
+
+def _update_timeout(target: DeployTarget) -> float:
+    stage = target.stage
+    runtime = target.service.runtime
+    per_task = target.health_timeout + stage.monitor_seconds + runtime.stop_timeout_seconds
+    return per_task * stage.replicas * 2 + 30  # the update and, if it fails, its rollback
+
+
+def deploy(
+    target: DeployTarget,
+    image: str,
+    environ: Mapping[str, str],
+    log: Log,
+    *,
+    action: str = "deploy",
+    lock_wait: float = 60.0,
+    break_lock: bool = False,
+) -> DeployResult:
+    """Create or update the swarm service to ``image``: ``live`` or ``rolled-back``."""
+    secret_values = bound_secrets(target.service.runtime.secrets, environ, target.owner)
+    if target.service.runtime.companions:
+        raise DeployError(
+            f"{target.service.path}: companions are not deployed to swarm yet",
+            hint="run them as their own swarm services, or use target: docker",
+        )
+    with connect(target) as runtime:
+        session = SwarmSession(target, runtime, environ, log)
+        session.require_manager()
+        resolved = runtime.resolve_image(image)
+        log(f"{image} resolves to {resolved.digest_reference}")
+        runtime.resolve_image(target.proxy_image)  # the image of the lock and state holders
+        with session.records.locked(action, lock_wait, break_lock):
+            return _deploy_locked(session, image, resolved.digest_reference, action, secret_values)
+
+
+def _deploy_locked(
+    session: SwarmSession, image: str, digest: str, action: str, secrets: Mapping[str, str]
+) -> DeployResult:
+    target = session.target
+    log = session.log
+    started = time.monotonic()
+    history = session.records.history()
+    before = session.services.inspect(session.name)
+    previous = before.container_labels.get(IMAGE_LABEL) if before else None
+    seq = 1 + max([r.seq for r in history] + [0])
+    record = DeployRecord(
+        seq=seq,
+        action=action,
+        environment=target.environment,
+        image=image,
+        digest=digest,
+        container=session.name,
+        previous=previous,
+        result="pending",
+        started=_iso(_now()),
+        duration_seconds=0.0,
+        build_url=session.environ.get("BUILD_URL") or None,
+        git_commit=session.environ.get("GIT_COMMIT") or None,
+        descriptor_sha256=target.service.digest,
+        agent=session.environ.get("NODE_NAME") or socket.gethostname(),
+    )
+
+    def finish(result: str, detail: str = "") -> DeployRecord:
+        done = replace(
+            record,
+            result=result,
+            detail=detail,
+            duration_seconds=round(time.monotonic() - started, 3),
+        )
+        session.records.append_history(done)
+        return done
+
+    try:
+        if target.stage.network != "host" and session.services.ensure_overlay(
+            target.names.network, target.subnet, session.records.labels("network")
+        ):
+            log(f"created overlay network {target.names.network}")
+        spec = session.spec(digest, record, secrets)
+        log(
+            f"{'updating' if before else 'creating'} swarm service {session.name} "
+            f"({target.stage.replicas} x {digest})"
+        )
+        session.services.apply(spec)
+        if before is None:
+            session.wait_converged(digest, _update_timeout(target))
+            state = session.services.inspect(session.name)
+            assert state is not None
+        else:
+            state = session.wait_update(before.update_started, _update_timeout(target))
+        log(f"Swarm update state: {state.update_state or 'created'} {state.update_message}")
+        if state.update_state == "rollback_completed":
+            # Swarm reports this before the old tasks listen again: wait for them to answer.
+            failing = wait_answering(target, target.health_timeout)
+            serving = previous or "nothing"
+            answer = "answers" if not failing else f"does not answer on ports {failing}"
+            detail = (
+                f"Swarm rolled back the update ({state.update_message}); serving {serving}, "
+                f"which {answer} its health path"
+            )
+            log(detail)
+            return DeployResult("rolled-back", finish("rolled-back", detail), failed_logs="")
+        if state.update_state in ("paused", "rollback_paused"):
+            raise DeployError(
+                f"Swarm {state.update_state.replace('_', ' ')} the update of {session.name}: "
+                f"{state.update_message}",
+                hint=f"docker service ps --no-trunc {session.name}; then deploy or rollback",
+            )
+        failing = wait_answering(target, target.health_timeout)
+        if failing:
+            raise DeployError(
+                f"{session.name}: Swarm reports the update done, but ports {failing} do not "
+                f"answer {target.service.runtime.healthcheck.path} with 200 within "
+                f"{target.health_timeout:g} s",
+                hint=f"docker service ps --no-trunc {session.name}",
+            )
+        log(f"every replica answers {target.service.runtime.healthcheck.path}")
+        return DeployResult("live", finish("live"))
+    except KeyboardInterrupt:
+        finish("interrupted", "interrupted; Swarm carries on with the update it was given")
+        raise
+    except BridgeError as exc:
+        finish("failed", exc.message)
+        raise
+
+
+def rollback(
+    target: DeployTarget,
+    environ: Mapping[str, str],
+    log: Log,
+    *,
+    to: str | None = None,
+    lock_wait: float = 60.0,
+    break_lock: bool = False,
+) -> DeployResult:
+    """Deploy the previous live version (or ``to``) as a new swarm update."""
+    if to is None:
+        with connect(target) as runtime:
+            session = SwarmSession(target, runtime, environ, log)
+            session.require_manager()
+            history = session.records.history()
+            state = session.services.inspect(session.name)
+        current = state.container_labels.get(IMAGE_LABEL) if state else None
+        if current is None:
+            newest = last_live(history)
+            current = newest.digest if newest else None
+        candidate = rollback_candidate(history, current)
+        if candidate is None:
+            raise NothingToRollBack(
+                f"{target.owner} {target.environment}: history has no earlier live version",
+                hint="pass --to IMAGE to deploy a given version",
+            )
+        to = candidate.digest
+        log(f"rolling back to {to} (deploy #{candidate.seq})")
+    return deploy(
+        target, to, environ, log, action="rollback", lock_wait=lock_wait, break_lock=break_lock
+    )
+
+
+@dataclass(frozen=True)
+class SwarmStatus:
+    service: str
+    environment: str
+    engine: str
+    name: str
+    live: str | None  # the digest the service spec runs
+    update_state: str | None
+    update_message: str
+    replicas: int
+    tasks: list[TaskState]
+    answering: list[int]
+    lock: str | None
+    last: DeployRecord | None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "service": self.service,
+            "environment": self.environment,
+            "engine": self.engine,
+            "name": self.name,
+            "live": None if self.live is None else {"image": self.live, "name": self.name},
+            "update_state": self.update_state,
+            "update_message": self.update_message,
+            "replicas": self.replicas,
+            "tasks": [asdict(t) for t in self.tasks],
+            "answering": self.answering,
+            "lock": self.lock,
+            "last": None if self.last is None else self.last.as_json(),
+        }
+
+    def text(self) -> str:
+        lines = [f"{self.service} {self.environment} on {self.engine} (swarm service {self.name})"]
+        lines.append(
+            f"live: {self.live} ({self.replicas} replicas, update {self.update_state or '-'})"
+            if self.live
+            else "live: nothing"
+        )
+        for task in self.tasks:
+            lines.append(f"task {task.slot}: {task.state} {task.image} {task.error}")
+        if self.lock:
+            lines.append(f"locked: {self.lock}")
+        return "\n".join(line.rstrip() for line in lines)
+
+
+def status(target: DeployTarget, log: Log) -> SwarmStatus:
+    with connect(target) as runtime:
+        session = SwarmSession(target, runtime, {}, log)
+        session.require_manager()
+        state = session.services.inspect(session.name)
+        tasks = session.services.tasks(session.name) if state else []
+        lock = runtime.inspect(target.names.lock)
+        history = session.records.history()
+    held = LockRecord.from_label(lock.labels.get(LOCK_LABEL)) if lock else None
+    path = target.service.runtime.healthcheck.path
+    answering = (
+        [p for p in task_ports(target) if probe(_probe_host(target), p, path, 2)[0] == 200]
+        if state
+        else []
+    )
+    return SwarmStatus(
+        service=target.owner,
+        environment=target.environment,
+        engine=runtime.docker_host,
+        name=session.name,
+        live=state.container_labels.get(IMAGE_LABEL) if state else None,
+        update_state=state.update_state if state else None,
+        update_message=state.update_message if state else "",
+        replicas=state.replicas if state else 0,
+        tasks=[t for t in tasks if t.desired == "running"],
+        answering=answering,
+        lock=None if held is None else held.describe(),
+        last=history[-1] if history else None,
+    )
+
+
+def history(target: DeployTarget, log: Log) -> list[DeployRecord]:
+    with connect(target) as runtime:
+        session = SwarmSession(target, runtime, {}, log)
+        session.require_manager()
+        return session.records.history()

@@ -1,0 +1,182 @@
+"""One Kubernetes cluster through the official client: server-side apply, Deployment and
+ReplicaSet state as typed values, a rollback to a ReplicaSet's pod template, Secret keys.
+
+Everything the deploy logic decides on goes through ``deployment_state`` and ``replica_set``,
+which read the client's own model objects (``V1Deployment``, ``V1ReplicaSet``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from jenkins_bridge.errors import BridgeError
+
+FIELD_MANAGER = "jenkins-bridge"
+REVISION = "deployment.kubernetes.io/revision"
+
+
+class ClusterUnreachable(BridgeError):
+    code = "cluster-unreachable"
+
+
+class ClusterRefused(BridgeError):
+    code = "cluster-refused"
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentState:
+    generation: int
+    observed_generation: int
+    replicas: int  # desired
+    updated: int
+    ready: int
+    available: int
+    revision: int
+    image: str
+    stalled: str | None  # the Progressing condition's message once the deadline passed
+
+    def converged(self) -> bool:
+        return (
+            self.observed_generation >= self.generation
+            and self.updated == self.replicas
+            and self.available == self.replicas
+            and self.ready == self.replicas
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaSetState:
+    name: str
+    revision: int
+    image: str
+    template: Mapping[str, Any]  # the pod template as the API serialises it
+
+
+def deployment_state(obj: Any) -> DeploymentState:
+    """A ``V1Deployment`` as the rollout logic sees it."""
+    status = obj.status
+    stalled = None
+    for condition in (status.conditions if status else None) or []:
+        if condition.type == "Progressing" and condition.reason == "ProgressDeadlineExceeded":
+            stalled = condition.message or condition.reason
+    annotations = obj.metadata.annotations or {}
+    containers = obj.spec.template.spec.containers
+    return DeploymentState(
+        generation=int(obj.metadata.generation or 0),
+        observed_generation=int((status.observed_generation if status else 0) or 0),
+        replicas=int(obj.spec.replicas if obj.spec.replicas is not None else 1),
+        updated=int((status.updated_replicas if status else 0) or 0),
+        ready=int((status.ready_replicas if status else 0) or 0),
+        available=int((status.available_replicas if status else 0) or 0),
+        revision=int(annotations.get(REVISION, "0")),
+        image=str(containers[0].image) if containers else "",
+        stalled=stalled,
+    )
+
+
+class Cluster:
+    """Calls to one cluster; ``apps``/``core`` are the client's ``AppsV1Api``/``CoreV1Api``."""
+
+    def __init__(self, apps: Any, core: Any, serialize: Any, context: str) -> None:
+        self.apps = apps
+        self.core = core
+        self.serialize = serialize
+        self.context = context
+
+    @classmethod
+    def connect(cls, context: str | None) -> Cluster:
+        """Load the kubeconfig (``KUBECONFIG`` or ~/.kube/config) and ask the server's version."""
+        try:
+            from kubernetes import client, config
+        except ImportError as exc:
+            raise ClusterUnreachable(
+                "the kubernetes client is not installed",
+                hint="pip install 'jenkins-bridge[kubernetes]'",
+            ) from exc
+        shown = context or "the current context"
+        try:
+            api_client = cast(Any, config).new_client_from_config(context=context)
+            client.VersionApi(api_client).get_code(_request_timeout=10)
+        except Exception as exc:  # config errors, urllib3 errors, ApiException
+            words = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else repr(exc)
+            raise ClusterUnreachable(
+                f"Kubernetes {shown} cannot be reached: {words}; nothing was changed",
+                hint="check KUBECONFIG and deploy[].context (kubectl --context ... version)",
+            ) from exc
+        return cls(
+            client.AppsV1Api(api_client),
+            client.CoreV1Api(api_client),
+            api_client.sanitize_for_serialization,
+            shown,
+        )
+
+    def _call(self, action: str, function: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except Exception as exc:
+            status = getattr(exc, "status", None)
+            if status == 404:
+                return None
+            reason = getattr(exc, "reason", None) or str(exc).splitlines()[0][:300]
+            raise ClusterRefused(f"{action} failed on {self.context}: {status} {reason}") from exc
+
+    def deployment(self, name: str, namespace: str) -> DeploymentState | None:
+        found = self._call(
+            f"reading deployment {namespace}/{name}",
+            self.apps.read_namespaced_deployment,
+            name,
+            namespace,
+        )
+        return None if found is None else deployment_state(found)
+
+    def apply(self, manifest: Mapping[str, Any]) -> None:
+        """Server-side apply (this tool owns the fields it sets; conflicts are forced)."""
+        meta = manifest["metadata"]
+        function = (
+            self.apps.patch_namespaced_deployment
+            if manifest["kind"] == "Deployment"
+            else self.core.patch_namespaced_service
+        )
+        self._call(
+            f"applying {manifest['kind']} {meta['namespace']}/{meta['name']}",
+            function,
+            meta["name"],
+            meta["namespace"],
+            dict(manifest),
+            field_manager=FIELD_MANAGER,
+            force=True,
+            _content_type="application/apply-patch+yaml",
+        )
+
+    def replica_sets(self, namespace: str, selector: Mapping[str, str]) -> list[ReplicaSetState]:
+        label_selector = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+        found = self._call(
+            f"listing replica sets in {namespace}",
+            self.apps.list_namespaced_replica_set,
+            namespace,
+            label_selector=label_selector,
+        )
+        sets = []
+        for item in found.items if found is not None else []:
+            annotations = item.metadata.annotations or {}
+            template = self.serialize(item.spec.template)
+            labels = dict(template.get("metadata", {}).get("labels") or {})
+            labels.pop("pod-template-hash", None)
+            template.setdefault("metadata", {})["labels"] = labels
+            containers = item.spec.template.spec.containers
+            sets.append(
+                ReplicaSetState(
+                    name=str(item.metadata.name),
+                    revision=int(annotations.get(REVISION, "0")),
+                    image=str(containers[0].image) if containers else "",
+                    template=template,
+                )
+            )
+        return sorted(sets, key=lambda s: s.revision)
+
+    def secret_keys(self, name: str, namespace: str) -> set[str] | None:
+        found = self._call(
+            f"reading secret {namespace}/{name}", self.core.read_namespaced_secret, name, namespace
+        )
+        return None if found is None else set((found.data or {}).keys())

@@ -1,0 +1,162 @@
+"""The swarm target without an engine: the service spec it sends, the ports it probes, and bad
+input that stops before anything changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jenkins_bridge.containers.runtime import HealthSpec
+from jenkins_bridge.containers.swarm import ServiceSpec, SwarmServices, service_spec
+from jenkins_bridge.deploy.errors import DeployError, SecretUnbound
+from jenkins_bridge.deploy.swarm import (
+    NotSwarmManager,
+    SwarmSession,
+    memory_bytes,
+    resolve_swarm_target,
+    task_ports,
+)
+from jenkins_bridge.descriptor import load_service
+from jenkins_bridge.errors import InvalidDescriptors
+
+NANO = 1_000_000_000
+
+DESCRIPTOR = """\
+apiVersion: jenkins-bridge/v1
+kind: Service
+metadata: {{name: api, team: shop}}
+source: {{repo: https://git.example.com/shop/api.git}}
+image: {{repository: 127.0.0.1:5000/shop/api}}
+runtime:
+  port: 8080
+  env: {{PORT: "{port}"}}
+  secrets: [{{env: APP_TOKEN, credentialsId: app-token}}]
+deploy:
+  - environment: prod
+    target: swarm
+{stage}"""
+
+
+def _service(tmp_path: Path, stage: str, port: str = "8080") -> Any:
+    path = tmp_path / "svc.yaml"
+    path.write_text(DESCRIPTOR.format(stage=stage, port=port))
+    return load_service(path)
+
+
+def _spec(**changes: Any) -> ServiceSpec:
+    values: dict[str, Any] = {
+        "name": "jb-shop-api-prod",
+        "image": "127.0.0.1:5000/shop/api@sha256:" + "a" * 64,
+        "labels": {"dev.jenkins-bridge.service": "shop/api"},
+        "container_labels": {"dev.jenkins-bridge.role": "app"},
+        "env": {"PORT": "8080", "APP_TOKEN_FILE": "/run/secrets/APP_TOKEN"},
+        "replicas": 3,
+        "network": "jb-shop-api-prod",
+        "publish": ((8080, 18080),),
+        "healthcheck": HealthSpec((), 5, 2, 3, 10),
+        "update_order": "start-first",
+        "monitor_seconds": 5,
+        "stop_timeout_seconds": 10,
+        "secrets": (("id1", "jb-shop-api-prod-app-token-0123", "APP_TOKEN"),),
+    }
+    return ServiceSpec(**{**values, **changes})
+
+
+def test_the_default_spec_is_an_overlay_service_with_a_published_port() -> None:
+    body = service_spec(_spec())
+    assert body["TaskTemplate"]["Networks"] == [{"Target": "jb-shop-api-prod"}]
+    assert body["EndpointSpec"]["Ports"] == [
+        {"Protocol": "tcp", "TargetPort": 8080, "PublishedPort": 18080}
+    ]
+    assert body["Mode"] == {"Replicated": {"Replicas": 3}}
+    assert body["UpdateConfig"] == {
+        "Parallelism": 1,
+        "Delay": 0,
+        "FailureAction": "rollback",
+        "Monitor": 5 * NANO,
+        "MaxFailureRatio": 0.0,
+        "Order": "start-first",
+    }
+    assert body["RollbackConfig"]["FailureAction"] == "pause"
+    health = body["TaskTemplate"]["ContainerSpec"]["Healthcheck"]
+    assert "Test" not in health  # the image's HEALTHCHECK command, the descriptor's timing
+    assert health["Interval"] == 5 * NANO
+
+
+def test_secrets_reach_the_task_as_files_never_as_values() -> None:
+    container = service_spec(_spec())["TaskTemplate"]["ContainerSpec"]
+    assert container["Secrets"][0]["File"]["Name"] == "APP_TOKEN"
+    assert container["Secrets"][0]["SecretID"] == "id1"
+    assert container["Env"] == ["APP_TOKEN_FILE=/run/secrets/APP_TOKEN", "PORT=8080"]
+
+
+def test_host_networking_publishes_nothing() -> None:
+    body = service_spec(_spec(network="host", publish=(), update_order="stop-first"))
+    assert body["TaskTemplate"]["Networks"] == [{"Target": "host"}]
+    assert "EndpointSpec" not in body
+
+
+def test_templated_ports_give_one_port_per_slot(tmp_path: Path) -> None:
+    service = _service(tmp_path, "    network: host\n    replicas: 3\n", "1808{{.Task.Slot}}")
+    assert task_ports(resolve_swarm_target(service, "prod")) == [18081, 18082, 18083]
+
+
+def test_an_overlay_service_is_probed_on_its_listen_port(tmp_path: Path) -> None:
+    service = _service(tmp_path, '    listen: "127.0.0.1:18090"\n    replicas: 2\n')
+    assert task_ports(resolve_swarm_target(service, "prod")) == [18090]
+
+
+def test_host_networking_with_start_first_is_refused(tmp_path: Path) -> None:
+    service = _service(tmp_path, "    network: host\n    updateOrder: start-first\n")
+    with pytest.raises(DeployError, match="two tasks cannot bind one port"):
+        resolve_swarm_target(service, "prod")
+
+
+def test_zero_replicas_is_a_located_descriptor_error(tmp_path: Path) -> None:
+    with pytest.raises(InvalidDescriptors) as raised:
+        _service(tmp_path, "    replicas: 0\n")
+    assert [str(p) for p in raised.value.problems()] == [
+        f"{tmp_path / 'svc.yaml'}:13:15: deploy[0].replicas: must be at least 1; got integer 0"
+    ]
+
+
+def test_memory_limits_are_binary_bytes() -> None:
+    assert memory_bytes("256Mi") == 256 * 1024**2
+    assert memory_bytes("1G") == 1024**3
+    assert memory_bytes(None) is None
+
+
+class _NotAManager:
+    """An engine that answers but is not in a swarm; any change would be a failure."""
+
+    docker_host = "unix:///var/run/docker.sock"
+
+    class api:
+        @staticmethod
+        def info() -> dict[str, Any]:
+            return {"Swarm": {"LocalNodeState": "inactive", "ControlAvailable": False}}
+
+    def errors(self, action: str) -> Any:
+        import contextlib
+
+        return contextlib.nullcontext()
+
+
+def test_an_engine_that_is_not_a_manager_is_named_with_the_next_step(tmp_path: Path) -> None:
+    target = resolve_swarm_target(_service(tmp_path, "    network: host\n"), "prod")
+    session = SwarmSession(target, _NotAManager(), {}, lambda _: None)  # type: ignore[arg-type]
+    with pytest.raises(NotSwarmManager) as raised:
+        session.require_manager()
+    assert "not a swarm manager (swarm state: inactive)" in raised.value.message
+    assert raised.value.hint is not None and "services.sh up" in raised.value.hint
+    assert isinstance(SwarmServices(_NotAManager()).is_manager(), tuple)  # type: ignore[arg-type]
+
+
+def test_a_secret_without_a_value_stops_before_any_engine_call(tmp_path: Path) -> None:
+    from jenkins_bridge.deploy import swarm
+
+    target = resolve_swarm_target(_service(tmp_path, "    network: host\n"), "prod")
+    with pytest.raises(SecretUnbound, match="APP_TOKEN"):
+        swarm.deploy(target, "img", {}, lambda _: None)
