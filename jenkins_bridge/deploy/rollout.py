@@ -640,21 +640,28 @@ def rollback(
             session = Session(target, runtime, environ, log)
             history = session.history()
             live = session.live_app()
-        current = live.labels.get(IMAGE_LABEL) if live else None
-        if current is None:
-            newest = last_live(history)
-            current = newest.digest if newest else None
-        candidate = rollback_candidate(history, current)
-        if candidate is None:
-            raise NothingToRollBack(
-                f"{target.owner} {target.environment}: history has no earlier live version",
-                hint="pass --to IMAGE to deploy a given version",
-            )
-        to = candidate.digest
-        log(f"rolling back to {to} (deploy #{candidate.seq})")
+        to = rollback_image(target, history, live.labels.get(IMAGE_LABEL) if live else None, log)
     return deploy(
         target, to, environ, log, action="rollback", lock_wait=lock_wait, break_lock=break_lock
     )
+
+
+def rollback_image(
+    target: DeployTarget, history: list[DeployRecord], current: str | None, log: Log
+) -> str:
+    """The image a rollback returns to: the newest live version before ``current`` (what runs
+    now, or else the newest live record)."""
+    if current is None:
+        newest = last_live(history)
+        current = newest.digest if newest else None
+    candidate = rollback_candidate(history, current)
+    if candidate is None:
+        raise NothingToRollBack(
+            f"{target.owner} {target.environment}: history has no earlier live version",
+            hint="pass --to IMAGE to deploy a given version",
+        )
+    log(f"rolling back to {candidate.digest} (deploy #{candidate.seq})")
+    return candidate.digest
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, replace
 
 from jenkins_bridge.containers.runtime import DockerRuntime
 from jenkins_bridge.containers.swarm import ServiceSpec, ServiceState, SwarmServices, TaskState
-from jenkins_bridge.deploy.errors import DeployError, NothingToRollBack
+from jenkins_bridge.deploy.errors import DeployError
 from jenkins_bridge.deploy.records import (
     IMAGE_LABEL,
     LOCK_LABEL,
@@ -28,8 +28,6 @@ from jenkins_bridge.deploy.records import (
     SEQ_LABEL,
     DeployRecord,
     LockRecord,
-    last_live,
-    rollback_candidate,
 )
 from jenkins_bridge.deploy.rollout import (
     DeployResult,
@@ -39,6 +37,7 @@ from jenkins_bridge.deploy.rollout import (
     _iso,
     _now,
     connect,
+    rollback_image,
 )
 from jenkins_bridge.deploy.target import (
     DeployTarget,
@@ -401,17 +400,7 @@ def rollback(
             history = session.records.history()
             state = session.services.inspect(session.name)
         current = state.container_labels.get(IMAGE_LABEL) if state else None
-        if current is None:
-            newest = last_live(history)
-            current = newest.digest if newest else None
-        candidate = rollback_candidate(history, current)
-        if candidate is None:
-            raise NothingToRollBack(
-                f"{target.owner} {target.environment}: history has no earlier live version",
-                hint="pass --to IMAGE to deploy a given version",
-            )
-        to = candidate.digest
-        log(f"rolling back to {to} (deploy #{candidate.seq})")
+        to = rollback_image(target, history, current, log)
     return deploy(
         target, to, environ, log, action="rollback", lock_wait=lock_wait, break_lock=break_lock
     )
