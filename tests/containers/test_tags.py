@@ -143,6 +143,7 @@ def test_oci_labels_leave_out_unknown_facts() -> None:
         ("team/app", ("docker.io", "team/app")),
         ("app", ("docker.io", "app")),
     ],
+    ids=lambda value: "-".join(value) if isinstance(value, tuple) else None,  # "app-docker.io-app"
 )
 def test_check_repository_agrees_with_docker_py(repository: str, split: tuple[str, str]) -> None:
     """Our stricter checks run on the split docker-py itself makes: (registry, path)."""
