@@ -137,6 +137,26 @@ def post_by_hand(
     assert response.status_code in (200, 302), response.headers.get("X-Error")
 
 
+Provisioned = Callable[..., Path]
+
+
+@pytest.fixture
+def provisioned(cli: Callable[..., CliResult], jenkins_env: JenkinsEmulator) -> Provisioned:
+    """``provisioned(root, "team/name", ...)``: write a minimal descriptor for each ``team/name``
+    under ``root``, apply the whole of ``root`` to the emulator once and return ``root``; that
+    apply must succeed (the state a test of a later plan or apply starts from)."""
+
+    def apply_once(root: Path, *services: str) -> Path:
+        for service in services:
+            team, _, name = service.partition("/")
+            write_service(root, team, name)
+        result = cli("apply", str(root), "--max-rps", "0")
+        assert result.exit_code == 0, result.stdout + result.stderr
+        return root
+
+    return apply_once
+
+
 @pytest.fixture
 def bytes_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The size of every chunk ``os.read`` returns from now on, in order."""

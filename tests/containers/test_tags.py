@@ -135,20 +135,21 @@ def test_oci_labels_leave_out_unknown_facts() -> None:
 
 
 @pytest.mark.parametrize(
-    ("repository", "registry", "path"),
+    ("repository", "split"),
     [
-        ("127.0.0.1:5000/team/app", "127.0.0.1:5000", "team/app"),
-        ("registry.example.com/app", "registry.example.com", "app"),
-        ("localhost/app", "localhost", "app"),
-        ("team/app", "docker.io", "team/app"),
-        ("app", "docker.io", "app"),
+        ("127.0.0.1:5000/team/app", ("127.0.0.1:5000", "team/app")),
+        ("registry.example.com/app", ("registry.example.com", "app")),
+        ("localhost/app", ("localhost", "app")),
+        ("team/app", ("docker.io", "team/app")),
+        ("app", ("docker.io", "app")),
     ],
+    ids=lambda value: "-".join(value) if isinstance(value, tuple) else None,  # "app-docker.io-app"
 )
-def test_check_repository_agrees_with_docker_py(repository: str, registry: str, path: str) -> None:
-    """Our stricter checks run on the split docker-py itself makes."""
+def test_check_repository_agrees_with_docker_py(repository: str, split: tuple[str, str]) -> None:
+    """Our stricter checks run on the split docker-py itself makes: (registry, path)."""
     import docker.auth
 
-    assert docker.auth.split_repo_name(repository) == (registry, path)
+    assert docker.auth.split_repo_name(repository) == split
     assert check_repository(repository) == repository
 
 

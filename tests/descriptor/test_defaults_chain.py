@@ -33,6 +33,9 @@ def problems_of(*paths: Path) -> list[Problem]:
 
 
 LOCKED_AGENT = "pipeline: {agent: linux, timeoutMinutes: 30}\nlocked: [pipeline.agent]\n"
+# Team core, whose folder locks the agent, and one of its services.
+LOCKED_CORE = {"core/_defaults.yaml": LOCKED_AGENT, "core/svc.yaml": descriptor("svc")}
+LAPTOP = "pipeline: {agent: laptop}\n"
 
 
 def test_nested_folders_inherit_defaults(tmp_path: Path) -> None:
@@ -46,7 +49,7 @@ def test_a_nested_descriptor_cannot_override_a_lock_above_it(tmp_path: Path) -> 
         tmp_path,
         {
             "team/_defaults.yaml": LOCKED_AGENT,
-            "team/sub/svc.yaml": descriptor("svc", extra="pipeline: {agent: laptop}\n"),
+            "team/sub/svc.yaml": descriptor("svc", extra=LAPTOP),
         },
     )
     (problem,) = problems_of(tmp_path)
@@ -103,7 +106,7 @@ def test_in_a_repository_a_file_named_alone_is_governed_from_the_top(tmp_path: P
         tmp_path,
         {
             "team/_defaults.yaml": LOCKED_AGENT,
-            "team/sub/svc.yaml": descriptor("svc", extra="pipeline: {agent: laptop}\n"),
+            "team/sub/svc.yaml": descriptor("svc", extra=LAPTOP),
         },
     )
     (problem,) = problems_of(tmp_path / "team/sub/svc.yaml")
@@ -141,15 +144,8 @@ def test_problems_of_an_outer_defaults_are_reported_through_nested_folders(
 
 
 def test_a_team_split_across_different_defaults_names_both(tmp_path: Path) -> None:
-    write(
-        tmp_path,
-        {
-            "core/_defaults.yaml": LOCKED_AGENT,
-            "core/svc.yaml": descriptor("svc"),
-            # Next door, out of reach of core's locks:
-            "escape/other.yaml": descriptor("other", extra="pipeline: {agent: laptop}\n"),
-        },
-    )
+    # Next door, out of reach of core's locks:
+    write(tmp_path, LOCKED_CORE | {"escape/other.yaml": descriptor("other", extra=LAPTOP)})
     (problem,) = problems_of(tmp_path)
     assert problem.file == str(tmp_path / "escape/other.yaml") and problem.line == 3
     assert "team 'core'" in problem.message
@@ -185,29 +181,15 @@ def test_a_lock_on_a_path_no_descriptor_has_is_an_error(tmp_path: Path) -> None:
 
 
 def test_naming_a_defaults_file_checks_its_whole_subtree(tmp_path: Path) -> None:
-    write(
-        tmp_path,
-        {
-            "team/_defaults.yaml": LOCKED_AGENT,
-            "team/svc.yaml": descriptor("svc"),
-            "team/sub/deep.yaml": descriptor("deep", extra="pipeline: {agent: laptop}\n"),
-        },
-    )
-    (problem,) = problems_of(tmp_path / "team/_defaults.yaml")
-    assert problem.file == str(tmp_path / "team/sub/deep.yaml")
+    write(tmp_path, LOCKED_CORE | {"core/sub/deep.yaml": descriptor("deep", extra=LAPTOP)})
+    (problem,) = problems_of(tmp_path / "core/_defaults.yaml")
+    assert problem.file == str(tmp_path / "core/sub/deep.yaml")
 
 
 def test_a_team_split_is_seen_across_chunks_loaded_apart(tmp_path: Path) -> None:
     from jenkins_bridge.descriptor.loading import check_chunks, discover, load_files
 
-    write(
-        tmp_path,
-        {
-            "core/_defaults.yaml": LOCKED_AGENT,
-            "core/svc.yaml": descriptor("svc"),
-            "escape/other.yaml": descriptor("other"),
-        },
-    )
+    write(tmp_path, LOCKED_CORE | {"escape/other.yaml": descriptor("other")})
     files = discover([tmp_path])
     chunks = [load_files(files[:1]), load_files(files[1:])]  # as parallel workers would
     assert not chunks[0].problems and not chunks[1].problems

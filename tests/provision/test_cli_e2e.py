@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import CliResult, post_by_hand
+from conftest import CliResult, Provisioned, post_by_hand
 
 from jenkins_bridge.testing import FaultInjection, JenkinsEmulator
 
@@ -48,10 +48,9 @@ def test_first_apply_then_nothing_to_change(
 
 
 def test_changed_descriptor_shows_diff_and_converges(
-    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path, provisioned: Provisioned
 ) -> None:
-    root = write_services(tmp_path / "d", teams=1, per_team=3)
-    assert cli("apply", str(root), *FAST).exit_code == 0
+    root = provisioned(write_services(tmp_path / "d", teams=1, per_team=3))
     write_service(root, "team-000", "svc-0001", branch="develop")
     planned = cli("plan", str(root), *FAST)
     assert planned.exit_code == 2
@@ -67,10 +66,9 @@ def test_changed_descriptor_shows_diff_and_converges(
 
 
 def test_verify_reports_ui_edits_and_apply_reverts_them(
-    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path, provisioned: Provisioned
 ) -> None:
-    root = write_services(tmp_path / "d", teams=1, per_team=3)
-    assert cli("apply", str(root), *FAST).exit_code == 0
+    root = provisioned(write_services(tmp_path / "d", teams=1, per_team=3))
     live = jenkins_env.items["team-000/svc-0002"].config_xml
     post_by_hand(
         jenkins_env,
@@ -87,10 +85,9 @@ def test_verify_reports_ui_edits_and_apply_reverts_them(
 
 
 def test_prune_disables_then_deletes_only_managed_jobs(
-    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path, provisioned: Provisioned
 ) -> None:
-    root = write_services(tmp_path / "d", teams=1, per_team=4)
-    assert cli("apply", str(root), *FAST).exit_code == 0
+    root = provisioned(write_services(tmp_path / "d", teams=1, per_team=4))
     post_by_hand(jenkins_env, "job/team-000/createItem?name=manual", FOREIGN_JOB)
     (root / "team-000" / "svc-0003.yaml").unlink()
     assert cli("apply", str(root), *FAST).exit_code == 0
@@ -112,10 +109,9 @@ def test_prune_disables_then_deletes_only_managed_jobs(
 
 
 def test_max_delete_refuses_before_changing_anything(
-    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path, provisioned: Provisioned
 ) -> None:
-    root = write_services(tmp_path / "d", teams=1, per_team=5)
-    assert cli("apply", str(root), *FAST).exit_code == 0
+    root = provisioned(write_services(tmp_path / "d", teams=1, per_team=5))
     for n in range(3):
         (root / "team-000" / f"svc-000{n}.yaml").unlink()
     before = len(jenkins_env.items)
@@ -260,10 +256,9 @@ def test_workers_never_create_a_job_before_its_folder(
 
 
 def test_prune_scope_all_removes_a_whole_removed_team(
-    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path, provisioned: Provisioned
 ) -> None:
-    root = write_services(tmp_path / "d", teams=3, per_team=2)
-    assert cli("apply", str(root), *FAST).exit_code == 0
+    root = provisioned(write_services(tmp_path / "d", teams=3, per_team=2))
     post_by_hand(jenkins_env, "job/team-002/createItem?name=manual", FOREIGN_JOB)
     for team in ("team-001", "team-002"):
         for path in (root / team).iterdir():
@@ -289,10 +284,9 @@ def test_prune_scope_all_removes_a_whole_removed_team(
 
 
 def test_prune_scope_all_counts_folder_contents_against_max_delete(
-    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path, provisioned: Provisioned
 ) -> None:
-    root = write_services(tmp_path / "d", teams=2, per_team=3)
-    assert cli("apply", str(root), *FAST).exit_code == 0
+    root = provisioned(write_services(tmp_path / "d", teams=2, per_team=3))
     for path in (root / "team-001").iterdir():
         path.unlink()
     result = cli(

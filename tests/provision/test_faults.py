@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import CliResult
+from conftest import CliResult, Provisioned
 
 from jenkins_bridge.testing import FaultInjection, JenkinsEmulator
 
@@ -64,10 +64,9 @@ def test_controller_dying_half_way(cli: Cli, jenkins_env: JenkinsEmulator, tmp_p
 
 
 def test_changes_under_faults_converge(
-    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path, provisioned: Provisioned
 ) -> None:
-    root = write_services(tmp_path / "d", teams=2, per_team=10)
-    assert cli("apply", str(root), *FAST).exit_code == 0
+    root = provisioned(write_services(tmp_path / "d", teams=2, per_team=10))
     for n in range(10):
         write_service(root, "team-001", f"svc-{n:04d}", branch="next")
     jenkins_env.faults = FaultInjection(error_rate=0.2, reset_rate=0.1, seed=11)

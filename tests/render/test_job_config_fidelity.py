@@ -31,17 +31,24 @@ def _parse(text: str) -> ET.Element:
     ("interval", "spec"),
     [
         (MINUTE, "* * * * *"),
+        # each bound is inclusive: the millisecond past it takes the next, slower spec
         (5 * MINUTE, "* * * * *"),
+        (5 * MINUTE + 1, "H/5 * * * *"),
         (30 * MINUTE, "H/5 * * * *"),
+        (30 * MINUTE + 1, "H/15 * * * *"),
         (HOUR, "H/15 * * * *"),
+        (HOUR + 1, "H/30 * * * *"),
         (8 * HOUR, "H/30 * * * *"),
+        (8 * HOUR + 1, "H H/4 * * *"),
         (DAY, "H H/4 * * *"),
+        (DAY + 1, "H H/12 * * *"),
         (2 * DAY, "H H/12 * * *"),
+        (2 * DAY + 1, "H H * * *"),
         (7 * DAY, "H H * * *"),
     ],
 )
 def test_periodic_trigger_spec_follows_its_interval(interval: int, spec: str) -> None:
-    # cloudbees-folder PeriodicFolderTrigger.toCrontab
+    # cloudbees-folder PeriodicFolderTrigger.toCrontab: `millis <= bound` picks each spec
     assert periodic_folder_trigger_spec(interval) == spec
 
 

@@ -38,6 +38,13 @@ def put(root: Path, name: str, text: str) -> None:
     (root / name).write_text(text)
 
 
+def refusal(cli: Cli) -> str:
+    """What ``validate`` of the whole repository says; it must refuse it (exit 1)."""
+    result = cli("validate", ".")
+    assert result.exit_code == 1, result.stdout
+    return result.stderr
+
+
 def test_nesting_deeper_does_not_escape_a_lock(repo: Path, cli: Cli) -> None:
     put(repo, "payments/deep/er/web.yaml", descriptor("web", "pipeline: {agent: laptop}\n"))
     for given in (".", "payments", "payments/deep", "payments/deep/er/web.yaml"):
@@ -53,9 +60,7 @@ def test_nesting_deeper_does_not_escape_a_lock(repo: Path, cli: Cli) -> None:
 def test_a_nearer_defaults_cannot_unlock(repo: Path, cli: Cli) -> None:
     put(repo, "payments/sub/_defaults.yaml", "pipeline: {agent: laptop}\nlocked: []\n")
     put(repo, "payments/sub/web.yaml", descriptor("web"))
-    result = cli("validate", ".")
-    assert result.exit_code == 1
-    assert result.stderr == (
+    assert refusal(cli) == (
         "payments/sub/_defaults.yaml:1:12: pipeline.agent: is locked by "
         "payments/_defaults.yaml:2:10 and may not be overridden here\n"
         # and a team's services must all be governed by the same files, or moving one up a
@@ -68,9 +73,7 @@ def test_a_nearer_defaults_cannot_unlock(repo: Path, cli: Cli) -> None:
 
 def test_moving_a_descriptor_next_door_is_an_error_naming_both(repo: Path, cli: Cli) -> None:
     put(repo, "elsewhere/web.yaml", descriptor("web", "pipeline: {agent: laptop}\n"))
-    result = cli("validate", ".")
-    assert result.exit_code == 1
-    assert result.stderr == (
+    assert refusal(cli) == (
         "payments/api.yaml:3:29: metadata.team: team 'payments' is governed here by "
         "payments/_defaults.yaml, but at elsewhere/web.yaml:3 by no _defaults.yaml; "
         "keep a team's descriptors under the same _defaults.yaml\n"

@@ -36,6 +36,16 @@ class Repo:
     def engine_was_contacted(self) -> bool:
         return self.engine.connections > 0
 
+    def set_up(self, case: Case) -> str:
+        """Lay this repository out as ``case`` wants; returns the case's image fields."""
+        prepare, image_fields = case
+        prepare(self)
+        return image_fields
+
+
+# How to set a repository up, and the image fields of its descriptor.
+Case = tuple[Callable[[Repo], object], str]
+
 
 class FakeEngine:
     """A unix socket that counts connections and hangs up on each at once."""
@@ -104,7 +114,7 @@ def _link(path: Path, target: Path | str) -> None:
 
 
 # name -> (how to set the repository up, image fields) for contexts that must be refused.
-REFUSED: dict[str, tuple[Callable[[Repo], object], str]] = {
+REFUSED: dict[str, Case] = {
     "context-parent-escape": (lambda r: None, "context: ../../outside\n"),
     "context-absolute": (lambda r: None, "context: {outside}\n"),
     "context-is-a-link-out": (lambda r: _link(r.service / "ctx", r.outside), "context: ctx\n"),
@@ -135,8 +145,7 @@ REFUSED: dict[str, tuple[Callable[[Repo], object], str]] = {
 def test_contexts_leading_outside_the_repository_are_refused_before_the_engine(
     repo: Repo, capsys: pytest.CaptureFixture[str], case: str
 ) -> None:
-    prepare, fields = REFUSED[case]
-    prepare(repo)
+    fields = repo.set_up(REFUSED[case])
     descriptor = repo.descriptor(fields.format(outside=repo.outside))
     result = _build(repo, descriptor, capsys)
     assert result["exit_code"] == 1
@@ -148,7 +157,7 @@ def test_contexts_leading_outside_the_repository_are_refused_before_the_engine(
     assert not repo.engine_was_contacted()
 
 
-ALLOWED: dict[str, tuple[Callable[[Repo], object], str]] = {
+ALLOWED: dict[str, Case] = {
     "plain-context": (lambda r: None, ""),
     "context-in-a-subfolder": (
         lambda r: (
@@ -166,8 +175,7 @@ ALLOWED: dict[str, tuple[Callable[[Repo], object], str]] = {
 def test_contexts_inside_the_repository_reach_the_engine(
     repo: Repo, capsys: pytest.CaptureFixture[str], case: str
 ) -> None:
-    prepare, fields = ALLOWED[case]
-    prepare(repo)
+    fields = repo.set_up(ALLOWED[case])
     result = _build(repo, repo.descriptor(fields), capsys)
     # The engine hangs up at once: the build got past every check.
     assert result["status"] == "daemon-unreachable", result

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import CliResult, post_by_hand, write_service
+from conftest import CliResult, Provisioned, post_by_hand
 
 from jenkins_bridge.testing import JenkinsEmulator
 
@@ -33,13 +33,9 @@ PRUNE_ALL = ("--prune=delete", "--prune-scope", "all", "--max-delete", "50")
 
 
 def test_hand_made_job_deep_in_a_removed_team_keeps_the_team(
-    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path, provisioned: Provisioned
 ) -> None:
-    root = tmp_path / "services"
-    write_service(root, "keep", "api")
-    write_service(root, "gone", "api")
-    write_service(root, "gone", "worker")
-    assert cli("apply", str(root), *FAST).exit_code == 0
+    root = provisioned(tmp_path / "services", "keep/api", "gone/api", "gone/worker")
     # A folder made by copying a managed one, and hand-made work four levels below it.
     create(jenkins_env, "gone/lab", mode="copy", **{"from": "/keep"})
     for folder in ("gone/lab/a", "gone/lab/a/b", "gone/lab/a/b/c"):
@@ -57,13 +53,9 @@ def test_hand_made_job_deep_in_a_removed_team_keeps_the_team(
 
 
 def test_removed_team_with_only_our_jobs_is_deleted_and_counted_whole(
-    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path, provisioned: Provisioned
 ) -> None:
-    root = tmp_path / "services"
-    write_service(root, "keep", "api")
-    for n in range(5):
-        write_service(root, "gone", f"svc-{n}")
-    assert cli("apply", str(root), *FAST).exit_code == 0
+    root = provisioned(tmp_path / "services", "keep/api", *(f"gone/svc-{n}" for n in range(5)))
     remove_team(root, "gone")
     blocked = cli("apply", str(root), "--prune=delete", "--prune-scope", "all", "--yes", *FAST)
     assert blocked.exit_code == 1
@@ -81,11 +73,9 @@ def test_removed_team_with_only_our_jobs_is_deleted_and_counted_whole(
 
 
 def test_prune_never_reaches_into_hand_made_folders(
-    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path, provisioned: Provisioned
 ) -> None:
-    root = tmp_path / "services"
-    write_service(root, "pay", "api")
-    assert cli("apply", str(root), *FAST).exit_code == 0
+    root = provisioned(tmp_path / "services", "pay/api")
     for folder in ("pay/tools", "pay/tools/a", "pay/tools/a/b"):
         create(jenkins_env, folder, FOLDER)
     # Copies of the managed job at every depth of the hand-made folders.

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import CliResult, post_by_hand, write_service
+from conftest import CliResult, Provisioned, post_by_hand, write_service
 
 from jenkins_bridge.testing import JenkinsEmulator
 
@@ -23,11 +23,10 @@ def hand_made_job(description: str) -> str:
     )
 
 
-def test_copied_job_is_never_pruned(cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path) -> None:
-    root = tmp_path / "services"
-    write_service(root, "pay", "api")
-    write_service(root, "pay", "old")
-    assert cli("apply", str(root), *FAST).exit_code == 0
+def test_copied_job_is_never_pruned(
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path, provisioned: Provisioned
+) -> None:
+    root = provisioned(tmp_path / "services", "pay/api", "pay/old")
     # "Copy from" in the UI: the copy carries the original's ownership line.
     post_by_hand(jenkins_env, "job/pay/createItem?name=api-experiment&mode=copy&from=api")
     assert "[managed by jenkins-bridge]" in (
@@ -54,11 +53,13 @@ def test_copied_job_is_never_pruned(cli: Cli, jenkins_env: JenkinsEmulator, tmp_
     ],
 )
 def test_marker_text_in_a_hand_made_description_is_not_ownership(
-    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path, description: str
+    cli: Cli,
+    jenkins_env: JenkinsEmulator,
+    tmp_path: Path,
+    provisioned: Provisioned,
+    description: str,
 ) -> None:
-    root = tmp_path / "services"
-    write_service(root, "pay", "api")
-    assert cli("apply", str(root), *FAST).exit_code == 0
+    root = provisioned(tmp_path / "services", "pay/api")
     post_by_hand(jenkins_env, "job/pay/createItem?name=report", hand_made_job(description))
     applied = cli("apply", str(root), "--prune=delete", "--yes", *FAST)
     assert applied.exit_code == 0, applied.stderr
@@ -66,11 +67,9 @@ def test_marker_text_in_a_hand_made_description_is_not_ownership(
 
 
 def test_copy_under_a_described_name_is_refused_until_adopted(
-    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path, provisioned: Provisioned
 ) -> None:
-    root = tmp_path / "services"
-    write_service(root, "pay", "api")
-    assert cli("apply", str(root), *FAST).exit_code == 0
+    root = provisioned(tmp_path / "services", "pay/api")
     post_by_hand(jenkins_env, "job/pay/createItem?name=worker&mode=copy&from=api")
     before = jenkins_env.items["pay/worker"].config_xml
     write_service(root, "pay", "worker", branch="develop")
@@ -88,12 +87,9 @@ def test_copy_under_a_described_name_is_refused_until_adopted(
 
 
 def test_copied_folder_inside_a_removed_team_keeps_the_team(
-    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path, provisioned: Provisioned
 ) -> None:
-    root = tmp_path / "services"
-    write_service(root, "keep", "api")
-    write_service(root, "gone", "api")
-    assert cli("apply", str(root), *FAST).exit_code == 0
+    root = provisioned(tmp_path / "services", "keep/api", "gone/api")
     # A folder copied from a managed team folder, with hand-made work inside.
     post_by_hand(jenkins_env, "job/gone/createItem?name=lab&mode=copy&from=/keep")
     post_by_hand(jenkins_env, "job/gone/job/lab/createItem?name=experiment", hand_made_job("mine"))

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import CliResult, post_by_hand, write_service
+from conftest import CliResult, Provisioned, post_by_hand
 
 from jenkins_bridge.testing import JenkinsEmulator
 
@@ -27,13 +27,9 @@ def as_written_by_an_earlier_version(description: str) -> str:
 
 
 def test_legacy_lines_are_upgraded_for_their_own_file_and_never_pruned(
-    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path, provisioned: Provisioned
 ) -> None:
-    root = tmp_path / "services"
-    write_service(root, "pay", "api")
-    write_service(root, "pay", "old")
-    write_service(root, "pay", "renamed")
-    assert cli("apply", str(root), *FAST).exit_code == 0
+    root = provisioned(tmp_path / "services", "pay/api", "pay/old", "pay/renamed")
     for name, item in jenkins_env.items.items():
         set_description(jenkins_env, name, as_written_by_an_earlier_version(item.description or ""))
     assert "item=" not in (jenkins_env.items["pay/api"].description or "")

@@ -8,7 +8,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import CliResult, git_repository, write_service
+from conftest import CliResult, Provisioned, git_repository, write_service
 
 from jenkins_bridge.testing import JenkinsEmulator
 
@@ -17,13 +17,12 @@ FAST = ("--max-rps", "0")
 
 
 def test_second_repository_cannot_take_over_a_job(
-    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path, provisioned: Provisioned
 ) -> None:
     first = git_repository(tmp_path / "first", "git@git.example.com:platform/first.git")
     second = git_repository(tmp_path / "second", "https://ci@git.example.com/platform/second.git")
-    write_service(first, "pay", "api")
     write_service(second, "pay", "api", branch="hijack")
-    assert cli("apply", str(first), *FAST).exit_code == 0
+    provisioned(first, "pay/api")
     before = jenkins_env.items["pay/api"].config_xml
     planned = cli("plan", str(second), *FAST)
     assert planned.exit_code == 1
@@ -54,14 +53,12 @@ def test_second_repository_cannot_take_over_a_job(
 
 
 def test_second_repository_never_prunes_the_first_ones_jobs(
-    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path, provisioned: Provisioned
 ) -> None:
     first = git_repository(tmp_path / "first", "https://git.example.com/platform/first.git")
     second = git_repository(tmp_path / "second", "https://git.example.com/platform/second.git")
-    write_service(first, "pay", "api")
-    write_service(first, "pay", "ledger")
+    provisioned(first, "pay/api", "pay/ledger")
     write_service(second, "pay", "worker")
-    assert cli("apply", str(first), *FAST).exit_code == 0
     for mode in ("--prune", "--prune=delete"):
         for scope in ("teams", "all"):
             planned = cli("plan", str(second), mode, "--prune-scope", scope, *FAST)
@@ -77,12 +74,11 @@ def test_second_repository_never_prunes_the_first_ones_jobs(
 
 
 def test_another_folder_of_descriptors_in_the_same_repository(
-    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path
+    cli: Cli, jenkins_env: JenkinsEmulator, tmp_path: Path, provisioned: Provisioned
 ) -> None:
     repo = git_repository(tmp_path / "platform", "https://git.example.com/platform/services.git")
-    write_service(repo / "payments", "pay", "api")
+    provisioned(repo / "payments", "pay/api")
     write_service(repo / "ledger", "pay", "ledger")
-    assert cli("apply", str(repo / "payments"), *FAST).exit_code == 0
     applied = cli("apply", str(repo / "ledger"), "--prune=delete", "--yes", *FAST)
     assert applied.exit_code == 0, applied.stderr
     assert {"pay/api", "pay/ledger"} <= set(jenkins_env.items)

@@ -240,8 +240,7 @@ def test_names_are_trimmed_and_case_insensitive(
     assert dup.status_code == 400
     assert dup.headers["X-Error"] == "A job already exists with the name ?my job?"
     info = http.get(emu.url + "job/MY%20JOB/api/json").json()
-    assert info["name"] == "My Job"
-    assert info["url"] == emu.url + "job/My%20Job/"
+    assert (info["name"], info["url"]) == ("My Job", emu.url + "job/My%20Job/")
 
 
 def test_malformed_xml_is_500_and_leaves_nothing(
@@ -272,8 +271,7 @@ def test_nested_folders_and_scoped_names(emu: JenkinsEmulator, http: requests.Se
     assert emu.items["a/b/a"].kind == "job"
     assert emu.items["a/b"].kind == "folder"
     info = http.get(emu.url + "job/a/job/b/job/a/api/json").json()
-    assert info["fullName"] == "a/b/a"
-    assert info["url"] == emu.url + "job/a/job/b/job/a/"
+    assert (info["fullName"], info["url"]) == ("a/b/a", emu.url + "job/a/job/b/job/a/")
 
 
 def test_multibranch_is_a_group_without_create_item(
