@@ -7,6 +7,7 @@ stderr as plain lines.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,20 +32,23 @@ def _result_data(result: ImageResult) -> dict[str, Any]:
     }
 
 
+_DESCRIPTOR = click.argument("descriptor", type=click.Path(dir_okay=False, path_type=Path))
+
+
+def _tags(
+    help: str, *, required: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option("--tag", "tags", multiple=True, required=required, metavar="TAG", help=help)
+
+
 @click.group("image")
 def image() -> None:
     """Build and push the service's container image (Docker engine at $DOCKER_HOST)."""
 
 
 @image.command("build")
-@click.argument("descriptor", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--tag",
-    "tags",
-    multiple=True,
-    metavar="TAG",
-    help="Extra tag (repeatable). The commit and <branch>-<build> tags are always added.",
-)
+@_DESCRIPTOR
+@_tags("Extra tag (repeatable). The commit and <branch>-<build> tags are always added.")
 @click.option("--push", "push_after", is_flag=True, help="Push every tag after building.")
 @click.option("--cache-from", multiple=True, metavar="REF", help="Image to use as a cache source.")
 @click.option("--no-cache", is_flag=True, help="Do not use the layer cache.")
@@ -79,15 +83,8 @@ def build(
 
 
 @image.command("push")
-@click.argument("descriptor", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--tag",
-    "tags",
-    multiple=True,
-    required=True,
-    metavar="TAG",
-    help="Tag to push (repeatable); build it first with 'image build'.",
-)
+@_DESCRIPTOR
+@_tags("Tag to push (repeatable); build it first with 'image build'.", required=True)
 def push(descriptor: Path, tags: tuple[str, ...]) -> Outcome:
     """Push DESCRIPTOR's image to image.repository; print repository@sha256:digest.
 
