@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import click
 
@@ -17,7 +17,7 @@ from jenkins_bridge.cli.output import Outcome, progress
 from jenkins_bridge.errors import Interrupted
 
 if TYPE_CHECKING:
-    from jenkins_bridge.containers.build import ImageResult
+    from jenkins_bridge.containers.build import BuildOptions, ImageResult
 
 
 def _result_data(result: ImageResult) -> dict[str, Any]:
@@ -36,9 +36,9 @@ _DESCRIPTOR = click.argument("descriptor", type=click.Path(dir_okay=False, path_
 
 
 def _tags(
-    help: str, *, required: bool = False
+    dest: str, help: str, *, required: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    return click.option("--tag", "tags", multiple=True, required=required, metavar="TAG", help=help)
+    return click.option("--tag", dest, multiple=True, required=required, metavar="TAG", help=help)
 
 
 @click.group("image")
@@ -48,17 +48,14 @@ def image() -> None:
 
 @image.command("build")
 @_DESCRIPTOR
-@_tags("Extra tag (repeatable). The commit and <branch>-<build> tags are always added.")
-@click.option("--push", "push_after", is_flag=True, help="Push every tag after building.")
+@_tags(
+    "extra_tags",
+    "Extra tag (repeatable). The commit and <branch>-<build> tags are always added.",
+)
+@click.option("--push", is_flag=True, help="Push every tag after building.")
 @click.option("--cache-from", multiple=True, metavar="REF", help="Image to use as a cache source.")
 @click.option("--no-cache", is_flag=True, help="Do not use the layer cache.")
-def build(
-    descriptor: Path,
-    tags: tuple[str, ...],
-    push_after: bool,
-    cache_from: tuple[str, ...],
-    no_cache: bool,
-) -> Outcome:
+def build(descriptor: Path, **options: Unpack[BuildOptions]) -> Outcome:
     """Build DESCRIPTOR's image; print the reference a deploy should use.
 
     Without --push that is repository:<immutable tag>; with it, repository@sha256:digest.
@@ -66,14 +63,7 @@ def build(
     from jenkins_bridge.containers.build import ImageBuildInterrupted, build_image
 
     try:
-        result = build_image(
-            descriptor,
-            extra_tags=tags,
-            push=push_after,
-            cache_from=cache_from,
-            no_cache=no_cache,
-            log=progress,
-        )
+        result = build_image(descriptor, log=progress, **options)
     except ImageBuildInterrupted as exc:
         if exc.built is None:
             raise
@@ -84,7 +74,7 @@ def build(
 
 @image.command("push")
 @_DESCRIPTOR
-@_tags("Tag to push (repeatable); build it first with 'image build'.", required=True)
+@_tags("tags", "Tag to push (repeatable); build it first with 'image build'.", required=True)
 def push(descriptor: Path, tags: tuple[str, ...]) -> Outcome:
     """Push DESCRIPTOR's image to image.repository; print repository@sha256:digest.
 
