@@ -7,7 +7,7 @@ where they become a one-line message (or a JSON error object) and an exit code.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -35,13 +35,8 @@ class Problem:
         return f"{where}: {self.message}" if where else self.message
 
     def as_json(self) -> dict[str, object]:
-        return {
-            "code": self.code,
-            "message": self.message,
-            "file": self.file,
-            "line": self.line,
-            "column": self.column,
-        }
+        """Every field, by name: the JSON envelope's problem object."""
+        return asdict(self)
 
 
 class BridgeError(Exception):

@@ -146,11 +146,25 @@ EOF
     start_registry auth-registry "$AUTH_REGISTRY_ADDR"
 }
 
-build_base_image() {
-    if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
-        say "image $BASE_IMAGE present"
-        return
+# True, and says so, when image $1 is already on the engine.
+image_present() {
+    docker image inspect "$1" >/dev/null 2>&1 || return 1
+    say "image $1 present"
+}
+
+# Builds image $1 from the context folder $2, logging to $3; on failure shows the log's end
+# and exits.
+build_image_from() {
+    if ! docker build --network host -t "$1" "$2" >"$3" 2>&1; then
+        say "building $1 failed; last log lines:"
+        tail -n 20 "$3"
+        exit 1
     fi
+    say "built $1"
+}
+
+build_base_image() {
+    image_present "$BASE_IMAGE" && return
     say "building $BASE_IMAGE from scratch + static busybox"
     local context="$STATE/busybox-context"
     rm -rf "$context"
@@ -163,21 +177,13 @@ RUN ["/bin/busybox", "--install", "-s", "/bin"]
 ENV PATH=/bin
 CMD ["/bin/sh"]
 EOF
-    if ! docker build --network host -t "$BASE_IMAGE" "$context" >"$STATE/busybox-build.log" 2>&1; then
-        say "building $BASE_IMAGE failed; last log lines:"
-        tail -n 20 "$STATE/busybox-build.log"
-        exit 1
-    fi
-    say "built $BASE_IMAGE"
+    build_image_from "$BASE_IMAGE" "$context" "$STATE/busybox-build.log"
 }
 
 build_proxy_image() {
     # No image can be pulled here: the deploy tests' reverse proxy is Debian's nginx binary
     # with the libraries it links, on top of the busybox base (sh and nc for the probes).
-    if docker image inspect "$PROXY_IMAGE" >/dev/null 2>&1; then
-        say "image $PROXY_IMAGE present"
-        return
-    fi
+    image_present "$PROXY_IMAGE" && return
     say "building $PROXY_IMAGE from Debian's nginx package"
     local context="$STATE/nginx-context"
     rm -rf "$context"
@@ -212,12 +218,7 @@ ENV PATH=/usr/sbin:/bin
 STOPSIGNAL SIGQUIT
 CMD ["nginx", "-g", "daemon off;"]
 DOCKERFILE
-    if ! docker build --network host -t "$PROXY_IMAGE" "$context" >"$STATE/nginx-build.log" 2>&1; then
-        say "building $PROXY_IMAGE failed; last log lines:"
-        tail -n 20 "$STATE/nginx-build.log"
-        exit 1
-    fi
-    say "built $PROXY_IMAGE"
+    build_image_from "$PROXY_IMAGE" "$context" "$STATE/nginx-build.log"
 }
 
 GWBRIDGE_SUBNET="198.19.0.0/24"

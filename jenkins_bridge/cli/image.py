@@ -7,8 +7,9 @@ stderr as plain lines.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import click
 
@@ -16,7 +17,7 @@ from jenkins_bridge.cli.output import Outcome, progress
 from jenkins_bridge.errors import Interrupted
 
 if TYPE_CHECKING:
-    from jenkins_bridge.containers.build import ImageResult
+    from jenkins_bridge.containers.build import BuildOptions, ImageResult
 
 
 def _result_data(result: ImageResult) -> dict[str, Any]:
@@ -31,30 +32,30 @@ def _result_data(result: ImageResult) -> dict[str, Any]:
     }
 
 
+_DESCRIPTOR = click.argument("descriptor", type=click.Path(dir_okay=False, path_type=Path))
+
+
+def _tags(
+    dest: str, help: str, *, required: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option("--tag", dest, multiple=True, required=required, metavar="TAG", help=help)
+
+
 @click.group("image")
 def image() -> None:
     """Build and push the service's container image (Docker engine at $DOCKER_HOST)."""
 
 
 @image.command("build")
-@click.argument("descriptor", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--tag",
-    "tags",
-    multiple=True,
-    metavar="TAG",
-    help="Extra tag (repeatable). The commit and <branch>-<build> tags are always added.",
+@_DESCRIPTOR
+@_tags(
+    "extra_tags",
+    "Extra tag (repeatable). The commit and <branch>-<build> tags are always added.",
 )
-@click.option("--push", "push_after", is_flag=True, help="Push every tag after building.")
+@click.option("--push", is_flag=True, help="Push every tag after building.")
 @click.option("--cache-from", multiple=True, metavar="REF", help="Image to use as a cache source.")
 @click.option("--no-cache", is_flag=True, help="Do not use the layer cache.")
-def build(
-    descriptor: Path,
-    tags: tuple[str, ...],
-    push_after: bool,
-    cache_from: tuple[str, ...],
-    no_cache: bool,
-) -> Outcome:
+def build(descriptor: Path, **options: Unpack[BuildOptions]) -> Outcome:
     """Build DESCRIPTOR's image; print the reference a deploy should use.
 
     Without --push that is repository:<immutable tag>; with it, repository@sha256:digest.
@@ -62,14 +63,7 @@ def build(
     from jenkins_bridge.containers.build import ImageBuildInterrupted, build_image
 
     try:
-        result = build_image(
-            descriptor,
-            extra_tags=tags,
-            push=push_after,
-            cache_from=cache_from,
-            no_cache=no_cache,
-            log=progress,
-        )
+        result = build_image(descriptor, log=progress, **options)
     except ImageBuildInterrupted as exc:
         if exc.built is None:
             raise
@@ -79,15 +73,8 @@ def build(
 
 
 @image.command("push")
-@click.argument("descriptor", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--tag",
-    "tags",
-    multiple=True,
-    required=True,
-    metavar="TAG",
-    help="Tag to push (repeatable); build it first with 'image build'.",
-)
+@_DESCRIPTOR
+@_tags("tags", "Tag to push (repeatable); build it first with 'image build'.", required=True)
 def push(descriptor: Path, tags: tuple[str, ...]) -> Outcome:
     """Push DESCRIPTOR's image to image.repository; print repository@sha256:digest.
 

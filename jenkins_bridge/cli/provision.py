@@ -40,8 +40,18 @@ class ProvisionCommand(click.Command):
         return super().parse_args(ctx, rewritten)
 
 
+_Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def _defaulted(
+    name: str, kind: click.IntRange | click.FloatRange, default: float, help: str
+) -> _Decorator:
+    """A numeric option whose help shows its default."""
+    return click.option(name, type=kind, default=default, show_default=True, help=help)
+
+
 def _connection_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
+    options: list[_Decorator] = [
         click.argument("paths", nargs=-1, required=True, type=click.Path()),
         click.option("--jenkins", metavar="URL", help="Controller URL (default $JENKINS_URL)."),
         click.option(
@@ -66,12 +76,11 @@ def _connection_options(function: Callable[..., Any]) -> Callable[..., Any]:
             "the controller, including removed teams (when these descriptors are the only "
             "source of managed jobs).",
         ),
-        click.option(
+        _defaulted(
             "--max-delete",
-            type=click.IntRange(min=0),
-            default=5,
-            show_default=True,
-            help="Refuse to delete more items than this in one run.",
+            click.IntRange(min=0),
+            5,
+            "Refuse to delete more items than this in one run.",
         ),
         click.option(
             "--force-adopt",
@@ -88,27 +97,9 @@ def _connection_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--verify", is_flag=True, help="Also fetch every live config.xml and report drift."
         ),
-        click.option(
-            "--workers",
-            type=click.IntRange(1, 64),
-            default=8,
-            show_default=True,
-            help="Parallel requests.",
-        ),
-        click.option(
-            "--max-rps",
-            type=click.FloatRange(min=0),
-            default=50.0,
-            show_default=True,
-            help="Request-rate cap (0: none).",
-        ),
-        click.option(
-            "--timeout",
-            type=click.FloatRange(min=1),
-            default=30.0,
-            show_default=True,
-            help="Seconds per request.",
-        ),
+        _defaulted("--workers", click.IntRange(1, 64), 8, "Parallel requests."),
+        _defaulted("--max-rps", click.FloatRange(min=0), 50.0, "Request-rate cap (0: none)."),
+        _defaulted("--timeout", click.FloatRange(min=1), 30.0, "Seconds per request."),
     ]
 
     @functools.wraps(function)

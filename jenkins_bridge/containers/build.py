@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from jenkins_bridge.containers.context import check_build_context, repository_root
 from jenkins_bridge.containers.engine import (
@@ -126,19 +127,26 @@ def refuse_secrets(
                 raise SecretInBuildInput(f"{where} {key}")
 
 
+class BuildOptions(TypedDict):
+    """How ``build_image`` builds: the ``image build`` command's options."""
+
+    extra_tags: tuple[str, ...]
+    push: bool  # every tag, after building
+    cache_from: tuple[str, ...]
+    no_cache: bool
+
+
 def build_image(
     descriptor: Path,
     *,
-    extra_tags: tuple[str, ...],
-    push: bool,
-    cache_from: tuple[str, ...],
-    no_cache: bool,
     log: LogSink,
     environ: Mapping[str, str] | None = None,
+    **options: Unpack[BuildOptions],
 ) -> ImageResult:
     """Build ``descriptor``'s image with its commit and ``<branch>-<build>`` tags plus
     ``extra_tags``; with ``push``, push every tag. ``log`` gets the engine's lines."""
     env = os.environ if environ is None else environ
+    push = options["push"]
     plan = resolve_image(load_service(descriptor))
     check_build_inputs(plan.context_dir, plan.dockerfile)
     check_build_context(
@@ -163,12 +171,12 @@ def build_image(
         context_dir=plan.context_dir,
         dockerfile=plan.dockerfile,
         repository=plan.spec.repository,
-        tags=tuple(image_tags(facts, extra_tags)),
+        tags=tuple(image_tags(facts, options["extra_tags"])),
         labels=labels,
         build_args=build_args,
         target=plan.spec.target,
-        cache_from=cache_from,
-        no_cache=no_cache,
+        cache_from=options["cache_from"],
+        no_cache=options["no_cache"],
         repository_root=plan.repository_root,
     )
     built: BuiltImage | None = None

@@ -107,6 +107,11 @@ def _printable(label: str, column: int) -> None:
         raise LabelExpressionError(f"column {column}: a label cannot hold control characters")
 
 
+# Binary operators, loosest first (Jenkins' grammar rules term1..term4): each is
+# left-associative except '->', which takes one operand on each side.
+_BINARY_LEVELS = ("<->", "->", "||", "&&")
+
+
 class _Parser:
     """Recursive descent over the grammar's rules term1 (<->) .. term6 (atoms, parentheses)."""
 
@@ -124,36 +129,29 @@ class _Parser:
         return False
 
     def expression(self) -> None:
-        self._iff()
+        self._level()
         token = self._peek()
         if token.kind != "end":
             hint = " (join labels with && or ||)" if token.kind in ("atom", "quoted") else ""
             raise LabelExpressionError(f"column {token.column}: unexpected {token.text!r}{hint}")
 
-    def _iff(self) -> None:
-        self._implies()
-        while self._take("<->"):
-            self._implies()
-
-    def _implies(self) -> None:
-        self._or()
-        if self._take("->"):
-            self._or()
+    def _level(self, level: int = 0) -> None:
+        """One operator level of ``_BINARY_LEVELS`` and the tighter ones below it."""
+        if level == len(_BINARY_LEVELS):
+            self._not()
+            return
+        operator = _BINARY_LEVELS[level]
+        self._level(level + 1)
+        if operator != "->":
+            while self._take(operator):
+                self._level(level + 1)
+        elif self._take("->"):
+            self._level(level + 1)
             if self._peek().kind == "->":
                 token = self._peek()
                 raise LabelExpressionError(
                     f"column {token.column}: '->' cannot be chained; add parentheses"
                 )
-
-    def _or(self) -> None:
-        self._and()
-        while self._take("||"):
-            self._and()
-
-    def _and(self) -> None:
-        self._not()
-        while self._take("&&"):
-            self._not()
 
     def _not(self) -> None:
         self._take("!")
@@ -164,7 +162,7 @@ class _Parser:
         if self._take("atom") or self._take("quoted"):
             return
         if self._take("("):
-            self._iff()
+            self._level()
             if not self._take(")"):
                 closing = self._peek()
                 raise LabelExpressionError(f"column {closing.column}: expected ')'")

@@ -11,9 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-API_VERSION = "jenkins-bridge/v1"
-KIND = "Service"
-
 
 @dataclass(frozen=True, slots=True)
 class Metadata:

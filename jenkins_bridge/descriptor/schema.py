@@ -1,7 +1,7 @@
 """The descriptor's JSON Schema (v1): the one source of field names, types, defaults and docs.
 
-``jenkins-bridge schema`` prints it for editors; validation (``schema_check``, generated from
-it) and the model (``with_defaults`` fills what a descriptor leaves out) read it.
+``jenkins-bridge schema`` prints it for editors; validation (jsonschema-rs, in ``validation``)
+and the model (``with_defaults`` fills what a descriptor leaves out) read it.
 Custom ``x-message`` texts replace jsonschema's generic wording where a rule needs explaining;
 ``x-default-shown`` is what the README reference shows for a default that names this release.
 """

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import difflib
 import functools
-import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from jenkins_bridge.descriptor import schema_check
+import jsonschema_rs
+
 from jenkins_bridge.descriptor.cron import CronSpecError, check_cron_spec
 from jenkins_bridge.descriptor.label_expression import LabelExpressionError, check_label_expression
 from jenkins_bridge.descriptor.schema import SCHEMA
-from jenkins_bridge.descriptor.schema_violation import SchemaViolation
 from jenkins_bridge.descriptor.yamlsource import KeyPath, LoadedDocument
 from jenkins_bridge.errors import Problem
 
@@ -48,13 +47,8 @@ def _short(value: Any) -> str:
 
 
 @functools.cache
-def _validator() -> Any:
-    # Imported here: jsonschema costs ~70 ms to import and only validation needs it.
-    import jsonschema
-
-    cls = jsonschema.validators.validator_for(SCHEMA)
-    cls.check_schema(SCHEMA)
-    return cls(SCHEMA)
+def _validator() -> jsonschema_rs.Validator:
+    return jsonschema_rs.validator_for(SCHEMA)
 
 
 def _subschema(path: KeyPath) -> dict[str, Any]:
@@ -69,75 +63,50 @@ def _subschema(path: KeyPath) -> dict[str, Any]:
     return node
 
 
+def _schema_at(schema_path: Sequence[str | int]) -> dict[str, Any]:
+    """The schema node a rule sits in (``schema_path`` without the rule's keyword)."""
+    node: Any = SCHEMA
+    for part in schema_path:
+        node = node[part]
+    return node if isinstance(node, dict) else {}
+
+
 def problem_at(doc: LoadedDocument, path: KeyPath, message: str, *, key: bool = False) -> Problem:
     file, line, column = doc.where(path, key=key)
     return Problem("invalid", f"{dotted(path)}: {message}", file, line, column)
 
 
 def schema_problems(doc: LoadedDocument, data: dict[str, Any]) -> Iterator[Problem]:
-    """The schema's verdict comes from ``schema_check`` (generated from it, ~20x faster than
-    jsonschema); only data it refuses is explained, with jsonschema, which lists every
-    problem with its place."""
-    try:
-        schema_check.check(data)
-        return
-    except SchemaViolation as exc:
-        fast_error = exc
-    found = False
+    """Every rule of the schema the data breaks (jsonschema-rs: compiled, so checking is cheap
+    enough to run on every descriptor), each explained at its place."""
     for error in _validator().iter_errors(data):
-        found = True
         yield from _translate(doc, error)
-    if not found:
-        # The two engines differ in corners (e.g. Python's `$` also matches before a final
-        # newline, which fastjsonschema rightly refuses): trust the stricter verdict.
-        path = fast_error.path
-        message = _subschema(path).get("x-message") if fast_error.rule == "pattern" else None
-        yield problem_at(doc, path, message or fast_error.message.replace("data.", "", 1))
 
 
-def _translate(doc: LoadedDocument, error: Any) -> Iterator[Problem]:
-    path: KeyPath = tuple(error.absolute_path)
-    kind = error.validator
-    value = error.validator_value
-    instance = error.instance
-    schema = error.schema if isinstance(error.schema, dict) else {}
-
-    if kind == "additionalProperties":
+def _translate(doc: LoadedDocument, error: jsonschema_rs.ValidationError) -> Iterator[Problem]:
+    path: KeyPath = tuple(error.instance_path)
+    kind = error.kind
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
         allowed = sorted(_subschema(path).get("properties", {}))
-        for key in sorted(k for k in instance if k not in allowed):
+        for key in sorted(kind.unexpected):
             guess = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
             hint = f"did you mean '{guess[0]}'?" if guess else f"allowed: {', '.join(allowed)}"
             yield problem_at(doc, (*path, key), f"unknown key '{key}' ({hint})", key=True)
         return
-    if kind == "required":
-        for name in value:
-            if isinstance(instance, dict) and name not in instance:
-                yield problem_at(doc, path, f"missing required key '{name}'", key=True)
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
+        yield problem_at(doc, path, f"missing required key '{kind.property}'", key=True)
         return
-    if kind == "propertyNames":
-        rule = error.validator_value.get("x-name-message", "letters, digits, '_'")
-        for key in instance:
-            if not _valid_property_name(error, key):
-                yield problem_at(
-                    doc, (*path, key), f"'{key}' is not a valid name ({rule})", key=True
-                )
+    *where, last = error.schema_path
+    schema, rule = _schema_at(where), str(last)
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.PropertyNames):
+        name = kind.error.instance
+        shape = schema.get("x-name-message", "letters, digits and '_', not starting with a digit")
+        yield problem_at(
+            doc, (*path, str(name)), f"'{name}' is not a valid name ({shape})", key=True
+        )
         return
-
-    if kind == "pattern" and "x-name-message" in schema and isinstance(instance, str):
-        # jsonschema reports a key that breaks ``propertyNames`` at its mapping: point at it.
-        rule = schema["x-name-message"]
-        where = (*path, instance)
-        yield problem_at(doc, where, f"'{instance}' is not a valid name ({rule})", key=True)
-        return
-    message = schema.get("x-message") if kind == "pattern" else None
-    if message is None:
-        message = _message(kind, value, instance)
-    yield problem_at(doc, path, message)
-
-
-def _valid_property_name(error: Any, key: str) -> bool:
-    pattern = error.validator_value.get("pattern")
-    return pattern is None or re.search(pattern, key) is not None
+    custom = schema.get("x-message") if rule == "pattern" else None
+    yield problem_at(doc, path, custom or _message(rule, schema.get(rule), error.instance))
 
 
 _RULES = {

@@ -207,25 +207,22 @@ def load_yaml_mapping(text: bytes | str, file: str) -> LoadedDocument:
 
 
 def _walk(node: Any, file: str, budget: list[int], depth: int, merger: _Merger) -> Any:
-    fail = merger.fail
     budget[0] -= 1
     if budget[0] < 0:
-        line, column = _pos(file, node.start_mark)[1:]
-        raise fail(
+        raise merger.problem(
             f"document expands to more than {MAX_NODES} values (alias bomb?); "
             "descriptors should not need so many aliases",
-            line,
-            column,
+            node.start_mark,
         )
     if depth > MAX_DEPTH:
-        line, column = _pos(file, node.start_mark)[1:]
-        raise fail(f"nesting deeper than {MAX_DEPTH} levels", line, column)
+        raise merger.problem(f"nesting deeper than {MAX_DEPTH} levels", node.start_mark)
 
     if isinstance(node, yaml.ScalarNode):
-        return _scalar(node, file, fail)
+        return _scalar(node, file, merger.fail)
     if node.tag not in (_SEQ_TAG, _MAP_TAG):  # `!!python/object/apply:...` [...], `!!set`...
-        line, column = _pos(file, node.start_mark)[1:]
-        raise fail(f"tag '{visible(_short_tag(node.tag))}' is not supported", line, column)
+        raise merger.problem(
+            f"tag '{visible(_short_tag(node.tag))}' is not supported", node.start_mark
+        )
     if isinstance(node, yaml.SequenceNode):
         return [_walk(child, file, budget, depth + 1, merger) for child in node.value]
     assert isinstance(node, yaml.MappingNode)
@@ -233,26 +230,21 @@ def _walk(node: Any, file: str, budget: list[int], depth: int, merger: _Merger) 
     seen: dict[str, Any] = {}
     for key_node, value_node in merger.pairs(node):
         if not isinstance(key_node, yaml.ScalarNode):
-            line, column = _pos(file, key_node.start_mark)[1:]
-            raise fail("mapping keys must be plain strings", line, column)
+            raise merger.problem("mapping keys must be plain strings", key_node.start_mark)
         # Keys stay as written: YAML 1.1 would turn `on:` or `yes:` into booleans.
         key = str(key_node.value)
         bad = _INVISIBLE.search(key)
         if bad is not None:  # it would reach messages and terminals: refuse it, shown escaped
-            line, column = _pos(file, key_node.start_mark)[1:]
-            raise fail(
+            raise merger.problem(
                 f"key '{visible(key)}' holds control character U+{ord(bad.group()):04X}; "
                 "keys are plain names",
-                line,
-                column,
+                key_node.start_mark,
             )
         if key in seen:
             first = _pos(file, seen[key].start_mark)
-            line, column = _pos(file, key_node.start_mark)[1:]
-            raise fail(
+            raise merger.problem(
                 f"duplicate key '{key}' (first defined at line {first[1]}, column {first[2]})",
-                line,
-                column,
+                key_node.start_mark,
             )
         seen[key] = key_node
         result[key] = _walk(value_node, file, budget, depth + 1, merger)
@@ -284,10 +276,15 @@ class _Merger:
         self.done: dict[int, list[tuple[Any, Any]]] = {}
         self.active: set[int] = set()
 
+    def problem(self, message: str, mark: Any) -> YamlProblem:
+        """The loading error ``message``, located at ``mark``."""
+        line, column = _pos(self.file, mark)[1:]
+        problem: YamlProblem = self.fail(message, line, column)
+        return problem
+
     def _refuse(self, message: str, mark: Any) -> None:
         if self.fail is not None:
-            line, column = _pos(self.file, mark)[1:]
-            raise self.fail(message, line, column)
+            raise self.problem(message, mark)
 
     def pairs(self, node: Any) -> list[tuple[Any, Any]]:
         pairs: list[tuple[Any, Any]] = node.value

@@ -14,7 +14,7 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 from urllib.parse import quote, urlsplit
 
 from jenkins_bridge.jenkins.errors import (
@@ -29,7 +29,7 @@ from jenkins_bridge.jenkins.retry import RetryPolicy
 if TYPE_CHECKING:
     import requests
 
-    from jenkins_bridge.jenkins.transport import ControllerSession
+    from jenkins_bridge.jenkins.transport import ControllerSession, RequestParts
 
 XML_HEADERS = {"Content-Type": "application/xml; charset=utf-8"}
 PLUGIN_FIELDS = "&tree=plugins[shortName,version,active,enabled]"
@@ -177,15 +177,7 @@ class JenkinsClient:
         self.bucket.acquire()
         return session.send(method, self.url + path, data=data, headers=all_headers, item=item)
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        data: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        item: str | None = None,
-    ) -> requests.Response:
+    def _send(self, method: str, path: str, **parts: Unpack[RequestParts]) -> requests.Response:
         """One logical request: retried on transient failures, re-crumbed once on rejection."""
         crumb_retried = False
         attempt = 0
@@ -193,7 +185,9 @@ class JenkinsClient:
             generation = self._crumb_generation
             self._count(retry=attempt > 0)
             try:
-                return self._send_once(method, path, data, headers or {}, item)
+                return self._send_once(
+                    method, path, parts.get("data"), parts.get("headers") or {}, parts.get("item")
+                )
             except CrumbRejected:
                 if crumb_retried:
                     raise

@@ -7,9 +7,18 @@ error carries secrets.
 
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
 from urllib.parse import urlsplit
 
 from jenkins_bridge.errors import BridgeError
+
+
+class RequestEvidence(TypedDict, total=False):
+    """Where a request failed: its URL, the item it was about, the HTTP status it got."""
+
+    url: str | None
+    item: str | None
+    status: int | None
 
 
 class JenkinsError(BridgeError):
@@ -20,18 +29,12 @@ class JenkinsError(BridgeError):
     retryable = False
 
     def __init__(
-        self,
-        message: str,
-        *,
-        url: str | None = None,
-        item: str | None = None,
-        status: int | None = None,
-        hint: str | None = None,
+        self, message: str, *, hint: str | None = None, **evidence: Unpack[RequestEvidence]
     ) -> None:
         super().__init__(message, hint=hint)
-        self.url = url
-        self.item = item
-        self.status = status
+        self.url = evidence.get("url")
+        self.item = evidence.get("item")
+        self.status = evidence.get("status")
         self.body: str | None = None
         self.attempts = 1  # how many times the request was sent before this error
 

@@ -4,37 +4,35 @@ python-jenkins keeps its ``requests.Session`` private, follows every redirect an
 403 and 500 into one message, so through its public surface the adapter could not read a
 status, manage crumbs itself, or POST without a second request. Every request of the adapter
 therefore goes through ``ControllerSession.send``, and every failure becomes a typed
-``JenkinsError`` in ``translate_error`` (the model is docker-py's
+``errors.JenkinsError`` in ``translate_error`` (the model is docker-py's
 ``create_api_error_from_http_exception``: status + URL + body excerpt -> a typed error).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import HTTPBasicAuth
 
-from jenkins_bridge.jenkins.errors import (
-    AuthFailed,
-    BadRequest,
-    Conflict,
-    ControllerUnreachable,
-    CrumbRejected,
-    JenkinsError,
-    NotFound,
-    PermissionDenied,
-    ServerError,
-    safe_url,
-)
+from jenkins_bridge.jenkins import errors
 
 if TYPE_CHECKING:
     from jenkins_bridge.jenkins.client import Credentials
 
 # How much of an error page an error keeps as evidence; Jenkins' error pages are long HTML.
 EXCERPT_LENGTH = 300
+
+
+class RequestParts(TypedDict, total=False):
+    """What a request carries besides its method and URL; ``item`` is the Jenkins item it is
+    about, named in its errors."""
+
+    data: bytes | None
+    headers: Mapping[str, str] | None
+    item: str | None
 
 
 class ControllerSession:
@@ -51,7 +49,7 @@ class ControllerSession:
     - ``timeout`` seconds per request; proxies and CA bundles come from the environment as
       requests reads them.
 
-    ``send`` returns the response of a success (status < 400) and raises the ``JenkinsError``
+    ``send`` returns the response of a success (status < 400) and raises the ``errors.JenkinsError``
     that ``translate_error`` makes of anything else. It is safe to share between threads.
     """
 
@@ -69,21 +67,14 @@ class ControllerSession:
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
         self._session.mount(base_url, adapter)
 
-    def send(
-        self,
-        method: str,
-        url: str,
-        *,
-        data: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        item: str | None = None,
-    ) -> requests.Response:
+    def send(self, method: str, url: str, **parts: Unpack[RequestParts]) -> requests.Response:
+        item = parts.get("item")
         try:
             response = self._session.request(
                 method,
                 url,
-                data=data,
-                headers=dict(headers or {}),
+                data=parts.get("data"),
+                headers=dict(parts.get("headers") or {}),
                 timeout=self.timeout,
                 allow_redirects=False,
             )
@@ -101,14 +92,14 @@ def translate_error(
     *,
     response: requests.Response | None = None,
     failure: requests.RequestException | None = None,
-) -> JenkinsError:
+) -> errors.JenkinsError:
     """The typed error for a request to ``url`` (about ``item``, if any) that got an error
     ``response``, or no answer at all (``failure``)."""
-    safe = safe_url(url)
+    safe = errors.safe_url(url)
     if response is not None:
         return _from_status(response, safe, item, credentials)
     if isinstance(failure, requests.Timeout):
-        return ControllerUnreachable(
+        return errors.ControllerUnreachable(
             f"{safe} timed out",
             url=safe,
             item=item,
@@ -119,13 +110,13 @@ def translate_error(
         reason = "connection reset" if "reset" in text.lower() else "cannot connect"
         if "RemoteDisconnected" in text or "Connection aborted" in text:
             reason = "connection closed without a response"
-        return ControllerUnreachable(
+        return errors.ControllerUnreachable(
             f"{reason}: {safe}",
             url=safe,
             item=item,
             hint="check --jenkins / $JENKINS_URL and that the controller is up",
         )
-    return JenkinsError(
+    return errors.JenkinsError(
         f"request to {item or safe} failed: {type(failure).__name__}", url=safe, item=item
     )
 
@@ -136,33 +127,38 @@ def _excerpt(text: str) -> str | None:
 
 def _from_status(
     response: requests.Response, url: str, item: str | None, credentials: Credentials
-) -> JenkinsError:
+) -> errors.JenkinsError:
     status = int(response.status_code)
-    what = item or url
     text = response.text or ""  # requests decodes with errors="replace": never raises
+    kind, message, hint = _meaning(response, text, item or url, url, credentials)
+    error = kind(message, url=url, item=item, status=status, hint=hint)
+    error.body = _excerpt(text)
+    return error
+
+
+_Meaning = tuple[type[errors.JenkinsError], str, str | None]  # error class, message, hint
+
+
+def _meaning(
+    response: requests.Response, text: str, what: str, url: str, credentials: Credentials
+) -> _Meaning:
+    """What an error status means, named by the item (or URL) the request was about."""
+    status = int(response.status_code)
     error_header = response.headers.get("X-Error", "")
-    error: JenkinsError
     if status == 400 and "already exists" in error_header:
-        error = Conflict(f"{what} already exists", url=url, item=item, status=status)
-    elif status == 400:
-        error = BadRequest(
-            f"Jenkins refused {what}: {error_header or response.reason}",
-            url=url,
-            item=item,
-            status=status,
-            hint="check the item name and config",
-        )
-    elif status == 401:
-        error = AuthFailed(
+        return errors.Conflict, f"{what} already exists", None
+    if status == 400:
+        refused = f"Jenkins refused {what}: {error_header or response.reason}"
+        return errors.BadRequest, refused, "check the item name and config"
+    if status == 401:
+        return (
+            errors.AuthFailed,
             f"authentication failed at {url} (401)",
-            url=url,
-            item=item,
-            status=status,
-            hint="check $JENKINS_USER and $JENKINS_TOKEN (an API token from <jenkins>/me/configure)",  # noqa: E501
+            "check $JENKINS_USER and $JENKINS_TOKEN (an API token from <jenkins>/me/configure)",
         )
-    elif status == 403 and "No valid crumb" in f"{text} {response.reason}":
-        error = CrumbRejected(f"crumb rejected at {url}", url=url, item=item, status=status)
-    elif status == 403:
+    if status == 403 and "No valid crumb" in f"{text} {response.reason}":
+        return errors.CrumbRejected, f"crumb rejected at {url}", None
+    if status == 403:
         needed = response.headers.get("X-Required-Permission")
         if credentials.anonymous:
             hint = "set $JENKINS_USER and $JENKINS_TOKEN; anonymous access is not allowed"
@@ -170,22 +166,13 @@ def _from_status(
             hint = f"ask a Jenkins admin to grant {credentials.user} " + (
                 needed or "Job/Create, Job/Configure, Job/Delete and Overall/Read"
             )
-        error = PermissionDenied(
-            f"permission denied for {what} (403)", url=url, item=item, status=status, hint=hint
-        )
-    elif status == 404:
-        error = NotFound(f"{what} not found (404)", url=url, item=item, status=status)
-    elif status >= 500:
-        error = ServerError(
+        return errors.PermissionDenied, f"permission denied for {what} (403)", hint
+    if status == 404:
+        return errors.NotFound, f"{what} not found (404)", None
+    if status >= 500:
+        return (
+            errors.ServerError,
             f"Jenkins failed on {what} ({status})",
-            url=url,
-            item=item,
-            status=status,
-            hint="check the controller's log; a re-run resumes where this one stopped",
+            "check the controller's log; a re-run resumes where this one stopped",
         )
-    else:
-        error = BadRequest(
-            f"unexpected answer {status} for {what}", url=url, item=item, status=status
-        )
-    error.body = _excerpt(text)
-    return error
+    return errors.BadRequest, f"unexpected answer {status} for {what}", None

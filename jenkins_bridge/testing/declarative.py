@@ -44,13 +44,26 @@ def _bound_parameter(definition: ET.Element) -> ET.Element:
             bound.remove(child)
     choices = bound.find("choices")
     if choices is not None and choices.get("class") is not None:
-        values = [s.text or "" for s in choices.iter("string")]
-        choices.attrib.clear()
-        choices[:] = []
-        choices.text = None
-        for value in values:
-            ET.SubElement(choices, "string").text = value
+        _store_as_array_list(choices)
     return bound
+
+
+def _store_as_array_list(holder: ET.Element) -> None:
+    """``holder``'s strings as XStream writes the ``java.util.ArrayList`` that
+    ChoiceParameterDefinition.setChoices(List) keeps: the field's declared type, so no class
+    attribute (the saved ``Arrays$ArrayList``/``string-array`` form is gone), one <string> per
+    choice in order."""
+    choices = [s.text or "" for s in holder.iter("string")]
+    tail = holder.tail
+    holder.clear()  # attributes, text and children: nothing of the saved form survives
+    holder.tail = tail
+    holder.extend(_string(choice) for choice in choices)
+
+
+def _string(text: str) -> ET.Element:
+    element = ET.Element("string")
+    element.text = text
+    return element
 
 
 def _set_of_strings(parent: ET.Element, tag: str, values: list[str]) -> None:

@@ -69,6 +69,20 @@ def _requests(scrape: dict[str, str], ratio: Decimal, minutes: int) -> list[dict
     ]
 
 
+_NamedSeries = tuple[str, list[dict[str, str]]]  # a case's name and its input series
+
+
+def _fires_and_stays_silent(
+    rule: AlertRule, at: str, labels: dict[str, str], firing: _NamedSeries, silent: _NamedSeries
+) -> list[dict[str, Any]]:
+    """Two cases: series that make ``rule`` fire at ``at`` (with ``labels``), and series that
+    keep it silent."""
+    return [
+        _case(firing[0], firing[1], [(at, rule.alert, [_expected(rule, labels)])]),
+        _case(silent[0], silent[1], [(at, rule.alert, [])]),
+    ]
+
+
 def rule_test_cases(service: Service, environment: str) -> list[dict[str, Any]]:
     labels = {"team": service.metadata.team, "service": service.metadata.name}
     aggregated = {**labels, "environment": environment}
@@ -146,49 +160,27 @@ def rule_test_cases(service: Service, environment: str) -> list[dict[str, Any]]:
                 for le, v in zip(buckets, values, strict=True)
             ]
 
-        cases.append(
-            _case(
-                "latency: requests slower than the objective",
-                histogram("0x30"),
-                [("20m", latency.alert, [_expected(latency, aggregated)])],
-            )
+        cases += _fires_and_stays_silent(
+            latency,
+            "20m",
+            aggregated,
+            ("latency: requests slower than the objective", histogram("0x30")),
+            ("latency: requests within the objective", histogram("0+100x30")),
         )
-        cases.append(
-            _case(
-                "latency: requests within the objective",
-                histogram("0+100x30"),
-                [("20m", latency.alert, [])],
-            )
-        )
-    down = rules["ServiceTargetDown"]
-    cases.append(
-        _case(
-            "target down: scrapes failing",
-            [_series("up", scrape, "1 1 0x10")],
-            [("6m", down.alert, [_expected(down, scrape)])],
-        )
+    cases += _fires_and_stays_silent(
+        rules["ServiceTargetDown"],
+        "6m",
+        scrape,
+        ("target down: scrapes failing", [_series("up", scrape, "1 1 0x10")]),
+        ("target down: scrapes working", [_series("up", scrape, "1x10")]),
     )
-    cases.append(
-        _case(
-            "target down: scrapes working",
-            [_series("up", scrape, "1x10")],
-            [("6m", down.alert, [])],
-        )
-    )
-    restarting = rules["ServiceContainerRestarting"]
-    cases.append(
-        _case(
-            "restarting: a new process every minute",
-            [_series("process_start_time_seconds", scrape, "0+60x20")],
-            [("16m", restarting.alert, [_expected(restarting, scrape)])],
-        )
-    )
-    cases.append(
-        _case(
-            "restarting: one long-running process",
-            [_series("process_start_time_seconds", scrape, "100x20")],
-            [("16m", restarting.alert, [])],
-        )
+    restarts = "process_start_time_seconds"
+    cases += _fires_and_stays_silent(
+        rules["ServiceContainerRestarting"],
+        "16m",
+        scrape,
+        ("restarting: a new process every minute", [_series(restarts, scrape, "0+60x20")]),
+        ("restarting: one long-running process", [_series(restarts, scrape, "100x20")]),
     )
     return cases
 
