@@ -43,7 +43,16 @@ def cli_answers(repository: str = "registry.example.com/payments/api") -> list[d
             },
         },
         {"match": r" validate ", "result": {"status": "ok", "data": {"services": []}}},
-        {"match": r" deploy ", "result": {"status": "live", "data": {"result": "live"}}},
+        {
+            "match": r" deploy ",
+            "result": {
+                "status": "live",
+                "data": {
+                    "result": "live",
+                    "record": {"digest": f"{repository}@sha256:" + "d" * 64},
+                },
+            },
+        },
         {"match": r" rollback ", "result": {"status": "rolled-back", "data": {}}},
     ]
 

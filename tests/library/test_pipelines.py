@@ -63,6 +63,7 @@ SCRIPT_CASES: dict[str, str] = {
         "bridgeDeploy(environment: 'staging', image: 'r/app@sha256:1', onRollback: 'UNSTABLE')\n"
         "echo('went on')"
     ),
+    "deploy-by-tag": "bridgeDeploy(environment: 'staging', image: 'r/app:1.2')",
     "rollback-step": "bridgeRollback(environment: 'production', to: 'r/app@sha256:0')",
     "setup-mismatch": "bridgeValidate()",
     "pipeline-step": "bridgePipeline(descriptor: 'svc.yaml', agent: 'linux')",
@@ -327,6 +328,18 @@ def test_a_rolled_back_deploy_fails_the_build_naming_what_serves(runs: dict[str,
     (text,) = [c["text"] for c in run["calls"] if c.get("file") == "deploy-staging.json"]
     record = json.loads(text)
     assert record["status"] == "rolled-back"
+
+
+def test_a_deploy_names_the_digest_that_went_live(runs: dict[str, Any]) -> None:
+    run = runs["deploy-by-tag"]
+    assert run["result"] == "SUCCESS", run["log"]
+    (command,) = [c for c in shell_calls(run) if c["script"] == DEPLOY]
+    assert command["env"]["BRIDGE_IMAGE_REF"] == "r/app:1.2"
+    # the tag may move; the description names what the CLI resolved and put live
+    assert (
+        run["description"]
+        == "staging: registry.example.com/payments/api@sha256:" + "d" * 64 + " live"
+    )
 
 
 def test_onrollback_unstable_marks_the_build_and_goes_on(runs: dict[str, Any]) -> None:
