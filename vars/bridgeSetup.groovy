@@ -11,6 +11,7 @@ String call(Map config = [:]) {
         BRIDGE_SETUP_CLI: config.cli ?: env.JENKINS_BRIDGE_CLI,
         BRIDGE_SETUP_INDEX: config.indexUrl ?: env.JENKINS_BRIDGE_INDEX_URL,
         BRIDGE_SETUP_WHEEL: config.wheel ?: env.JENKINS_BRIDGE_WHEEL,
+        BRIDGE_SETUP_FIND_LINKS: config.findLinks ?: env.JENKINS_BRIDGE_FIND_LINKS,
         BRIDGE_SETUP_CACHE: config.cacheDir ?: env.JENKINS_BRIDGE_CACHE,
     ]
     String out = ''
@@ -28,7 +29,8 @@ String call(Map config = [:]) {
     return cli
 }
 
-// Venv per version under the cache folder; a marker file says the install completed.
+// Venv per version under the cache folder; a marker file says the install completed. pip's
+// arguments are built with `set --`, so each value stays one word whatever it holds.
 @groovy.transform.Field
 static final String SETUP = '''set -eu
 cli="${BRIDGE_SETUP_CLI:-}"
@@ -43,13 +45,19 @@ if [ -z "$cli" ]; then
   if [ ! -e "$venv/.complete" ]; then
     rm -rf "$venv"
     python3 -m venv "$venv" >&2
-    if [ -n "${BRIDGE_SETUP_WHEEL:-}" ]; then
-      "$venv/bin/pip" install --quiet "$BRIDGE_SETUP_WHEEL" >&2
+    set -- install --quiet --disable-pip-version-check
+    if [ -n "${BRIDGE_SETUP_FIND_LINKS:-}" ]; then
+      set -- "$@" --no-index --find-links "$BRIDGE_SETUP_FIND_LINKS"
     elif [ -n "${BRIDGE_SETUP_INDEX:-}" ]; then
-      "$venv/bin/pip" install --quiet --index-url "$BRIDGE_SETUP_INDEX" "jenkins-bridge==$BRIDGE_SETUP_VERSION" >&2
-    else
-      "$venv/bin/pip" install --quiet "jenkins-bridge==$BRIDGE_SETUP_VERSION" >&2
+      set -- "$@" --index-url "$BRIDGE_SETUP_INDEX"
     fi
+    if [ -n "${BRIDGE_SETUP_WHEEL:-}" ]; then
+      set -- "$@" "$BRIDGE_SETUP_WHEEL"
+    else
+      set -- "$@" "jenkins-bridge==$BRIDGE_SETUP_VERSION"
+    fi
+    echo "bridgeSetup: installing jenkins-bridge $BRIDGE_SETUP_VERSION into $venv" >&2
+    "$venv/bin/python" -m pip "$@" >&2
     touch "$venv/.complete"
   fi
   cli="$venv/bin/jenkins-bridge"
