@@ -47,19 +47,6 @@ def service_repository(root: Path, descriptor: str, dockerfile: str) -> tuple[Pa
     return repo, commit_all(repo, "app")
 
 
-def image_service(root: Path, repository: str, dockerfile: str) -> tuple[Path, str]:
-    """A service with an image, an in-image test and hostile values, but no deploy."""
-    descriptor = (
-        "apiVersion: jenkins-bridge/v1\nkind: Service\n"
-        "metadata: {name: app, team: library-test, description: '\"; touch pwned-description; #'}\n"
-        "source: {repo: https://git.example.com/library-test/app.git}\n"
-        "pipeline:\n  jobType: multibranch\n"
-        "  test: [{name: in-image, run: 'test \"$(cat /built.txt)\" = built'}]\n"
-        f"image: {{repository: {repository}, buildArgs: {{X: '$(touch pwned-build-arg)'}}}}\n"
-    )
-    return service_repository(root, descriptor, dockerfile)
-
-
 def live_case(name: str, repo: Path, commit: str, build: int = 1, **fields: Any) -> dict[str, Any]:
     return case(
         name,
@@ -78,13 +65,30 @@ def live_case(name: str, repo: Path, commit: str, build: int = 1, **fields: Any)
     )
 
 
+def run_image_pipeline(
+    services: Services, repositories: list[str], root: Path, built: str
+) -> tuple[str, Path, dict[str, Any]]:
+    """A service with an image, an in-image test (it expects /built.txt to say 'built') and
+    hostile values, but no deploy, whose Dockerfile writes ``built``; its generated pipeline
+    run live once. Returns the image repository, the workspace and the outcome."""
+    repository = unique_repository(services.plain_registry, repositories)
+    descriptor = (
+        "apiVersion: jenkins-bridge/v1\nkind: Service\n"
+        "metadata: {name: app, team: library-test, description: '\"; touch pwned-description; #'}\n"
+        "source: {repo: https://git.example.com/library-test/app.git}\n"
+        "pipeline:\n  jobType: multibranch\n"
+        "  test: [{name: in-image, run: 'test \"$(cat /built.txt)\" = built'}]\n"
+        f"image: {{repository: {repository}, buildArgs: {{X: '$(touch pwned-build-arg)'}}}}\n"
+    )
+    dockerfile = f"FROM {BASE_IMAGE}\nRUN echo {built} > /built.txt\n"
+    repo, commit = service_repository(root, descriptor, dockerfile)
+    return repository, repo, run_cases([live_case(built, repo, commit)], root)[built]
+
+
 def test_a_generated_pipeline_builds_tests_and_pushes_for_real(
     services: Services, repositories: list[str], tmp_path: Path
 ) -> None:
-    repository = unique_repository(services.plain_registry, repositories)
-    dockerfile = f"FROM {BASE_IMAGE}\nRUN echo built > /built.txt\n"
-    repo, commit = image_service(tmp_path, repository, dockerfile)
-    run = run_cases([live_case("live", repo, commit)], tmp_path)["live"]
+    repository, repo, run = run_image_pipeline(services, repositories, tmp_path, "built")
     assert (run["result"], stage_results(run)) == (
         "SUCCESS",
         [
@@ -117,10 +121,7 @@ def test_a_generated_pipeline_builds_tests_and_pushes_for_real(
 def test_a_failing_test_in_the_image_fails_the_build_and_pushes_nothing(
     services: Services, repositories: list[str], tmp_path: Path
 ) -> None:
-    repository = unique_repository(services.plain_registry, repositories)
-    dockerfile = f"FROM {BASE_IMAGE}\nRUN echo broken > /built.txt\n"
-    repo, commit = image_service(tmp_path, repository, dockerfile)
-    run = run_cases([live_case("live-failing", repo, commit)], tmp_path)["live-failing"]
+    _, _, run = run_image_pipeline(services, repositories, tmp_path, "broken")
     assert run["result"] == "FAILURE"
     assert ("Test: in-image", "FAILURE") in stage_results(run)
     assert ("Push image", "SKIPPED: earlier failure") in stage_results(run)
