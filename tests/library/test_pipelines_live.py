@@ -149,7 +149,8 @@ def test_a_generated_pipeline_deploys_and_a_failing_version_is_rolled_back(
     environment: Environment, repositories: list[str], tmp_path: Path
 ) -> None:
     """Build 1 puts version 1 live through the proxy; build 2's version never gets healthy: the
-    CLI exits 3, bridgeDeploy fails the build saying what is serving, and version 1 answers."""
+    CLI exits 3, bridgeDeploy fails the build saying what is serving (or, with onRollback:
+    'UNSTABLE', marks it unstable and goes on), and version 1 answers."""
     repositories.append(f"127.0.0.1:5000/{TEAM}/{environment.name}")
     descriptor = environment.with_extra(
         "    approval: {timeoutMinutes: 5}\npipeline: {jobType: multibranch}\n"
@@ -158,12 +159,29 @@ def test_a_generated_pipeline_deploys_and_a_failing_version_is_rolled_back(
     second = shutil.copytree(first, tmp_path / "build-2", symlinks=True)
     (second / "Dockerfile").write_text(app_dockerfile(2, healthy=False))
     commit2 = commit_all(second, "version 2 breaks its health check")
+    third = shutil.copytree(second, tmp_path / "hand-written", symlinks=True)
     probe = "echo(sh(script: 'wget -qO- \"http://$PROBE_LISTEN/\"', returnStdout: true).trim())"
     runs = run_cases(
         [
             live_case("build-1", first, commit1, 1),
             case("probe", script=probe, mode="live", env={"PROBE_LISTEN": environment.listen}),
             live_case("build-2", second, commit2, 2, previousResult="SUCCESS"),
+            # a hand-written pipeline that tolerates the rollback: version 2 by its tag again
+            case(
+                "unstable",
+                script=(
+                    "bridgeDeploy(environment: 'test', image: env.V2, onRollback: 'UNSTABLE')\n"
+                    "echo('went on')"
+                ),
+                mode="live",
+                workspace=str(third),
+                checkoutEnv={},
+                env={
+                    "JENKINS_BRIDGE_CLI": str(CLI),
+                    "APP_TOKEN": "token-of-a-hand-written-pipeline",
+                    "V2": f"127.0.0.1:5000/{TEAM}/{environment.name}:{commit2[:12]}",
+                },
+            ),
         ],
         tmp_path,
     )
@@ -201,4 +219,6 @@ def test_a_generated_pipeline_deploys_and_a_failing_version_is_rolled_back(
     # the history on the engine says which build and commit tried it
     assert record2["data"]["record"]["git_commit"] == commit2
     assert record2["data"]["record"]["build_url"] == "http://127.0.0.1/job/app/2/"
+    unstable = runs["unstable"]
+    assert (unstable["result"], unstable["log"]) == ("UNSTABLE", [message, "went on"])
     assert fetch(environment.listen) == "version 1"
