@@ -160,12 +160,13 @@ def test_a_generated_pipeline_deploys_and_a_failing_version_is_rolled_back(
     (second / "Dockerfile").write_text(app_dockerfile(2, healthy=False))
     commit2 = commit_all(second, "version 2 breaks its health check")
     third = shutil.copytree(second, tmp_path / "hand-written", symlinks=True)
+    approved = {"Approve: test": "approve"}  # the person at the input step says yes
     probe = "echo(sh(script: 'wget -qO- \"http://$PROBE_LISTEN/\"', returnStdout: true).trim())"
     runs = run_cases(
         [
-            live_case("build-1", first, commit1, 1),
+            live_case("build-1", first, commit1, 1, inputs=approved),
             case("probe", script=probe, mode="live", env={"PROBE_LISTEN": environment.listen}),
-            live_case("build-2", second, commit2, 2, previousResult="SUCCESS"),
+            live_case("build-2", second, commit2, 2, inputs=approved, previousResult="SUCCESS"),
             # a hand-written pipeline that tolerates the rollback: version 2 by its tag again
             case(
                 "unstable",
@@ -194,6 +195,7 @@ def test_a_generated_pipeline_deploys_and_a_failing_version_is_rolled_back(
     ]
     build1 = runs["build-1"]
     assert (build1["result"], stage_results(build1)) == ("SUCCESS", stages), build1["log"]
+    assert [c["stage"] for c in build1["calls"] if c["step"] == "input"] == ["Approve: test"]
     assert runs["probe"]["log"] == ["version 1"]
     record1 = json.loads((first / "deploy-test.json").read_text())
     assert record1["status"] == "live"
