@@ -3,7 +3,8 @@
 #   1. validate every descriptor and render the Jenkins tree into out/demo (then --check it);
 #   2. provision the jobs into the bundled Jenkins API emulator: plan, apply, plan again;
 #   3. build the ledger example's image with the Docker SDK and push it to the local registry;
-#   4. run one generated pipeline live through the pipeline harness (tests/library/).
+#   4. run generated pipelines live through the pipeline harness (tests/library/): one builds,
+#      tests and pushes; one deploys, and its next build's failing version is rolled back.
 #   5. deploy an example service with a companion (a file store keeping data in a volume) to the
 #      local engine behind the tool's nginx proxy, try a version that fails its health gate
 #      (exit 3, the old version keeps serving), roll back, show status and history, tidy up.
@@ -46,9 +47,11 @@ GIT_COMMIT="$(git rev-parse HEAD 2>/dev/null || echo 000000000000000000000000000
     BRANCH_NAME=main BUILD_NUMBER=1 \
     $JB image build examples/platform/ledger.yaml --push
 say "run a generated pipeline live through the pipeline harness (vars/ steps, Groovy 2.4):"
-say "  its Build image, Test and Push image stages drive image build/push for real"
+say "  its Build image, Test and Push image stages drive image build/push for real; then a"
+say "  pipeline that deploys: build 1 goes live behind the proxy, build 2 fails its health"
+say "  check and is rolled back (the build fails saying what serves), build 1 keeps serving"
 .venv/bin/pytest -q -p no:cacheprovider tests/library/test_pipelines_live.py \
-    -k builds_tests_and_pushes
+    -k "builds_tests_and_pushes or deploys"
 
 say "deploy: build three versions of a tiny busybox app (the third never gets healthy)"
 demo_dir=out/demo-deploy

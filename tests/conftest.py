@@ -193,23 +193,28 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
     return run
 
 
-def groovy_facts(paths: Sequence[Path]) -> dict[str, dict[str, Any]]:
-    """Parse every file in one Groovy 2.4 JVM; map path -> facts (ok, strings, calls, ...)."""
+def run_groovy(
+    arguments: Sequence[str], key: str, *, timeout: float, cwd: Path | None = None
+) -> tuple[dict[str, dict[str, Any]], str]:
+    """Runs Groovy 2.4 once; returns the JSON lines it printed, by their ``key`` field, and its
+    stderr (the scripts print one JSON object a line; anything else on stdout is ignored)."""
     groovy = shutil.which("groovy")
     if groovy is None:
         pytest.fail("groovy is not installed; run `make test`, which installs it")
     proc = subprocess.run(
-        [groovy, str(PARSE_CHECK), *map(str, paths)],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
+        [groovy, *arguments], capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd
     )
-    facts = {}
+    entries = {}
     for line in proc.stdout.splitlines():
         if line.startswith("{"):
             entry = json.loads(line)
-            facts[entry["file"]] = entry
+            entries[entry[key]] = entry
+    return entries, proc.stderr
+
+
+def groovy_facts(paths: Sequence[Path]) -> dict[str, dict[str, Any]]:
+    """Parse every file in one Groovy 2.4 JVM; map path -> facts (ok, strings, calls, ...)."""
+    facts, stderr = run_groovy([str(PARSE_CHECK), *map(str, paths)], "file", timeout=240)
     missing = [str(p) for p in paths if str(p) not in facts]
-    assert not missing, f"groovy gave no verdict for {missing}: {proc.stderr[-2000:]}"
+    assert not missing, f"groovy gave no verdict for {missing}: {stderr[-2000:]}"
     return facts

@@ -27,14 +27,15 @@ Map call(Map config = [:]) {
     Map outcome = bridge.run('"$BRIDGE_CLI" --output json deploy "$BRIDGE_DESCRIPTOR_FILE" ' +
         '--env "$BRIDGE_ENVIRONMENT" --image "$BRIDGE_IMAGE_REF" ${BRIDGE_TIMEOUT:+--timeout "$BRIDGE_TIMEOUT"} ' +
         '> "$BRIDGE_RESULT"', values, bindings)
+    // deploy's JSON: {result, record: {digest, previous, ...}, steps}
     Map data = (Map) outcome.result?.data ?: [:]
+    Map record = (Map) data.record ?: [:]
     if (outcome.result != null) {
         writeFile(file: "deploy-${environment}.json", text: outcome.text)
         archiveArtifacts(artifacts: "deploy-${environment}.json")
     }
     if (outcome.status == 3) {
-        // deploy's JSON: {result, record: {digest, previous, ...}, steps}; previous still serves
-        Map record = (Map) data.record ?: [:]
+        // the version that served before still serves
         String serving = record.previous ?: 'the previous version'
         String message = "bridgeDeploy: ${environment}: the new version failed its health check and " +
             "was rolled back; ${serving} is serving"
@@ -46,6 +47,7 @@ Map call(Map config = [:]) {
         error(message)
     }
     bridge.require(outcome, "deploy to ${environment}")
-    currentBuild.description = "${environment}: ${data.image ?: values.BRIDGE_IMAGE_REF} live"
+    // What went live is the digest the CLI resolved, not the reference it was given (a tag moves).
+    currentBuild.description = "${environment}: ${record.digest ?: values.BRIDGE_IMAGE_REF} live"
     return data
 }

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from jenkins_bridge import __version__
 from jenkins_bridge.descriptor.model import Service
-from jenkins_bridge.render.quoting import groovy_long_string, groovy_string
+from jenkins_bridge.errors import InvalidDescriptors, Problem
+from jenkins_bridge.render.quoting import groovy_literals, groovy_string
 from jenkins_bridge.render.templates import Code, environment
+
+# Groovy compiles `'a' + 'b' + ...` as a left-deep tree, recursively: Groovy 2.4 overflows its
+# stack on a chain of about 1,100 literals (~100 KB). A method returns at most this many; a
+# larger resolved descriptor is returned by part methods (tests/library/test_large_descriptor.py).
+LITERALS_PER_METHOD = 200
+# Every literal takes two of a class file's 65,535 constant-pool entries: above this the
+# Jenkinsfile would not compile, and render refuses the descriptor.
+MAX_RESOLVED_BYTES = 1024 * 1024
+_JOIN = " +\n        "
 
 
 def deploy_branch_condition(service: Service) -> Code:
@@ -49,8 +59,47 @@ def agent_directive(service: Service) -> Code:
     return Code(f"agent {{ label {groovy_string(service.pipeline.agent)} }}")
 
 
+class DescriptorTooLarge(InvalidDescriptors):
+    """The resolved descriptor is more than a generated Jenkinsfile can carry."""
+
+    def __init__(self, service: Service) -> None:
+        size = len(service.resolved.encode("utf-8"))
+        super().__init__(
+            [
+                Problem(
+                    "too-large",
+                    f"the resolved descriptor is {size} bytes of JSON, more than the "
+                    f"{MAX_RESOLVED_BYTES} a generated Jenkinsfile can carry (a JVM class "
+                    "holds 65,535 constants); move bulk data (env values, long scripts) out "
+                    "of the descriptor",
+                    str(service.path),
+                    1,
+                    1,
+                )
+            ]
+        )
+
+
+def resolved_descriptor_methods(service: Service) -> tuple[Code, Code]:
+    """What ``resolvedDescriptor()`` returns, and the part methods it calls (empty when the
+    literals fit in the one method)."""
+    if len(service.resolved.encode("utf-8")) > MAX_RESOLVED_BYTES:
+        raise DescriptorTooLarge(service)
+    literals = groovy_literals(service.resolved)
+    if len(literals) <= LITERALS_PER_METHOD:
+        return Code(_JOIN.join(literals)), Code("")
+    calls, methods = [], []
+    for start in range(0, len(literals), LITERALS_PER_METHOD):
+        name = f"resolvedDescriptorPart{start // LITERALS_PER_METHOD + 1}"
+        calls.append(f"{name}()")
+        body = _JOIN.join(literals[start : start + LITERALS_PER_METHOD])
+        methods.append(f"String {name}() {{\n    return {body}\n}}")
+    return Code(_JOIN.join(calls)), Code("\n\n".join(methods))
+
+
 def render_jenkinsfile(service: Service) -> str:
     template = environment().get_template("Jenkinsfile.j2")
+    resolved, parts = resolved_descriptor_methods(service)
     return template.render(
         s=service,
         origin=service.origin,
@@ -58,5 +107,6 @@ def render_jenkinsfile(service: Service) -> str:
         deploy_branch_condition=deploy_branch_condition(service),
         agent=agent_directive(service),
         checkout=checkout_step(service),
-        resolved_descriptor=Code(groovy_long_string(service.resolved)),
+        resolved_descriptor=resolved,
+        resolved_descriptor_parts=parts,
     )

@@ -77,14 +77,19 @@ def shell_word(value: str) -> str:
 def groovy_long_string(value: str, width: int = 96) -> str:
     """Like ``groovy_string``, for a value of any length: literals of at most ``width``
     characters of source each, joined with ``+`` across lines (CodeNarc's LineLength, and the
-    class file's 65535-byte limit on one constant). Each piece is the longest prefix of what is
-    left whose quoted form fits."""
+    class file's 65535-byte limit on one constant)."""
+    return " +\n        ".join(groovy_literals(value, width))
+
+
+def groovy_literals(value: str, width: int = 96) -> list[str]:
+    """``value`` as single-quoted literals of at most ``width`` characters of source each, in
+    order; each piece is the longest prefix of what is left whose quoted form fits."""
     pieces = (
         _ascii_pieces(value, width)
         if value.isascii() and value.isprintable()
         else _pieces(value, width)
     )
-    return " +\n        ".join(groovy_string(piece) for piece in pieces)
+    return [groovy_string(piece) for piece in pieces]
 
 
 def _ascii_pieces(value: str, width: int) -> list[str]:

@@ -116,6 +116,14 @@ class Environment:
         done = self.cli("--output", "json", *args)
         return done.returncode, json.loads(done.stdout or "{}"), done.stderr
 
+    def with_extra(self, extra: str) -> str:
+        """Rewrites the descriptor with ``extra`` YAML at its end (indented 4: keys of the
+        deploy stage; unindented: top-level keys); returns its new text."""
+        write_descriptor(
+            self.descriptor, name=self.name, listen=self.listen, subnet=self.subnet, extra=extra
+        )
+        return self.descriptor.read_text()
+
 
 DESCRIPTOR = """\
 apiVersion: jenkins-bridge/v1

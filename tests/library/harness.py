@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pytest
+from conftest import run_groovy
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 HARNESS = ROOT / "tests" / "groovy" / "PipelineHarness.groovy"
@@ -43,7 +41,16 @@ def cli_answers(repository: str = "registry.example.com/payments/api") -> list[d
             },
         },
         {"match": r" validate ", "result": {"status": "ok", "data": {"services": []}}},
-        {"match": r" deploy ", "result": {"status": "live", "data": {"result": "live"}}},
+        {
+            "match": r" deploy ",
+            "result": {
+                "status": "live",
+                "data": {
+                    "result": "live",
+                    "record": {"digest": f"{repository}@sha256:" + "d" * 64},
+                },
+            },
+        },
         {"match": r" rollback ", "result": {"status": "rolled-back", "data": {}}},
     ]
 
@@ -64,28 +71,16 @@ def case(name: str, jenkinsfile: Path | None = None, **fields: Any) -> dict[str,
 
 
 def run_cases(cases: Sequence[dict[str, Any]], tmp: Path, timeout: float = 600) -> dict[str, Any]:
-    groovy = shutil.which("groovy")
-    if groovy is None:
-        pytest.fail("groovy is not installed; run `make test`, which installs it")
     spec = tmp / "harness-spec.json"
     spec.write_text(json.dumps(list(cases)), encoding="utf-8")
-    proc = subprocess.run(
-        [groovy, "-cp", os.pathsep.join([str(STUBS), str(ROOT / "src")]), str(HARNESS), str(spec)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        cwd=ROOT,
+    classpath = os.pathsep.join([str(STUBS), str(ROOT / "src")])
+    outcomes, stderr = run_groovy(
+        ["-cp", classpath, str(HARNESS), str(spec)], "name", timeout=timeout, cwd=ROOT
     )
-    outcomes = {}
-    for line in proc.stdout.splitlines():
-        if line.startswith("{"):
-            entry = json.loads(line)
-            outcomes[entry["name"]] = entry
     crashed = {name: o["crashed"][:3000] for name, o in outcomes.items() if "crashed" in o}
     assert not crashed, crashed
     missing = [c["name"] for c in cases if c["name"] not in outcomes]
-    assert not missing, f"no outcome for {missing}: {proc.stderr[-3000:]}"
+    assert not missing, f"no outcome for {missing}: {stderr[-3000:]}"
     return outcomes
 
 

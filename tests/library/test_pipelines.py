@@ -63,6 +63,7 @@ SCRIPT_CASES: dict[str, str] = {
         "bridgeDeploy(environment: 'staging', image: 'r/app@sha256:1', onRollback: 'UNSTABLE')\n"
         "echo('went on')"
     ),
+    "deploy-by-tag": "bridgeDeploy(environment: 'staging', image: 'r/app:1.2')",
     "rollback-step": "bridgeRollback(environment: 'production', to: 'r/app@sha256:0')",
     "setup-mismatch": "bridgeValidate()",
     "pipeline-step": "bridgePipeline(descriptor: 'svc.yaml', agent: 'linux')",
@@ -329,6 +330,18 @@ def test_a_rolled_back_deploy_fails_the_build_naming_what_serves(runs: dict[str,
     assert record["status"] == "rolled-back"
 
 
+def test_a_deploy_names_the_digest_that_went_live(runs: dict[str, Any]) -> None:
+    run = runs["deploy-by-tag"]
+    assert run["result"] == "SUCCESS", run["log"]
+    (command,) = [c for c in shell_calls(run) if c["script"] == DEPLOY]
+    assert command["env"]["BRIDGE_IMAGE_REF"] == "r/app:1.2"
+    # the tag may move; the description names what the CLI resolved and put live
+    assert (
+        run["description"]
+        == "staging: registry.example.com/payments/api@sha256:" + "d" * 64 + " live"
+    )
+
+
 def test_onrollback_unstable_marks_the_build_and_goes_on(runs: dict[str, Any]) -> None:
     run = runs["rollback-unstable"]
     assert run["result"] == "UNSTABLE"
@@ -411,17 +424,25 @@ def test_rollback_step_passes_its_target_through_the_environment(runs: dict[str,
     assert command["env"]["BRIDGE_DESCRIPTOR_FILE"] == "jenkins-bridge.yaml"
 
 
+@pytest.mark.parametrize(
+    ("name", "stages"),
+    [
+        (
+            "pipeline-step",
+            ["Checkout", "Validate", "Build image", "Test: unit", "Push image", "Deploy: staging"],
+        ),
+        ("own-jenkinsfile", ["Install", "Lint", "Library under test", "Test", "Demo"]),
+    ],
+)
+def test_scripted_pipelines_run_their_stages(
+    runs: dict[str, Any], name: str, stages: list[str]
+) -> None:
+    run = runs[name]
+    assert (run["result"], [s for s, _ in stage_results(run)]) == ("SUCCESS", stages), run["log"]
+
+
 def test_bridge_pipeline_runs_the_whole_pipeline_from_the_descriptor(runs: dict[str, Any]) -> None:
     run = runs["pipeline-step"]
-    assert run["result"] == "SUCCESS", run["log"]
-    assert [s for s, _ in stage_results(run)] == [
-        "Checkout",
-        "Validate",
-        "Build image",
-        "Test: unit",
-        "Push image",
-        "Deploy: staging",
-    ]
     assert [c["label"] for c in run["calls"] if c["step"] == "node"] == ["linux"]
 
 
@@ -456,14 +477,6 @@ def test_steps_hand_the_cli_the_merged_descriptor_and_defaults_change_it_after_r
 
 def test_the_projects_own_jenkinsfile_runs(runs: dict[str, Any]) -> None:
     run = runs["own-jenkinsfile"]
-    assert run["result"] == "SUCCESS", run["log"]
-    assert [s for s, _ in stage_results(run)] == [
-        "Install",
-        "Lint",
-        "Library under test",
-        "Test",
-        "Demo",
-    ]
     (library,) = [c for c in run["calls"] if c["step"] == "library"]
     assert library["identifier"] == "jenkins-bridge@main"
     assert library["retriever"] == {"retriever": "legacySCM"}
