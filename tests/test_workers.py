@@ -14,6 +14,7 @@ from conftest import write_numbered_services
 from jenkins_bridge.descriptor import load_services
 from jenkins_bridge.errors import InvalidDescriptors
 from jenkins_bridge.output.run import render_run
+from jenkins_bridge.render import jenkinsfile
 from jenkins_bridge.workers import PARALLEL_THRESHOLD, WorkerFailed, map_chunks
 
 
@@ -53,6 +54,26 @@ def test_problems_are_the_same_with_workers(tmp_path: Path) -> None:
     text = "\n".join(messages[0])
     assert "already defined at" in text and "broken.yaml" in text
     assert sum("pipeline.agent" in m for m in messages[0]) >= 1
+
+
+def test_a_descriptor_render_refuses_is_a_located_problem_with_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Render's own refusals (a resolved descriptor too large for a Jenkinsfile) come back
+    from a worker as problems, not as a worker's crash."""
+    _write_services(tmp_path, PARALLEL_THRESHOLD + 20)
+    big = tmp_path / "team-2" / "big.yaml"
+    big.write_text(
+        (tmp_path / "team-2" / "svc-2.yaml").read_text().replace("svc-2", "big")
+        + "runtime:\n  port: 8080\n  env:\n"
+        + "".join(f"    V{i}: '{'x' * 100}'\n" for i in range(100))
+    )
+    monkeypatch.setattr(jenkinsfile, "MAX_RESOLVED_BYTES", 8000)  # forked workers inherit it
+    for workers in (1, 2):
+        with pytest.raises(InvalidDescriptors) as caught:
+            render_run([tmp_path], workers=workers)
+        (problem,) = caught.value.problems()
+        assert str(problem).startswith(f"{big}:1:1: the resolved descriptor is ")
 
 
 # -- the process pool: failures and Ctrl-C never hang ---------------------------------------

@@ -14,6 +14,7 @@ from jenkins_bridge.descriptor.loading import (
     discover,
     load_files,
 )
+from jenkins_bridge.errors import InvalidDescriptors
 from jenkins_bridge.output.manifest import add_manifest
 from jenkins_bridge.render.artifacts import (
     Artifact,
@@ -41,7 +42,11 @@ def _load_and_render(
     routings: list[AlertRouting] = []  # teams' Alertmanager routes need the whole run
     if not loaded.problems:  # a chunk with problems fails the whole run: skip the work
         for service in loaded.services():
-            artifacts.extend(render_service(service, plugins))
+            try:
+                artifacts.extend(render_service(service, plugins))
+            except InvalidDescriptors as refused:  # data, so it crosses the process pool
+                loaded.problems.extend(refused.problems())
+                continue
             routing = alert_routing(service)
             if routing is not None:
                 routings.append(routing)
