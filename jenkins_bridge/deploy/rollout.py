@@ -34,6 +34,7 @@ from jenkins_bridge.deploy.errors import (
     PreSwitchFailed,
 )
 from jenkins_bridge.deploy.lock import DeployLock
+from jenkins_bridge.deploy.platform import CommandOptions, Log
 from jenkins_bridge.deploy.proxy import (
     CONFIG_DIR,
     CONFIG_FILE,
@@ -63,11 +64,11 @@ from jenkins_bridge.deploy.target import (
     DeployTarget,
     bound_secrets,
     companion_spec_hash,
+    resolve_target,
 )
-from jenkins_bridge.descriptor.model import Companion, Healthcheck
+from jenkins_bridge.descriptor.model import Companion, Healthcheck, Service
 from jenkins_bridge.errors import BridgeError
 
-Log = Callable[[str], None]
 POLL_SECONDS = 0.1
 KEEP_STOPPED_APPS = 3
 
@@ -718,6 +719,30 @@ class StatusReport:
             "last": None if self.last is None else self.last.as_json(),
         }
 
+    @property
+    def serving(self) -> bool:
+        return self.live is not None
+
+    def text(self) -> str:
+        lines = [f"{self.service} {self.environment} on {self.engine}, listen {self.listen}"]
+        live = self.live
+        lines.append(
+            f"live: {live.name} {live.image} ({live.status}, health {live.health})"
+            if live
+            else "live: nothing"
+        )
+        for app in self.apps:
+            if live is None or app.name != live.name:
+                lines.append(f"app: {app.name} {app.image} ({app.status})")
+        for companion in self.companions:
+            lines.append(
+                f"companion: {companion.name} ({companion.status}, health "
+                f"{companion.health}, restarts {companion.restarts})"
+            )
+        if self.lock:
+            lines.append(f"locked: {self.lock}")
+        return "\n".join(lines)
+
 
 def status(target: DeployTarget, log: Log) -> StatusReport:
     with connect(target) as runtime:
@@ -800,3 +825,69 @@ def logs(target: DeployTarget, log: Log, *, since: int | None, follow: bool) -> 
             yield from runtime.follow_logs(live.name, since=since)
         else:
             yield runtime.logs(live.name, since=since)
+
+
+class DockerHost:
+    """The ``Platform`` of ``target: docker``: one engine, a tool-run proxy, blue-green."""
+
+    def __init__(self, target: DeployTarget) -> None:
+        self.target = target
+
+    @classmethod
+    def resolve(cls, service: Service, environment: str, options: CommandOptions) -> DockerHost:
+        return cls(
+            resolve_target(
+                service,
+                environment,
+                subnet=options.subnet,
+                proxy_image=options.proxy_image,
+                timeout=options.timeout,
+            )
+        )
+
+    def deploy(
+        self,
+        image: str,
+        environ: Mapping[str, str],
+        log: Log,
+        *,
+        strategy: str | None,
+        lock_wait: float,
+        break_lock: bool,
+    ) -> DeployResult:
+        if strategy is None and self.target.stage.strategy not in ("blue-green", "recreate"):
+            strategy = "blue-green"  # this target's meaning of "rolling" with one replica
+        return deploy(
+            self.target,
+            image,
+            environ,
+            log,
+            strategy=strategy,
+            lock_wait=lock_wait,
+            break_lock=break_lock,
+        )
+
+    def rollback(
+        self,
+        environ: Mapping[str, str],
+        log: Log,
+        *,
+        to: str | None,
+        lock_wait: float,
+        break_lock: bool,
+    ) -> DeployResult:
+        return rollback(
+            self.target, environ, log, to=to, lock_wait=lock_wait, break_lock=break_lock
+        )
+
+    def status(self, log: Log) -> StatusReport:
+        return status(self.target, log)
+
+    def history(self, log: Log) -> list[DeployRecord]:
+        return history(self.target, log)
+
+    def logs(self, log: Log, *, since: int | None, follow: bool) -> Iterator[str]:
+        return logs(self.target, log, since=since, follow=follow)
+
+    def exec(self, argv: tuple[str, ...], environ: Mapping[str, str], log: Log) -> tuple[int, str]:
+        return exec_once(self.target, argv, environ, log)

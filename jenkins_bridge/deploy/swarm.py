@@ -15,12 +15,13 @@ import http.client
 import json
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 
 from jenkins_bridge.containers.runtime import DockerRuntime
 from jenkins_bridge.containers.swarm import ServiceSpec, ServiceState, SwarmServices, TaskState
-from jenkins_bridge.deploy.errors import DeployError
+from jenkins_bridge.deploy.errors import DeployError, NotDeployed
+from jenkins_bridge.deploy.platform import CommandOptions, Log
 from jenkins_bridge.deploy.records import (
     IMAGE_LABEL,
     LOCK_LABEL,
@@ -31,7 +32,6 @@ from jenkins_bridge.deploy.records import (
 )
 from jenkins_bridge.deploy.rollout import (
     DeployResult,
-    Log,
     Session,
     _health_spec,
     _iso,
@@ -437,6 +437,10 @@ class SwarmStatus:
             "last": None if self.last is None else self.last.as_json(),
         }
 
+    @property
+    def serving(self) -> bool:
+        return self.live is not None
+
     def text(self) -> str:
         lines = [f"{self.service} {self.environment} on {self.engine} (swarm service {self.name})"]
         lines.append(
@@ -487,3 +491,88 @@ def history(target: DeployTarget, log: Log) -> list[DeployRecord]:
         session = SwarmSession(target, runtime, {}, log)
         session.require_manager()
         return session.records.history()
+
+
+def _running_task_container(target: DeployTarget, session: SwarmSession) -> str:
+    """A running task container of the service on the manager engine (the newest)."""
+    session.require_manager()
+    running = [c for c in session.runtime.containers(session.records.labels("app")) if c.running]
+    if not running:
+        raise NotDeployed(
+            f"{target.owner} {target.environment}: no task of swarm service {session.name} "
+            f"runs on the engine {session.runtime.docker_host}",
+            hint=f"docker service ps {session.name} shows where its tasks run",
+        )
+    return running[-1].name
+
+
+def logs(target: DeployTarget, log: Log, *, since: int | None, follow: bool) -> Iterator[str]:
+    """The logs of a running task of the service (its container on this engine)."""
+    with connect(target) as runtime:
+        session = SwarmSession(target, runtime, {}, log)
+        name = _running_task_container(target, session)
+        log(f"logs of task container {name}")
+        if follow:
+            yield from runtime.follow_logs(name, since=since)
+        else:
+            yield runtime.logs(name, since=since)
+
+
+def exec_in_task(
+    target: DeployTarget, argv: tuple[str, ...], environ: Mapping[str, str], log: Log
+) -> tuple[int, str]:
+    """Run ``argv`` inside a running task's container on this engine."""
+    with connect(target) as runtime:
+        session = SwarmSession(target, runtime, environ, log)
+        name = _running_task_container(target, session)
+        log(f"running {' '.join(argv)} in task container {name}")
+        return runtime.exec(name, argv)
+
+
+class SwarmPlatform:
+    """The ``Platform`` of ``target: swarm``: one Swarm service on the manager engine."""
+
+    def __init__(self, target: DeployTarget) -> None:
+        self.target = target
+
+    @classmethod
+    def resolve(cls, service: Service, environment: str, options: CommandOptions) -> SwarmPlatform:
+        return cls(resolve_swarm_target(service, environment, timeout=options.timeout))
+
+    def deploy(
+        self,
+        image: str,
+        environ: Mapping[str, str],
+        log: Log,
+        *,
+        strategy: str | None,
+        lock_wait: float,
+        break_lock: bool,
+    ) -> DeployResult:
+        # Swarm's rolling update replaces the strategy; updateOrder says start- or stop-first.
+        return deploy(self.target, image, environ, log, lock_wait=lock_wait, break_lock=break_lock)
+
+    def rollback(
+        self,
+        environ: Mapping[str, str],
+        log: Log,
+        *,
+        to: str | None,
+        lock_wait: float,
+        break_lock: bool,
+    ) -> DeployResult:
+        return rollback(
+            self.target, environ, log, to=to, lock_wait=lock_wait, break_lock=break_lock
+        )
+
+    def status(self, log: Log) -> SwarmStatus:
+        return status(self.target, log)
+
+    def history(self, log: Log) -> list[DeployRecord]:
+        return history(self.target, log)
+
+    def logs(self, log: Log, *, since: int | None, follow: bool) -> Iterator[str]:
+        return logs(self.target, log, since=since, follow=follow)
+
+    def exec(self, argv: tuple[str, ...], environ: Mapping[str, str], log: Log) -> tuple[int, str]:
+        return exec_in_task(self.target, argv, environ, log)

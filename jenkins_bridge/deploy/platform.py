@@ -1,0 +1,114 @@
+"""One shape for every deploy target: the ``Platform`` protocol and the one place that picks
+the implementation for an environment's ``target``.
+
+The CLI resolves a platform with ``platform_for`` and calls its methods; it never asks which
+target it has. Each implementation (``rollout.DockerHost``, ``swarm.SwarmPlatform``,
+``kubernetes.KubernetesPlatform``) keeps the same contract: ``deploy``/``rollback`` return a
+``DeployResult`` (``live`` or ``rolled-back``) or raise, ``history`` returns the records oldest
+first, ``status`` a ``StatusView``. A command a platform does not have raises ``Unsupported``
+(one line naming the target and what to use instead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from jenkins_bridge.deploy.errors import DeployError
+
+if TYPE_CHECKING:
+    from jenkins_bridge.deploy.records import DeployRecord
+    from jenkins_bridge.deploy.rollout import DeployResult
+    from jenkins_bridge.deploy.target import DeployTarget
+    from jenkins_bridge.descriptor.model import Service
+
+Log = Callable[[str], None]
+
+
+class Unsupported(DeployError):
+    code = "unsupported-command"
+
+
+class StatusView(Protocol):
+    """What ``status`` shows for an environment, whatever runs it."""
+
+    @property
+    def serving(self) -> bool: ...
+
+    def as_json(self) -> dict[str, Any]: ...
+
+    def text(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CommandOptions:
+    """Command-line overrides; a platform uses the ones that mean something to it."""
+
+    subnet: str | None = None
+    proxy_image: str | None = None
+    timeout: float | None = None
+
+
+class Platform(Protocol):
+    """The commands on one service environment."""
+
+    target: DeployTarget
+
+    def deploy(
+        self,
+        image: str,
+        environ: Mapping[str, str],
+        log: Log,
+        *,
+        strategy: str | None,
+        lock_wait: float,
+        break_lock: bool,
+    ) -> DeployResult: ...
+
+    def rollback(
+        self,
+        environ: Mapping[str, str],
+        log: Log,
+        *,
+        to: str | None,
+        lock_wait: float,
+        break_lock: bool,
+    ) -> DeployResult: ...
+
+    def status(self, log: Log) -> StatusView: ...
+
+    def history(self, log: Log) -> list[DeployRecord]: ...
+
+    def logs(self, log: Log, *, since: int | None, follow: bool) -> Iterator[str]: ...
+
+    def exec(
+        self, argv: tuple[str, ...], environ: Mapping[str, str], log: Log
+    ) -> tuple[int, str]: ...
+
+
+def unsupported(target: DeployTarget, command: str, instead: str) -> Unsupported:
+    """The refusal of a command a platform does not have: it names the target and the tool."""
+    return Unsupported(
+        f"{target.service.path}: deploy environment '{target.environment}' has target "
+        f"'{target.stage.target}', which has no '{command}' command here",
+        hint=instead,
+    )
+
+
+def platform_for(service: Service, environment: str, options: CommandOptions) -> Platform:
+    """The platform of ``environment``'s target: the one place that chooses by target."""
+    from jenkins_bridge.deploy.target import find_stage
+
+    kind = find_stage(service, environment).target
+    if kind == "kubernetes":
+        from jenkins_bridge.deploy.kubernetes import KubernetesPlatform
+
+        return KubernetesPlatform.resolve(service, environment, options)
+    if kind == "swarm":
+        from jenkins_bridge.deploy.swarm import SwarmPlatform
+
+        return SwarmPlatform.resolve(service, environment, options)
+    from jenkins_bridge.deploy.rollout import DockerHost
+
+    return DockerHost.resolve(service, environment, options)
