@@ -103,17 +103,13 @@ def deploy(
     break_lock: bool,
 ) -> Outcome:
     """Deploy IMAGE to ENV: exit 0 live, 3 failed its health gate (previous still serves)."""
+    from jenkins_bridge.deploy.platform import DeployOptions
+
     platform = _platform(
         descriptor, environment, subnet=subnet, proxy_image=proxy_image, timeout=timeout
     )
-    done = platform.deploy(
-        image,
-        os.environ,
-        progress,
-        strategy=strategy,
-        lock_wait=lock_wait,
-        break_lock=break_lock,
-    )
+    options = DeployOptions(strategy=strategy, lock_wait=lock_wait, break_lock=break_lock)
+    done = platform.deploy(image, os.environ, progress, options)
     return _result(done)
 
 
@@ -136,12 +132,13 @@ def rollback(
     break_lock: bool,
 ) -> Outcome:
     """Return ENV to the previous live version (from history) or to --to, health-gated."""
+    from jenkins_bridge.deploy.platform import DeployOptions
+
     platform = _platform(
         descriptor, environment, subnet=subnet, proxy_image=proxy_image, timeout=timeout
     )
-    done = platform.rollback(
-        os.environ, progress, to=to, lock_wait=lock_wait, break_lock=break_lock
-    )
+    options = DeployOptions(lock_wait=lock_wait, break_lock=break_lock)
+    done = platform.rollback(os.environ, progress, to, options)
     return _result(done)
 
 
@@ -198,7 +195,8 @@ def logs(descriptor: Path, environment: str, follow: bool, since: int | None) ->
 @_env
 @click.argument("argv", nargs=-1, required=True, type=click.UNPROCESSED)
 def exec_(descriptor: Path, environment: str, argv: tuple[str, ...]) -> Outcome:
-    """Run a command (after --) in a one-off container of the live version."""
+    """Run a command (after --) in the live version: a one-off container of it on a Docker
+    host, a running task's container on Swarm."""
     code, output = _platform(descriptor, environment).exec(argv, os.environ, progress)
     return Outcome(
         status="ok" if code == 0 else "failed",

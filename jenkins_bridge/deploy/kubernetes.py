@@ -21,20 +21,27 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from jenkins_bridge.containers.runtime import ContainerSpec, NameConflict
 from jenkins_bridge.deploy.errors import DeployError, NothingToRollBack, SecretUnbound
-from jenkins_bridge.deploy.lock import DeployLock
-from jenkins_bridge.deploy.platform import CommandOptions, Log, unsupported
+from jenkins_bridge.deploy.lock import target_lock
+from jenkins_bridge.deploy.platform import (
+    PLAIN_DEPLOY,
+    CommandOptions,
+    DeployOptions,
+    Log,
+    Platform,
+    nothing_to_roll_back,
+    unsupported,
+)
 from jenkins_bridge.deploy.records import (
     LOCK_LABEL,
     DeployRecord,
     LockRecord,
     history_from_bytes,
     history_to_bytes,
-    owner_labels,
 )
 from jenkins_bridge.deploy.rollout import DeployResult, _iso, _now
 from jenkins_bridge.deploy.target import DeployTarget, Listen, find_stage
@@ -75,29 +82,6 @@ class LeaseLocks:
 
     def remove(self, name: str) -> None:
         self.cluster.delete_lease(name, self.namespace)
-
-
-def _lock(
-    target: DeployTarget,
-    cluster: Cluster,
-    action: str,
-    environ: Mapping[str, str],
-    log: Log,
-    wait: float,
-    break_lock: bool,
-) -> DeployLock:
-    return DeployLock(
-        LeaseLocks(cluster, target.stage.namespace),
-        name=target.names.lock,
-        image="",
-        labels=owner_labels(target.owner, target.environment, "lock"),
-        what=f"{target.owner} {target.environment}",
-        action=action,
-        environ=environ,
-        log=log,
-        wait=wait,
-        break_lock=break_lock,
-    )
 
 
 def history_of(state: DeploymentState | None) -> list[DeployRecord]:
@@ -185,10 +169,8 @@ def deploy(
     image: str,
     environ: Mapping[str, str],
     log: Log,
+    options: DeployOptions = PLAIN_DEPLOY,
     *,
-    action: str = "deploy",
-    lock_wait: float = 60.0,
-    break_lock: bool = False,
     connect: Connect = Cluster.connect,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
@@ -199,8 +181,9 @@ def deploy(
         raise DeployError(f"{target.service.path}: deploying needs an 'image' section")
     cluster = connect(target.stage.context)
     _check_secrets(target, cluster)
-    with _lock(target, cluster, action, environ, log, lock_wait, break_lock):
-        return _deploy_locked(target, cluster, image, environ, log, action, sleep, clock)
+    leases = LeaseLocks(cluster, target.stage.namespace)
+    with target_lock(leases, target, options, environ, log):
+        return _deploy_locked(target, cluster, image, environ, log, options.action, sleep, clock)
 
 
 def _deploy_locked(
@@ -333,11 +316,8 @@ def rollback_target_image(target: DeployTarget, cluster: Cluster, log: Log) -> s
         if rs.revision < current.revision and rs.image != current.image
     ]  # fmt: skip
     if not earlier:
-        raise NothingToRollBack(
-            f"{target.owner} {target.environment}: no ReplicaSet revision before "
-            f"{current.revision} runs another image",
-            hint="pass --to IMAGE to deploy a given version",
-        )
+        why = f"no ReplicaSet revision before {current.revision} runs another image"
+        raise nothing_to_roll_back(target, why)
     back = earlier[-1]
     log(f"rolling back to {back.image} (ReplicaSet {back.name}, revision {back.revision})")
     return back.image
@@ -347,7 +327,7 @@ def rollback_target_image(target: DeployTarget, cluster: Cluster, log: Log) -> s
 class KubernetesStatus:
     service: str
     environment: str
-    context: str
+    engine: str  # the kubeconfig context
     name: str  # namespace/name
     live: str | None  # the image of the Deployment's pod template
     revision: int
@@ -363,23 +343,12 @@ class KubernetesStatus:
         return self.live is not None and self.available > 0
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "service": self.service,
-            "environment": self.environment,
-            "engine": self.context,
-            "name": self.name,
-            "live": None if self.live is None else {"image": self.live, "name": self.name},
-            "revision": self.revision,
-            "replicas": self.replicas,
-            "updated": self.updated,
-            "ready": self.ready,
-            "available": self.available,
-            "lock": self.lock,
-            "last": None if self.last is None else self.last.as_json(),
-        }
+        data = asdict(self)  # the last record becomes its JSON on the way
+        data["live"] = None if self.live is None else {"image": self.live, "name": self.name}
+        return data
 
     def text(self) -> str:
-        lines = [f"{self.service} {self.environment} on {self.context} (Deployment {self.name})"]
+        lines = [f"{self.service} {self.environment} on {self.engine} (Deployment {self.name})"]
         lines.append(
             f"live: {self.live} (revision {self.revision}; {self.available} available, "
             f"{self.ready} ready, {self.updated} updated of {self.replicas})"
@@ -403,7 +372,7 @@ def status(
     return KubernetesStatus(
         service=target.owner,
         environment=target.environment,
-        context=cluster.context,
+        engine=cluster.context,
         name=f"{namespace}/{name}",
         live=state.image if state else None,
         revision=state.revision if state else 0,
@@ -416,7 +385,7 @@ def status(
     )
 
 
-class KubernetesPlatform:
+class KubernetesPlatform(Platform):
     """The ``Platform`` of ``target: kubernetes``: one Deployment and Service in a namespace."""
 
     def __init__(self, target: DeployTarget, connect: Connect = Cluster.connect) -> None:
@@ -430,47 +399,13 @@ class KubernetesPlatform:
         return cls(resolve_kubernetes_target(service, environment, timeout=options.timeout))
 
     def deploy(
-        self,
-        image: str,
-        environ: Mapping[str, str],
-        log: Log,
-        *,
-        strategy: str | None,
-        lock_wait: float,
-        break_lock: bool,
+        self, image: str, environ: Mapping[str, str], log: Log, options: DeployOptions
     ) -> DeployResult:
         # The Deployment's rolling update replaces the strategy (its maxSurge/maxUnavailable).
-        return deploy(
-            self.target,
-            image,
-            environ,
-            log,
-            lock_wait=lock_wait,
-            break_lock=break_lock,
-            connect=self.connect,
-        )
+        return deploy(self.target, image, environ, log, options, connect=self.connect)
 
-    def rollback(
-        self,
-        environ: Mapping[str, str],
-        log: Log,
-        *,
-        to: str | None,
-        lock_wait: float,
-        break_lock: bool,
-    ) -> DeployResult:
-        if to is None:
-            to = rollback_target_image(self.target, self.connect(self.target.stage.context), log)
-        return deploy(
-            self.target,
-            to,
-            environ,
-            log,
-            action="rollback",
-            lock_wait=lock_wait,
-            break_lock=break_lock,
-            connect=self.connect,
-        )
+    def previous_image(self, environ: Mapping[str, str], log: Log) -> str:
+        return rollback_target_image(self.target, self.connect(self.target.stage.context), log)
 
     def status(self, log: Log) -> KubernetesStatus:
         return status(self.target, log, connect=self.connect)
@@ -481,19 +416,14 @@ class KubernetesPlatform:
             cluster.deployment(self.target.service.metadata.name, self.target.stage.namespace)
         )
 
-    def logs(self, log: Log, *, since: int | None, follow: bool) -> Iterator[str]:
-        stage = self.target.stage
-        raise unsupported(
-            self.target,
-            "logs",
-            f"kubectl -n {stage.namespace} logs deployment/{self.target.service.metadata.name}",
+    def _kubectl(self, command: str) -> str:
+        return (
+            f"kubectl -n {self.target.stage.namespace} {command} "
+            f"deployment/{self.target.service.metadata.name}"
         )
 
+    def logs(self, log: Log, *, since: int | None, follow: bool) -> Iterator[str]:
+        raise unsupported(self.target, "logs", self._kubectl("logs"))
+
     def exec(self, argv: tuple[str, ...], environ: Mapping[str, str], log: Log) -> tuple[int, str]:
-        stage = self.target.stage
-        raise unsupported(
-            self.target,
-            "exec",
-            f"kubectl -n {stage.namespace} exec deployment/{self.target.service.metadata.name} "
-            "-- COMMAND",
-        )
+        raise unsupported(self.target, "exec", self._kubectl("exec") + " -- COMMAND")

@@ -14,11 +14,15 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from jenkins_bridge.containers.runtime import ContainerSpec, NameConflict
 from jenkins_bridge.deploy.errors import LockHeld
-from jenkins_bridge.deploy.records import LOCK_LABEL, LockRecord, lock_is_stale
+from jenkins_bridge.deploy.records import LOCK_LABEL, LockRecord, lock_is_stale, owner_labels
+
+if TYPE_CHECKING:
+    from jenkins_bridge.deploy.platform import DeployOptions
+    from jenkins_bridge.deploy.target import DeployTarget
 
 LOCK_MAX_AGE_SECONDS = 6 * 3600
 RETRY_SECONDS = 1.0
@@ -141,3 +145,27 @@ class DeployLock:
 
     def __exit__(self, *_: object) -> None:
         self.release()
+
+
+def target_lock(
+    engine: LockEngine,
+    target: DeployTarget,
+    options: DeployOptions,
+    environ: Mapping[str, str],
+    log: Callable[[str], None],
+    *,
+    image: str = "",
+) -> DeployLock:
+    """The lock of ``target``'s environment on ``engine``, on the terms of ``options``."""
+    return DeployLock(
+        engine,
+        name=target.names.lock,
+        image=image,
+        labels=owner_labels(target.owner, target.environment, "lock"),
+        what=f"{target.owner} {target.environment}",
+        action=options.action,
+        environ=environ,
+        log=log,
+        wait=options.lock_wait,
+        break_lock=options.break_lock,
+    )

@@ -12,10 +12,10 @@ first, ``status`` a ``StatusView``. A command a platform does not have raises ``
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from jenkins_bridge.deploy.errors import DeployError
+from jenkins_bridge.deploy.errors import DeployError, NothingToRollBack
 
 if TYPE_CHECKING:
     from jenkins_bridge.deploy.records import DeployRecord
@@ -50,41 +50,50 @@ class CommandOptions:
     timeout: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class DeployOptions:
+    """How one deploy runs: its action word, the strategy override and the lock's terms.
+    ``strategy`` means something to the Docker host only (Swarm and Kubernetes roll)."""
+
+    action: str = "deploy"
+    strategy: str | None = None
+    lock_wait: float = 60.0
+    break_lock: bool = False
+
+
+PLAIN_DEPLOY = DeployOptions()
+
+
 class Platform(Protocol):
-    """The commands on one service environment."""
+    """The commands on one service environment. Implementations inherit from it: ``rollback``
+    is said once here (the previous version, or ``to``, deployed as action ``rollback``), and
+    a platform without ``logs``/``exec`` keeps the refusals below."""
 
     target: DeployTarget
 
     def deploy(
-        self,
-        image: str,
-        environ: Mapping[str, str],
-        log: Log,
-        *,
-        strategy: str | None,
-        lock_wait: float,
-        break_lock: bool,
+        self, image: str, environ: Mapping[str, str], log: Log, options: DeployOptions
     ) -> DeployResult: ...
 
-    def rollback(
-        self,
-        environ: Mapping[str, str],
-        log: Log,
-        *,
-        to: str | None,
-        lock_wait: float,
-        break_lock: bool,
-    ) -> DeployResult: ...
+    def previous_image(self, environ: Mapping[str, str], log: Log) -> str:
+        """The version ``rollback`` returns to when no ``to`` is given."""
+        ...
 
     def status(self, log: Log) -> StatusView: ...
 
     def history(self, log: Log) -> list[DeployRecord]: ...
 
-    def logs(self, log: Log, *, since: int | None, follow: bool) -> Iterator[str]: ...
+    def rollback(
+        self, environ: Mapping[str, str], log: Log, to: str | None, options: DeployOptions
+    ) -> DeployResult:
+        image = to if to is not None else self.previous_image(environ, log)
+        return self.deploy(image, environ, log, replace(options, action="rollback"))
 
-    def exec(
-        self, argv: tuple[str, ...], environ: Mapping[str, str], log: Log
-    ) -> tuple[int, str]: ...
+    def logs(self, log: Log, *, since: int | None, follow: bool) -> Iterator[str]:
+        raise unsupported(self.target, "logs", "read the logs with the platform's own tool")
+
+    def exec(self, argv: tuple[str, ...], environ: Mapping[str, str], log: Log) -> tuple[int, str]:
+        raise unsupported(self.target, "exec", "run it with the platform's own tool")
 
 
 def unsupported(target: DeployTarget, command: str, instead: str) -> Unsupported:
@@ -93,6 +102,14 @@ def unsupported(target: DeployTarget, command: str, instead: str) -> Unsupported
         f"{target.service.path}: deploy environment '{target.environment}' has target "
         f"'{target.stage.target}', which has no '{command}' command here",
         hint=instead,
+    )
+
+
+def nothing_to_roll_back(target: DeployTarget, why: str) -> NothingToRollBack:
+    """The refusal of a rollback with nowhere to go: ``why``, and how to name a version."""
+    return NothingToRollBack(
+        f"{target.owner} {target.environment}: {why}",
+        hint="pass --to IMAGE to deploy a given version",
     )
 
 

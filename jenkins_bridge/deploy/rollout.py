@@ -30,11 +30,17 @@ from jenkins_bridge.deploy.errors import (
     DeployError,
     NoSubnet,
     NotDeployed,
-    NothingToRollBack,
     PreSwitchFailed,
 )
-from jenkins_bridge.deploy.lock import DeployLock
-from jenkins_bridge.deploy.platform import CommandOptions, Log
+from jenkins_bridge.deploy.lock import DeployLock, target_lock
+from jenkins_bridge.deploy.platform import (
+    PLAIN_DEPLOY,
+    CommandOptions,
+    DeployOptions,
+    Log,
+    Platform,
+    nothing_to_roll_back,
+)
 from jenkins_bridge.deploy.proxy import (
     CONFIG_DIR,
     CONFIG_FILE,
@@ -155,18 +161,14 @@ class Session:
         records = [r for r in self.history() if r.seq != record.seq] + [record]
         self.runtime.put_file(self.names.state, STATE_DIR, HISTORY_FILE, history_to_bytes(records))
 
-    def locked(self, action: str, wait: float, break_lock: bool) -> DeployLock:
-        return DeployLock(
+    def locked(self, options: DeployOptions) -> DeployLock:
+        return target_lock(
             self.runtime,
-            name=self.names.lock,
+            self.target,
+            options,
+            self.environ,
+            self.log,
             image=self.target.proxy_image,
-            labels=self.labels("lock"),
-            what=f"{self.target.owner} {self.target.environment}",
-            action=action,
-            environ=self.environ,
-            log=self.log,
-            wait=wait,
-            break_lock=break_lock,
         )
 
     # -- network, proxy, companions -------------------------------------------------------
@@ -457,25 +459,21 @@ def deploy(
     image: str,
     environ: Mapping[str, str],
     log: Log,
-    *,
-    action: str = "deploy",
-    strategy: str | None = None,
-    lock_wait: float = 60.0,
-    break_lock: bool = False,
+    options: DeployOptions = PLAIN_DEPLOY,
 ) -> DeployResult:
     """Deploy ``image``; the result says ``live`` or ``rolled-back`` (errors raise)."""
     runtime_spec = target.service.runtime
     bound_secrets(runtime_spec.secrets, environ, target.owner)  # fail before any change
     for companion in runtime_spec.companions:
         bound_secrets(companion.secrets, environ, target.names.companion(companion.name))
-    chosen = strategy or target.stage.strategy
+    chosen = options.strategy or target.stage.strategy
     with connect(target) as runtime:
         session = Session(target, runtime, environ, log)
         resolved = runtime.resolve_image(image)
         log(f"{image} resolves to {resolved.digest_reference}")
         runtime.resolve_image(target.proxy_image)
-        with session.locked(action, lock_wait, break_lock):
-            return _deploy_locked(session, image, resolved.digest_reference, action, chosen)
+        with session.locked(options):
+            return _deploy_locked(session, image, resolved.digest_reference, options.action, chosen)
 
 
 def _deploy_locked(
@@ -626,27 +624,6 @@ def _roll_back(
     return DeployResult("rolled-back", done, failed_logs=logs)
 
 
-def rollback(
-    target: DeployTarget,
-    environ: Mapping[str, str],
-    log: Log,
-    *,
-    to: str | None = None,
-    lock_wait: float = 60.0,
-    break_lock: bool = False,
-) -> DeployResult:
-    """Deploy the previous live version (or ``to``) through the same health gate."""
-    if to is None:
-        with connect(target) as runtime:
-            session = Session(target, runtime, environ, log)
-            history = session.history()
-            live = session.live_app()
-        to = rollback_image(target, history, live.labels.get(IMAGE_LABEL) if live else None, log)
-    return deploy(
-        target, to, environ, log, action="rollback", lock_wait=lock_wait, break_lock=break_lock
-    )
-
-
 def rollback_image(
     target: DeployTarget, history: list[DeployRecord], current: str | None, log: Log
 ) -> str:
@@ -657,10 +634,7 @@ def rollback_image(
         current = newest.digest if newest else None
     candidate = rollback_candidate(history, current)
     if candidate is None:
-        raise NothingToRollBack(
-            f"{target.owner} {target.environment}: history has no earlier live version",
-            hint="pass --to IMAGE to deploy a given version",
-        )
+        raise nothing_to_roll_back(target, "history has no earlier live version")
     log(f"rolling back to {candidate.digest} (deploy #{candidate.seq})")
     return candidate.digest
 
@@ -744,90 +718,7 @@ class StatusReport:
         return "\n".join(lines)
 
 
-def status(target: DeployTarget, log: Log) -> StatusReport:
-    with connect(target) as runtime:
-        session = Session(target, runtime, {}, log)
-        proxy = runtime.inspect(session.names.proxy)
-        live = session.live_app()
-        apps = session.apps()
-        companions = [
-            c
-            for c in runtime.containers(session.labels("companion"))
-            if c.labels.get(ROLE_LABEL) == "companion"
-        ]
-        lock = runtime.inspect(session.names.lock)
-        history = session.history()
-        upstream = session.proxy_upstream() if proxy is not None else None
-    held = LockRecord.from_label(lock.labels.get(LOCK_LABEL)) if lock else None
-    return StatusReport(
-        service=target.owner,
-        environment=target.environment,
-        engine=runtime.docker_host,
-        listen=str(target.listen),
-        proxy=None if proxy is None else ContainerView.of(proxy),
-        upstream=upstream,
-        live=None if live is None else ContainerView.of(live),
-        apps=[ContainerView.of(a) for a in apps],
-        companions=[ContainerView.of(c) for c in companions],
-        lock=None if held is None else held.describe(),
-        last=history[-1] if history else None,
-    )
-
-
-def history(target: DeployTarget, log: Log) -> list[DeployRecord]:
-    with connect(target) as runtime:
-        return Session(target, runtime, {}, log).history()
-
-
-def exec_once(
-    target: DeployTarget, argv: tuple[str, ...], environ: Mapping[str, str], log: Log
-) -> tuple[int, str]:
-    """Run ``argv`` in a one-off container of the live version (its env, network, volumes)."""
-    with connect(target) as runtime:
-        session = Session(target, runtime, environ, log)
-        live = session.live_app()
-        if live is None:
-            raise NotDeployed(
-                f"{target.owner} {target.environment}: no version is live",
-                hint="deploy one first",
-            )
-        image = live.labels.get(IMAGE_LABEL) or live.image_id
-        seq = _seq(live)
-        name = f"{session.names.base}-exec-{os.getpid()}"
-        spec = replace(
-            session.app_spec(seq, image, _placeholder_record(seq)),
-            name=name,
-            command=argv,
-            labels=session.labels("exec"),
-            healthcheck=None,
-            restart="no",
-            aliases=(),
-        )
-        runtime.create(spec)
-        try:
-            runtime.start(name)
-            code = runtime.wait(name, 3600)
-            return code, runtime.logs(name)
-        finally:
-            runtime.remove(name)
-
-
-def logs(target: DeployTarget, log: Log, *, since: int | None, follow: bool) -> Iterator[str]:
-    with connect(target) as runtime:
-        session = Session(target, runtime, {}, log)
-        live = session.live_app()
-        if live is None:
-            raise NotDeployed(
-                f"{target.owner} {target.environment}: no version is live",
-                hint="deploy one first",
-            )
-        if follow:
-            yield from runtime.follow_logs(live.name, since=since)
-        else:
-            yield runtime.logs(live.name, since=since)
-
-
-class DockerHost:
+class DockerHost(Platform):
     """The ``Platform`` of ``target: docker``: one engine, a tool-run proxy, blue-green."""
 
     def __init__(self, target: DeployTarget) -> None:
@@ -846,48 +737,98 @@ class DockerHost:
         )
 
     def deploy(
-        self,
-        image: str,
-        environ: Mapping[str, str],
-        log: Log,
-        *,
-        strategy: str | None,
-        lock_wait: float,
-        break_lock: bool,
+        self, image: str, environ: Mapping[str, str], log: Log, options: DeployOptions
     ) -> DeployResult:
-        if strategy is None and self.target.stage.strategy not in ("blue-green", "recreate"):
-            strategy = "blue-green"  # this target's meaning of "rolling" with one replica
-        return deploy(
-            self.target,
-            image,
-            environ,
-            log,
-            strategy=strategy,
-            lock_wait=lock_wait,
-            break_lock=break_lock,
-        )
+        if options.strategy is None and self.target.stage.strategy not in (
+            "blue-green",
+            "recreate",
+        ):  # this target's meaning of "rolling" with one replica
+            options = replace(options, strategy="blue-green")
+        return deploy(self.target, image, environ, log, options)
 
-    def rollback(
-        self,
-        environ: Mapping[str, str],
-        log: Log,
-        *,
-        to: str | None,
-        lock_wait: float,
-        break_lock: bool,
-    ) -> DeployResult:
-        return rollback(
-            self.target, environ, log, to=to, lock_wait=lock_wait, break_lock=break_lock
+    def previous_image(self, environ: Mapping[str, str], log: Log) -> str:
+        """What ``rollback`` returns to: the previous live version in history."""
+        with connect(self.target) as runtime:
+            session = Session(self.target, runtime, environ, log)
+            history = session.history()
+            live = session.live_app()
+        return rollback_image(
+            self.target, history, live.labels.get(IMAGE_LABEL) if live else None, log
         )
 
     def status(self, log: Log) -> StatusReport:
-        return status(self.target, log)
+        with connect(self.target) as runtime:
+            session = Session(self.target, runtime, {}, log)
+            proxy = runtime.inspect(session.names.proxy)
+            live = session.live_app()
+            apps = session.apps()
+            companions = [
+                c
+                for c in runtime.containers(session.labels("companion"))
+                if c.labels.get(ROLE_LABEL) == "companion"
+            ]
+            lock = runtime.inspect(session.names.lock)
+            history = session.history()
+            upstream = session.proxy_upstream() if proxy is not None else None
+        held = LockRecord.from_label(lock.labels.get(LOCK_LABEL)) if lock else None
+        return StatusReport(
+            service=self.target.owner,
+            environment=self.target.environment,
+            engine=runtime.docker_host,
+            listen=str(self.target.listen),
+            proxy=None if proxy is None else ContainerView.of(proxy),
+            upstream=upstream,
+            live=None if live is None else ContainerView.of(live),
+            apps=[ContainerView.of(a) for a in apps],
+            companions=[ContainerView.of(c) for c in companions],
+            lock=None if held is None else held.describe(),
+            last=history[-1] if history else None,
+        )
 
     def history(self, log: Log) -> list[DeployRecord]:
-        return history(self.target, log)
+        with connect(self.target) as runtime:
+            return Session(self.target, runtime, {}, log).history()
 
     def logs(self, log: Log, *, since: int | None, follow: bool) -> Iterator[str]:
-        return logs(self.target, log, since=since, follow=follow)
+        with connect(self.target) as runtime:
+            session = Session(self.target, runtime, {}, log)
+            live = session.live_app()
+            if live is None:
+                raise NotDeployed(
+                    f"{self.target.owner} {self.target.environment}: no version is live",
+                    hint="deploy one first",
+                )
+            if follow:
+                yield from runtime.follow_logs(live.name, since=since)
+            else:
+                yield runtime.logs(live.name, since=since)
 
     def exec(self, argv: tuple[str, ...], environ: Mapping[str, str], log: Log) -> tuple[int, str]:
-        return exec_once(self.target, argv, environ, log)
+        """Run ``argv`` in a one-off container of the live version (its env, network, volumes)."""
+        with connect(self.target) as runtime:
+            session = Session(self.target, runtime, environ, log)
+            live = session.live_app()
+            if live is None:
+                raise NotDeployed(
+                    f"{self.target.owner} {self.target.environment}: no version is live",
+                    hint="deploy one first",
+                )
+            image = live.labels.get(IMAGE_LABEL) or live.image_id
+            seq = _seq(live)
+            name = f"{session.names.base}-exec-{os.getpid()}"
+            spec = replace(
+                session.app_spec(seq, image, _placeholder_record(seq)),
+                name=name,
+                command=argv,
+                labels=session.labels("exec"),
+                healthcheck=None,
+                restart="no",
+                aliases=(),
+            )
+            runtime.create(spec)
+            try:
+                runtime.start(name)
+                code = runtime.wait(name, 3600)
+                return code, runtime.logs(name)
+            finally:
+                runtime.remove(name)

@@ -21,7 +21,13 @@ from dataclasses import asdict, dataclass, replace
 from jenkins_bridge.containers.runtime import DockerRuntime
 from jenkins_bridge.containers.swarm import ServiceSpec, ServiceState, SwarmServices, TaskState
 from jenkins_bridge.deploy.errors import DeployError, NotDeployed
-from jenkins_bridge.deploy.platform import CommandOptions, Log
+from jenkins_bridge.deploy.platform import (
+    PLAIN_DEPLOY,
+    CommandOptions,
+    DeployOptions,
+    Log,
+    Platform,
+)
 from jenkins_bridge.deploy.records import (
     IMAGE_LABEL,
     LOCK_LABEL,
@@ -271,10 +277,7 @@ def deploy(
     image: str,
     environ: Mapping[str, str],
     log: Log,
-    *,
-    action: str = "deploy",
-    lock_wait: float = 60.0,
-    break_lock: bool = False,
+    options: DeployOptions = PLAIN_DEPLOY,
 ) -> DeployResult:
     """Create or update the swarm service to ``image``: ``live`` or ``rolled-back``."""
     secret_values = bound_secrets(target.service.runtime.secrets, environ, target.owner)
@@ -289,8 +292,10 @@ def deploy(
         resolved = runtime.resolve_image(image)
         log(f"{image} resolves to {resolved.digest_reference}")
         runtime.resolve_image(target.proxy_image)  # the image of the lock and state holders
-        with session.records.locked(action, lock_wait, break_lock):
-            return _deploy_locked(session, image, resolved.digest_reference, action, secret_values)
+        with session.records.locked(options):
+            return _deploy_locked(
+                session, image, resolved.digest_reference, options.action, secret_values
+            )
 
 
 def _deploy_locked(
@@ -383,29 +388,6 @@ def _deploy_locked(
         raise
 
 
-def rollback(
-    target: DeployTarget,
-    environ: Mapping[str, str],
-    log: Log,
-    *,
-    to: str | None = None,
-    lock_wait: float = 60.0,
-    break_lock: bool = False,
-) -> DeployResult:
-    """Deploy the previous live version (or ``to``) as a new swarm update."""
-    if to is None:
-        with connect(target) as runtime:
-            session = SwarmSession(target, runtime, environ, log)
-            session.require_manager()
-            history = session.records.history()
-            state = session.services.inspect(session.name)
-        current = state.container_labels.get(IMAGE_LABEL) if state else None
-        to = rollback_image(target, history, current, log)
-    return deploy(
-        target, to, environ, log, action="rollback", lock_wait=lock_wait, break_lock=break_lock
-    )
-
-
 @dataclass(frozen=True)
 class SwarmStatus:
     service: str
@@ -455,44 +437,6 @@ class SwarmStatus:
         return "\n".join(line.rstrip() for line in lines)
 
 
-def status(target: DeployTarget, log: Log) -> SwarmStatus:
-    with connect(target) as runtime:
-        session = SwarmSession(target, runtime, {}, log)
-        session.require_manager()
-        state = session.services.inspect(session.name)
-        tasks = session.services.tasks(session.name) if state else []
-        lock = runtime.inspect(target.names.lock)
-        history = session.records.history()
-    held = LockRecord.from_label(lock.labels.get(LOCK_LABEL)) if lock else None
-    path = target.service.runtime.healthcheck.path
-    answering = (
-        [p for p in task_ports(target) if probe(_probe_host(target), p, path, 2)[0] == 200]
-        if state
-        else []
-    )
-    return SwarmStatus(
-        service=target.owner,
-        environment=target.environment,
-        engine=runtime.docker_host,
-        name=session.name,
-        live=state.container_labels.get(IMAGE_LABEL) if state else None,
-        update_state=state.update_state if state else None,
-        update_message=state.update_message if state else "",
-        replicas=state.replicas if state else 0,
-        tasks=[t for t in tasks if t.desired == "running"],
-        answering=answering,
-        lock=None if held is None else held.describe(),
-        last=history[-1] if history else None,
-    )
-
-
-def history(target: DeployTarget, log: Log) -> list[DeployRecord]:
-    with connect(target) as runtime:
-        session = SwarmSession(target, runtime, {}, log)
-        session.require_manager()
-        return session.records.history()
-
-
 def _running_task_container(target: DeployTarget, session: SwarmSession) -> str:
     """A running task container of the service on the manager engine (the newest)."""
     session.require_manager()
@@ -506,30 +450,7 @@ def _running_task_container(target: DeployTarget, session: SwarmSession) -> str:
     return running[-1].name
 
 
-def logs(target: DeployTarget, log: Log, *, since: int | None, follow: bool) -> Iterator[str]:
-    """The logs of a running task of the service (its container on this engine)."""
-    with connect(target) as runtime:
-        session = SwarmSession(target, runtime, {}, log)
-        name = _running_task_container(target, session)
-        log(f"logs of task container {name}")
-        if follow:
-            yield from runtime.follow_logs(name, since=since)
-        else:
-            yield runtime.logs(name, since=since)
-
-
-def exec_in_task(
-    target: DeployTarget, argv: tuple[str, ...], environ: Mapping[str, str], log: Log
-) -> tuple[int, str]:
-    """Run ``argv`` inside a running task's container on this engine."""
-    with connect(target) as runtime:
-        session = SwarmSession(target, runtime, environ, log)
-        name = _running_task_container(target, session)
-        log(f"running {' '.join(argv)} in task container {name}")
-        return runtime.exec(name, argv)
-
-
-class SwarmPlatform:
+class SwarmPlatform(Platform):
     """The ``Platform`` of ``target: swarm``: one Swarm service on the manager engine."""
 
     def __init__(self, target: DeployTarget) -> None:
@@ -540,39 +461,76 @@ class SwarmPlatform:
         return cls(resolve_swarm_target(service, environment, timeout=options.timeout))
 
     def deploy(
-        self,
-        image: str,
-        environ: Mapping[str, str],
-        log: Log,
-        *,
-        strategy: str | None,
-        lock_wait: float,
-        break_lock: bool,
+        self, image: str, environ: Mapping[str, str], log: Log, options: DeployOptions
     ) -> DeployResult:
         # Swarm's rolling update replaces the strategy; updateOrder says start- or stop-first.
-        return deploy(self.target, image, environ, log, lock_wait=lock_wait, break_lock=break_lock)
+        return deploy(self.target, image, environ, log, options)
 
-    def rollback(
-        self,
-        environ: Mapping[str, str],
-        log: Log,
-        *,
-        to: str | None,
-        lock_wait: float,
-        break_lock: bool,
-    ) -> DeployResult:
-        return rollback(
-            self.target, environ, log, to=to, lock_wait=lock_wait, break_lock=break_lock
-        )
+    def previous_image(self, environ: Mapping[str, str], log: Log) -> str:
+        """What ``rollback`` returns to: the previous live version in history (a new update)."""
+        with connect(self.target) as runtime:
+            session = SwarmSession(self.target, runtime, environ, log)
+            session.require_manager()
+            history = session.records.history()
+            state = session.services.inspect(session.name)
+        current = state.container_labels.get(IMAGE_LABEL) if state else None
+        return rollback_image(self.target, history, current, log)
 
     def status(self, log: Log) -> SwarmStatus:
-        return status(self.target, log)
+        with connect(self.target) as runtime:
+            session = SwarmSession(self.target, runtime, {}, log)
+            session.require_manager()
+            state = session.services.inspect(session.name)
+            tasks = session.services.tasks(session.name) if state else []
+            lock = runtime.inspect(self.target.names.lock)
+            history = session.records.history()
+        held = LockRecord.from_label(lock.labels.get(LOCK_LABEL)) if lock else None
+        path = self.target.service.runtime.healthcheck.path
+        answering = (
+            [
+                p
+                for p in task_ports(self.target)
+                if probe(_probe_host(self.target), p, path, 2)[0] == 200
+            ]
+            if state
+            else []
+        )
+        return SwarmStatus(
+            service=self.target.owner,
+            environment=self.target.environment,
+            engine=runtime.docker_host,
+            name=session.name,
+            live=state.container_labels.get(IMAGE_LABEL) if state else None,
+            update_state=state.update_state if state else None,
+            update_message=state.update_message if state else "",
+            replicas=state.replicas if state else 0,
+            tasks=[t for t in tasks if t.desired == "running"],
+            answering=answering,
+            lock=None if held is None else held.describe(),
+            last=history[-1] if history else None,
+        )
 
     def history(self, log: Log) -> list[DeployRecord]:
-        return history(self.target, log)
+        with connect(self.target) as runtime:
+            session = SwarmSession(self.target, runtime, {}, log)
+            session.require_manager()
+            return session.records.history()
 
     def logs(self, log: Log, *, since: int | None, follow: bool) -> Iterator[str]:
-        return logs(self.target, log, since=since, follow=follow)
+        """The logs of a running task of the service (its container on this engine)."""
+        with connect(self.target) as runtime:
+            session = SwarmSession(self.target, runtime, {}, log)
+            name = _running_task_container(self.target, session)
+            log(f"logs of task container {name}")
+            if follow:
+                yield from runtime.follow_logs(name, since=since)
+            else:
+                yield runtime.logs(name, since=since)
 
     def exec(self, argv: tuple[str, ...], environ: Mapping[str, str], log: Log) -> tuple[int, str]:
-        return exec_in_task(self.target, argv, environ, log)
+        """Run ``argv`` inside a running task's container on this engine."""
+        with connect(self.target) as runtime:
+            session = SwarmSession(self.target, runtime, environ, log)
+            name = _running_task_container(self.target, session)
+            log(f"running {' '.join(argv)} in task container {name}")
+            return runtime.exec(name, argv)

@@ -28,10 +28,11 @@ from jenkins_bridge.deploy.kubernetes import (  # noqa: E402
     deploy,
     resolve_kubernetes_target,
 )
-from jenkins_bridge.deploy.platform import Unsupported  # noqa: E402
+from jenkins_bridge.deploy.platform import DeployOptions, Unsupported  # noqa: E402
 from jenkins_bridge.deploy.records import DeployRecord, LockRecord, history_to_bytes  # noqa: E402
 from jenkins_bridge.descriptor import load_service  # noqa: E402
 from jenkins_bridge.kube.cluster import Cluster, ClusterUnreachable  # noqa: E402
+from tests.deploy.samples import deploy_record  # noqa: E402
 
 DESCRIPTOR = """\
 apiVersion: jenkins-bridge/v1
@@ -204,7 +205,7 @@ def _run(tmp_path: Path, api: Recorded) -> Any:
         NEW,
         {"BUILD_URL": "https://ci.example.com/job/1/"},
         lambda _: None,
-        lock_wait=0,
+        DeployOptions(lock_wait=0),
         connect=lambda _: _cluster(api),
         sleep=lambda _: None,
         clock=lambda: next(clock),
@@ -280,25 +281,10 @@ def test_an_unreachable_context_is_one_line_with_the_next_step(
     assert "nothing was changed" in raised.value.message
 
 
-def _record(seq: int, image: str, result: str = "live") -> DeployRecord:
-    return DeployRecord(
-        seq=seq,
-        action="deploy",
-        environment="prod",
-        image=image,
-        digest=image,
-        container="shop/orders",
-        previous=None,
-        result=result,
-        started="2026-01-01T00:00:00Z",
-        duration_seconds=1.0,
-    )
-
-
 def test_a_deploy_holds_the_lease_and_appends_to_the_history_annotation(tmp_path: Path) -> None:
     api = Recorded(
         [
-            _deployment(OLD, 1, 1, 2, 2, 1, history=[_record(1, OLD)]),
+            _deployment(OLD, 1, 1, 2, 2, 1, history=[deploy_record(1, OLD)]),
             _deployment(NEW, 2, 2, 2, 2, 2),
         ],
         ["orders-db"],
@@ -366,9 +352,7 @@ def test_rollback_returns_to_the_previous_replica_set_revision(tmp_path: Path) -
         ],
         ["orders-db"],
     )
-    done = _platform(tmp_path, api).rollback(
-        {}, lambda _: None, to=None, lock_wait=0, break_lock=False
-    )
+    done = _platform(tmp_path, api).rollback({}, lambda _: None, None, DeployOptions(lock_wait=0))
     assert done.result == "live" and done.record.action == "rollback"
     assert api.applied[1]["spec"]["template"]["spec"]["containers"][0]["image"] == OLD
 
@@ -376,14 +360,12 @@ def test_rollback_returns_to_the_previous_replica_set_revision(tmp_path: Path) -
 def test_rollback_with_no_earlier_revision_says_to_pass_to(tmp_path: Path) -> None:
     api = Recorded([_deployment(OLD, 1, 1, 2, 2, 1)], ["orders-db"])
     with pytest.raises(NothingToRollBack, match="no ReplicaSet revision before 1"):
-        _platform(tmp_path, api).rollback(
-            {}, lambda _: None, to=None, lock_wait=0, break_lock=False
-        )
+        _platform(tmp_path, api).rollback({}, lambda _: None, None, DeployOptions(lock_wait=0))
     assert api.applied == []
 
 
 def test_status_and_history_read_the_deployment_and_the_lease(tmp_path: Path) -> None:
-    records = [_record(1, OLD), _record(2, NEW)]
+    records = [deploy_record(1, OLD), deploy_record(2, NEW)]
     api = Recorded([_deployment(NEW, 2, 2, 2, 1, 2, history=records)] * 2, ["orders-db"])
     platform = _platform(tmp_path, api)
     found = platform.status(lambda _: None)
