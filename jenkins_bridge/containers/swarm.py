@@ -10,7 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jenkins_bridge.containers.runtime import NANO, DockerRuntime, HealthSpec, RuntimeFailure
+from jenkins_bridge.containers.runtime import (
+    NANO,
+    DockerRuntime,
+    HealthSpec,
+    RuntimeFailure,
+    health_config,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,18 +64,6 @@ class TaskState:
     error: str
 
 
-def _health(check: HealthSpec) -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "Interval": check.interval_seconds * NANO,
-        "Timeout": check.timeout_seconds * NANO,
-        "Retries": check.retries,
-        "StartPeriod": check.start_period_seconds * NANO,
-    }
-    if check.test:
-        spec["Test"] = ["CMD", *check.test]
-    return spec
-
-
 def service_spec(spec: ServiceSpec) -> dict[str, Any]:
     """The Engine API ``ServiceSpec`` for ``spec``: a pure mapping, tested directly."""
     container: dict[str, Any] = {
@@ -80,7 +74,7 @@ def service_spec(spec: ServiceSpec) -> dict[str, Any]:
         "Init": True,
     }
     if spec.healthcheck is not None:
-        container["Healthcheck"] = _health(spec.healthcheck)
+        container["Healthcheck"] = health_config(spec.healthcheck)
     if spec.secrets:
         container["Secrets"] = [
             {

@@ -21,19 +21,19 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from jenkins_bridge.containers.runtime import ContainerSpec, NameConflict
 from jenkins_bridge.deploy.errors import DeployError, NothingToRollBack, SecretUnbound
 from jenkins_bridge.deploy.lock import target_lock
 from jenkins_bridge.deploy.platform import (
-    PLAIN_DEPLOY,
     CommandOptions,
     DeployOptions,
     Log,
     Platform,
     nothing_to_roll_back,
+    status_json,
     unsupported,
 )
 from jenkins_bridge.deploy.records import (
@@ -169,7 +169,7 @@ def deploy(
     image: str,
     environ: Mapping[str, str],
     log: Log,
-    options: DeployOptions = PLAIN_DEPLOY,
+    options: DeployOptions,
     *,
     connect: Connect = Cluster.connect,
     sleep: Callable[[float], None] = time.sleep,
@@ -301,6 +301,42 @@ def _await_or_roll_back(
     return DeployResult("rolled-back", finish("rolled-back", detail))
 
 
+@dataclass(frozen=True)
+class KubernetesStatus:
+    service: str
+    environment: str
+    engine: str  # the kubeconfig context
+    name: str  # namespace/name
+    live: str | None  # the image of the Deployment's pod template
+    revision: int
+    replicas: int
+    updated: int
+    ready: int
+    available: int
+    lock: str | None
+    last: DeployRecord | None
+
+    def as_json(self) -> dict[str, Any]:
+        return status_json(self, self.live, self.name)
+
+    def text(self) -> str:
+        counts = (
+            f"revision {self.revision}; {self.available} available, {self.ready} ready, "
+            f"{self.updated} updated of {self.replicas}"
+        )
+        return "\n".join(
+            [
+                f"{self.service} {self.environment} on {self.engine} (Deployment {self.name})",
+                f"live: {self.live} ({counts})" if self.live else "live: nothing",
+            ]
+            + ([f"locked: {self.lock}"] if self.lock else [])
+        )
+
+    @property
+    def serving(self) -> bool:
+        return self.live is not None and self.available > 0
+
+
 def rollback_target_image(target: DeployTarget, cluster: Cluster, log: Log) -> str:
     """The image of the newest ReplicaSet revision before the current one, with another image."""
     service, stage = target.service, target.stage
@@ -321,43 +357,6 @@ def rollback_target_image(target: DeployTarget, cluster: Cluster, log: Log) -> s
     back = earlier[-1]
     log(f"rolling back to {back.image} (ReplicaSet {back.name}, revision {back.revision})")
     return back.image
-
-
-@dataclass(frozen=True)
-class KubernetesStatus:
-    service: str
-    environment: str
-    engine: str  # the kubeconfig context
-    name: str  # namespace/name
-    live: str | None  # the image of the Deployment's pod template
-    revision: int
-    replicas: int
-    updated: int
-    ready: int
-    available: int
-    lock: str | None
-    last: DeployRecord | None
-
-    @property
-    def serving(self) -> bool:
-        return self.live is not None and self.available > 0
-
-    def as_json(self) -> dict[str, Any]:
-        data = asdict(self)  # the last record becomes its JSON on the way
-        data["live"] = None if self.live is None else {"image": self.live, "name": self.name}
-        return data
-
-    def text(self) -> str:
-        lines = [f"{self.service} {self.environment} on {self.engine} (Deployment {self.name})"]
-        lines.append(
-            f"live: {self.live} (revision {self.revision}; {self.available} available, "
-            f"{self.ready} ready, {self.updated} updated of {self.replicas})"
-            if self.live
-            else "live: nothing"
-        )
-        if self.lock:
-            lines.append(f"locked: {self.lock}")
-        return "\n".join(lines)
 
 
 def status(

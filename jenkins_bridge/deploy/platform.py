@@ -12,7 +12,7 @@ first, ``status`` a ``StatusView``. A command a platform does not have raises ``
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from jenkins_bridge.deploy.errors import DeployError, NothingToRollBack
@@ -94,6 +94,14 @@ class Platform(Protocol):
 
     def exec(self, argv: tuple[str, ...], environ: Mapping[str, str], log: Log) -> tuple[int, str]:
         raise unsupported(self.target, "exec", "run it with the platform's own tool")
+
+
+def status_json(status: Any, image: str | None, name: str) -> dict[str, Any]:
+    """A status dataclass as JSON; its live version shown as the Docker host shows its live
+    container (``{"image", "name"}``) so one reader reads every target."""
+    data: dict[str, Any] = asdict(status)
+    data["live"] = None if image is None else {"image": image, "name": name}
+    return data
 
 
 def unsupported(target: DeployTarget, command: str, instead: str) -> Unsupported:

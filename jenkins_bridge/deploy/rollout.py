@@ -678,20 +678,11 @@ class StatusReport:
     last: DeployRecord | None
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "service": self.service,
-            "environment": self.environment,
-            "engine": self.engine,
-            "listen": self.listen,
-            "proxy": None
-            if self.proxy is None
-            else {**self.proxy.as_json(), "upstream": self.upstream},
-            "live": None if self.live is None else self.live.as_json(),
-            "apps": [a.as_json() for a in self.apps],
-            "companions": [c.as_json() for c in self.companions],
-            "lock": self.lock,
-            "last": None if self.last is None else self.last.as_json(),
-        }
+        data = asdict(self)  # views and the last record become their JSON on the way
+        upstream = data.pop("upstream")
+        if data["proxy"] is not None:
+            data["proxy"]["upstream"] = upstream
+        return data
 
     @property
     def serving(self) -> bool:

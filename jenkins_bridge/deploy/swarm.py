@@ -16,7 +16,7 @@ import json
 import socket
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 from jenkins_bridge.containers.runtime import DockerRuntime
 from jenkins_bridge.containers.swarm import ServiceSpec, ServiceState, SwarmServices, TaskState
@@ -27,6 +27,7 @@ from jenkins_bridge.deploy.platform import (
     DeployOptions,
     Log,
     Platform,
+    status_json,
 )
 from jenkins_bridge.deploy.records import (
     IMAGE_LABEL,
@@ -403,25 +404,12 @@ class SwarmStatus:
     lock: str | None
     last: DeployRecord | None
 
-    def as_json(self) -> dict[str, object]:
-        return {
-            "service": self.service,
-            "environment": self.environment,
-            "engine": self.engine,
-            "name": self.name,
-            "live": None if self.live is None else {"image": self.live, "name": self.name},
-            "update_state": self.update_state,
-            "update_message": self.update_message,
-            "replicas": self.replicas,
-            "tasks": [asdict(t) for t in self.tasks],
-            "answering": self.answering,
-            "lock": self.lock,
-            "last": None if self.last is None else self.last.as_json(),
-        }
-
     @property
     def serving(self) -> bool:
         return self.live is not None
+
+    def as_json(self) -> dict[str, object]:
+        return status_json(self, self.live, self.name)
 
     def text(self) -> str:
         lines = [f"{self.service} {self.environment} on {self.engine} (swarm service {self.name})"]

@@ -172,7 +172,7 @@ def test_container_arguments() -> None:
     assert args["security_opt"] == ["no-new-privileges:true"]
     assert args["mem_limit"] == "256m"
     assert args["nano_cpus"] == 500_000_000
-    assert args["healthcheck"]["test"] == ["CMD", "true"]
+    assert args["healthcheck"]["Test"] == ["CMD", "true"]
     assert args["restart_policy"] == {"Name": "on-failure"}
     assert args["ports"] == {"80/tcp": ("127.0.0.1", 18000)}
     assert args["volumes"] == {"vol": {"bind": "/data", "mode": "rw"}}
