@@ -34,6 +34,7 @@ from jenkins_bridge.deploy.records import (
     LOCK_LABEL,
     RECORD_LABEL,
     SEQ_LABEL,
+    SPEC_LABEL,
     DeployRecord,
     LockRecord,
 )
@@ -51,14 +52,16 @@ from jenkins_bridge.deploy.target import (
     Listen,
     bound_secrets,
     check_subnet,
+    companion_spec_hash,
     find_stage,
     parse_listen,
 )
-from jenkins_bridge.descriptor.model import Service
+from jenkins_bridge.descriptor.model import Companion, Service
 from jenkins_bridge.errors import BridgeError
 
 SLOT_TEMPLATE = "{{.Task.Slot}}"
 POLL_SECONDS = 0.25
+FAILED_TASKS_LIMIT = 3  # a new service whose tasks failed this often per replica has failed
 DONE_STATES = ("completed", "rollback_completed", "paused", "rollback_paused")
 
 
@@ -244,26 +247,92 @@ class SwarmSession:
                 )
             time.sleep(POLL_SECONDS)
 
-    def wait_converged(self, image: str, timeout: float) -> list[TaskState]:
-        """A new service: until every replica runs ``image`` (Swarm counts health in)."""
+    def wait_converged(self, name: str, image: str, replicas: int) -> list[TaskState]:
+        """A new service: until ``replicas`` tasks run ``image`` (Swarm counts health in)."""
+        timeout = _update_timeout(self.target)
         deadline = time.monotonic() + timeout
         while True:
-            tasks = self.services.tasks(self.name)
+            tasks = self.services.tasks(name)
             running = [
                 t for t in tasks if t.desired == "running" and t.state == "running"
                 and t.image == image
             ]  # fmt: skip
-            if len(running) >= self.target.stage.replicas:
+            if len(running) >= replicas:
                 return running
-            if time.monotonic() >= deadline:
-                failed = [t.error for t in tasks if t.error][-3:]
+            failed = [t for t in tasks if t.state in ("failed", "rejected")]
+            if time.monotonic() >= deadline or len(failed) >= FAILED_TASKS_LIMIT * replicas:
+                errors = [t.error for t in tasks if t.error][-3:]
                 raise DeployError(
-                    f"{self.name}: {len(running)} of {self.target.stage.replicas} replicas "
-                    f"running after {timeout:g} s"
-                    + (f" (task errors: {'; '.join(failed)})" if failed else ""),
-                    hint="docker service ps --no-trunc " + self.name,
+                    f"{name}: {len(running)} of {replicas} replicas running, {len(failed)} "
+                    "tasks failed" + (f" (task errors: {'; '.join(errors)})" if errors else ""),
+                    hint="docker service ps --no-trunc " + name,
                 )
             time.sleep(POLL_SECONDS)
+
+    def ensure_companions(self) -> list[str]:
+        """Each companion as its own one-replica service on the service network, before the
+        app; one whose spec is unchanged and that runs is kept."""
+        steps = []
+        for companion in self.target.service.runtime.companions:
+            name = self.target.names.companion(companion.name)
+            digest = self.runtime.resolve_image(companion.image).digest_reference
+            spec = self.companion_spec(companion, digest)
+            existing = self.services.inspect(name)
+            running = [t for t in self.services.tasks(name) if t.state == "running"]
+            if (
+                existing is not None
+                and existing.container_labels.get(SPEC_LABEL) == spec.container_labels[SPEC_LABEL]
+                and running
+            ):
+                steps.append(f"companion {companion.name}: kept ({name}, unchanged)")
+                continue
+            if companion.volume is not None:
+                volume = self.target.names.volume(companion.volume.name)
+                if self.runtime.ensure_volume(volume, self.records.labels("volume")):
+                    self.log(f"created volume {volume}")
+            self.log(f"companion {companion.name}: applying swarm service {name}")
+            self.services.apply(spec)
+            self.wait_converged(name, digest, 1)
+            steps.append(f"companion {companion.name}: running ({name})")
+        return steps
+
+    def companion_spec(self, companion: Companion, image: str) -> ServiceSpec:
+        runtime = self.target.service.runtime
+        values = bound_secrets(companion.secrets, self.environ, companion.name)
+        env = dict(companion.env)
+        for key in values:  # like the app: the value is a file, never in the service spec
+            env[f"{key}_FILE"] = f"/run/secrets/{key}"
+        volume = companion.volume
+        return ServiceSpec(
+            name=self.target.names.companion(companion.name),
+            image=image,
+            labels=self.records.labels("companion"),
+            container_labels={
+                **self.records.labels("companion"),
+                SPEC_LABEL: companion_spec_hash(companion, image),
+            },
+            env=env,
+            replicas=1,
+            network="host" if self.target.stage.network == "host" else self.target.names.network,
+            publish=(),
+            healthcheck=_health_spec(companion.healthcheck) if companion.healthcheck else None,
+            update_order="stop-first",  # one replica with its volume: never two at once
+            monitor_seconds=self.target.stage.monitor_seconds,
+            stop_timeout_seconds=runtime.stop_timeout_seconds,
+            secrets=self.secrets(values),
+            args=companion.command,
+            volumes=((self.target.names.volume(volume.name), volume.path),) if volume else (),
+            aliases=(companion.name,),
+        )
+
+    def prune_secrets(self) -> None:
+        """Remove this environment's Swarm secrets (created by earlier deploys, labelled so)
+        that no service's spec or rollback spec refers to any more."""
+        ours = self.services.secrets(self.records.labels("secret"))
+        unused = sorted(set(ours) - self.services.secrets_in_use())
+        for secret_id in unused:
+            if self.services.remove_secret(secret_id):
+                self.log(f"removed unused swarm secret {ours[secret_id]}")
 
 
 def _update_timeout(target: DeployTarget) -> float:
@@ -282,11 +351,8 @@ def deploy(
 ) -> DeployResult:
     """Create or update the swarm service to ``image``: ``live`` or ``rolled-back``."""
     secret_values = bound_secrets(target.service.runtime.secrets, environ, target.owner)
-    if target.service.runtime.companions:
-        raise DeployError(
-            f"{target.service.path}: companions are not deployed to swarm yet",
-            hint="run them as their own swarm services, or use target: docker",
-        )
+    for companion in target.service.runtime.companions:  # fail before any change
+        bound_secrets(companion.secrets, environ, target.names.companion(companion.name))
     with connect(target) as runtime:
         session = SwarmSession(target, runtime, environ, log)
         session.require_manager()
@@ -341,6 +407,8 @@ def _deploy_locked(
             target.names.network, target.subnet, session.records.labels("network")
         ):
             log(f"created overlay network {target.names.network}")
+        for step in session.ensure_companions():
+            log(step)
         spec = session.spec(digest, record, secrets)
         log(
             f"{'updating' if before else 'creating'} swarm service {session.name} "
@@ -348,7 +416,19 @@ def _deploy_locked(
         )
         session.services.apply(spec)
         if before is None:
-            session.wait_converged(digest, _update_timeout(target))
+            try:
+                session.wait_converged(session.name, digest, target.stage.replicas)
+            except DeployError as exc:
+                # Like the Docker host's failed first deploy: nothing served before, nothing
+                # serves now, and the failed version is kept (at 0 replicas) for inspection.
+                session.services.apply(replace(spec, replicas=0))
+                detail = (
+                    f"{exc.message}; serving: nothing (first deploy); service {session.name} "
+                    f"scaled to 0 and kept for inspection (docker service ps --no-trunc "
+                    f"{session.name}; remove it with docker service rm {session.name})"
+                )
+                log(detail)
+                return DeployResult("rolled-back", finish("rolled-back", detail))
             state = session.services.inspect(session.name)
             assert state is not None
         else:
@@ -364,6 +444,7 @@ def _deploy_locked(
                 f"which {answer} its health path"
             )
             log(detail)
+            session.prune_secrets()
             return DeployResult("rolled-back", finish("rolled-back", detail), failed_logs="")
         if state.update_state in ("paused", "rollback_paused"):
             raise DeployError(
@@ -380,6 +461,7 @@ def _deploy_locked(
                 hint=f"docker service ps --no-trunc {session.name}",
             )
         log(f"every replica answers {target.service.runtime.healthcheck.path}")
+        session.prune_secrets()
         return DeployResult("live", finish("live"))
     except KeyboardInterrupt:
         finish("interrupted", "interrupted; Swarm carries on with the update it was given")

@@ -157,3 +157,55 @@ def test_swarm_proof(swarm_service: tuple[Environment, list[int]], app_images: A
     assert code == 0, err
     assert out["data"]["record"]["digest"] == v1
     assert [_version(p) for p in ports] == ["version 1"] * len(ports)
+
+
+@pytest.mark.parametrize("swarm_service", [1], indirect=True, ids=["1-replica"])
+def test_swarm_first_failure_companions_secrets_logs_and_exec(
+    swarm_service: tuple[Environment, list[int]], app_images: AppImages, docker_client: Any
+) -> None:
+    env, ports = swarm_service
+    base = f"jb-{TEAM}-{env.name}-test"
+    # A failed first deploy: nothing served before, so nothing serves now; the service is
+    # kept at 0 replicas for inspection and the result says so (exit 3, like the Docker host).
+    code, out, err = _deploy(env, app_images.v3_unhealthy)
+    assert code == 3, err
+    assert "serving: nothing (first deploy)" in out["data"]["record"]["detail"]
+    assert "kept for inspection" in out["data"]["record"]["detail"]
+    service = docker_client.services.get(base)
+    assert service.attrs["Spec"]["Mode"]["Replicated"]["Replicas"] == 0
+
+    # A companion: its own service on the service network (here: host), running first.
+    companion_port = next(p for p in range(ports[0] + 50, ports[0] + 150) if _free(p))
+    text = env.descriptor.read_text().replace(
+        "deploy:\n",
+        f"  companions:\n    - name: store\n      image: {app_images.v1}\n"
+        f'      env: {{PORT: "{companion_port}"}}\n'
+        "deploy:\n",
+    )
+    env.descriptor.write_text(text)
+    code, out, err = _deploy(env, app_images.v1)
+    assert code == 0, err
+    assert f"companion store: running ({base}-store)" in err
+    assert _version(companion_port) == "version 1"
+    assert _version(ports[0]) == "version 1"
+
+    done = env.cli("exec", str(env.descriptor), "--env", "test", "--", "sh", "-c", "echo $GREETING")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "hello"
+    logs = env.cli("logs", str(env.descriptor), "--env", "test")
+    assert logs.returncode == 0, logs.stderr
+
+    # Each deploy with a new token makes a new secret; the one no spec refers to goes.
+    def ours() -> set[str]:
+        return {s.name for s in docker_client.secrets.list(filters={"name": base})}
+
+    first = ours()
+    env.env["APP_TOKEN"] += "-2"
+    code, _, err = _deploy(env, app_images.v2)
+    assert code == 0, err
+    assert "companion store: kept" in err
+    env.env["APP_TOKEN"] += "-3"
+    code, _, err = _deploy(env, app_images.v1)
+    assert code == 0, err
+    after = ours()
+    assert len(after) == 2 and not (first & after), (first, after)
