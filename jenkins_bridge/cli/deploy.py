@@ -20,41 +20,56 @@ from jenkins_bridge.cli.output import Outcome, progress
 from jenkins_bridge.errors import EXIT_ERROR, EXIT_OK, EXIT_ROLLED_BACK
 
 if TYPE_CHECKING:  # the deploy package (and docker) load only when a command runs
-    from jenkins_bridge.deploy.platform import Platform
+    from jenkins_bridge.deploy.platform import DeployOptions, Platform
     from jenkins_bridge.deploy.rollout import DeployResult
 
 _descriptor = click.argument("descriptor", type=click.Path(dir_okay=False, path_type=Path))
 _env = click.option("--env", "environment", required=True, help="Deploy environment name.")
 
 
-def _platform(
-    descriptor: Path,
-    environment: str,
-    *,
-    subnet: str | None = None,
-    proxy_image: str | None = None,
-    timeout: float | None = None,
-) -> Platform:
+def _platform(descriptor: Path, environment: str, **overrides: Any) -> Platform:
+    """The platform of ENV; ``overrides`` are ``CommandOptions`` fields given on the line."""
     from jenkins_bridge.deploy.platform import CommandOptions, platform_for
     from jenkins_bridge.descriptor import load_service
 
-    options = CommandOptions(subnet=subnet, proxy_image=proxy_image, timeout=timeout)
-    return platform_for(load_service(descriptor), environment, options)
+    return platform_for(load_service(descriptor), environment, CommandOptions(**overrides))
 
 
-def _lock_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    function = click.option(
-        "--lock-wait",
-        type=click.FloatRange(min=0),
-        default=60.0,
-        show_default=True,
-        help="Seconds to wait for another deploy of this environment to finish.",
-    )(function)
-    return click.option(
-        "--break-lock",
-        is_flag=True,
-        help="Take over a lock whose holder is gone (the holder is named in the error).",
-    )(function)
+def _changing(
+    descriptor: Path, environment: str, given: dict[str, Any], strategy: str | None = None
+) -> tuple[Platform, DeployOptions]:
+    """The platform and the deploy terms of a command that changes ENV (deploy, rollback)."""
+    from jenkins_bridge.deploy.platform import DeployOptions
+
+    lock = {key: given.pop(key) for key in ("lock_wait", "break_lock")}
+    return _platform(descriptor, environment, **given), DeployOptions(strategy=strategy, **lock)
+
+
+def _change_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of every command that changes ENV: overrides and the lock's terms."""
+    for option in (
+        click.option(
+            "--break-lock",
+            is_flag=True,
+            help="Take over a lock whose holder is gone (the holder is named in the error).",
+        ),
+        click.option(
+            "--lock-wait",
+            type=click.FloatRange(min=0),
+            default=60.0,
+            show_default=True,
+            help="Seconds to wait for another deploy of this environment to finish.",
+        ),
+        click.option("--subnet", help="Subnet of the service network (default deploy[].subnet)."),
+        click.option(
+            "--proxy-image", help="nginx image of the proxy (default deploy[].proxyImage)."
+        ),
+        click.option(
+            "--timeout", type=click.FloatRange(min=1), help="Health gate timeout, seconds."
+        ),
+    ):
+        function = option(function)
+    return function
 
 
 def _result(outcome: DeployResult) -> Outcome:
@@ -82,64 +97,29 @@ def _result(outcome: DeployResult) -> Outcome:
 @_descriptor
 @_env
 @click.option("--image", required=True, help="Image reference; resolved to a digest.")
-@click.option("--timeout", type=click.FloatRange(min=1), help="Health gate timeout, seconds.")
-@click.option("--subnet", help="Subnet of the service network (default deploy[].subnet).")
-@click.option("--proxy-image", help="nginx image of the proxy (default deploy[].proxyImage).")
+@_change_options
 @click.option(
     "--strategy",
     type=click.Choice(["blue-green", "recreate"]),
-    help="Override deploy[].strategy.",
+    help="Override deploy[].strategy (docker target).",
 )
-@_lock_options
 def deploy(
-    descriptor: Path,
-    environment: str,
-    image: str,
-    timeout: float | None,
-    subnet: str | None,
-    proxy_image: str | None,
-    strategy: str | None,
-    lock_wait: float,
-    break_lock: bool,
+    descriptor: Path, environment: str, image: str, strategy: str | None, **given: Any
 ) -> Outcome:
     """Deploy IMAGE to ENV: exit 0 live, 3 failed its health gate (previous still serves)."""
-    from jenkins_bridge.deploy.platform import DeployOptions
-
-    platform = _platform(
-        descriptor, environment, subnet=subnet, proxy_image=proxy_image, timeout=timeout
-    )
-    options = DeployOptions(strategy=strategy, lock_wait=lock_wait, break_lock=break_lock)
-    done = platform.deploy(image, os.environ, progress, options)
-    return _result(done)
+    platform, options = _changing(descriptor, environment, given, strategy)
+    return _result(platform.deploy(image, os.environ, progress, options))
 
 
 @click.command("rollback")
 @_descriptor
 @_env
 @click.option("--to", "to", help="Image to return to (default: the previous live version).")
-@click.option("--timeout", type=click.FloatRange(min=1), help="Health gate timeout, seconds.")
-@click.option("--proxy-image", help="nginx image of the proxy (default deploy[].proxyImage).")
-@click.option("--subnet", help="Subnet of the service network (default deploy[].subnet).")
-@_lock_options
-def rollback(
-    descriptor: Path,
-    environment: str,
-    to: str | None,
-    timeout: float | None,
-    proxy_image: str | None,
-    subnet: str | None,
-    lock_wait: float,
-    break_lock: bool,
-) -> Outcome:
+@_change_options
+def rollback(descriptor: Path, environment: str, to: str | None, **given: Any) -> Outcome:
     """Return ENV to the previous live version (from history) or to --to, health-gated."""
-    from jenkins_bridge.deploy.platform import DeployOptions
-
-    platform = _platform(
-        descriptor, environment, subnet=subnet, proxy_image=proxy_image, timeout=timeout
-    )
-    options = DeployOptions(lock_wait=lock_wait, break_lock=break_lock)
-    done = platform.rollback(os.environ, progress, to, options)
-    return _result(done)
+    platform, options = _changing(descriptor, environment, given)
+    return _result(platform.rollback(os.environ, progress, to, options))
 
 
 @click.command("status")

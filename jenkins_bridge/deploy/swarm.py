@@ -166,18 +166,15 @@ def memory_bytes(memory: str | None) -> int | None:
     return int(float(text[: len(text) - len(unit)]) * units[unit])
 
 
-class SwarmSession:
-    """One command's view of a swarm service environment: its manager, lock and history."""
+class SwarmSession(Session):
+    """One command's view of a swarm service environment: its manager and services; the lock
+    and history are the Docker host's (``Session``), kept on the manager engine."""
 
     def __init__(
         self, target: DeployTarget, runtime: DockerRuntime, environ: Mapping[str, str], log: Log
     ) -> None:
-        self.target = target
-        self.runtime = runtime
+        super().__init__(target, runtime, environ, log)
         self.services = SwarmServices(runtime)
-        self.records = Session(target, runtime, environ, log)  # lock and history, reused
-        self.environ = environ
-        self.log = log
         self.name = target.names.base
 
     def require_manager(self) -> None:
@@ -196,7 +193,7 @@ class SwarmSession:
         for env, value in sorted(values.items()):
             digest = hashlib.sha256(value.encode()).hexdigest()[:12]
             name = f"{self.name}-{env.lower().replace('_', '-')}-{digest}"
-            secret_id = self.services.ensure_secret(name, value, self.records.labels("secret"))
+            secret_id = self.services.ensure_secret(name, value, self.labels("secret"))
             refs.append((secret_id, name, env))
         return tuple(refs)
 
@@ -210,9 +207,9 @@ class SwarmSession:
         return ServiceSpec(
             name=self.name,
             image=image,
-            labels=self.records.labels("service"),
+            labels=self.labels("service"),
             container_labels={
-                **self.records.labels("app"),
+                **self.labels("app"),
                 SEQ_LABEL: f"{record.seq:06d}",
                 IMAGE_LABEL: record.digest,
                 RECORD_LABEL: json.dumps(record.as_json(), sort_keys=True),
@@ -269,7 +266,7 @@ class SwarmSession:
                 )
             time.sleep(POLL_SECONDS)
 
-    def ensure_companions(self) -> list[str]:
+    def ensure_companion_services(self) -> list[str]:
         """Each companion as its own one-replica service on the service network, before the
         app; one whose spec is unchanged and that runs is kept."""
         steps = []
@@ -288,7 +285,7 @@ class SwarmSession:
                 continue
             if companion.volume is not None:
                 volume = self.target.names.volume(companion.volume.name)
-                if self.runtime.ensure_volume(volume, self.records.labels("volume")):
+                if self.runtime.ensure_volume(volume, self.labels("volume")):
                     self.log(f"created volume {volume}")
             self.log(f"companion {companion.name}: applying swarm service {name}")
             self.services.apply(spec)
@@ -306,9 +303,9 @@ class SwarmSession:
         return ServiceSpec(
             name=self.target.names.companion(companion.name),
             image=image,
-            labels=self.records.labels("companion"),
+            labels=self.labels("companion"),
             container_labels={
-                **self.records.labels("companion"),
+                **self.labels("companion"),
                 SPEC_LABEL: companion_spec_hash(companion, image),
             },
             env=env,
@@ -328,7 +325,7 @@ class SwarmSession:
     def prune_secrets(self) -> None:
         """Remove this environment's Swarm secrets (created by earlier deploys, labelled so)
         that no service's spec or rollback spec refers to any more."""
-        ours = self.services.secrets(self.records.labels("secret"))
+        ours = self.services.secrets(self.labels("secret"))
         unused = sorted(set(ours) - self.services.secrets_in_use())
         for secret_id in unused:
             if self.services.remove_secret(secret_id):
@@ -359,7 +356,7 @@ def deploy(
         resolved = runtime.resolve_image(image)
         log(f"{image} resolves to {resolved.digest_reference}")
         runtime.resolve_image(target.proxy_image)  # the image of the lock and state holders
-        with session.records.locked(options):
+        with session.locked(options):
             return _deploy_locked(
                 session, image, resolved.digest_reference, options.action, secret_values
             )
@@ -371,7 +368,7 @@ def _deploy_locked(
     target = session.target
     log = session.log
     started = time.monotonic()
-    history = session.records.history()
+    history = session.history()
     before = session.services.inspect(session.name)
     previous = before.container_labels.get(IMAGE_LABEL) if before else None
     seq = 1 + max([r.seq for r in history] + [0])
@@ -399,15 +396,15 @@ def _deploy_locked(
             detail=detail,
             duration_seconds=round(time.monotonic() - started, 3),
         )
-        session.records.append_history(done)
+        session.append_history(done)
         return done
 
     try:
         if target.stage.network != "host" and session.services.ensure_overlay(
-            target.names.network, target.subnet, session.records.labels("network")
+            target.names.network, target.subnet, session.labels("network")
         ):
             log(f"created overlay network {target.names.network}")
-        for step in session.ensure_companions():
+        for step in session.ensure_companion_services():
             log(step)
         spec = session.spec(digest, record, secrets)
         log(
@@ -510,7 +507,7 @@ class SwarmStatus:
 def _running_task_container(target: DeployTarget, session: SwarmSession) -> str:
     """A running task container of the service on the manager engine (the newest)."""
     session.require_manager()
-    running = [c for c in session.runtime.containers(session.records.labels("app")) if c.running]
+    running = [c for c in session.runtime.containers(session.labels("app")) if c.running]
     if not running:
         raise NotDeployed(
             f"{target.owner} {target.environment}: no task of swarm service {session.name} "
@@ -541,7 +538,7 @@ class SwarmPlatform(Platform):
         with connect(self.target) as runtime:
             session = SwarmSession(self.target, runtime, environ, log)
             session.require_manager()
-            history = session.records.history()
+            history = session.history()
             state = session.services.inspect(session.name)
         current = state.container_labels.get(IMAGE_LABEL) if state else None
         return rollback_image(self.target, history, current, log)
@@ -553,7 +550,7 @@ class SwarmPlatform(Platform):
             state = session.services.inspect(session.name)
             tasks = session.services.tasks(session.name) if state else []
             lock = runtime.inspect(self.target.names.lock)
-            history = session.records.history()
+            history = session.history()
         held = LockRecord.from_label(lock.labels.get(LOCK_LABEL)) if lock else None
         path = self.target.service.runtime.healthcheck.path
         answering = (
@@ -584,7 +581,7 @@ class SwarmPlatform(Platform):
         with connect(self.target) as runtime:
             session = SwarmSession(self.target, runtime, {}, log)
             session.require_manager()
-            return session.records.history()
+            return session.history()
 
     def logs(self, log: Log, *, since: int | None, follow: bool) -> Iterator[str]:
         """The logs of a running task of the service (its container on this engine)."""
