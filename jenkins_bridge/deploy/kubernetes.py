@@ -338,7 +338,8 @@ class KubernetesStatus:
 
 
 def rollback_target_image(target: DeployTarget, cluster: Cluster, log: Log) -> str:
-    """The image of the newest ReplicaSet revision before the current one, with another image."""
+    """The image of the newest ReplicaSet revision before the current one that runs another
+    image, skipping images whose deploy history says failed and never live."""
     service, stage = target.service, target.stage
     current = cluster.deployment(service.metadata.name, stage.namespace)
     if current is None:
@@ -347,9 +348,13 @@ def rollback_target_image(target: DeployTarget, cluster: Cluster, log: Log) -> s
             f"{service.metadata.name} does not exist",
             hint="deploy a version first",
         )
+    # A revision whose rollout failed (and was rolled back) is no place to return to.
+    failed = {r.digest for r in history_of(current) if r.result != "live"}
+    live = {r.digest for r in history_of(current) if r.result == "live"}
     earlier = [
         rs for rs in cluster.replica_sets(stage.namespace, selector(service, stage))
         if rs.revision < current.revision and rs.image != current.image
+        and (rs.image in live or rs.image not in failed)
     ]  # fmt: skip
     if not earlier:
         why = f"no ReplicaSet revision before {current.revision} runs another image"

@@ -102,7 +102,7 @@ def _template(image: str) -> Any:
     )
 
 
-def _replica_sets() -> Any:
+def _replica_sets(revisions: tuple[tuple[int, str], ...] = ((2, NEW), (1, OLD))) -> Any:
     return k8s.V1ReplicaSetList(
         items=[
             k8s.V1ReplicaSet(
@@ -114,7 +114,7 @@ def _replica_sets() -> Any:
                     selector=k8s.V1LabelSelector(), template=_template(image)
                 ),
             )
-            for revision, image in ((2, NEW), (1, OLD))
+            for revision, image in revisions
         ]
     )
 
@@ -140,6 +140,7 @@ class Recorded:
         self.applied: list[dict[str, Any]] = []
         self.history: list[dict[str, Any]] = []  # the history annotation writes
         self.lease = lease
+        self.revisions = ((2, NEW), (1, OLD))
         self.leases_taken: list[dict[str, Any]] = []
 
     def read_namespaced_deployment(self, name: str, namespace: str) -> Any:
@@ -178,7 +179,7 @@ class Recorded:
 
     def list_namespaced_replica_set(self, namespace: str, label_selector: str) -> Any:
         assert "app.kubernetes.io/name=orders" in label_selector
-        return _replica_sets()
+        return _replica_sets(self.revisions)
 
     def read_namespaced_secret(self, name: str, namespace: str) -> Any:
         if self.secret_keys is None:
@@ -382,3 +383,13 @@ def test_logs_and_exec_are_refused_naming_the_target_and_kubectl(tmp_path: Path)
     assert raised.value.hint is not None and "kubectl -n shop exec" in raised.value.hint
     with pytest.raises(Unsupported, match="no 'logs' command"):
         platform.logs(lambda _: None, since=None, follow=False)
+
+
+def test_rollback_skips_a_revision_whose_rollout_failed(tmp_path: Path) -> None:
+    bad = "registry.example.com/shop/orders@sha256:" + "3" * 64
+    records = [deploy_record(1, OLD), deploy_record(2, NEW), deploy_record(3, bad, "rolled-back")]
+    current = _deployment(NEW, 4, 4, 2, 2, 4, history=records)
+    api = Recorded([current, current, _deployment(OLD, 5, 5, 2, 2, 5)], ["orders-db"])
+    api.revisions = ((4, NEW), (3, bad), (1, OLD))
+    done = _platform(tmp_path, api).rollback({}, lambda _: None, None, DeployOptions(lock_wait=0))
+    assert done.record.image == OLD
