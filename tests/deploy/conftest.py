@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from .samples import SERVICE_HEAD, STORE_COMPANION, TEST_APP_HEALTH
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES_SCRIPT = ROOT / "scripts" / "services.sh"
 CLI = ROOT / ".venv" / "bin" / "jenkins-bridge"
@@ -117,26 +119,16 @@ class Environment:
         return done.returncode, json.loads(done.stdout or "{}"), done.stderr
 
 
-DESCRIPTOR = """\
-apiVersion: jenkins-bridge/v1
-kind: Service
-metadata: {{name: {name}, team: {team}}}
-source: {{repo: https://git.example.com/{team}/{name}.git}}
-image: {{repository: 127.0.0.1:5000/{team}/{name}}}
-runtime:
-  port: 8080
-  healthcheck: {{path: /healthz, intervalSeconds: 1, timeoutSeconds: 2, retries: 2,
-                startPeriodSeconds: 0}}
-  stopTimeoutSeconds: 2
+DESCRIPTOR = (
+    SERVICE_HEAD
+    + "runtime:\n  port: 8080\n"
+    + TEST_APP_HEALTH
+    + """\
   env: {{GREETING: hello}}
   secrets: [{{env: APP_TOKEN, credentialsId: app-token}}]
-  companions:
-    - name: store
-      image: {base}
-      command: [httpd, -f, -p, "8080", -h, /data]
-      volume: {{name: store-data, path: /data}}
-      healthcheck: {{command: [sh, -c, "echo | nc -w 2 127.0.0.1 8080"], intervalSeconds: 1,
-                    retries: 3, startPeriodSeconds: 0}}
+"""
+    + STORE_COMPANION
+    + """\
 deploy:
   - environment: test
     target: docker
@@ -147,6 +139,7 @@ deploy:
     healthTimeoutSeconds: 20
     drainSeconds: 1
 {extra}"""
+)
 
 
 def write_descriptor(path: Path, **values: str) -> None:

@@ -14,14 +14,13 @@ from typing import Any, ClassVar
 
 import pytest
 
+from .samples import SERVICE_HEAD, unreachable_kubeconfig
+
 pytestmark = pytest.mark.deploy
 
-DESCRIPTOR = """\
-apiVersion: jenkins-bridge/v1
-kind: Service
-metadata: {{name: orders, team: shop}}
-source: {{repo: https://git.example.com/shop/orders.git}}
-image: {{repository: 127.0.0.1:5000/shop/orders}}
+DESCRIPTOR = (
+    SERVICE_HEAD
+    + """\
 runtime:
   port: 18090
   secrets: [{{env: DB_PASSWORD, credentialsId: orders-db}}]
@@ -34,6 +33,7 @@ deploy:
     namespace: shop
     secretName: orders-secrets
 """
+)
 # What an engine outside any swarm answers (GET /info, trimmed to what is read).
 NOT_A_MANAGER = {"Swarm": {"LocalNodeState": "inactive", "ControlAvailable": False}}
 
@@ -85,7 +85,7 @@ def worker_engine() -> Iterator[str]:
 
 def _descriptor(tmp_path: Path, target: str, replicas: int = 1) -> Path:
     path = tmp_path / "orders.yaml"
-    path.write_text(DESCRIPTOR.format(target=target, replicas=replicas))
+    path.write_text(DESCRIPTOR.format(name="orders", team="shop", target=target, replicas=replicas))
     return path
 
 
@@ -112,14 +112,7 @@ def test_a_kubernetes_context_that_cannot_be_reached(
     cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("kubernetes")
-    config = tmp_path / "kubeconfig"
-    config.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
-        "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
-        "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:9'}}]\n"
-        "users: [{name: u, user: {token: t}}]\n"
-    )
-    monkeypatch.setenv("KUBECONFIG", str(config))
+    monkeypatch.setenv("KUBECONFIG", str(unreachable_kubeconfig(tmp_path)))
     path = _descriptor(tmp_path, "kubernetes")
     for command in (["deploy", "--image", "img:1"], ["status"], ["history"], ["rollback"]):
         line = _one_line(cli(command[0], str(path), "--env", "prod", *command[1:]))

@@ -32,7 +32,7 @@ from jenkins_bridge.deploy.platform import DeployOptions, Unsupported  # noqa: E
 from jenkins_bridge.deploy.records import DeployRecord, LockRecord, history_to_bytes  # noqa: E402
 from jenkins_bridge.descriptor import load_service  # noqa: E402
 from jenkins_bridge.kube.cluster import Cluster, ClusterUnreachable  # noqa: E402
-from tests.deploy.samples import deploy_record  # noqa: E402
+from tests.deploy.samples import deploy_record, unreachable_kubeconfig  # noqa: E402
 
 DESCRIPTOR = """\
 apiVersion: jenkins-bridge/v1
@@ -268,14 +268,7 @@ def test_a_missing_secret_key_changes_nothing(tmp_path: Path) -> None:
 def test_an_unreachable_context_is_one_line_with_the_next_step(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = tmp_path / "kubeconfig"
-    config.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
-        "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
-        "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:9'}}]\n"
-        "users: [{name: u, user: {token: t}}]\n"
-    )
-    monkeypatch.setenv("KUBECONFIG", str(config))
+    monkeypatch.setenv("KUBECONFIG", str(unreachable_kubeconfig(tmp_path)))
     with pytest.raises(ClusterUnreachable) as raised:
         Cluster.connect(None)
     assert "cannot be reached" in raised.value.message

@@ -5,7 +5,6 @@ serving; with 1 replica and with 2 replicas on templated ports (network: host)."
 from __future__ import annotations
 
 import http.client
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,20 +12,15 @@ from typing import Any
 import pytest
 
 from .conftest import PROXY_IMAGE, TEAM, AppImages, Environment, remove_service
+from .samples import SERVICE_HEAD, TEST_APP_HEALTH, port_is_free
 
 pytestmark = [pytest.mark.docker, pytest.mark.swarm]
 
-DESCRIPTOR = """\
-apiVersion: jenkins-bridge/v1
-kind: Service
-metadata: {{name: {name}, team: {team}}}
-source: {{repo: https://git.example.com/{team}/{name}.git}}
-image: {{repository: 127.0.0.1:5000/{team}/{name}}}
-runtime:
-  port: {port}
-  healthcheck: {{path: /healthz, intervalSeconds: 1, timeoutSeconds: 2, retries: 2,
-                startPeriodSeconds: 0}}
-  stopTimeoutSeconds: 2
+DESCRIPTOR = (
+    SERVICE_HEAD
+    + "runtime:\n  port: {port}\n"
+    + TEST_APP_HEALTH
+    + """\
   env: {{GREETING: hello, PORT: "{port_env}"}}
   secrets: [{{env: APP_TOKEN, credentialsId: app-token}}]
 deploy:
@@ -39,24 +33,16 @@ deploy:
     proxyImage: {proxy}
     healthTimeoutSeconds: 20
 """
+)
 
 
 def _free_port_block(replicas: int) -> tuple[str, list[int]]:
     """A port template and its ports: a prefix whose slots 1..replicas are all free."""
     for prefix in range(1850, 1990):
         ports = [int(f"{prefix}{slot}") for slot in range(1, replicas + 1)]
-        if all(_free(p) for p in ports):
+        if all(port_is_free(p) for p in ports):
             return f"{prefix}{{{{.Task.Slot}}}}", ports
     raise AssertionError("no free port block")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 def _version(port: int) -> str:
@@ -175,7 +161,7 @@ def test_swarm_first_failure_companions_secrets_logs_and_exec(
     assert service.attrs["Spec"]["Mode"]["Replicated"]["Replicas"] == 0
 
     # A companion: its own service on the service network (here: host), running first.
-    companion_port = next(p for p in range(ports[0] + 50, ports[0] + 150) if _free(p))
+    companion_port = next(p for p in range(ports[0] + 50, ports[0] + 150) if port_is_free(p))
     text = env.descriptor.read_text().replace(
         "deploy:\n",
         f"  companions:\n    - name: store\n      image: {app_images.v1}\n"

@@ -21,14 +21,13 @@ from jenkins_bridge.deploy.swarm import (
 from jenkins_bridge.descriptor import load_service
 from jenkins_bridge.errors import InvalidDescriptors
 
+from .samples import SERVICE_HEAD
+
 NANO = 1_000_000_000
 
-DESCRIPTOR = """\
-apiVersion: jenkins-bridge/v1
-kind: Service
-metadata: {{name: api, team: shop}}
-source: {{repo: https://git.example.com/shop/api.git}}
-image: {{repository: 127.0.0.1:5000/shop/api}}
+DESCRIPTOR = (
+    SERVICE_HEAD.format(name="api", team="shop").replace("{", "{{").replace("}", "}}")
+    + """\
 runtime:
   port: 8080
   env: {{PORT: "{port}"}}
@@ -37,6 +36,7 @@ deploy:
   - environment: prod
     target: swarm
 {stage}"""
+)
 
 
 def _service(tmp_path: Path, stage: str, port: str = "8080") -> Any:
