@@ -28,7 +28,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.deploy.samples import SERVICE_HEAD, TEST_APP_HEALTH
+from tests.deploy.samples import app_descriptor_head
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = str(ROOT / ".venv" / "bin" / "jenkins-bridge")
@@ -37,9 +37,7 @@ PROXY_IMAGE = "jenkins-bridge-test/nginx:debian"
 HEALTH_TIMEOUT = 10
 APP_DOCKERFILE = ROOT / "tests" / "deploy" / "app" / "Dockerfile"
 DESCRIPTOR = (
-    SERVICE_HEAD.replace("{team}", "bench")
-    + "runtime:\n  port: 8080\n"
-    + TEST_APP_HEALTH
+    app_descriptor_head(team="bench")
     + """\
 deploy:
   - {{environment: bench, target: docker, strategy: blue-green, listen: "{listen}",

@@ -24,8 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.deploy.samples import (
-    SERVICE_HEAD,
-    TEST_APP_HEALTH,
+    app_descriptor_head,
     port_is_free,
 )
 
@@ -34,9 +33,7 @@ CLI = str(ROOT / ".venv" / "bin" / "jenkins-bridge")
 PROXY_IMAGE = "jenkins-bridge-test/nginx:debian"
 APP_DOCKERFILE = ROOT / "tests" / "deploy" / "app" / "Dockerfile"
 DESCRIPTOR = (
-    SERVICE_HEAD.replace("{team}", "bench")
-    + "runtime:\n  port: {port}\n"
-    + TEST_APP_HEALTH
+    app_descriptor_head("{port}", team="bench")
     + """\
   env: {{PORT: "{template}"}}
 deploy:

@@ -22,7 +22,6 @@ from jenkins_bridge.containers.runtime import DockerRuntime
 from jenkins_bridge.containers.swarm import ServiceSpec, ServiceState, SwarmServices, TaskState
 from jenkins_bridge.deploy.errors import DeployError, NotDeployed
 from jenkins_bridge.deploy.platform import (
-    PLAIN_DEPLOY,
     CommandOptions,
     DeployOptions,
     Log,
@@ -256,7 +255,7 @@ class SwarmSession(Session):
             ]  # fmt: skip
             if len(running) >= replicas:
                 return running
-            failed = [t for t in tasks if t.state in ("failed", "rejected")]
+            failed = [t for t in tasks if t.state in ("failed", "rejected") and t.image == image]
             if time.monotonic() >= deadline or len(failed) >= FAILED_TASKS_LIMIT * replicas:
                 errors = [t.error for t in tasks if t.error][-3:]
                 raise DeployError(
@@ -275,11 +274,10 @@ class SwarmSession(Session):
             digest = self.runtime.resolve_image(companion.image).digest_reference
             spec = self.companion_spec(companion, digest)
             existing = self.services.inspect(name)
-            running = [t for t in self.services.tasks(name) if t.state == "running"]
             if (
                 existing is not None
                 and existing.container_labels.get(SPEC_LABEL) == spec.container_labels[SPEC_LABEL]
-                and running
+                and any(t.state == "running" for t in self.services.tasks(name))
             ):
                 steps.append(f"companion {companion.name}: kept ({name}, unchanged)")
                 continue
@@ -339,29 +337,6 @@ def _update_timeout(target: DeployTarget) -> float:
     return per_task * stage.replicas * 2 + 30  # the update and, if it fails, its rollback
 
 
-def deploy(
-    target: DeployTarget,
-    image: str,
-    environ: Mapping[str, str],
-    log: Log,
-    options: DeployOptions = PLAIN_DEPLOY,
-) -> DeployResult:
-    """Create or update the swarm service to ``image``: ``live`` or ``rolled-back``."""
-    secret_values = bound_secrets(target.service.runtime.secrets, environ, target.owner)
-    for companion in target.service.runtime.companions:  # fail before any change
-        bound_secrets(companion.secrets, environ, target.names.companion(companion.name))
-    with connect(target) as runtime:
-        session = SwarmSession(target, runtime, environ, log)
-        session.require_manager()
-        resolved = runtime.resolve_image(image)
-        log(f"{image} resolves to {resolved.digest_reference}")
-        runtime.resolve_image(target.proxy_image)  # the image of the lock and state holders
-        with session.locked(options):
-            return _deploy_locked(
-                session, image, resolved.digest_reference, options.action, secret_values
-            )
-
-
 def _deploy_locked(
     session: SwarmSession, image: str, digest: str, action: str, secrets: Mapping[str, str]
 ) -> DeployResult:
@@ -370,7 +345,10 @@ def _deploy_locked(
     started = time.monotonic()
     history = session.history()
     before = session.services.inspect(session.name)
-    previous = before.container_labels.get(IMAGE_LABEL) if before else None
+    # A service at 0 replicas (a failed first deploy kept for inspection) serves nothing, and
+    # Swarm scales it up rather than rolling an update: it is deployed like a new one.
+    fresh = before is None or before.replicas == 0
+    previous = None if fresh or before is None else before.container_labels.get(IMAGE_LABEL)
     seq = 1 + max([r.seq for r in history] + [0])
     record = DeployRecord(
         seq=seq,
@@ -408,11 +386,11 @@ def _deploy_locked(
             log(step)
         spec = session.spec(digest, record, secrets)
         log(
-            f"{'updating' if before else 'creating'} swarm service {session.name} "
+            f"{'creating' if fresh else 'updating'} swarm service {session.name} "
             f"({target.stage.replicas} x {digest})"
         )
         session.services.apply(spec)
-        if before is None:
+        if fresh or before is None:
             try:
                 session.wait_converged(session.name, digest, target.stage.replicas)
             except DeployError as exc:
@@ -530,8 +508,22 @@ class SwarmPlatform(Platform):
     def deploy(
         self, image: str, environ: Mapping[str, str], log: Log, options: DeployOptions
     ) -> DeployResult:
-        # Swarm's rolling update replaces the strategy; updateOrder says start- or stop-first.
-        return deploy(self.target, image, environ, log, options)
+        """Create or update the swarm service to ``image``: ``live`` or ``rolled-back``.
+        (Swarm's rolling update replaces ``strategy``; ``updateOrder`` says which task first.)"""
+        runtime_spec = self.target.service.runtime
+        secret_values = bound_secrets(runtime_spec.secrets, environ, self.target.owner)
+        for companion in runtime_spec.companions:  # fail before any change
+            bound_secrets(companion.secrets, environ, self.target.names.companion(companion.name))
+        with connect(self.target) as runtime:
+            session = SwarmSession(self.target, runtime, environ, log)
+            session.require_manager()
+            resolved = runtime.resolve_image(image)
+            log(f"{image} resolves to {resolved.digest_reference}")
+            runtime.resolve_image(self.target.proxy_image)  # the lock's and the state's image
+            with session.locked(options):
+                return _deploy_locked(
+                    session, image, resolved.digest_reference, options.action, secret_values
+                )
 
     def previous_image(self, environ: Mapping[str, str], log: Log) -> str:
         """What ``rollback`` returns to: the previous live version in history (a new update)."""

@@ -22,7 +22,9 @@ from typing import Any
 
 import pytest
 
-from .samples import SERVICE_HEAD, STORE_COMPANION, TEST_APP_HEALTH
+from tests.containers.conftest import services  # noqa: F401  (the shared fixture)
+
+from .samples import STORE_COMPANION, app_descriptor_head
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES_SCRIPT = ROOT / "scripts" / "services.sh"
@@ -36,14 +38,10 @@ APP_DOCKERFILE = ROOT / "tests" / "deploy" / "app" / "Dockerfile"
 
 
 @pytest.fixture(scope="session")
-def engine_ready() -> None:
-    if os.environ.get("JB_SKIP_DOCKER") == "1":
-        pytest.skip("JB_SKIP_DOCKER=1: deploy tests need the Docker engine")
-    completed = subprocess.run(
-        ["bash", str(SERVICES_SCRIPT), "up"], capture_output=True, text=True, timeout=900
-    )
-    if completed.returncode != 0:
-        pytest.fail(f"scripts/services.sh up failed:\n{completed.stdout}\n{completed.stderr}")
+def engine_ready(request: pytest.FixtureRequest) -> None:
+    """The engine, registries and swarm of scripts/services.sh up (the containers tests'
+    ``services`` fixture: JB_SKIP_DOCKER=1 skips, a failed start fails)."""
+    request.getfixturevalue("services")
 
 
 @pytest.fixture(scope="session")
@@ -120,9 +118,7 @@ class Environment:
 
 
 DESCRIPTOR = (
-    SERVICE_HEAD
-    + "runtime:\n  port: 8080\n"
-    + TEST_APP_HEALTH
+    app_descriptor_head()
     + """\
   env: {{GREETING: hello}}
   secrets: [{{env: APP_TOKEN, credentialsId: app-token}}]

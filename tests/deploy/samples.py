@@ -73,3 +73,9 @@ def port_is_free(port: int) -> bool:
         except OSError:
             return False
         return True
+
+
+def app_descriptor_head(port: str = "8080", team: str = "{team}") -> str:
+    """``SERVICE_HEAD`` and a ``runtime:`` with ``port`` and ``TEST_APP_HEALTH``: the start of a
+    descriptor of the test app (still a str.format template)."""
+    return SERVICE_HEAD.replace("{team}", team) + f"runtime:\n  port: {port}\n" + TEST_APP_HEALTH

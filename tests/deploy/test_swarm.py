@@ -12,14 +12,12 @@ from typing import Any
 import pytest
 
 from .conftest import PROXY_IMAGE, TEAM, AppImages, Environment, remove_service
-from .samples import SERVICE_HEAD, TEST_APP_HEALTH, port_is_free
+from .samples import app_descriptor_head, port_is_free
 
 pytestmark = [pytest.mark.docker, pytest.mark.swarm]
 
 DESCRIPTOR = (
-    SERVICE_HEAD
-    + "runtime:\n  port: {port}\n"
-    + TEST_APP_HEALTH
+    app_descriptor_head("{port}")
     + """\
   env: {{GREETING: hello, PORT: "{port_env}"}}
   secrets: [{{env: APP_TOKEN, credentialsId: app-token}}]
@@ -170,7 +168,7 @@ def test_swarm_first_failure_companions_secrets_logs_and_exec(
     )
     env.descriptor.write_text(text)
     code, out, err = _deploy(env, app_images.v1)
-    assert code == 0, err
+    assert code == 0, [e["message"] for e in out["errors"]]
     assert f"companion store: running ({base}-store)" in err
     assert _version(companion_port) == "version 1"
     assert _version(ports[0]) == "version 1"

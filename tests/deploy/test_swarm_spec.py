@@ -11,6 +11,7 @@ import pytest
 from jenkins_bridge.containers.runtime import HealthSpec
 from jenkins_bridge.containers.swarm import ServiceSpec, SwarmServices, service_spec
 from jenkins_bridge.deploy.errors import DeployError, SecretUnbound
+from jenkins_bridge.deploy.platform import PLAIN_DEPLOY
 from jenkins_bridge.deploy.swarm import (
     NotSwarmManager,
     SwarmSession,
@@ -159,7 +160,7 @@ def test_a_secret_without_a_value_stops_before_any_engine_call(tmp_path: Path) -
 
     target = resolve_swarm_target(_service(tmp_path, "    network: host\n"), "prod")
     with pytest.raises(SecretUnbound, match="APP_TOKEN"):
-        swarm.deploy(target, "img", {}, lambda _: None)
+        swarm.SwarmPlatform(target).deploy("img", {}, lambda _: None, PLAIN_DEPLOY)
 
 
 COMPANION = """\
