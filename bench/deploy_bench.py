@@ -101,8 +101,9 @@ class Load:
         return self
 
     def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
+        self._stop.set()  # the thread ends after its current request (timeout 5 s)
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
 
 
 def ours(descriptor: Path, image: str) -> tuple[int, float, float]:

@@ -25,6 +25,9 @@ if TYPE_CHECKING:  # the deploy package (and docker) load only when a command ru
 
 _descriptor = click.argument("descriptor", type=click.Path(dir_okay=False, path_type=Path))
 _env = click.option("--env", "environment", required=True, help="Deploy environment name.")
+_proxy_image = click.option(
+    "--proxy-image", help="nginx image of the proxy (default deploy[].proxyImage)."
+)
 
 
 def _platform(descriptor: Path, environment: str, **overrides: Any) -> Platform:
@@ -55,15 +58,13 @@ def _change_options(function: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--lock-wait",
-            type=click.FloatRange(min=0),
+            help="Seconds to wait for another deploy of this environment to finish.",
             default=60.0,
             show_default=True,
-            help="Seconds to wait for another deploy of this environment to finish.",
+            type=click.FloatRange(min=0),
         ),
         click.option("--subnet", help="Subnet of the service network (default deploy[].subnet)."),
-        click.option(
-            "--proxy-image", help="nginx image of the proxy (default deploy[].proxyImage)."
-        ),
+        _proxy_image,
         click.option(
             "--timeout", type=click.FloatRange(min=1), help="Health gate timeout, seconds."
         ),
@@ -125,7 +126,7 @@ def rollback(descriptor: Path, environment: str, to: str | None, **given: Any) -
 @click.command("status")
 @_descriptor
 @_env
-@click.option("--proxy-image", help="nginx image of the proxy (default deploy[].proxyImage).")
+@_proxy_image
 def status(descriptor: Path, environment: str, proxy_image: str | None) -> Outcome:
     """What runs for ENV: the live version, other versions, companions, the lock."""
     found = _platform(descriptor, environment, proxy_image=proxy_image).status(progress)
@@ -137,10 +138,10 @@ def status(descriptor: Path, environment: str, proxy_image: str | None) -> Outco
 @click.command("history")
 @_descriptor
 @_env
-@click.option("--proxy-image", help="nginx image of the proxy (default deploy[].proxyImage).")
-def history(descriptor: Path, environment: str, proxy_image: str | None) -> Outcome:
-    """Every deploy and rollback of ENV, oldest first, as kept on the engine."""
-    records = _platform(descriptor, environment, proxy_image=proxy_image).history(progress)
+@_proxy_image
+def history(descriptor: Path, environment: str, **given: Any) -> Outcome:
+    """Every deploy and rollback of ENV, oldest first, as kept on its target."""
+    records = _platform(descriptor, environment, **given).history(progress)
     lines = [
         f"#{r.seq} {r.started} {r.action} {r.result} {r.digest} (previous {r.previous or '-'}, "
         f"{r.duration_seconds:.1f} s, build {r.build_url or '-'}, commit {r.git_commit or '-'})"

@@ -44,27 +44,29 @@ class ServiceSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class ServiceState:
-    """What Swarm reports about a service: its spec's image and labels, and the last update."""
-
-    id: str
-    name: str
-    image: str
-    labels: Mapping[str, str]
-    container_labels: Mapping[str, str]
-    replicas: int
-    update_state: str | None  # updating | completed | rollback_started | rollback_completed ...
-    update_started: str | None
-    update_message: str
-
-
-@dataclass(frozen=True, slots=True)
 class TaskState:
+    """One task of a service as Swarm reports it (its slot, state and image)."""
+
     slot: int
     state: str  # running, starting, failed, shutdown ...
     desired: str
     image: str
     error: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceState:
+    """What Swarm reports about a service: its spec's image and labels, and the last update."""
+
+    name: str
+    id: str
+    replicas: int
+    image: str
+    labels: Mapping[str, str]
+    container_labels: Mapping[str, str]
+    update_state: str | None  # updating | completed | rollback_started | rollback_completed ...
+    update_started: str | None
+    update_message: str
 
 
 def service_spec(spec: ServiceSpec) -> dict[str, Any]:
