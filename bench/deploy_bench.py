@@ -20,11 +20,15 @@ import random
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.deploy.samples import app_descriptor_head
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = str(ROOT / ".venv" / "bin" / "jenkins-bridge")
@@ -32,21 +36,14 @@ BASE_IMAGE = "jenkins-bridge-test/busybox:latest"
 PROXY_IMAGE = "jenkins-bridge-test/nginx:debian"
 HEALTH_TIMEOUT = 10
 APP_DOCKERFILE = ROOT / "tests" / "deploy" / "app" / "Dockerfile"
-DESCRIPTOR = """\
-apiVersion: jenkins-bridge/v1
-kind: Service
-metadata: {{name: {name}, team: bench}}
-source: {{repo: https://git.example.com/bench/{name}.git}}
-image: {{repository: 127.0.0.1:5000/bench/{name}}}
-runtime:
-  port: 8080
-  healthcheck: {{path: /healthz, intervalSeconds: 1, timeoutSeconds: 2, retries: 2,
-                startPeriodSeconds: 0}}
-  stopTimeoutSeconds: 2
+DESCRIPTOR = (
+    app_descriptor_head(team="bench")
+    + """\
 deploy:
   - {{environment: bench, target: docker, strategy: blue-green, listen: "{listen}",
      subnet: {subnet}, proxyImage: {proxy}, healthTimeoutSeconds: {timeout}, drainSeconds: 1}}
 """
+)
 PROXY_CONF = """\
 server {{
     listen 80 default_server;
@@ -104,8 +101,9 @@ class Load:
         return self
 
     def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
+        self._stop.set()  # the thread ends after its current request (timeout 5 s)
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
 
 
 def ours(descriptor: Path, image: str) -> tuple[int, float, float]:

@@ -15,28 +15,26 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.deploy.samples import (
+    app_descriptor_head,
+    port_is_free,
+)
+
 ROOT = Path(__file__).resolve().parents[1]
 CLI = str(ROOT / ".venv" / "bin" / "jenkins-bridge")
 PROXY_IMAGE = "jenkins-bridge-test/nginx:debian"
 APP_DOCKERFILE = ROOT / "tests" / "deploy" / "app" / "Dockerfile"
-DESCRIPTOR = """\
-apiVersion: jenkins-bridge/v1
-kind: Service
-metadata: {{name: {name}, team: bench}}
-source: {{repo: https://git.example.com/bench/{name}.git}}
-image: {{repository: 127.0.0.1:5000/bench/{name}}}
-runtime:
-  port: {port}
-  healthcheck: {{path: /healthz, intervalSeconds: 1, timeoutSeconds: 2, retries: 2,
-                startPeriodSeconds: 0}}
-  stopTimeoutSeconds: 2
+DESCRIPTOR = (
+    app_descriptor_head("{port}", team="bench")
+    + """\
   env: {{PORT: "{template}"}}
 deploy:
   - environment: bench
@@ -47,21 +45,13 @@ deploy:
     proxyImage: {proxy}
     healthTimeoutSeconds: 20
 """
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
+)
 
 
 def _ports_block() -> tuple[str, list[int]]:
     for prefix in range(1700, 1840):
         ports = [int(f"{prefix}{slot}") for slot in (1, 2)]
-        if all(_free(p) for p in ports):
+        if all(port_is_free(p) for p in ports):
             return f"{prefix}{{{{.Task.Slot}}}}", ports
     raise SystemExit("no free port block")
 

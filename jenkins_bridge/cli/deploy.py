@@ -1,6 +1,8 @@
-"""``jenkins-bridge deploy|rollback|status|history|logs|exec``: a service on a Docker engine.
+"""``jenkins-bridge deploy|rollback|status|history|logs|exec``: a service environment on its
+target (Docker host, Swarm, Kubernetes).
 
-Thin: parse, resolve the environment, call one function of ``deploy.rollout``, print. Progress
+Thin: parse, resolve the environment's ``Platform`` (``deploy.platform``), call one of its
+methods, print; it never branches on the target. Progress
 goes to stderr; stdout carries only the result (or the JSON envelope).
 """
 
@@ -18,55 +20,57 @@ from jenkins_bridge.cli.output import Outcome, progress
 from jenkins_bridge.errors import EXIT_ERROR, EXIT_OK, EXIT_ROLLED_BACK
 
 if TYPE_CHECKING:  # the deploy package (and docker) load only when a command runs
+    from jenkins_bridge.deploy.platform import DeployOptions, Platform
     from jenkins_bridge.deploy.rollout import DeployResult
-    from jenkins_bridge.deploy.target import DeployTarget
 
 _descriptor = click.argument("descriptor", type=click.Path(dir_okay=False, path_type=Path))
 _env = click.option("--env", "environment", required=True, help="Deploy environment name.")
+_proxy_image = click.option(
+    "--proxy-image", help="nginx image of the proxy (default deploy[].proxyImage)."
+)
 
 
-def _target(
-    descriptor: Path,
-    environment: str,
-    *,
-    subnet: str | None = None,
-    proxy_image: str | None = None,
-    timeout: float | None = None,
-) -> DeployTarget:
-    from jenkins_bridge.deploy.target import find_stage, resolve_target
+def _platform(descriptor: Path, environment: str, **overrides: Any) -> Platform:
+    """The platform of ENV; ``overrides`` are ``CommandOptions`` fields given on the line."""
+    from jenkins_bridge.deploy.platform import CommandOptions, platform_for
     from jenkins_bridge.descriptor import load_service
 
-    service = load_service(descriptor)
-    if find_stage(service, environment).target == "kubernetes":
-        from jenkins_bridge.deploy.kubernetes import resolve_kubernetes_target
-
-        return resolve_kubernetes_target(service, environment, timeout=timeout)
-    if find_stage(service, environment).target == "swarm":
-        from jenkins_bridge.deploy.swarm import resolve_swarm_target
-
-        return resolve_swarm_target(service, environment, timeout=timeout)
-    return resolve_target(
-        service,
-        environment,
-        subnet=subnet,
-        proxy_image=proxy_image,
-        timeout=timeout,
-    )
+    return platform_for(load_service(descriptor), environment, CommandOptions(**overrides))
 
 
-def _lock_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    function = click.option(
-        "--lock-wait",
-        type=click.FloatRange(min=0),
-        default=60.0,
-        show_default=True,
-        help="Seconds to wait for another deploy of this environment to finish.",
-    )(function)
-    return click.option(
-        "--break-lock",
-        is_flag=True,
-        help="Take over a lock whose holder is gone (the holder is named in the error).",
-    )(function)
+def _changing(
+    descriptor: Path, environment: str, given: dict[str, Any], strategy: str | None = None
+) -> tuple[Platform, DeployOptions]:
+    """The platform and the deploy terms of a command that changes ENV (deploy, rollback)."""
+    from jenkins_bridge.deploy.platform import DeployOptions
+
+    lock = {key: given.pop(key) for key in ("lock_wait", "break_lock")}
+    return _platform(descriptor, environment, **given), DeployOptions(strategy=strategy, **lock)
+
+
+def _change_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of every command that changes ENV: overrides and the lock's terms."""
+    for option in (
+        click.option(
+            "--break-lock",
+            is_flag=True,
+            help="Take over a lock whose holder is gone (the holder is named in the error).",
+        ),
+        click.option(
+            "--lock-wait",
+            help="Seconds to wait for another deploy of this environment to finish.",
+            default=60.0,
+            show_default=True,
+            type=click.FloatRange(min=0),
+        ),
+        click.option("--subnet", help="Subnet of the service network (default deploy[].subnet)."),
+        _proxy_image,
+        click.option(
+            "--timeout", type=click.FloatRange(min=1), help="Health gate timeout, seconds."
+        ),
+    ):
+        function = option(function)
+    return function
 
 
 def _result(outcome: DeployResult) -> Outcome:
@@ -94,145 +98,50 @@ def _result(outcome: DeployResult) -> Outcome:
 @_descriptor
 @_env
 @click.option("--image", required=True, help="Image reference; resolved to a digest.")
-@click.option("--timeout", type=click.FloatRange(min=1), help="Health gate timeout, seconds.")
-@click.option("--subnet", help="Subnet of the service network (default deploy[].subnet).")
-@click.option("--proxy-image", help="nginx image of the proxy (default deploy[].proxyImage).")
+@_change_options
 @click.option(
     "--strategy",
     type=click.Choice(["blue-green", "recreate"]),
-    help="Override deploy[].strategy.",
+    help="Override deploy[].strategy (docker target).",
 )
-@_lock_options
 def deploy(
-    descriptor: Path,
-    environment: str,
-    image: str,
-    timeout: float | None,
-    subnet: str | None,
-    proxy_image: str | None,
-    strategy: str | None,
-    lock_wait: float,
-    break_lock: bool,
+    descriptor: Path, environment: str, image: str, strategy: str | None, **given: Any
 ) -> Outcome:
     """Deploy IMAGE to ENV: exit 0 live, 3 failed its health gate (previous still serves)."""
-    from jenkins_bridge.deploy.rollout import deploy as run_deploy
-
-    target = _target(
-        descriptor, environment, subnet=subnet, proxy_image=proxy_image, timeout=timeout
-    )
-    if target.stage.target == "kubernetes":
-        from jenkins_bridge.deploy import kubernetes
-
-        return _result(kubernetes.deploy(target, image, os.environ, progress))
-    if target.stage.target == "swarm":
-        from jenkins_bridge.deploy import swarm
-
-        return _result(
-            swarm.deploy(
-                target, image, os.environ, progress, lock_wait=lock_wait, break_lock=break_lock
-            )
-        )
-    if strategy is None and target.stage.strategy not in ("blue-green", "recreate"):
-        strategy = "blue-green"  # the docker target's meaning of "rolling" with one replica
-    done = run_deploy(
-        target,
-        image,
-        os.environ,
-        progress,
-        strategy=strategy,
-        lock_wait=lock_wait,
-        break_lock=break_lock,
-    )
-    return _result(done)
+    platform, options = _changing(descriptor, environment, given, strategy)
+    return _result(platform.deploy(image, os.environ, progress, options))
 
 
 @click.command("rollback")
 @_descriptor
 @_env
 @click.option("--to", "to", help="Image to return to (default: the previous live version).")
-@click.option("--timeout", type=click.FloatRange(min=1), help="Health gate timeout, seconds.")
-@click.option("--proxy-image", help="nginx image of the proxy (default deploy[].proxyImage).")
-@click.option("--subnet", help="Subnet of the service network (default deploy[].subnet).")
-@_lock_options
-def rollback(
-    descriptor: Path,
-    environment: str,
-    to: str | None,
-    timeout: float | None,
-    proxy_image: str | None,
-    subnet: str | None,
-    lock_wait: float,
-    break_lock: bool,
-) -> Outcome:
+@_change_options
+def rollback(descriptor: Path, environment: str, to: str | None, **given: Any) -> Outcome:
     """Return ENV to the previous live version (from history) or to --to, health-gated."""
-    from jenkins_bridge.deploy.rollout import rollback as run_rollback
-
-    target = _target(
-        descriptor, environment, subnet=subnet, proxy_image=proxy_image, timeout=timeout
-    )
-    if target.stage.target == "swarm":
-        from jenkins_bridge.deploy import swarm
-
-        run_rollback = swarm.rollback
-    done = run_rollback(
-        target, os.environ, progress, to=to, lock_wait=lock_wait, break_lock=break_lock
-    )
-    return _result(done)
+    platform, options = _changing(descriptor, environment, given)
+    return _result(platform.rollback(os.environ, progress, to, options))
 
 
 @click.command("status")
 @_descriptor
 @_env
-@click.option("--proxy-image", help="nginx image of the proxy (default deploy[].proxyImage).")
+@_proxy_image
 def status(descriptor: Path, environment: str, proxy_image: str | None) -> Outcome:
-    """What runs for ENV: the proxy, the live version, other versions, companions, the lock."""
-    from jenkins_bridge.deploy.rollout import status as read_status
-
-    target = _target(descriptor, environment, proxy_image=proxy_image)
-    if target.stage.target == "swarm":
-        from jenkins_bridge.deploy import swarm
-
-        found = swarm.status(target, progress)
-        return Outcome(
-            status="live" if found.live else "not-live", data=found.as_json(), text=found.text()
-        )
-    report = read_status(target, progress)
-    lines = [f"{report.service} {report.environment} on {report.engine}, listen {report.listen}"]
-    live = report.live
-    lines.append(
-        f"live: {live.name} {live.image} ({live.status}, health {live.health})"
-        if live
-        else "live: nothing"
-    )
-    for app in report.apps:
-        if live is None or app.name != live.name:
-            lines.append(f"app: {app.name} {app.image} ({app.status})")
-    for companion in report.companions:
-        lines.append(
-            f"companion: {companion.name} ({companion.status}, health "
-            f"{companion.health}, restarts {companion.restarts})"
-        )
-    if report.lock:
-        lines.append(f"locked: {report.lock}")
+    """What runs for ENV: the live version, other versions, companions, the lock."""
+    found = _platform(descriptor, environment, proxy_image=proxy_image).status(progress)
     return Outcome(
-        status="live" if live else "not-live", data=report.as_json(), text="\n".join(lines)
+        status="live" if found.serving else "not-live", data=found.as_json(), text=found.text()
     )
 
 
 @click.command("history")
 @_descriptor
 @_env
-@click.option("--proxy-image", help="nginx image of the proxy (default deploy[].proxyImage).")
-def history(descriptor: Path, environment: str, proxy_image: str | None) -> Outcome:
-    """Every deploy and rollback of ENV, oldest first, as kept on the engine."""
-    from jenkins_bridge.deploy.rollout import history as read_history
-
-    target = _target(descriptor, environment, proxy_image=proxy_image)
-    if target.stage.target == "swarm":
-        from jenkins_bridge.deploy import swarm
-
-        read_history = swarm.history
-    records = read_history(target, progress)
+@_proxy_image
+def history(descriptor: Path, environment: str, **given: Any) -> Outcome:
+    """Every deploy and rollback of ENV, oldest first, as kept on its target."""
+    records = _platform(descriptor, environment, **given).history(progress)
     lines = [
         f"#{r.seq} {r.started} {r.action} {r.result} {r.digest} (previous {r.previous or '-'}, "
         f"{r.duration_seconds:.1f} s, build {r.build_url or '-'}, commit {r.git_commit or '-'})"
@@ -252,9 +161,7 @@ def history(descriptor: Path, environment: str, proxy_image: str | None) -> Outc
 @click.option("--since", type=int, help="Only lines newer than this Unix time.")
 def logs(descriptor: Path, environment: str, follow: bool, since: int | None) -> Outcome:
     """The live version's logs."""
-    from jenkins_bridge.deploy.rollout import logs as read_logs
-
-    chunks = read_logs(_target(descriptor, environment), progress, since=since, follow=follow)
+    chunks = _platform(descriptor, environment).logs(progress, since=since, follow=follow)
     if not follow:
         text = "".join(chunks)
         return Outcome(status="ok", data={"logs": text}, text=text.rstrip("\n"))
@@ -269,10 +176,9 @@ def logs(descriptor: Path, environment: str, follow: bool, since: int | None) ->
 @_env
 @click.argument("argv", nargs=-1, required=True, type=click.UNPROCESSED)
 def exec_(descriptor: Path, environment: str, argv: tuple[str, ...]) -> Outcome:
-    """Run a command (after --) in a one-off container of the live version."""
-    from jenkins_bridge.deploy.rollout import exec_once
-
-    code, output = exec_once(_target(descriptor, environment), argv, os.environ, progress)
+    """Run a command (after --) in the live version: a one-off container of it on a Docker
+    host, a running task's container on Swarm."""
+    code, output = _platform(descriptor, environment).exec(argv, os.environ, progress)
     return Outcome(
         status="ok" if code == 0 else "failed",
         data={"exit_code": code, "output": output},

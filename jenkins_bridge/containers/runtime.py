@@ -135,6 +135,19 @@ def memory_for_docker(memory: str) -> str:
     return f"{number}{(unit or '').lower()}"
 
 
+def health_config(check: HealthSpec) -> dict[str, Any]:
+    """The Engine API ``HealthConfig`` (nanoseconds) of a container or a Swarm task."""
+    config: dict[str, Any] = {
+        "Interval": check.interval_seconds * NANO,
+        "Timeout": check.timeout_seconds * NANO,
+        "Retries": check.retries,
+        "StartPeriod": check.start_period_seconds * NANO,
+    }
+    if check.test:
+        config["Test"] = ["CMD", *check.test]
+    return config
+
+
 def container_create_args(spec: ContainerSpec) -> dict[str, Any]:
     """The SDK's ``containers.create`` keywords for ``spec``: a pure mapping, tested directly."""
     security_opt = ["no-new-privileges:true"] if spec.no_new_privileges else []
@@ -165,16 +178,7 @@ def container_create_args(spec: ContainerSpec) -> dict[str, Any]:
     if spec.memory:
         args["mem_limit"] = memory_for_docker(spec.memory)
     if spec.healthcheck is not None:
-        health = spec.healthcheck
-        check: dict[str, Any] = {
-            "interval": health.interval_seconds * NANO,
-            "timeout": health.timeout_seconds * NANO,
-            "retries": health.retries,
-            "start_period": health.start_period_seconds * NANO,
-        }
-        if health.test:
-            check["test"] = ["CMD", *health.test]
-        args["healthcheck"] = check
+        args["healthcheck"] = health_config(spec.healthcheck)
     args["network_mode"] = "none" if spec.network is None else spec.network
     return {key: value for key, value in args.items() if value is not None}
 

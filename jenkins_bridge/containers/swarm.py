@@ -10,7 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jenkins_bridge.containers.runtime import NANO, DockerRuntime, HealthSpec, RuntimeFailure
+from jenkins_bridge.containers.runtime import (
+    NANO,
+    DockerRuntime,
+    HealthSpec,
+    RuntimeFailure,
+    health_config,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,25 +38,15 @@ class ServiceSpec:
     cpus: float | None = None
     memory_bytes: int | None = None
     secrets: tuple[tuple[str, str, str], ...] = ()  # (secret id, secret name, file name)
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceState:
-    """What Swarm reports about a service: its spec's image and labels, and the last update."""
-
-    id: str
-    name: str
-    image: str
-    labels: Mapping[str, str]
-    container_labels: Mapping[str, str]
-    replicas: int
-    update_state: str | None  # updating | completed | rollback_started | rollback_completed ...
-    update_started: str | None
-    update_message: str
+    args: tuple[str, ...] = ()  # the image's command replaced, like ``docker run IMAGE ARGS``
+    volumes: tuple[tuple[str, str], ...] = ()  # (named volume, path in the container)
+    aliases: tuple[str, ...] = ()  # extra names on the overlay network (a companion's name)
 
 
 @dataclass(frozen=True, slots=True)
 class TaskState:
+    """One task of a service as Swarm reports it (its slot, state and image)."""
+
     slot: int
     state: str  # running, starting, failed, shutdown ...
     desired: str
@@ -58,16 +54,19 @@ class TaskState:
     error: str
 
 
-def _health(check: HealthSpec) -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "Interval": check.interval_seconds * NANO,
-        "Timeout": check.timeout_seconds * NANO,
-        "Retries": check.retries,
-        "StartPeriod": check.start_period_seconds * NANO,
-    }
-    if check.test:
-        spec["Test"] = ["CMD", *check.test]
-    return spec
+@dataclass(frozen=True, slots=True)
+class ServiceState:
+    """What Swarm reports about a service: its spec's image and labels, and the last update."""
+
+    name: str
+    id: str
+    replicas: int
+    image: str
+    labels: Mapping[str, str]
+    container_labels: Mapping[str, str]
+    update_state: str | None  # updating | completed | rollback_started | rollback_completed ...
+    update_started: str | None
+    update_message: str
 
 
 def service_spec(spec: ServiceSpec) -> dict[str, Any]:
@@ -80,7 +79,13 @@ def service_spec(spec: ServiceSpec) -> dict[str, Any]:
         "Init": True,
     }
     if spec.healthcheck is not None:
-        container["Healthcheck"] = _health(spec.healthcheck)
+        container["Healthcheck"] = health_config(spec.healthcheck)
+    if spec.args:
+        container["Args"] = list(spec.args)
+    if spec.volumes:
+        container["Mounts"] = [
+            {"Type": "volume", "Source": volume, "Target": path} for volume, path in spec.volumes
+        ]
     if spec.secrets:
         container["Secrets"] = [
             {
@@ -110,7 +115,11 @@ def service_spec(spec: ServiceSpec) -> dict[str, Any]:
             "ContainerSpec": container,
             "Resources": {"Limits": limits} if limits else {},
             "RestartPolicy": {"Condition": "any", "Delay": NANO, "MaxAttempts": 0},
-            "Networks": [{"Target": spec.network}],
+            "Networks": [
+                {"Target": spec.network, "Aliases": list(spec.aliases)}
+                if spec.aliases and spec.network != "host"
+                else {"Target": spec.network}
+            ],
         },
         "Mode": {"Replicated": {"Replicas": spec.replicas}},
         "UpdateConfig": update,
@@ -257,3 +266,34 @@ class SwarmServices:
             except docker.errors.NotFound:
                 created = self._api.create_secret(name, value.encode(), labels=dict(labels))
                 return str(created["ID"])
+
+    def secrets(self, labels: Mapping[str, str]) -> dict[str, str]:
+        """The Swarm secrets carrying all ``labels``: id -> name."""
+        filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
+        with self.runtime.errors("listing swarm secrets"):
+            found = self._api.secrets(filters=filters)
+        return {str(s["ID"]): str((s.get("Spec") or {}).get("Name", "")) for s in found}
+
+    def secrets_in_use(self) -> set[str]:
+        """Ids of the secrets any service's spec or previous spec (its rollback) refers to."""
+        with self.runtime.errors("listing services"):
+            services = self._api.services()
+        used: set[str] = set()
+        for service in services:
+            for key in ("Spec", "PreviousSpec"):
+                template = (service.get(key) or {}).get("TaskTemplate") or {}
+                for ref in (template.get("ContainerSpec") or {}).get("Secrets") or []:
+                    used.add(str(ref.get("SecretID", "")))
+        return used
+
+    def remove_secret(self, secret_id: str) -> bool:
+        """Remove a secret; False when the engine refuses (a task still uses it)."""
+        import docker.errors
+
+        try:
+            self._api.remove_secret(secret_id)
+        except docker.errors.NotFound:
+            return True
+        except docker.errors.APIError:
+            return False
+        return True

@@ -3,24 +3,91 @@
 replicas) within the timeout, and on failure put the previous ReplicaSet's pod template back
 and report ``rolled-back`` (exit 3): Kubernetes never rolls back on its own.
 
-History and the lock are not kept for this target yet (the Docker-host ones live on an
-engine); the result record carries the same fields."""
+The lock and the history have the Docker-host semantics, kept as Kubernetes objects (the
+Docker-host ones live on its engine, which a cluster has not):
+
+- the lock is a ``coordination.k8s.io/v1`` Lease named like the Docker lock container
+  (``jb-<team>-<name>-<env>-lock``) in the environment's namespace; its annotations carry the
+  same lock record (holder, host, pid, since, action), so ``deploy.lock.DeployLock`` decides
+  waiting, stale holders and ``--break-lock`` for both;
+- the history is the Deployment's annotation ``jenkins-bridge.dev/history``: the same JSON
+  records (who: build URL, agent; what: image, descriptor digest, commit; result, detail),
+  written under its own field manager so the deploy's server-side apply never drops it. The
+  Deployment's ReplicaSet revisions are what ``rollback`` returns to.
+"""
 
 from __future__ import annotations
 
+import socket
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from jenkins_bridge.deploy.errors import DeployError, SecretUnbound
-from jenkins_bridge.deploy.records import DeployRecord
-from jenkins_bridge.deploy.rollout import DeployResult, Log, _iso, _now
+from jenkins_bridge.containers.runtime import ContainerSpec, NameConflict
+from jenkins_bridge.deploy.errors import DeployError, NothingToRollBack, SecretUnbound
+from jenkins_bridge.deploy.lock import target_lock
+from jenkins_bridge.deploy.platform import (
+    CommandOptions,
+    DeployOptions,
+    Log,
+    Platform,
+    nothing_to_roll_back,
+    status_json,
+    unsupported,
+)
+from jenkins_bridge.deploy.records import (
+    LOCK_LABEL,
+    DeployRecord,
+    LockRecord,
+    history_from_bytes,
+    history_to_bytes,
+)
+from jenkins_bridge.deploy.rollout import DeployResult, _iso, _now
 from jenkins_bridge.deploy.target import DeployTarget, Listen, find_stage
 from jenkins_bridge.descriptor.model import Service
 from jenkins_bridge.kube.cluster import Cluster, DeploymentState
 from jenkins_bridge.render.kubernetes import manifests, selector
 
 POLL_SECONDS = 1.0
+HISTORY_ANNOTATION = "jenkins-bridge.dev/history"
+Connect = Callable[[str | None], Cluster]
+
+
+@dataclass(frozen=True, slots=True)
+class _Lease:
+    id: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+class LeaseLocks:
+    """Leases in one namespace as ``DeployLock`` sees lock objects (``deploy.lock.LockEngine``)."""
+
+    def __init__(self, cluster: Cluster, namespace: str) -> None:
+        self.cluster = cluster
+        self.namespace = namespace
+
+    def create(self, spec: ContainerSpec) -> _Lease:
+        holder = LockRecord.from_label(spec.labels.get(LOCK_LABEL))
+        uid = self.cluster.create_lease(
+            spec.name, self.namespace, spec.labels, holder.holder if holder else "jenkins-bridge"
+        )
+        if uid is None:
+            raise NameConflict(f"creating lease {self.namespace}/{spec.name}", "it exists")
+        return _Lease(uid, dict(spec.labels))
+
+    def inspect(self, name: str) -> _Lease | None:
+        found = self.cluster.lease(name, self.namespace)
+        return None if found is None else _Lease(found[0], found[1])
+
+    def remove(self, name: str) -> None:
+        self.cluster.delete_lease(name, self.namespace)
+
+
+def history_of(state: DeploymentState | None) -> list[DeployRecord]:
+    if state is None:
+        return []
+    return history_from_bytes(state.annotations.get(HISTORY_ANNOTATION, "").encode())
 
 
 def resolve_kubernetes_target(
@@ -78,40 +145,62 @@ def wait_rollout(
         sleep(POLL_SECONDS)
 
 
+def _check_secrets(target: DeployTarget, cluster: Cluster) -> None:
+    service, stage = target.service, target.stage
+    if not service.runtime.secrets:
+        return
+    namespace = stage.namespace
+    keys = cluster.secret_keys(stage.secret_name, namespace)
+    missing = sorted(
+        s.credentials_id for s in service.runtime.secrets if s.credentials_id not in (keys or ())
+    )
+    if missing:
+        raise SecretUnbound(
+            f"{service.path}: Secret {namespace}/{stage.secret_name} "
+            + ("does not exist" if keys is None else f"has no key {', '.join(missing)}")
+            + "; nothing was changed",
+            hint=f"kubectl -n {namespace} create secret generic {stage.secret_name} "
+            + " ".join(f"--from-literal={m}=..." for m in missing),
+        )
+
+
 def deploy(
     target: DeployTarget,
     image: str,
     environ: Mapping[str, str],
     log: Log,
+    options: DeployOptions,
     *,
-    action: str = "deploy",
-    connect: Callable[[str | None], Cluster] = Cluster.connect,
+    connect: Connect = Cluster.connect,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> DeployResult:
-    """Apply ``image``; ``live``, or ``rolled-back`` to the previous ReplicaSet (errors raise)."""
+    """Apply ``image`` holding the Lease lock; ``live``, or ``rolled-back`` to the previous
+    ReplicaSet (errors raise); every outcome after the first apply is in the history."""
+    if target.service.image is None:
+        raise DeployError(f"{target.service.path}: deploying needs an 'image' section")
+    cluster = connect(target.stage.context)
+    _check_secrets(target, cluster)
+    leases = LeaseLocks(cluster, target.stage.namespace)
+    with target_lock(leases, target, options, environ, log):
+        return _deploy_locked(target, cluster, image, environ, log, options.action, sleep, clock)
+
+
+def _deploy_locked(
+    target: DeployTarget,
+    cluster: Cluster,
+    image: str,
+    environ: Mapping[str, str],
+    log: Log,
+    action: str,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> DeployResult:
     service, stage = target.service, target.stage
-    if service.image is None:
-        raise DeployError(f"{service.path}: deploying needs an 'image' section")
     name, namespace = service.metadata.name, stage.namespace
-    cluster = connect(stage.context)
     started = clock()
-    if service.runtime.secrets:
-        keys = cluster.secret_keys(stage.secret_name, namespace)
-        missing = sorted(
-            s.credentials_id
-            for s in service.runtime.secrets
-            if s.credentials_id not in (keys or ())
-        )
-        if missing:
-            raise SecretUnbound(
-                f"{service.path}: Secret {namespace}/{stage.secret_name} "
-                + ("does not exist" if keys is None else f"has no key {', '.join(missing)}")
-                + "; nothing was changed",
-                hint=f"kubectl -n {namespace} create secret generic {stage.secret_name} "
-                + " ".join(f"--from-literal={m}=..." for m in missing),
-            )
     before = cluster.deployment(name, namespace)
+    history = history_of(before)
     annotations = {
         key: value
         for key, value in (
@@ -122,7 +211,7 @@ def deploy(
     }
     deployment, service_object = manifests(service, stage, image, annotations)
     record = DeployRecord(
-        seq=(before.revision + 1) if before else 1,
+        seq=1 + max([r.seq for r in history] + [before.revision if before else 0]),
         action=action,
         environment=stage.environment,
         image=image,
@@ -135,22 +224,46 @@ def deploy(
         build_url=environ.get("BUILD_URL") or None,
         git_commit=environ.get("GIT_COMMIT") or None,
         descriptor_sha256=service.digest,
+        agent=environ.get("NODE_NAME") or socket.gethostname(),
     )
 
     def finish(result: str, detail: str = "") -> DeployRecord:
-        return replace(
+        done = replace(
             record, result=result, detail=detail, duration_seconds=round(clock() - started, 3)
         )
+        kept = [r for r in history if r.seq != done.seq] + [done]
+        text = history_to_bytes(kept).decode()
+        cluster.annotate_deployment(name, namespace, {HISTORY_ANNOTATION: text})
+        return done
 
     log(f"applying Service and Deployment {namespace}/{name} ({stage.replicas} x {image})")
     cluster.apply(service_object)
     cluster.apply(deployment)
+    try:
+        return _await_or_roll_back(target, cluster, before, deployment, log, sleep, clock, finish)
+    except DeployError as exc:
+        finish("failed", exc.message)
+        raise
+
+
+def _await_or_roll_back(
+    target: DeployTarget,
+    cluster: Cluster,
+    before: DeploymentState | None,
+    deployment: Mapping[str, Any],
+    log: Log,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+    finish: Callable[[str, str], DeployRecord],
+) -> DeployResult:
+    service, stage = target.service, target.stage
+    name, namespace = service.metadata.name, stage.namespace
     ok, _, why = wait_rollout(
         cluster, name, namespace, target.health_timeout, sleep=sleep, clock=clock
     )
     if ok:
         log(f"rollout of {namespace}/{name} converged")
-        return DeployResult("live", finish("live"))
+        return DeployResult("live", finish("live", ""))
     log(f"rollout of {namespace}/{name} failed: {why}")
     previous = [
         rs for rs in cluster.replica_sets(namespace, selector(service, stage))
@@ -159,7 +272,7 @@ def deploy(
     if not previous:
         raise DeployError(
             f"{namespace}/{name}: the rollout failed ({why}) and there is no previous "
-            "ReplicaSet to return to",
+            "ReplicaSet to return to; the Deployment is left as it is for inspection",
             hint=f"kubectl -n {namespace} describe deployment {name}",
         )
     back = previous[-1]
@@ -186,3 +299,135 @@ def deploy(
         )
     detail = f"rollout failed: {why}; rolled back to {back.name} ({back.image})"
     return DeployResult("rolled-back", finish("rolled-back", detail))
+
+
+@dataclass(frozen=True)
+class KubernetesStatus:
+    service: str
+    environment: str
+    engine: str  # the kubeconfig context
+    name: str  # namespace/name
+    live: str | None  # the image of the Deployment's pod template
+    revision: int
+    replicas: int
+    updated: int
+    ready: int
+    available: int
+    lock: str | None
+    last: DeployRecord | None
+
+    def as_json(self) -> dict[str, Any]:
+        return status_json(self, self.live, self.name)
+
+    def text(self) -> str:
+        counts = (
+            f"revision {self.revision}; {self.available} available, {self.ready} ready, "
+            f"{self.updated} updated of {self.replicas}"
+        )
+        return "\n".join(
+            [
+                f"{self.service} {self.environment} on {self.engine} (Deployment {self.name})",
+                f"live: {self.live} ({counts})" if self.live else "live: nothing",
+            ]
+            + ([f"locked: {self.lock}"] if self.lock else [])
+        )
+
+    @property
+    def serving(self) -> bool:
+        return self.live is not None and self.available > 0
+
+
+def rollback_target_image(target: DeployTarget, cluster: Cluster, log: Log) -> str:
+    """The image of the newest ReplicaSet revision before the current one that runs another
+    image, skipping images whose deploy history says failed and never live."""
+    service, stage = target.service, target.stage
+    current = cluster.deployment(service.metadata.name, stage.namespace)
+    if current is None:
+        raise NothingToRollBack(
+            f"{target.owner} {target.environment}: Deployment {stage.namespace}/"
+            f"{service.metadata.name} does not exist",
+            hint="deploy a version first",
+        )
+    # A revision whose rollout failed (and was rolled back) is no place to return to.
+    failed = {r.digest for r in history_of(current) if r.result != "live"}
+    live = {r.digest for r in history_of(current) if r.result == "live"}
+    earlier = [
+        rs for rs in cluster.replica_sets(stage.namespace, selector(service, stage))
+        if rs.revision < current.revision and rs.image != current.image
+        and (rs.image in live or rs.image not in failed)
+    ]  # fmt: skip
+    if not earlier:
+        why = f"no ReplicaSet revision before {current.revision} runs another image"
+        raise nothing_to_roll_back(target, why)
+    back = earlier[-1]
+    log(f"rolling back to {back.image} (ReplicaSet {back.name}, revision {back.revision})")
+    return back.image
+
+
+def status(
+    target: DeployTarget, log: Log, *, connect: Connect = Cluster.connect
+) -> KubernetesStatus:
+    cluster = connect(target.stage.context)
+    name, namespace = target.service.metadata.name, target.stage.namespace
+    state = cluster.deployment(name, namespace)
+    lease = cluster.lease(target.names.lock, namespace)
+    held = LockRecord.from_label(lease[1].get(LOCK_LABEL)) if lease else None
+    history = history_of(state)
+    return KubernetesStatus(
+        service=target.owner,
+        environment=target.environment,
+        engine=cluster.context,
+        name=f"{namespace}/{name}",
+        live=state.image if state else None,
+        revision=state.revision if state else 0,
+        replicas=state.replicas if state else 0,
+        updated=state.updated if state else 0,
+        ready=state.ready if state else 0,
+        available=state.available if state else 0,
+        lock=None if held is None else held.describe(),
+        last=history[-1] if history else None,
+    )
+
+
+class KubernetesPlatform(Platform):
+    """The ``Platform`` of ``target: kubernetes``: one Deployment and Service in a namespace."""
+
+    def __init__(self, target: DeployTarget, connect: Connect = Cluster.connect) -> None:
+        self.target = target
+        self.connect = connect
+
+    @classmethod
+    def resolve(
+        cls, service: Service, environment: str, options: CommandOptions
+    ) -> KubernetesPlatform:
+        return cls(resolve_kubernetes_target(service, environment, timeout=options.timeout))
+
+    def deploy(
+        self, image: str, environ: Mapping[str, str], log: Log, options: DeployOptions
+    ) -> DeployResult:
+        # The Deployment's rolling update replaces the strategy (its maxSurge/maxUnavailable).
+        return deploy(self.target, image, environ, log, options, connect=self.connect)
+
+    def previous_image(self, environ: Mapping[str, str], log: Log) -> str:
+        return rollback_target_image(self.target, self.connect(self.target.stage.context), log)
+
+    def status(self, log: Log) -> KubernetesStatus:
+        return status(self.target, log, connect=self.connect)
+
+    def history(self, log: Log) -> list[DeployRecord]:
+        cluster = self.connect(self.target.stage.context)
+        return history_of(
+            cluster.deployment(self.target.service.metadata.name, self.target.stage.namespace)
+        )
+
+    def _kubectl(self, command: str) -> str:
+        return (
+            f"kubectl -n {self.target.stage.namespace} {command} "
+            f"deployment/{self.target.service.metadata.name}"
+        )
+
+    def logs(self, log: Log, *, since: int | None, follow: bool) -> Iterator[str]:
+        raise unsupported(self.target, "logs", self._kubectl("logs"))
+
+    def exec(self, argv: tuple[str, ...], environ: Mapping[str, str], log: Log) -> tuple[int, str]:
+        raise unsupported(self.target, "exec", self._kubectl("exec") + " -- COMMAND")

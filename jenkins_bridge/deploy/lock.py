@@ -1,8 +1,10 @@
-"""One deploy per service and environment: a lock held on the target engine itself.
+"""One deploy per service and environment: a lock held on the target itself.
 
-The lock is a created, never started container with a fixed name: the engine refuses a second
-container of that name, so two agents deploying to one engine see the same lock. Its label
-names the holder; a holder whose process is gone (same host) or that is too old is stale.
+The lock is an object with a fixed name that the target refuses to create twice: on a Docker
+engine a created, never started container; on Kubernetes a Lease (``deploy.kubernetes``). The
+target refuses a second object of that name, so two agents deploying there see the same lock.
+Its label (annotation) names the holder; a holder whose process is gone (same host) or that
+is too old is stale.
 """
 
 from __future__ import annotations
@@ -12,13 +14,37 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
 
-from jenkins_bridge.containers.runtime import ContainerSpec, DockerRuntime, NameConflict
+from jenkins_bridge.containers.runtime import ContainerSpec, NameConflict
 from jenkins_bridge.deploy.errors import LockHeld
-from jenkins_bridge.deploy.records import LOCK_LABEL, LockRecord, lock_is_stale
+from jenkins_bridge.deploy.records import LOCK_LABEL, LockRecord, lock_is_stale, owner_labels
+
+if TYPE_CHECKING:
+    from jenkins_bridge.deploy.platform import DeployOptions
+    from jenkins_bridge.deploy.target import DeployTarget
 
 LOCK_MAX_AGE_SECONDS = 6 * 3600
 RETRY_SECONDS = 1.0
+
+
+class Held(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def labels(self) -> Mapping[str, str]: ...
+
+
+class LockEngine(Protocol):
+    """Where a lock is held: an object of a fixed name that can exist only once (a Docker
+    container; a Kubernetes Lease). ``create`` raises ``NameConflict`` when it exists."""
+
+    def create(self, spec: ContainerSpec) -> Held: ...
+
+    def inspect(self, name: str) -> Held | None: ...
+
+    def remove(self, name: str) -> None: ...
 
 
 def _pid_alive(pid: int) -> bool:
@@ -36,7 +62,7 @@ class DeployLock:
 
     def __init__(
         self,
-        runtime: DockerRuntime,
+        runtime: LockEngine,
         *,
         name: str,
         image: str,
@@ -119,3 +145,27 @@ class DeployLock:
 
     def __exit__(self, *_: object) -> None:
         self.release()
+
+
+def target_lock(
+    engine: LockEngine,
+    target: DeployTarget,
+    options: DeployOptions,
+    environ: Mapping[str, str],
+    log: Callable[[str], None],
+    *,
+    image: str = "",
+) -> DeployLock:
+    """The lock of ``target``'s environment on ``engine``, on the terms of ``options``."""
+    return DeployLock(
+        engine,
+        name=target.names.lock,
+        image=image,
+        labels=owner_labels(target.owner, target.environment, "lock"),
+        what=f"{target.owner} {target.environment}",
+        action=options.action,
+        environ=environ,
+        log=log,
+        wait=options.lock_wait,
+        break_lock=options.break_lock,
+    )

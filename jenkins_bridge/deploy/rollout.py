@@ -30,10 +30,17 @@ from jenkins_bridge.deploy.errors import (
     DeployError,
     NoSubnet,
     NotDeployed,
-    NothingToRollBack,
     PreSwitchFailed,
 )
-from jenkins_bridge.deploy.lock import DeployLock
+from jenkins_bridge.deploy.lock import DeployLock, target_lock
+from jenkins_bridge.deploy.platform import (
+    PLAIN_DEPLOY,
+    CommandOptions,
+    DeployOptions,
+    Log,
+    Platform,
+    nothing_to_roll_back,
+)
 from jenkins_bridge.deploy.proxy import (
     CONFIG_DIR,
     CONFIG_FILE,
@@ -63,11 +70,11 @@ from jenkins_bridge.deploy.target import (
     DeployTarget,
     bound_secrets,
     companion_spec_hash,
+    resolve_target,
 )
-from jenkins_bridge.descriptor.model import Companion, Healthcheck
+from jenkins_bridge.descriptor.model import Companion, Healthcheck, Service
 from jenkins_bridge.errors import BridgeError
 
-Log = Callable[[str], None]
 POLL_SECONDS = 0.1
 KEEP_STOPPED_APPS = 3
 
@@ -154,18 +161,14 @@ class Session:
         records = [r for r in self.history() if r.seq != record.seq] + [record]
         self.runtime.put_file(self.names.state, STATE_DIR, HISTORY_FILE, history_to_bytes(records))
 
-    def locked(self, action: str, wait: float, break_lock: bool) -> DeployLock:
-        return DeployLock(
+    def locked(self, options: DeployOptions) -> DeployLock:
+        return target_lock(
             self.runtime,
-            name=self.names.lock,
+            self.target,
+            options,
+            self.environ,
+            self.log,
             image=self.target.proxy_image,
-            labels=self.labels("lock"),
-            what=f"{self.target.owner} {self.target.environment}",
-            action=action,
-            environ=self.environ,
-            log=self.log,
-            wait=wait,
-            break_lock=break_lock,
         )
 
     # -- network, proxy, companions -------------------------------------------------------
@@ -456,25 +459,21 @@ def deploy(
     image: str,
     environ: Mapping[str, str],
     log: Log,
-    *,
-    action: str = "deploy",
-    strategy: str | None = None,
-    lock_wait: float = 60.0,
-    break_lock: bool = False,
+    options: DeployOptions = PLAIN_DEPLOY,
 ) -> DeployResult:
     """Deploy ``image``; the result says ``live`` or ``rolled-back`` (errors raise)."""
     runtime_spec = target.service.runtime
     bound_secrets(runtime_spec.secrets, environ, target.owner)  # fail before any change
     for companion in runtime_spec.companions:
         bound_secrets(companion.secrets, environ, target.names.companion(companion.name))
-    chosen = strategy or target.stage.strategy
+    chosen = options.strategy or target.stage.strategy
     with connect(target) as runtime:
         session = Session(target, runtime, environ, log)
         resolved = runtime.resolve_image(image)
         log(f"{image} resolves to {resolved.digest_reference}")
         runtime.resolve_image(target.proxy_image)
-        with session.locked(action, lock_wait, break_lock):
-            return _deploy_locked(session, image, resolved.digest_reference, action, chosen)
+        with session.locked(options):
+            return _deploy_locked(session, image, resolved.digest_reference, options.action, chosen)
 
 
 def _deploy_locked(
@@ -625,27 +624,6 @@ def _roll_back(
     return DeployResult("rolled-back", done, failed_logs=logs)
 
 
-def rollback(
-    target: DeployTarget,
-    environ: Mapping[str, str],
-    log: Log,
-    *,
-    to: str | None = None,
-    lock_wait: float = 60.0,
-    break_lock: bool = False,
-) -> DeployResult:
-    """Deploy the previous live version (or ``to``) through the same health gate."""
-    if to is None:
-        with connect(target) as runtime:
-            session = Session(target, runtime, environ, log)
-            history = session.history()
-            live = session.live_app()
-        to = rollback_image(target, history, live.labels.get(IMAGE_LABEL) if live else None, log)
-    return deploy(
-        target, to, environ, log, action="rollback", lock_wait=lock_wait, break_lock=break_lock
-    )
-
-
 def rollback_image(
     target: DeployTarget, history: list[DeployRecord], current: str | None, log: Log
 ) -> str:
@@ -656,10 +634,7 @@ def rollback_image(
         current = newest.digest if newest else None
     candidate = rollback_candidate(history, current)
     if candidate is None:
-        raise NothingToRollBack(
-            f"{target.owner} {target.environment}: history has no earlier live version",
-            hint="pass --to IMAGE to deploy a given version",
-        )
+        raise nothing_to_roll_back(target, "history has no earlier live version")
     log(f"rolling back to {candidate.digest} (deploy #{candidate.seq})")
     return candidate.digest
 
@@ -703,100 +678,148 @@ class StatusReport:
     last: DeployRecord | None
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "service": self.service,
-            "environment": self.environment,
-            "engine": self.engine,
-            "listen": self.listen,
-            "proxy": None
-            if self.proxy is None
-            else {**self.proxy.as_json(), "upstream": self.upstream},
-            "live": None if self.live is None else self.live.as_json(),
-            "apps": [a.as_json() for a in self.apps],
-            "companions": [c.as_json() for c in self.companions],
-            "lock": self.lock,
-            "last": None if self.last is None else self.last.as_json(),
-        }
+        data = asdict(self)  # views and the last record become their JSON on the way
+        upstream = data.pop("upstream")
+        if data["proxy"] is not None:
+            data["proxy"]["upstream"] = upstream
+        return data
 
+    @property
+    def serving(self) -> bool:
+        return self.live is not None
 
-def status(target: DeployTarget, log: Log) -> StatusReport:
-    with connect(target) as runtime:
-        session = Session(target, runtime, {}, log)
-        proxy = runtime.inspect(session.names.proxy)
-        live = session.live_app()
-        apps = session.apps()
-        companions = [
-            c
-            for c in runtime.containers(session.labels("companion"))
-            if c.labels.get(ROLE_LABEL) == "companion"
-        ]
-        lock = runtime.inspect(session.names.lock)
-        history = session.history()
-        upstream = session.proxy_upstream() if proxy is not None else None
-    held = LockRecord.from_label(lock.labels.get(LOCK_LABEL)) if lock else None
-    return StatusReport(
-        service=target.owner,
-        environment=target.environment,
-        engine=runtime.docker_host,
-        listen=str(target.listen),
-        proxy=None if proxy is None else ContainerView.of(proxy),
-        upstream=upstream,
-        live=None if live is None else ContainerView.of(live),
-        apps=[ContainerView.of(a) for a in apps],
-        companions=[ContainerView.of(c) for c in companions],
-        lock=None if held is None else held.describe(),
-        last=history[-1] if history else None,
-    )
-
-
-def history(target: DeployTarget, log: Log) -> list[DeployRecord]:
-    with connect(target) as runtime:
-        return Session(target, runtime, {}, log).history()
-
-
-def exec_once(
-    target: DeployTarget, argv: tuple[str, ...], environ: Mapping[str, str], log: Log
-) -> tuple[int, str]:
-    """Run ``argv`` in a one-off container of the live version (its env, network, volumes)."""
-    with connect(target) as runtime:
-        session = Session(target, runtime, environ, log)
-        live = session.live_app()
-        if live is None:
-            raise NotDeployed(
-                f"{target.owner} {target.environment}: no version is live",
-                hint="deploy one first",
-            )
-        image = live.labels.get(IMAGE_LABEL) or live.image_id
-        seq = _seq(live)
-        name = f"{session.names.base}-exec-{os.getpid()}"
-        spec = replace(
-            session.app_spec(seq, image, _placeholder_record(seq)),
-            name=name,
-            command=argv,
-            labels=session.labels("exec"),
-            healthcheck=None,
-            restart="no",
-            aliases=(),
+    def text(self) -> str:
+        lines = [f"{self.service} {self.environment} on {self.engine}, listen {self.listen}"]
+        live = self.live
+        lines.append(
+            f"live: {live.name} {live.image} ({live.status}, health {live.health})"
+            if live
+            else "live: nothing"
         )
-        runtime.create(spec)
-        try:
-            runtime.start(name)
-            code = runtime.wait(name, 3600)
-            return code, runtime.logs(name)
-        finally:
-            runtime.remove(name)
-
-
-def logs(target: DeployTarget, log: Log, *, since: int | None, follow: bool) -> Iterator[str]:
-    with connect(target) as runtime:
-        session = Session(target, runtime, {}, log)
-        live = session.live_app()
-        if live is None:
-            raise NotDeployed(
-                f"{target.owner} {target.environment}: no version is live",
-                hint="deploy one first",
+        for app in self.apps:
+            if live is None or app.name != live.name:
+                lines.append(f"app: {app.name} {app.image} ({app.status})")
+        for companion in self.companions:
+            lines.append(
+                f"companion: {companion.name} ({companion.status}, health "
+                f"{companion.health}, restarts {companion.restarts})"
             )
-        if follow:
-            yield from runtime.follow_logs(live.name, since=since)
-        else:
-            yield runtime.logs(live.name, since=since)
+        if self.lock:
+            lines.append(f"locked: {self.lock}")
+        return "\n".join(lines)
+
+
+class DockerHost(Platform):
+    """The ``Platform`` of ``target: docker``: one engine, a tool-run proxy, blue-green."""
+
+    def __init__(self, target: DeployTarget) -> None:
+        self.target = target
+
+    @classmethod
+    def resolve(cls, service: Service, environment: str, options: CommandOptions) -> DockerHost:
+        return cls(
+            resolve_target(
+                service,
+                environment,
+                subnet=options.subnet,
+                proxy_image=options.proxy_image,
+                timeout=options.timeout,
+            )
+        )
+
+    def deploy(
+        self, image: str, environ: Mapping[str, str], log: Log, options: DeployOptions
+    ) -> DeployResult:
+        if options.strategy is None and self.target.stage.strategy not in (
+            "blue-green",
+            "recreate",
+        ):  # this target's meaning of "rolling" with one replica
+            options = replace(options, strategy="blue-green")
+        return deploy(self.target, image, environ, log, options)
+
+    def previous_image(self, environ: Mapping[str, str], log: Log) -> str:
+        """What ``rollback`` returns to: the previous live version in history."""
+        with connect(self.target) as runtime:
+            session = Session(self.target, runtime, environ, log)
+            history = session.history()
+            live = session.live_app()
+        return rollback_image(
+            self.target, history, live.labels.get(IMAGE_LABEL) if live else None, log
+        )
+
+    def status(self, log: Log) -> StatusReport:
+        with connect(self.target) as runtime:
+            session = Session(self.target, runtime, {}, log)
+            proxy = runtime.inspect(session.names.proxy)
+            live = session.live_app()
+            apps = session.apps()
+            companions = [
+                c
+                for c in runtime.containers(session.labels("companion"))
+                if c.labels.get(ROLE_LABEL) == "companion"
+            ]
+            lock = runtime.inspect(session.names.lock)
+            history = session.history()
+            upstream = session.proxy_upstream() if proxy is not None else None
+        held = LockRecord.from_label(lock.labels.get(LOCK_LABEL)) if lock else None
+        return StatusReport(
+            service=self.target.owner,
+            environment=self.target.environment,
+            engine=runtime.docker_host,
+            listen=str(self.target.listen),
+            proxy=None if proxy is None else ContainerView.of(proxy),
+            upstream=upstream,
+            live=None if live is None else ContainerView.of(live),
+            apps=[ContainerView.of(a) for a in apps],
+            companions=[ContainerView.of(c) for c in companions],
+            lock=None if held is None else held.describe(),
+            last=history[-1] if history else None,
+        )
+
+    def history(self, log: Log) -> list[DeployRecord]:
+        with connect(self.target) as runtime:
+            return Session(self.target, runtime, {}, log).history()
+
+    def logs(self, log: Log, *, since: int | None, follow: bool) -> Iterator[str]:
+        with connect(self.target) as runtime:
+            session = Session(self.target, runtime, {}, log)
+            live = session.live_app()
+            if live is None:
+                raise NotDeployed(
+                    f"{self.target.owner} {self.target.environment}: no version is live",
+                    hint="deploy one first",
+                )
+            if follow:
+                yield from runtime.follow_logs(live.name, since=since)
+            else:
+                yield runtime.logs(live.name, since=since)
+
+    def exec(self, argv: tuple[str, ...], environ: Mapping[str, str], log: Log) -> tuple[int, str]:
+        """Run ``argv`` in a one-off container of the live version (its env, network, volumes)."""
+        with connect(self.target) as runtime:
+            session = Session(self.target, runtime, environ, log)
+            live = session.live_app()
+            if live is None:
+                raise NotDeployed(
+                    f"{self.target.owner} {self.target.environment}: no version is live",
+                    hint="deploy one first",
+                )
+            image = live.labels.get(IMAGE_LABEL) or live.image_id
+            seq = _seq(live)
+            name = f"{session.names.base}-exec-{os.getpid()}"
+            spec = replace(
+                session.app_spec(seq, image, _placeholder_record(seq)),
+                name=name,
+                command=argv,
+                labels=session.labels("exec"),
+                healthcheck=None,
+                restart="no",
+                aliases=(),
+            )
+            runtime.create(spec)
+            try:
+                runtime.start(name)
+                code = runtime.wait(name, 3600)
+                return code, runtime.logs(name)
+            finally:
+                runtime.remove(name)

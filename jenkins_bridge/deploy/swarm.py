@@ -15,23 +15,30 @@ import http.client
 import json
 import socket
 import time
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 
 from jenkins_bridge.containers.runtime import DockerRuntime
 from jenkins_bridge.containers.swarm import ServiceSpec, ServiceState, SwarmServices, TaskState
-from jenkins_bridge.deploy.errors import DeployError
+from jenkins_bridge.deploy.errors import DeployError, NotDeployed
+from jenkins_bridge.deploy.platform import (
+    CommandOptions,
+    DeployOptions,
+    Log,
+    Platform,
+    status_json,
+)
 from jenkins_bridge.deploy.records import (
     IMAGE_LABEL,
     LOCK_LABEL,
     RECORD_LABEL,
     SEQ_LABEL,
+    SPEC_LABEL,
     DeployRecord,
     LockRecord,
 )
 from jenkins_bridge.deploy.rollout import (
     DeployResult,
-    Log,
     Session,
     _health_spec,
     _iso,
@@ -44,14 +51,16 @@ from jenkins_bridge.deploy.target import (
     Listen,
     bound_secrets,
     check_subnet,
+    companion_spec_hash,
     find_stage,
     parse_listen,
 )
-from jenkins_bridge.descriptor.model import Service
+from jenkins_bridge.descriptor.model import Companion, Service
 from jenkins_bridge.errors import BridgeError
 
 SLOT_TEMPLATE = "{{.Task.Slot}}"
 POLL_SECONDS = 0.25
+FAILED_TASKS_LIMIT = 3  # a new service whose tasks failed this often per replica has failed
 DONE_STATES = ("completed", "rollback_completed", "paused", "rollback_paused")
 
 
@@ -156,18 +165,15 @@ def memory_bytes(memory: str | None) -> int | None:
     return int(float(text[: len(text) - len(unit)]) * units[unit])
 
 
-class SwarmSession:
-    """One command's view of a swarm service environment: its manager, lock and history."""
+class SwarmSession(Session):
+    """One command's view of a swarm service environment: its manager and services; the lock
+    and history are the Docker host's (``Session``), kept on the manager engine."""
 
     def __init__(
         self, target: DeployTarget, runtime: DockerRuntime, environ: Mapping[str, str], log: Log
     ) -> None:
-        self.target = target
-        self.runtime = runtime
+        super().__init__(target, runtime, environ, log)
         self.services = SwarmServices(runtime)
-        self.records = Session(target, runtime, environ, log)  # lock and history, reused
-        self.environ = environ
-        self.log = log
         self.name = target.names.base
 
     def require_manager(self) -> None:
@@ -186,7 +192,7 @@ class SwarmSession:
         for env, value in sorted(values.items()):
             digest = hashlib.sha256(value.encode()).hexdigest()[:12]
             name = f"{self.name}-{env.lower().replace('_', '-')}-{digest}"
-            secret_id = self.services.ensure_secret(name, value, self.records.labels("secret"))
+            secret_id = self.services.ensure_secret(name, value, self.labels("secret"))
             refs.append((secret_id, name, env))
         return tuple(refs)
 
@@ -200,9 +206,9 @@ class SwarmSession:
         return ServiceSpec(
             name=self.name,
             image=image,
-            labels=self.records.labels("service"),
+            labels=self.labels("service"),
             container_labels={
-                **self.records.labels("app"),
+                **self.labels("app"),
                 SEQ_LABEL: f"{record.seq:06d}",
                 IMAGE_LABEL: record.digest,
                 RECORD_LABEL: json.dumps(record.as_json(), sort_keys=True),
@@ -237,26 +243,91 @@ class SwarmSession:
                 )
             time.sleep(POLL_SECONDS)
 
-    def wait_converged(self, image: str, timeout: float) -> list[TaskState]:
-        """A new service: until every replica runs ``image`` (Swarm counts health in)."""
+    def wait_converged(self, name: str, image: str, replicas: int) -> list[TaskState]:
+        """A new service: until ``replicas`` tasks run ``image`` (Swarm counts health in)."""
+        timeout = _update_timeout(self.target)
         deadline = time.monotonic() + timeout
         while True:
-            tasks = self.services.tasks(self.name)
+            tasks = self.services.tasks(name)
             running = [
                 t for t in tasks if t.desired == "running" and t.state == "running"
                 and t.image == image
             ]  # fmt: skip
-            if len(running) >= self.target.stage.replicas:
+            if len(running) >= replicas:
                 return running
-            if time.monotonic() >= deadline:
-                failed = [t.error for t in tasks if t.error][-3:]
+            failed = [t for t in tasks if t.state in ("failed", "rejected") and t.image == image]
+            if time.monotonic() >= deadline or len(failed) >= FAILED_TASKS_LIMIT * replicas:
+                errors = [t.error for t in tasks if t.error][-3:]
                 raise DeployError(
-                    f"{self.name}: {len(running)} of {self.target.stage.replicas} replicas "
-                    f"running after {timeout:g} s"
-                    + (f" (task errors: {'; '.join(failed)})" if failed else ""),
-                    hint="docker service ps --no-trunc " + self.name,
+                    f"{name}: {len(running)} of {replicas} replicas running, {len(failed)} "
+                    "tasks failed" + (f" (task errors: {'; '.join(errors)})" if errors else ""),
+                    hint="docker service ps --no-trunc " + name,
                 )
             time.sleep(POLL_SECONDS)
+
+    def ensure_companion_services(self) -> list[str]:
+        """Each companion as its own one-replica service on the service network, before the
+        app; one whose spec is unchanged and that runs is kept."""
+        steps = []
+        for companion in self.target.service.runtime.companions:
+            name = self.target.names.companion(companion.name)
+            digest = self.runtime.resolve_image(companion.image).digest_reference
+            spec = self.companion_spec(companion, digest)
+            existing = self.services.inspect(name)
+            if (
+                existing is not None
+                and existing.container_labels.get(SPEC_LABEL) == spec.container_labels[SPEC_LABEL]
+                and any(t.state == "running" for t in self.services.tasks(name))
+            ):
+                steps.append(f"companion {companion.name}: kept ({name}, unchanged)")
+                continue
+            if companion.volume is not None:
+                volume = self.target.names.volume(companion.volume.name)
+                if self.runtime.ensure_volume(volume, self.labels("volume")):
+                    self.log(f"created volume {volume}")
+            self.log(f"companion {companion.name}: applying swarm service {name}")
+            self.services.apply(spec)
+            self.wait_converged(name, digest, 1)
+            steps.append(f"companion {companion.name}: running ({name})")
+        return steps
+
+    def companion_spec(self, companion: Companion, image: str) -> ServiceSpec:
+        runtime = self.target.service.runtime
+        values = bound_secrets(companion.secrets, self.environ, companion.name)
+        env = dict(companion.env)
+        for key in values:  # like the app: the value is a file, never in the service spec
+            env[f"{key}_FILE"] = f"/run/secrets/{key}"
+        volume = companion.volume
+        return ServiceSpec(
+            name=self.target.names.companion(companion.name),
+            image=image,
+            labels=self.labels("companion"),
+            container_labels={
+                **self.labels("companion"),
+                SPEC_LABEL: companion_spec_hash(companion, image),
+            },
+            env=env,
+            replicas=1,
+            network="host" if self.target.stage.network == "host" else self.target.names.network,
+            publish=(),
+            healthcheck=_health_spec(companion.healthcheck) if companion.healthcheck else None,
+            update_order="stop-first",  # one replica with its volume: never two at once
+            monitor_seconds=self.target.stage.monitor_seconds,
+            stop_timeout_seconds=runtime.stop_timeout_seconds,
+            secrets=self.secrets(values),
+            args=companion.command,
+            volumes=((self.target.names.volume(volume.name), volume.path),) if volume else (),
+            aliases=(companion.name,),
+        )
+
+    def prune_secrets(self) -> None:
+        """Remove this environment's Swarm secrets (created by earlier deploys, labelled so)
+        that no service's spec or rollback spec refers to any more."""
+        ours = self.services.secrets(self.labels("secret"))
+        unused = sorted(set(ours) - self.services.secrets_in_use())
+        for secret_id in unused:
+            if self.services.remove_secret(secret_id):
+                self.log(f"removed unused swarm secret {ours[secret_id]}")
 
 
 def _update_timeout(target: DeployTarget) -> float:
@@ -266,42 +337,18 @@ def _update_timeout(target: DeployTarget) -> float:
     return per_task * stage.replicas * 2 + 30  # the update and, if it fails, its rollback
 
 
-def deploy(
-    target: DeployTarget,
-    image: str,
-    environ: Mapping[str, str],
-    log: Log,
-    *,
-    action: str = "deploy",
-    lock_wait: float = 60.0,
-    break_lock: bool = False,
-) -> DeployResult:
-    """Create or update the swarm service to ``image``: ``live`` or ``rolled-back``."""
-    secret_values = bound_secrets(target.service.runtime.secrets, environ, target.owner)
-    if target.service.runtime.companions:
-        raise DeployError(
-            f"{target.service.path}: companions are not deployed to swarm yet",
-            hint="run them as their own swarm services, or use target: docker",
-        )
-    with connect(target) as runtime:
-        session = SwarmSession(target, runtime, environ, log)
-        session.require_manager()
-        resolved = runtime.resolve_image(image)
-        log(f"{image} resolves to {resolved.digest_reference}")
-        runtime.resolve_image(target.proxy_image)  # the image of the lock and state holders
-        with session.records.locked(action, lock_wait, break_lock):
-            return _deploy_locked(session, image, resolved.digest_reference, action, secret_values)
-
-
 def _deploy_locked(
     session: SwarmSession, image: str, digest: str, action: str, secrets: Mapping[str, str]
 ) -> DeployResult:
     target = session.target
     log = session.log
     started = time.monotonic()
-    history = session.records.history()
+    history = session.history()
     before = session.services.inspect(session.name)
-    previous = before.container_labels.get(IMAGE_LABEL) if before else None
+    # A service at 0 replicas (a failed first deploy kept for inspection) serves nothing, and
+    # Swarm scales it up rather than rolling an update: it is deployed like a new one.
+    fresh = before is None or before.replicas == 0
+    previous = None if fresh or before is None else before.container_labels.get(IMAGE_LABEL)
     seq = 1 + max([r.seq for r in history] + [0])
     record = DeployRecord(
         seq=seq,
@@ -327,22 +374,36 @@ def _deploy_locked(
             detail=detail,
             duration_seconds=round(time.monotonic() - started, 3),
         )
-        session.records.append_history(done)
+        session.append_history(done)
         return done
 
     try:
         if target.stage.network != "host" and session.services.ensure_overlay(
-            target.names.network, target.subnet, session.records.labels("network")
+            target.names.network, target.subnet, session.labels("network")
         ):
             log(f"created overlay network {target.names.network}")
+        for step in session.ensure_companion_services():
+            log(step)
         spec = session.spec(digest, record, secrets)
         log(
-            f"{'updating' if before else 'creating'} swarm service {session.name} "
+            f"{'creating' if fresh else 'updating'} swarm service {session.name} "
             f"({target.stage.replicas} x {digest})"
         )
         session.services.apply(spec)
-        if before is None:
-            session.wait_converged(digest, _update_timeout(target))
+        if fresh or before is None:
+            try:
+                session.wait_converged(session.name, digest, target.stage.replicas)
+            except DeployError as exc:
+                # Like the Docker host's failed first deploy: nothing served before, nothing
+                # serves now, and the failed version is kept (at 0 replicas) for inspection.
+                session.services.apply(replace(spec, replicas=0))
+                detail = (
+                    f"{exc.message}; serving: nothing (first deploy); service {session.name} "
+                    f"scaled to 0 and kept for inspection (docker service ps --no-trunc "
+                    f"{session.name}; remove it with docker service rm {session.name})"
+                )
+                log(detail)
+                return DeployResult("rolled-back", finish("rolled-back", detail))
             state = session.services.inspect(session.name)
             assert state is not None
         else:
@@ -358,6 +419,7 @@ def _deploy_locked(
                 f"which {answer} its health path"
             )
             log(detail)
+            session.prune_secrets()
             return DeployResult("rolled-back", finish("rolled-back", detail), failed_logs="")
         if state.update_state in ("paused", "rollback_paused"):
             raise DeployError(
@@ -374,6 +436,7 @@ def _deploy_locked(
                 hint=f"docker service ps --no-trunc {session.name}",
             )
         log(f"every replica answers {target.service.runtime.healthcheck.path}")
+        session.prune_secrets()
         return DeployResult("live", finish("live"))
     except KeyboardInterrupt:
         finish("interrupted", "interrupted; Swarm carries on with the update it was given")
@@ -381,29 +444,6 @@ def _deploy_locked(
     except BridgeError as exc:
         finish("failed", exc.message)
         raise
-
-
-def rollback(
-    target: DeployTarget,
-    environ: Mapping[str, str],
-    log: Log,
-    *,
-    to: str | None = None,
-    lock_wait: float = 60.0,
-    break_lock: bool = False,
-) -> DeployResult:
-    """Deploy the previous live version (or ``to``) as a new swarm update."""
-    if to is None:
-        with connect(target) as runtime:
-            session = SwarmSession(target, runtime, environ, log)
-            session.require_manager()
-            history = session.records.history()
-            state = session.services.inspect(session.name)
-        current = state.container_labels.get(IMAGE_LABEL) if state else None
-        to = rollback_image(target, history, current, log)
-    return deploy(
-        target, to, environ, log, action="rollback", lock_wait=lock_wait, break_lock=break_lock
-    )
 
 
 @dataclass(frozen=True)
@@ -421,21 +461,12 @@ class SwarmStatus:
     lock: str | None
     last: DeployRecord | None
 
+    @property
+    def serving(self) -> bool:
+        return self.live is not None
+
     def as_json(self) -> dict[str, object]:
-        return {
-            "service": self.service,
-            "environment": self.environment,
-            "engine": self.engine,
-            "name": self.name,
-            "live": None if self.live is None else {"image": self.live, "name": self.name},
-            "update_state": self.update_state,
-            "update_message": self.update_message,
-            "replicas": self.replicas,
-            "tasks": [asdict(t) for t in self.tasks],
-            "answering": self.answering,
-            "lock": self.lock,
-            "last": None if self.last is None else self.last.as_json(),
-        }
+        return status_json(self, self.live, self.name)
 
     def text(self) -> str:
         lines = [f"{self.service} {self.environment} on {self.engine} (swarm service {self.name})"]
@@ -451,39 +482,114 @@ class SwarmStatus:
         return "\n".join(line.rstrip() for line in lines)
 
 
-def status(target: DeployTarget, log: Log) -> SwarmStatus:
-    with connect(target) as runtime:
-        session = SwarmSession(target, runtime, {}, log)
-        session.require_manager()
-        state = session.services.inspect(session.name)
-        tasks = session.services.tasks(session.name) if state else []
-        lock = runtime.inspect(target.names.lock)
-        history = session.records.history()
-    held = LockRecord.from_label(lock.labels.get(LOCK_LABEL)) if lock else None
-    path = target.service.runtime.healthcheck.path
-    answering = (
-        [p for p in task_ports(target) if probe(_probe_host(target), p, path, 2)[0] == 200]
-        if state
-        else []
-    )
-    return SwarmStatus(
-        service=target.owner,
-        environment=target.environment,
-        engine=runtime.docker_host,
-        name=session.name,
-        live=state.container_labels.get(IMAGE_LABEL) if state else None,
-        update_state=state.update_state if state else None,
-        update_message=state.update_message if state else "",
-        replicas=state.replicas if state else 0,
-        tasks=[t for t in tasks if t.desired == "running"],
-        answering=answering,
-        lock=None if held is None else held.describe(),
-        last=history[-1] if history else None,
-    )
+def _running_task_container(target: DeployTarget, session: SwarmSession) -> str:
+    """A running task container of the service on the manager engine (the newest)."""
+    session.require_manager()
+    running = [c for c in session.runtime.containers(session.labels("app")) if c.running]
+    if not running:
+        raise NotDeployed(
+            f"{target.owner} {target.environment}: no task of swarm service {session.name} "
+            f"runs on the engine {session.runtime.docker_host}",
+            hint=f"docker service ps {session.name} shows where its tasks run",
+        )
+    return running[-1].name
 
 
-def history(target: DeployTarget, log: Log) -> list[DeployRecord]:
-    with connect(target) as runtime:
-        session = SwarmSession(target, runtime, {}, log)
-        session.require_manager()
-        return session.records.history()
+class SwarmPlatform(Platform):
+    """The ``Platform`` of ``target: swarm``: one Swarm service on the manager engine."""
+
+    def __init__(self, target: DeployTarget) -> None:
+        self.target = target
+
+    @classmethod
+    def resolve(cls, service: Service, environment: str, options: CommandOptions) -> SwarmPlatform:
+        return cls(resolve_swarm_target(service, environment, timeout=options.timeout))
+
+    def deploy(
+        self, image: str, environ: Mapping[str, str], log: Log, options: DeployOptions
+    ) -> DeployResult:
+        """Create or update the swarm service to ``image``: ``live`` or ``rolled-back``.
+        (Swarm's rolling update replaces ``strategy``; ``updateOrder`` says which task first.)"""
+        runtime_spec = self.target.service.runtime
+        secret_values = bound_secrets(runtime_spec.secrets, environ, self.target.owner)
+        for companion in runtime_spec.companions:  # fail before any change
+            bound_secrets(companion.secrets, environ, self.target.names.companion(companion.name))
+        with connect(self.target) as runtime:
+            session = SwarmSession(self.target, runtime, environ, log)
+            session.require_manager()
+            resolved = runtime.resolve_image(image)
+            log(f"{image} resolves to {resolved.digest_reference}")
+            runtime.resolve_image(self.target.proxy_image)  # the lock's and the state's image
+            with session.locked(options):
+                return _deploy_locked(
+                    session, image, resolved.digest_reference, options.action, secret_values
+                )
+
+    def previous_image(self, environ: Mapping[str, str], log: Log) -> str:
+        """What ``rollback`` returns to: the previous live version in history (a new update)."""
+        with connect(self.target) as runtime:
+            session = SwarmSession(self.target, runtime, environ, log)
+            session.require_manager()
+            history = session.history()
+            state = session.services.inspect(session.name)
+        current = state.container_labels.get(IMAGE_LABEL) if state else None
+        return rollback_image(self.target, history, current, log)
+
+    def status(self, log: Log) -> SwarmStatus:
+        with connect(self.target) as runtime:
+            session = SwarmSession(self.target, runtime, {}, log)
+            session.require_manager()
+            state = session.services.inspect(session.name)
+            tasks = session.services.tasks(session.name) if state else []
+            lock = runtime.inspect(self.target.names.lock)
+            history = session.history()
+        held = LockRecord.from_label(lock.labels.get(LOCK_LABEL)) if lock else None
+        path = self.target.service.runtime.healthcheck.path
+        answering = (
+            [
+                p
+                for p in task_ports(self.target)
+                if probe(_probe_host(self.target), p, path, 2)[0] == 200
+            ]
+            if state
+            else []
+        )
+        return SwarmStatus(
+            service=self.target.owner,
+            environment=self.target.environment,
+            engine=runtime.docker_host,
+            name=session.name,
+            live=state.container_labels.get(IMAGE_LABEL) if state else None,
+            update_state=state.update_state if state else None,
+            update_message=state.update_message if state else "",
+            replicas=state.replicas if state else 0,
+            tasks=[t for t in tasks if t.desired == "running"],
+            answering=answering,
+            lock=None if held is None else held.describe(),
+            last=history[-1] if history else None,
+        )
+
+    def history(self, log: Log) -> list[DeployRecord]:
+        with connect(self.target) as runtime:
+            session = SwarmSession(self.target, runtime, {}, log)
+            session.require_manager()
+            return session.history()
+
+    def logs(self, log: Log, *, since: int | None, follow: bool) -> Iterator[str]:
+        """The logs of a running task of the service (its container on this engine)."""
+        with connect(self.target) as runtime:
+            session = SwarmSession(self.target, runtime, {}, log)
+            name = _running_task_container(self.target, session)
+            log(f"logs of task container {name}")
+            if follow:
+                yield from runtime.follow_logs(name, since=since)
+            else:
+                yield runtime.logs(name, since=since)
+
+    def exec(self, argv: tuple[str, ...], environ: Mapping[str, str], log: Log) -> tuple[int, str]:
+        """Run ``argv`` inside a running task's container on this engine."""
+        with connect(self.target) as runtime:
+            session = SwarmSession(self.target, runtime, environ, log)
+            name = _running_task_container(self.target, session)
+            log(f"running {' '.join(argv)} in task container {name}")
+            return runtime.exec(name, argv)

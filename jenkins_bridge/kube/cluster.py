@@ -7,12 +7,14 @@ which read the client's own model objects (``V1Deployment``, ``V1ReplicaSet``)."
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from jenkins_bridge.errors import BridgeError
 
 FIELD_MANAGER = "jenkins-bridge"
+# The history annotation has its own field manager: the deploy's apply leaves it alone.
+HISTORY_MANAGER = "jenkins-bridge-history"
 REVISION = "deployment.kubernetes.io/revision"
 
 
@@ -35,6 +37,7 @@ class DeploymentState:
     revision: int
     image: str
     stalled: str | None  # the Progressing condition's message once the deadline passed
+    annotations: Mapping[str, str] = field(default_factory=dict)
 
     def converged(self) -> bool:
         return (
@@ -72,17 +75,21 @@ def deployment_state(obj: Any) -> DeploymentState:
         revision=int(annotations.get(REVISION, "0")),
         image=str(containers[0].image) if containers else "",
         stalled=stalled,
+        annotations=dict(annotations),
     )
 
 
 class Cluster:
     """Calls to one cluster; ``apps``/``core`` are the client's ``AppsV1Api``/``CoreV1Api``."""
 
-    def __init__(self, apps: Any, core: Any, serialize: Any, context: str) -> None:
+    def __init__(
+        self, apps: Any, core: Any, serialize: Any, context: str, coordination: Any = None
+    ) -> None:
         self.apps = apps
         self.core = core
         self.serialize = serialize
         self.context = context
+        self.coordination = coordination  # CoordinationV1Api: the deploy lock's Leases
 
     @classmethod
     def connect(cls, context: str | None) -> Cluster:
@@ -109,6 +116,7 @@ class Cluster:
             client.CoreV1Api(api_client),
             api_client.sanitize_for_serialization,
             shown,
+            client.CoordinationV1Api(api_client),
         )
 
     def _call(self, action: str, function: Any, *args: Any, **kwargs: Any) -> Any:
@@ -130,7 +138,7 @@ class Cluster:
         )
         return None if found is None else deployment_state(found)
 
-    def apply(self, manifest: Mapping[str, Any]) -> None:
+    def apply(self, manifest: Mapping[str, Any], manager: str = FIELD_MANAGER) -> None:
         """Server-side apply (this tool owns the fields it sets; conflicts are forced)."""
         meta = manifest["metadata"]
         function = (
@@ -144,7 +152,7 @@ class Cluster:
             meta["name"],
             meta["namespace"],
             dict(manifest),
-            field_manager=FIELD_MANAGER,
+            field_manager=manager,
             force=True,
             _content_type="application/apply-patch+yaml",
         )
@@ -180,3 +188,58 @@ class Cluster:
             f"reading secret {namespace}/{name}", self.core.read_namespaced_secret, name, namespace
         )
         return None if found is None else set((found.data or {}).keys())
+
+    def annotate_deployment(
+        self, name: str, namespace: str, annotations: Mapping[str, str]
+    ) -> None:
+        """Set annotations on an existing Deployment under the history field manager."""
+        self.apply(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": name, "namespace": namespace, "annotations": annotations},
+            },
+            manager=HISTORY_MANAGER,
+        )
+
+    def create_lease(
+        self, name: str, namespace: str, annotations: Mapping[str, str], holder: str
+    ) -> str | None:
+        """Create the Lease ``name``: its uid, or None when it exists (409 Conflict)."""
+        body = {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": name, "namespace": namespace, "annotations": dict(annotations)},
+            "spec": {"holderIdentity": holder},
+        }
+        try:
+            created = self.coordination.create_namespaced_lease(namespace, body)
+        except Exception as exc:
+            if getattr(exc, "status", None) == 409:
+                return None
+            reason = getattr(exc, "reason", None) or str(exc).splitlines()[0][:300]
+            raise ClusterRefused(
+                f"creating lease {namespace}/{name} failed on {self.context}: "
+                f"{getattr(exc, 'status', None)} {reason}"
+            ) from exc
+        return str(created.metadata.uid)
+
+    def lease(self, name: str, namespace: str) -> tuple[str, dict[str, str]] | None:
+        """The Lease's uid and annotations, or None when there is none."""
+        found = self._call(
+            f"reading lease {namespace}/{name}",
+            self.coordination.read_namespaced_lease,
+            name,
+            namespace,
+        )
+        if found is None:
+            return None
+        return str(found.metadata.uid), dict(found.metadata.annotations or {})
+
+    def delete_lease(self, name: str, namespace: str) -> None:
+        self._call(
+            f"deleting lease {namespace}/{name}",
+            self.coordination.delete_namespaced_lease,
+            name,
+            namespace,
+        )

@@ -22,6 +22,10 @@ from typing import Any
 
 import pytest
 
+from tests.containers.conftest import services  # noqa: F401  (the shared fixture)
+
+from .samples import STORE_COMPANION, app_descriptor_head
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES_SCRIPT = ROOT / "scripts" / "services.sh"
 CLI = ROOT / ".venv" / "bin" / "jenkins-bridge"
@@ -34,14 +38,10 @@ APP_DOCKERFILE = ROOT / "tests" / "deploy" / "app" / "Dockerfile"
 
 
 @pytest.fixture(scope="session")
-def engine_ready() -> None:
-    if os.environ.get("JB_SKIP_DOCKER") == "1":
-        pytest.skip("JB_SKIP_DOCKER=1: deploy tests need the Docker engine")
-    completed = subprocess.run(
-        ["bash", str(SERVICES_SCRIPT), "up"], capture_output=True, text=True, timeout=900
-    )
-    if completed.returncode != 0:
-        pytest.fail(f"scripts/services.sh up failed:\n{completed.stdout}\n{completed.stderr}")
+def engine_ready(request: pytest.FixtureRequest) -> None:
+    """The engine, registries and swarm of scripts/services.sh up (the containers tests'
+    ``services`` fixture: JB_SKIP_DOCKER=1 skips, a failed start fails)."""
+    request.getfixturevalue("services")
 
 
 @pytest.fixture(scope="session")
@@ -125,26 +125,14 @@ class Environment:
         return self.descriptor.read_text()
 
 
-DESCRIPTOR = """\
-apiVersion: jenkins-bridge/v1
-kind: Service
-metadata: {{name: {name}, team: {team}}}
-source: {{repo: https://git.example.com/{team}/{name}.git}}
-image: {{repository: 127.0.0.1:5000/{team}/{name}}}
-runtime:
-  port: 8080
-  healthcheck: {{path: /healthz, intervalSeconds: 1, timeoutSeconds: 2, retries: 2,
-                startPeriodSeconds: 0}}
-  stopTimeoutSeconds: 2
+DESCRIPTOR = (
+    app_descriptor_head()
+    + """\
   env: {{GREETING: hello}}
   secrets: [{{env: APP_TOKEN, credentialsId: app-token}}]
-  companions:
-    - name: store
-      image: {base}
-      command: [httpd, -f, -p, "8080", -h, /data]
-      volume: {{name: store-data, path: /data}}
-      healthcheck: {{command: [sh, -c, "echo | nc -w 2 127.0.0.1 8080"], intervalSeconds: 1,
-                    retries: 3, startPeriodSeconds: 0}}
+"""
+    + STORE_COMPANION
+    + """\
 deploy:
   - environment: test
     target: docker
@@ -155,6 +143,7 @@ deploy:
     healthTimeoutSeconds: 20
     drainSeconds: 1
 {extra}"""
+)
 
 
 def write_descriptor(path: Path, **values: str) -> None:

@@ -96,16 +96,6 @@ def test_companion_volume_path_must_be_absolute(environment: Environment) -> Non
     assert f"{environment.descriptor.name}:" in done.stderr
 
 
-def test_a_swarm_environment_with_companions_is_refused_before_any_change(
-    environment: Environment, docker_client: Any
-) -> None:
-    text = environment.descriptor.read_text().replace("target: docker", "target: swarm")
-    environment.descriptor.write_text(text)
-    line = _one_error_line(_deploy(environment, "whatever"))
-    assert "companions are not deployed to swarm yet" in line
-    assert _owned(docker_client, environment) == []
-
-
 def test_a_held_lock_names_its_holder_and_a_stale_one_is_taken_over(
     environment: Environment, docker_client: Any, app_images: AppImages
 ) -> None:

@@ -16,29 +16,22 @@ from jenkins_bridge.descriptor import load_service
 from jenkins_bridge.render.compose import render_compose
 
 from .conftest import BASE_IMAGE, AppImages, _free_port, _free_subnet
+from .samples import SERVICE_HEAD, STORE_COMPANION
 
 pytestmark = [pytest.mark.docker]
 
-DESCRIPTOR = """\
-apiVersion: jenkins-bridge/v1
-kind: Service
-metadata: {{name: api, team: shop}}
-source: {{repo: https://git.example.com/shop/api.git}}
-image: {{repository: 127.0.0.1:5000/shop/api}}
+DESCRIPTOR = (
+    SERVICE_HEAD
+    + """\
 runtime:
   port: {port}
   composeSubnet: {subnet}
   healthcheck: {{intervalSeconds: 1, timeoutSeconds: 2, retries: 2, startPeriodSeconds: 0}}
   env: {{GREETING: "a $HOME b"}}
   secrets: [{{env: APP_TOKEN, credentialsId: app-token}}]
-  companions:
-    - name: store
-      image: {base}
-      command: [httpd, -f, -p, "8080", -h, /data]
-      volume: {{name: store-data, path: /data}}
-      healthcheck: {{command: [sh, -c, "echo | nc -w 2 127.0.0.1 8080"], intervalSeconds: 1,
-                    retries: 3, startPeriodSeconds: 0}}
 """
+    + STORE_COMPANION
+)
 
 
 def test_compose_up_healthy_companion_by_name_down_keeps_the_volume(
@@ -48,7 +41,13 @@ def test_compose_up_healthy_companion_by_name_down_keeps_the_volume(
     if compose is None:
         pytest.fail("docker-compose is missing: scripts/services.sh up installs it")
     (tmp_path / "svc.yaml").write_text(
-        DESCRIPTOR.format(port=_free_port(), subnet=_free_subnet(docker_client), base=BASE_IMAGE)
+        DESCRIPTOR.format(
+            name="api",
+            team="shop",
+            port=_free_port(),
+            subnet=_free_subnet(docker_client),
+            base=BASE_IMAGE,
+        )
     )
     (tmp_path / "compose.yaml").write_text(render_compose(load_service(tmp_path / "svc.yaml")))
     project = f"jbc{uuid.uuid4().hex[:8]}"

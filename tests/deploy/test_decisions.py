@@ -18,7 +18,6 @@ from jenkins_bridge.deploy.errors import (
 )
 from jenkins_bridge.deploy.proxy import render_proxy_config, upstream_address, upstream_of
 from jenkins_bridge.deploy.records import (
-    DeployRecord,
     LockRecord,
     history_from_bytes,
     history_to_bytes,
@@ -27,21 +26,7 @@ from jenkins_bridge.deploy.records import (
 )
 from jenkins_bridge.deploy.target import bound_secrets, check_subnet, resolve_target
 from jenkins_bridge.descriptor import load_service
-
-
-def _record(seq: int, digest: str, result: str = "live") -> DeployRecord:
-    return DeployRecord(
-        seq=seq,
-        action="deploy",
-        environment="test",
-        image=digest,
-        digest=digest,
-        container=f"c{seq}",
-        previous=None,
-        result=result,
-        started="2026-01-01T00:00:00Z",
-        duration_seconds=1.0,
-    )
+from tests.deploy.samples import deploy_record
 
 
 def test_proxy_config_points_at_one_upstream_and_reads_back() -> None:
@@ -95,11 +80,11 @@ def test_status_line_parsing() -> None:
 
 
 def test_history_round_trips_and_rollback_picks_the_previous_live_version() -> None:
-    records = [_record(1, "a"), _record(2, "b"), _record(3, "c", "rolled-back")]
+    records = [deploy_record(1, "a"), deploy_record(2, "b"), deploy_record(3, "c", "rolled-back")]
     assert history_from_bytes(history_to_bytes(records)) == records
     assert history_from_bytes(b"not json") == []
     assert rollback_candidate(records, current="b") == records[0]
-    assert rollback_candidate([_record(1, "a")], current="a") is None
+    assert rollback_candidate([deploy_record(1, "a")], current="a") is None
 
 
 def test_lock_staleness() -> None:
@@ -187,7 +172,7 @@ def test_container_arguments() -> None:
     assert args["security_opt"] == ["no-new-privileges:true"]
     assert args["mem_limit"] == "256m"
     assert args["nano_cpus"] == 500_000_000
-    assert args["healthcheck"]["test"] == ["CMD", "true"]
+    assert args["healthcheck"]["Test"] == ["CMD", "true"]
     assert args["restart_policy"] == {"Name": "on-failure"}
     assert args["ports"] == {"80/tcp": ("127.0.0.1", 18000)}
     assert args["volumes"] == {"vol": {"bind": "/data", "mode": "rw"}}

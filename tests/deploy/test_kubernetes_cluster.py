@@ -1,6 +1,8 @@
 """Against a real cluster, when there is one: KUBECONFIG names it and JB_K8S_IMAGES gives three
 pullable versions of the test app (tests/deploy/app: v1, v2 healthy, v3 without /healthz),
-comma-separated. v1 live, v2 live, v3 rolled back to v2 (exit 3). Skipped otherwise."""
+comma-separated. v1 live, v2 live, v3 rolled back to v2 (exit 3); status, history (the
+Deployment's annotation), rollback to v1, the lock Lease released, logs/exec refused naming
+kubectl. Skipped otherwise."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import os
 import subprocess
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,19 +47,34 @@ def test_real_cluster_rollout_and_rollback(tmp_path: Path) -> None:
     namespace = os.environ.get("JB_K8S_NAMESPACE", "default")
     descriptor.write_text(DESCRIPTOR.format(name=name, namespace=namespace))
 
-    def deploy(image: str) -> tuple[int, dict[str, object]]:
+    def run(*args: str) -> tuple[int, dict[str, Any]]:
         done = subprocess.run(
-            [str(CLI), "--output", "json", "deploy", str(descriptor), "--env", "test",
-             "--image", image],
+            [str(CLI), "--output", "json", args[0], str(descriptor), "--env", "test", *args[1:]],
             capture_output=True, text=True, timeout=600,
         )  # fmt: skip
         return done.returncode, json.loads(done.stdout or "{}")
 
     try:
-        assert deploy(images[0])[0] == 0
-        assert deploy(images[1])[0] == 0
-        code, out = deploy(images[2])
+        assert run("deploy", "--image", images[0])[0] == 0
+        assert run("deploy", "--image", images[1])[0] == 0
+        code, out = run("deploy", "--image", images[2])
         assert code == 3, out
+        code, out = run("status")
+        assert code == 0 and out["data"]["live"]["image"] == images[1], out
+        assert out["data"]["lock"] is None
+        code, out = run("history")
+        results = [(r["image"], r["result"]) for r in out["data"]["records"]]
+        assert results == [(images[0], "live"), (images[1], "live"), (images[2], "rolled-back")]
+        code, out = run("rollback")
+        assert code == 0 and out["data"]["record"]["image"] == images[0], out
+        code, out = run("logs")
+        assert code == 1 and "kubectl" in json.dumps(out["errors"])
+        lease = subprocess.run(
+            ["kubectl", "-n", namespace, "get", "lease", f"jb-jbt-{name}-test-lock"],
+            capture_output=True,
+            timeout=60,
+        )
+        assert lease.returncode != 0  # released
     finally:
         subprocess.run(
             ["kubectl", "-n", namespace, "delete", "deployment,service", name],

@@ -4,6 +4,9 @@ the same code that reads a real cluster decides live, rolled back (exit 3) or er
 
 from __future__ import annotations
 
+import json
+import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,10 +16,23 @@ import pytest
 kubernetes = pytest.importorskip("kubernetes")
 from kubernetes import client as k8s  # noqa: E402
 
-from jenkins_bridge.deploy.errors import DeployError, SecretUnbound  # noqa: E402
-from jenkins_bridge.deploy.kubernetes import deploy, resolve_kubernetes_target  # noqa: E402
+from jenkins_bridge.deploy.errors import (  # noqa: E402
+    DeployError,
+    LockHeld,
+    NothingToRollBack,
+    SecretUnbound,
+)
+from jenkins_bridge.deploy.kubernetes import (  # noqa: E402
+    HISTORY_ANNOTATION,
+    KubernetesPlatform,
+    deploy,
+    resolve_kubernetes_target,
+)
+from jenkins_bridge.deploy.platform import DeployOptions, Unsupported  # noqa: E402
+from jenkins_bridge.deploy.records import DeployRecord, LockRecord, history_to_bytes  # noqa: E402
 from jenkins_bridge.descriptor import load_service  # noqa: E402
 from jenkins_bridge.kube.cluster import Cluster, ClusterUnreachable  # noqa: E402
+from tests.deploy.samples import deploy_record, unreachable_kubeconfig  # noqa: E402
 
 DESCRIPTOR = """\
 apiVersion: jenkins-bridge/v1
@@ -41,7 +57,7 @@ NEW = "registry.example.com/shop/orders@sha256:" + "2" * 64
 
 def _deployment(
     image: str, generation: int, observed: int, updated: int, ready: int, revision: int,
-    stalled: bool = False,
+    stalled: bool = False, history: list[DeployRecord] | None = None,
 ) -> Any:  # fmt: skip
     conditions = [
         k8s.V1DeploymentCondition(
@@ -56,7 +72,10 @@ def _deployment(
             name="orders",
             namespace="shop",
             generation=generation,
-            annotations={"deployment.kubernetes.io/revision": str(revision)},
+            annotations={
+                "deployment.kubernetes.io/revision": str(revision),
+                **({HISTORY_ANNOTATION: history_to_bytes(history).decode()} if history else {}),
+            },
         ),
         spec=k8s.V1DeploymentSpec(
             replicas=2,
@@ -83,7 +102,7 @@ def _template(image: str) -> Any:
     )
 
 
-def _replica_sets() -> Any:
+def _replica_sets(revisions: tuple[tuple[int, str], ...] = ((2, NEW), (1, OLD))) -> Any:
     return k8s.V1ReplicaSetList(
         items=[
             k8s.V1ReplicaSet(
@@ -95,7 +114,7 @@ def _replica_sets() -> Any:
                     selector=k8s.V1LabelSelector(), template=_template(image)
                 ),
             )
-            for revision, image in ((2, NEW), (1, OLD))
+            for revision, image in revisions
         ]
     )
 
@@ -105,13 +124,24 @@ class NotFound(Exception):
     reason = "Not Found"
 
 
+class Conflict(Exception):
+    status = 409
+    reason = "Conflict"
+
+
 class Recorded:
     """AppsV1Api and CoreV1Api playing back responses in order; it records every write."""
 
-    def __init__(self, deployments: list[Any], secret_keys: list[str] | None) -> None:
+    def __init__(
+        self, deployments: list[Any], secret_keys: list[str] | None, lease: Any = None
+    ) -> None:
         self._deployments: Iterator[Any] = iter(deployments)
         self.secret_keys = secret_keys
         self.applied: list[dict[str, Any]] = []
+        self.history: list[dict[str, Any]] = []  # the history annotation writes
+        self.lease = lease
+        self.revisions = ((2, NEW), (1, OLD))
+        self.leases_taken: list[dict[str, Any]] = []
 
     def read_namespaced_deployment(self, name: str, namespace: str) -> Any:
         found = next(self._deployments)
@@ -121,13 +151,35 @@ class Recorded:
 
     def patch_namespaced_deployment(self, name: str, namespace: str, body: Any, **kw: Any) -> Any:
         assert kw["_content_type"] == "application/apply-patch+yaml" and kw["force"] is True
-        self.applied.append(body)
+        if kw["field_manager"] == "jenkins-bridge-history":
+            assert set(body["metadata"]) == {"name", "namespace", "annotations"}
+            self.history.append(json.loads(body["metadata"]["annotations"][HISTORY_ANNOTATION]))
+        else:
+            self.applied.append(body)
 
     patch_namespaced_service = patch_namespaced_deployment
 
+    def create_namespaced_lease(self, namespace: str, body: Any) -> Any:
+        if self.lease is not None:
+            raise Conflict()
+        self.leases_taken.append(body)
+        self.lease = k8s.V1Lease(
+            metadata=k8s.V1ObjectMeta(uid="mine", annotations=body["metadata"]["annotations"])
+        )
+        return self.lease
+
+    def read_namespaced_lease(self, name: str, namespace: str) -> Any:
+        assert name == "jb-shop-orders-prod-lock" and namespace == "shop"
+        if self.lease is None:
+            raise NotFound()
+        return self.lease
+
+    def delete_namespaced_lease(self, name: str, namespace: str) -> Any:
+        self.lease = None
+
     def list_namespaced_replica_set(self, namespace: str, label_selector: str) -> Any:
         assert "app.kubernetes.io/name=orders" in label_selector
-        return _replica_sets()
+        return _replica_sets(self.revisions)
 
     def read_namespaced_secret(self, name: str, namespace: str) -> Any:
         if self.secret_keys is None:
@@ -135,17 +187,27 @@ class Recorded:
         return k8s.V1Secret(data={key: "eA==" for key in self.secret_keys})
 
 
+def _cluster(api: Recorded) -> Cluster:
+    return Cluster(api, api, k8s.ApiClient().sanitize_for_serialization, "test", api)
+
+
+def _platform(tmp_path: Path, api: Recorded) -> KubernetesPlatform:
+    (tmp_path / "svc.yaml").write_text(DESCRIPTOR)
+    target = resolve_kubernetes_target(load_service(tmp_path / "svc.yaml"), "prod")
+    return KubernetesPlatform(target, connect=lambda _: _cluster(api))
+
+
 def _run(tmp_path: Path, api: Recorded) -> Any:
     (tmp_path / "svc.yaml").write_text(DESCRIPTOR)
     target = resolve_kubernetes_target(load_service(tmp_path / "svc.yaml"), "prod")
-    serialize = k8s.ApiClient().sanitize_for_serialization
     clock = iter(float(n) for n in range(1000))
     return deploy(
         target,
         NEW,
         {"BUILD_URL": "https://ci.example.com/job/1/"},
         lambda _: None,
-        connect=lambda _: Cluster(api, api, serialize, "test"),
+        DeployOptions(lock_wait=0),
+        connect=lambda _: _cluster(api),
         sleep=lambda _: None,
         clock=lambda: next(clock),
     )
@@ -206,15 +268,121 @@ def test_a_missing_secret_key_changes_nothing(tmp_path: Path) -> None:
 def test_an_unreachable_context_is_one_line_with_the_next_step(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = tmp_path / "kubeconfig"
-    config.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
-        "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
-        "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:9'}}]\n"
-        "users: [{name: u, user: {token: t}}]\n"
-    )
-    monkeypatch.setenv("KUBECONFIG", str(config))
+    monkeypatch.setenv("KUBECONFIG", str(unreachable_kubeconfig(tmp_path)))
     with pytest.raises(ClusterUnreachable) as raised:
         Cluster.connect(None)
     assert "cannot be reached" in raised.value.message
     assert "nothing was changed" in raised.value.message
+
+
+def test_a_deploy_holds_the_lease_and_appends_to_the_history_annotation(tmp_path: Path) -> None:
+    api = Recorded(
+        [
+            _deployment(OLD, 1, 1, 2, 2, 1, history=[deploy_record(1, OLD)]),
+            _deployment(NEW, 2, 2, 2, 2, 2),
+        ],
+        ["orders-db"],
+    )
+    done = _run(tmp_path, api)
+    assert done.result == "live"
+    [taken] = api.leases_taken
+    held = LockRecord.from_label(taken["metadata"]["annotations"]["dev.jenkins-bridge.lock"])
+    assert held is not None and held.holder == "https://ci.example.com/job/1/"
+    assert api.lease is None  # released
+    [written] = api.history
+    assert [(r["seq"], r["digest"], r["result"]) for r in written] == [
+        (1, OLD, "live"),
+        (2, NEW, "live"),
+    ]
+    assert written[1]["build_url"] == "https://ci.example.com/job/1/"
+    assert written[1]["previous"] == OLD
+
+
+def test_a_rolled_back_rollout_is_recorded_as_such(tmp_path: Path) -> None:
+    api = Recorded(
+        [
+            _deployment(OLD, 1, 1, 2, 2, 1),
+            _deployment(NEW, 2, 2, 1, 0, 2, stalled=True),
+            _deployment(OLD, 3, 3, 2, 2, 3),
+        ],
+        ["orders-db"],
+    )
+    _run(tmp_path, api)
+    assert [(r["result"], r["digest"]) for r in api.history[-1]] == [("rolled-back", NEW)]
+
+
+def test_a_failed_first_deploy_is_recorded_and_left_for_inspection(tmp_path: Path) -> None:
+    api = Recorded([None] + [_deployment(NEW, 1, 1, 0, 0, 1)] * 100, ["orders-db"])
+    with pytest.raises(DeployError, match="left as it is for inspection"):
+        _run(tmp_path, api)
+    assert api.history[-1][-1]["result"] == "failed"
+
+
+def test_a_held_lease_refuses_the_deploy_naming_its_holder(tmp_path: Path) -> None:
+    holder = LockRecord(
+        holder="https://ci.example.com/job/other/3/",
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        since="2026-01-01T00:00:00Z",
+        since_epoch=9e12,
+    )
+    lease = k8s.V1Lease(
+        metadata=k8s.V1ObjectMeta(
+            uid="theirs", annotations={"dev.jenkins-bridge.lock": holder.to_label()}
+        )
+    )
+    api = Recorded([], ["orders-db"], lease=lease)
+    with pytest.raises(LockHeld, match="job/other/3"):
+        _run(tmp_path, api)
+    assert api.applied == [] and api.lease is lease
+
+
+def test_rollback_returns_to_the_previous_replica_set_revision(tmp_path: Path) -> None:
+    api = Recorded(
+        [
+            _deployment(NEW, 2, 2, 2, 2, 2),  # what rollback reads to choose
+            _deployment(NEW, 2, 2, 2, 2, 2),  # before, inside the lock
+            _deployment(OLD, 3, 3, 2, 2, 3),
+        ],
+        ["orders-db"],
+    )
+    done = _platform(tmp_path, api).rollback({}, lambda _: None, None, DeployOptions(lock_wait=0))
+    assert done.result == "live" and done.record.action == "rollback"
+    assert api.applied[1]["spec"]["template"]["spec"]["containers"][0]["image"] == OLD
+
+
+def test_rollback_with_no_earlier_revision_says_to_pass_to(tmp_path: Path) -> None:
+    api = Recorded([_deployment(OLD, 1, 1, 2, 2, 1)], ["orders-db"])
+    with pytest.raises(NothingToRollBack, match="no ReplicaSet revision before 1"):
+        _platform(tmp_path, api).rollback({}, lambda _: None, None, DeployOptions(lock_wait=0))
+    assert api.applied == []
+
+
+def test_status_and_history_read_the_deployment_and_the_lease(tmp_path: Path) -> None:
+    records = [deploy_record(1, OLD), deploy_record(2, NEW)]
+    api = Recorded([_deployment(NEW, 2, 2, 2, 1, 2, history=records)] * 2, ["orders-db"])
+    platform = _platform(tmp_path, api)
+    found = platform.status(lambda _: None)
+    assert found.serving and found.live == NEW and found.lock is None
+    assert found.last is not None and found.last.seq == 2
+    assert "revision 2; 1 available, 1 ready, 2 updated of 2" in found.text()
+    assert [r.digest for r in platform.history(lambda _: None)] == [OLD, NEW]
+
+
+def test_logs_and_exec_are_refused_naming_the_target_and_kubectl(tmp_path: Path) -> None:
+    platform = _platform(tmp_path, Recorded([], None))
+    with pytest.raises(Unsupported, match="target 'kubernetes'") as raised:
+        platform.exec(("true",), {}, lambda _: None)
+    assert raised.value.hint is not None and "kubectl -n shop exec" in raised.value.hint
+    with pytest.raises(Unsupported, match="no 'logs' command"):
+        platform.logs(lambda _: None, since=None, follow=False)
+
+
+def test_rollback_skips_a_revision_whose_rollout_failed(tmp_path: Path) -> None:
+    bad = "registry.example.com/shop/orders@sha256:" + "3" * 64
+    records = [deploy_record(1, OLD), deploy_record(2, NEW), deploy_record(3, bad, "rolled-back")]
+    current = _deployment(NEW, 4, 4, 2, 2, 4, history=records)
+    api = Recorded([current, current, _deployment(OLD, 5, 5, 2, 2, 5)], ["orders-db"])
+    api.revisions = ((4, NEW), (3, bad), (1, OLD))
+    done = _platform(tmp_path, api).rollback({}, lambda _: None, None, DeployOptions(lock_wait=0))
+    assert done.record.image == OLD

@@ -5,7 +5,6 @@ serving; with 1 replica and with 2 replicas on templated ports (network: host)."
 from __future__ import annotations
 
 import http.client
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,20 +12,13 @@ from typing import Any
 import pytest
 
 from .conftest import PROXY_IMAGE, TEAM, AppImages, Environment, remove_service
+from .samples import app_descriptor_head, port_is_free
 
 pytestmark = [pytest.mark.docker, pytest.mark.swarm]
 
-DESCRIPTOR = """\
-apiVersion: jenkins-bridge/v1
-kind: Service
-metadata: {{name: {name}, team: {team}}}
-source: {{repo: https://git.example.com/{team}/{name}.git}}
-image: {{repository: 127.0.0.1:5000/{team}/{name}}}
-runtime:
-  port: {port}
-  healthcheck: {{path: /healthz, intervalSeconds: 1, timeoutSeconds: 2, retries: 2,
-                startPeriodSeconds: 0}}
-  stopTimeoutSeconds: 2
+DESCRIPTOR = (
+    app_descriptor_head("{port}")
+    + """\
   env: {{GREETING: hello, PORT: "{port_env}"}}
   secrets: [{{env: APP_TOKEN, credentialsId: app-token}}]
 deploy:
@@ -39,24 +31,16 @@ deploy:
     proxyImage: {proxy}
     healthTimeoutSeconds: 20
 """
+)
 
 
 def _free_port_block(replicas: int) -> tuple[str, list[int]]:
     """A port template and its ports: a prefix whose slots 1..replicas are all free."""
     for prefix in range(1850, 1990):
         ports = [int(f"{prefix}{slot}") for slot in range(1, replicas + 1)]
-        if all(_free(p) for p in ports):
+        if all(port_is_free(p) for p in ports):
             return f"{prefix}{{{{.Task.Slot}}}}", ports
     raise AssertionError("no free port block")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 def _version(port: int) -> str:
@@ -157,3 +141,55 @@ def test_swarm_proof(swarm_service: tuple[Environment, list[int]], app_images: A
     assert code == 0, err
     assert out["data"]["record"]["digest"] == v1
     assert [_version(p) for p in ports] == ["version 1"] * len(ports)
+
+
+@pytest.mark.parametrize("swarm_service", [1], indirect=True, ids=["1-replica"])
+def test_swarm_first_failure_companions_secrets_logs_and_exec(
+    swarm_service: tuple[Environment, list[int]], app_images: AppImages, docker_client: Any
+) -> None:
+    env, ports = swarm_service
+    base = f"jb-{TEAM}-{env.name}-test"
+    # A failed first deploy: nothing served before, so nothing serves now; the service is
+    # kept at 0 replicas for inspection and the result says so (exit 3, like the Docker host).
+    code, out, err = _deploy(env, app_images.v3_unhealthy)
+    assert code == 3, err
+    assert "serving: nothing (first deploy)" in out["data"]["record"]["detail"]
+    assert "kept for inspection" in out["data"]["record"]["detail"]
+    service = docker_client.services.get(base)
+    assert service.attrs["Spec"]["Mode"]["Replicated"]["Replicas"] == 0
+
+    # A companion: its own service on the service network (here: host), running first.
+    companion_port = next(p for p in range(ports[0] + 50, ports[0] + 150) if port_is_free(p))
+    text = env.descriptor.read_text().replace(
+        "deploy:\n",
+        f"  companions:\n    - name: store\n      image: {app_images.v1}\n"
+        f'      env: {{PORT: "{companion_port}"}}\n'
+        "deploy:\n",
+    )
+    env.descriptor.write_text(text)
+    code, out, err = _deploy(env, app_images.v1)
+    assert code == 0, [e["message"] for e in out["errors"]]
+    assert f"companion store: running ({base}-store)" in err
+    assert _version(companion_port) == "version 1"
+    assert _version(ports[0]) == "version 1"
+
+    done = env.cli("exec", str(env.descriptor), "--env", "test", "--", "sh", "-c", "echo $GREETING")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "hello"
+    logs = env.cli("logs", str(env.descriptor), "--env", "test")
+    assert logs.returncode == 0, logs.stderr
+
+    # Each deploy with a new token makes a new secret; the one no spec refers to goes.
+    def ours() -> set[str]:
+        return {s.name for s in docker_client.secrets.list(filters={"name": base})}
+
+    first = ours()
+    env.env["APP_TOKEN"] += "-2"
+    code, _, err = _deploy(env, app_images.v2)
+    assert code == 0, err
+    assert "companion store: kept" in err
+    env.env["APP_TOKEN"] += "-3"
+    code, _, err = _deploy(env, app_images.v1)
+    assert code == 0, err
+    after = ours()
+    assert len(after) == 2 and not (first & after), (first, after)

@@ -11,6 +11,7 @@ import pytest
 from jenkins_bridge.containers.runtime import HealthSpec
 from jenkins_bridge.containers.swarm import ServiceSpec, SwarmServices, service_spec
 from jenkins_bridge.deploy.errors import DeployError, SecretUnbound
+from jenkins_bridge.deploy.platform import PLAIN_DEPLOY
 from jenkins_bridge.deploy.swarm import (
     NotSwarmManager,
     SwarmSession,
@@ -21,14 +22,13 @@ from jenkins_bridge.deploy.swarm import (
 from jenkins_bridge.descriptor import load_service
 from jenkins_bridge.errors import InvalidDescriptors
 
+from .samples import SERVICE_HEAD
+
 NANO = 1_000_000_000
 
-DESCRIPTOR = """\
-apiVersion: jenkins-bridge/v1
-kind: Service
-metadata: {{name: api, team: shop}}
-source: {{repo: https://git.example.com/shop/api.git}}
-image: {{repository: 127.0.0.1:5000/shop/api}}
+DESCRIPTOR = (
+    SERVICE_HEAD.format(name="api", team="shop").replace("{", "{{").replace("}", "}}")
+    + """\
 runtime:
   port: 8080
   env: {{PORT: "{port}"}}
@@ -37,6 +37,7 @@ deploy:
   - environment: prod
     target: swarm
 {stage}"""
+)
 
 
 def _service(tmp_path: Path, stage: str, port: str = "8080") -> Any:
@@ -159,4 +160,78 @@ def test_a_secret_without_a_value_stops_before_any_engine_call(tmp_path: Path) -
 
     target = resolve_swarm_target(_service(tmp_path, "    network: host\n"), "prod")
     with pytest.raises(SecretUnbound, match="APP_TOKEN"):
-        swarm.deploy(target, "img", {}, lambda _: None)
+        swarm.SwarmPlatform(target).deploy("img", {}, lambda _: None, PLAIN_DEPLOY)
+
+
+COMPANION = """\
+  companions:
+    - name: store
+      image: 127.0.0.1:5000/shop/store:1
+      command: [httpd, -f, -p, "8090"]
+      env: {MODE: cache}
+      secrets: [{env: STORE_KEY, credentialsId: store-key}]
+      volume: {name: store-data, path: /data}
+"""
+
+
+def test_a_companion_is_its_own_service_on_the_service_network(tmp_path: Path) -> None:
+    path = tmp_path / "svc.yaml"
+    text = DESCRIPTOR.format(stage="    listen: 127.0.0.1:18080\n", port="8080")
+    text = text.replace("deploy:\n", COMPANION + "deploy:\n")
+    path.write_text(text)
+    target = resolve_swarm_target(load_service(path), "prod")
+    session = SwarmSession(target, _Secrets(), {"STORE_KEY": "s3cr3t-value"}, lambda _: None)  # type: ignore[arg-type]
+    [companion] = target.service.runtime.companions
+    spec = session.companion_spec(companion, "store@sha256:" + "b" * 64)
+    body = service_spec(spec)
+    container = body["TaskTemplate"]["ContainerSpec"]
+    assert body["Name"] == "jb-shop-api-prod-store"
+    assert container["Args"] == ["httpd", "-f", "-p", "8090"]
+    assert container["Mounts"] == [
+        {"Type": "volume", "Source": "jb-shop-api-prod-store-data", "Target": "/data"}
+    ]
+    assert container["Env"] == ["MODE=cache", "STORE_KEY_FILE=/run/secrets/STORE_KEY"]
+    assert "s3cr3t-value" not in str(body)  # the value only went to the secret
+    assert body["TaskTemplate"]["Networks"] == [
+        {"Target": "jb-shop-api-prod", "Aliases": ["store"]}
+    ]
+    assert body["Mode"] == {"Replicated": {"Replicas": 1}}
+    assert body["UpdateConfig"]["Order"] == "stop-first"
+
+
+class _Secrets:
+    """A manager's secrets API: ours (labelled), one other, and what services refer to."""
+
+    docker_host = "unix:///var/run/docker.sock"
+
+    def __init__(self) -> None:
+        self.removed: list[str] = []
+        self.api = self
+
+    def errors(self, action: str) -> Any:
+        import contextlib
+
+        return contextlib.nullcontext()
+
+    def inspect_secret(self, name: str) -> dict[str, str]:
+        return {"ID": f"id-{name}"}
+
+    def secrets(self, filters: dict[str, list[str]]) -> list[dict[str, Any]]:
+        assert "dev.jenkins-bridge.role=secret" in filters["label"]
+        return [{"ID": i, "Spec": {"Name": f"jb-shop-api-prod-app-token-{i}"}} for i in "abc"]
+
+    def services(self) -> list[dict[str, Any]]:
+        def using(secret_id: str) -> dict[str, Any]:
+            return {"TaskTemplate": {"ContainerSpec": {"Secrets": [{"SecretID": secret_id}]}}}
+
+        return [{"Spec": using("c"), "PreviousSpec": using("b")}, {"Spec": using("other")}]
+
+    def remove_secret(self, secret_id: str) -> None:
+        self.removed.append(secret_id)
+
+
+def test_only_our_secrets_no_service_refers_to_are_removed(tmp_path: Path) -> None:
+    target = resolve_swarm_target(_service(tmp_path, "    network: host\n"), "prod")
+    engine = _Secrets()
+    SwarmSession(target, engine, {}, lambda _: None).prune_secrets()  # type: ignore[arg-type]
+    assert engine.removed == ["a"]  # b is the rollback's, c the current spec's
