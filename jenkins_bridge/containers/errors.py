@@ -158,6 +158,17 @@ class ImageNotFound(ImageError):
         self.reference = reference
 
 
+class ImageUnresolved(ImageError):
+    code = "image-unresolved"
+
+    def __init__(self, reference: str, cause: str) -> None:
+        super().__init__(
+            f"image {reference} cannot be resolved on the engine: {cause}",
+            hint="push it first (jenkins-bridge image build --push) or fix --image",
+        )
+        self.reference = reference
+
+
 class RegistryUnreachable(ImageError):
     code = "registry-unreachable"
 

@@ -20,7 +20,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from jenkins_bridge.containers.errors import DaemonUnreachable, ImageError
+from jenkins_bridge.containers.errors import DaemonUnreachable, ImageError, ImageUnresolved
 
 CONNECT_TIMEOUT_SECONDS = 60
 NANO = 1_000_000_000
@@ -43,17 +43,6 @@ class NameConflict(RuntimeFailure):
 
 class PortTaken(RuntimeFailure):
     code = "port-taken"
-
-
-class ImageUnresolved(ImageError):
-    code = "image-unresolved"
-
-    def __init__(self, reference: str, cause: str) -> None:
-        super().__init__(
-            f"image {reference} cannot be resolved on the engine: {cause}",
-            hint="push it first (jenkins-bridge image build --push) or fix --image",
-        )
-        self.reference = reference
 
 
 @dataclass(frozen=True, slots=True)
