@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from jenkins_bridge.cli.output import Outcome, progress
+from jenkins_bridge.deploy.platform import LOCK_WAIT_SECONDS
 from jenkins_bridge.errors import EXIT_ERROR, EXIT_OK, EXIT_ROLLED_BACK
 
 if TYPE_CHECKING:  # the deploy package (and docker) load only when a command runs
@@ -59,7 +60,7 @@ def _change_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--lock-wait",
             help="Seconds to wait for another deploy of this environment to finish.",
-            default=60.0,
+            default=LOCK_WAIT_SECONDS,
             show_default=True,
             type=click.FloatRange(min=0),
         ),

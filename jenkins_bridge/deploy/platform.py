@@ -50,6 +50,10 @@ class CommandOptions:
     timeout: float | None = None
 
 
+# How long a deploy waits for another deploy of the same environment (``--lock-wait``).
+LOCK_WAIT_SECONDS = 60.0
+
+
 @dataclass(frozen=True, slots=True)
 class DeployOptions:
     """How one deploy runs: its action word, the strategy override and the lock's terms.
@@ -57,7 +61,7 @@ class DeployOptions:
 
     action: str = "deploy"
     strategy: str | None = None
-    lock_wait: float = 60.0
+    lock_wait: float = LOCK_WAIT_SECONDS
     break_lock: bool = False
 
 
