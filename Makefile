@@ -6,7 +6,7 @@
 #               on 2 cores)
 .PHONY: demo test check
 
-FAST_TESTS = not docker and not registry and not groovy and not codenarc and not prometheus
+FAST_TESTS = not docker and not registry and not groovy and not sandbox and not codenarc and not prometheus
 
 demo:
 	@bash scripts/bootstrap.sh
