@@ -98,7 +98,9 @@ def run_steps(
     return outcomes
 
 
-def compile_jenkinsfiles(paths: Sequence[Path], *, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def compile_jenkinsfiles(
+    paths: Sequence[Path], *, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
     """Compiles each file plain, CPS and sandbox+CPS (``run.sh compile``) in one JVM."""
     root = sandbox_dir()
     if root is None:
