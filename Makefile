@@ -4,7 +4,9 @@
 #   make check  the fast tier: venv only (no sudo), static checks and every test that needs no
 #               Docker engine, registry, Groovy, CodeNarc or Prometheus tools (about a minute
 #               on 2 cores)
-.PHONY: demo test check
+#   make docs   the documentation site (docs/), built offline in strict mode into out/site
+#   make docs-reference   regenerate the generated pages (descriptor and CLI reference)
+.PHONY: demo test check docs docs-reference
 
 FAST_TESTS = not docker and not registry and not groovy and not sandbox and not codenarc and not prometheus
 
@@ -20,3 +22,11 @@ test:
 check:
 	@bash scripts/bootstrap.sh --venv-only
 	@bash scripts/test.sh -m "$(FAST_TESTS)"
+
+docs:
+	@bash scripts/bootstrap.sh --venv-only
+	@bash scripts/docs.sh
+
+docs-reference:
+	@bash scripts/bootstrap.sh --venv-only
+	@.venv/bin/python -m tests.docs.reference_pages

@@ -23,7 +23,7 @@ $JB render examples -o out/demo --check
 say "start the Jenkins API emulator on loopback"
 port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export JENKINS_URL="http://127.0.0.1:${port}/" JENKINS_USER=admin JENKINS_TOKEN="demo-$RANDOM$RANDOM"
-# where the team folders load the shared library from (see README: the library)
+# where the team folders load the shared library from (see docs/jenkins/library.md)
 export JENKINS_BRIDGE_LIBRARY_REPO="${JENKINS_BRIDGE_LIBRARY_REPO:-https://git.example.com/platform/jenkins-bridge.git}"
 $JB emulator --port "$port" --user admin >out/demo-emulator.log 2>&1 &
 emulator=$!

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The full test suite: static checks, then pytest (unit, golden, Groovy, emulator, Docker).
+# The full test suite: static checks, the documentation build, then pytest (unit, golden, Groovy, emulator, Docker).
 # Assumes scripts/bootstrap.sh and scripts/services.sh up have run (`make test` does both).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,8 @@ step "ruff format --check"
 .venv/bin/ruff format --check jenkins_bridge tests bench || status=1
 step "mypy --strict jenkins_bridge"
 .venv/bin/mypy || status=1
+step "docs: mkdocs build --strict (offline, links checked)"
+bash scripts/docs.sh || status=1
 step "pytest"
 .venv/bin/pytest -p no:cacheprovider "$@"
 rc=$?

@@ -1,7 +1,7 @@
 """The descriptor reference (Markdown), generated from the schema so docs and code agree.
 
-README.md embeds it between ``<!-- descriptor-reference:start/end -->`` markers; a test fails
-when the two differ. Regenerate with ``python -m jenkins_bridge.descriptor.reference``.
+It is the body of docs/reference/descriptor.md, which ``tests/docs/reference_pages.py`` writes
+(``make docs-reference``); a test fails when the committed page differs.
 """
 
 from __future__ import annotations
@@ -11,9 +11,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from jenkins_bridge.descriptor.schema import SCHEMA
-
-START = "<!-- descriptor-reference:start -->"
-END = "<!-- descriptor-reference:end -->"
 
 
 def _type(node: dict[str, Any]) -> str:
@@ -38,7 +35,7 @@ def _rows(node: dict[str, Any], prefix: str) -> Iterator[tuple[str, str, str, st
         path = f"{prefix}{name}"
         default = child.get("default")
         shown = "" if default in (None, {}, []) else f"`{json.dumps(default)}`"
-        # A default naming this release would make the README stale at every release.
+        # A default naming this release would make the docs stale at every release.
         shown = child.get("x-default-shown", shown)
         if name in required:
             shown = "**required**"

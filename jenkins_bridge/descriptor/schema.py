@@ -3,7 +3,8 @@
 ``jenkins-bridge schema`` prints it for editors; validation (jsonschema-rs, in ``validation``)
 and the model (``with_defaults`` fills what a descriptor leaves out) read it.
 Custom ``x-message`` texts replace jsonschema's generic wording where a rule needs explaining;
-``x-default-shown`` is what the README reference shows for a default that names this release.
+``x-default-shown`` is what the descriptor reference (docs/reference/descriptor.md) shows for
+a default that names this release.
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ def check_library(
     """What the REST API can tell before any change: that the library plugin is installed and
     that the library is provisioned on the folders or declared global by the platform. Whether
     a global library of that name exists is global configuration Jenkins does not export
-    (see README, "Running against a real controller")."""
+    (see docs/jenkins/controller.md)."""
     users = [s for s in services if uses_bridge_library(s)]
     if not users:
         return

@@ -6,7 +6,7 @@ The first-build job is a plain pipeline job: it holds its script, so nothing nee
 committed anywhere. Against a real Jenkins it needs the library (``JENKINS_BRIDGE_LIBRARY_REPO``
 or ``JENKINS_BRIDGE_LIBRARY_SCOPE=global``); ``JENKINS_CONTRACT_REPO`` (+
 ``JENKINS_CONTRACT_CREDENTIALS_ID``) optionally names a repository the checkout can read (see
-README, "Running against a real controller"). Declarative saves the job before any stage runs,
+docs/jenkins/controller.md). Declarative saves the job before any stage runs,
 so a checkout that fails does not weaken the test.
 """
 
