@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh machine; both are safe to run again.
-#   make demo   venv + install, then the main job on examples/ (validate, render, provision)
+#   make demo   venv + install, then the main job on examples/ (validate, render, provision,
+#               build, deploy); installation details go to out/demo.log
 #   make test   everything the suite needs (Groovy, Docker engine, registries), then all checks
 #   make check  the fast tier: venv only (no sudo), static checks and every test that needs no
 #               Docker engine, registry, Groovy, CodeNarc or Prometheus tools (about a minute
@@ -11,7 +12,6 @@
 FAST_TESTS = not docker and not registry and not groovy and not sandbox and not codenarc and not prometheus
 
 demo:
-	@bash scripts/bootstrap.sh
 	@bash scripts/demo.sh
 
 test:

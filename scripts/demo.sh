@@ -8,10 +8,28 @@
 #   5. deploy an example service with a companion (a file store keeping data in a volume) to the
 #      local engine behind the tool's nginx proxy, try a version that fails its health gate
 #      (exit 3, the old version keeps serving), roll back, show status and history, tidy up.
-set -euo pipefail
+# It prints what a newcomer needs: each step, the tool's own answers. Installation, engine
+# start-up, image build logs and test-runner output (pip, apt, npm, Docker's banners) go to
+# out/demo.log, named at the start and, if a step fails, shown from its end.
+set -Eeuo pipefail   # -E: the ERR trap below also sees failures inside functions
 cd "$(dirname "$0")/.."
 JB=.venv/bin/jenkins-bridge
 say() { printf '\ndemo: %s\n' "$*"; }
+mkdir -p out
+LOG=out/demo.log
+: >"$LOG"
+logged() { printf '\n== %s\n' "$*" >>"$LOG"; "$@" >>"$LOG" 2>&1; }
+failed() {
+    local rc=$?
+    printf '\ndemo: a step failed (exit %s); the end of %s:\n' "$rc" "$LOG" >&2
+    tail -n 25 "$LOG" >&2
+    exit "$rc"
+}
+trap failed ERR
+
+say "set-up: Debian packages, the virtualenv and the CLI (minutes the first time; details: $LOG)"
+logged bash scripts/bootstrap.sh
+say "$($JB --version) is installed in .venv/ (put .venv/bin on PATH to call it as jenkins-bridge)"
 
 say "validate examples/"
 $JB validate examples
@@ -40,18 +58,20 @@ $JB apply examples
 say "plan again (exit 0: nothing to change, 2 requests whatever the job count)"
 $JB plan examples
 
-say "start the Docker engine and local registry (scripts/services.sh up)"
-bash scripts/services.sh up
-say "build and push the ledger image; stdout is the digest reference a deploy uses"
+say "start the Docker engine and local registry (scripts/services.sh up; details: $LOG)"
+logged bash scripts/services.sh up
+say "build and push the ledger image (build log: $LOG); it prints the digest reference a deploy uses"
 GIT_COMMIT="$(git rev-parse HEAD 2>/dev/null || echo 0000000000000000000000000000000000000000)" \
     BRANCH_NAME=main BUILD_NUMBER=1 \
-    $JB image build examples/platform/ledger.yaml --push
+    $JB image build examples/platform/ledger.yaml --push 2>>"$LOG"
 say "run a generated pipeline live through the pipeline harness (vars/ steps, Groovy 2.4):"
-say "  its Build image, Test and Push image stages drive image build/push for real; then a"
-say "  pipeline that deploys: build 1 goes live behind the proxy, build 2 fails its health"
-say "  check and is rolled back (the build fails saying what serves), build 1 keeps serving"
-.venv/bin/pytest -q -p no:cacheprovider tests/library/test_pipelines_live.py \
+printf '%s\n' \
+    "  its Build image, Test and Push image stages drive image build/push for real; then a" \
+    "  pipeline that deploys: build 1 goes live behind the proxy, build 2 fails its health" \
+    "  check and is rolled back (the build fails saying what serves), build 1 keeps serving"
+logged .venv/bin/pytest -q -p no:cacheprovider tests/library/test_pipelines_live.py \
     -k "builds_tests_and_pushes or deploys"
+printf '  %s (the pipelines'"'"' logs: %s)\n' "$(grep -E '^[0-9]+ passed' "$LOG" | tail -n 1)" "$LOG"
 
 say "deploy: build three versions of a tiny busybox app (the third never gets healthy)"
 demo_dir=out/demo-deploy
@@ -59,9 +79,9 @@ mkdir -p "$demo_dir/app"
 suffix="$(.venv/bin/python -c 'import uuid; print(uuid.uuid4().hex[:6])')"
 app="jb-demo-$suffix/app"
 cp tests/deploy/app/Dockerfile "$demo_dir/app/Dockerfile"
-docker build -q --network host --build-arg VERSION=1 -t "$app:v1" "$demo_dir/app" >/dev/null
-docker build -q --network host --build-arg VERSION=2 -t "$app:v2" "$demo_dir/app" >/dev/null
-docker build -q --network host --build-arg VERSION=3 --build-arg HEALTHY=no -t "$app:v3" "$demo_dir/app" >/dev/null
+docker build -q --network host --build-arg VERSION=1 -t "$app:v1" "$demo_dir/app" >>"$LOG" 2>&1
+docker build -q --network host --build-arg VERSION=2 -t "$app:v2" "$demo_dir/app" >>"$LOG" 2>&1
+docker build -q --network host --build-arg VERSION=3 --build-arg HEALTHY=no -t "$app:v3" "$demo_dir/app" >>"$LOG" 2>&1
 listen_port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 subnet="$(.venv/bin/python - <<'PY'
 import json, random, subprocess
@@ -129,3 +149,4 @@ $JB rollback "$descriptor" --env demo
 curl -fsS "http://127.0.0.1:$listen_port/"
 $JB history "$descriptor" --env demo
 say "done: out/demo holds the rendered tree; the deploy demo removes its containers on exit"
+say "details of every step: $LOG; next: docs/getting-started.md (or make docs, then out/site/)"
