@@ -44,7 +44,8 @@ def descriptor_page() -> str:
 
 
 def _help_text(command: click.Command) -> str:
-    text = inspect.cleandoc(command.help or command.short_help or "")
+    # \f ends what click shows as help (the rest is for developers)
+    text = inspect.cleandoc((command.help or command.short_help or "").split("\f", 1)[0])
     # click's \b marks a paragraph it must not rewrap: Markdown keeps lines as they are anyway
     return "\n".join(line for line in text.splitlines() if line.strip() != "\b").strip()
 
@@ -81,7 +82,7 @@ def _commands(
 
 
 def cli_page() -> str:
-    from jenkins_bridge.cli import HELP, cli
+    from jenkins_bridge.cli import cli
 
     # resilient parsing: the contexts carry each command's settings (-h) without running it
     root = cli.make_context("jenkins-bridge", [], resilient_parsing=True)
@@ -98,8 +99,13 @@ def cli_page() -> str:
         "| command | what it does |",
         "|---|---|",
     ]
-    lines += [f"| [`{name}`](#{name}) | {HELP.get(name, '')} |" for name in cli.list_commands(root)]
-    for path, command, ctx in _commands(cli, root, []):
+    commands = list(_commands(cli, root, []))
+    lines += [
+        f"| [`{' '.join(path)}`](#{'-'.join(path)}) | {_escape(command.get_short_help_str(200))} |"
+        for path, command, _ in commands
+        if len(path) == 1
+    ]
+    for path, command, ctx in commands:
         title = " ".join(path) if path else "jenkins-bridge"
         anchor = "-".join(path) if path else "global-options"
         usage = " ".join(["jenkins-bridge", *path, *command.collect_usage_pieces(ctx)])
