@@ -53,10 +53,14 @@ class RenderedTree:
 def render_service(service: Service, plugins: PluginVersions | None) -> list[Artifact]:
     """The Jenkinsfile and config.xml of one service, under ``<team>/<name>/``."""
     base = f"{service.metadata.team}/{service.metadata.name}"
+    script = render_jenkinsfile(service)  # a plain job's config.xml holds it too: render once
     artifacts = [
-        Artifact(f"{base}/Jenkinsfile", render_jenkinsfile(service), "jenkinsfile", service.origin),
+        Artifact(f"{base}/Jenkinsfile", script, "jenkinsfile", service.origin),
         Artifact(
-            f"{base}/config.xml", render_job_config(service, plugins), "job-config", service.origin
+            f"{base}/config.xml",
+            render_job_config(service, plugins, jenkinsfile=script),
+            "job-config",
+            service.origin,
         ),
     ]
     if is_composable(service):

@@ -185,7 +185,7 @@ def _properties(parent: ET.Element, service: Service, plugins: PluginVersions) -
             _sub(timer, "spec", triggers.cron)
 
 
-def _pipeline_job(service: Service, plugins: PluginVersions) -> ET.Element:
+def _pipeline_job(service: Service, plugins: PluginVersions, script: str | None) -> ET.Element:
     root = ET.Element("flow-definition", plugin=_plugin(plugins, "workflow-job"))
     _sub(root, "actions")
     _sub(root, "description", job_description(service))
@@ -202,7 +202,7 @@ def _pipeline_job(service: Service, plugins: PluginVersions) -> ET.Element:
             "plugin": _plugin(plugins, "workflow-cps"),
         },
     )
-    _sub(definition, "script", render_jenkinsfile(service))
+    _sub(definition, "script", render_jenkinsfile(service) if script is None else script)
     _sub(definition, "sandbox", "true")
     _sub(root, "triggers")
     _sub(root, "disabled", "false")
@@ -293,17 +293,22 @@ def _multibranch_job(service: Service, plugins: PluginVersions) -> ET.Element:
     return root
 
 
-def _job(service: Service, plugins: PluginVersions | None) -> ET.Element:
+def _job(
+    service: Service, plugins: PluginVersions | None, script: str | None = None
+) -> ET.Element:
     profile = plugins or {}
     if service.pipeline.job_type == "multibranch":
         return _multibranch_job(service, profile)
-    return _pipeline_job(service, profile)
+    return _pipeline_job(service, profile, script)
 
 
-def render_job_config(service: Service, plugins: PluginVersions | None = None) -> str:
+def render_job_config(
+    service: Service, plugins: PluginVersions | None = None, *, jenkinsfile: str | None = None
+) -> str:
     """The job's config.xml as ``render`` writes it: the description ends with the human
-    marker line (no repository identity is known there)."""
-    return _serialise(_job(service, plugins))
+    marker line (no repository identity is known there). ``jenkinsfile``: the service's
+    already rendered script, which a plain pipeline job holds (rendered here when not given)."""
+    return _serialise(_job(service, plugins, jenkinsfile))
 
 
 def render_owned_job_config(
