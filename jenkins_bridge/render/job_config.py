@@ -293,9 +293,7 @@ def _multibranch_job(service: Service, plugins: PluginVersions) -> ET.Element:
     return root
 
 
-def _job(
-    service: Service, plugins: PluginVersions | None, script: str | None = None
-) -> ET.Element:
+def _job(service: Service, plugins: PluginVersions | None, script: str | None = None) -> ET.Element:
     profile = plugins or {}
     if service.pipeline.job_type == "multibranch":
         return _multibranch_job(service, profile)
