@@ -1,4 +1,7 @@
-"""Command-line entry point: ``jenkins-bridge [--output text|json] COMMAND``.
+"""Command-line entry point: ``jenkins-bridge [--output text|json] [--no-color] COMMAND``.
+
+The global options are accepted anywhere before a ``--`` (``status --output json`` too):
+``main`` moves them in front of the command before click parses.
 
 Pipelines call this many times per build, so start-up stays small: each command's module is
 imported only when that command runs (see ``COMMANDS``), and nothing here imports docker,
@@ -16,7 +19,7 @@ from collections.abc import Iterator, Sequence
 import click
 
 from jenkins_bridge import __version__
-from jenkins_bridge.cli.output import Outcome, emit, emit_problems
+from jenkins_bridge.cli.output import Outcome, configure, emit, emit_problems
 from jenkins_bridge.errors import EXIT_ERROR, BridgeError, Interrupted, Problem
 
 # name -> "module:attribute" of a click command, imported on first use.
@@ -46,10 +49,10 @@ HELP = {
     "apply": "Create, update and prune jobs on a Jenkins controller.",
     "emulator": "Run the Jenkins API emulator in the foreground.",
     "image": "Build and push the service's container image.",
-    "deploy": "Deploy an image to a Docker environment (health-gated, blue-green).",
-    "rollback": "Return a Docker environment to its previous live version.",
-    "status": "Show what runs in a Docker environment.",
-    "history": "Show every deploy of a Docker environment.",
+    "deploy": "Deploy an image to an environment (Docker host, Swarm, Kubernetes), health-gated.",
+    "rollback": "Return an environment to its previous live version.",
+    "status": "Show what runs in an environment.",
+    "history": "Show every deploy of an environment.",
     "logs": "Print the live version's logs.",
     "exec": "Run a command in a one-off container of the live version.",
 }
@@ -89,7 +92,11 @@ def _unavailable(name: str) -> click.Command:
     return click.Command(name, callback=callback, help=HELP.get(name))
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--output",
     type=click.Choice(["text", "json"]),
@@ -97,20 +104,66 @@ def _unavailable(name: str) -> click.Command:
     show_default=True,
     help="Human text, or one JSON object {status, data, errors} on stdout.",
 )
+@click.option(
+    "--no-color",
+    is_flag=True,
+    help="No colour (also $NO_COLOR; colour is only ever used on a terminal).",
+)
 @click.version_option(__version__, "--version", prog_name="jenkins-bridge")
 @click.pass_context
-def cli(ctx: click.Context, output: str) -> None:
+def cli(ctx: click.Context, output: str, no_color: bool) -> None:
     """jenkins-bridge: one YAML descriptor per service → Jenkins jobs, pipelines, deployments.
+
+    Global options (--output, --no-color) go before or after the command.
 
     Exit codes: 0 success or nothing to change, 1 error or invalid input,
     2 changes pending (render --check, plan), 3 deploy rolled back.
+
+    Shell completion (commands, options, --env names from the descriptor, --controller
+    names from controllers.yaml): eval "$(_JENKINS_BRIDGE_COMPLETE=bash_source
+    jenkins-bridge)" in ~/.bashrc (zsh_source for zsh, fish_source for fish).
     """
     ctx.obj = output
+    if ctx.invoked_subcommand is None:
+        # A bare call is a request for help, not a usage error.
+        click.echo(ctx.get_help())
+        ctx.exit(0)
+
+
+# Options of the group that may also follow the command; True: takes a value.
+GLOBAL_OPTIONS = {"--output": True, "--no-color": False}
+
+
+def hoist_global_options(argv: Sequence[str]) -> list[str]:
+    """``status x --output json`` -> ``--output json status x``: click only knows a group's
+    options before the command. Nothing after ``--`` moves (that is exec's command line)."""
+    front: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        if arg == "--":
+            rest.extend(argv[index:])
+            break
+        name = arg.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS:
+            takes_value = GLOBAL_OPTIONS[name] and "=" not in arg
+            if takes_value and index + 1 < len(argv):
+                front.extend(argv[index : index + 2])
+                index += 2
+                continue
+            front.append(arg)
+        else:
+            rest.append(arg)
+        index += 1
+    return front + rest
 
 
 def _output_mode(argv: Sequence[str]) -> str:
     # Known before click parses, so even a usage error can be reported as JSON.
     for index, arg in enumerate(argv):
+        if arg == "--":
+            break
         if arg == "--output" and index + 1 < len(argv):
             return argv[index + 1]
         if arg.startswith("--output="):
@@ -135,9 +188,14 @@ def _command_name(argv: Sequence[str]) -> str:
     return next((arg for arg in argv if arg in COMMANDS), "jenkins-bridge")
 
 
+def _options_end(argv: Sequence[str]) -> int:
+    return argv.index("--") if "--" in argv else len(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = hoist_global_options(sys.argv[1:] if argv is None else argv)
     mode = _output_mode(args)
+    configure(mode, no_color="--no-color" in args[: _options_end(args)])
     try:
         try:
             result = cli.main(args=args, prog_name="jenkins-bridge", standalone_mode=False)

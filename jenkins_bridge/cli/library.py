@@ -40,6 +40,20 @@ def shared_library(scope: str, repo: str | None, credentials_id: str | None) -> 
 
 def library_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """Adds the three options and passes them on as one ``library: SharedLibrary``."""
+    return _library_options(function, layered=False)
+
+
+def provision_library_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The three options for plan and apply, passed on as ``library: LibrarySettings``: only
+    what the command line or the environment said, to layer over the controller's
+    controllers.yaml entry (``provision.controller``)."""
+    return _library_options(function, layered=True)
+
+
+_SAID = ("COMMANDLINE", "ENVIRONMENT")
+
+
+def _library_options(function: Callable[..., Any], *, layered: bool) -> Callable[..., Any]:
     options = [
         click.option(
             "--library-scope",
@@ -75,7 +89,22 @@ def library_options(function: Callable[..., Any]) -> Callable[..., Any]:
         **kwargs: Any,
     ) -> Any:
         library = shared_library(library_scope, library_repo, library_credentials_id)
-        return function(library=library, **kwargs)
+        if not layered:
+            return function(library=library, **kwargs)
+        from jenkins_bridge.provision.controller import LibrarySettings
+
+        context = click.get_current_context()
+
+        def said(name: str, value: str | None) -> str | None:
+            source = context.get_parameter_source(name)
+            return value if source is not None and source.name in _SAID and value else None
+
+        settings = LibrarySettings(
+            scope=said("library_scope", library_scope),
+            repo=said("library_repo", library_repo),
+            credentials_id=said("library_credentials_id", library_credentials_id),
+        )
+        return function(library=settings, **kwargs)
 
     command: Callable[..., Any] = packed
     for option in reversed(options):

@@ -1,12 +1,18 @@
-"""How command results reach the user: human text, or one JSON envelope on stdout."""
+"""How command results reach the user: human text, or one JSON envelope on stdout.
+
+Colour and the rewritten progress line are for a person at a terminal only: never on a pipe or
+a file, never with ``$NO_COLOR`` or ``--no-color``, never in JSON mode (``configure``).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 from jenkins_bridge.errors import EXIT_OK, Problem
 
@@ -20,6 +26,53 @@ class Outcome:
     text: str = ""
     exit_code: int = EXIT_OK
     problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class _Screen:
+    """What the terminal may show, decided once per run by ``configure``."""
+
+    color: bool = True  # allowed at all (False: --no-color, $NO_COLOR or JSON mode)
+    progress: bool = True  # the rewritten progress line (False in JSON mode)
+
+
+_screen = _Screen()
+
+# SGR codes by meaning, so call sites say what a text is, not which colour it gets.
+_STYLES = {
+    "create": "32",  # green
+    "update": "33",  # yellow
+    "delete": "31",  # red
+    "error": "1;31",  # bold red
+    "warning": "33",
+    "heading": "1",  # bold
+    "muted": "2",  # dim
+}
+
+
+def configure(mode: str, *, no_color: bool, environ: dict[str, str] | None = None) -> None:
+    """Decide colour and progress for this run: ``--no-color`` and ``$NO_COLOR`` (any
+    non-empty value, https://no-color.org) turn colour off; JSON mode turns both off."""
+    env = os.environ if environ is None else environ
+    _screen.color = not (no_color or env.get("NO_COLOR") or mode == "json")
+    _screen.progress = mode != "json"
+
+
+def color_on(stream: TextIO) -> bool:
+    """Colour only for a terminal: a pipe, a file or ``TERM=dumb`` gets plain text."""
+    if not _screen.color or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or replaced stream
+        return False
+
+
+def paint(text: str, style: str, stream: TextIO | None = None) -> str:
+    """``text`` in ``style``'s colour if ``stream`` (stdout by default) is a colour terminal."""
+    if not color_on(sys.stdout if stream is None else stream):
+        return text
+    return f"\x1b[{_STYLES[style]}m{text}\x1b[0m"
 
 
 def emit(mode: str, outcome: Outcome) -> None:
@@ -44,8 +97,9 @@ def emit_problems(
     if mode == "json":
         emit(mode, Outcome(status=status, data=dict(data or {}), problems=list(problems)))
         return
+    label = paint("error:", "error", sys.stderr)
     for problem in problems:
-        sys.stderr.write(f"error: {problem}\n" if problem.file is None else f"{problem}\n")
+        sys.stderr.write(f"{label} {problem}\n" if problem.file is None else f"{problem}\n")
     if data:
         sys.stderr.write(f"done before that: {summarize(data)}\n")
 
@@ -63,5 +117,65 @@ def summarize(data: dict[str, Any]) -> str:
 
 def progress(message: str) -> None:
     """A progress line for humans: always stderr, so stdout stays parseable."""
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
+    with _progress_lock:
+        _clear_counter()
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+
+
+_progress_lock = threading.Lock()
+_counter_shown: list[Counter] = []  # the counter whose line is on screen, if any
+
+
+def _clear_counter() -> None:
+    # A plain line printed while a counter is on screen would be glued to it.
+    if _counter_shown:
+        sys.stderr.write("\r\x1b[K")
+        _counter_shown.clear()
+
+
+class Counter:
+    """``label: done/total`` rewritten in place on stderr, for long work (render, apply,
+    plan --verify): a terminal only, never in JSON mode, and never backwards.
+
+    Workers report from many threads; a report that arrives after a later one (its thread was
+    preempted between counting and reporting) is stale and is dropped, so the number on the
+    screen only grows.
+    """
+
+    def __init__(self, label: str, *, minimum: int = 0) -> None:
+        self.label = label
+        self.minimum = minimum  # below this many steps the work ends before a counter helps
+        self.shown = -1
+        self.enabled = _screen.progress and _is_tty(sys.stderr)
+
+    def __call__(self, done: int, total: int, failed: int = 0) -> None:
+        if not self.enabled or total < self.minimum:
+            return
+        with _progress_lock:
+            if done <= self.shown:
+                return
+            self.shown = done
+            text = f"{self.label}: {done}/{total}" + (f", {failed} failed" if failed else "")
+            sys.stderr.write("\r\x1b[K" + text)
+            if done >= total:
+                sys.stderr.write("\n")
+                _counter_shown.clear()
+            else:
+                _counter_shown[:] = [self]
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        """End the line if the work stopped before the last step (an error, Ctrl-C)."""
+        with _progress_lock:
+            if _counter_shown and _counter_shown[0] is self:
+                sys.stderr.write("\n")
+                sys.stderr.flush()
+                _counter_shown.clear()
+
+
+def _is_tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

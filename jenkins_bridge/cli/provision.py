@@ -15,15 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from jenkins_bridge.cli.library import library_options
-from jenkins_bridge.cli.output import Outcome, progress
+from jenkins_bridge.cli.library import provision_library_options
+from jenkins_bridge.cli.output import Counter, Outcome, paint, progress
 from jenkins_bridge.errors import EXIT_ERROR, EXIT_OK, BridgeError, Problem, UsageError
+from jenkins_bridge.provision.commands import DEFAULT_CONFIRM_ABOVE
 
 if TYPE_CHECKING:
     from jenkins_bridge.provision.commands import ApplyResult, ProvisionOptions
+    from jenkins_bridge.provision.controller import LibrarySettings
     from jenkins_bridge.provision.executor import ApplyReport
     from jenkins_bridge.provision.plan import Plan
-    from jenkins_bridge.render.job_config import SharedLibrary
 
 
 class ProvisionCommand(click.Command):
@@ -139,25 +140,65 @@ def _connection_options(function: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+_MARKS = {
+    "create": ("+", "create"),
+    "update": ("~", "update"),
+    "disable": ("-", "delete"),
+    "delete": ("x", "delete"),
+    "refuse": ("!", "error"),
+    "conflict": ("!", "error"),
+}
+
+
 def _plan_lines(plan: Plan, show_diffs: bool) -> list[str]:
-    marks = {
-        "create": "+",
-        "update": "~",
-        "disable": "-",
-        "delete": "x",
-        "refuse": "!",
-        "conflict": "!",
-    }
     lines = []
     for action in plan.actions:
-        line = f"{marks[action.kind]} {action.describe()}"
+        mark, style = _MARKS[action.kind]
+        line = f"{mark} {action.describe()}"
+        if action.changed:
+            line += f": {', '.join(action.changed)}"
         if action.hint and action.kind in ("refuse", "conflict"):
             line += f": {action.hint}"
-        lines.append(line)
+        lines.append(paint(line, style))
         if show_diffs and action.diff:
-            lines.append(action.diff.rstrip("\n"))
+            lines.extend(_diff_line(d) for d in action.diff.rstrip("\n").split("\n"))
     lines.extend(f"note: {n}" for n in plan.notes)
-    lines.extend(f"error: {b}" for b in plan.blocked)
+    lines.extend(f"{paint('error:', 'error')} {b}" for b in plan.blocked)
+    return lines
+
+
+def _diff_line(line: str) -> str:
+    if line.startswith(("---", "+++", "# ")):
+        return paint(line, "heading")
+    if line.startswith("@@"):
+        return paint(line, "muted")
+    if line.startswith("+"):
+        return paint(line, "create")
+    if line.startswith("-"):
+        return paint(line, "delete")
+    return line
+
+
+def _review_lines(plan: Plan) -> list[str]:
+    """What plain ``plan`` did not look at, and what only --prune would act on."""
+    lines = []
+    kinds = plan.change_kinds()
+    if kinds:
+        lines.append(
+            "updates by kind of change: " + ", ".join(f"{kind} {n}" for kind, n in kinds.items())
+        )
+    if plan.orphans:
+        shown = ", ".join(plan.orphans[:10])
+        more = f" and {len(plan.orphans) - 10} more" if len(plan.orphans) > 10 else ""
+        lines.append(
+            f"{len(plan.orphans)} managed job(s) have no descriptor (would be pruned with "
+            f"--prune): {shown}{more}"
+        )
+    if plan.unverified:
+        lines.append(
+            f"{plan.unverified} unchanged job(s) were not fetched (their ownership line says "
+            "they match; an edit made in Jenkins would not show): --verify fetches them"
+        )
     return lines
 
 
@@ -171,12 +212,16 @@ def _plan_data(plan: Plan) -> dict[str, Any]:
                 "type": a.item_kind,
                 "reason": a.reason,
                 "diff": a.diff,
+                "changed": list(a.changed),
                 "hint": a.hint,
             }
             for a in plan.actions
         ],
         "notes": plan.notes,
         "blocked": plan.blocked,
+        "change_kinds": plan.change_kinds(),
+        "not_fetched": plan.unverified,
+        "unpruned": plan.orphans,
     }
 
 
@@ -208,13 +253,13 @@ def _summary(plan: Plan) -> str:
     help="Show what apply would create, update, disable or delete (exit 2 if any).",
 )
 @_connection_options
-@library_options
-def plan(paths: tuple[str, ...], options: ProvisionOptions, library: SharedLibrary) -> Outcome:
+@provision_library_options
+def plan(paths: tuple[str, ...], options: ProvisionOptions, library: LibrarySettings) -> Outcome:
     from jenkins_bridge.provision import commands
 
     planned = commands.plan(paths, options=options, library=library)
     result = planned.plan
-    lines = _plan_lines(result, show_diffs=True)
+    lines = [*_plan_lines(result, show_diffs=True), *_review_lines(result)]
     header = f"plan for {planned.url}: {_summary(result)}"
     data = {**_plan_data(result), "requests": planned.requests}
     status = "ok" if result.exit_code == EXIT_OK else "changes"
@@ -233,25 +278,27 @@ PROGRESS_MIN_ACTIONS = 20  # fewer changes finish too fast for a progress line t
 
 
 class _ProgressLine:
-    """Progress on stderr: a rewritten line on a terminal, a plain line per 10% otherwise."""
+    """Apply's progress on stderr: a counter rewritten in place on a terminal
+    (``output.Counter``), a plain line per 10% in a log (CI)."""
 
     def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
+        self.counter = Counter("apply", minimum=PROGRESS_MIN_ACTIONS)
         self.last_step = -1
         self.started = time.monotonic()
 
     def __call__(self, done: int, total: int, failed: int) -> None:
         if total < PROGRESS_MIN_ACTIONS:
             return
-        text = f"apply: {done}/{total} done, {failed} failed"
-        if self.tty:
-            sys.stderr.write("\r" + text + ("\n" if done == total else ""))
-            sys.stderr.flush()
+        if self.counter.enabled:
+            self.counter(done, total, failed)
             return
         step = done * 10 // total
-        if step != self.last_step:
+        if step > self.last_step:
             self.last_step = step
-            progress(f"{text} ({time.monotonic() - self.started:.1f}s)")
+            progress(
+                f"apply: {done}/{total} done, {failed} failed "
+                f"({time.monotonic() - self.started:.1f}s)"
+            )
 
 
 @click.command(
@@ -259,21 +306,43 @@ class _ProgressLine:
     help="Create, update and prune jobs so the controller matches the descriptors.",
 )
 @_connection_options
-@click.option("--yes", is_flag=True, help="Delete without asking (needed when not on a TTY).")
-@library_options
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Do not ask: neither above --confirm-above changes on a terminal, nor before "
+    "deletes (which need it when not on a terminal).",
+)
+@_defaulted(
+    "--confirm-above",
+    click.IntRange(min=0),
+    DEFAULT_CONFIRM_ABOVE,
+    "On a terminal, ask before changing more items than this. Not on a terminal (CI) apply "
+    "does not ask: it proceeds, except that deletes still need --yes.",
+)
+@provision_library_options
 def apply(
-    paths: tuple[str, ...], options: ProvisionOptions, yes: bool, library: SharedLibrary
+    paths: tuple[str, ...],
+    options: ProvisionOptions,
+    yes: bool,
+    confirm_above: int,
+    library: LibrarySettings,
 ) -> Outcome:
     from jenkins_bridge.provision import commands
 
-    applied = commands.apply(
-        paths,
-        options=options,
-        library=library,
-        yes=yes,
-        confirm_deletes=_confirm_deletes,
-        progress=_ProgressLine(),
-    )
+    counter = _ProgressLine()
+    try:
+        applied = commands.apply(
+            paths,
+            options=options,
+            library=library,
+            yes=yes,
+            confirm_deletes=_confirm_deletes,
+            progress=counter,
+            confirm_changes=_confirm_changes,
+            confirm_above=confirm_above,
+        )
+    finally:
+        counter.counter.close()
     if applied.report is None:
         result = applied.plan
         return Outcome(
@@ -284,6 +353,18 @@ def apply(
             problems=_plan_problems(result),
         )
     return _apply_outcome(applied, applied.report)
+
+
+def _confirm_changes(plan: Plan) -> None:
+    """Ask on a terminal; without one there is nobody to ask, and CI runs apply after the
+    plan was reviewed, so it proceeds (deletes keep their own rule: --yes)."""
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return
+    sys.stderr.write("\n".join(_plan_lines(plan, show_diffs=False)) + "\n")
+    if not click.confirm(f"Apply these {len(plan.changes)} changes?", default=False, err=True):
+        raise UsageError(
+            "apply was not confirmed", hint="nothing was changed; pass --yes to skip the question"
+        )
 
 
 def _confirm_deletes(what: str) -> None:

@@ -11,7 +11,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from jenkins_bridge.provision.controller import ConnectionLimits, connect, resolve_controller
+from jenkins_bridge.provision.controller import (
+    ConnectionLimits,
+    LibrarySettings,
+    connect,
+    resolve_controller,
+)
 
 if TYPE_CHECKING:
     from jenkins_bridge.jenkins.client import JenkinsClient
@@ -21,6 +26,10 @@ if TYPE_CHECKING:
 
 # Called with what apply is about to delete ("N item(s): a, b"); raises to stop the run.
 ConfirmDeletes = Callable[[str], None]
+# Called with the plan when it changes more than ``confirm_above`` items; raises to stop.
+ConfirmChanges = Callable[["Plan"], None]
+# Above this many changes apply asks first (on a terminal; see cli/provision.py for the rule).
+DEFAULT_CONFIRM_ABOVE = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +64,9 @@ class ApplyResult:
     seconds: float
 
 
-def plan(paths: Sequence[str], *, options: ProvisionOptions, library: SharedLibrary) -> PlanResult:
+def plan(
+    paths: Sequence[str], *, options: ProvisionOptions, library: LibrarySettings | SharedLibrary
+) -> PlanResult:
     """What apply would change on the controller, with diffs of the updates."""
     client, result = _connect_and_plan(paths, options, library, diffs=True)
     return PlanResult(client.url, result, client.stats.requests)
@@ -65,14 +76,17 @@ def apply(
     paths: Sequence[str],
     *,
     options: ProvisionOptions,
-    library: SharedLibrary,
+    library: LibrarySettings | SharedLibrary,
     yes: bool,
     confirm_deletes: ConfirmDeletes,
     progress: Progress | None = None,
+    confirm_changes: ConfirmChanges | None = None,
+    confirm_above: int = DEFAULT_CONFIRM_ABOVE,
 ) -> ApplyResult:
     """Make the controller match the descriptors; nothing changes if the plan has refusals.
 
-    Deletes need ``yes`` or ``confirm_deletes`` returning; ``progress`` sees each action end.
+    Deletes need ``yes`` or ``confirm_deletes`` returning; more than ``confirm_above`` changes
+    need ``yes`` or ``confirm_changes`` returning; ``progress`` sees each action end.
     """
     from jenkins_bridge.provision.executor import execute_plan
 
@@ -80,6 +94,8 @@ def apply(
     client, result = _connect_and_plan(paths, options, library, diffs=False)
     report = None
     if not (result.blocked or result.refusals):
+        if not yes and confirm_changes is not None and len(result.changes) > confirm_above:
+            confirm_changes(result)
         if result.of_kind("delete") and not yes:
             confirm_deletes(describe_deletes(result))
         report = execute_plan(result, client, workers=options.limits.workers, progress=progress)
@@ -102,13 +118,20 @@ def describe_deletes(plan: Plan) -> str:
 
 
 def _connect_and_plan(
-    paths: Sequence[str], options: ProvisionOptions, library: SharedLibrary, *, diffs: bool
+    paths: Sequence[str],
+    options: ProvisionOptions,
+    library: LibrarySettings | SharedLibrary,
+    *,
+    diffs: bool,
 ) -> tuple[JenkinsClient, Plan]:
     from jenkins_bridge.descriptor import load_services
     from jenkins_bridge.provision.identity import run_owner
     from jenkins_bridge.provision.session import PlanOptions, prepare
 
-    client = connect(resolve_controller(options.jenkins, options.controller), options.limits)
+    controller = resolve_controller(options.jenkins, options.controller)
+    if isinstance(library, LibrarySettings):
+        library = library.over(controller.library).shared_library()
+    client = connect(controller, options.limits)
     services = load_services(paths)
     plan_options = PlanOptions(
         options.prune,

@@ -6,18 +6,19 @@ and ``--verify``), and calls ``plan_changes`` again with them.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from jenkins_bridge.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from jenkins_bridge.provision.review import KINDS, review_diff
 from jenkins_bridge.provision.state import (
     FOLDER_CLASS,
     PIPELINE_CLASS,
     UNNAMED_OWNER,
     DesiredItem,
     DesiredState,
+    LiveItem,
     LiveState,
     Owner,
     claim,
@@ -44,6 +45,7 @@ class Action:
     config_xml: str | None = None  # what to post for create/update
     diff: str = ""
     hint: str | None = None
+    changed: tuple[str, ...] = ()  # kinds of change the diff shows (review.KINDS)
 
     @property
     def parent(self) -> str | None:
@@ -67,6 +69,11 @@ class Plan:
     notes: list[str] = field(default_factory=list)  # no action, but worth saying
     blocked: list[str] = field(default_factory=list)  # reasons the whole apply must not start
     deleted_items: int = 0  # what the deletes remove, everything inside them included
+    # Unchanged by their ownership line's hash alone: their live config was not fetched, so an
+    # edit made in Jenkins' UI is unseen (--verify fetches them).
+    unverified: int = 0
+    # Items of ours no descriptor wants, when not pruning: what --prune would act on.
+    orphans: list[str] = field(default_factory=list)
 
     def of_kind(self, kind: ActionKind) -> list[Action]:
         return [a for a in self.actions if a.kind == kind]
@@ -93,25 +100,29 @@ class Plan:
         out["unchanged"] = len(self.unchanged)
         return out
 
+    def change_kinds(self) -> dict[str, int]:
+        """How many updates change each kind of thing (``review.KINDS``) they showed a diff
+        for; an update without a fetched live config counts under none."""
+        return {
+            kind: n
+            for kind in KINDS
+            if (n := sum(1 for a in self.of_kind("update") if kind in a.changed))
+        }
 
-def config_diff(full_name: str, live_xml: str, desired_xml: str) -> str:
-    """Unified diff of two configs, ignoring ``plugin`` attributes, whitespace and the XML
-    declaration; empty when they are equivalent."""
+
+def config_diff(full_name: str, live_xml: str, desired_xml: str) -> tuple[str, tuple[str, ...]]:
+    """A reviewer's diff of two configs (``review.review_diff``: settings, script, resolved
+    descriptor) ignoring ``plugin`` attributes, whitespace and the XML declaration, and the
+    kinds of change in it; empty when they are equivalent."""
     try:
         before = normalise_config(live_xml)
     except Exception:  # a config that does not parse is different by definition
         before = live_xml
     after = normalise_config(desired_xml)
     if before == after:
-        return ""
-    return "".join(
-        difflib.unified_diff(
-            before.splitlines(keepends=True),
-            after.splitlines(keepends=True),
-            fromfile=f"{full_name} (live)",
-            tofile=f"{full_name} (descriptors)",
-        )
-    )
+        return "", ()
+    change = review_diff(full_name, before, after)
+    return change.text, change.kinds
 
 
 def plan_changes(
@@ -153,6 +164,8 @@ def plan_changes(
         plan.actions.append(action)
     if prune is not None:
         _plan_prune(desired, live, prune, max_delete, plan, prune_scope, owner)
+    else:
+        plan.orphans = [i.full_name for i in _prune_candidates(desired, live, prune_scope, owner)]
     return plan
 
 
@@ -222,19 +235,29 @@ def _plan_item(
             hint="Jenkins cannot change an item's type: delete the job in Jenkins, then re-run",
         )
     live_xml = configs.get(item.full_name)
-    diff = config_diff(item.full_name, live_xml, item.config_xml) if live_xml is not None else ""
+    diff, changed = "", ()  # type: tuple[str, tuple[str, ...]]
+    if live_xml is not None:
+        diff, changed = config_diff(item.full_name, live_xml, item.config_xml)
+
+    def update(reason: str) -> Action:
+        return Action(
+            "update", item.full_name, item.kind, reason, item.config_xml, diff, changed=changed
+        )
+
     if adopt_reason:
-        return Action("update", item.full_name, item.kind, adopt_reason, item.config_xml, diff)
+        return update(adopt_reason)
     if upgrade:
         # An earlier version's line for this very file: rewrite it with its owner.
-        return Action("update", item.full_name, item.kind, "owner", item.config_xml, diff)
+        return update("owner")
     if current.sha256 != item.sha256:
-        return Action("update", item.full_name, item.kind, "changed", item.config_xml, diff)
+        return update("changed")
     if current.disabled and item.class_name == PIPELINE_CLASS:
-        return Action("update", item.full_name, item.kind, "disabled", item.config_xml, diff)
+        return update("disabled")
     if diff:
-        return Action("update", item.full_name, item.kind, "drift", item.config_xml, diff)
+        return update("drift")
     plan.unchanged.append(item.full_name)
+    if live_xml is None:
+        plan.unverified += 1
     return None
 
 
@@ -255,18 +278,9 @@ def _plan_prune(
     Scope ``all`` looks anywhere, including a whole removed team's folder, which is deleted
     only if everything in it, at every depth, is ours.
     """
-    teams = {t.casefold() for t in desired.teams}
+    in_scope = _unwanted(desired, live, scope)
+    candidates = _prune_candidates(desired, live, scope, owner)
     wanted = {name.casefold() for name in desired.items}
-    in_scope = [
-        item
-        for key, item in live.items.items()
-        if key not in wanted
-        and item.class_name != FOLDER_CLASS
-        and (scope == "all" or item.full_name.rpartition("/")[0].casefold() in teams)
-    ]
-    candidates = sorted(
-        (item for item in in_scope if claim(item, owner) == "ours"), key=lambda i: i.full_name
-    )
     legacy = sorted(i.full_name for i in in_scope if claim(i, owner) == "legacy")
     if legacy:
         plan.notes.append(
@@ -307,6 +321,29 @@ def _plan_prune(
             f"refusing to delete {deletes} items (--max-delete is {max_delete}); "
             f"raise --max-delete to {deletes} if that is intended, or use --prune to disable"
         )
+
+
+def _unwanted(desired: DesiredState, live: LiveState, scope: PruneScope) -> list[LiveItem]:
+    """Live jobs (not folders) in ``scope`` that no descriptor wants, whoever owns them."""
+    teams = {t.casefold() for t in desired.teams}
+    wanted = {name.casefold() for name in desired.items}
+    return [
+        item
+        for key, item in live.items.items()
+        if key not in wanted
+        and item.class_name != FOLDER_CLASS
+        and (scope == "all" or item.full_name.rpartition("/")[0].casefold() in teams)
+    ]
+
+
+def _prune_candidates(
+    desired: DesiredState, live: LiveState, scope: PruneScope, owner: Owner
+) -> list[LiveItem]:
+    """The jobs of ours no descriptor wants: what a prune acts on, sorted by name."""
+    return sorted(
+        (item for item in _unwanted(desired, live, scope) if claim(item, owner) == "ours"),
+        key=lambda i: i.full_name,
+    )
 
 
 def _is_inside(full_name: str, folder_key: str) -> bool:
