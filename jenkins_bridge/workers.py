@@ -45,18 +45,25 @@ def map_chunks(
     items: Sequence[ItemT],
     *args: Any,
     workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[T]:
-    """``function(chunk, *args)`` over chunks of ``items``, in order; one chunk when small."""
+    """``function(chunk, *args)`` over chunks of ``items``, in order; one chunk when small.
+
+    ``progress(items done, items)`` is called in this process as each parallel chunk ends."""
     count = default_workers() if workers is None else workers
     if count <= 1 or len(items) < PARALLEL_THRESHOLD:
         return [function(items, *args)]
     size = -(-len(items) // (count * 4))  # a few chunks per worker balance the load
     batches = [items[i : i + size] for i in range(0, len(items), size)]
-    return _run_pool(function, batches, args, min(count, len(batches)))
+    return _run_pool(function, batches, args, min(count, len(batches)), progress)
 
 
 def _run_pool(
-    function: Callable[..., T], batches: list[Sequence[Any]], args: tuple[Any, ...], count: int
+    function: Callable[..., T],
+    batches: list[Sequence[Any]],
+    args: tuple[Any, ...],
+    count: int,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[T]:
     # fork: the workers inherit the imported modules and the batches instead of receiving them.
     context = multiprocessing.get_context("fork")
@@ -65,7 +72,7 @@ def _run_pool(
     processes: list[ForkProcess] = []
     try:
         _start(context, count, (function, batches, args, next_batch), readers, processes)
-        results = _collect(readers, len(batches))
+        results = _collect(readers, batches, progress)
     except BaseException:
         _stop(processes)
         raise
@@ -99,7 +106,13 @@ def _start(
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-def _collect(readers: list[Connection], total: int) -> list[Any]:
+def _collect(
+    readers: list[Connection],
+    batches: list[Sequence[Any]],
+    progress: Callable[[int, int], None] | None,
+) -> list[Any]:
+    total = len(batches)
+    items, done = sum(len(b) for b in batches), 0
     results: dict[int, Any] = {}
     open_readers = list(readers)
     while len(results) < total:
@@ -115,6 +128,9 @@ def _collect(readers: list[Connection], total: int) -> list[Any]:
             if index < 0:
                 raise WorkerFailed(f"a worker process failed:\n{value}")
             results[index] = value
+            done += len(batches[index])
+            if progress is not None:
+                progress(done, items)
     return [results[index] for index in range(total)]
 
 

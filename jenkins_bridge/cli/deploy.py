@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from jenkins_bridge.cli.completion import environments
 from jenkins_bridge.cli.output import Outcome, progress
 from jenkins_bridge.deploy.platform import LOCK_WAIT_SECONDS
 from jenkins_bridge.errors import EXIT_ERROR, EXIT_OK, EXIT_ROLLED_BACK
@@ -25,7 +26,13 @@ if TYPE_CHECKING:  # the deploy package (and docker) load only when a command ru
     from jenkins_bridge.deploy.rollout import DeployResult
 
 _descriptor = click.argument("descriptor", type=click.Path(dir_okay=False, path_type=Path))
-_env = click.option("--env", "environment", required=True, help="Deploy environment name.")
+_env = click.option(
+    "--env",
+    "environment",
+    required=True,
+    help="Deploy environment name (deploy[].environment).",
+    shell_complete=environments,
+)
 _proxy_image = click.option(
     "--proxy-image", help="nginx image of the proxy (default deploy[].proxyImage)."
 )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from jenkins_bridge.cli.library import library_options
-from jenkins_bridge.cli.output import Outcome
+from jenkins_bridge.cli.output import Counter, Outcome
 from jenkins_bridge.errors import EXIT_CHANGES, BridgeError, UsageError
 
 if TYPE_CHECKING:
@@ -88,7 +88,11 @@ def render(
     from jenkins_bridge.output.run import render_run
     from jenkins_bridge.output.workspace import check_tree, write_tree
 
-    run = render_run(paths, _read_plugins(plugins), workers, library)
+    counter = Counter("render")
+    try:
+        run = render_run(paths, _read_plugins(plugins), workers, library, counter)
+    finally:
+        counter.close()
     count, tree = run.services, run.tree
     target = Path(out)
     if check:

@@ -58,6 +58,12 @@ def configure(mode: str, *, no_color: bool, environ: dict[str, str] | None = Non
     _screen.progress = mode != "json"
 
 
+def counting_wanted() -> bool:
+    """Whether counters of long work may be shown at all (not in JSON mode: a program reads
+    the result, and a person reading JSON wants the JSON alone)."""
+    return _screen.progress
+
+
 def color_on(stream: TextIO) -> bool:
     """Colour only for a terminal: a pipe, a file or ``TERM=dumb`` gets plain text."""
     if not _screen.color or os.environ.get("TERM") == "dumb":
@@ -147,7 +153,7 @@ class Counter:
         self.label = label
         self.minimum = minimum  # below this many steps the work ends before a counter helps
         self.shown = -1
-        self.enabled = _screen.progress and _is_tty(sys.stderr)
+        self.enabled = counting_wanted() and _is_tty(sys.stderr)
 
     def __call__(self, done: int, total: int, failed: int = 0) -> None:
         if not self.enabled or total < self.minimum:

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from jenkins_bridge.cli.completion import controllers
 from jenkins_bridge.cli.library import provision_library_options
-from jenkins_bridge.cli.output import Counter, Outcome, paint, progress
+from jenkins_bridge.cli.output import Counter, Outcome, counting_wanted, paint, progress
 from jenkins_bridge.errors import EXIT_ERROR, EXIT_OK, BridgeError, Problem, UsageError
 from jenkins_bridge.provision.commands import DEFAULT_CONFIRM_ABOVE
 
@@ -58,7 +59,10 @@ def _connection_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--controller",
             metavar="NAME",
-            help="A controller from controllers.yaml ($JENKINS_BRIDGE_CONFIG).",
+            help="A controller from controllers.yaml ($JENKINS_BRIDGE_CONFIG); its entry may "
+            "also hold the library settings (library: repo, version, credentials_id, scope), "
+            "which the --library-* options override.",
+            shell_complete=controllers,
         ),
         click.option(
             "--prune",
@@ -196,7 +200,7 @@ def _review_lines(plan: Plan) -> list[str]:
         )
     if plan.unverified:
         lines.append(
-            f"{plan.unverified} unchanged job(s) were not fetched (their ownership line says "
+            f"{plan.unverified} unchanged item(s) were not fetched (their ownership line says "
             "they match; an edit made in Jenkins would not show): --verify fetches them"
         )
     return lines
@@ -257,7 +261,11 @@ def _summary(plan: Plan) -> str:
 def plan(paths: tuple[str, ...], options: ProvisionOptions, library: LibrarySettings) -> Outcome:
     from jenkins_bridge.provision import commands
 
-    planned = commands.plan(paths, options=options, library=library)
+    counter = Counter("plan: fetching live configs", minimum=PROGRESS_MIN_ACTIONS)
+    try:
+        planned = commands.plan(paths, options=options, library=library, progress=counter)
+    finally:
+        counter.close()
     result = planned.plan
     lines = [*_plan_lines(result, show_diffs=True), *_review_lines(result)]
     header = f"plan for {planned.url}: {_summary(result)}"
@@ -287,7 +295,7 @@ class _ProgressLine:
         self.started = time.monotonic()
 
     def __call__(self, done: int, total: int, failed: int) -> None:
-        if total < PROGRESS_MIN_ACTIONS:
+        if total < PROGRESS_MIN_ACTIONS or not counting_wanted():
             return
         if self.counter.enabled:
             self.counter(done, total, failed)

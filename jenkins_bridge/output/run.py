@@ -3,7 +3,7 @@ render every descriptor (in several processes for large runs), then add the mani
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,14 +58,18 @@ def render_run(
     plugins: PluginVersions | None = None,
     workers: int | None = None,
     library: SharedLibrary | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RenderRun:
     """Load, validate and render every descriptor under ``paths``; raise every problem at once.
 
     Large runs load and render in several processes (``workers``: default one per CPU, at
     most 4); the checks across files and the manifest are done here, so the result is the
-    same, byte for byte, whatever the worker count.
+    same, byte for byte, whatever the worker count. ``progress(done, total)`` counts
+    descriptors as parallel chunks finish.
     """
-    chunks = map_chunks(_load_and_render, discover(paths), plugins, workers=workers)
+    chunks = map_chunks(
+        _load_and_render, discover(paths), plugins, workers=workers, progress=progress
+    )
     check_chunks([loaded for loaded, _, _ in chunks])
     tree = RenderedTree()
     teams: list[str] = []

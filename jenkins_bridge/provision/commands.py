@@ -65,10 +65,15 @@ class ApplyResult:
 
 
 def plan(
-    paths: Sequence[str], *, options: ProvisionOptions, library: LibrarySettings | SharedLibrary
+    paths: Sequence[str],
+    *,
+    options: ProvisionOptions,
+    library: LibrarySettings | SharedLibrary,
+    progress: Progress | None = None,
 ) -> PlanResult:
-    """What apply would change on the controller, with diffs of the updates."""
-    client, result = _connect_and_plan(paths, options, library, diffs=True)
+    """What apply would change on the controller, with diffs of the updates; ``progress``
+    sees each live config fetched (``--verify`` fetches every job's)."""
+    client, result = _connect_and_plan(paths, options, library, diffs=True, progress=progress)
     return PlanResult(client.url, result, client.stats.requests)
 
 
@@ -123,6 +128,7 @@ def _connect_and_plan(
     library: LibrarySettings | SharedLibrary,
     *,
     diffs: bool,
+    progress: Progress | None = None,
 ) -> tuple[JenkinsClient, Plan]:
     from jenkins_bridge.descriptor import load_services
     from jenkins_bridge.provision.identity import run_owner
@@ -143,5 +149,6 @@ def _connect_and_plan(
         options.prune_scope,
         owner=run_owner(paths, options.source_id),
         library=library,
+        progress=progress,
     )
     return client, prepare(client, services, plan_options)

@@ -6,7 +6,8 @@ A no-change plan costs exactly two requests however many jobs exist.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -41,19 +42,34 @@ class PlanOptions:
     prune_scope: PruneScope = "teams"
     owner: Owner = UNNAMED_OWNER  # whose items these are (provision.identity.run_owner)
     library: SharedLibrary = field(default_factory=SharedLibrary)
+    # (done, total, failed) as live configs arrive: --verify fetches every job's
+    progress: Callable[[int, int, int], None] | None = None
 
 
-def fetch_configs(client: JenkinsClient, names: Iterable[str], workers: int) -> dict[str, str]:
+def fetch_configs(
+    client: JenkinsClient,
+    names: Iterable[str],
+    workers: int,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> dict[str, str]:
     """Live config.xml of each named item, in parallel; items gone meanwhile are left out."""
+    wanted = sorted(names)
+    lock = threading.Lock()
+    done = [0]
 
     def one(name: str) -> tuple[str, str | None]:
         try:
             return name, client.get_config(name)
         except NotFound:
             return name, None
+        finally:
+            with lock:  # counted and reported together, so the reports only grow
+                done[0] += 1
+                if progress is not None:
+                    progress(done[0], len(wanted), 0)
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="fetch") as pool:
-        return {name: xml for name, xml in pool.map(one, sorted(names)) if xml is not None}
+        return {name: xml for name, xml in pool.map(one, wanted) if xml is not None}
 
 
 def prepare(client: JenkinsClient, services: Sequence[Service], options: PlanOptions) -> Plan:
@@ -84,5 +100,5 @@ def prepare(client: JenkinsClient, services: Sequence[Service], options: PlanOpt
         wanted |= {a.full_name for a in plan.of_kind("update")}
         wanted |= set(plan.unchanged)
     if wanted:
-        plan = make_plan(fetch_configs(client, wanted, options.workers))
+        plan = make_plan(fetch_configs(client, wanted, options.workers, options.progress))
     return plan

@@ -59,3 +59,25 @@ def test_jobs_of_a_failed_folder_are_not_attempted() -> None:
     first_job = min(i for i, (_, name) in enumerate(client.calls) if "/" in name)
     assert all("/" not in name for _, name in client.calls[:first_job])
     assert len([c for c in client.calls if "/" not in c[1]]) == 2
+
+
+def test_progress_counts_never_go_backwards() -> None:
+    # The TTY counter once showed 20, 19, 12: a worker counted, was preempted, and reported
+    # its older count after others reported newer ones. Here the first report is held until
+    # the others had every chance to overtake it; the reports must still arrive in order.
+    plan = Plan()
+    plan.actions += [
+        Action("create", f"team/j{i:02d}", "pipeline", "new", config_xml="<j/>") for i in range(12)
+    ]
+    seen: list[int] = []
+    first = threading.Event()
+
+    def progress(done: int, total: int, failed: int) -> None:
+        if done == 1 and not first.is_set():
+            first.set()
+            threading.Event().wait(0.5)  # the others run meanwhile, unless the report is ordered
+        seen.append(done)
+
+    report = execute_plan(plan, ScriptedClient({}), workers=8, progress=progress)
+    assert report.ok
+    assert seen == sorted(seen) == list(range(1, 13))
