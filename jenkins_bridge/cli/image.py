@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -55,13 +55,38 @@ def image() -> None:
 @click.option("--push", is_flag=True, help="Push every tag after building.")
 @click.option("--cache-from", multiple=True, metavar="REF", help="Image to use as a cache source.")
 @click.option("--no-cache", is_flag=True, help="Do not use the layer cache.")
-def build(descriptor: Path, **options: Unpack[BuildOptions]) -> Outcome:
+@click.option(
+    "--build-arg",
+    "build_args",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A Dockerfile ARG value (repeatable), over the descriptor's image.buildArgs.",
+)
+def build(
+    descriptor: Path,
+    extra_tags: tuple[str, ...],
+    push: bool,
+    cache_from: tuple[str, ...],
+    no_cache: bool,
+    build_args: tuple[str, ...],
+) -> Outcome:
     """Build DESCRIPTOR's image; print the reference a deploy should use.
 
     Without --push that is repository:<immutable tag>; with it, repository@sha256:digest.
     """
-    from jenkins_bridge.containers.build import ImageBuildInterrupted, build_image
+    from jenkins_bridge.containers.build import (
+        ImageBuildInterrupted,
+        build_image,
+        parse_build_args,
+    )
 
+    options: BuildOptions = {
+        "extra_tags": extra_tags,
+        "push": push,
+        "cache_from": cache_from,
+        "no_cache": no_cache,
+        "build_args": parse_build_args(build_args),
+    }
     try:
         result = build_image(descriptor, log=progress, **options)
     except ImageBuildInterrupted as exc:
@@ -74,7 +99,11 @@ def build(descriptor: Path, **options: Unpack[BuildOptions]) -> Outcome:
 
 @image.command("push")
 @_DESCRIPTOR
-@_tags("tags", "Tag to push (repeatable); build it first with 'image build'.", required=True)
+@_tags(
+    "tags",
+    "Tag to push (repeatable; build it first with 'image build'). Default: the commit and "
+    "<branch>-<build> tags 'image build' gave in the same job (same environment).",
+)
 def push(descriptor: Path, tags: tuple[str, ...]) -> Outcome:
     """Push DESCRIPTOR's image to image.repository; print repository@sha256:digest.
 

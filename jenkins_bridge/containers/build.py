@@ -8,7 +8,8 @@ registry password in any build input, and drive the engine. The CLI prints what 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict, Unpack
@@ -25,6 +26,7 @@ from jenkins_bridge.containers.engine import (
 from jenkins_bridge.containers.errors import NoImageSection, SecretInBuildInput
 from jenkins_bridge.containers.provenance import collect_build_facts
 from jenkins_bridge.containers.tags import (
+    BuildFacts,
     check_repository,
     check_tag,
     deploy_tag,
@@ -134,6 +136,31 @@ class BuildOptions(TypedDict):
     push: bool  # every tag, after building
     cache_from: tuple[str, ...]
     no_cache: bool
+    build_args: Mapping[str, str]  # --build-arg KEY=VALUE, over the descriptor's buildArgs
+
+
+BUILD_ARG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def parse_build_args(given: Sequence[str]) -> dict[str, str]:
+    """``KEY=VALUE`` strings as a mapping (a later KEY wins); a bad one is a usage error."""
+    out: dict[str, str] = {}
+    for text in given:
+        key, sep, value = text.partition("=")
+        if not sep or not BUILD_ARG_NAME.fullmatch(key):
+            raise UsageError(
+                f"--build-arg {text!r} is not KEY=VALUE",
+                hint="KEY is a Dockerfile ARG name: letters, digits and '_', not starting "
+                "with a digit",
+            )
+        out[key] = value
+    return out
+
+
+def build_facts(plan: ImagePlan, environ: Mapping[str, str]) -> BuildFacts:
+    """What the tags and labels are computed from; ``image build`` and ``image push`` without
+    ``--tag`` both ask here, so in the same job they agree on the tags."""
+    return collect_build_facts(environ, plan.context_dir)
 
 
 def build_image(
@@ -156,7 +183,7 @@ def build_image(
         given=(plan.spec.context, plan.spec.dockerfile),
     )
     credentials = registry_credentials(env) if push else None
-    facts = collect_build_facts(env, plan.context_dir)
+    facts = build_facts(plan, env)
     metadata = plan.service.metadata
     labels = oci_labels(
         facts=facts,
@@ -166,6 +193,7 @@ def build_image(
         descriptor_digest=plan.service.digest,
     )
     build_args = {key: str(value) for key, value in plan.spec.build_args.items()}
+    build_args.update(options.get("build_args") or {})
     refuse_secrets(build_args, labels, env)
     request = BuildRequest(
         context_dir=plan.context_dir,
@@ -200,12 +228,15 @@ def push_image(
     log: LogSink,
     environ: Mapping[str, str] | None = None,
 ) -> ImageResult:
-    """Push ``tags`` of ``descriptor``'s image (built before) to ``image.repository``.
+    """Push ``tags`` of ``descriptor``'s image (built before) to ``image.repository``; no
+    ``tags``: the ones ``image build`` computed in the same environment (``computed_tags``).
 
     Logs in with ``$REGISTRY_USER``/``$REGISTRY_PASSWORD`` when set, else the docker config.
     """
     env = os.environ if environ is None else environ
     plan = resolve_image(load_service(descriptor))
+    if not tags:  # the commit and <branch>-<build> tags image build gave
+        tags = tuple(image_tags(build_facts(plan, env)))
     for tag in tags:
         check_tag(tag)
     credentials = registry_credentials(env)

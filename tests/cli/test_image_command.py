@@ -68,3 +68,29 @@ def test_ctrl_c_before_the_build_finished_reports_nothing_done(
     monkeypatch.setattr(image_build, "build_image", _fake_build(ImageBuildInterrupted(None)))
     envelope = cli("--output", "json", "image", "build", "svc.yaml").json()
     assert envelope["status"] == "interrupted" and envelope["data"] == {}
+
+
+def test_a_bad_build_arg_is_a_usage_error_before_any_build(
+    cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(image_build, "build_image", _fake_build(AssertionError("built")))
+    for bad in ("NOEQUALS", "1X=y", "A-B=c", "=v"):
+        result = cli("image", "build", "svc.yaml", "--build-arg", bad)
+        assert result.exit_code == 1, bad
+        assert f"--build-arg {bad!r} is not KEY=VALUE" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_build_args_reach_the_build_last_one_winning(
+    cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def build_image(*_: Any, **options: Any) -> ImageResult:
+        seen.update(options)
+        return BUILT
+
+    monkeypatch.setattr(image_build, "build_image", build_image)
+    args = ("--build-arg", "A=1", "--build-arg", "B=x=y", "--build-arg", "A=2")
+    assert cli("image", "build", "svc.yaml", *args).exit_code == 0
+    assert seen["build_args"] == {"A": "2", "B": "x=y"}

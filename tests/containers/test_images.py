@@ -570,3 +570,36 @@ def test_ctrl_c_during_a_build_exits_130_without_a_traceback(
     envelope = json.loads(out)
     assert envelope["status"] == "interrupted" and envelope["data"] == {}
     assert not docker_client.images.list(name=repository)
+
+
+def test_build_arg_on_the_command_line_wins_over_the_descriptor(
+    case: ImageCase, docker_client: Any
+) -> None:
+    _, descriptor = case.service(
+        MULTI_STAGE_DOCKERFILE,
+        image_fields="""\
+        target: runtime
+        buildArgs: {GREETING: hello-from-descriptor}
+        """,
+    )
+    code, out, err = case.cli(
+        "image", "build", str(descriptor), "--build-arg", "GREETING=hello from the CLI"
+    )
+    assert code == 0, err
+    assert run_in_image(docker_client, out.strip(), "cat", "/greeting") == "hello from the CLI"
+
+
+@pytest.mark.registry
+def test_push_without_a_tag_pushes_what_build_tagged(case: ImageCase, docker_client: Any) -> None:
+    repository, descriptor = case.service()
+    case.env.setenv("BRANCH_NAME", "main")
+    case.env.setenv("BUILD_NUMBER", "6")
+    code, built, err = case.cli("image", "build", str(descriptor))
+    assert code == 0, err
+    assert built.strip() == f"{repository}:{SHORT}"
+    code, pushed, err = case.cli("image", "push", str(descriptor))
+    assert code == 0, err
+    digest = pushed.strip().split("@", 1)[1]
+    path = repository.split("/", 1)[1]
+    assert registry_digest(case.services.plain_registry, path, SHORT, None) == digest
+    assert registry_digest(case.services.plain_registry, path, "main-6", None) == digest
