@@ -15,8 +15,6 @@ import pytest
 from conftest import ROOT, CliResult
 from terminal import run_in_terminal
 
-from jenkins_bridge.cli import hoist_global_options
-
 Cli = Callable[..., CliResult]
 EXAMPLE = ROOT / "examples" / "payments" / "payments-api.yaml"
 ESCAPE = "\x1b["
@@ -51,6 +49,8 @@ def test_global_options_are_accepted_after_the_command(cli: Cli) -> None:
 
 
 def test_nothing_after_a_double_dash_is_taken_as_a_global_option() -> None:
+    from jenkins_bridge.cli import hoist_global_options
+
     argv = ["exec", "svc.yaml", "--env", "x", "--output", "json", "--", "ls", "--output", "x"]
     assert hoist_global_options(argv) == [
         "--output",
