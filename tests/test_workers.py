@@ -108,6 +108,18 @@ def test_pool_results_come_back_in_order() -> None:
     assert [x for chunk in chunks for x in chunk] == [i * i for i in items]
 
 
+def test_pool_reports_items_done_as_chunks_finish() -> None:
+    # render's counter on a terminal: items done, growing to the total
+    items = list(range(PARALLEL_THRESHOLD * 2))
+    seen: list[tuple[int, int]] = []
+    map_chunks(
+        _square_all, items, workers=3, progress=lambda done, total: seen.append((done, total))
+    )
+    assert seen and all(total == len(items) for _, total in seen)
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and done[-1] == len(items)
+
+
 def test_a_worker_exception_is_a_worker_failure_with_its_traceback() -> None:
     with pytest.raises(WorkerFailed, match="ValueError: seven"):
         map_chunks(_fail_on_seven, list(range(PARALLEL_THRESHOLD)), workers=2)
