@@ -390,6 +390,17 @@ class DockerRuntime:
         configs = ((network.attrs.get("IPAM") or {}).get("Config")) or [{}]
         return str(configs[0].get("Subnet", ""))
 
+    def network_labels(self, name: str) -> dict[str, str] | None:
+        """The labels of network ``name``; None when there is no such network."""
+        import docker.errors
+
+        with self._errors(f"inspecting network {name}"):
+            try:
+                network = self._client.api.inspect_network(name)
+            except docker.errors.NotFound:
+                return None
+        return {str(k): str(v) for k, v in (network.get("Labels") or {}).items()}
+
     def create_network(self, name: str, subnet: str, labels: Mapping[str, str]) -> None:
         from docker.types import IPAMConfig, IPAMPool
 

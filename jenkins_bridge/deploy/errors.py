@@ -31,6 +31,10 @@ class NoSubnet(DeployError):
     code = "no-subnet"
 
 
+class ForeignOwner(DeployError):
+    code = "foreign-owner"
+
+
 class LockHeld(DeployError):
     code = "lock-held"
 

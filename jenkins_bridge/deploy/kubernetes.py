@@ -93,7 +93,7 @@ def history_of(state: DeploymentState | None) -> list[DeployRecord]:
 def resolve_kubernetes_target(
     service: Service, environment: str, *, timeout: float | None = None
 ) -> DeployTarget:
-    from jenkins_bridge.deploy.records import ObjectNames
+    from jenkins_bridge.descriptor.naming import ObjectNames
 
     stage = find_stage(service, environment)
     if service.image is None:

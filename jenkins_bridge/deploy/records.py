@@ -1,4 +1,5 @@
-"""What a deploy leaves on the engine: object names, labels, history and lock records.
+"""What a deploy leaves on the engine: labels, history and lock records (the object names are
+``descriptor/naming.py``'s).
 
 Everything here is pure: records go to and come from JSON; the clock and the host are passed in.
 """
@@ -21,45 +22,6 @@ LOCK_LABEL = f"{LABEL}.lock"  # the lock record (JSON) on the lock container
 HISTORY_FILE = "history.json"
 STATE_DIR = "/jb-state"
 HISTORY_LIMIT = 100
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectNames:
-    """Names of everything one service environment owns on an engine."""
-
-    base: str  # jb-<team>-<name>-<environment>
-
-    @classmethod
-    def of(cls, team: str, name: str, environment: str) -> ObjectNames:
-        return cls(f"jb-{team}-{name}-{environment}")
-
-    @property
-    def network(self) -> str:
-        return self.base
-
-    @property
-    def proxy(self) -> str:
-        return f"{self.base}-proxy"
-
-    @property
-    def state(self) -> str:
-        return f"{self.base}-state"
-
-    @property
-    def lock(self) -> str:
-        return f"{self.base}-lock"
-
-    def app(self, seq: int) -> str:
-        return f"{self.base}-app-{seq}"
-
-    def companion(self, name: str) -> str:
-        return f"{self.base}-{name}"
-
-    def volume(self, name: str) -> str:
-        return f"{self.base}-{name}"
-
-    def hook(self, seq: int) -> str:
-        return f"{self.base}-hook-{seq}"
 
 
 def owner_labels(service: str, environment: str, role: str) -> dict[str, str]:

@@ -28,6 +28,7 @@ from jenkins_bridge.containers.runtime import (
 from jenkins_bridge.deploy import health
 from jenkins_bridge.deploy.errors import (
     DeployError,
+    ForeignOwner,
     NoSubnet,
     NotDeployed,
     PreSwitchFailed,
@@ -50,12 +51,14 @@ from jenkins_bridge.deploy.proxy import (
     upstream_of,
 )
 from jenkins_bridge.deploy.records import (
+    ENVIRONMENT_LABEL,
     HISTORY_FILE,
     IMAGE_LABEL,
     LOCK_LABEL,
     RECORD_LABEL,
     ROLE_LABEL,
     SEQ_LABEL,
+    SERVICE_LABEL,
     SPEC_LABEL,
     STATE_DIR,
     DeployRecord,
@@ -73,6 +76,7 @@ from jenkins_bridge.deploy.target import (
     resolve_target,
 )
 from jenkins_bridge.descriptor.model import Companion, Healthcheck, Service
+from jenkins_bridge.descriptor.naming import ObjectNames
 from jenkins_bridge.errors import BridgeError
 
 POLL_SECONDS = 0.1
@@ -121,14 +125,61 @@ class Session:
     def __init__(
         self, target: DeployTarget, runtime: DockerRuntime, environ: Mapping[str, str], log: Log
     ) -> None:
-        self.target = target
         self.runtime = runtime
         self.environ = environ
         self.log = log
-        self.names = target.names
+        self.target = self._adopted(target)
+        self.names = self.target.names
 
     def labels(self, role: str) -> dict[str, str]:
         return owner_labels(self.target.owner, self.target.environment, role)
+
+    def _adopted(self, target: DeployTarget) -> DeployTarget:
+        """``target``, under the names an earlier release gave it when its state is found there.
+
+        Earlier releases named objects ``jb-<team>-<name>-<env>`` (ambiguous). Their state
+        container is found by its owner labels, which carry the exact service and environment:
+        the environment keeps those names (its volumes hold its data) until it is removed.
+        """
+        found = self.runtime.containers(owner_labels(target.owner, target.environment, "state"))
+        team, name = target.owner.split("/", 1)
+        legacy = ObjectNames.legacy(team, name, target.environment)
+        if any(c.name == legacy.state for c in found) and not any(
+            c.name == target.names.state for c in found
+        ):
+            self.log(f"using the names an earlier release gave this environment ({legacy.base})")
+            return replace(target, names=legacy)
+        return target
+
+    def owned_objects(self) -> list[tuple[str, str, Mapping[str, str] | None]]:
+        """(what, name, its labels or None when absent) of the objects this environment names."""
+        network = self.runtime.network_labels(self.names.network)
+        owned: list[tuple[str, str, Mapping[str, str] | None]] = [
+            ("network", self.names.network, network)
+        ]
+        for role, name in (("proxy", self.names.proxy), ("state", self.names.state)):
+            info = self.runtime.inspect(name)
+            owned.append((role, name, None if info is None else info.labels))
+        return owned
+
+    def check_owner(self) -> None:
+        """Stop when an object under one of this environment's names belongs to another."""
+        for what, name, labels in self.owned_objects():
+            if labels is None:
+                continue
+            service = labels.get(SERVICE_LABEL)
+            environment = labels.get(ENVIRONMENT_LABEL)
+            if (service, environment) != (self.target.owner, self.target.environment):
+                raise ForeignOwner(
+                    f"{self.target.service.path}: deploy environment "
+                    f"'{self.target.environment}': the {what} {name} on "
+                    f"{self.runtime.docker_host} belongs to {service or 'no service'} "
+                    f"environment {environment or '-'}, not {self.target.owner}; nothing was "
+                    "changed",
+                    hint="names are unique per team, service and environment: remove or "
+                    "rename the other object if it is stale",
+                    data={"object": name, "owner": service, "environment": environment},
+                )
 
     # -- state (history) ------------------------------------------------------------------
 
@@ -469,6 +520,7 @@ def deploy(
     chosen = options.strategy or target.stage.strategy
     with connect(target) as runtime:
         session = Session(target, runtime, environ, log)
+        session.check_owner()
         resolved = runtime.resolve_image(image)
         log(f"{image} resolves to {resolved.digest_reference}")
         runtime.resolve_image(target.proxy_image)
@@ -806,7 +858,7 @@ class DockerHost(Platform):
                 )
             image = live.labels.get(IMAGE_LABEL) or live.image_id
             seq = _seq(live)
-            name = f"{session.names.base}-exec-{os.getpid()}"
+            name = session.names.exec(os.getpid())
             spec = replace(
                 session.app_spec(seq, image, _placeholder_record(seq)),
                 name=name,

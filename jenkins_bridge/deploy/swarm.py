@@ -88,7 +88,7 @@ def resolve_swarm_target(
             if stage.listen
             else Listen("127.0.0.1", service.runtime.port)
         )
-    from jenkins_bridge.deploy.records import ObjectNames
+    from jenkins_bridge.descriptor.naming import ObjectNames
 
     return DeployTarget(
         service=service,
@@ -174,7 +174,12 @@ class SwarmSession(Session):
     ) -> None:
         super().__init__(target, runtime, environ, log)
         self.services = SwarmServices(runtime)
-        self.name = target.names.base
+        self.name = self.target.names.base
+
+    def owned_objects(self) -> list[tuple[str, str, Mapping[str, str] | None]]:
+        service = self.services.inspect(self.name)
+        found = ("swarm service", self.name, None if service is None else service.labels)
+        return [*super().owned_objects(), found]
 
     def require_manager(self) -> None:
         manager, state = self.services.is_manager()
@@ -517,6 +522,7 @@ class SwarmPlatform(Platform):
         with connect(self.target) as runtime:
             session = SwarmSession(self.target, runtime, environ, log)
             session.require_manager()
+            session.check_owner()
             resolved = runtime.resolve_image(image)
             log(f"{image} resolves to {resolved.digest_reference}")
             runtime.resolve_image(self.target.proxy_image)  # the lock's and the state's image

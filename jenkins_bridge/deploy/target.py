@@ -19,8 +19,8 @@ from jenkins_bridge.deploy.errors import (
     NotDockerTarget,
     SecretUnbound,
 )
-from jenkins_bridge.deploy.records import ObjectNames
 from jenkins_bridge.descriptor.model import Companion, DeployStage, Secret, Service
+from jenkins_bridge.descriptor.naming import ObjectNames
 
 # Networks the engine would pick from; a deploy never creates one there.
 PRIVATE_RANGES = tuple(

@@ -15,6 +15,7 @@ import jsonschema_rs
 
 from jenkins_bridge.descriptor.cron import CronSpecError, check_cron_spec
 from jenkins_bridge.descriptor.label_expression import LabelExpressionError, check_label_expression
+from jenkins_bridge.descriptor.naming import RESERVED_SUFFIXES, reserved_suffix
 from jenkins_bridge.descriptor.schema import SCHEMA
 from jenkins_bridge.descriptor.yamlsource import KeyPath, LoadedDocument
 from jenkins_bridge.errors import Problem
@@ -223,6 +224,7 @@ def field_problems(doc: LoadedDocument, data: dict[str, Any]) -> Iterator[Proble
         yield problem_at(doc, ("deploy",), "deploying needs an 'image' section to build", key=True)
     yield from grammar_problems(doc, pipeline)
     yield from alert_routing_problems(doc, _mapping(data.get("monitoring")))
+    yield from deploy_input_problems(doc, data)
 
 
 def grammar_problems(doc: LoadedDocument, pipeline: dict[str, Any]) -> Iterator[Problem]:
@@ -265,6 +267,26 @@ def alert_routing_problems(doc: LoadedDocument, monitoring: dict[str, Any]) -> I
             f"receiver '{notify}' is not declared in monitoring.alerts.receivers "
             f"(declared: {declared}); declare it there, e.g. in the team's _defaults.yaml",
         )
+
+
+def deploy_input_problems(doc: LoadedDocument, data: dict[str, Any]) -> Iterator[Problem]:
+    """Values a deploy would act on wrongly although their shape is right."""
+    runtime = _mapping(data.get("runtime"))
+    for index, companion in enumerate(_sequence(runtime.get("companions"))):
+        companion = _mapping(companion)
+        where: KeyPath = ("runtime", "companions", index)
+        volume = _mapping(companion.get("volume"))
+        for path, name in (
+            ((*where, "name"), companion.get("name")),
+            ((*where, "volume", "name"), volume.get("name")),
+        ):
+            if isinstance(name, str) and reserved_suffix(name):
+                yield problem_at(
+                    doc,
+                    path,
+                    f"'{name}' is a name the deploy gives its own objects "
+                    f"({', '.join(RESERVED_SUFFIXES)}, app-N, hook-N, exec-N); choose another",
+                )
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from jenkins_bridge.descriptor.naming import ObjectNames
 from tests.containers.conftest import services  # noqa: F401  (the shared fixture)
 
 from .samples import STORE_COMPANION, app_descriptor_head
@@ -106,6 +107,11 @@ class Environment:
     listen: str
     subnet: str
     env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def names(self) -> ObjectNames:
+        """The engine object names of this service's ``test`` environment."""
+        return ObjectNames.of(TEAM, self.name, "test")
 
     def cli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

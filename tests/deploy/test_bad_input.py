@@ -99,7 +99,7 @@ def test_companion_volume_path_must_be_absolute(environment: Environment) -> Non
 def test_a_held_lock_names_its_holder_and_a_stale_one_is_taken_over(
     environment: Environment, docker_client: Any, app_images: AppImages
 ) -> None:
-    lock_name = f"jb-{TEAM}-{environment.name}-test-lock"
+    lock_name = environment.names.lock
     labels = {
         SERVICE_LABEL: f"{TEAM}/{environment.name}",
         "dev.jenkins-bridge.lock": json.dumps(

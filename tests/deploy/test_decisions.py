@@ -26,6 +26,7 @@ from jenkins_bridge.deploy.records import (
 )
 from jenkins_bridge.deploy.target import bound_secrets, check_subnet, resolve_target
 from jenkins_bridge.descriptor import load_service
+from jenkins_bridge.descriptor.naming import ObjectNames
 from tests.deploy.samples import deploy_record
 
 
@@ -130,7 +131,8 @@ def _service(tmp_path: Path) -> object:
 def test_target_resolution(tmp_path: Path) -> None:
     service = _service(tmp_path)
     target = resolve_target(service, "test", timeout=5)  # type: ignore[arg-type]
-    assert target.names.proxy == "jb-t-app-test-proxy"
+    assert target.names.proxy == ObjectNames.of("t", "app", "test").proxy
+    assert target.names.proxy.startswith("jb-t-app-test-")
     assert target.subnet == "198.18.9.0/24"
     assert str(target.listen) == "127.0.0.1:18000"
     assert target.health_timeout == 5

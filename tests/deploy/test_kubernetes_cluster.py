@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from jenkins_bridge.descriptor.naming import ObjectNames
+
 from .conftest import CLI
 
 pytestmark = [pytest.mark.kubernetes]
@@ -70,7 +72,7 @@ def test_real_cluster_rollout_and_rollback(tmp_path: Path) -> None:
         code, out = run("logs")
         assert code == 1 and "kubectl" in json.dumps(out["errors"])
         lease = subprocess.run(
-            ["kubectl", "-n", namespace, "get", "lease", f"jb-jbt-{name}-test-lock"],
+            ["kubectl", "-n", namespace, "get", "lease", ObjectNames.of("jbt", name, "test").lock],
             capture_output=True,
             timeout=60,
         )

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from jenkins_bridge.descriptor.naming import ObjectNames
+
 kubernetes = pytest.importorskip("kubernetes")
 from kubernetes import client as k8s  # noqa: E402
 
@@ -169,7 +171,7 @@ class Recorded:
         return self.lease
 
     def read_namespaced_lease(self, name: str, namespace: str) -> Any:
-        assert name == "jb-shop-orders-prod-lock" and namespace == "shop"
+        assert name == ObjectNames.of("shop", "orders", "prod").lock and namespace == "shop"
         if self.lease is None:
             raise NotFound()
         return self.lease

@@ -36,7 +36,7 @@ def _deploy(env: Environment, image: str) -> tuple[int, dict[str, Any], str]:
 
 
 def _companion(docker_client: Any, env: Environment) -> Any:
-    container = docker_client.containers.get(f"jb-jbt-{env.name}-test-store")
+    container = docker_client.containers.get(env.names.companion("store"))
     return container.attrs
 
 
@@ -47,7 +47,7 @@ def _prove(env: Environment, images: AppImages, docker_client: Any) -> None:
     v1 = out["data"]["record"]["digest"]
     status = _status(env)
     assert status["live"]["image"] == v1
-    docker_client.containers.get(f"jb-jbt-{env.name}-test-store").exec_run(
+    docker_client.containers.get(env.names.companion("store")).exec_run(
         ["sh", "-c", "echo kept-data > /data/key"]
     )
     companion = _companion(docker_client, env)
@@ -106,7 +106,7 @@ def _prove(env: Environment, images: AppImages, docker_client: Any) -> None:
     assert [r["previous"] for r in records] == [None, v1, v2, v2]
     # The secret reached the app's environment only: not history, not labels, not the proxy.
     assert secret not in str(records)
-    for name in (f"jb-jbt-{env.name}-test-proxy", f"jb-jbt-{env.name}-test-store"):
+    for name in (env.names.proxy, env.names.companion("store")):
         assert secret not in str(docker_client.containers.get(name).attrs)
     app = docker_client.containers.get(records[-1]["container"])
     assert f"APP_TOKEN={secret}" in app.attrs["Config"]["Env"]

@@ -35,7 +35,7 @@ def test_security_options_and_limits(
     )
     assert done.returncode == 0, done.stderr
     assert environment.env["APP_TOKEN"] not in done.stdout + done.stderr
-    app = docker_client.containers.get(f"jb-jbt-{environment.name}-test-app-1")
+    app = docker_client.containers.get(environment.names.app(1))
     host = app.attrs["HostConfig"]
     assert host["SecurityOpt"] == ["no-new-privileges:true"]
     assert host["ReadonlyRootfs"] is True
@@ -78,7 +78,7 @@ def test_a_changed_companion_is_replaced_and_its_volume_kept(
 ) -> None:
     deploy = ("deploy", str(environment.descriptor), "--env", "test", "--image", app_images.v1)
     assert environment.cli(*deploy).returncode == 0
-    name = f"jb-jbt-{environment.name}-test-store"
+    name = environment.names.companion("store")
     first = docker_client.containers.get(name)
     first.exec_run(["sh", "-c", "echo survived > /data/key"])
     volume = "      volume: {name: store-data"

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from jenkins_bridge.descriptor.naming import ObjectNames
+
 from .conftest import PROXY_IMAGE, TEAM, AppImages, Environment, remove_service
 from .samples import app_descriptor_head, port_is_free
 
@@ -76,7 +78,7 @@ def swarm_service(
     )
     env = {k: v for k, v in os.environ.items() if k not in ("BUILD_URL", "GIT_COMMIT")}
     env["APP_TOKEN"] = f"token-{uuid.uuid4().hex}"
-    base = f"jb-{TEAM}-{name}-test"
+    base = ObjectNames.of(TEAM, name, "test").base
     try:
         yield Environment(name, descriptor, f"127.0.0.1:{ports[0]}", "", env), ports
     finally:
@@ -148,7 +150,7 @@ def test_swarm_first_failure_companions_secrets_logs_and_exec(
     swarm_service: tuple[Environment, list[int]], app_images: AppImages, docker_client: Any
 ) -> None:
     env, ports = swarm_service
-    base = f"jb-{TEAM}-{env.name}-test"
+    base = env.names.base
     # A failed first deploy: nothing served before, so nothing serves now; the service is
     # kept at 0 replicas for inspection and the result says so (exit 3, like the Docker host).
     code, out, err = _deploy(env, app_images.v3_unhealthy)
