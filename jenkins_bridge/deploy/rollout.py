@@ -128,6 +128,7 @@ class Session:
         self.runtime = runtime
         self.environ = environ
         self.log = log
+        self.target = target
         self.target = self._adopted(target)
         self.names = self.target.names
 

@@ -172,9 +172,13 @@ class SwarmSession(Session):
     def __init__(
         self, target: DeployTarget, runtime: DockerRuntime, environ: Mapping[str, str], log: Log
     ) -> None:
-        super().__init__(target, runtime, environ, log)
         self.services = SwarmServices(runtime)
+        super().__init__(target, runtime, environ, log)
         self.name = self.target.names.base
+
+    def _adopted(self, target: DeployTarget) -> DeployTarget:
+        self.require_manager()  # before anything else is asked of the engine
+        return super()._adopted(target)
 
     def owned_objects(self) -> list[tuple[str, str, Mapping[str, str] | None]]:
         service = self.services.inspect(self.name)
@@ -489,7 +493,6 @@ class SwarmStatus:
 
 def _running_task_container(target: DeployTarget, session: SwarmSession) -> str:
     """A running task container of the service on the manager engine (the newest)."""
-    session.require_manager()
     running = [c for c in session.runtime.containers(session.labels("app")) if c.running]
     if not running:
         raise NotDeployed(
@@ -521,7 +524,6 @@ class SwarmPlatform(Platform):
             bound_secrets(companion.secrets, environ, self.target.names.companion(companion.name))
         with connect(self.target) as runtime:
             session = SwarmSession(self.target, runtime, environ, log)
-            session.require_manager()
             session.check_owner()
             resolved = runtime.resolve_image(image)
             log(f"{image} resolves to {resolved.digest_reference}")
@@ -535,7 +537,6 @@ class SwarmPlatform(Platform):
         """What ``rollback`` returns to: the previous live version in history (a new update)."""
         with connect(self.target) as runtime:
             session = SwarmSession(self.target, runtime, environ, log)
-            session.require_manager()
             history = session.history()
             state = session.services.inspect(session.name)
         current = state.container_labels.get(IMAGE_LABEL) if state else None
@@ -544,7 +545,6 @@ class SwarmPlatform(Platform):
     def status(self, log: Log) -> SwarmStatus:
         with connect(self.target) as runtime:
             session = SwarmSession(self.target, runtime, {}, log)
-            session.require_manager()
             state = session.services.inspect(session.name)
             tasks = session.services.tasks(session.name) if state else []
             lock = runtime.inspect(self.target.names.lock)
@@ -578,7 +578,6 @@ class SwarmPlatform(Platform):
     def history(self, log: Log) -> list[DeployRecord]:
         with connect(self.target) as runtime:
             session = SwarmSession(self.target, runtime, {}, log)
-            session.require_manager()
             return session.history()
 
     def logs(self, log: Log, *, since: int | None, follow: bool) -> Iterator[str]:

@@ -20,6 +20,7 @@ from jenkins_bridge.deploy.swarm import (
     task_ports,
 )
 from jenkins_bridge.descriptor import load_service
+from jenkins_bridge.descriptor.naming import ObjectNames
 from jenkins_bridge.errors import InvalidDescriptors
 
 from .samples import SERVICE_HEAD
@@ -147,9 +148,8 @@ class _NotAManager:
 
 def test_an_engine_that_is_not_a_manager_is_named_with_the_next_step(tmp_path: Path) -> None:
     target = resolve_swarm_target(_service(tmp_path, "    network: host\n"), "prod")
-    session = SwarmSession(target, _NotAManager(), {}, lambda _: None)  # type: ignore[arg-type]
-    with pytest.raises(NotSwarmManager) as raised:
-        session.require_manager()
+    with pytest.raises(NotSwarmManager) as raised:  # the session's first question
+        SwarmSession(target, _NotAManager(), {}, lambda _: None)  # type: ignore[arg-type]
     assert "not a swarm manager (swarm state: inactive)" in raised.value.message
     assert raised.value.hint is not None and "services.sh up" in raised.value.hint
     assert isinstance(SwarmServices(_NotAManager()).is_manager(), tuple)  # type: ignore[arg-type]
@@ -185,16 +185,15 @@ def test_a_companion_is_its_own_service_on_the_service_network(tmp_path: Path) -
     spec = session.companion_spec(companion, "store@sha256:" + "b" * 64)
     body = service_spec(spec)
     container = body["TaskTemplate"]["ContainerSpec"]
-    assert body["Name"] == "jb-shop-api-prod-store"
+    names = ObjectNames.of("shop", "api", "prod")
+    assert body["Name"] == names.companion("store")
     assert container["Args"] == ["httpd", "-f", "-p", "8090"]
     assert container["Mounts"] == [
-        {"Type": "volume", "Source": "jb-shop-api-prod-store-data", "Target": "/data"}
+        {"Type": "volume", "Source": names.volume("store-data"), "Target": "/data"}
     ]
     assert container["Env"] == ["MODE=cache", "STORE_KEY_FILE=/run/secrets/STORE_KEY"]
     assert "s3cr3t-value" not in str(body)  # the value only went to the secret
-    assert body["TaskTemplate"]["Networks"] == [
-        {"Target": "jb-shop-api-prod", "Aliases": ["store"]}
-    ]
+    assert body["TaskTemplate"]["Networks"] == [{"Target": names.network, "Aliases": ["store"]}]
     assert body["Mode"] == {"Replicated": {"Replicas": 1}}
     assert body["UpdateConfig"]["Order"] == "stop-first"
 
@@ -216,9 +215,16 @@ class _Secrets:
     def inspect_secret(self, name: str) -> dict[str, str]:
         return {"ID": f"id-{name}"}
 
+    def info(self) -> dict[str, Any]:
+        return {"Swarm": {"LocalNodeState": "active", "ControlAvailable": True}}
+
+    def containers(self, labels: dict[str, str]) -> list[Any]:
+        return []  # no state container under an earlier release's names
+
     def secrets(self, filters: dict[str, list[str]]) -> list[dict[str, Any]]:
         assert "dev.jenkins-bridge.role=secret" in filters["label"]
-        return [{"ID": i, "Spec": {"Name": f"jb-shop-api-prod-app-token-{i}"}} for i in "abc"]
+        base = ObjectNames.of("shop", "api", "prod").base
+        return [{"ID": i, "Spec": {"Name": f"{base}-app-token-{i}"}} for i in "abc"]
 
     def services(self) -> list[dict[str, Any]]:
         def using(secret_id: str) -> dict[str, Any]:
