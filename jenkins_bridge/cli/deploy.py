@@ -8,6 +8,7 @@ goes to stderr; stdout carries only the result (or the JSON envelope).
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -24,6 +25,40 @@ from jenkins_bridge.errors import EXIT_ERROR, EXIT_OK, EXIT_ROLLED_BACK
 if TYPE_CHECKING:  # the deploy package (and docker) load only when a command runs
     from jenkins_bridge.deploy.platform import DeployOptions, Platform
     from jenkins_bridge.deploy.rollout import DeployResult
+
+
+class Seconds(click.ParamType[float]):
+    """A finite number of seconds of at least ``minimum``: ``nan`` and ``inf`` would make a
+    wait that never ends (every comparison with nan is false)."""
+
+    name = "seconds"
+
+    def __init__(self, minimum: float) -> None:
+        self.minimum = minimum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, float):
+            number = value
+        else:
+            try:
+                number = float(value)
+            except ValueError:
+                self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(number) or number < self.minimum:
+            self.fail(f"{value!r} is not a finite number >= {self.minimum:g}", param, ctx)
+        return number
+
+
+class Given(click.ParamType[str]):
+    """A text that must not be empty (``--image ""`` names nothing)."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not str(value).strip():
+            self.fail("must not be empty", param, ctx)
+        return str(value)
+
 
 _descriptor = click.argument("descriptor", type=click.Path(dir_okay=False, path_type=Path))
 _env = click.option(
@@ -69,13 +104,15 @@ def _change_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="Seconds to wait for another deploy of this environment to finish.",
             default=LOCK_WAIT_SECONDS,
             show_default=True,
-            type=click.FloatRange(min=0),
+            type=Seconds(0),
         ),
-        click.option("--subnet", help="Subnet of the service network (default deploy[].subnet)."),
-        _proxy_image,
         click.option(
-            "--timeout", type=click.FloatRange(min=1), help="Health gate timeout, seconds."
+            "--subnet",
+            type=Given(),
+            help="Subnet of the service network (default deploy[].subnet).",
         ),
+        _proxy_image,
+        click.option("--timeout", type=Seconds(1), help="Health gate timeout, seconds."),
     ):
         function = option(function)
     return function
@@ -105,7 +142,7 @@ def _result(outcome: DeployResult) -> Outcome:
 @click.command("deploy")
 @_descriptor
 @_env
-@click.option("--image", required=True, help="Image reference; resolved to a digest.")
+@click.option("--image", required=True, type=Given(), help="Image reference; resolved to a digest.")
 @_change_options
 @click.option(
     "--strategy",
@@ -123,7 +160,9 @@ def deploy(
 @click.command("rollback")
 @_descriptor
 @_env
-@click.option("--to", "to", help="Image to return to (default: the previous live version).")
+@click.option(
+    "--to", "to", type=Given(), help="Image to return to (default: the previous live version)."
+)
 @_change_options
 def rollback(descriptor: Path, environment: str, to: str | None, **given: Any) -> Outcome:
     """Return ENV to the previous live version (from history) or to --to, health-gated."""
@@ -166,7 +205,7 @@ def history(descriptor: Path, environment: str, **given: Any) -> Outcome:
 @_descriptor
 @_env
 @click.option("--follow", is_flag=True, help="Keep printing new lines.")
-@click.option("--since", type=int, help="Only lines newer than this Unix time.")
+@click.option("--since", type=click.IntRange(min=0), help="Only lines newer than this Unix time.")
 def logs(descriptor: Path, environment: str, follow: bool, since: int | None) -> Outcome:
     """The live version's logs."""
     chunks = _platform(descriptor, environment).logs(progress, since=since, follow=follow)

@@ -215,6 +215,13 @@ class SshTunnel:
 
     def open(self, wait: float = 20.0) -> str:
         """Start the tunnel; the ``unix://`` address to give docker-py."""
+        try:
+            return self._open(wait)
+        except BaseException:  # an interrupt too: no ssh process or folder is left behind
+            self.close()
+            raise
+
+    def _open(self, wait: float) -> str:
         command = ["ssh", "-nNT", "-o", "ExitOnForwardFailure=yes", "-o", "BatchMode=yes"]
         if self.user:
             command += ["-l", self.user]
@@ -227,14 +234,11 @@ class SshTunnel:
                 stderr=subprocess.PIPE,
             )  # fmt: skip
         except OSError as exc:
-            self.close()
             raise DaemonUnreachable(self.url, f"cannot run ssh: {exc}") from exc
         deadline = time.monotonic() + wait
         while not os.path.exists(self.socket):
             if self._process.poll() is not None or time.monotonic() > deadline:
-                cause = self._stderr() or "ssh did not open the tunnel"
-                self.close()
-                raise DaemonUnreachable(self.url, cause)
+                raise DaemonUnreachable(self.url, self._stderr() or "ssh did not open the tunnel")
             time.sleep(0.02)
         return f"unix://{self.socket}"
 
@@ -290,6 +294,10 @@ class DockerRuntime:
             if tunnel is not None:
                 tunnel.close()
             raise DaemonUnreachable(shown, _first_line(str(exc))[:300]) from exc
+        except BaseException:  # interrupted: the tunnel's process and folder go too
+            if tunnel is not None:
+                tunnel.close()
+            raise
         return cls(client, shown, tunnel)
 
     def close(self) -> None:
@@ -532,13 +540,21 @@ class DockerRuntime:
         output = bytes(result.output or b"").decode("utf-8", errors="replace")
         return int(result.exit_code if result.exit_code is not None else -1), output
 
-    def wait(self, name: str, timeout: int) -> int:
+    def wait(self, name: str, timeout: float) -> int:
+        """The container's exit code; -1 when it still runs after ``timeout`` seconds."""
         import requests.exceptions
 
         with self._errors(f"waiting for {name}"):
             try:
                 result = self._client.api.wait(name, timeout=timeout)
             except requests.exceptions.ReadTimeout:
+                return -1
+            except requests.exceptions.ConnectionError as exc:
+                # The engine answers the wait at once and sends the body when the container
+                # ends: a body that takes longer than ``timeout`` is this read timeout, not an
+                # unreachable engine.
+                if "timed out" not in str(exc):
+                    raise
                 return -1
         return int(result.get("StatusCode", -1))
 

@@ -20,6 +20,7 @@ SPEC_LABEL = f"{LABEL}.spec"  # hash of a companion's spec (never of secret valu
 RECORD_LABEL = f"{LABEL}.record"  # the deploy record (JSON) on the app container
 LOCK_LABEL = f"{LABEL}.lock"  # the lock record (JSON) on the lock container
 HISTORY_FILE = "history.json"
+SALT_FILE = "secret-salt"  # Swarm: the key of the digests in secret names
 STATE_DIR = "/jb-state"
 HISTORY_LIMIT = 100
 

@@ -69,6 +69,7 @@ from jenkins_bridge.deploy.records import (
     owner_labels,
     rollback_candidate,
 )
+from jenkins_bridge.deploy.redact import Redactor, secret_values
 from jenkins_bridge.deploy.target import (
     DeployTarget,
     bound_secrets,
@@ -129,6 +130,7 @@ class Session:
         self.environ = environ
         self.log = log
         self.target = target
+        self.redact = Redactor(secret_values(target.service, environ))
         self.target = self._adopted(target)
         self.names = self.target.names
 
@@ -372,7 +374,7 @@ class Session:
             logs = self.runtime.logs(name, tail=50)
             raise DeployError(
                 f"companion {companion.name} ({name}) is not healthy: {verdict.reason}",
-                hint="its last log lines: " + " | ".join(logs.strip().splitlines()[-5:]),
+                hint=self.redact.output("its log", logs),
             )
         return f"companion {companion.name}: started ({name})"
 
@@ -466,19 +468,24 @@ class Session:
         )
         self.runtime.remove(spec.name)
         self.runtime.create(spec)
-        self.runtime.start(spec.name)
-        code = self.runtime.wait(spec.name, int(timeout))
-        output = self.runtime.logs(spec.name)
-        self.runtime.remove(spec.name)
+        try:
+            self.runtime.start(spec.name)
+            code = self.runtime.wait(spec.name, timeout)
+            output = self.runtime.logs(spec.name)
+        finally:
+            self.runtime.remove(spec.name)  # kills a hook still running (timed out)
         if code != 0:
-            lines = " | ".join(output.strip().splitlines()[-10:])
-            reason = "timed out" if code == -1 else f"exited {code}"
+            reason = (
+                f"did not finish within {timeout:g} s (the health timeout) and was killed"
+                if code == -1
+                else f"exited {code}"
+            )
             raise PreSwitchFailed(
                 f"pre-switch hook {' '.join(argv)!r} {reason}; traffic was not switched",
-                hint=f"its output: {lines}" if lines else "it printed nothing",
+                hint=self.redact.output("its output", output),
             )
         for line in output.strip().splitlines():
-            self.log(f"hook: {line}")
+            self.log(f"hook: {self.redact(line)}")
 
     def prune_stopped(self, keep: set[str]) -> None:
         stopped = [a for a in self.apps() if not a.running and a.name not in keep]
@@ -525,8 +532,14 @@ def deploy(
         resolved = runtime.resolve_image(image)
         log(f"{image} resolves to {resolved.digest_reference}")
         runtime.resolve_image(target.proxy_image)
-        with session.locked(options):
-            return _deploy_locked(session, image, resolved.digest_reference, options.action, chosen)
+        try:
+            with session.locked(options):
+                return _deploy_locked(
+                    session, image, resolved.digest_reference, options.action, chosen
+                )
+        except BridgeError as exc:
+            session.redact.error(exc)
+            raise
 
 
 def _deploy_locked(
@@ -576,7 +589,7 @@ def _deploy_locked(
             record,
             switched_after_seconds=round(switched_at[0] - started, 3) if switched_at else None,
             result=result,
-            detail=detail,
+            detail=session.redact(detail),
             duration_seconds=round(time.monotonic() - started, 3),
             downtime_seconds=None if downtime is None else round(downtime, 3),
         )
@@ -674,7 +687,7 @@ def _roll_back(
         downtime = time.monotonic() - down_since
     served = current.name if current else "nothing (first deploy)"
     done = finish("rolled-back", f"health gate: {reason}; serving: {served}", downtime)
-    return DeployResult("rolled-back", done, failed_logs=logs)
+    return DeployResult("rolled-back", done, failed_logs=session.redact(logs))
 
 
 def rollback_image(

@@ -11,8 +11,10 @@ health path on every replica, not just Swarm's ``completed``.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import http.client
 import json
+import secrets as secrets_module
 import socket
 import time
 from collections.abc import Iterator, Mapping
@@ -32,8 +34,10 @@ from jenkins_bridge.deploy.records import (
     IMAGE_LABEL,
     LOCK_LABEL,
     RECORD_LABEL,
+    SALT_FILE,
     SEQ_LABEL,
     SPEC_LABEL,
+    STATE_DIR,
     DeployRecord,
     LockRecord,
 )
@@ -196,11 +200,27 @@ class SwarmSession(Session):
                 "scripts/services.sh up for the local single-node swarm",
             )
 
+    def secret_salt(self) -> bytes:
+        """This environment's random salt, kept with its history (made on first use)."""
+        path = f"{STATE_DIR}/{SALT_FILE}"
+        has_state = self.runtime.inspect(self.names.state) is not None
+        raw = self.runtime.get_file(self.names.state, path) if has_state else None
+        if raw and len(raw.strip()) >= 32:
+            return raw.strip()
+        self._ensure_state()
+        salt = secrets_module.token_hex(32).encode()
+        self.runtime.put_file(self.names.state, STATE_DIR, SALT_FILE, salt + b"\n")
+        return salt
+
     def secrets(self, values: Mapping[str, str]) -> tuple[tuple[str, str, str], ...]:
+        # Secrets are immutable: a changed value needs a new name. The name carries a keyed
+        # digest (salt per environment), never a plain hash a dictionary could reverse from
+        # ``docker secret ls``.
         refs = []
+        salt = self.secret_salt() if values else b""
         for env, value in sorted(values.items()):
-            digest = hashlib.sha256(value.encode()).hexdigest()[:12]
-            name = f"{self.name}-{env.lower().replace('_', '-')}-{digest}"
+            keyed = hmac.new(salt, f"{env}\0{value}".encode(), hashlib.sha256)
+            name = self.names.secret(env, keyed.hexdigest()[:12])
             secret_id = self.services.ensure_secret(name, value, self.labels("secret"))
             refs.append((secret_id, name, env))
         return tuple(refs)
@@ -380,7 +400,7 @@ def _deploy_locked(
         done = replace(
             record,
             result=result,
-            detail=detail,
+            detail=session.redact(detail),
             duration_seconds=round(time.monotonic() - started, 3),
         )
         session.append_history(done)
@@ -528,10 +548,14 @@ class SwarmPlatform(Platform):
             resolved = runtime.resolve_image(image)
             log(f"{image} resolves to {resolved.digest_reference}")
             runtime.resolve_image(self.target.proxy_image)  # the lock's and the state's image
-            with session.locked(options):
-                return _deploy_locked(
-                    session, image, resolved.digest_reference, options.action, secret_values
-                )
+            try:
+                with session.locked(options):
+                    return _deploy_locked(
+                        session, image, resolved.digest_reference, options.action, secret_values
+                    )
+            except BridgeError as exc:
+                session.redact.error(exc)
+                raise
 
     def previous_image(self, environ: Mapping[str, str], log: Log) -> str:
         """What ``rollback`` returns to: the previous live version in history (a new update)."""

@@ -21,6 +21,7 @@ from jenkins_bridge.deploy.errors import (
 )
 from jenkins_bridge.descriptor.model import Companion, DeployStage, Secret, Service
 from jenkins_bridge.descriptor.naming import ObjectNames
+from jenkins_bridge.descriptor.networks import parse_subnet, split_listen
 
 # Networks the engine would pick from; a deploy never creates one there.
 PRIVATE_RANGES = tuple(
@@ -72,18 +73,18 @@ def parse_listen(text: str | None, where: str) -> Listen:
             f"{where}: the environment has no listen address",
             hint="set deploy[].listen, e.g. 127.0.0.1:18080",
         )
-    host, _, port = text.rpartition(":")
-    host = host.strip("[]")
-    if host == "localhost":
-        host = "127.0.0.1"
-    return Listen(host, int(port))
+    try:
+        host, port = split_listen(text)
+    except ValueError as exc:
+        raise DeployError(f"{where}: listen {text!r}: {exc}") from exc
+    return Listen(host, port)
 
 
 def check_subnet(subnet: str, where: str) -> str:
     try:
-        network = ipaddress.IPv4Network(subnet, strict=True)
+        network = parse_subnet(subnet)
     except ValueError as exc:
-        raise NoSubnet(f"{where}: subnet {subnet!r} is not a network: {exc}") from exc
+        raise NoSubnet(f"{where}: subnet {exc}") from exc
     for private in PRIVATE_RANGES:
         if network.overlaps(private):
             raise NoSubnet(

@@ -115,3 +115,24 @@ class ObjectNames:
     def secret(self, env: str, version: str) -> str:
         """A Swarm secret's name: the variable and a version that says nothing of the value."""
         return fit(f"{self.base}-{env.lower().replace('_', '-')}-{version}")
+
+
+# Environment variables the pipeline steps (vars/, src/), the CLI or the deploy set or read:
+# a secret bound under one of these names (withCredentials replaces the variable inside its
+# block) would change what the steps run or where the deploy goes.
+RESERVED_VARIABLE_PREFIXES = ("BRIDGE_", "JENKINS_BRIDGE_", "LD_", "DOCKER_", "PYTHON")
+RESERVED_VARIABLES = frozenset(
+    {
+        "PATH", "HOME", "SHELL", "USER", "PWD", "TMPDIR", "LANG", "LC_ALL", "IFS",
+        "VIRTUAL_ENV", "KUBECONFIG", "SSH_AUTH_SOCK", "PORT",
+        "BUILD_URL", "BUILD_NUMBER", "BUILD_ID", "BUILD_TAG", "JOB_NAME", "JOB_URL",
+        "JENKINS_URL", "JENKINS_HOME", "JENKINS_TOKEN", "NODE_NAME", "EXECUTOR_NUMBER",
+        "WORKSPACE", "GIT_COMMIT", "GIT_BRANCH", "BRANCH_NAME",
+        "REGISTRY_USER", "REGISTRY_PASSWORD",
+    }
+)  # fmt: skip
+
+
+def reserved_variable(name: str) -> bool:
+    """Whether a secret may not be bound as the environment variable ``name``."""
+    return name in RESERVED_VARIABLES or name.startswith(RESERVED_VARIABLE_PREFIXES)

@@ -286,7 +286,15 @@ SCHEMA: dict[str, Any] = {
                 },
                 "healthcheck": _obj(
                     {
-                        "path": _str("HTTP path probed.", default="/healthz", pattern=r"^/\S*$"),
+                        "path": _str(
+                            "HTTP path probed.",
+                            default="/healthz",
+                            pattern=r"^/[!-~]*$",
+                            **{
+                                "x-message": "must be an absolute URL path of printable ASCII "
+                                "characters (percent-encode others), e.g. /healthz"
+                            },
+                        ),
                         "intervalSeconds": {
                             "type": "integer",
                             "minimum": 1,

@@ -15,7 +15,8 @@ import jsonschema_rs
 
 from jenkins_bridge.descriptor.cron import CronSpecError, check_cron_spec
 from jenkins_bridge.descriptor.label_expression import LabelExpressionError, check_label_expression
-from jenkins_bridge.descriptor.naming import RESERVED_SUFFIXES, reserved_suffix
+from jenkins_bridge.descriptor.naming import RESERVED_SUFFIXES, reserved_suffix, reserved_variable
+from jenkins_bridge.descriptor.networks import listen_problem, subnet_problem
 from jenkins_bridge.descriptor.schema import SCHEMA
 from jenkins_bridge.descriptor.yamlsource import KeyPath, LoadedDocument
 from jenkins_bridge.errors import Problem
@@ -272,6 +273,35 @@ def alert_routing_problems(doc: LoadedDocument, monitoring: dict[str, Any]) -> I
 def deploy_input_problems(doc: LoadedDocument, data: dict[str, Any]) -> Iterator[Problem]:
     """Values a deploy would act on wrongly although their shape is right."""
     runtime = _mapping(data.get("runtime"))
+    subnets: list[tuple[KeyPath, Any]] = [
+        (("runtime", "composeSubnet"), runtime.get("composeSubnet"))
+    ]
+    for index, stage in enumerate(_sequence(data.get("deploy"))):
+        stage = _mapping(stage)
+        subnets.append((("deploy", index, "subnet"), stage.get("subnet")))
+        listen = stage.get("listen")
+        problem = listen_problem(listen) if isinstance(listen, str) else None
+        if problem:
+            yield problem_at(doc, ("deploy", index, "listen"), problem)
+    for path, subnet in subnets:
+        problem = subnet_problem(subnet) if isinstance(subnet, str) else None
+        if problem:
+            yield problem_at(doc, path, problem)
+    secrets: list[tuple[KeyPath, Any]] = [
+        (("runtime", "secrets", i), s) for i, s in enumerate(_sequence(runtime.get("secrets")))
+    ]
+    for index, companion in enumerate(_sequence(runtime.get("companions"))):
+        for i, secret in enumerate(_sequence(_mapping(companion).get("secrets"))):
+            secrets.append((("runtime", "companions", index, "secrets", i), secret))
+    for path, secret in secrets:
+        env = _mapping(secret).get("env")
+        if isinstance(env, str) and reserved_variable(env):
+            yield problem_at(
+                doc,
+                (*path, "env"),
+                f"'{env}' is a variable the pipeline steps or the deploy set or read; bound "
+                "to a secret it would replace theirs: choose another name",
+            )
     for index, companion in enumerate(_sequence(runtime.get("companions"))):
         companion = _mapping(companion)
         where: KeyPath = ("runtime", "companions", index)
