@@ -101,7 +101,7 @@ def _change_options(function: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--lock-wait",
-            help="Seconds to wait for another deploy of this environment to finish.",
+            help="Seconds to wait for another deploy of this environment to finish (at least 0).",
             default=LOCK_WAIT_SECONDS,
             show_default=True,
             type=Seconds(0),
@@ -112,7 +112,9 @@ def _change_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="Subnet of the service network (default deploy[].subnet).",
         ),
         _proxy_image,
-        click.option("--timeout", type=Seconds(1), help="Health gate timeout, seconds."),
+        click.option(
+            "--timeout", type=Seconds(1), help="Health gate timeout, seconds (at least 1)."
+        ),
     ):
         function = option(function)
     return function
