@@ -221,6 +221,13 @@ class _Secrets:
     def containers(self, labels: dict[str, str]) -> list[Any]:
         return []  # no state container under an earlier release's names
 
+    def inspect(self, name: str) -> Any:
+        return object()  # the state container
+
+    def get_file(self, name: str, path: str) -> bytes:
+        assert path.endswith("/secret-salt")
+        return b"5a1" * 22
+
     def secrets(self, filters: dict[str, list[str]]) -> list[dict[str, Any]]:
         assert "dev.jenkins-bridge.role=secret" in filters["label"]
         base = ObjectNames.of("shop", "api", "prod").base
@@ -241,3 +248,24 @@ def test_only_our_secrets_no_service_refers_to_are_removed(tmp_path: Path) -> No
     engine = _Secrets()
     SwarmSession(target, engine, {}, lambda _: None).prune_secrets()  # type: ignore[arg-type]
     assert engine.removed == ["a"]  # b is the rollback's, c the current spec's
+
+
+class _OtherSalt(_Secrets):
+    def get_file(self, name: str, path: str) -> bytes:
+        return b"be7" * 22
+
+
+def test_a_secret_name_carries_no_plain_hash_of_its_value(tmp_path: Path) -> None:
+    import hashlib
+
+    target = resolve_swarm_target(_service(tmp_path, "    network: host\n"), "prod")
+    value = "hunter2-distinctive-value"
+    names = []
+    for engine in (_Secrets(), _Secrets(), _OtherSalt()):
+        session = SwarmSession(target, engine, {}, lambda _: None)  # type: ignore[arg-type]
+        [(_, name, env)] = session.secrets({"APP_TOKEN": value})
+        assert env == "APP_TOKEN" and "hunter2" not in name
+        assert hashlib.sha256(value.encode()).hexdigest()[:12] not in name
+        names.append(name)
+    assert names[0] == names[1]  # the same value, the same salt: the same secret
+    assert names[0] != names[2]  # another environment's salt: another name
