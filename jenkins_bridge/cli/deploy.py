@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from jenkins_bridge.cli.completion import environments
-from jenkins_bridge.cli.output import Outcome, progress
+from jenkins_bridge.cli.output import Outcome, PhaseLog, progress
 from jenkins_bridge.deploy.platform import LOCK_WAIT_SECONDS
 from jenkins_bridge.errors import EXIT_ERROR, EXIT_OK, EXIT_ROLLED_BACK
 
@@ -156,7 +156,7 @@ def deploy(
 ) -> Outcome:
     """Deploy IMAGE to ENV: exit 0 live, 3 failed its health gate (previous still serves)."""
     platform, options = _changing(descriptor, environment, given, strategy)
-    return _result(platform.deploy(image, os.environ, progress, options))
+    return _result(platform.deploy(image, os.environ, PhaseLog(), options))
 
 
 @click.command("rollback")
@@ -169,7 +169,7 @@ def deploy(
 def rollback(descriptor: Path, environment: str, to: str | None, **given: Any) -> Outcome:
     """Return ENV to the previous live version (from history) or to --to, health-gated."""
     platform, options = _changing(descriptor, environment, given)
-    return _result(platform.rollback(os.environ, progress, to, options))
+    return _result(platform.rollback(os.environ, PhaseLog(), to, options))
 
 
 @click.command("status")

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -178,6 +179,23 @@ class Counter:
                 sys.stderr.write("\n")
                 sys.stderr.flush()
                 _counter_shown.clear()
+
+
+class PhaseLog:
+    """The phase lines of long work made of steps (deploy, rollback): on a terminal each line
+    carries the time since the command started (``[  4.2s] starting proxy``), which only grows;
+    elsewhere (a CI log has its own timestamps) and in JSON mode the plain lines."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.timed = counting_wanted() and _is_tty(sys.stderr)
+
+    def __call__(self, message: str) -> None:
+        if not self.timed:
+            progress(message)
+            return
+        elapsed = paint(f"[{time.monotonic() - self.started:6.1f}s]", "muted", sys.stderr)
+        progress(f"{elapsed} {message}")
 
 
 def _is_tty(stream: TextIO) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 
@@ -70,3 +71,20 @@ def test_colour_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdout", io.StringIO())
     monkeypatch.delenv("TERM")
     assert output.paint("x", "create") == "x"
+
+
+def test_deploy_phases_carry_a_growing_time_on_a_terminal_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    terminal = _terminal(monkeypatch)
+    log = output.PhaseLog()
+    log("pulling")
+    log("starting proxy")
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", terminal.getvalue()).splitlines()
+    times = [float(line.split("s]", 1)[0].split("[", 1)[1]) for line in lines]
+    assert [line.split("s] ", 1)[1] for line in lines] == ["pulling", "starting proxy"]
+    assert times == sorted(times)
+    plain = io.StringIO()
+    monkeypatch.setattr("sys.stderr", plain)
+    output.PhaseLog()("pulling")
+    assert plain.getvalue() == "pulling\n"
