@@ -22,6 +22,7 @@ from jenkins_bridge.descriptor.schema import SCHEMA, with_defaults
 from jenkins_bridge.descriptor.validation import field_problems, problem_at, schema_problems
 from jenkins_bridge.descriptor.yamlsource import (
     MAX_BYTES,
+    KeyPath,
     LoadedDocument,
     Position,
     YamlProblem,
@@ -440,6 +441,19 @@ def load_files(files: Sequence[DescriptorFile]) -> LoadedFiles:
             loaded.team_positions[descriptor.path] = doc.where(("metadata", "team"))
             loaded.governed_by[descriptor.path] = governed.files
     return loaded
+
+
+def locate(descriptor: DescriptorFile, path: KeyPath) -> Position:
+    """Where ``path`` is in ``descriptor``, or in the ``_defaults.yaml`` it came from: for a
+    problem found after loading (render's size limits). Reads the files again; a file that
+    cannot be read now is named at its first line."""
+    governed = _GoverningCache().of(descriptor)
+    try:
+        doc = _read(descriptor.path, descriptor.top, real=descriptor.key or None)
+    except YamlProblem:
+        return (str(descriptor.path), 1, 1)
+    doc.fallback = governed.doc
+    return doc.where(path, key=True)
 
 
 def check_across_files(

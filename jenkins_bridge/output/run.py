@@ -13,6 +13,7 @@ from jenkins_bridge.descriptor.loading import (
     check_chunks,
     discover,
     load_files,
+    locate,
 )
 from jenkins_bridge.errors import InvalidDescriptors
 from jenkins_bridge.output.manifest import add_manifest
@@ -23,6 +24,7 @@ from jenkins_bridge.render.artifacts import (
     render_folders,
     render_service,
 )
+from jenkins_bridge.render.jenkinsfile import TooLargeForJenkins
 from jenkins_bridge.render.job_config import PluginVersions, SharedLibrary
 from jenkins_bridge.render.monitoring.alertmanager import AlertRouting, alert_routing
 from jenkins_bridge.workers import map_chunks
@@ -44,6 +46,10 @@ def _load_and_render(
         for service in loaded.services():
             try:
                 artifacts.extend(render_service(service, plugins))
+            except TooLargeForJenkins as refused:  # render is pure: it is placed here
+                by_path = {f.path: f for f in files}
+                loaded.problems.append(refused.at(*locate(by_path[service.path], refused.part)))
+                continue
             except InvalidDescriptors as refused:  # data, so it crosses the process pool
                 loaded.problems.extend(refused.problems())
                 continue
