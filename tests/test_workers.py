@@ -73,7 +73,8 @@ def test_a_descriptor_render_refuses_is_a_located_problem_with_workers(
         with pytest.raises(InvalidDescriptors) as caught:
             render_run([tmp_path], workers=workers)
         (problem,) = caught.value.problems()
-        assert str(problem).startswith(f"{big}:1:1: the resolved descriptor is ")
+        env = big.read_text().splitlines().index("  env:") + 1  # the bulk is located
+        assert str(problem).startswith(f"{big}:{env}:3: the resolved descriptor is ")
 
 
 # -- the process pool: failures and Ctrl-C never hang ---------------------------------------

@@ -1,8 +1,10 @@
 """A generated Jenkinsfile carries the resolved descriptor (``resolvedDescriptor()``). Groovy 2.4
 compiles a long ``'a' + 'b' + ...`` chain recursively and overflowed its stack near 1,100
-literals (~100 KB); a class file holds 65,535 constants. Render splits a large descriptor into
-part methods, which compile and return it exactly up to the 1 MiB render accepts (tried with
-the worst case: every literal different and full of escapes), and refuses more, located."""
+literals (~100 KB); a class file holds 65,535 constants, and under Jenkins' CPS transform a
+literal costs about four. Render splits a large descriptor into part methods, which compile
+and return it exactly up to what render accepts (tried with the worst case: every literal
+different and full of escapes, ~600 KB), and refuses more, located (the model and its limits
+under the real transformer: tests/render/test_pipeline_size.py, test_sandbox_compile.py)."""
 
 from __future__ import annotations
 
@@ -50,7 +52,7 @@ def test_large_resolved_descriptors_compile_on_groovy_24_and_come_back_exact(
     tmp_path: Path,
 ) -> None:
     plain = write_large(tmp_path / "plain", 3000, lambda i: f"value-{i:05d}-" + "x" * 40)
-    worst = write_large(tmp_path / "worst", 940, escapes(1))
+    worst = write_large(tmp_path / "worst", 600, escapes(1))
     cases = []
     resolved = {}
     for name, descriptor in (("plain", plain), ("worst", worst)):
@@ -72,12 +74,14 @@ def test_render_refuses_a_descriptor_no_jenkinsfile_can_carry(
     tmp_path: Path, cli: Callable[..., CliResult]
 ) -> None:
     # an alias repeats the values as build arguments: about 1.9 MB resolved, which compiled
-    # as ~38,000 literals fails with Groovy's "Class too large"
+    # as ~38,000 literals fails with Groovy's "Class too large" even without CPS; the message
+    # points at the larger half (the alias, by a key's length)
     descriptor = write_large(
         tmp_path / "huge", 900, escapes(2), "image: {repository: r/big, buildArgs: *env}\n"
     )
     done = cli("render", str(tmp_path / "huge"), "-o", str(tmp_path / "out"))
     assert done.exit_code == 1
-    assert done.stderr.startswith(f"{descriptor}:1:1: the resolved descriptor is 18")
+    assert done.stderr.startswith(f"{descriptor}:908:28: the resolved descriptor is 1,8")
+    assert "more than the 1,048,576 render takes" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
