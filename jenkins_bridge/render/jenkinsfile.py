@@ -15,7 +15,7 @@ from jenkins_bridge.render.templates import Code, environment
 # larger resolved descriptor is returned by part methods (tests/library/test_large_descriptor.py).
 LITERALS_PER_METHOD = 200
 # A bound on the JSON itself, whatever the pipeline: the class-file limit below is reached first
-# by escape-heavy JSON (about 700 KB), by plain JSON only above this.
+# by escape-heavy JSON (about 700 KB), by plain JSON (96 bytes a literal) only above this.
 MAX_RESOLVED_BYTES = 1024 * 1024
 _JOIN = " +\n        "
 
