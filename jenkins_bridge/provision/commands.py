@@ -130,9 +130,12 @@ def _connect_and_plan(
     diffs: bool,
     progress: Progress | None = None,
 ) -> tuple[JenkinsClient, Plan]:
-    from jenkins_bridge.descriptor import load_services
+    from jenkins_bridge.descriptor import discover, load_services
+    from jenkins_bridge.descriptor.loading import locate
+    from jenkins_bridge.errors import InvalidDescriptors
     from jenkins_bridge.provision.identity import run_owner
     from jenkins_bridge.provision.session import PlanOptions, prepare
+    from jenkins_bridge.render.jenkinsfile import TooLargeForJenkins
 
     controller = resolve_controller(options.jenkins, options.controller)
     if isinstance(library, LibrarySettings):
@@ -151,4 +154,8 @@ def _connect_and_plan(
         library=library,
         progress=progress,
     )
-    return client, prepare(client, services, plan_options)
+    try:
+        return client, prepare(client, services, plan_options)
+    except TooLargeForJenkins as refused:  # render is pure: its refusal is placed here
+        where = locate(discover([refused.path])[0], refused.part)
+        raise InvalidDescriptors([refused.at(*where)]) from None

@@ -12,6 +12,7 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from conftest import CliResult
 
 from jenkins_bridge.descriptor import load_services
@@ -19,6 +20,7 @@ from jenkins_bridge.descriptor.model import Service
 from jenkins_bridge.errors import InvalidDescriptors
 from jenkins_bridge.output.run import render_run
 from jenkins_bridge.render.jenkinsfile import TooLargeForJenkins, render_jenkinsfile
+from jenkins_bridge.testing import JenkinsEmulator
 
 
 def pipeline_yaml(tests: int, approvals: int = 0, *, multibranch: bool = False) -> str:
@@ -158,3 +160,16 @@ def test_the_limits_sit_where_the_model_puts_them(tmp_path: Path) -> None:
     assert not renders(service_of(tmp_path / "t133", pipeline_yaml(133)))
     assert renders(service_of(tmp_path / "e600", escapes_yaml(600)))
     assert not renders(service_of(tmp_path / "e740", escapes_yaml(740)))
+
+
+@pytest.mark.usefixtures("library_repo")
+def test_plan_refuses_it_located_before_touching_the_controller(
+    tmp_path: Path, cli: Callable[..., CliResult], jenkins_env: JenkinsEmulator
+) -> None:
+    # a plain job's config.xml carries the Jenkinsfile: provisioning renders it too
+    descriptor = write(tmp_path / "svc", pipeline_yaml(140))
+    done = cli("plan", str(tmp_path / "svc"), "--max-rps", "0")
+    assert done.exit_code == 1, done.stdout
+    (message,) = done.stderr.strip().splitlines()
+    assert message.startswith(f"{descriptor}:10:3: the pipeline is too large for Jenkins")
+    assert jenkins_env.items == {}
