@@ -19,6 +19,8 @@ import pytest
 from conftest import GOLDEN, ROOT
 
 from jenkins_bridge.descriptor import load_services
+from jenkins_bridge.errors import InvalidDescriptors
+from jenkins_bridge.output.run import render_run
 from jenkins_bridge.render import jenkinsfile
 from jenkins_bridge.render.jenkinsfile import render_jenkinsfile
 from tests.render.test_pipeline_size import (
@@ -26,12 +28,14 @@ from tests.render.test_pipeline_size import (
     largest_accepted,
     pipeline_yaml,
     service_of,
+    write,
 )
 from tests.sandbox_runtime import compile_jenkinsfiles, needs_sandbox
 
 pytestmark = [pytest.mark.sandbox, needs_sandbox]
 
 MODES = ("plain", "cps", "sandbox+cps")
+OVER: dict[str, list[str]] = {}  # what rendering one stage (entry) more than the limit said
 _LINE = re.compile(r"^(?P<file>\S+) \[(?P<mode>[^\]]+)\] (?P<result>.*)$")
 
 
@@ -92,10 +96,16 @@ def at_the_limits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[st
     }
     paths = []
     for name, (make, low, high) in cases.items():
-        service = service_of(folder / name, make(largest_accepted(make, folder / name, low, high)))
+        accepted = largest_accepted(make, folder / name, low, high)
+        service = service_of(folder / name, make(accepted))
         path = folder / f"{name}-under.Jenkinsfile"
         path.write_text(render_jenkinsfile(service), encoding="utf-8")
         paths.append(path)
+        over = write(folder / f"{name}-over", make(accepted + 1))
+        try:
+            render_run([over], workers=1)
+        except InvalidDescriptors as refused:
+            OVER[name] = [str(p) for p in refused.problems()]
     # and the issue's own cases, rendered without the limits: Jenkins' CPS rejects them
     issue = {"issue-tests": pipeline_yaml(140), "issue-mixed": pipeline_yaml(100, 10)}
     for name, text in issue.items():
@@ -121,6 +131,21 @@ def test_the_largest_pipeline_render_accepts_compiles_under_sandbox_cps(
     outcomes = at_the_limits[f"{name}-under.Jenkinsfile"]
     assert outcomes["sandbox+cps"].startswith("compiled"), outcomes
     assert outcomes["cps"].startswith("compiled"), outcomes
+
+
+@pytest.mark.parametrize(
+    ("name", "where", "says"),
+    [
+        ("tests", ":10:3: ", "'Method too large'"),  # pipeline.test
+        ("approvals", ":14:1: ", "'Method too large'"),  # deploy
+        ("escapes", ":7:3: ", "'Class too large'"),  # runtime.env
+    ],
+)
+def test_one_more_is_refused_with_one_located_message(
+    at_the_limits: dict[str, dict[str, str]], name: str, where: str, says: str
+) -> None:
+    (message,) = OVER[name]
+    assert where in message and says in message
 
 
 @pytest.mark.parametrize(
