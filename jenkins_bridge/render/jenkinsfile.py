@@ -99,7 +99,9 @@ class TooLargeForJenkins(InvalidDescriptors):
 #   parameter ~180 and per choice ~15, around ~5,000 for the rest; constants per literal of the
 #   resolved descriptor ~4.1 (JSON of quotes and backslashes takes one literal per ~48 bytes).
 # tests/render/test_sandbox_compile.py compiles pipelines just under both limits under the real
-# transformer, and checks that the limits are real.
+# transformer, and checks that the limits are real. Not measured (the sandbox runner has no
+# Jenkins): declarative's RuntimeASTTransformer, which on a controller rewrites the pipeline
+# block into constructor calls of its model around the same closures before CPS runs.
 JVM_LIMIT = 65_535
 MAX_PIPELINE_CODE = 64_000  # bytes of the pipeline's method, a margin under the JVM's
 MAX_CONSTANTS = 64_000  # constant-pool entries of the script class, likewise
