@@ -43,7 +43,8 @@ needs_sandbox = pytest.mark.skipif(sandbox_dir() is None, reason=SKIP_REASON)
 @dataclass(frozen=True)
 class CaseOutcome:
     """One case's verdict from ``run.sh steps``: ``SUCCESS`` or ``FAILURE`` with the exception
-    and message, and the log lines the runner printed for it."""
+    and message, and the lines the runner printed after it (notes, ``description: ...``,
+    ``log: ...``)."""
 
     name: str
     status: str
@@ -78,17 +79,25 @@ def run_steps(
         timeout=timeout,
         check=False,
     )
+    # The runner prints a case's verdict first, then its notes, description and log lines.
     outcomes: dict[str, CaseOutcome] = {}
+    current: re.Match[str] | None = None
     log: list[str] = []
+
+    def close() -> None:
+        if current is not None:
+            outcomes[current["name"]] = CaseOutcome(
+                current["name"], current["status"], current["failure"] or "", tuple(log)
+            )
+
     for line in proc.stdout.splitlines():
         verdict = _VERDICT.match(line)
         if verdict is None:
             log.append(line)
             continue
-        outcomes[verdict["name"]] = CaseOutcome(
-            verdict["name"], verdict["status"], verdict["failure"] or "", tuple(log)
-        )
-        log = []
+        close()
+        current, log = verdict, []
+    close()
     missing = [c["name"] for c in cases if c["name"] not in outcomes]
     if missing:
         raise AssertionError(

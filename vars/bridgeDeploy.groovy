@@ -19,26 +19,25 @@ Map call(Map config = [:]) {
     if (!values.BRIDGE_IMAGE_REF) {
         error('bridgeDeploy: no image to deploy: run bridgePush first, or give image')
     }
-    List secrets = (List) StepConfig.lookup(bridge.descriptorData(config), ['runtime', 'secrets']) ?: []
-    List bindings = []
-    for (Map secret in secrets) {
-        bindings.add(string(credentialsId: secret.credentialsId, variable: secret.env))
-    }
+    // the app's and every companion's secrets: the CLI starts no container missing one
+    Map secrets = bridge.secretBindings(StepConfig.secrets(bridge.descriptorData(config), environment))
     Map outcome = bridge.run('"$BRIDGE_CLI" --output json deploy "$BRIDGE_DESCRIPTOR_FILE" ' +
         '--env "$BRIDGE_ENVIRONMENT" --image "$BRIDGE_IMAGE_REF" ${BRIDGE_TIMEOUT:+--timeout "$BRIDGE_TIMEOUT"} ' +
-        '> "$BRIDGE_RESULT"', values, bindings)
+        '> "$BRIDGE_RESULT"', values, (List) secrets.bindings, (List) secrets.variables)
     // deploy's JSON: {result, record: {digest, previous, ...}, steps}
     Map data = (Map) outcome.result?.data ?: [:]
     Map record = (Map) data.record ?: [:]
-    if (outcome.result != null) {
-        writeFile(file: "deploy-${environment}.json", text: outcome.text)
+    if (record) {
+        // Only the record's identifiers: hook and companion output (steps, detail, errors)
+        // may quote a secret, and an artifact is not masked like the console.
+        writeJSON(file: "deploy-${environment}.json",
+            json: [status: outcome.result.status, record: StepConfig.only(record, RECORD_FIELDS)])
         archiveArtifacts(artifacts: "deploy-${environment}.json")
     }
     if (outcome.status == 3) {
-        // the version that served before still serves
-        String serving = record.previous ?: 'the previous version'
+        String serving = record.previous ? "${record.previous} is serving" : 'no earlier version was serving'
         String message = "bridgeDeploy: ${environment}: the new version failed its health check and " +
-            "was rolled back; ${serving} is serving"
+            "was rolled back; ${serving}"
         currentBuild.description = message
         if (onRollback == 'UNSTABLE') {
             unstable(message)
@@ -51,3 +50,11 @@ Map call(Map config = [:]) {
     currentBuild.description = "${environment}: ${record.digest ?: values.BRIDGE_IMAGE_REF} live"
     return data
 }
+
+// What deploy-<environment>.json keeps of the CLI's deploy record (never its free text).
+@groovy.transform.Field
+static final List<String> RECORD_FIELDS = [
+    'seq', 'action', 'environment', 'image', 'digest', 'container', 'previous', 'result', 'started',
+    'duration_seconds', 'build_url', 'git_commit', 'descriptor_sha256', 'downtime_seconds',
+    'switched_after_seconds',
+]

@@ -7,8 +7,11 @@ void call(Map config = [:]) {
     String deployBranch = config.branch ?: 'main'
     node(config.agent ?: '') {
         try {
+            // checkout returns GIT_BRANCH (and the other GIT_* values) but does not put them in
+            // env: a plain pipeline job has no BRANCH_NAME, so the branch comes from here.
+            Map scmVars = [:]
             stage('Checkout') {
-                checkout(scm)
+                scmVars = (Map) checkout(scm) ?: [:]
             }
             Map service = readYaml(file: descriptor)
             // The steps read credentials IDs from the resolved descriptor (no team defaults here).
@@ -26,7 +29,7 @@ void call(Map config = [:]) {
                     bridgeTest(descriptor: descriptor, resolved: resolved, name: test.name, run: test.run)
                 }
             }
-            String branch = env.BRANCH_NAME ?: (env.GIT_BRANCH ?: '').replaceFirst('^origin/', '')
+            String branch = env.BRANCH_NAME ?: ((String) scmVars.GIT_BRANCH ?: '').replaceFirst('^origin/', '')
             if (service.image && branch == deployBranch) {
                 stage('Push image') {
                     bridgePush(descriptor: descriptor, resolved: resolved)

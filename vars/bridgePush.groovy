@@ -18,7 +18,7 @@ Map call(Map config = [:]) {
         '--tag "$BRIDGE_TAG" > "$BRIDGE_RESULT"'
     List credentials = credentialsId ? [usernamePassword(credentialsId: credentialsId,
         usernameVariable: 'REGISTRY_USER', passwordVariable: 'REGISTRY_PASSWORD')] : []
-    Map outcome = bridge.run(command, values, credentials)
+    Map outcome = bridge.run(command, values, credentials, credentials ? ['REGISTRY_PASSWORD'] : [])
     Map data = bridge.require(outcome, 'image push')
     env.BRIDGE_IMAGE_REF = data.reference
     currentBuild.description = "pushed ${data.reference}"

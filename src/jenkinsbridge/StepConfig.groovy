@@ -6,14 +6,13 @@ import com.cloudbees.groovy.cps.NonCPS
  * The keys each step declares (resources/jenkinsbridge/steps.json, the one source of the keys,
  * their defaults and the vars/*.txt help), and the checks a step's config must pass.
  * Pure helpers: no step is called here, and nothing the Groovy sandbox forbids (no getClass,
- * no JSON classes: the steps parse JSON with readJSON).
+ * no JSON classes: the steps parse JSON with readJSON). Types are checked with ``instanceof``,
+ * never ``value in SomeClass``: the sandbox turns ``in`` into ``isCase(Class, Object)``, which
+ * no stock whitelist allows (a folder library is untrusted, so it runs in the sandbox).
  */
 class StepConfig implements Serializable {
 
     private static final long serialVersionUID = 1L
-    private static final Map<String, Class> TYPES = [
-        String: CharSequence, Boolean: Boolean, Integer: Integer, List: List,
-    ]
 
     /** The first problem of ``config`` for ``step`` (unknown key, missing key, wrong type), or null. */
     @NonCPS
@@ -30,11 +29,29 @@ class StepConfig implements Serializable {
             if (spec.required && value == null) {
                 return step + ": missing required key '" + entry.key + "'"
             }
-            if (value != null && !(value in TYPES[spec.type])) {
+            if (value != null && !hasType(value, (String) spec.type)) {
                 return step + ": key '" + entry.key + "' must be a " + spec.type
             }
         }
         return null
+    }
+
+    /** Whether ``value`` is of the key table's ``type`` (a GString is a String). */
+    @NonCPS
+    private static boolean hasType(Object value, String type) {
+        if (type == 'String') {
+            return value instanceof CharSequence
+        }
+        if (type == 'Boolean') {
+            return value instanceof Boolean
+        }
+        if (type == 'Integer') {
+            return value instanceof Integer
+        }
+        if (type == 'List') {
+            return value instanceof List
+        }
+        return false
     }
 
     /** The library version the steps expect of the CLI. */
@@ -48,7 +65,7 @@ class StepConfig implements Serializable {
     static Object lookup(Map data, List<String> path) {
         Object current = data
         for (String key in path) {
-            if (!(current in Map)) {
+            if (!(current instanceof Map)) {
                 return null
             }
             current = ((Map) current)[key]
@@ -66,6 +83,106 @@ class StepConfig implements Serializable {
             }
         }
         return entries
+    }
+
+    /**
+     * Every secret (``[env:, credentialsId:]``) the resolved descriptor binds for ``environment``:
+     * the app's and each companion's under ``runtime``, and any its ``deploy[]`` entry adds.
+     * The CLI refuses to start a container whose secret has no value, so a deploy or rollback
+     * must bind them all. One binding per variable (the first wins).
+     */
+    @NonCPS
+    static List<Map> secrets(Map data, String environment) {
+        Map<String, Map> found = [:]
+        collectSecrets(data.runtime, found)
+        for (Object target in (data.deploy instanceof List ? (List) data.deploy : [])) {
+            if (target instanceof Map && ((Map) target).environment == environment) {
+                collectSecrets(target, found)
+            }
+        }
+        return new ArrayList<Map>(found.values())
+    }
+
+    @NonCPS
+    private static void collectSecrets(Object node, Map<String, Map> found) {
+        if (node instanceof List) {
+            for (Object item in (List) node) {
+                collectSecrets(item, found)
+            }
+            return
+        }
+        if (!(node instanceof Map)) {
+            return
+        }
+        Map map = (Map) node
+        if (map.secrets instanceof List) {
+            for (Object secret in (List) map.secrets) {
+                if (secret instanceof Map && secret.env && secret.credentialsId && !found.containsKey(secret.env)) {
+                    found[(String) secret.env] = [env: (String) secret.env, credentialsId: (String) secret.credentialsId]
+                }
+            }
+        }
+        for (Object value in map.values()) {
+            if (value instanceof Map || value instanceof List) {
+                collectSecrets(value, found)
+            }
+        }
+    }
+
+    /**
+     * ``text`` with every value of the ``variables`` (bound by withCredentials, read from
+     * ``env`` while they are bound) replaced by ``****``, as it is and as JSON writes it.
+     * Called inside the withCredentials block, so the values live only in this call and never
+     * in the program workflow-cps saves; Jenkins masks them in the console, but not in an error
+     * message, the build description or an archived file.
+     */
+    @NonCPS
+    static String redacted(String text, Object env, List<String> variables) {
+        String result = text
+        for (String name in variables) {
+            Object value = env.getProperty(name)
+            if (value != null && value.toString()) {
+                String plain = value.toString()
+                result = result.replace(plain, '****').replace(jsonEscaped(plain), '****')
+            }
+        }
+        return result
+    }
+
+    /** ``value`` as Python's json.dumps writes it inside a string (ASCII only). */
+    @NonCPS
+    private static String jsonEscaped(String value) {
+        StringBuilder out = new StringBuilder()
+        for (int i = 0; i < value.length(); i++) {
+            String c = value.substring(i, i + 1)
+            int code = value.codePointAt(i)
+            if (c == '"' || c == '\\') {
+                out.append('\\' + c)
+            } else if (c == '\n') {
+                out.append('\\n')
+            } else if (c == '\r') {
+                out.append('\\r')
+            } else if (c == '\t') {
+                out.append('\\t')
+            } else if (code < 0x20 || code > 0x7e) {
+                out.append(String.format('\\u%04x', code))
+            } else {
+                out.append(c)
+            }
+        }
+        return out.toString()
+    }
+
+    /** The entries of ``data`` named in ``keys``, in that order (those present only). */
+    @NonCPS
+    static Map only(Map data, List<String> keys) {
+        Map kept = [:]
+        for (String key in keys) {
+            if (data.containsKey(key)) {
+                kept[key] = data[key]
+            }
+        }
+        return kept
     }
 
 }
