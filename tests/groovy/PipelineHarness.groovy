@@ -8,7 +8,8 @@
 //   {"name", "result", "stages": [[name, status]], "calls": [...], "log": [...], "files": {...}}
 // Semantics kept from Jenkins: a failed stage skips the stages after it; `when` is decided
 // before the agent/input/options with beforeAgent/beforeInput/beforeOptions, else after them;
-// a declined input aborts the build; post conditions run in Jenkins' order by result; the
+// a declined input aborts the build and runs no post of its stage (only a stage whose input,
+// options and agent succeeded runs its own post); post conditions run in Jenkins' order by result; the
 // checkout's env (GIT_BRANCH, ...) is set inside a stage's agent only.
 import groovy.json.JsonOutput
 import groovy.json.JsonSlurper
@@ -449,6 +450,10 @@ class Harness {
         }
         String result = 'SUCCESS'
         boolean agentTaken = stage.agent != null
+        // ModelInterpreter runs a non-parallel stage's post inside its input, options and agent
+        // (executeSingleStage, or evaluateSequentialStages for a parent of stages): a declined
+        // or expired input, or a when that skips the stage, runs no post of that stage.
+        boolean entered = false
         Map<String, String> checkout = [:]
         try {
             if (stage.options) { record('options', [stage: stage.name, options: stage.options]) }
@@ -467,6 +472,7 @@ class Harness {
                     result = 'SKIPPED'
                     return
                 }
+                entered = true
                 stageResults.add([stage.name, 'RUNNING'])
                 int index = stageResults.size() - 1
                 if (stage.stages != null) {
@@ -505,8 +511,10 @@ class Harness {
                 stageResults.add([stage.name, result])
             }
         }
-        env.with(checkout) {
-            runPost(stage.post, result == 'SUCCESS' ? currentBuild.getCurrentResult() : result)
+        if (entered) {
+            env.with(checkout) {
+                runPost(stage.post, result == 'SUCCESS' ? currentBuild.getCurrentResult() : result)
+            }
         }
         return result == 'SUCCESS'
     }
