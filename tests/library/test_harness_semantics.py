@@ -137,3 +137,45 @@ def test_skip_default_checkout_and_the_git_step(tmp_path: Path) -> None:
     assert run["result"] == "SUCCESS", run["log"]
     assert run["log"] == ["before: null", "returned: origin/main", "after: null"]
     assert [c["step"] for c in run["calls"] if c["step"] in ("checkout", "git")] == ["git"]
+
+
+DECLINED = """\
+pipeline {
+    agent none
+    stages {
+        stage('approve') {
+            input {
+                message 'go?'
+            }
+            steps {
+                echo 'approved'
+            }
+            post {
+                aborted { echo 'stage aborted' }
+                always { echo 'stage always' }
+            }
+        }
+    }
+    post {
+        aborted { echo 'build aborted' }
+    }
+}
+"""
+
+
+def test_a_declined_input_runs_no_post_of_its_stage(tmp_path: Path) -> None:
+    """ModelInterpreter.evaluateStage asks the input (stageInput) outside executeSingleStage,
+    which alone runs a non-parallel stage's post: a declined or expired input aborts the build,
+    and only the top-level post runs."""
+    runs = run_cases(
+        [
+            case("declined", script=DECLINED, inputs={"approve": "reject"}),
+            case("approved", script=DECLINED),
+        ],
+        tmp_path,
+    )
+    declined = runs["declined"]
+    assert declined["result"] == "ABORTED"
+    assert "stage aborted" not in declined["log"] and "stage always" not in declined["log"]
+    assert declined["log"][-1] == "build aborted"
+    assert runs["approved"]["log"] == ["approved", "stage always"]
