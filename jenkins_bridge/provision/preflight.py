@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from jenkins_bridge.descriptor.model import Service
 from jenkins_bridge.descriptor.schema import LIBRARY_NAME
@@ -10,18 +10,98 @@ from jenkins_bridge.errors import BridgeError
 from jenkins_bridge.jenkins.client import Plugin
 from jenkins_bridge.render.job_config import SharedLibrary
 
-BASE_PLUGINS = (
-    "cloudbees-folder",
-    "workflow-job",
-    "workflow-cps",
-    "git",
-    "pipeline-model-definition",
-    "credentials-binding",
-    "timestamper",
-)
-MULTIBRANCH_PLUGINS = ("workflow-multibranch", "branch-api")
-# FolderLibraries / LibraryConfiguration, and the @Library annotation itself
+# FolderLibraries / LibraryConfiguration, the @Library annotation and libraryResource
 LIBRARY_PLUGIN = "pipeline-groovy-lib"
+CORE = "core"  # steps and symbols of Jenkins core itself: nothing to install
+DECLARATIVE = "pipeline-model-definition"
+
+# declarative's own directives and conditions
+_DECLARATIVE_NAMES = (
+    "pipeline",
+    "agent",
+    "any",
+    "none",
+    "label",
+    "options",
+    "triggers",
+    "parameters",
+    "environment",
+    "stages",
+    "steps",
+    "post",
+    "always",
+    "success",
+    "failure",
+    "fixed",
+    "regression",
+    "aborted",
+    "cleanup",
+    "changed",
+    "unsuccessful",
+    "when",
+    "branch",
+    "expression",
+    "not",
+    "allOf",
+    "anyOf",
+    "beforeAgent",
+    "beforeInput",
+    "beforeOptions",
+    "message",
+    "ok",
+    "submitter",
+    "skipDefaultCheckout",
+)
+
+# The plugin of every step, directive and symbol the library (vars/, src/) and the generated
+# Jenkinsfiles call: one missing fails every build ("No such DSL method 'readJSON'"), after
+# apply said all was well. tests/provision/test_preflight.py finds every call in the library
+# and the golden Jenkinsfiles and checks that it is listed here.
+STEP_PLUGINS: Mapping[str, str] = {
+    # pipeline-utility-steps: pipeline-model-definition does not depend on it
+    "readJSON": "pipeline-utility-steps",
+    "readYaml": "pipeline-utility-steps",
+    "writeJSON": "pipeline-utility-steps",
+    "withCredentials": "credentials-binding",
+    "string": "credentials-binding",  # also a `parameters` type of core
+    "usernamePassword": "credentials-binding",
+    "node": "workflow-durable-task-step",
+    "sh": "workflow-durable-task-step",
+    "echo": "workflow-basic-steps",
+    "error": "workflow-basic-steps",
+    "unstable": "workflow-basic-steps",
+    "readFile": "workflow-basic-steps",
+    "writeFile": "workflow-basic-steps",
+    "fileExists": "workflow-basic-steps",
+    "deleteDir": "workflow-basic-steps",
+    "withEnv": "workflow-basic-steps",
+    "timeout": "workflow-basic-steps",
+    "mail": "workflow-basic-steps",
+    "archiveArtifacts": "workflow-basic-steps",  # core's ArtifactArchiver through CoreStep
+    "stage": "pipeline-stage-step",
+    "input": "pipeline-input-step",
+    "checkout": "workflow-scm-step",
+    "git": "git",
+    "timestamps": "timestamper",
+    "libraryResource": LIBRARY_PLUGIN,
+    "library": LIBRARY_PLUGIN,  # this repository's own Jenkinsfile loads the library so
+    "legacySCM": LIBRARY_PLUGIN,
+    "buildDiscarder": CORE,
+    "logRotator": CORE,
+    "pollSCM": CORE,
+    "cron": CORE,
+    "booleanParam": CORE,
+    "choice": CORE,
+    "text": CORE,
+    "password": CORE,
+    "disableConcurrentBuilds": "workflow-job",
+    **dict.fromkeys(_DECLARATIVE_NAMES, DECLARATIVE),
+}
+# The job types' own plugins, then every plugin a step needs (pipeline-groovy-lib is checked
+# with the library: a descriptor may load another library).
+JOB_PLUGINS = ("cloudbees-folder", "workflow-job", "workflow-cps", "git", DECLARATIVE)
+MULTIBRANCH_PLUGINS = ("workflow-multibranch", "branch-api")
+BASE_PLUGINS = tuple(sorted({*JOB_PLUGINS, *STEP_PLUGINS.values()} - {CORE, LIBRARY_PLUGIN}))
 
 
 class MissingPlugins(BridgeError):

@@ -35,6 +35,10 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "pipeline-stage-step": "322.vecffa_99f371c",
     "docker-workflow": "611.v16e84da_6d3ff",
     "pipeline-groovy-lib": "752.vdddedf804e72",
+    "pipeline-utility-steps": "2.18.0",
+    "workflow-basic-steps": "1058.vcb_fc1e3a_21a_9",
+    "workflow-durable-task-step": "1371.vb_7cec8f3b_95e",
+    "workflow-scm-step": "427.v4ca_6512e7df1",
 }
 
 _LONG_NAMES = {
@@ -58,6 +62,10 @@ _LONG_NAMES = {
     "pipeline-stage-step": "Pipeline: Stage Step",
     "docker-workflow": "Docker Pipeline",
     "pipeline-groovy-lib": "Pipeline: Groovy Libraries",
+    "pipeline-utility-steps": "Pipeline Utility Steps",
+    "workflow-basic-steps": "Pipeline: Basic Steps",
+    "workflow-durable-task-step": "Pipeline: Nodes and Processes",
+    "workflow-scm-step": "Pipeline: SCM Step",
 }
 
 

@@ -153,8 +153,9 @@ def test_missing_plugins_fail_before_any_change(
         result = cli("apply", str(root), "--jenkins", emu.url)
         assert result.exit_code == 1
         assert (
-            "lacks plugins the jobs need: "
-            "credentials-binding, git, pipeline-model-definition, timestamper"
+            "lacks plugins the jobs need: credentials-binding, git, pipeline-input-step, "
+            "pipeline-model-definition, pipeline-stage-step, pipeline-utility-steps, timestamper, "
+            "workflow-basic-steps, workflow-durable-task-step, workflow-scm-step"
         ) in result.stderr
         assert emu.items == {} and emu.requests.total == 1
 
