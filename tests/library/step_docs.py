@@ -1,12 +1,17 @@
 """The ``vars/<step>.txt`` help pages, generated from ``resources/jenkinsbridge/steps.json`` (the
 table the steps themselves check their keys against), so the docs cannot drift from the code.
 
+Jenkins passes a page through the controller's markup formatter (pipeline-groovy-lib
+``UserDefinedGlobalVariable.getHelpHtml``): the default plain-text formatter escapes every tag
+and turns each newline into a line break; an HTML formatter keeps tags and joins the lines. So
+a page is plain text with no markup, one key a line, each line a sentence starting "- ":
+one entry per line under the first, entries still told apart in one paragraph under the second.
+
     .venv/bin/python -m tests.library.step_docs     # rewrite vars/*.txt
 """
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 from typing import Any
@@ -33,23 +38,18 @@ def _default(spec: dict[str, Any]) -> str:
 
 
 def render_help(step: str, spec: dict[str, Any]) -> str:
-    """The help page Jenkins shows under Pipeline Syntax (HTML) for ``step``."""
+    """The help page Jenkins shows under Pipeline Syntax for ``step`` (plain text, see above)."""
     lines = [
-        "<!-- Generated from resources/jenkinsbridge/steps.json by tests/library/step_docs.py. -->",
-        f"<p><code>{step}(key: value, ...)</code>: {html.escape(spec['summary'], quote=False)}</p>",
-        "<p>An unknown, missing or mistyped key stops the build with one message.</p>",
-        "<dl>",
+        f"{step}(key: value, ...): {spec['summary']}",
+        "",
+        "An unknown, missing or mistyped key stops the build with one message. The keys:",
+        "",
     ]
     for key, item in sorted(spec["keys"].items()):
         lines.append(
-            f"<dt><code>{key}</code> ({item['type']}, default: "
-            f"{html.escape(_default(item), quote=False)})</dt>"
+            f"- {key} ({item['type']}, default: {_default(item)}): {item['description']} "
+            f"Example: {key}: {_example(item)}"
         )
-        lines.append(
-            f"<dd>{html.escape(item['description'], quote=False)} "
-            f"Example: <code>{key}: {html.escape(_example(item), quote=False)}</code></dd>"
-        )
-    lines.append("</dl>")
     return "\n".join(lines) + "\n"
 
 
