@@ -13,6 +13,7 @@ Map call(Map config = [:]) {
          BRIDGE_ROLLBACK_TO: config.to], (List) secrets.bindings, (List) secrets.variables)
     Map data = bridge.require(outcome, "rollback of ${config.environment}")
     Map record = (Map) data.record ?: [:]
-    currentBuild.description = "${config.environment}: rolled back" + (record.digest ? ", ${record.digest} serving" : '')
+    String serving = record.digest ? ", ${record.digest} serving" : ''
+    currentBuild.description = "${config.environment}: rolled back${serving}"
     return data
 }
