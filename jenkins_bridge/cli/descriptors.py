@@ -88,30 +88,40 @@ def render(
     from jenkins_bridge.output.run import render_run
     from jenkins_bridge.output.workspace import check_tree, write_tree
 
+    target = Path(out)
+    # Services whose inputs and files are unchanged are taken from the output's cache;
+    # --force renders everything.
     counter = Counter("render")
     try:
-        run = render_run(paths, _read_plugins(plugins), workers, library, counter)
+        run = render_run(
+            paths,
+            _read_plugins(plugins),
+            workers,
+            library,
+            counter,
+            reuse=None if force else target,
+        )
     finally:
         counter.close()
     count, tree = run.services, run.tree
-    target = Path(out)
     if check:
         report = check_tree(target, tree, force=force)
-        data = {"stale": sorted(report.diffs), "services": count}
+        data = {"stale": sorted(report.diffs), "services": count, "reused": run.reused}
         if report.clean:
-            return Outcome("ok", data, f"{out} is up to date ({len(tree.artifacts)} files)")
+            files = len(tree.artifacts) + len(tree.carried)
+            return Outcome("ok", data, f"{out} is up to date ({files} files)")
         text = "".join(report.diffs[p] for p in sorted(report.diffs))
         text += f"{len(report.diffs)} file(s) in {out} differ from the descriptors; run render"
         return Outcome("changes", {**data, "diff": text}, text, exit_code=EXIT_CHANGES)
     try:
-        written = write_tree(target, tree, force=force)
+        written = write_tree(target, tree, force=force, cache=run.cache)
     except OSError as exc:
         where = exc.filename if exc.filename is not None else out
         raise BridgeError(f"cannot write to {where}: {exc.strerror or exc}") from exc
     kept = [f"kept {k.path}: {k.reason}" for k in written.kept]
     return Outcome(
         "ok",
-        {"services": count, **written.as_data()},
+        {"services": count, "reused": run.reused, **written.as_data()},
         "\n".join(
             [
                 *kept,

@@ -23,7 +23,7 @@ def add_manifest(tree: RenderedTree) -> None:
     """Add the manifest listing every artifact already in ``tree``."""
     entries = [
         {"path": a.path, "kind": a.kind, "sha256": a.sha256, "source": a.source}
-        for a in tree.artifacts.values()
+        for a in tree.entries()
     ]
     tree.add(Artifact(MANIFEST, manifest_text(entries), "manifest"))
 

@@ -1,11 +1,17 @@
 """The one entry point from descriptor paths to the tree render writes: load, validate and
-render every descriptor (in several processes for large runs), then add the manifest."""
+render every descriptor (in several processes for large runs), then add the manifest.
+
+Given the output directory, a run takes from its cache the services whose inputs and files
+are unchanged (``incremental``) and renders only the others; the tree is the same, byte for
+byte, as a full render's."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from jenkins_bridge.descriptor.loading import (
     DescriptorFile,
@@ -15,10 +21,23 @@ from jenkins_bridge.descriptor.loading import (
     load_files,
     locate,
 )
+from jenkins_bridge.descriptor.model import Receiver
 from jenkins_bridge.errors import InvalidDescriptors
+from jenkins_bridge.output.confined import ConfinedDir
+from jenkins_bridge.output.incremental import (
+    CachedService,
+    OutputStat,
+    RenderCache,
+    carry_over,
+    fingerprints,
+    read_cache,
+    run_key,
+    still_in_place,
+)
 from jenkins_bridge.output.manifest import add_manifest
 from jenkins_bridge.render.artifacts import (
     Artifact,
+    ArtifactDigest,
     RenderedTree,
     render_alert_routes,
     render_folders,
@@ -34,18 +53,23 @@ from jenkins_bridge.workers import map_chunks
 class RenderRun:
     services: int  # how many descriptors were rendered
     tree: RenderedTree  # every artifact and the manifest
+    cache: RenderCache  # what to keep beside the output for the next run
+    reused: int = 0  # services taken from the previous run's cache
+
+
+# (descriptor file, its artifacts, its alert routing) for each service a chunk rendered
+Rendered = list[tuple[Path, list[Artifact], AlertRouting | None]]
 
 
 def _load_and_render(
     files: Sequence[DescriptorFile], plugins: PluginVersions | None
-) -> tuple[LoadedFiles, list[Artifact], list[AlertRouting]]:
+) -> tuple[LoadedFiles, Rendered]:
     loaded = load_files(files)
-    artifacts: list[Artifact] = []
-    routings: list[AlertRouting] = []  # teams' Alertmanager routes need the whole run
+    rendered: Rendered = []
     if not loaded.problems:  # a chunk with problems fails the whole run: skip the work
         for service in loaded.services():
             try:
-                artifacts.extend(render_service(service, plugins))
+                artifacts = render_service(service, plugins)
             except TooLargeForJenkins as refused:  # render is pure: it is placed here
                 by_path = {f.path: f for f in files}
                 loaded.problems.append(refused.at(*locate(by_path[service.path], refused.part)))
@@ -53,10 +77,47 @@ def _load_and_render(
             except InvalidDescriptors as refused:  # data, so it crosses the process pool
                 loaded.problems.extend(refused.problems())
                 continue
-            routing = alert_routing(service)
-            if routing is not None:
-                routings.append(routing)
-    return loaded, artifacts, routings
+            rendered.append((service.path, artifacts, alert_routing(service)))
+    return loaded, rendered
+
+
+def _summary(data: dict[str, Any]) -> dict[str, Any]:
+    """The part of a descriptor's data the checks across files read (``check_chunks``)."""
+    metadata = data["metadata"]
+    summary: dict[str, Any] = {"metadata": {"team": metadata["team"], "name": metadata["name"]}}
+    receivers = data.get("monitoring", {}).get("alerts", {}).get("receivers")
+    if receivers:
+        summary["monitoring"] = {"alerts": {"receivers": receivers}}
+    return summary
+
+
+def _routing(raw: dict[str, Any] | None) -> AlertRouting | None:
+    if raw is None:
+        return None
+    return AlertRouting(raw["team"], raw["service"], Receiver(**raw["receiver"]), raw["origin"])
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def _carried_chunk(entries: Sequence[tuple[DescriptorFile, CachedService]]) -> LoadedFiles:
+    """The cached services as a chunk the checks across files read like a loaded one."""
+    chunk = LoadedFiles([], [], {})
+    for descriptor, cached in entries:
+        path = descriptor.path
+        chunk.records.append((cached.summary, path, descriptor.origin))
+        chunk.name_positions[path] = _tuples(cached.positions["name"])
+        chunk.team_positions[path] = _tuples(cached.positions["team"])
+        chunk.governed_by[path] = _tuples(cached.positions["governed_by"])
+    return chunk
+
+
+def _options(plugins: PluginVersions | None, library: SharedLibrary | None) -> dict[str, Any]:
+    return {
+        "plugins": dict(plugins or {}),
+        "library": dataclasses.asdict(library) if library is not None else None,
+    }
 
 
 def render_run(
@@ -65,27 +126,96 @@ def render_run(
     workers: int | None = None,
     library: SharedLibrary | None = None,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    reuse: Path | None = None,
 ) -> RenderRun:
     """Load, validate and render every descriptor under ``paths``; raise every problem at once.
 
     Large runs load and render in several processes (``workers``: default one per CPU, at
     most 4); the checks across files and the manifest are done here, so the result is the
     same, byte for byte, whatever the worker count. ``progress(done, total)`` counts
-    descriptors as parallel chunks finish.
+    descriptors as parallel chunks finish. ``reuse``: the output directory whose cache may
+    stand in for services whose inputs and files did not change.
     """
-    chunks = map_chunks(
-        _load_and_render, discover(paths), plugins, workers=workers, progress=progress
-    )
-    check_chunks([loaded for loaded, _, _ in chunks])
+    files = discover(paths)
+    key = run_key(files, _options(plugins, library))
+    prints = fingerprints(files)
+    previous = _previous(reuse, key)
+    carried: list[tuple[DescriptorFile, CachedService]] = []
+    changed: list[DescriptorFile] = files
+    if previous is not None:
+        now = OutputStat(reuse) if reuse is not None else None
+        changed = []
+        for descriptor in files:
+            cached = previous.services.get(descriptor.key)
+            if (
+                cached is not None
+                and now is not None
+                and prints[descriptor.key] == cached.fingerprint
+                and still_in_place(previous, (str(a[0]) for a in cached.artifacts), now)
+            ):
+                carried.append((descriptor, cached))
+            else:
+                changed.append(descriptor)
+    chunks = map_chunks(_load_and_render, changed, plugins, workers=workers, progress=progress)
+    loaded_chunks = [loaded for loaded, _ in chunks]
+    if carried:
+        try:
+            check_chunks([*loaded_chunks, _carried_chunk(carried)])
+        except InvalidDescriptors:
+            # Report exactly what a full run reports (the order of files decides which of
+            # two definitions is named first).
+            return render_run(paths, plugins, workers, library, progress)
+    else:
+        check_chunks(loaded_chunks)
+    cache = RenderCache(key)
     tree = RenderedTree()
     teams: list[str] = []
-    for loaded, artifacts, _ in chunks:
-        for artifact in artifacts:
-            tree.add(artifact)
+    routings: list[AlertRouting] = []
+    for loaded, rendered in chunks:
+        by_path = {path: (data, origin) for data, path, origin in loaded.records}
+        keys = {descriptor.path: descriptor.key for descriptor in changed}
+        for path, artifacts, routing in rendered:
+            for artifact in artifacts:
+                tree.add(artifact)
+            if routing is not None:
+                routings.append(routing)
+            fingerprint = prints.get(keys[path])
+            if fingerprint is not None:
+                cache.services[keys[path]] = CachedService(
+                    fingerprint,
+                    _summary(by_path[path][0]),
+                    {
+                        "name": loaded.name_positions[path],
+                        "team": loaded.team_positions[path],
+                        "governed_by": loaded.governed_by[path],
+                    },
+                    dataclasses.asdict(routing) if routing is not None else None,
+                    [[a.path, a.kind, a.sha256, a.source] for a in artifacts],
+                )
         teams.extend(data["metadata"]["team"] for data, _, _ in loaded.records)
+    for descriptor, cached in carried:
+        for entry, kind, sha256, source in cached.artifacts:
+            tree.carry(ArtifactDigest(str(entry), str(kind), str(sha256), source))
+        routing = _routing(cached.routing)
+        if routing is not None:
+            routings.append(routing)
+        teams.append(cached.summary["metadata"]["team"])
+        cache.services[descriptor.key] = cached
+    if previous is not None:
+        carry_over(cache, previous, tree.carried)
     for artifact in render_folders(teams, plugins, library):
         tree.add(artifact)
-    for artifact in render_alert_routes(r for _, _, routings in chunks for r in routings):
+    # Teams' routes list their services in name order, whatever order they came in.
+    for artifact in render_alert_routes(routings):
         tree.add(artifact)
     add_manifest(tree)
-    return RenderRun(len(teams), tree)
+    return RenderRun(len(teams), tree, cache, len(carried))
+
+
+def _previous(reuse: Path | None, key: str) -> RenderCache | None:
+    if reuse is None:
+        return None
+    with ConfinedDir(reuse) as root:
+        cache = read_cache(root)
+    return cache if cache is not None and cache.run == key else None

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from jenkins_bridge.errors import BridgeError, Interrupted, Problem
 from jenkins_bridge.output.confined import ConfinedDir, Found
+from jenkins_bridge.output.incremental import CACHE, CACHE_GITIGNORE, RenderCache, record_output
 from jenkins_bridge.output.manifest import (
     MANIFEST,
     ManifestEntry,
@@ -62,7 +63,7 @@ def _leftovers(
     """The previous manifest's files no artifact of ``tree`` replaces, in path order (each is
     read when reached, so a caller may remove the one before)."""
     for path, entry in sorted(previous.entries.items()):
-        if path in tree.artifacts:
+        if path in tree.artifacts or path in tree.carried:
             continue
         found, data = root.read(path)
         yield _Leftover(path, entry, found, data, _removal_verdict(entry, found, data, force))
@@ -118,18 +119,27 @@ def _folders(paths: Iterable[str]) -> set[str]:
     return folders
 
 
-def write_tree(out: Path, tree: RenderedTree, *, force: bool = False) -> WriteReport:
+def write_tree(
+    out: Path, tree: RenderedTree, *, force: bool = False, cache: RenderCache | None = None
+) -> WriteReport:
     """Make ``out`` hold ``tree``; remove what an earlier render wrote and this one did not.
 
     Only regular files inside ``out`` are written, never through a link (see ``confined``).
     A file the old manifest lists is removed only if it is still exactly what was rendered
-    (its sha256), unless ``force``. Order: artifacts, removals, then the manifest, so an
-    interrupted run leaves a tree that ``--check`` and the next render see as stale.
+    (its sha256), unless ``force``. Order: the old cache goes first, then artifacts, removals,
+    the manifest and last the new ``cache`` (what the next run may reuse), so an interrupted
+    run leaves a tree that ``--check`` and the next render see as stale and render again.
+    Carried artifacts (``tree.carried``) were checked in place by the run: not read again.
     """
     report = WriteReport()
     try:
         with ConfinedDir(out, create=True) as root:
+            root.remove(CACHE)
             _write(root, tree, force, report)
+            if cache is not None:
+                record_output(cache, out, (p for p in tree.artifacts if p != MANIFEST))
+                root.write(*CACHE_GITIGNORE)
+                root.write(CACHE, cache.to_json().encode("utf-8"))
     except KeyboardInterrupt:
         raise RenderInterrupted(report) from None
     return report
@@ -161,7 +171,10 @@ def _write(root: ConfinedDir, tree: RenderedTree, force: bool, report: WriteRepo
             pending.append((path, data))
     if refusals:
         raise UnsafeOutput(root.root, sorted(refusals.items()))
-    for folder in sorted(_folders([*tree.artifacts, *previous.entries])):
+    report.unchanged.extend(sorted(tree.carried))
+    # A run that was stopped left no cache, so where files are carried none was stopped.
+    stale = [path for path in previous.entries if path not in tree.carried]
+    for folder in sorted(_folders([*tree.artifacts, *stale])):
         report.cleaned.extend(root.remove_temporaries(folder))
     for path, data in pending:
         root.write(path, data)

@@ -40,14 +40,33 @@ class Artifact:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class ArtifactDigest:
+    """An artifact an earlier run rendered from the same inputs and left in place: known by
+    its digest, its text not rendered again."""
+
+    path: str
+    kind: str
+    sha256: str
+    source: str | None
+
+
 @dataclass
 class RenderedTree:
-    """Relative path -> artifact, in the order they were rendered."""
+    """Relative path -> artifact, in the order they were rendered; ``carried``: those taken
+    unchanged from an earlier run."""
 
     artifacts: dict[str, Artifact] = field(default_factory=dict)
+    carried: dict[str, ArtifactDigest] = field(default_factory=dict)
 
     def add(self, artifact: Artifact) -> None:
         self.artifacts[artifact.path] = artifact
+
+    def carry(self, artifact: ArtifactDigest) -> None:
+        self.carried[artifact.path] = artifact
+
+    def entries(self) -> list[Artifact | ArtifactDigest]:
+        return [*self.artifacts.values(), *self.carried.values()]
 
 
 def render_service(service: Service, plugins: PluginVersions | None) -> list[Artifact]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from conftest import GOLDEN, ROOT
 
 from jenkins_bridge import __version__
+from jenkins_bridge.output.incremental import CACHE_FOLDER
 
 
 def test_version_and_module_entry_point() -> None:
@@ -91,7 +92,8 @@ def test_manifest_lists_every_artifact_with_its_hash(cli, tmp_path: Path) -> Non
     manifest = json.loads((out / "manifest.json").read_text())
     paths = {entry["path"] for entry in manifest["artifacts"]}
     on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
-    assert paths == on_disk - {"manifest.json"}
+    cache = {p.relative_to(out).as_posix() for p in (out / CACHE_FOLDER).iterdir()}
+    assert paths == on_disk - {"manifest.json"} - cache
     for entry in manifest["artifacts"]:
         digest = hashlib.sha256((out / entry["path"]).read_bytes()).hexdigest()
         assert digest == entry["sha256"]
@@ -106,7 +108,8 @@ def test_render_is_byte_identical_across_runs_and_cwd(tmp_path: Path) -> None:
         subprocess.run(
             [*command, "-o", str(out)], cwd=cwd, env=env, check=True, capture_output=True
         )
-        outputs.append({p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()})
+        files = [p for p in out.rglob("*") if p.is_file() and CACHE_FOLDER not in p.parts]
+        outputs.append({p.relative_to(out): p.read_bytes() for p in files})
     assert outputs[0] == outputs[1]
 
 

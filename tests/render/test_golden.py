@@ -15,6 +15,7 @@ from conftest import GOLDEN, CliResult
 
 from jenkins_bridge.descriptor import load_services
 from jenkins_bridge.errors import InvalidDescriptors
+from jenkins_bridge.output.incremental import CACHE_FOLDER
 from jenkins_bridge.output.run import render_run
 
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -34,10 +35,11 @@ def _staged(case: Path, tmp_path: Path) -> Path:
 
 
 def _files(root: Path) -> dict[str, str]:
+    """The rendered files (render's cache is not output: it is this machine's)."""
     return {
         p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
         for p in sorted(root.rglob("*"))
-        if p.is_file()
+        if p.is_file() and CACHE_FOLDER not in p.relative_to(root).parts
     }
 
 

@@ -1,0 +1,264 @@
+"""What lets ``render`` redo only the services whose inputs changed: a fingerprint of each
+descriptor's inputs and a cache, kept in the output directory, of what each one produced.
+
+A service is taken from the cache only when everything that can change its files is the
+same: its descriptor's bytes, every ``_defaults.yaml`` that governs it, the tool (version,
+code and templates), the run's options and the list of descriptors; and each file it wrote
+is still the one render left there (same inode, size and modification time, under folders
+that are still the same folders). Anything else, or a cache that is missing, foreign or
+unreadable, means a full render. The cache is input to check, never trusted: a wrong entry
+costs a re-render, never a stale file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jenkins_bridge import __version__
+from jenkins_bridge.descriptor.loading import DEFAULTS_FILE, DescriptorFile
+from jenkins_bridge.descriptor.yamlsource import MAX_BYTES
+from jenkins_bridge.output.confined import ConfinedDir
+
+# In a folder of its own that tells git to ignore it (as mypy's and ruff's caches do): a
+# rendered tree is often committed, and what the cache records (inodes, times) is this
+# machine's alone.
+CACHE_FOLDER = ".jenkins-bridge-cache"
+CACHE = f"{CACHE_FOLDER}/render.json"
+CACHE_GITIGNORE = (
+    f"{CACHE_FOLDER}/.gitignore",
+    b"# jenkins-bridge render's cache: not output\n*\n",
+)
+_FORMAT = "jenkins-bridge-render-cache/1"
+_PACKAGE = Path(__file__).resolve().parent.parent
+
+
+def _tool_digest() -> str:
+    """The tool's own inputs to rendering: its version and every module and template of the
+    package (an editable install changes them without a new version)."""
+    digest = hashlib.sha256(__version__.encode())
+    for folder, dirs, files in os.walk(_PACKAGE):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith((".py", ".j2", ".json", ".yaml")):
+                path = os.path.join(folder, name)
+                digest.update(os.path.relpath(path, _PACKAGE).encode() + b"\0")
+                with open(path, "rb") as handle:
+                    digest.update(handle.read())
+    return digest.hexdigest()
+
+
+def run_key(files: Sequence[DescriptorFile], options: Mapping[str, Any]) -> str:
+    """What every service of a run shares: the tool, the options and the list of descriptors
+    (a descriptor added or removed changes the checks across files and the team files)."""
+    digest = hashlib.sha256(_tool_digest().encode())
+    digest.update(json.dumps(options, sort_keys=True, default=str).encode())
+    for descriptor in files:
+        digest.update(f"\0{descriptor.key}\0{descriptor.origin}\0{descriptor.path}".encode())
+    return digest.hexdigest()
+
+
+def _read_regular(path: str) -> bytes | None:
+    """The bytes of a regular file (never a FIFO or device, never more than the loader reads);
+    None for anything else, which the loader then reports."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
+            return None
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+class _DefaultsChain:
+    """The ``_defaults.yaml`` files above each folder, up to where defaults start to govern
+    (the repository, else the folder given): their bytes, or that there is none."""
+
+    def __init__(self) -> None:
+        self._digests: dict[tuple[str, str], bytes] = {}
+
+    def digest(self, folder: str, root: str) -> bytes:
+        cached = self._digests.get((folder, root))
+        if cached is not None:
+            return cached
+        outer = b""
+        if folder != root and _within(folder, root):
+            outer = self.digest(os.path.dirname(folder), root)
+        real = os.path.join(folder, DEFAULTS_FILE)
+        own = b"-" if not os.path.lexists(real) else (_read_regular(real) or b"?unreadable")
+        value = hashlib.sha256(outer + real.encode() + b"\0" + own).digest()
+        self._digests[(folder, root)] = value
+        return value
+
+
+def _within(real: str, folder: str) -> bool:
+    return real == folder or real.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _scope(descriptor: DescriptorFile) -> tuple[str, str]:
+    """The folder whose ``_defaults.yaml`` chain governs ``descriptor`` and where the chain
+    starts, by the loader's rule (``loading._GoverningCache.of``): the folder the entry is in
+    (not where a link leads), up to its repository, else the folder given."""
+    folder = os.path.realpath(descriptor.path.parent)
+    top = descriptor.top or folder
+    root = descriptor.root if descriptor.root and _within(folder, descriptor.root) else top
+    return folder, root if _within(folder, root) else folder
+
+
+def fingerprints(files: Sequence[DescriptorFile]) -> dict[str, str | None]:
+    """Each descriptor's input fingerprint by its key; None where it cannot be read (it is
+    then loaded, and its problem reported, as in a full render)."""
+    chain = _DefaultsChain()
+    found: dict[str, str | None] = {}
+    for descriptor in files:
+        data = _read_regular(descriptor.key or str(descriptor.path))
+        if data is None:
+            found[descriptor.key] = None
+            continue
+        folder, root = _scope(descriptor)
+        digest = hashlib.sha256(chain.digest(folder, root))
+        digest.update(descriptor.origin.encode() + b"\0" + data)
+        found[descriptor.key] = digest.hexdigest()
+    return found
+
+
+FileStat = tuple[int, int, int]  # size, mtime_ns, inode
+
+
+@dataclass
+class CachedService:
+    """What one descriptor gave last time: enough to repeat the checks across files and the
+    team files without loading it, and the files it produced."""
+
+    fingerprint: str
+    summary: dict[str, Any]  # the data the checks across files read (``LoadedFiles`` record)
+    positions: dict[str, Any]  # name and team positions, governing _defaults.yaml files
+    routing: dict[str, Any] | None  # its AlertRouting as plain data
+    artifacts: list[list[str | None]]  # [path, kind, sha256, source]
+
+
+@dataclass
+class RenderCache:
+    run: str
+    services: dict[str, CachedService] = field(default_factory=dict)
+    files: dict[str, FileStat] = field(default_factory=dict)  # artifact path -> stat
+    folders: dict[str, int] = field(default_factory=dict)  # folder path -> inode
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "format": _FORMAT,
+                "run": self.run,
+                "services": {
+                    key: [s.fingerprint, s.summary, s.positions, s.routing, s.artifacts]
+                    for key, s in self.services.items()
+                },
+                "files": self.files,
+                "folders": self.folders,
+            },
+            separators=(",", ":"),
+        )
+
+
+def read_cache(root: ConfinedDir) -> RenderCache | None:
+    """The cache an earlier render left, or None when there is none usable (then everything
+    is rendered)."""
+    if not root.exists:
+        return None
+    _, data = root.read(CACHE)
+    if data is None:
+        return None
+    try:
+        raw = json.loads(data)
+        if raw.get("format") != _FORMAT:
+            return None
+        cache = RenderCache(str(raw["run"]))
+        for key, (fingerprint, summary, positions, routing, artifacts) in raw["services"].items():
+            cache.services[key] = CachedService(fingerprint, summary, positions, routing, artifacts)
+        cache.files = {path: (int(a), int(b), int(c)) for path, (a, b, c) in raw["files"].items()}
+        cache.folders = {path: int(inode) for path, inode in raw["folders"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return cache
+
+
+def _folders_of(path: str) -> Iterable[str]:
+    parts = path.split("/")[:-1]
+    return ("/".join(parts[: i + 1]) for i in range(len(parts)))
+
+
+class OutputStat:
+    """What lies in the output now, by ``lstat`` (never following a link), memoised."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = str(out)
+        self._folders: dict[str, int | None] = {}
+
+    def folder(self, path: str) -> int | None:
+        if path not in self._folders:
+            try:
+                info = os.lstat(os.path.join(self.out, path))
+                self._folders[path] = info.st_ino if stat.S_ISDIR(info.st_mode) else None
+            except OSError:
+                self._folders[path] = None
+        return self._folders[path]
+
+    def file(self, path: str) -> FileStat | None:
+        try:
+            info = os.lstat(os.path.join(self.out, path))
+        except OSError:
+            return None
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        return (info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+def still_in_place(cache: RenderCache, paths: Iterable[str], now: OutputStat) -> bool:
+    """Whether each of ``paths`` is still the file the last render left (and its folders the
+    same folders, so none became a link)."""
+    for path in paths:
+        recorded = cache.files.get(path)
+        if recorded is None or now.file(path) != recorded:
+            return False
+        for folder in _folders_of(path):
+            inode = cache.folders.get(folder)
+            if inode is None or now.folder(folder) != inode:
+                return False
+    return True
+
+
+def carry_over(cache: RenderCache, previous: RenderCache, paths: Iterable[str]) -> None:
+    """Keep what ``previous`` noted of files this run carries (they were checked in place)."""
+    for path in paths:
+        cache.files[path] = previous.files[path]
+        for folder in _folders_of(path):
+            cache.folders[folder] = previous.folders[folder]
+
+
+def record_output(cache: RenderCache, out: Path, paths: Iterable[str]) -> None:
+    """Note the files as render left them (after writing) and their folders."""
+    now = OutputStat(out)
+    for path in paths:
+        current = now.file(path)
+        if current is None:
+            continue
+        cache.files[path] = current
+        for folder in _folders_of(path):
+            inode = now.folder(folder)
+            if inode is not None:
+                cache.folders[folder] = inode

@@ -1,0 +1,273 @@
+"""``render`` and ``render --check`` after an edit redo only what the edit can change, and give
+exactly what a full render gives: byte for byte, across edits to a descriptor, a
+``_defaults.yaml``, the options, a template and the tool version; anything they cannot trust
+(no cache, a foreign or broken one, ``--force``, a file edited or replaced under the output)
+falls back to rendering, never to a stale file."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from jenkins_bridge.output.incremental import CACHE, CACHE_FOLDER
+from tests.conftest import ROOT, CliResult, write_numbered_services, write_service
+
+Cli = Callable[..., CliResult]
+
+
+def snapshot(out: Path) -> dict[str, bytes]:
+    """Every file under ``out`` but the cache, by relative path."""
+    files = {}
+    for folder, _, names in os.walk(out):
+        for name in names:
+            path = Path(folder, name)
+            rel = path.relative_to(out).as_posix()
+            if not rel.startswith(CACHE_FOLDER + "/"):
+                files[rel] = path.read_bytes()
+    return files
+
+
+@pytest.fixture
+def descriptors(tmp_path: Path) -> Path:
+    """The bundled examples (defaults chains, locks, monitoring, images) and a few more."""
+    root = tmp_path / "descriptors"
+    shutil.copytree(ROOT / "examples", root)
+    write_numbered_services(root / "extra", 6, teams=2)
+    return root
+
+
+def render(cli: Cli, descriptors: Path, out: Path, *options: str) -> CliResult:
+    result = cli("--output", "json", "render", str(descriptors), "-o", str(out), *options)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    return result
+
+
+def assert_same_as_full(cli: Cli, descriptors: Path, out: Path, *options: str) -> set[str]:
+    """Render incrementally into ``out`` and in full into a new folder; the trees must be
+    identical. Returns what the incremental run wrote."""
+    before = snapshot(out)
+    written = set(render(cli, descriptors, out, *options).json()["data"]["written"])
+    full = out.parent / f"{out.name}-full"
+    shutil.rmtree(full, ignore_errors=True)
+    render(cli, descriptors, full, *options)
+    after = snapshot(out)
+    assert after == snapshot(full)
+    changed = {p for p in after if before.get(p) != after[p]}
+    assert written == changed, "render rewrote files that did not change, or missed some"
+    return written
+
+
+def test_unchanged_inputs_reuse_every_service(cli: Cli, descriptors: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    assert (out / CACHE).is_file()
+    subprocess.run(["git", "init", "-q", str(out)], check=True)
+    ignored = subprocess.run(
+        ["git", "-C", str(out), "status", "--porcelain", "--ignored", "--untracked-files=all"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert f"!! {CACHE_FOLDER}/" in ignored and f"?? {CACHE}" not in ignored
+    result = render(cli, descriptors, out).json()["data"]
+    assert result["written"] == [] and result["reused"] == result["services"]
+    check = cli("--output", "json", "render", "--check", str(descriptors), "-o", str(out))
+    assert check.exit_code == 0, check.stdout
+
+
+def test_descriptor_edit_rewrites_only_that_service(
+    cli: Cli, descriptors: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    target = descriptors / "extra" / "team-1" / "svc-3.yaml"
+    target.write_text(target.read_text().replace("make test-3", "make test-3 check"))
+    written = assert_same_as_full(cli, descriptors, out)
+    assert written == {"team-1/svc-3/Jenkinsfile", "team-1/svc-3/config.xml", "manifest.json"}
+    # and only that service was rendered: every other one came from the cache
+    target.write_text(target.read_text().replace("check", "lint"))
+    data = render(cli, descriptors, out).json()["data"]
+    assert data["reused"] == data["services"] - 1 > 0
+
+
+def test_defaults_edit_reaches_every_governed_service(
+    cli: Cli, descriptors: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    defaults = descriptors / "platform" / "_defaults.yaml"
+    defaults.write_text(defaults.read_text().replace("keepBuilds: 30", "keepBuilds: 31"))
+    written = assert_same_as_full(cli, descriptors, out)
+    assert {p.split("/")[0] for p in written} == {"platform", "manifest.json"}
+
+
+def test_new_defaults_file_in_a_folder(cli: Cli, descriptors: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    (descriptors / "extra" / "team-0" / "_defaults.yaml").write_text("pipeline: {keepBuilds: 7}\n")
+    written = assert_same_as_full(cli, descriptors, out)
+    assert {p.split("/")[0] for p in written} == {"team-0", "manifest.json"}
+
+
+def test_options_change_renders_again(cli: Cli, descriptors: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    plugins = tmp_path / "plugins.yaml"
+    plugins.write_text("workflow-job: '1400.v7fd111b_ec82f'\n")
+    assert assert_same_as_full(cli, descriptors, out, "--plugins", str(plugins))
+    plugins.write_text("workflow-job: '1401.v7fd111b_ec82f'\n")
+    assert assert_same_as_full(cli, descriptors, out, "--plugins", str(plugins))
+    repo = "https://git.example.com/platform/other-library.git"
+    assert assert_same_as_full(
+        cli, descriptors, out, "--plugins", str(plugins), "--library-repo", repo
+    )
+
+
+def test_added_and_removed_descriptors(cli: Cli, descriptors: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    (descriptors / "extra" / "team-1" / "svc-1.yaml").unlink()
+    assert_same_as_full(cli, descriptors, out)
+    write_service(descriptors / "more", "team-9", "fresh")
+    assert_same_as_full(cli, descriptors, out)
+
+
+def test_edited_output_file_is_rendered_again(cli: Cli, descriptors: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    jenkinsfile = next(out.glob("platform/portal/Jenkinsfile"))
+    jenkinsfile.write_text("edited by hand\n")
+    stale = cli("--output", "json", "render", "--check", str(descriptors), "-o", str(out))
+    assert stale.exit_code == 2 and stale.json()["data"]["stale"] == ["platform/portal/Jenkinsfile"]
+    written = assert_same_as_full(cli, descriptors, out)
+    assert written == {"platform/portal/Jenkinsfile"}
+
+
+def test_output_folder_replaced_by_a_link_is_refused_as_in_full(
+    cli: Cli, descriptors: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    moved = tmp_path / "elsewhere"
+    (out / "payments").rename(moved)
+    (out / "payments").symlink_to(moved)
+    incremental = cli("render", str(descriptors), "-o", str(out))
+    shutil.copytree(out, tmp_path / "copy", symlinks=True)
+    (tmp_path / "copy" / CACHE).unlink(missing_ok=True)
+    full = cli("render", str(descriptors), "-o", str(tmp_path / "copy"))
+    assert incremental.exit_code == full.exit_code == 1
+    assert incremental.stderr.replace(str(out), "OUT") == full.stderr.replace(
+        str(tmp_path / "copy"), "OUT"
+    )
+    assert "symbolic link" in incremental.stderr
+
+
+@pytest.mark.parametrize(
+    "cache_text",
+    ["not json", '{"format": "jenkins-bridge-render-cache/0"}', '{"format": 1, "run": []}', "[]"],
+)
+def test_foreign_or_broken_cache_means_full_render(
+    cli: Cli, descriptors: Path, tmp_path: Path, cache_text: str
+) -> None:
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    target = descriptors / "extra" / "team-0" / "svc-2.yaml"
+    target.write_text(target.read_text().replace("make test-2", "make test-2 again"))
+    (out / CACHE).write_text(cache_text)
+    assert_same_as_full(cli, descriptors, out)
+    json.loads((out / CACHE).read_text())  # a good cache again
+
+
+def test_edit_that_changes_no_output_writes_nothing(
+    cli: Cli, descriptors: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    target = descriptors / "payments" / "payments-api.yaml"
+    target.write_text(target.read_text() + "\n# a comment changes no output\n")
+    assert assert_same_as_full(cli, descriptors, out) == set()
+
+
+def test_problems_are_reported_as_a_full_run_does(
+    cli: Cli, descriptors: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    twin = descriptors / "extra" / "team-0" / "svc-4.yaml"
+    twin.write_text(twin.read_text().replace("svc-4", "svc-2"))
+    incremental = cli("render", str(descriptors), "-o", str(out))
+    shutil.copytree(out, tmp_path / "copy")
+    (tmp_path / "copy" / CACHE).unlink()
+    full = cli("render", str(descriptors), "-o", str(tmp_path / "copy"))
+    assert incremental.exit_code == full.exit_code == 1
+    assert incremental.stderr == full.stderr and "already defined" in full.stderr
+
+
+def test_check_after_an_edit_reports_what_full_check_reports(
+    cli: Cli, descriptors: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    target = descriptors / "extra" / "team-0" / "svc-0.yaml"
+    target.write_text(target.read_text().replace("make test-0", "make test-0 twice"))
+    incremental = cli("--output", "json", "render", "--check", str(descriptors), "-o", str(out))
+    (out / CACHE).unlink()
+    full = cli("--output", "json", "render", "--check", str(descriptors), "-o", str(out))
+    assert incremental.exit_code == full.exit_code == 2
+    reused = incremental.json()["data"].pop("reused")
+    assert full.json()["data"].pop("reused") == 0 < reused
+    assert incremental.json()["data"] | {"reused": 0} == full.json()["data"]
+
+
+def _copy_tool(tmp_path: Path) -> Path:
+    """A copy of the package to edit (templates, version) as an upgrade or a checkout would."""
+    site = tmp_path / "tool"
+    shutil.copytree(
+        ROOT / "jenkins_bridge", site / "jenkins_bridge", ignore=shutil.ignore_patterns("*.pyc")
+    )
+    return site
+
+
+def _render_with(site: Path, descriptors: Path, out: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "jenkins_bridge", "render", str(descriptors), "-o", str(out)],
+        env=env,
+        cwd=site,  # not the checkout: ``-m`` puts the working folder first on the path
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("edit", ["template", "version"])
+def test_template_or_version_change_renders_again(
+    descriptors: Path, tmp_path: Path, edit: str
+) -> None:
+    site = _copy_tool(tmp_path)
+    out = tmp_path / "out"
+    _render_with(site, descriptors, out)
+    if edit == "template":
+        template = site / "jenkins_bridge" / "templates" / "Jenkinsfile.j2"
+        template.write_text(template.read_text().replace("pipeline {", "pipeline { // edited", 1))
+    else:
+        init = site / "jenkins_bridge" / "__init__.py"
+        text = init.read_text()
+        init.write_text(text.replace('__version__ = "', '__version__ = "9', 1))
+        assert init.read_text() != text
+    before = snapshot(out)
+    _render_with(site, descriptors, out)
+    full = tmp_path / "full"
+    _render_with(site, descriptors, full)
+    after = snapshot(out)
+    assert after != before, "the edit changed no output: the test proves nothing"
+    assert sorted(p for p in after if after[p] != snapshot(full).get(p)) == []
