@@ -85,7 +85,7 @@ def _layers(config_xml: str) -> _Layers:
         script = script_element.text or ""
         script_element.text = _SCRIPT_PLACEHOLDER
     settings = list(_element_lines(root, 0))
-    script_text, descriptor = _split_descriptor(script)
+    script_text, descriptor = split_descriptor(script)
     return _Layers(settings, script_text.splitlines(), descriptor)
 
 
@@ -117,7 +117,7 @@ def _element_lines(element: ET.Element, depth: int) -> Iterator[str]:
     yield f"{indent}</{element.tag}>"
 
 
-def _split_descriptor(script: str) -> tuple[str, list[str]]:
+def split_descriptor(script: str) -> tuple[str, list[str]]:
     """The script without the resolved descriptor's methods, and the descriptor as lines.
 
     A script that does not carry one the way render writes it is left whole (no lines)."""

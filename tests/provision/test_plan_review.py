@@ -4,13 +4,18 @@ library settings."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import CliResult, Provisioned
+from conftest import GOLDEN, CliResult, Provisioned
 from terminal import run_in_terminal
 
+from jenkins_bridge.descriptor import load_services
+from jenkins_bridge.provision.review import flatten, split_descriptor
+from jenkins_bridge.render.jenkinsfile import render_jenkinsfile
+from jenkins_bridge.render.quoting import groovy_literals
 from jenkins_bridge.testing import JenkinsEmulator
 
 from .conftest import TOKEN, USER, write_service, write_services
@@ -121,8 +126,40 @@ def test_library_settings_come_from_controllers_yaml_and_options_override_them(
     planned = cli("plan", str(root), "--controller", "local", "--library-repo", other, *FAST)
     assert planned.exit_code == 2 and "from-option.git" in planned.stdout
     assert "library-reader" not in [line for line in planned.stdout.splitlines() if line[:1] == "-"]
+    monkeypatch.setenv("JENKINS_BRIDGE_LIBRARY_REPO", "https://git.example.com/p/from-env.git")
+    from_env = cli("plan", str(root), "--controller", "local", *FAST)
+    assert from_env.exit_code == 2 and "from-env.git" in from_env.stdout
+    monkeypatch.delenv("JENKINS_BRIDGE_LIBRARY_REPO")
     # a bad value in the file is a located usage error, not a traceback
     config.write_text(config.read_text().replace("release/2", "'bad version'"))
     bad = cli("plan", str(root), "--controller", "local", *FAST)
     assert bad.exit_code == 1 and "library.version 'bad version'" in bad.stderr
     assert str(config) in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("case", ["hostile-values", "full", "minimal"])
+def test_the_resolved_descriptor_is_read_back_exactly(case: str) -> None:
+    # Every value, quotes, backslashes and non-ASCII included, comes back from the Groovy
+    # literals as the JSON render wrote, so the key-per-line diff shows real values.
+    for service in load_services([str(GOLDEN / case)]):
+        script, lines = split_descriptor(render_jenkinsfile(service))
+        assert lines == list(flatten(json.loads(service.resolved))), service.full_name
+        assert "resolvedDescriptor() {" in script and "'{" not in script
+
+
+def test_a_descriptor_in_parts_is_read_back_whole() -> None:
+    value = {"env": {f"K{i}": "x'\\\\é" * 30 for i in range(300)}}
+    literals = groovy_literals(json.dumps(value, ensure_ascii=False))
+    parts = [literals[i : i + 200] for i in range(0, len(literals), 200)]
+    methods = "\n\n".join(
+        f"String resolvedDescriptorPart{n + 1}() {{\n    return " + " +\n        ".join(p) + "\n}"
+        for n, p in enumerate(parts)
+    )
+    calls = " +\n        ".join(f"resolvedDescriptorPart{n + 1}()" for n in range(len(parts)))
+    script = (
+        f"// x\nString resolvedDescriptor() {{\n    return {calls}\n}}\n\n"
+        f"{methods}\n\npipeline {{}}\n"
+    )
+    body, lines = split_descriptor(script)
+    assert len(parts) > 1 and lines == list(flatten(value))
+    assert "resolvedDescriptorPart" not in body and "pipeline {}" in body
