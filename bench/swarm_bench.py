@@ -42,7 +42,7 @@ deploy:
     network: host
     replicas: 2
     monitorSeconds: 3
-    proxyImage: {proxy}
+    helperImage: {proxy}
     healthTimeoutSeconds: 20
 """
 )

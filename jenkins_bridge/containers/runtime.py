@@ -409,14 +409,27 @@ class DockerRuntime:
                 return None
         return {str(k): str(v) for k, v in (network.get("Labels") or {}).items()}
 
-    def create_network(self, name: str, subnet: str, labels: Mapping[str, str]) -> None:
+    def network_subnets(self) -> dict[str, list[str]]:
+        """Every network on the engine: its name and its IPv4 subnets."""
+        with self._errors("listing networks"):
+            networks = self._client.api.networks()
+        found: dict[str, list[str]] = {}
+        for network in networks:
+            configs = (network.get("IPAM") or {}).get("Config") or []
+            subnets = [str(c.get("Subnet") or "") for c in configs]
+            found[str(network.get("Name", ""))] = [s for s in subnets if s and ":" not in s]
+        return found
+
+    def create_network(self, name: str, subnet: str | None, labels: Mapping[str, str]) -> None:
+        """A bridge network; ``subnet`` None lets the engine choose from its own pools."""
         from docker.types import IPAMConfig, IPAMPool
 
-        with self._errors(f"creating network {name} ({subnet})"):
+        pools = [IPAMPool(subnet=subnet)] if subnet else []
+        with self._errors(f"creating network {name} ({subnet or 'subnet chosen by the engine'})"):
             self._client.networks.create(
                 name,
                 driver="bridge",
-                ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=subnet)]),
+                ipam=IPAMConfig(pool_configs=pools),
                 options={"com.docker.network.bridge.enable_ip_masquerade": "false"},
                 labels=dict(labels),
                 check_duplicate=True,

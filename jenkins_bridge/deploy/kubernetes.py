@@ -32,6 +32,7 @@ from jenkins_bridge.deploy.platform import (
     DeployOptions,
     Log,
     Platform,
+    no_proxy,
     nothing_to_roll_back,
     status_json,
     unsupported,
@@ -400,7 +401,10 @@ class KubernetesPlatform(Platform):
     def resolve(
         cls, service: Service, environment: str, options: CommandOptions
     ) -> KubernetesPlatform:
-        return cls(resolve_kubernetes_target(service, environment, timeout=options.timeout))
+        target = resolve_kubernetes_target(service, environment, timeout=options.timeout)
+        if options.proxy_image:
+            raise no_proxy(target)
+        return cls(target)
 
     def deploy(
         self, image: str, environ: Mapping[str, str], log: Log, options: DeployOptions

@@ -117,6 +117,15 @@ def unsupported(target: DeployTarget, command: str, instead: str) -> Unsupported
     )
 
 
+def no_proxy(target: DeployTarget) -> Unsupported:
+    """``--proxy-image`` is the Docker host's traffic-switching nginx, on every target."""
+    return Unsupported(
+        f"{target.service.path}: deploy environment '{target.environment}' has target "
+        f"'{target.stage.target}', which runs no proxy: --proxy-image does not apply",
+        hint="Swarm's lock and state containers run deploy[].helperImage",
+    )
+
+
 def nothing_to_roll_back(target: DeployTarget, why: str) -> NothingToRollBack:
     """The refusal of a rollback with nowhere to go: ``why``, and how to name a version."""
     return NothingToRollBack(

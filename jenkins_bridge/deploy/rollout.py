@@ -24,6 +24,7 @@ from jenkins_bridge.containers.runtime import (
     HealthSpec,
     NameConflict,
     PortTaken,
+    RuntimeFailure,
 )
 from jenkins_bridge.deploy import health
 from jenkins_bridge.deploy.errors import (
@@ -78,6 +79,7 @@ from jenkins_bridge.deploy.target import (
 )
 from jenkins_bridge.descriptor.model import Companion, Healthcheck, Service
 from jenkins_bridge.descriptor.naming import ObjectNames
+from jenkins_bridge.descriptor.networks import allocate_subnet, overlapping
 from jenkins_bridge.errors import BridgeError
 
 POLL_SECONDS = 0.1
@@ -194,7 +196,7 @@ class Session:
             self.runtime.create(
                 ContainerSpec(
                     name=self.names.state,
-                    image=self.target.proxy_image,
+                    image=self.target.helper_image,
                     labels=self.labels("state"),
                     command=("true",),
                     volumes={self.names.state: STATE_DIR},
@@ -222,13 +224,14 @@ class Session:
             options,
             self.environ,
             self.log,
-            image=self.target.proxy_image,
+            image=self.target.helper_image,
         )
 
     # -- network, proxy, companions -------------------------------------------------------
 
     def ensure_network(self) -> bool:
-        """True when this call created the network."""
+        """True when this call created the network. An existing network keeps its subnet
+        (the environment's stays the same); a new one gets the chosen or allocated one."""
         existing = self.runtime.network_subnet(self.names.network)
         if existing is not None:
             if self.target.subnet and existing != self.target.subnet:
@@ -237,16 +240,68 @@ class Session:
                     f"(not {self.target.subnet}); using it"
                 )
             return False
-        if not self.target.subnet:
-            raise NoSubnet(
-                f"{self.target.service.path}: deploy environment '{self.target.environment}' "
-                f"needs a subnet for network {self.names.network}",
-                hint="set deploy[].subnet (e.g. 198.18.7.0/24) or pass --subnet; "
-                "the engine never picks one",
-            )
-        self.log(f"creating network {self.names.network} ({self.target.subnet})")
-        self.runtime.create_network(self.names.network, self.target.subnet, self.labels("network"))
+        subnet = self.choose_subnet()
+        self.log(
+            f"creating network {self.names.network} ({subnet or 'subnet chosen by the engine'})"
+        )
+        try:
+            self.runtime.create_network(self.names.network, subnet, self.labels("network"))
+        except RuntimeFailure as exc:
+            if "overlap" not in exc.cause.lower():
+                raise
+            # Another deploy took it between the look and the creation.
+            raise self._collision(subnet or "", self.runtime.network_subnets()) from exc
+        if subnet is None:
+            chosen = self.runtime.network_subnet(self.names.network) or ""
+            refused = overlapping(chosen, self.target.refused_subnets) if chosen else None
+            if refused is not None:
+                self.runtime.remove_network(self.names.network)
+                raise NoSubnet(
+                    f"{self._where()}: the engine chose subnet {chosen} for network "
+                    f"{self.names.network}, inside the refused range {refused}; the network "
+                    "was removed",
+                    hint="set deploy[].subnetPool (e.g. 198.18.0.0/15) or deploy[].subnet",
+                )
         return True
+
+    def _where(self) -> str:
+        return f"{self.target.service.path}: deploy environment '{self.target.environment}'"
+
+    def choose_subnet(self) -> str | None:
+        """The new network's subnet: the one set (if no other network overlaps it), else a
+        free /24 of the pool, else None (the engine chooses)."""
+        if not self.target.subnet and not self.target.subnet_pool:
+            return None
+        taken = self.runtime.network_subnets()
+        taken.pop(self.names.network, None)
+        if self.target.subnet:
+            if any(overlapping(self.target.subnet, s) for s in taken.values()):
+                raise self._collision(self.target.subnet, taken)
+            return self.target.subnet
+        pool = self.target.subnet_pool or ""
+        used = [s for subnets in taken.values() for s in subnets]
+        chosen = allocate_subnet(pool, used, self.target.refused_subnets, self.names.base)
+        if chosen is None:
+            raise NoSubnet(
+                f"{self._where()}: no free /24 is left in subnetPool {pool} on "
+                f"{self.runtime.docker_host} ({len(used)} networks on the engine)",
+                hint="widen deploy[].subnetPool or remove networks no one uses",
+            )
+        return chosen
+
+    def _collision(self, subnet: str, taken: Mapping[str, list[str]]) -> NoSubnet:
+        others = [
+            f"{name} ({other})"
+            for name, subnets in sorted(taken.items())
+            for other in subnets
+            if name != self.names.network and subnet and overlapping(subnet, [other])
+        ]
+        return NoSubnet(
+            f"{self._where()}: subnet {subnet} for network {self.names.network} overlaps "
+            f"{', '.join(others) or 'another network'} on {self.runtime.docker_host}",
+            hint="choose another deploy[].subnet, or leave it unset and set subnetPool",
+            data={"subnet": subnet, "overlaps": others},
+        )
 
     def proxy_upstream(self) -> str | None:
         raw = self.runtime.get_file(self.names.proxy, f"{CONFIG_DIR}/{CONFIG_FILE}")

@@ -28,6 +28,7 @@ from jenkins_bridge.deploy.platform import (
     DeployOptions,
     Log,
     Platform,
+    no_proxy,
     status_json,
 )
 from jenkins_bridge.deploy.records import (
@@ -100,11 +101,14 @@ def resolve_swarm_target(
         names=ObjectNames.of(service.metadata.team, service.metadata.name, environment),
         owner=service.full_name,
         docker_host=stage.host,
-        subnet=check_subnet(stage.subnet, where) if stage.subnet else None,
+        subnet=check_subnet(stage.subnet, where, stage.refused_subnets) if stage.subnet else None,
         listen=listen,
         proxy_image=stage.proxy_image,
         health_timeout=float(timeout if timeout is not None else stage.health_timeout_seconds),
         drain_seconds=float(stage.drain_seconds),
+        subnet_pool=stage.subnet_pool,
+        refused_subnets=stage.refused_subnets,
+        helper_image=stage.helper_image,
     )
 
 
@@ -407,10 +411,11 @@ def _deploy_locked(
         return done
 
     try:
-        if target.stage.network != "host" and session.services.ensure_overlay(
-            target.names.network, target.subnet, session.labels("network")
-        ):
-            log(f"created overlay network {target.names.network}")
+        network = target.names.network
+        if target.stage.network != "host" and session.runtime.network_subnet(network) is None:
+            subnet = session.choose_subnet()
+            if session.services.ensure_overlay(network, subnet, session.labels("network")):
+                log(f"created overlay network {network} ({subnet or 'subnet chosen by Swarm'})")
         for step in session.ensure_companion_services():
             log(step)
         spec = session.spec(digest, record, secrets)
@@ -531,7 +536,10 @@ class SwarmPlatform(Platform):
 
     @classmethod
     def resolve(cls, service: Service, environment: str, options: CommandOptions) -> SwarmPlatform:
-        return cls(resolve_swarm_target(service, environment, timeout=options.timeout))
+        target = resolve_swarm_target(service, environment, timeout=options.timeout)
+        if options.proxy_image:
+            raise no_proxy(target)
+        return cls(target)
 
     def deploy(
         self, image: str, environ: Mapping[str, str], log: Log, options: DeployOptions
@@ -547,7 +555,7 @@ class SwarmPlatform(Platform):
             session.check_owner()
             resolved = runtime.resolve_image(image)
             log(f"{image} resolves to {resolved.digest_reference}")
-            runtime.resolve_image(self.target.proxy_image)  # the lock's and the state's image
+            runtime.resolve_image(self.target.helper_image)  # the lock's and the state's image
             try:
                 with session.locked(options):
                     return _deploy_locked(

@@ -7,7 +7,6 @@ address), so bad input fails before anything changes.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,12 +20,7 @@ from jenkins_bridge.deploy.errors import (
 )
 from jenkins_bridge.descriptor.model import Companion, DeployStage, Secret, Service
 from jenkins_bridge.descriptor.naming import ObjectNames
-from jenkins_bridge.descriptor.networks import parse_subnet, split_listen
-
-# Networks the engine would pick from; a deploy never creates one there.
-PRIVATE_RANGES = tuple(
-    ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
-)
+from jenkins_bridge.descriptor.networks import overlapping, parse_subnet, split_listen
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +44,9 @@ class DeployTarget:
     proxy_image: str
     health_timeout: float
     drain_seconds: float
+    subnet_pool: str | None = None  # where the network's subnet is allocated when none is set
+    refused_subnets: tuple[str, ...] = ()
+    helper_image: str = ""  # the lock and state containers' image (Docker host, Swarm)
 
     @property
     def environment(self) -> str:
@@ -80,17 +77,20 @@ def parse_listen(text: str | None, where: str) -> Listen:
     return Listen(host, port)
 
 
-def check_subnet(subnet: str, where: str) -> str:
+def check_subnet(subnet: str, where: str, refused: tuple[str, ...] = ()) -> str:
+    """``subnet`` as a network, unless it is none, special or in a refused range."""
     try:
         network = parse_subnet(subnet)
     except ValueError as exc:
         raise NoSubnet(f"{where}: subnet {exc}") from exc
-    for private in PRIVATE_RANGES:
-        if network.overlaps(private):
-            raise NoSubnet(
-                f"{where}: subnet {subnet} overlaps the private range {private}",
-                hint="use a range outside 10/8, 172.16/12 and 192.168/16, e.g. 198.18.x.0/24",
-            )
+    other = overlapping(str(network), refused)
+    if other is not None:
+        raise NoSubnet(
+            f"{where}: subnet {subnet} overlaps the refused range {other} "
+            "(deploy[].refusedSubnets)",
+            hint="choose a subnet outside the refused ranges, or leave subnet unset and set "
+            "subnetPool",
+        )
     return str(network)
 
 
@@ -111,17 +111,21 @@ def resolve_target(
             hint="deploy/rollback/status act on target: docker environments only",
         )
     chosen_subnet = subnet or stage.subnet
+    proxy = proxy_image or stage.proxy_image
     return DeployTarget(
         service=service,
         stage=stage,
         names=ObjectNames.of(service.metadata.team, service.metadata.name, environment),
         owner=service.full_name,
         docker_host=docker_host or stage.host,
-        subnet=check_subnet(chosen_subnet, where) if chosen_subnet else None,
+        subnet=check_subnet(chosen_subnet, where, stage.refused_subnets) if chosen_subnet else None,
         listen=parse_listen(stage.listen, where),
-        proxy_image=proxy_image or stage.proxy_image,
+        proxy_image=proxy,
         health_timeout=float(timeout if timeout is not None else stage.health_timeout_seconds),
         drain_seconds=float(stage.drain_seconds),
+        subnet_pool=stage.subnet_pool,
+        refused_subnets=stage.refused_subnets,
+        helper_image=proxy,  # pulled for the proxy anyway
     )
 
 

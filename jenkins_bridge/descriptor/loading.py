@@ -800,7 +800,10 @@ def _deploy_stage(stage: dict[str, Any]) -> dict[str, Any]:
     return {
         "host": stage.get("host"),
         "subnet": stage.get("subnet"),
+        "subnet_pool": stage.get("subnetPool"),
+        "refused_subnets": tuple(stage["refusedSubnets"]),
         "proxy_image": stage["proxyImage"],
+        "helper_image": stage["helperImage"],
         "health_timeout_seconds": stage["healthTimeoutSeconds"],
         "drain_seconds": stage["drainSeconds"],
         "pre_switch": tuple(stage.get("preSwitch", ())),

@@ -167,7 +167,10 @@ class DeployStage:
     approval: Approval | None
     host: str | None  # Docker engine; None means $DOCKER_HOST
     subnet: str | None
+    subnet_pool: str | None  # where a subnet is allocated when none is set
+    refused_subnets: tuple[str, ...]
     proxy_image: str
+    helper_image: str  # swarm: the lock and state containers
     health_timeout_seconds: int
     drain_seconds: int
     pre_switch: tuple[str, ...]

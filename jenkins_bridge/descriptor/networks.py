@@ -5,7 +5,9 @@ Shared by validation (located problems) and deploy (the same rules for ``--subne
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+from collections.abc import Iterable
 
 # Never a container network: "this" network, loopback, link-local, multicast, reserved.
 SPECIAL_RANGES = tuple(
@@ -62,4 +64,38 @@ def listen_problem(text: str) -> str | None:
         split_listen(text)
     except ValueError as exc:
         return str(exc)
+    return None
+
+
+ALLOCATED_PREFIX = 24  # the size of an allocated service network
+
+
+def overlapping(subnet: str, others: Iterable[str]) -> str | None:
+    """The first of ``others`` that overlaps ``subnet``."""
+    network = ipaddress.IPv4Network(subnet, strict=False)
+    for other in others:
+        if network.overlaps(ipaddress.IPv4Network(other, strict=False)):
+            return other
+    return None
+
+
+def allocate_subnet(
+    pool: str, taken: Iterable[str], refused: Iterable[str], key: str
+) -> str | None:
+    """A /24 of ``pool`` that overlaps none of ``taken`` and ``refused`` (None: the pool is
+    full). The search starts at a place fixed by ``key`` (the environment's object names), so
+    an environment whose network was removed gets the same subnet back when it is free."""
+    network = ipaddress.IPv4Network(pool, strict=False)
+    prefix = max(ALLOCATED_PREFIX, network.prefixlen)
+    count = 2 ** (prefix - network.prefixlen)
+    blocked = [ipaddress.IPv4Network(t, strict=False) for t in (*taken, *refused)]
+    blocked += SPECIAL_RANGES
+    start = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % count
+    size = 2 ** (32 - prefix)
+    base = int(network.network_address)
+    for step in range(count):
+        first = base + ((start + step) % count) * size
+        candidate = ipaddress.IPv4Network((first, prefix))
+        if not any(candidate.overlaps(b) for b in blocked):
+            return str(candidate)
     return None

@@ -536,6 +536,8 @@ ABSOLUTE_PATH_PATTERN = r"^/(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]{0,255}$"
 SUBNET_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$"
 DOCKER_HOST_PATTERN = r"^(unix|ssh|tcp)://[^\s]{1,250}$"
 DEFAULT_PROXY_IMAGE = "docker.io/library/nginx:1.26.2-alpine"
+# Swarm keeps its lock and history in plain containers on the manager: they only run `true`.
+DEFAULT_HELPER_IMAGE = "docker.io/library/busybox:1.36.1"
 
 _argv = {
     "type": "array",
@@ -685,9 +687,34 @@ DEPLOY_STAGE_PROPERTIES: dict[str, Any] = {
         **{"x-message": "must be unix://PATH, ssh://[user@]host[:port] or tcp://host:port"},
     ),
     "subnet": _str(
-        "Subnet of the service network on the engine (never chosen by the engine).",
+        "Subnet of the service network on the engine (default: a /24 allocated from "
+        "subnetPool; without a pool the engine chooses).",
         pattern=SUBNET_PATTERN,
         **{"x-message": "must be an IPv4 CIDR, e.g. 198.18.7.0/24"},
+    ),
+    "subnetPool": _str(
+        "Where the service network's /24 is allocated when subnet is not set: the first one "
+        "no network on the engine overlaps, searched from a place fixed by the environment "
+        "(an existing network keeps its subnet).",
+        pattern=SUBNET_PATTERN,
+        **{"x-message": "must be an IPv4 CIDR, e.g. 198.18.0.0/15"},
+    ),
+    "refusedSubnets": {
+        "type": "array",
+        "default": [],
+        "description": "Ranges a deploy never puts the service network in (e.g. the office "
+        "and VPN ranges an engine's default pools would take).",
+        "items": _str(
+            "IPv4 CIDR.",
+            pattern=SUBNET_PATTERN,
+            **{"x-message": "must be an IPv4 CIDR, e.g. 10.0.0.0/8"},
+        ),
+    },
+    "helperImage": _str(
+        "swarm: image of the lock and state containers (any image with `true`; the Docker "
+        "host runs them from the proxy image it pulls anyway).",
+        default=DEFAULT_HELPER_IMAGE,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$",
     ),
     "proxyImage": _str(
         "nginx image of the traffic-switching proxy.",

@@ -279,6 +279,7 @@ def deploy_input_problems(doc: LoadedDocument, data: dict[str, Any]) -> Iterator
     for index, stage in enumerate(_sequence(data.get("deploy"))):
         stage = _mapping(stage)
         subnets.append((("deploy", index, "subnet"), stage.get("subnet")))
+        subnets.append((("deploy", index, "subnetPool"), stage.get("subnetPool")))
         listen = stage.get("listen")
         problem = listen_problem(listen) if isinstance(listen, str) else None
         if problem:

@@ -145,6 +145,9 @@ deploy:
     strategy: {strategy}
     listen: "{listen}"
     subnet: {subnet}
+    # This machine's tests never touch the private ranges (the product refuses only what
+    # this setting lists).
+    refusedSubnets: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]
     proxyImage: {proxy}
     healthTimeoutSeconds: 20
     drainSeconds: 1

@@ -99,9 +99,9 @@ def test_lock_staleness() -> None:
 
 
 @pytest.mark.parametrize("subnet", ["10.1.0.0/24", "172.17.0.0/16", "192.168.1.0/24"])
-def test_private_subnets_are_refused(subnet: str) -> None:
+def test_refused_subnets_are_refused(subnet: str) -> None:
     with pytest.raises(NoSubnet):
-        check_subnet(subnet, "svc.yaml")
+        check_subnet(subnet, "svc.yaml", ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 
 def test_benchmark_subnet_is_accepted() -> None:

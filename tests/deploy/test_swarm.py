@@ -30,7 +30,7 @@ deploy:
     updateOrder: stop-first
     replicas: {replicas}
     monitorSeconds: 3
-    proxyImage: {proxy}
+    helperImage: {proxy}
     healthTimeoutSeconds: 20
 """
 )

@@ -269,3 +269,15 @@ def test_a_secret_name_carries_no_plain_hash_of_its_value(tmp_path: Path) -> Non
         names.append(name)
     assert names[0] == names[1]  # the same value, the same salt: the same secret
     assert names[0] != names[2]  # another environment's salt: another name
+
+
+def test_proxy_image_means_the_proxy_and_swarm_runs_none(tmp_path: Path) -> None:
+    from jenkins_bridge.deploy.platform import CommandOptions, Unsupported, platform_for
+
+    service = _service(
+        tmp_path, "    network: host\n    helperImage: 127.0.0.1:5000/tools/busybox:1\n"
+    )
+    with pytest.raises(Unsupported, match="runs no proxy"):
+        platform_for(service, "prod", CommandOptions(proxy_image="nginx:1"))
+    target = resolve_swarm_target(service, "prod")
+    assert target.helper_image == "127.0.0.1:5000/tools/busybox:1"  # the lock's and the state's
