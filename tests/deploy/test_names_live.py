@@ -74,9 +74,14 @@ def test_services_the_old_names_confused_live_side_by_side(
             ObjectNames.of(TEAM, f"{stem}-x", "test").network,
         }
         assert len(names) == 2 and all(docker_client.networks.list(names=[n]) for n in names)
-    finally:
-        remove_service(docker_client, f"{TEAM}/{stem}")
-        remove_service(docker_client, f"{TEAM}/{stem}-x")
+    finally:  # containers of both first: on the old names they shared one network
+        owners = (f"{TEAM}/{stem}", f"{TEAM}/{stem}-x")
+        for owner in owners:
+            selector = {"label": f"{SERVICE_LABEL}={owner}"}
+            for container in docker_client.containers.list(all=True, filters=selector):
+                container.remove(force=True)
+        for owner in owners:
+            remove_service(docker_client, owner)
 
 
 def test_an_object_of_another_owner_under_our_name_stops_the_deploy(
