@@ -38,6 +38,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "history": ("jenkins_bridge.cli.deploy", "history"),
     "logs": ("jenkins_bridge.cli.deploy", "logs"),
     "exec": ("jenkins_bridge.cli.deploy", "exec_"),
+    "restart": ("jenkins_bridge.cli.deploy", "restart"),
+    "remove": ("jenkins_bridge.cli.deploy", "remove"),
+    "lock": ("jenkins_bridge.cli.deploy", "lock"),
 }
 
 HELP = {
@@ -55,6 +58,9 @@ HELP = {
     "history": "Show every deploy of an environment.",
     "logs": "Print the live version's logs.",
     "exec": "Run a command in a one-off container of the live version.",
+    "restart": "Restart a companion and wait until it is healthy.",
+    "remove": "Remove an environment (volumes and history kept unless asked).",
+    "lock": "See or release an environment's deploy lock.",
 }
 
 

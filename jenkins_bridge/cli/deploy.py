@@ -1,5 +1,5 @@
-"""``jenkins-bridge deploy|rollback|status|history|logs|exec``: a service environment on its
-target (Docker host, Swarm, Kubernetes).
+"""``jenkins-bridge deploy|rollback|status|history|logs|exec|restart|remove|lock``: a service
+environment on its target (Docker host, Swarm, Kubernetes).
 
 Thin: parse, resolve the environment's ``Platform`` (``deploy.platform``), call one of its
 methods, print; it never branches on the target. Progress
@@ -141,6 +141,14 @@ def _result(outcome: DeployResult) -> Outcome:
     )
 
 
+def _warned(outcome: Outcome, warnings: list[str]) -> Outcome:
+    """``warnings`` said on stderr and kept in the JSON envelope (``data.warnings``)."""
+    for warning in warnings:
+        progress(f"warning: {warning}")
+    outcome.data["warnings"] = warnings
+    return outcome
+
+
 @click.command("deploy")
 @_descriptor
 @_env
@@ -151,19 +159,42 @@ def _result(outcome: DeployResult) -> Outcome:
     type=click.Choice(["blue-green", "recreate"]),
     help="Override deploy[].strategy (docker target).",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print what the deploy would change (network, proxy, companions, versions) and "
+    "change nothing.",
+)
 def deploy(
-    descriptor: Path, environment: str, image: str, strategy: str | None, **given: Any
+    descriptor: Path,
+    environment: str,
+    image: str,
+    strategy: str | None,
+    dry_run: bool,
+    **given: Any,
 ) -> Outcome:
     """Deploy IMAGE to ENV: exit 0 live, 3 failed its health gate (previous still serves)."""
+    from jenkins_bridge.deploy.image_origin import foreign_image_warning
+
     platform, options = _changing(descriptor, environment, given, strategy)
-    return _result(platform.deploy(image, os.environ, PhaseLog(), options))
+    foreign = foreign_image_warning(platform.target.service, image)
+    warnings = [foreign] if foreign else []
+    if dry_run:
+        plan = platform.plan(image, os.environ, progress, options)
+        return _warned(Outcome(status="dry-run", data=plan.as_json(), text=plan.text()), warnings)
+    # Said with the result (an error before it stays one line; the image is named there).
+    return _warned(_result(platform.deploy(image, os.environ, PhaseLog(), options)), warnings)
 
 
 @click.command("rollback")
 @_descriptor
 @_env
 @click.option(
-    "--to", "to", type=Given(), help="Image to return to (default: the previous live version)."
+    "--to",
+    "to",
+    type=Given(),
+    help="A history number (12 or #12, from `history`) or an image to return to "
+    "(default: the previous live version).",
 )
 @_change_options
 def rollback(descriptor: Path, environment: str, to: str | None, **given: Any) -> Outcome:
@@ -189,28 +220,42 @@ def status(descriptor: Path, environment: str, proxy_image: str | None) -> Outco
 @_env
 @_proxy_image
 def history(descriptor: Path, environment: str, **given: Any) -> Outcome:
-    """Every deploy and rollback of ENV, oldest first, as kept on its target."""
-    records = _platform(descriptor, environment, **given).history(progress)
-    lines = [
-        f"#{r.seq} {r.started} {r.action} {r.result} {r.digest} (previous {r.previous or '-'}, "
-        f"{r.duration_seconds:.1f} s, build {r.build_url or '-'}, commit {r.git_commit or '-'})"
-        for r in records
-    ]
+    """Every deploy and rollback of ENV, oldest first, as kept on its target: one aligned line
+    each (short digests; build and commit from the image's OCI labels when not recorded)."""
+    from jenkins_bridge.deploy.history_table import history_lines, image_facts
+
+    platform = _platform(descriptor, environment, **given)
+    records = platform.history(progress)
+    labels = platform.image_labels([r.digest for r in records], progress) if records else {}
     return Outcome(
         status="ok",
-        data={"records": [r.as_json() for r in records]},
-        text="\n".join(lines) or "no deploys recorded",
+        data={
+            "records": [r.as_json() for r in records],
+            "images": {ref: image_facts(found) for ref, found in sorted(labels.items())},
+        },
+        text="\n".join(history_lines(records, labels)) or "no deploys recorded",
     )
+
+
+_companion = click.option(
+    "--companion", metavar="NAME", help="A companion (runtime.companions[].name), not the app."
+)
 
 
 @click.command("logs")
 @_descriptor
 @_env
+@_companion
 @click.option("--follow", is_flag=True, help="Keep printing new lines.")
 @click.option("--since", type=click.IntRange(min=0), help="Only lines newer than this Unix time.")
-def logs(descriptor: Path, environment: str, follow: bool, since: int | None) -> Outcome:
-    """The live version's logs."""
-    chunks = _platform(descriptor, environment).logs(progress, since=since, follow=follow)
+def logs(
+    descriptor: Path, environment: str, companion: str | None, follow: bool, since: int | None
+) -> Outcome:
+    """The live version's logs (or a companion's). On Swarm with no task running: the newest
+    task's logs, said so."""
+    chunks = _platform(descriptor, environment).logs(
+        progress, since=since, follow=follow, companion=companion
+    )
     if not follow:
         text = "".join(chunks)
         return Outcome(status="ok", data={"logs": text}, text=text.rstrip("\n"))
@@ -223,14 +268,127 @@ def logs(descriptor: Path, environment: str, follow: bool, since: int | None) ->
 @click.command("exec", context_settings={"ignore_unknown_options": True})
 @_descriptor
 @_env
+@_companion
+@click.option(
+    "-i", "--interactive", is_flag=True, help="Send this command's stdin to the command's stdin."
+)
 @click.argument("argv", nargs=-1, required=True, type=click.UNPROCESSED)
-def exec_(descriptor: Path, environment: str, argv: tuple[str, ...]) -> Outcome:
+def exec_(
+    descriptor: Path,
+    environment: str,
+    companion: str | None,
+    interactive: bool,
+    argv: tuple[str, ...],
+) -> Outcome:
     """Run a command (after --) in the live version: a one-off container of it on a Docker
-    host, a running task's container on Swarm."""
-    code, output = _platform(descriptor, environment).exec(argv, os.environ, progress)
+    host, a running task's container on Swarm; with --companion, inside that companion's
+    running container. Exits with the command's exit code."""
+    stdin = sys.stdin.buffer.read() if interactive else None
+    code, output = _platform(descriptor, environment).exec(
+        argv, os.environ, progress, companion=companion, stdin=stdin
+    )
     return Outcome(
         status="ok" if code == 0 else "failed",
         data={"exit_code": code, "output": output},
         text=output.rstrip("\n"),
-        exit_code=EXIT_OK if code == 0 else EXIT_ERROR,
+        exit_code=code if 0 <= code <= 255 else EXIT_ERROR,
+    )
+
+
+def _lock_terms(wait: float) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The lock options of a command that changes ENV without deploying; ``wait`` by default."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        for option in (
+            click.option(
+                "--break-lock", is_flag=True, help="Take over the lock whatever holds it."
+            ),
+            click.option(
+                "--lock-wait",
+                help="Seconds to wait for a deploy of this environment to finish.",
+                default=wait,
+                show_default=True,
+                type=click.FloatRange(min=0),
+            ),
+            _proxy_image,
+        ):
+            function = option(function)
+        return function
+
+    return decorate
+
+
+@click.command("restart")
+@_descriptor
+@_env
+@click.option(
+    "--companion", metavar="NAME", required=True, help="The companion to restart (by name)."
+)
+@_lock_terms(LOCK_WAIT_SECONDS)
+def restart(
+    descriptor: Path,
+    environment: str,
+    companion: str,
+    lock_wait: float,
+    break_lock: bool,
+    proxy_image: str | None,
+) -> Outcome:
+    """Restart a companion (same spec, same volume) and wait until it is healthy, holding the
+    environment's lock. The app restarts by deploying (or rolling back)."""
+    from jenkins_bridge.deploy.platform import DeployOptions
+
+    platform = _platform(descriptor, environment, proxy_image=proxy_image)
+    options = DeployOptions(action="restart", lock_wait=lock_wait, break_lock=break_lock)
+    text = platform.restart(companion, progress, options)
+    return Outcome(status="ok", data={"companion": companion, "result": text}, text=text)
+
+
+@click.command("remove")
+@_descriptor
+@_env
+@click.option("--volumes", is_flag=True, help="Also remove the named volumes (companion data).")
+@click.option("--history", "remove_history", is_flag=True, help="Also remove the deploy history.")
+@_lock_terms(0.0)
+def remove(
+    descriptor: Path,
+    environment: str,
+    volumes: bool,
+    remove_history: bool,
+    lock_wait: float,
+    break_lock: bool,
+    proxy_image: str | None,
+) -> Outcome:
+    """Remove ENV from its target: containers (app, companions, proxy), Swarm services and
+    secrets, the network. Volumes and history are kept unless --volumes / --history. Refuses
+    while a deploy holds the lock (naming it)."""
+    from jenkins_bridge.deploy.removal import RemoveOptions
+
+    options = RemoveOptions(volumes, remove_history, lock_wait, break_lock)
+    removal = _platform(descriptor, environment, proxy_image=proxy_image).remove(progress, options)
+    return Outcome(status="removed", data=removal.as_json(), text=removal.text())
+
+
+@click.group("lock")
+def lock() -> None:
+    """See or release ENV's deploy lock."""
+
+
+@lock.command("show")
+@_descriptor
+@_env
+def lock_show(descriptor: Path, environment: str) -> Outcome:
+    """Who holds ENV's deploy lock (build URL or user@host, host, pid, since, action)."""
+    view = _platform(descriptor, environment).lock(progress, release=False)
+    return Outcome(status="locked" if view.held else "free", data=view.as_json(), text=view.text())
+
+
+@lock.command("release")
+@_descriptor
+@_env
+def lock_release(descriptor: Path, environment: str) -> Outcome:
+    """Remove ENV's deploy lock whoever holds it, naming the holder (for a holder that died
+    where the next deploy cannot tell: another agent)."""
+    view = _platform(descriptor, environment).lock(progress, release=True)
+    return Outcome(
+        status="released" if view.released else "free", data=view.as_json(), text=view.text()
     )

@@ -78,6 +78,7 @@ class ContainerSpec:
     cap_add: tuple[str, ...] = ()
     publish: tuple[tuple[int, str, int], ...] = ()  # (container port, host ip, host port)
     init: bool = True
+    stdin: bool = False  # keep stdin open for ``start_with_input`` (``exec -i``), once
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +159,11 @@ def container_create_args(spec: ContainerSpec) -> dict[str, Any]:
     }
     if spec.command:
         args["command"] = list(spec.command)
+    if spec.stdin:
+        # Open stdin, closed when the one attached sender is done (the SDK sets StdinOnce
+        # for an attached, not detached, container).
+        args["stdin_open"] = True
+        args["detach"] = False
     if spec.user:
         args["user"] = spec.user
     if spec.restart != "no":
@@ -261,6 +267,28 @@ class SshTunnel:
         if self._process is not None and self._process.stderr is not None:
             self._process.stderr.close()
         shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def _send_and_close_input(sock: Any, data: bytes) -> None:
+    """Write ``data`` to an attached (hijacked) engine socket and close its sending side.
+
+    The SDK hands out a read-only ``SocketIO`` over a plain connection (a TLS socket as is):
+    a second socket object on a duplicate of its descriptor writes to the same connection.
+    """
+    import socket
+
+    if hasattr(sock, "sendall"):
+        writer, owned = sock, False
+    else:
+        writer, owned = socket.socket(fileno=os.dup(sock.fileno())), True
+    try:
+        writer.sendall(data)
+        writer.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass  # the command ended before reading it all: it has its end-of-file
+    finally:
+        if owned:
+            writer.close()
 
 
 class DockerRuntime:
@@ -546,12 +574,51 @@ class DockerRuntime:
             for chunk in stream:
                 yield bytes(chunk).decode("utf-8", errors="replace")
 
-    def exec(self, name: str, argv: Sequence[str]) -> tuple[int, str]:
-        """Run ``argv`` inside the running container; (exit code, combined output)."""
+    def exec(self, name: str, argv: Sequence[str], stdin: bytes | None = None) -> tuple[int, str]:
+        """Run ``argv`` inside the running container; (exit code, combined output). ``stdin``
+        is sent to the command's standard input, which then ends (``exec -i``)."""
+        if stdin is None:
+            with self._errors(f"running a command in {name}"):
+                result = self._client.containers.get(name).exec_run(list(argv), demux=False)
+            output = bytes(result.output or b"").decode("utf-8", errors="replace")
+            return int(result.exit_code if result.exit_code is not None else -1), output
+        from docker.utils.socket import frames_iter
+
+        api = self._client.api
         with self._errors(f"running a command in {name}"):
-            result = self._client.containers.get(name).exec_run(list(argv), demux=False)
-        output = bytes(result.output or b"").decode("utf-8", errors="replace")
-        return int(result.exit_code if result.exit_code is not None else -1), output
+            exec_id = api.exec_create(name, list(argv), stdin=True, stdout=True, stderr=True)
+            sock = api.exec_start(exec_id, socket=True)
+            try:
+                _send_and_close_input(sock, stdin)
+                raw = b"".join(data for _, data in frames_iter(sock, tty=False))
+            finally:
+                sock.close()
+            code = api.exec_inspect(exec_id).get("ExitCode")
+        output = bytes(raw or b"").decode("utf-8", errors="replace")
+        return int(code if code is not None else -1), output
+
+    def start_with_input(self, name: str, stdin: bytes) -> None:
+        """Start a container created with ``stdin`` and send it ``stdin``, then end-of-file."""
+        api = self._client.api
+        with self._errors(f"starting container {name} with input"):
+            sock = api.attach_socket(name, params={"stdin": 1, "stream": 1})
+            try:
+                api.start(name)
+                _send_and_close_input(sock, stdin)
+            finally:
+                sock.close()
+
+    def image_labels(self, reference: str) -> dict[str, str] | None:
+        """The labels of an image on this engine (never pulled); None when it is absent."""
+        import docker.errors
+
+        with self._errors(f"inspecting image {reference}"):
+            try:
+                attrs = self._client.api.inspect_image(reference)
+            except docker.errors.ImageNotFound:
+                return None
+        labels = (attrs.get("Config") or {}).get("Labels") or {}
+        return {str(k): str(v) for k, v in labels.items()}
 
     def wait(self, name: str, timeout: float) -> int:
         """The container's exit code; -1 when it still runs after ``timeout`` seconds."""

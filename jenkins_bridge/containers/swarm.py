@@ -51,7 +51,11 @@ class TaskState:
     state: str  # running, starting, failed, shutdown ...
     desired: str
     image: str
-    error: str
+    error: str  # Swarm's Status.Err ("task: non-zero exit (1)"); the cause is in its logs
+    id: str = ""
+    created: str = ""  # CreatedAt, as Swarm wrote it
+    container: str = ""  # Status.ContainerStatus.ContainerID (on the node that ran it)
+    exit_code: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +158,33 @@ def _state(attrs: Mapping[str, Any]) -> ServiceState:
     )
 
 
+def task_state(task: Mapping[str, Any]) -> TaskState:
+    """A task as the Engine API reports it -> ``TaskState`` (pure, tested directly)."""
+    status = task.get("Status") or {}
+    container = ((task.get("Spec") or {}).get("ContainerSpec")) or {}
+    container_status = status.get("ContainerStatus") or {}
+    exit_code = container_status.get("ExitCode")
+    return TaskState(
+        slot=int(task.get("Slot", 0)),
+        state=str(status.get("State", "")),
+        desired=str(task.get("DesiredState", "")),
+        image=str(container.get("Image", "")),
+        error=str(status.get("Err", "")),
+        id=str(task.get("ID", "")),
+        created=str(task.get("CreatedAt", "")),
+        container=str(container_status.get("ContainerID", "")),
+        exit_code=None if exit_code is None else int(exit_code),
+    )
+
+
+def created_order(task: TaskState) -> tuple[str, str]:
+    """Oldest first: ``CreatedAt`` with its fraction padded (Swarm drops trailing zeros, so
+    the strings alone do not sort: ``.1Z`` > ``.123Z``)."""
+    stamp = task.created.rstrip("Z")
+    whole, _, fraction = stamp.partition(".")
+    return f"{whole}.{fraction.ljust(9, '0')}", task.id
+
+
 class SwarmServices:
     """Services, tasks and secrets on the swarm manager behind a ``DockerRuntime``."""
 
@@ -212,20 +243,53 @@ class SwarmServices:
     def tasks(self, name: str) -> list[TaskState]:
         with self.runtime.errors(f"listing the tasks of {name}"):
             raw = self._api.tasks(filters={"service": name})
-        tasks = []
-        for task in raw:
-            status = task.get("Status") or {}
-            container = ((task.get("Spec") or {}).get("ContainerSpec")) or {}
-            tasks.append(
-                TaskState(
-                    slot=int(task.get("Slot", 0)),
-                    state=str(status.get("State", "")),
-                    desired=str(task.get("DesiredState", "")),
-                    image=str(container.get("Image", "")),
-                    error=str(status.get("Err", "")),
-                )
+        return sorted((task_state(task) for task in raw), key=created_order)
+
+    def task_logs(
+        self, service: str, task_id: str, tail: int | None = None, since: int | None = None
+    ) -> str:
+        """What one task of ``service`` printed (stdout and stderr), read through the manager
+        from whichever node ran it: a failed task's cause (``bind: Address already in use``)
+        is only here. ``tail`` counts lines per task."""
+        marker = f"com.docker.swarm.task.id={task_id}"
+        with self.runtime.errors(f"reading the logs of task {task_id} of {service}"):
+            # details=True prefixes each line with its task's attributes: keep this task's.
+            stream = self._api.service_logs(
+                service,
+                details=True,
+                stdout=True,
+                stderr=True,
+                tail=tail if tail else "all",
+                since=since,
+                is_tty=False,
             )
-        return tasks
+            lines = []
+            for chunk in stream:
+                for line in bytes(chunk).decode("utf-8", errors="replace").splitlines():
+                    attributes, _, text = line.partition(" ")
+                    if marker in attributes.split(","):
+                        lines.append(text)
+        return "".join(f"{line}\n" for line in lines)
+
+    def services(self, labels: Mapping[str, str]) -> list[ServiceState]:
+        """The services carrying all ``labels``."""
+        filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
+        with self.runtime.errors("listing services"):
+            return [_state(s) for s in self._api.services(filters=filters)]
+
+    def restart(self, name: str) -> None:
+        """Replace every task of the service with a fresh one (``docker service update
+        --force``): the spec is unchanged, ``ForceUpdate`` is counted up."""
+        with self.runtime.errors(f"restarting service {name}"):
+            current = self._api.inspect_service(name)
+            template = dict(current["Spec"]["TaskTemplate"])
+            template["ForceUpdate"] = int(template.get("ForceUpdate") or 0) + 1
+            self._api.update_service(
+                current["ID"],
+                current["Version"]["Index"],
+                task_template=template,
+                fetch_current_spec=True,
+            )
 
     def ensure_overlay(self, name: str, subnet: str | None, labels: Mapping[str, str]) -> bool:
         """An attachable overlay network; True when this call created it."""

@@ -27,6 +27,7 @@ from typing import Any
 from jenkins_bridge.containers.runtime import ContainerSpec, NameConflict
 from jenkins_bridge.deploy.errors import DeployError, NothingToRollBack, SecretUnbound
 from jenkins_bridge.deploy.lock import target_lock
+from jenkins_bridge.deploy.lock_admin import LockView, read_lock, release_lock
 from jenkins_bridge.deploy.platform import (
     CommandOptions,
     DeployOptions,
@@ -430,8 +431,24 @@ class KubernetesPlatform(Platform):
             f"deployment/{self.target.service.metadata.name}"
         )
 
-    def logs(self, log: Log, *, since: int | None, follow: bool) -> Iterator[str]:
+    def logs(
+        self, log: Log, *, since: int | None, follow: bool, companion: str | None = None
+    ) -> Iterator[str]:
         raise unsupported(self.target, "logs", self._kubectl("logs"))
 
-    def exec(self, argv: tuple[str, ...], environ: Mapping[str, str], log: Log) -> tuple[int, str]:
+    def exec(
+        self,
+        argv: tuple[str, ...],
+        environ: Mapping[str, str],
+        log: Log,
+        *,
+        companion: str | None = None,
+        stdin: bytes | None = None,
+    ) -> tuple[int, str]:
         raise unsupported(self.target, "exec", self._kubectl("exec") + " -- COMMAND")
+
+    def lock(self, log: Log, *, release: bool) -> LockView:
+        """The Lease lock's holder; with ``release``, the Lease deleted (``lock release``)."""
+        leases = LeaseLocks(self.connect(self.target.stage.context), self.target.stage.namespace)
+        act = release_lock if release else read_lock
+        return act(leases, self.target.names.lock, self.target.owner, self.target.environment)

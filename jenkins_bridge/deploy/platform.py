@@ -18,7 +18,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from jenkins_bridge.deploy.errors import DeployError, NothingToRollBack
 
 if TYPE_CHECKING:
+    from jenkins_bridge.deploy.dry_run import DeployPlan
+    from jenkins_bridge.deploy.lock_admin import LockView
     from jenkins_bridge.deploy.records import DeployRecord
+    from jenkins_bridge.deploy.removal import Removal, RemoveOptions
     from jenkins_bridge.deploy.rollout import DeployResult
     from jenkins_bridge.deploy.target import DeployTarget
     from jenkins_bridge.descriptor.model import Service
@@ -90,14 +93,51 @@ class Platform(Protocol):
     def rollback(
         self, environ: Mapping[str, str], log: Log, to: str | None, options: DeployOptions
     ) -> DeployResult:
-        image = to if to is not None else self.previous_image(environ, log)
+        if to is None:
+            image = self.previous_image(environ, log)
+        elif (number := history_number(to)) is not None:
+            image = record_image(self.target, self.history(log), number, log)
+        else:
+            image = to
         return self.deploy(image, environ, log, replace(options, action="rollback"))
 
-    def logs(self, log: Log, *, since: int | None, follow: bool) -> Iterator[str]:
+    def logs(
+        self, log: Log, *, since: int | None, follow: bool, companion: str | None = None
+    ) -> Iterator[str]:
         raise unsupported(self.target, "logs", "read the logs with the platform's own tool")
 
-    def exec(self, argv: tuple[str, ...], environ: Mapping[str, str], log: Log) -> tuple[int, str]:
+    def exec(
+        self,
+        argv: tuple[str, ...],
+        environ: Mapping[str, str],
+        log: Log,
+        *,
+        companion: str | None = None,
+        stdin: bytes | None = None,
+    ) -> tuple[int, str]:
         raise unsupported(self.target, "exec", "run it with the platform's own tool")
+
+    def restart(self, companion: str, log: Log, options: DeployOptions) -> str:
+        """Restart companion ``companion`` (same spec, same volume) under the lock."""
+        raise unsupported(self.target, "restart", "restart it with the platform's own tool")
+
+    def remove(self, log: Log, options: RemoveOptions) -> Removal:
+        raise unsupported(self.target, "remove", "remove it with the platform's own tool")
+
+    def lock(self, log: Log, *, release: bool) -> LockView:
+        """Who holds the environment's lock; with ``release``, remove it (naming the holder)."""
+        raise unsupported(self.target, "lock", "read it with the platform's own tool")
+
+    def plan(
+        self, image: str, environ: Mapping[str, str], log: Log, options: DeployOptions
+    ) -> DeployPlan:
+        """What ``deploy`` of ``image`` would change (a dry run: nothing is changed)."""
+        raise unsupported(self.target, "deploy --dry-run", "compare with the platform's own tool")
+
+    def image_labels(self, references: list[str], log: Log) -> dict[str, dict[str, str]]:
+        """The labels of the images ``references`` (those the target has), for history lines;
+        a target that keeps no images knows none."""
+        return {}
 
 
 def status_json(status: Any, image: str | None, name: str) -> dict[str, Any]:
@@ -130,8 +170,32 @@ def nothing_to_roll_back(target: DeployTarget, why: str) -> NothingToRollBack:
     """The refusal of a rollback with nowhere to go: ``why``, and how to name a version."""
     return NothingToRollBack(
         f"{target.owner} {target.environment}: {why}",
-        hint="pass --to IMAGE to deploy a given version",
+        hint="pass --to N (a number from history) or --to IMAGE to deploy a given version",
     )
+
+
+def history_number(text: str) -> int | None:
+    """``12`` or ``#12`` -> 12 (a history record's number); None for anything else (an
+    image reference: those always hold a letter, a ``/``, ``:`` or ``@``)."""
+    digits = text.removeprefix("#")
+    return int(digits) if digits.isascii() and digits.isdigit() else None
+
+
+def record_image(target: DeployTarget, records: list[DeployRecord], number: int, log: Log) -> str:
+    """The digest of history record ``number``, which must have been live (returning to a
+    version that never passed its health gate is a deploy of that image, said as such)."""
+    record = next((r for r in records if r.seq == number), None)
+    if record is None:
+        known = f"#{records[0].seq} to #{records[-1].seq}" if records else "none"
+        raise nothing_to_roll_back(target, f"history has no record #{number} (records: {known})")
+    if record.result != "live":
+        raise NothingToRollBack(
+            f"{target.owner} {target.environment}: #{number} ({record.digest}) was "
+            f"{record.result}, never live",
+            hint=f"to deploy it anyway: deploy --image {record.digest}",
+        )
+    log(f"rolling back to #{number}: {record.digest}")
+    return record.digest
 
 
 def platform_for(service: Service, environment: str, options: CommandOptions) -> Platform:
@@ -144,9 +208,9 @@ def platform_for(service: Service, environment: str, options: CommandOptions) ->
 
         return KubernetesPlatform.resolve(service, environment, options)
     if kind == "swarm":
-        from jenkins_bridge.deploy.swarm import SwarmPlatform
+        from jenkins_bridge.deploy.swarm_platform import SwarmServicePlatform
 
-        return SwarmPlatform.resolve(service, environment, options)
-    from jenkins_bridge.deploy.rollout import DockerHost
+        return SwarmServicePlatform.resolve(service, environment, options)
+    from jenkins_bridge.deploy.host_platform import DockerHostPlatform
 
-    return DockerHost.resolve(service, environment, options)
+    return DockerHostPlatform.resolve(service, environment, options)

@@ -9,10 +9,9 @@ atomically, so an interrupted deploy leaves either the old or the new version se
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +30,6 @@ from jenkins_bridge.deploy.errors import (
     DeployError,
     ForeignOwner,
     NoSubnet,
-    NotDeployed,
     PreSwitchFailed,
 )
 from jenkins_bridge.deploy.lock import DeployLock, target_lock
@@ -454,9 +452,18 @@ class Session:
                     timeout=self.target.health_timeout,
                 )
             )
+            probe_failed = status is None or not 200 <= status < 400
+            if verdict.state == health.FAILED and with_probe and probe_failed:
+                return replace(verdict, reason=f"{verdict.reason}; {self.probed(info)}")
             if verdict.state != health.PENDING:
                 return verdict
             time.sleep(POLL_SECONDS)
+
+    def probed(self, info: ContainerInfo) -> str:
+        """The address the health probe asks, said with a failure (a wrong port shows)."""
+        check = self.target.service.runtime
+        ip = info.addresses.get(self.names.network) or "(no address)"
+        return f"probed http://{ip}:{check.port}{check.healthcheck.path} from the proxy"
 
     # -- apps -----------------------------------------------------------------------------
 
@@ -900,47 +907,3 @@ class DockerHost(Platform):
     def history(self, log: Log) -> list[DeployRecord]:
         with connect(self.target) as runtime:
             return Session(self.target, runtime, {}, log).history()
-
-    def logs(self, log: Log, *, since: int | None, follow: bool) -> Iterator[str]:
-        with connect(self.target) as runtime:
-            session = Session(self.target, runtime, {}, log)
-            live = session.live_app()
-            if live is None:
-                raise NotDeployed(
-                    f"{self.target.owner} {self.target.environment}: no version is live",
-                    hint="deploy one first",
-                )
-            if follow:
-                yield from runtime.follow_logs(live.name, since=since)
-            else:
-                yield runtime.logs(live.name, since=since)
-
-    def exec(self, argv: tuple[str, ...], environ: Mapping[str, str], log: Log) -> tuple[int, str]:
-        """Run ``argv`` in a one-off container of the live version (its env, network, volumes)."""
-        with connect(self.target) as runtime:
-            session = Session(self.target, runtime, environ, log)
-            live = session.live_app()
-            if live is None:
-                raise NotDeployed(
-                    f"{self.target.owner} {self.target.environment}: no version is live",
-                    hint="deploy one first",
-                )
-            image = live.labels.get(IMAGE_LABEL) or live.image_id
-            seq = _seq(live)
-            name = session.names.exec(os.getpid())
-            spec = replace(
-                session.app_spec(seq, image, _placeholder_record(seq)),
-                name=name,
-                command=argv,
-                labels=session.labels("exec"),
-                healthcheck=None,
-                restart="no",
-                aliases=(),
-            )
-            runtime.create(spec)
-            try:
-                runtime.start(name)
-                code = runtime.wait(name, 3600)
-                return code, runtime.logs(name)
-            finally:
-                runtime.remove(name)

@@ -17,12 +17,13 @@ import json
 import secrets as secrets_module
 import socket
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 
 from jenkins_bridge.containers.runtime import DockerRuntime
 from jenkins_bridge.containers.swarm import ServiceSpec, ServiceState, SwarmServices, TaskState
-from jenkins_bridge.deploy.errors import DeployError, NotDeployed
+from jenkins_bridge.deploy import swarm_tasks
+from jenkins_bridge.deploy.errors import DeployError
 from jenkins_bridge.deploy.platform import (
     CommandOptions,
     DeployOptions,
@@ -151,6 +152,12 @@ def _probe_host(target: DeployTarget) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "") else host
 
 
+def probed_addresses(target: DeployTarget, ports: list[int]) -> str:
+    """The URLs the health probe asked on ``ports``, said with a failure (a wrong port shows)."""
+    path = target.service.runtime.healthcheck.path
+    return ", ".join(f"http://{_probe_host(target)}:{port}{path}" for port in ports)
+
+
 def wait_answering(target: DeployTarget, timeout: float) -> list[int]:
     """Poll every replica's health path until all answer 200; the ports still failing."""
     path = target.service.runtime.healthcheck.path
@@ -276,24 +283,31 @@ class SwarmSession(Session):
                 )
             time.sleep(POLL_SECONDS)
 
-    def wait_converged(self, name: str, image: str, replicas: int) -> list[TaskState]:
-        """A new service: until ``replicas`` tasks run ``image`` (Swarm counts health in)."""
+    def task_ids(self, name: str) -> set[str]:
+        """The tasks a service has now: the ones a new attempt must not count as its own."""
+        return {t.id for t in self.services.tasks(name)}
+
+    def wait_converged(
+        self, name: str, image: str, replicas: int, earlier: Collection[str] = ()
+    ) -> list[TaskState]:
+        """A new service: until ``replicas`` tasks run ``image`` (Swarm counts health in);
+        tasks in ``earlier`` (an attempt before this one) are not this attempt's."""
         timeout = _update_timeout(self.target)
         deadline = time.monotonic() + timeout
         while True:
-            tasks = self.services.tasks(name)
+            tasks = swarm_tasks.this_attempt(self.services.tasks(name), earlier)
             running = [
                 t for t in tasks if t.desired == "running" and t.state == "running"
                 and t.image == image
             ]  # fmt: skip
             if len(running) >= replicas:
                 return running
-            failed = [t for t in tasks if t.state in ("failed", "rejected") and t.image == image]
+            failed = [t for t in swarm_tasks.failed(tasks) if t.image == image]
             if time.monotonic() >= deadline or len(failed) >= FAILED_TASKS_LIMIT * replicas:
-                errors = [t.error for t in tasks if t.error][-3:]
+                causes = swarm_tasks.failure_causes(self.services, name, tasks)
                 raise DeployError(
                     f"{name}: {len(running)} of {replicas} replicas running, {len(failed)} "
-                    "tasks failed" + (f" (task errors: {'; '.join(errors)})" if errors else ""),
+                    "tasks failed" + (f" (task errors: {'; '.join(causes)})" if causes else ""),
                     hint="docker service ps --no-trunc " + name,
                 )
             time.sleep(POLL_SECONDS)
@@ -319,8 +333,9 @@ class SwarmSession(Session):
                 if self.runtime.ensure_volume(volume, self.labels("volume")):
                     self.log(f"created volume {volume}")
             self.log(f"companion {companion.name}: applying swarm service {name}")
+            earlier = self.task_ids(name) if existing is not None else set()
             self.services.apply(spec)
-            self.wait_converged(name, digest, 1)
+            self.wait_converged(name, digest, 1, earlier)
             steps.append(f"companion {companion.name}: running ({name})")
         return steps
 
@@ -423,10 +438,11 @@ def _deploy_locked(
             f"{'creating' if fresh else 'updating'} swarm service {session.name} "
             f"({target.stage.replicas} x {digest})"
         )
+        earlier = session.task_ids(session.name) if before is not None else set()
         session.services.apply(spec)
         if fresh or before is None:
             try:
-                session.wait_converged(session.name, digest, target.stage.replicas)
+                session.wait_converged(session.name, digest, target.stage.replicas, earlier)
             except DeployError as exc:
                 # Like the Docker host's failed first deploy: nothing served before, nothing
                 # serves now, and the failed version is kept (at 0 replicas) for inspection.
@@ -447,10 +463,20 @@ def _deploy_locked(
             # Swarm reports this before the old tasks listen again: wait for them to answer.
             failing = wait_answering(target, target.health_timeout)
             serving = previous or "nothing"
-            answer = "answers" if not failing else f"does not answer on ports {failing}"
+            answer = (
+                "answers"
+                if not failing
+                else f"does not answer on {probed_addresses(target, failing)}"
+            )
+            causes = swarm_tasks.failure_causes(
+                session.services,
+                session.name,
+                swarm_tasks.this_attempt(session.services.tasks(session.name), earlier),
+            )
             detail = (
                 f"Swarm rolled back the update ({state.update_message}); serving {serving}, "
                 f"which {answer} its health path"
+                + (f"; failed tasks: {'; '.join(causes)}" if causes else "")
             )
             log(detail)
             session.prune_secrets()
@@ -464,8 +490,8 @@ def _deploy_locked(
         failing = wait_answering(target, target.health_timeout)
         if failing:
             raise DeployError(
-                f"{session.name}: Swarm reports the update done, but ports {failing} do not "
-                f"answer {target.service.runtime.healthcheck.path} with 200 within "
+                f"{session.name}: Swarm reports the update done, but "
+                f"{probed_addresses(target, failing)} do not answer with 200 within "
                 f"{target.health_timeout:g} s",
                 hint=f"docker service ps --no-trunc {session.name}",
             )
@@ -514,18 +540,6 @@ class SwarmStatus:
         if self.lock:
             lines.append(f"locked: {self.lock}")
         return "\n".join(line.rstrip() for line in lines)
-
-
-def _running_task_container(target: DeployTarget, session: SwarmSession) -> str:
-    """A running task container of the service on the manager engine (the newest)."""
-    running = [c for c in session.runtime.containers(session.labels("app")) if c.running]
-    if not running:
-        raise NotDeployed(
-            f"{target.owner} {target.environment}: no task of swarm service {session.name} "
-            f"runs on the engine {session.runtime.docker_host}",
-            hint=f"docker service ps {session.name} shows where its tasks run",
-        )
-    return running[-1].name
 
 
 class SwarmPlatform(Platform):
@@ -611,22 +625,3 @@ class SwarmPlatform(Platform):
         with connect(self.target) as runtime:
             session = SwarmSession(self.target, runtime, {}, log)
             return session.history()
-
-    def logs(self, log: Log, *, since: int | None, follow: bool) -> Iterator[str]:
-        """The logs of a running task of the service (its container on this engine)."""
-        with connect(self.target) as runtime:
-            session = SwarmSession(self.target, runtime, {}, log)
-            name = _running_task_container(self.target, session)
-            log(f"logs of task container {name}")
-            if follow:
-                yield from runtime.follow_logs(name, since=since)
-            else:
-                yield runtime.logs(name, since=since)
-
-    def exec(self, argv: tuple[str, ...], environ: Mapping[str, str], log: Log) -> tuple[int, str]:
-        """Run ``argv`` inside a running task's container on this engine."""
-        with connect(self.target) as runtime:
-            session = SwarmSession(self.target, runtime, environ, log)
-            name = _running_task_container(self.target, session)
-            log(f"running {' '.join(argv)} in task container {name}")
-            return runtime.exec(name, argv)
