@@ -57,13 +57,20 @@ def labelled_v1(docker_client: Any, app_images: AppImages, tmp_path: Path) -> An
     docker_client.images.remove(reference, force=True)
 
 
-def test_operating_a_docker_host_environment(
-    environment: Environment, app_images: AppImages, labelled_v1: str, docker_client: Any
+def _deploy(env: Environment, image: str) -> str:
+    code, out, err = env.json(*_args(env, "deploy", "--image", image))
+    assert code == 0, err
+    digest: str = out["data"]["record"]["digest"]
+    return digest
+
+
+def test_a_dry_run_says_what_would_change_and_changes_nothing(
+    environment: Environment, app_images: AppImages, docker_client: Any
 ) -> None:
     env = environment
-    # A dry run before anything exists: it says what a deploy would create, and creates
-    # nothing. The image is from another repository than image.repository: said, not refused.
-    code, out, err = env.json(*_args(env, "deploy", "--image", labelled_v1, "--dry-run"))
+    # Before anything exists: what a deploy would create, and nothing created. The image is
+    # from another repository than image.repository: said, not refused.
+    code, out, err = env.json(*_args(env, "deploy", "--image", app_images.v1, "--dry-run"))
     assert code == 0, err
     assert out["status"] == "dry-run"
     changes = "\n".join(out["data"]["changes"])
@@ -72,26 +79,31 @@ def test_operating_a_docker_host_environment(
     assert out["data"]["live"] is None
     assert _owned(docker_client, env) == {"network": [], "volume": []}
     [warning] = out["data"]["warnings"]
-    assert labelled_v1 in warning and f"127.0.0.1:5000/{TEAM}/{env.name}" in warning
+    assert app_images.v1 in warning and f"127.0.0.1:5000/{TEAM}/{env.name}" in warning
 
-    code, out, err = env.json(*_args(env, "deploy", "--image", labelled_v1))
+    code, out, err = env.json(*_args(env, "deploy", "--image", app_images.v1))
     assert code == 0, err
-    assert f"warning: {labelled_v1} is not from this service's repository" in err
+    assert f"warning: {app_images.v1} is not from this service's repository" in err
     v1 = out["data"]["record"]["digest"]
-    code, out, err = env.json(*_args(env, "deploy", "--image", app_images.v2))
-    assert code == 0, err
-    v2 = out["data"]["record"]["digest"]
-
-    # A dry run with a version live: the switch and the stop of the old one, nothing done.
+    # With a version live: the new container, the switch, the old one stopped; nothing done.
     before = _owned(docker_client, env)
-    code, out, err = env.json(*_args(env, "deploy", "--image", labelled_v1, "--dry-run"))
+    code, out, err = env.json(*_args(env, "deploy", "--image", app_images.v2, "--dry-run"))
     assert code == 0, err
-    assert out["data"]["live"] == v2
+    assert out["data"]["live"] == v1
     assert any("stop" in change and "drain" in change for change in out["data"]["changes"])
     assert any("companion store" in kept for kept in out["data"]["unchanged"])
     assert _owned(docker_client, env) == before
+    code, out, err = env.json(*_args(env, "status"))
+    assert out["data"]["live"]["image"] == v1
 
-    # History: one short aligned line per deploy; build and commit from the image's labels.
+
+def test_history_lines_are_short_and_rollback_takes_a_number(
+    environment: Environment, app_images: AppImages, labelled_v1: str
+) -> None:
+    env = environment
+    v1 = _deploy(env, labelled_v1)
+    _deploy(env, app_images.v2)
+    # One short aligned line per deploy; build and commit from the image's OCI labels.
     done = env.cli(*_args(env, "history"))
     assert done.returncode == 0, done.stderr
     header, first, second = done.stdout.splitlines()
@@ -111,17 +123,40 @@ def test_operating_a_docker_host_environment(
     assert code == 1
     assert "no record #9" in out["errors"][0]["message"]
 
-    # exec passes the command's exit code through and, with -i, its stdin.
+
+def test_exec_passes_the_exit_code_through(environment: Environment, app_images: AppImages) -> None:
+    env = environment
+    _deploy(env, app_images.v1)
     done = env.cli(*_args(env, "exec", "--", "sh", "-c", "echo out; exit 7"))
     assert done.returncode == 7, done.stderr
     assert done.stdout.strip() == "out"
+    code, out, _ = env.json(*_args(env, "exec", "--", "sh", "-c", "exit 9"))
+    assert (code, out["status"], out["data"]["exit_code"]) == (9, "failed", 9)
+
+
+def test_exec_sends_stdin_with_i(environment: Environment, app_images: AppImages) -> None:
+    env = environment
+    _deploy(env, app_images.v1)
     done = subprocess_input(
         env, _args(env, "exec", "-i", "--", "sh", "-c", "tr a-z A-Z"), b"piped\n"
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == b"PIPED"
+    done = subprocess_input(
+        env,
+        _args(env, "exec", "--companion", "store", "-i", "--", "sh", "-c", "cat > /data/in"),
+        b"into the companion\n",
+    )
+    assert done.returncode == 0, done.stderr
+    done = env.cli(*_args(env, "exec", "--companion", "store", "--", "cat", "/data/in"))
+    assert done.stdout.strip() == "into the companion"
 
-    # A companion: read, exec into, restart; its data stays.
+
+def test_a_companion_is_read_exec_ed_into_and_restarted(
+    environment: Environment, app_images: AppImages, docker_client: Any
+) -> None:
+    env = environment
+    _deploy(env, app_images.v1)
     done = env.cli(
         *_args(env, "exec", "--companion", "store", "--", "sh", "-c", "echo kept > /data/k")
     )
@@ -139,7 +174,12 @@ def test_operating_a_docker_host_environment(
     done = env.cli(*_args(env, "logs", "--companion", "nope"))
     assert done.returncode == 1 and "companions: store" in done.stderr
 
-    # The lock: shown with its holder; remove refuses while it is held; release names it.
+
+def test_the_lock_is_shown_and_released_and_remove_refuses_while_held(
+    environment: Environment, app_images: AppImages, docker_client: Any
+) -> None:
+    env = environment
+    _deploy(env, app_images.v1)
     code, out, _ = env.json("lock", "show", str(env.descriptor), "--env", "test")
     assert (code, out["status"], out["data"]["held"]) == (0, "free", False)
     target = platform_for(load_service(env.descriptor), "test", CommandOptions()).target
@@ -158,16 +198,25 @@ def test_operating_a_docker_host_environment(
         code, out, _ = env.json("lock", "release", str(env.descriptor), "--env", "test")
         assert (code, out["status"]) == (0, "released")
         assert out["data"]["holder"]["holder"] == holder["BUILD_URL"]
+    code, out, _ = env.json("lock", "show", str(env.descriptor), "--env", "test")
+    assert out["data"]["held"] is False
 
-    # remove: containers and network go; the companion's volume and the history stay.
+
+def test_remove_keeps_volumes_and_history_unless_asked(
+    environment: Environment, app_images: AppImages, docker_client: Any
+) -> None:
+    env = environment
+    _deploy(env, app_images.v1)
+    _deploy(env, app_images.v2)
     code, out, err = env.json(*_args(env, "remove"))
     assert code == 0, err
     left = _owned(docker_client, env)
     assert set(left) == {"state", "network", "volume"}, left
     assert left["network"] == []
     assert any(v.endswith("store-data") for v in left["volume"])
+    assert any("store-data" in kept for kept in out["data"]["kept"])
     code, out, err = env.json(*_args(env, "history"))
-    assert [r["seq"] for r in out["data"]["records"]] == [1, 2, 3]
+    assert [r["seq"] for r in out["data"]["records"]] == [1, 2]
     code, out, err = env.json(*_args(env, "remove", "--volumes", "--history"))
     assert code == 0, err
     assert _owned(docker_client, env) == {"network": [], "volume": []}
