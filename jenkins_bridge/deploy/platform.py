@@ -175,8 +175,8 @@ def nothing_to_roll_back(target: DeployTarget, why: str) -> NothingToRollBack:
 
 
 def history_number(text: str) -> int | None:
-    """``12`` or ``#12`` -> 12 (a history record's number); None for anything else (an
-    image reference: those always hold a letter, a ``/``, ``:`` or ``@``)."""
+    """``12`` or ``#12`` -> 12 (a history record's number); None for anything else (an image
+    reference; one really named by digits only is written out: ``docker.io/library/12``)."""
     digits = text.removeprefix("#")
     return int(digits) if digits.isascii() and digits.isdigit() else None
 
