@@ -2,7 +2,8 @@
 the implementation for an environment's ``target``.
 
 The CLI resolves a platform with ``platform_for`` and calls its methods; it never asks which
-target it has. Each implementation (``rollout.DockerHost``, ``swarm.SwarmPlatform``,
+target it has. Each implementation (``host_platform.DockerHostPlatform`` over
+``rollout.DockerHost``, ``swarm_platform.SwarmServicePlatform`` over ``swarm.SwarmPlatform``,
 ``kubernetes.KubernetesPlatform``) keeps the same contract: ``deploy``/``rollback`` return a
 ``DeployResult`` (``live`` or ``rolled-back``) or raise, ``history`` returns the records oldest
 first, ``status`` a ``StatusView``. A command a platform does not have raises ``Unsupported``
