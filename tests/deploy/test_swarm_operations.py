@@ -77,7 +77,7 @@ def test_swarm_retry_cause_logs_and_operations(
     assert (code, out["data"]["held"]) == (0, False)
 
     # remove: the services and their secrets go; the volume and the history stay.
-    base = f"jb-{TEAM}-{env.name}-test"
+    base = env.names.base
     code, out, err = env.json(*_args(env, "remove"))
     assert code == 0, [e["message"] for e in out["errors"]] or err
     selector = {"label": f"{SERVICE_LABEL}={owner}"}
