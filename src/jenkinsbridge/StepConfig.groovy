@@ -147,19 +147,23 @@ class StepConfig implements Serializable {
         for (String name in variables) {
             String value = env.getProperty(name)
             if (value) {
-                result = result.replace(value, '****').replace(jsonEscaped(value), '****')
+                result = result.replace(value, '****')
+                    .replace(jsonEscaped(value, true), '****').replace(jsonEscaped(value, false), '****')
             }
         }
         return result
     }
 
-    /** ``value`` as Python's json.dumps writes it inside a string (ASCII only). */
+    /**
+     * ``value`` as JSON writes it inside a string: with every character outside printable
+     * ASCII as ``\\uXXXX`` (``ascii``, Python's json.dumps) or only control characters so.
+     */
     @NonCPS
-    private static String jsonEscaped(String value) {
+    private static String jsonEscaped(String value, boolean ascii) {
         StringBuilder out = new StringBuilder()
         for (int i = 0; i < value.length(); i++) {
             String c = value.substring(i, i + 1)
-            int code = value.codePointAt(i)
+            int code = (int) value.charAt(i)   // UTF-16 units, as JSON escapes them
             if (c == '"' || c == '\\') {
                 out.append('\\' + c)
             } else if (c == '\n') {
@@ -168,7 +172,7 @@ class StepConfig implements Serializable {
                 out.append('\\r')
             } else if (c == '\t') {
                 out.append('\\t')
-            } else if (code < 0x20 || code > 0x7e) {
+            } else if (code < 0x20 || (ascii && code > 0x7e)) {
                 out.append(String.format('\\u%04x', code))
             } else {
                 out.append(c)

@@ -88,6 +88,9 @@ def case(
 
 
 R = groovy(json.dumps(RESOLVED))
+# a credential whose bound value JSON writes escaped (quote, backslash, non-ASCII, tab)
+ODD_ID = 'odd"id\\-é-\t-☃'
+ODD = groovy(json.dumps({"runtime": {"secrets": [{"env": "ODD", "credentialsId": ODD_ID}]}}))
 DEPLOY = f"bridgeDeploy(resolved: {R}, environment: 'staging', image: '{DIGEST}'"
 
 
@@ -288,6 +291,17 @@ def cases() -> list[dict[str, Any]]:
             ],
         ),
         case(
+            "redaction of a value JSON escapes",
+            node(f"bridgeDeploy(resolved: {ODD}, environment: 'staging', image: 'app:1')"),
+            [
+                {
+                    "match": ' deploy "',
+                    "status": 1,
+                    "result": envelope("error", errors=[f"bad value {SECRET_MARK}{ODD_ID} here"]),
+                }
+            ],
+        ),
+        case(
             "first deploy rolled back",
             node(f"{DEPLOY})"),
             [
@@ -482,7 +496,8 @@ def test_deploy_archives_nothing_that_may_hold_a_secret(outcomes: dict[str, Case
     assert record_json["record"]["digest"] == DIGEST
     failure = outcomes["deploy failure redacts the bound secrets"]
     failed(outcomes, "deploy failure redacts the bound secrets", "pre-switch hook failed: password")
-    for outcome in (live, failure):
+    odd = failed(outcomes, "redaction of a value JSON escapes", "(exit 1): bad value **** here")
+    for outcome in (live, failure, odd):
         assert SECRET_MARK not in outcome.failure
         assert not [line for line in outcome.log if SECRET_MARK in line], outcome.log
 
