@@ -151,7 +151,7 @@ class DockerHostPlatform(DockerHost):
         with connect(self.target) as runtime:
             session = Session(self.target, runtime, {}, log)
             container = self._companion_container(runtime, session, companion)
-            runtime.resolve_image(self.target.proxy_image)  # the lock's image
+            runtime.resolve_image(self.target.helper_image)  # the lock's image
             with session.locked(replace(options, action="restart")):
                 log(f"restarting companion {companion} ({container.name})")
                 runtime.stop(container.name, self.target.service.runtime.stop_timeout_seconds)
@@ -176,7 +176,7 @@ class DockerHostPlatform(DockerHost):
         removal = Removal(self.target.owner, self.target.environment)
         with connect(self.target) as runtime:
             session = Session(self.target, runtime, {}, log)
-            runtime.resolve_image(self.target.proxy_image)  # the lock's image
+            runtime.resolve_image(self.target.helper_image)  # the lock's image
             terms = DeployOptions("remove", None, options.lock_wait, options.break_lock)
             with session.locked(terms):
                 remove_engine_objects(
@@ -219,7 +219,8 @@ class DockerHostPlatform(DockerHost):
                 plan.step(
                     f"create network {names.network} ({target.subnet})"
                     if target.subnet
-                    else f"create network {names.network}: no subnet is set, a deploy stops"
+                    else f"create network {names.network} (a subnet from deploy[].subnetPool, "
+                    "or the engine's choice)"
                 )
             else:
                 plan.keep(f"network {names.network} ({subnet})")

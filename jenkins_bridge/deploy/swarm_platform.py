@@ -113,7 +113,7 @@ class SwarmServicePlatform(SwarmPlatform):
                 raise not_running(
                     self.target, f"swarm service {service} does not exist", "deploy it first"
                 )
-            runtime.resolve_image(self.target.proxy_image)  # the lock's image
+            runtime.resolve_image(self.target.helper_image)  # the lock's image
             with session.locked(replace(options, action="restart")):
                 earlier = session.task_ids(service)
                 log(f"restarting companion {companion} (swarm service {service})")
@@ -135,7 +135,7 @@ class SwarmServicePlatform(SwarmPlatform):
         labels = environment_labels(target.owner, target.environment)
         with connect(target) as runtime:
             session = SwarmSession(target, runtime, {}, log)
-            runtime.resolve_image(target.proxy_image)  # the lock's image
+            runtime.resolve_image(target.helper_image)  # the lock's image
             terms = DeployOptions("remove", None, options.lock_wait, options.break_lock)
             with session.locked(terms):
                 for service in session.services.services(labels):
