@@ -65,7 +65,12 @@ class SwarmServicePlatform(SwarmPlatform):
                 else:
                     yield runtime.logs(task.container, since=since)
                 return
-            last = swarm_tasks.newest(session.services.tasks(service))
+            tasks = session.services.tasks(service)
+            # The newest task that ran (had a container): one Swarm just made and stopped
+            # (scaled to 0) printed nothing.
+            last = swarm_tasks.newest([t for t in tasks if t.container]) or swarm_tasks.newest(
+                tasks
+            )
             if last is None:
                 raise not_running(
                     self.target,
