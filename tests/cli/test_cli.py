@@ -35,6 +35,28 @@ def test_version_does_not_import_heavy_modules() -> None:
     assert proc.stderr.strip() == "[]"
 
 
+def _imported(argv: list[str]) -> tuple[str, set[str]]:
+    """stdout of ``python -X importtime ARGV`` and the modules it imported."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", *argv], capture_output=True, text=True, check=True
+    )
+    lines = [line.split("|")[-1].strip() for line in proc.stderr.splitlines()]
+    return proc.stdout, {line for line in lines if line and not line.startswith("imported")}
+
+
+def test_bare_version_answers_before_click_is_imported() -> None:
+    # Importing click costs more than Python's own start-up; a bare --version never needs it.
+    fast, modules = _imported(["-m", "jenkins_bridge", "--version"])
+    assert "click" not in modules and "jenkins_bridge.cli" not in modules
+    # ...and says exactly what click's version option says on the full path.
+    slow, modules = _imported(["-m", "jenkins_bridge", "--no-color", "--version"])
+    assert "click" in modules
+    assert fast == slow == f"jenkins-bridge, version {__version__}\n"
+    # The console script takes the same path.
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'jenkins-bridge = "jenkins_bridge.__main__:main"' in pyproject
+
+
 def test_validate_ok_text_and_json(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("validate", str(ROOT / "examples"))
     assert result.exit_code == 0 and "3 descriptors valid" in result.stdout
