@@ -13,14 +13,17 @@ hang at exit once its workers are killed, and ``multiprocessing.Pool`` hangs on 
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import traceback
 from collections.abc import Callable, Sequence
-from multiprocessing.connection import Connection, wait
-from multiprocessing.context import ForkProcess
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+# multiprocessing is imported only when a pool starts: one file (validate, a small render)
+# never needs it, and the CLI's start-up would pay for it on every call.
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.context import ForkProcess
 
 T = TypeVar("T")
 ItemT = TypeVar("ItemT")
@@ -65,6 +68,8 @@ def _run_pool(
     count: int,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[T]:
+    import multiprocessing
+
     # fork: the workers inherit the imported modules and the batches instead of receiving them.
     context = multiprocessing.get_context("fork")
     next_batch = context.Value("i", 0)
@@ -111,6 +116,8 @@ def _collect(
     batches: list[Sequence[Any]],
     progress: Callable[[int, int], None] | None,
 ) -> list[Any]:
+    from multiprocessing.connection import Connection, wait
+
     total = len(batches)
     items, done = sum(len(b) for b in batches), 0
     results: dict[int, Any] = {}

@@ -6,14 +6,16 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from jenkins_bridge.descriptor.git_remote import repository_url_problem
 from jenkins_bridge.descriptor.schema import CREDENTIALS_ID_PATTERN
 from jenkins_bridge.errors import UsageError
-from jenkins_bridge.render.job_config import SharedLibrary
+
+if TYPE_CHECKING:  # render (and jinja2) load when a command runs, not when options are built
+    from jenkins_bridge.render.job_config import SharedLibrary
 
 SCOPE_ENV = "JENKINS_BRIDGE_LIBRARY_SCOPE"
 REPO_ENV = "JENKINS_BRIDGE_LIBRARY_REPO"
@@ -22,6 +24,8 @@ CREDENTIALS_ENV = "JENKINS_BRIDGE_LIBRARY_CREDENTIALS_ID"
 
 def shared_library(scope: str, repo: str | None, credentials_id: str | None) -> SharedLibrary:
     """The options as a SharedLibrary; a bad value is a usage error naming the option."""
+    from jenkins_bridge.render.job_config import SharedLibrary
+
     if credentials_id and not re.match(CREDENTIALS_ID_PATTERN, credentials_id):
         raise UsageError(
             f"--library-credentials-id {credentials_id!r} is not a Jenkins credentials ID",
