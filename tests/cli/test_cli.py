@@ -57,6 +57,15 @@ def test_bare_version_answers_before_click_is_imported() -> None:
     assert 'jenkins-bridge = "jenkins_bridge.__main__:main"' in pyproject
 
 
+def test_validate_of_one_file_loads_no_renderer_or_process_pool() -> None:
+    # validate runs on every commit; templates (jinja2) and the pool are render's business.
+    out, modules = _imported(
+        ["-m", "jenkins_bridge", "validate", str(ROOT / "examples" / "platform" / "ledger.yaml")]
+    )
+    assert out == "1 descriptor valid\n"
+    assert not {"jinja2", "multiprocessing", "jenkins_bridge.render"} & modules
+
+
 def test_validate_ok_text_and_json(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("validate", str(ROOT / "examples"))
     assert result.exit_code == 0 and "3 descriptors valid" in result.stdout
