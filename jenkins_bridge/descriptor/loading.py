@@ -154,6 +154,9 @@ def discover(paths: Sequence[str | Path]) -> list[DescriptorFile]:
     unique: dict[str, DescriptorFile] = {}
     for descriptor in found:  # a file named twice (say, itself and its folder) counts once
         first = unique.setdefault(descriptor.key, descriptor)
+        # Only a second naming can be the better one: one lstat per duplicate, not per file.
+        if first is descriptor:
+            continue
         if first.path.is_symlink() and not descriptor.path.is_symlink():
             unique[descriptor.key] = descriptor  # the file itself, not a link to it
 

@@ -31,7 +31,39 @@ def add_manifest(tree: RenderedTree) -> None:
 def manifest_text(entries: Iterable[Mapping[str, object]]) -> str:
     ordered = sorted(entries, key=lambda entry: str(entry["path"]))
     manifest = {"generator": "jenkins-bridge", "version": __version__, "artifacts": ordered}
-    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    fast = _flat_entries_text(ordered)
+    if fast is None:
+        return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    head = json.dumps(manifest["generator"]), json.dumps(manifest["version"])
+    return f'{{\n  "artifacts": {fast},\n  "generator": {head[0]},\n  "version": {head[1]}\n}}\n'
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _flat_entries_text(entries: list[Mapping[str, object]]) -> str | None:
+    """``json.dumps(entries, indent=2, sort_keys=True)`` at the artifacts' depth (two levels
+    in), byte for byte, for entries whose values are all scalars; None for anything else.
+
+    With ``indent`` set, ``json`` uses its pure-Python encoder: for the ~6,000 entries of a
+    5,000-service tree that was a sixth of an incremental ``render --check``. Each scalar is
+    encoded by the C encoder instead and the layout is written here.
+    """
+    if not entries:
+        return "[]"
+    encode = json.JSONEncoder(sort_keys=True).encode  # C encoder for scalars
+    parts: list[str] = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not entry:
+            return None
+        fields: list[str] = []
+        for key in sorted(entry):
+            value = entry[key]
+            if not isinstance(key, str) or not isinstance(value, _SCALARS):
+                return None
+            fields.append(f"      {encode(key)}: {encode(value)}")
+        parts.append("    {\n" + ",\n".join(fields) + "\n    }")
+    return "[\n" + ",\n".join(parts) + "\n  ]"
 
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
