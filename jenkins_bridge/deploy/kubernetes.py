@@ -49,7 +49,7 @@ from jenkins_bridge.deploy.rollout import DeployResult, _iso, _now
 from jenkins_bridge.deploy.target import DeployTarget, Listen, find_stage
 from jenkins_bridge.descriptor.model import Service
 from jenkins_bridge.kube.cluster import Cluster, DeploymentState
-from jenkins_bridge.render.kubernetes import manifests, selector
+from jenkins_bridge.render.kubernetes import manifests, selector, supporting_manifests
 
 POLL_SECONDS = 1.0
 HISTORY_ANNOTATION = "jenkins-bridge.dev/history"
@@ -98,6 +98,7 @@ def resolve_kubernetes_target(
     from jenkins_bridge.descriptor.naming import ObjectNames
 
     stage = find_stage(service, environment)
+    service = service.for_environment(stage)  # its runtime is this environment's
     if service.image is None:
         raise DeployError(f"{service.path}: deploying needs an 'image' section")
     return DeployTarget(
@@ -239,6 +240,8 @@ def _deploy_locked(
         return done
 
     log(f"applying Service and Deployment {namespace}/{name} ({stage.replicas} x {image})")
+    for supporting in supporting_manifests(service, stage):  # companions first, as elsewhere
+        cluster.apply(supporting)
     cluster.apply(service_object)
     cluster.apply(deployment)
     try:

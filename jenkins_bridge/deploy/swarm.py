@@ -79,6 +79,7 @@ def resolve_swarm_target(
 ) -> DeployTarget:
     """The swarm environment ``environment``: checked without an engine, like the docker one."""
     stage = find_stage(service, environment)
+    service = service.for_environment(stage)  # its runtime is this environment's
     where = f"{service.path}: deploy environment '{environment}'"
     if stage.network == "host" and stage.update_order != "stop-first":
         raise DeployError(

@@ -104,6 +104,7 @@ def resolve_target(
     docker_host: str | None = None,
 ) -> DeployTarget:
     stage = find_stage(service, environment)
+    service = service.for_environment(stage)  # its runtime is this environment's
     where = f"{service.path}: deploy environment '{environment}'"
     if stage.target != "docker":
         raise NotDockerTarget(

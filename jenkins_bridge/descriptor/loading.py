@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from jenkins_bridge.descriptor import model
+from jenkins_bridge.descriptor.environments import environment_problems, merged_runtime
 from jenkins_bridge.descriptor.git_remote import repository_url_problem
 from jenkins_bridge.descriptor.schema import SCHEMA, with_defaults
 from jenkins_bridge.descriptor.validation import field_problems, problem_at, schema_problems
@@ -605,6 +606,8 @@ def _validate_one(
     problems.extend(schema_problems(combined, data))
     problems.extend(field_problems(combined, data))
     problems.extend(_source_problems(combined, data))
+    if not problems:  # the checks across environments read schema-valid data only
+        problems.extend(environment_problems(combined, data, with_defaults(data)))
     if problems:
         return None, problems
     return data, []
@@ -639,7 +642,6 @@ def build_service(data: dict[str, Any], path: Path, origin: str) -> model.Servic
     src = full["source"]
     pipe = full["pipeline"]
     runtime = full["runtime"]
-    health = runtime["healthcheck"]
     monitoring = full["monitoring"]
     image = full.get("image")
     return model.Service(
@@ -690,25 +692,7 @@ def build_service(data: dict[str, Any], path: Path, origin: str) -> model.Servic
                 build_args={k: _text(v) for k, v in sorted(image["buildArgs"].items())},
             )
         ),
-        runtime=model.RuntimeSpec(
-            port=runtime["port"],
-            env={k: _text(v) for k, v in sorted(runtime["env"].items())},
-            secrets=tuple(model.Secret(s["env"], s["credentialsId"]) for s in runtime["secrets"]),
-            healthcheck=model.Healthcheck(
-                path=health["path"],
-                interval_seconds=health["intervalSeconds"],
-                timeout_seconds=health["timeoutSeconds"],
-                retries=health["retries"],
-                start_period_seconds=health["startPeriodSeconds"],
-                command=tuple(health.get("command", ())),
-            ),
-            restart=runtime["restart"],
-            resources=model.Resources(
-                cpus=runtime["resources"].get("cpus"), memory=runtime["resources"].get("memory")
-            ),
-            **_deploy_runtime(runtime),
-            compose_subnet=runtime.get("composeSubnet"),
-        ),
+        runtime=_runtime_spec(runtime),
         deploy=tuple(
             model.DeployStage(
                 environment=s["environment"],
@@ -726,6 +710,7 @@ def build_service(data: dict[str, Any], path: Path, origin: str) -> model.Servic
                     )
                 ),
                 **_deploy_stage(s),
+                **_stage_runtime(runtime, s.get("runtime", {}), s["podSecurity"]),
             )
             for s in full["deploy"]
         ),
@@ -748,6 +733,47 @@ def build_service(data: dict[str, Any], path: Path, origin: str) -> model.Servic
         digest=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
         resolved=json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True),
     )
+
+
+def _runtime_spec(runtime: dict[str, Any]) -> model.RuntimeSpec:
+    """The runtime model from data whose schema defaults are filled (top-level or merged)."""
+    health = runtime["healthcheck"]
+    return model.RuntimeSpec(
+        port=runtime["port"],
+        env={k: _text(v) for k, v in sorted(runtime["env"].items())},
+        secrets=tuple(model.Secret(s["env"], s["credentialsId"]) for s in runtime["secrets"]),
+        healthcheck=model.Healthcheck(
+            path=health["path"],
+            interval_seconds=health["intervalSeconds"],
+            timeout_seconds=health["timeoutSeconds"],
+            retries=health["retries"],
+            start_period_seconds=health["startPeriodSeconds"],
+            command=tuple(health.get("command", ())),
+        ),
+        restart=runtime["restart"],
+        resources=model.Resources(
+            cpus=runtime["resources"].get("cpus"), memory=runtime["resources"].get("memory")
+        ),
+        **_deploy_runtime(runtime),
+        compose_subnet=runtime.get("composeSubnet"),
+    )
+
+
+def _stage_runtime(
+    runtime: dict[str, Any], override: dict[str, Any], pod: dict[str, Any]
+) -> dict[str, Any]:
+    """A stage's merged runtime, and its pod security with the defaults the runtime decides
+    (non-root only where the kubelet can verify it: a non-zero numeric user)."""
+    spec = _runtime_spec(merged_runtime(runtime, override))
+    user = (spec.security.user or "").split(":")[0]
+    return {
+        "runtime": spec,
+        "pod_security": model.PodSecurity(
+            run_as_non_root=pod.get("runAsNonRoot", user.isdigit() and int(user) != 0),
+            seccomp_profile=pod["seccompProfile"],
+            read_only_root_filesystem=pod.get("readOnlyRootFilesystem", spec.security.read_only),
+        ),
+    }
 
 
 def _companion_healthcheck(section: dict[str, Any]) -> model.Healthcheck:
@@ -781,6 +807,7 @@ def _deploy_runtime(runtime: dict[str, Any]) -> dict[str, Any]:
             secrets=tuple(model.Secret(s["env"], s["credentialsId"]) for s in c["secrets"]),
             volume=model.VolumeMount(**c["volume"]) if "volume" in c else None,
             healthcheck=_companion_healthcheck(c["healthcheck"]) if "healthcheck" in c else None,
+            port=c.get("port"),
         )
         for c in runtime["companions"]
     )

@@ -8,7 +8,7 @@ filled in the schema's defaults: the model has none of its own, so every field i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
@@ -123,6 +123,7 @@ class SecurityOptions:
 class VolumeMount:
     name: str
     path: str
+    size: str  # kubernetes: the PersistentVolumeClaim's request
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +135,7 @@ class Companion:
     secrets: tuple[Secret, ...]
     volume: VolumeMount | None
     healthcheck: Healthcheck | None
+    port: int | None  # kubernetes: the companion Service's port
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +157,15 @@ class Approval:
     submitter: str | None
     message: str
     timeout_minutes: int  # the wait expires after it
+
+
+@dataclass(frozen=True, slots=True)
+class PodSecurity:
+    """kubernetes: the pod security settings, defaults already decided from the runtime."""
+
+    run_as_non_root: bool
+    seccomp_profile: str  # RuntimeDefault | Unconfined
+    read_only_root_filesystem: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +191,10 @@ class DeployStage:
     namespace: str  # kubernetes
     secret_name: str  # kubernetes: the Secret the runtime secrets come from
     context: str | None  # kubernetes: kubeconfig context; None is the current one
+    # The top-level runtime with this environment's overrides merged in (the one merge,
+    # done at load time): what deploy, compose, Kubernetes and monitoring read for it.
+    runtime: RuntimeSpec
+    pod_security: PodSecurity
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +239,15 @@ class Service:
     # The merged descriptor data (team defaults applied, schema defaults not) as canonical
     # ASCII JSON: what the generated pipeline hands the CLI, so a build runs with render's values.
     resolved: str
+
+    def runtime_for(self, stage: DeployStage) -> RuntimeSpec:
+        """The runtime ``stage`` runs: the top-level one with its overrides merged in."""
+        return stage.runtime
+
+    def for_environment(self, stage: DeployStage) -> Service:
+        """This service as ``stage`` runs it: ``runtime`` is the environment's merged one, so
+        code that reads ``service.runtime`` for one environment reads the right values."""
+        return replace(self, runtime=stage.runtime)
 
     @property
     def full_name(self) -> str:

@@ -775,3 +775,119 @@ SCHEMA["properties"]["runtime"]["properties"]["composeSubnet"] = _str(
     pattern=SUBNET_PATTERN,
     **{"x-message": "must be an IPv4 CIDR, e.g. 198.18.7.0/24"},
 )
+
+
+# -- Per-environment overrides (issue 19): a deploy stage's ``runtime`` is merged over the
+# top-level ``runtime`` once, at load time (``loading.merged_runtime``), and every consumer
+# (deploy on each target, compose, Kubernetes, monitoring) reads that one result.
+# A Swarm template in a value (``{{.Task.Slot}}``): Swarm expands it in a task's environment;
+# everything else would pass it on literally, so validation allows it only there.
+SWARM_TEMPLATE_PATTERN = r"\{\{[^}]*\}\}"
+SWARM_SLOT = "{{.Task.Slot}}"
+# Keys of ``runtime`` an environment may override, and of each companion (matched by name).
+RUNTIME_OVERRIDE_KEYS = ("port", "env", "secrets", "resources", "healthcheck", "companions")
+HEALTHCHECK_OVERRIDE_KEYS = (
+    "path",
+    "intervalSeconds",
+    "timeoutSeconds",
+    "retries",
+    "startPeriodSeconds",
+)
+COMPANION_OVERRIDE_KEYS = ("name", "image", "command", "env", "secrets")
+DEFAULT_VOLUME_SIZE = "1Gi"
+
+
+def _without_defaults(node: Any) -> Any:
+    """A copy of a schema node with every ``default`` removed: an override sets only what it
+    says, so nothing may be filled into it."""
+    if isinstance(node, dict):
+        return {k: _without_defaults(v) for k, v in node.items() if k != "default"}
+    if isinstance(node, list):
+        return [_without_defaults(v) for v in node]
+    return node
+
+
+def _override_env() -> dict[str, Any]:
+    env: dict[str, Any] = _without_defaults(_env)
+    env["additionalProperties"] = {"type": ["string", "number", "boolean", "null"]}
+    env["description"] = (
+        "Environment variables merged over runtime.env key by key (null removes one); "
+        "a Swarm template such as {{.Task.Slot}} is allowed in a swarm environment only."
+    )
+    return env
+
+
+def _runtime_override() -> dict[str, Any]:
+    runtime = SCHEMA["properties"]["runtime"]["properties"]
+    health = runtime["healthcheck"]["properties"]
+    companion = runtime["companions"]["items"]["properties"]
+    companion_override = _obj(
+        {k: _without_defaults(companion[k]) for k in COMPANION_OVERRIDE_KEYS}
+        | {"env": _override_env()},
+        "Settings of the companion of this name (it must be declared in runtime.companions).",
+        required=["name"],
+    )
+    return _obj(
+        {
+            "port": _without_defaults(runtime["port"]),
+            "env": _override_env(),
+            "secrets": {
+                **_without_defaults(runtime["secrets"]),
+                "description": "Secrets merged over runtime.secrets by env name.",
+            },
+            "resources": _without_defaults(runtime["resources"]),
+            "healthcheck": _obj(
+                {k: _without_defaults(health[k]) for k in HEALTHCHECK_OVERRIDE_KEYS},
+                "Health check settings merged over runtime.healthcheck.",
+            ),
+            "companions": {
+                "type": "array",
+                "description": "Companion settings merged over runtime.companions by name.",
+                "items": companion_override,
+            },
+        },
+        "This environment's runtime settings, merged over the top-level runtime: env, "
+        "healthcheck and resources key by key, secrets by env, companions by name; port "
+        "replaces.",
+    )
+
+
+SCHEMA["properties"]["deploy"]["items"]["properties"]["runtime"] = _runtime_override()
+# Kubernetes needs what Docker does not: the port a companion's Service exposes, the size of a
+# named volume's claim, and the pod security settings (on where the descriptor allows).
+SCHEMA["properties"]["runtime"]["properties"]["companions"]["items"]["properties"]["port"] = {
+    "type": "integer",
+    "minimum": 1,
+    "maximum": 65535,
+    "description": "Port the companion listens on (kubernetes: its Service's port; required "
+    "there).",
+}
+SCHEMA["properties"]["runtime"]["properties"]["companions"]["items"]["properties"]["volume"][
+    "properties"
+]["size"] = _str(
+    "kubernetes: storage the volume's PersistentVolumeClaim requests.",
+    default=DEFAULT_VOLUME_SIZE,
+    pattern=MEMORY_PATTERN,
+    **{"x-message": "must be a size like 1Gi"},
+)
+SCHEMA["properties"]["deploy"]["items"]["properties"]["podSecurity"] = _obj(
+    {
+        "runAsNonRoot": {
+            "type": "boolean",
+            "description": "kubernetes: refuse to start as root (default: on when "
+            "runtime.security.user is a non-zero uid, the one case the kubelet can verify).",
+        },
+        "seccompProfile": {
+            "enum": ["RuntimeDefault", "Unconfined"],
+            "default": "RuntimeDefault",
+            "description": "kubernetes: the pod's seccomp profile.",
+        },
+        "readOnlyRootFilesystem": {
+            "type": "boolean",
+            "description": "kubernetes: read-only root filesystem (default: "
+            "runtime.security.readOnly; tmpfs paths become emptyDir volumes).",
+        },
+    },
+    "kubernetes: the pod security settings, each overridable.",
+    default={},
+)

@@ -79,17 +79,33 @@ def deployment_state(obj: Any) -> DeploymentState:
     )
 
 
+# The client call that applies each kind the manifests hold: (our attribute, its method).
+_APPLY = {
+    "Deployment": ("apps", "patch_namespaced_deployment"),
+    "Service": ("core", "patch_namespaced_service"),
+    "PersistentVolumeClaim": ("core", "patch_namespaced_persistent_volume_claim"),
+    "PodDisruptionBudget": ("policy", "patch_namespaced_pod_disruption_budget"),
+}
+
+
 class Cluster:
     """Calls to one cluster; ``apps``/``core`` are the client's ``AppsV1Api``/``CoreV1Api``."""
 
     def __init__(
-        self, apps: Any, core: Any, serialize: Any, context: str, coordination: Any = None
+        self,
+        apps: Any,
+        core: Any,
+        serialize: Any,
+        context: str,
+        coordination: Any = None,
+        policy: Any = None,
     ) -> None:
         self.apps = apps
         self.core = core
         self.serialize = serialize
         self.context = context
         self.coordination = coordination  # CoordinationV1Api: the deploy lock's Leases
+        self.policy = policy  # PolicyV1Api: the app's PodDisruptionBudget
 
     @classmethod
     def connect(cls, context: str | None) -> Cluster:
@@ -117,6 +133,7 @@ class Cluster:
             api_client.sanitize_for_serialization,
             shown,
             client.CoordinationV1Api(api_client),
+            client.PolicyV1Api(api_client),
         )
 
     def _call(self, action: str, function: Any, *args: Any, **kwargs: Any) -> Any:
@@ -141,11 +158,8 @@ class Cluster:
     def apply(self, manifest: Mapping[str, Any], manager: str = FIELD_MANAGER) -> None:
         """Server-side apply (this tool owns the fields it sets; conflicts are forced)."""
         meta = manifest["metadata"]
-        function = (
-            self.apps.patch_namespaced_deployment
-            if manifest["kind"] == "Deployment"
-            else self.core.patch_namespaced_service
-        )
+        api, method = _APPLY[manifest["kind"]]
+        function = getattr(getattr(self, api), method)
         self._call(
             f"applying {manifest['kind']} {meta['namespace']}/{meta['name']}",
             function,

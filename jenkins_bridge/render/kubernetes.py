@@ -1,14 +1,17 @@
-"""Kubernetes manifests per ``target: kubernetes`` environment: a Deployment (rolling update,
-readiness and liveness probes from the healthcheck, resources, env, secrets as
-``secretKeyRef``s) and a Service. Pure and deterministic; ``deploy`` applies the same objects
-with the image and the build's labels filled in (``manifests``)."""
+"""Kubernetes manifests per ``target: kubernetes`` environment, from its merged runtime: the
+app's Deployment (rolling update, a readiness probe from the healthcheck and a more tolerant
+liveness probe, resources, env, secrets as ``secretKeyRef``s, pod security) and Service; each
+companion as a Deployment, a Service and a PersistentVolumeClaim for its named volume; a
+PodDisruptionBudget when replicas > 1. What Kubernetes cannot express is refused by
+validation (``descriptor.environments``), never dropped here. Pure and deterministic;
+``deploy`` applies the same objects with the image and the build's labels filled in."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from jenkins_bridge.descriptor.model import DeployStage, Service
+from jenkins_bridge.descriptor.model import Companion, DeployStage, RuntimeSpec, Service
 from jenkins_bridge.render.monitoring.yaml_text import generated_header, yaml_text
 
 # The oldest and newest Kubernetes versions the manifests are validated against.
@@ -16,6 +19,22 @@ OLDEST_VERSION = "1.25.0"
 NEWEST_VERSION = "1.37.0"
 ENVIRONMENT_LABEL = "jenkins-bridge.dev/environment"
 DIGEST_ANNOTATION = "jenkins-bridge.dev/descriptor-sha256"
+APP_PORT_NAME = "http"
+# Liveness restarts a pod, readiness only takes it out of the Service: liveness waits this
+# many times longer (and at least LIVENESS_MIN_PERIOD_SECONDS between probes) so a slow
+# moment is not a restart.
+LIVENESS_TOLERANCE = 3
+LIVENESS_MIN_PERIOD_SECONDS = 10
+
+
+def app_object_name(service: Service) -> str:
+    """The name of the app's Deployment and Service (one environment per namespace, which
+    validation enforces, keeps it unique)."""
+    return service.metadata.name
+
+
+def volume_claim_name(service: Service, volume: str) -> str:
+    return f"{service.metadata.name}-{volume}"
 
 
 def kubernetes_stages(service: Service) -> list[DeployStage]:
@@ -41,10 +60,10 @@ def _quantity_cpu(cpus: float) -> str:
     return f"{round(cpus * 1000)}m"
 
 
-def _probe(service: Service) -> dict[str, Any]:
-    check = service.runtime.healthcheck
+def _readiness(runtime: RuntimeSpec) -> dict[str, Any]:
+    check = runtime.healthcheck
     return {
-        "httpGet": {"path": check.path, "port": "http"},
+        "httpGet": {"path": check.path, "port": APP_PORT_NAME},
         "initialDelaySeconds": check.start_period_seconds,
         "periodSeconds": check.interval_seconds,
         "timeoutSeconds": check.timeout_seconds,
@@ -52,10 +71,19 @@ def _probe(service: Service) -> dict[str, Any]:
     }
 
 
-def _container(service: Service, stage: DeployStage, image: str) -> dict[str, Any]:
-    runtime = service.runtime
-    env: list[dict[str, Any]] = [{"name": "PORT", "value": str(runtime.port)}]
-    env += [{"name": k, "value": v} for k, v in sorted(runtime.env.items()) if k != "PORT"]
+def _liveness(runtime: RuntimeSpec) -> dict[str, Any]:
+    check = runtime.healthcheck
+    return {
+        **_readiness(runtime),
+        "periodSeconds": max(check.interval_seconds * 2, LIVENESS_MIN_PERIOD_SECONDS),
+        "failureThreshold": check.retries * LIVENESS_TOLERANCE,
+    }
+
+
+def _env(
+    plain: Mapping[str, str], secrets: tuple[Any, ...], stage: DeployStage
+) -> list[dict[str, Any]]:
+    env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in sorted(plain.items())]
     env += [
         {
             "name": secret.env,
@@ -63,11 +91,38 @@ def _container(service: Service, stage: DeployStage, image: str) -> dict[str, An
                 "secretKeyRef": {"name": stage.secret_name, "key": secret.credentials_id}
             },
         }
-        for secret in sorted(runtime.secrets, key=lambda s: s.env)
+        for secret in sorted(secrets, key=lambda s: s.env)
     ]
+    return env
+
+
+def _tmpfs_volumes(runtime: RuntimeSpec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Each tmpfs path as a memory-backed emptyDir: (pod volumes, container mounts)."""
+    volumes, mounts = [], []
+    for index, path in enumerate(runtime.security.tmpfs):
+        volumes.append({"name": f"tmpfs-{index}", "emptyDir": {"medium": "Memory"}})
+        mounts.append({"name": f"tmpfs-{index}", "mountPath": path})
+    return volumes, mounts
+
+
+def _pod_security(stage: DeployStage) -> dict[str, Any]:
+    pod = stage.pod_security
+    return {
+        "runAsNonRoot": pod.run_as_non_root,
+        "seccompProfile": {"type": pod.seccomp_profile},
+    }
+
+
+def _container(service: Service, stage: DeployStage, image: str) -> dict[str, Any]:
+    runtime = service.runtime_for(stage)
+    env = _env(
+        {**{k: v for k, v in runtime.env.items() if k != "PORT"}, "PORT": str(runtime.port)},
+        runtime.secrets,
+        stage,
+    )
     security: dict[str, Any] = {
         "allowPrivilegeEscalation": not runtime.security.no_new_privileges,
-        "readOnlyRootFilesystem": runtime.security.read_only,
+        "readOnlyRootFilesystem": stage.pod_security.read_only_root_filesystem,
     }
     if runtime.security.cap_drop or runtime.security.cap_add:
         capabilities: dict[str, Any] = {}
@@ -82,12 +137,15 @@ def _container(service: Service, stage: DeployStage, image: str) -> dict[str, An
     container: dict[str, Any] = {
         "name": "app",
         "image": image,
-        "ports": [{"name": "http", "containerPort": runtime.port, "protocol": "TCP"}],
+        "ports": [{"name": APP_PORT_NAME, "containerPort": runtime.port, "protocol": "TCP"}],
         "env": env,
-        "readinessProbe": _probe(service),
-        "livenessProbe": _probe(service),
+        "readinessProbe": _readiness(runtime),
+        "livenessProbe": _liveness(runtime),
         "securityContext": security,
     }
+    mounts = _tmpfs_volumes(runtime)[1]
+    if mounts:
+        container["volumeMounts"] = mounts
     limits: dict[str, str] = {}
     if runtime.resources.cpus:
         limits["cpu"] = _quantity_cpu(runtime.resources.cpus)
@@ -101,9 +159,18 @@ def _container(service: Service, stage: DeployStage, image: str) -> dict[str, An
 def manifests(
     service: Service, stage: DeployStage, image: str, annotations: Mapping[str, str]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The Deployment and the Service of ``stage`` running ``image``."""
+    """The app's Deployment and Service of ``stage`` running ``image``."""
+    runtime = service.runtime_for(stage)
     labels = _labels(service, stage)
-    name = service.metadata.name
+    name = app_object_name(service)
+    pod_spec: dict[str, Any] = {
+        "terminationGracePeriodSeconds": runtime.stop_timeout_seconds,
+        "securityContext": _pod_security(stage),
+        "containers": [_container(service, stage, image)],
+    }
+    volumes = _tmpfs_volumes(runtime)[0]
+    if volumes:
+        pod_spec["volumes"] = volumes
     metadata = {
         "name": name,
         "namespace": stage.namespace,
@@ -125,10 +192,7 @@ def manifests(
             "template": {
                 "metadata": {"labels": dict(labels)}
                 | ({"annotations": dict(sorted(annotations.items()))} if annotations else {}),
-                "spec": {
-                    "terminationGracePeriodSeconds": service.runtime.stop_timeout_seconds,
-                    "containers": [_container(service, stage, image)],
-                },
+                "spec": pod_spec,
             },
         },
     }
@@ -141,9 +205,9 @@ def manifests(
             "selector": selector(service, stage),
             "ports": [
                 {
-                    "name": "http",
-                    "port": service.runtime.port,
-                    "targetPort": "http",
+                    "name": APP_PORT_NAME,
+                    "port": runtime.port,
+                    "targetPort": APP_PORT_NAME,
                     "protocol": "TCP",
                 }
             ],
@@ -152,15 +216,141 @@ def manifests(
     return deployment, service_object
 
 
+def _companion_objects(
+    service: Service, stage: DeployStage, companion: Companion
+) -> list[dict[str, Any]]:
+    """A companion's PersistentVolumeClaim (named volume), Deployment (one replica, recreated:
+    the claim is ReadWriteOnce) and Service (its name is the host name the app uses)."""
+    assert companion.port is not None  # validation refuses a companion without one here
+    selector_labels = {
+        "app.kubernetes.io/name": companion.name,
+        "app.kubernetes.io/instance": service.metadata.name,
+        ENVIRONMENT_LABEL: stage.environment,
+    }
+    labels = {
+        **selector_labels,
+        "app.kubernetes.io/component": "companion",
+        "app.kubernetes.io/part-of": service.metadata.team,
+        "app.kubernetes.io/managed-by": "jenkins-bridge",
+    }
+
+    def metadata(name: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "namespace": stage.namespace,
+            "labels": dict(labels),
+            "annotations": {DIGEST_ANNOTATION: service.digest},
+        }
+
+    objects: list[dict[str, Any]] = []
+    container: dict[str, Any] = {
+        "name": companion.name,
+        "image": companion.image,
+        "ports": [{"name": "main", "containerPort": companion.port, "protocol": "TCP"}],
+        "securityContext": {"allowPrivilegeEscalation": False},
+    }
+    if companion.command:
+        container["args"] = list(companion.command)  # Docker's command is the image's CMD
+    env = _env(companion.env, companion.secrets, stage)
+    if env:
+        container["env"] = env
+    check = companion.healthcheck
+    if check is not None and check.command:
+        container["readinessProbe"] = {
+            "exec": {"command": list(check.command)},
+            "initialDelaySeconds": check.start_period_seconds,
+            "periodSeconds": check.interval_seconds,
+            "timeoutSeconds": check.timeout_seconds,
+            "failureThreshold": check.retries,
+        }
+    pod_spec: dict[str, Any] = {
+        "securityContext": {"seccompProfile": {"type": stage.pod_security.seccomp_profile}},
+        "containers": [container],
+    }
+    if companion.volume is not None:
+        claim = volume_claim_name(service, companion.volume.name)
+        objects.append(
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": metadata(claim),
+                "spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "resources": {"requests": {"storage": companion.volume.size}},
+                },
+            }
+        )
+        container["volumeMounts"] = [{"name": "data", "mountPath": companion.volume.path}]
+        pod_spec["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}]
+    objects.append(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": metadata(companion.name),
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": selector_labels},
+                "strategy": {"type": "Recreate"},
+                "template": {"metadata": {"labels": dict(labels)}, "spec": pod_spec},
+            },
+        }
+    )
+    objects.append(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": metadata(companion.name),
+            "spec": {
+                "type": "ClusterIP",
+                "selector": selector_labels,
+                "ports": [
+                    {
+                        "name": "main",
+                        "port": companion.port,
+                        "targetPort": "main",
+                        "protocol": "TCP",
+                    }
+                ],
+            },
+        }
+    )
+    return objects
+
+
+def supporting_manifests(service: Service, stage: DeployStage) -> list[dict[str, Any]]:
+    """What the app's Deployment needs beside it, in the order to apply: the companions
+    (started first, as on every target) and, with more than one replica, a
+    PodDisruptionBudget that keeps all but one replica through a voluntary disruption."""
+    objects = [
+        obj
+        for companion in service.runtime_for(stage).companions
+        for obj in _companion_objects(service, stage, companion)
+    ]
+    if stage.replicas > 1:
+        objects.append(
+            {
+                "apiVersion": "policy/v1",
+                "kind": "PodDisruptionBudget",
+                "metadata": {
+                    "name": app_object_name(service),
+                    "namespace": stage.namespace,
+                    "labels": _labels(service, stage),
+                    "annotations": {DIGEST_ANNOTATION: service.digest},
+                },
+                "spec": {
+                    "maxUnavailable": 1,
+                    "selector": {"matchLabels": selector(service, stage)},
+                },
+            }
+        )
+    return objects
+
+
 def render_kubernetes(service: Service, stage: DeployStage) -> str:
     """``kubernetes/<environment>.yaml``: the image is the repository's ``latest`` until a
     deploy sets the one it resolved."""
     assert service.image is not None
     image = f"{service.image.repository}:latest"
     deployment, service_object = manifests(service, stage, image, {})
-    return (
-        generated_header(service.origin)
-        + yaml_text(deployment)
-        + "---\n"
-        + yaml_text(service_object)
-    )
+    objects = [*supporting_manifests(service, stage), service_object, deployment]
+    return generated_header(service.origin) + "---\n".join(yaml_text(o) for o in objects)

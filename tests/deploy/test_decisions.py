@@ -118,7 +118,7 @@ runtime:
   secrets: [{env: APP_TOKEN, credentialsId: app-token}]
 deploy:
   - {environment: test, target: docker, listen: "127.0.0.1:18000", subnet: 198.18.9.0/24}
-  - {environment: prod, target: swarm}
+  - {environment: prod, target: swarm, listen: "0.0.0.0:18001"}
 """
 
 

@@ -140,6 +140,7 @@ class Recorded:
         self._deployments: Iterator[Any] = iter(deployments)
         self.secret_keys = secret_keys
         self.applied: list[dict[str, Any]] = []
+        self.supporting: list[dict[str, Any]] = []  # applied before the app: PDB, claims
         self.history: list[dict[str, Any]] = []  # the history annotation writes
         self.lease = lease
         self.revisions = ((2, NEW), (1, OLD))
@@ -160,6 +161,13 @@ class Recorded:
             self.applied.append(body)
 
     patch_namespaced_service = patch_namespaced_deployment
+
+    def patch_namespaced_pod_disruption_budget(
+        self, name: str, namespace: str, body: Any, **kw: Any
+    ) -> Any:
+        self.supporting.append(body)
+
+    patch_namespaced_persistent_volume_claim = patch_namespaced_pod_disruption_budget
 
     def create_namespaced_lease(self, namespace: str, body: Any) -> Any:
         if self.lease is not None:
@@ -190,7 +198,7 @@ class Recorded:
 
 
 def _cluster(api: Recorded) -> Cluster:
-    return Cluster(api, api, k8s.ApiClient().sanitize_for_serialization, "test", api)
+    return Cluster(api, api, k8s.ApiClient().sanitize_for_serialization, "test", api, api)
 
 
 def _platform(tmp_path: Path, api: Recorded) -> KubernetesPlatform:
@@ -228,6 +236,7 @@ def test_a_converging_rollout_is_live(tmp_path: Path) -> None:
     done = _run(tmp_path, api)
     assert done.result == "live"
     assert [body["kind"] for body in api.applied] == ["Service", "Deployment"]
+    assert [body["kind"] for body in api.supporting] == ["PodDisruptionBudget"]
     template = api.applied[1]["spec"]["template"]
     assert template["spec"]["containers"][0]["image"] == NEW
     assert template["metadata"]["annotations"] == {

@@ -10,7 +10,7 @@ import pytest
 
 from jenkins_bridge.containers.runtime import HealthSpec
 from jenkins_bridge.containers.swarm import ServiceSpec, SwarmServices, service_spec
-from jenkins_bridge.deploy.errors import DeployError, SecretUnbound
+from jenkins_bridge.deploy.errors import SecretUnbound
 from jenkins_bridge.deploy.platform import PLAIN_DEPLOY
 from jenkins_bridge.deploy.swarm import (
     NotSwarmManager,
@@ -32,11 +32,11 @@ DESCRIPTOR = (
     + """\
 runtime:
   port: 8080
-  env: {{PORT: "{port}"}}
   secrets: [{{env: APP_TOKEN, credentialsId: app-token}}]
 deploy:
   - environment: prod
     target: swarm
+    runtime: {{env: {{PORT: "{port}"}}}}
 {stage}"""
 )
 
@@ -106,14 +106,18 @@ def test_templated_ports_give_one_port_per_slot(tmp_path: Path) -> None:
 
 
 def test_an_overlay_service_is_probed_on_its_listen_port(tmp_path: Path) -> None:
-    service = _service(tmp_path, '    listen: "127.0.0.1:18090"\n    replicas: 2\n')
+    service = _service(tmp_path, '    listen: "0.0.0.0:18090"\n    replicas: 2\n')
     assert task_ports(resolve_swarm_target(service, "prod")) == [18090]
 
 
 def test_host_networking_with_start_first_is_refused(tmp_path: Path) -> None:
-    service = _service(tmp_path, "    network: host\n    updateOrder: start-first\n")
-    with pytest.raises(DeployError, match="two tasks cannot bind one port"):
-        resolve_swarm_target(service, "prod")
+    # validate says it first, at the line to change (deploy would refuse it too)
+    with pytest.raises(InvalidDescriptors) as raised:
+        _service(tmp_path, "    network: host\n    updateOrder: start-first\n")
+    assert [str(p) for p in raised.value.problems()] == [
+        f"{tmp_path / 'svc.yaml'}:14:18: deploy[0].updateOrder: network host needs "
+        "updateOrder stop-first: two tasks cannot bind one port"
+    ]
 
 
 def test_zero_replicas_is_a_located_descriptor_error(tmp_path: Path) -> None:
@@ -176,7 +180,7 @@ COMPANION = """\
 
 def test_a_companion_is_its_own_service_on_the_service_network(tmp_path: Path) -> None:
     path = tmp_path / "svc.yaml"
-    text = DESCRIPTOR.format(stage="    listen: 127.0.0.1:18080\n", port="8080")
+    text = DESCRIPTOR.format(stage="    listen: 0.0.0.0:18080\n", port="8080")
     text = text.replace("deploy:\n", COMPANION + "deploy:\n")
     path.write_text(text)
     target = resolve_swarm_target(load_service(path), "prod")

@@ -13,7 +13,8 @@ from jenkins_bridge.descriptor.loading import build_service
 from jenkins_bridge.descriptor.schema import DEFAULT_LIBRARY, SCHEMA, with_defaults
 
 # A descriptor that sets every mapping and list item the schema gives no default of its own
-# (image, a deploy stage with an approval, a parameter, a companion with a healthcheck) and
+# (image, a deploy stage with an approval, a parameter, a companion with a healthcheck and a
+# volume) and
 # nothing else.
 SPARSE: dict[str, Any] = {
     "apiVersion": "jenkins-bridge/v1",
@@ -22,7 +23,16 @@ SPARSE: dict[str, Any] = {
     "source": {"repo": "https://git.example.com/shop/web.git"},
     "pipeline": {"parameters": [{"name": "FLAVOUR"}]},
     "image": {"repository": "registry.example.com/shop/web"},
-    "runtime": {"companions": [{"name": "db", "image": "postgres", "healthcheck": {}}]},
+    "runtime": {
+        "companions": [
+            {
+                "name": "db",
+                "image": "postgres",
+                "healthcheck": {},
+                "volume": {"name": "db-data", "path": "/data"},
+            }
+        ]
+    },
     "deploy": [{"environment": "dev", "approval": {}}],
 }
 

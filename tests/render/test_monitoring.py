@@ -13,6 +13,7 @@ import yaml
 
 from jenkins_bridge.descriptor import load_services
 from jenkins_bridge.descriptor.model import Service
+from jenkins_bridge.descriptor.naming import ObjectNames
 from jenkins_bridge.output.run import render_run
 from jenkins_bridge.render.artifacts import render_folders, render_service
 from jenkins_bridge.render.monitoring.grafana import dashboard_model
@@ -25,7 +26,7 @@ source: {repo: "%(repo)s"}
 image: {repository: registry.example.com/shop/%(name)s}
 deploy:
   - {environment: staging, target: docker, listen: "127.0.0.1:18080"}
-  - {environment: production, target: swarm}
+  - {environment: production, target: swarm, listen: "0.0.0.0:18443"}
 """
 
 
@@ -94,7 +95,9 @@ def test_scrape_config_per_environment(tmp_path: Path) -> None:
     assert staging["rule_files"] == ["rules.yml"]
     production = yaml.safe_load(files["shop/web/monitoring/prometheus-production.yml"])
     (job,) = production["scrape_configs"]
-    assert job["dns_sd_configs"] == [{"names": ["tasks.web"], "type": "A", "port": 8080}]
+    # the tasks of the Swarm service deploy creates, on the app's port (the overlay's)
+    name = ObjectNames.of("shop", "web", "production").base
+    assert job["dns_sd_configs"] == [{"names": [f"tasks.{name}"], "type": "A", "port": 8080}]
     replaced = {r["target_label"]: r["replacement"] for r in job["relabel_configs"]}
     assert replaced == {"team": "shop", "service": "web", "environment": "production"}
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from jenkins_bridge.descriptor.environments import slot_ports
 from jenkins_bridge.descriptor.model import DeployStage, Service
+from jenkins_bridge.descriptor.naming import ObjectNames
 from jenkins_bridge.render.monitoring.yaml_text import generated_header, yaml_text
 
 RULES_FILE = "rules.yml"
@@ -24,34 +26,66 @@ def target_labels(service: Service, environment: str) -> dict[str, str]:
     }
 
 
+def _listen_host(listen: str | None) -> str:
+    """The address deploy probes a listen address on (``0.0.0.0``/``[::]`` bind every
+    address; loopback answers for them)."""
+    host = (listen or "127.0.0.1:0").rpartition(":")[0].strip("[]")
+    if host == "localhost":
+        return "127.0.0.1"
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+def scrape_targets(service: Service, stage: DeployStage) -> list[str]:
+    """The static ``host:port`` targets of a Docker host or a Swarm on host networking: what
+    deploy serves and probes (the proxy's listen address; one port per task slot)."""
+    runtime = service.runtime_for(stage)
+    if stage.target == "swarm" and stage.network == "host":
+        value = runtime.env.get("PORT", str(runtime.port))
+        ports = slot_ports(value, stage.replicas) or [runtime.port]
+        host = _listen_host(stage.listen)
+        return [f"{host}:{port}" for port in sorted(set(ports))]
+    return [stage.listen or f"127.0.0.1:{runtime.port}"]
+
+
+def swarm_service_name(service: Service, stage: DeployStage) -> str:
+    """The Swarm service deploy creates for ``stage`` (the descriptor layer's naming)."""
+    return ObjectNames.of(service.metadata.team, service.metadata.name, stage.environment).base
+
+
 def _discovery(service: Service, stage: DeployStage) -> dict[str, Any]:
-    """Static targets for a Docker host (its ``listen`` address, else the container's port
-    on the host); the orchestrator's discovery for swarm (the service's task addresses) and
-    Kubernetes (the endpoints of the Service named like ours, in the team's namespace)."""
+    """Static targets for a Docker host (its proxy's ``listen`` address) and a Swarm on host
+    networking (one port per task slot); on a Swarm overlay, the DNS of the service's tasks
+    on its overlay network (Prometheus runs attached to it), each task on the app's port;
+    on Kubernetes, the ``http`` endpoints of the Service deploy applies, in its namespace."""
     labels = target_labels(service, stage.environment)
-    port = service.runtime.port
-    name = service.metadata.name
-    if stage.target == "swarm":
+    runtime = service.runtime_for(stage)
+    if stage.target == "swarm" and stage.network != "host":
+        name = swarm_service_name(service, stage)
         return {
-            "dns_sd_configs": [{"names": [f"tasks.{name}"], "type": "A", "port": port}],
+            "dns_sd_configs": [{"names": [f"tasks.{name}"], "type": "A", "port": runtime.port}],
             "relabel_configs": _static_labels(labels),
         }
     if stage.target == "kubernetes":
+        # here, not at the top: render.kubernetes imports this package's yaml_text
+        from jenkins_bridge.render.kubernetes import APP_PORT_NAME, app_object_name
+
         return {
             "kubernetes_sd_configs": [
-                {"role": "endpoints", "namespaces": {"names": [service.metadata.team]}}
+                {"role": "endpoints", "namespaces": {"names": [stage.namespace]}}
             ],
             "relabel_configs": [
                 {
-                    "source_labels": ["__meta_kubernetes_service_name"],
-                    "regex": name,
+                    "source_labels": [
+                        "__meta_kubernetes_service_name",
+                        "__meta_kubernetes_endpoint_port_name",
+                    ],
+                    "regex": f"{app_object_name(service)};{APP_PORT_NAME}",
                     "action": "keep",
                 },
                 *_static_labels(labels),
             ],
         }
-    target = stage.listen or f"127.0.0.1:{port}"
-    return {"static_configs": [{"targets": [target], "labels": labels}]}
+    return {"static_configs": [{"targets": scrape_targets(service, stage), "labels": labels}]}
 
 
 def _static_labels(labels: dict[str, str]) -> list[dict[str, Any]]:
