@@ -155,6 +155,22 @@ def test_init_writes_a_valid_starter_and_refuses_to_overwrite(cli, tmp_path: Pat
     assert bad.exit_code == 1 and "not a valid name" in bad.stderr
 
 
+def test_the_starter_uncommented_is_valid_with_its_per_environment_settings(
+    cli, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    target = tmp_path / "api.yaml"
+    assert cli("init", "api", "--team", "shop", "-o", str(target)).exit_code == 0
+    lines = target.read_text().splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("# image:")))
+    text = "\n".join(lines[:start] + [re.sub(r"^# ?", "", line) for line in lines[start:]])
+    assert "runtime:                     # production's own settings" in text
+    target.write_text(text + "\n")
+    result = cli("validate", str(target))
+    assert result.exit_code == 0, result.stderr
+
+
 def test_schema_is_json_schema(cli) -> None:  # type: ignore[no-untyped-def]
     import jsonschema
 
