@@ -35,7 +35,6 @@ APP_DOCKERFILE = ROOT / "tests" / "deploy" / "app" / "Dockerfile"
 DESCRIPTOR = (
     app_descriptor_head("{port}", team="bench")
     + """\
-  env: {{PORT: "{template}"}}
 deploy:
   - environment: bench
     target: swarm
@@ -44,6 +43,7 @@ deploy:
     monitorSeconds: 3
     helperImage: {proxy}
     healthTimeoutSeconds: 20
+    runtime: {{env: {{PORT: "{template}"}}}}
 """
 )
 

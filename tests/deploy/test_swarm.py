@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.swarm]
 DESCRIPTOR = (
     app_descriptor_head("{port}")
     + """\
-  env: {{GREETING: hello, PORT: "{port_env}"}}
+  env: {{GREETING: hello}}
   secrets: [{{env: APP_TOKEN, credentialsId: app-token}}]
 deploy:
   - environment: test
@@ -32,6 +32,7 @@ deploy:
     monitorSeconds: 3
     helperImage: {proxy}
     healthTimeoutSeconds: 20
+    runtime: {{env: {{PORT: "{port_env}"}}}}
 """
 )
 
