@@ -97,12 +97,14 @@ class StepConfig implements Serializable {
     @NonCPS
     static List<Map> secrets(Map data, String environment) {
         Map<String, Map> found = [:]
-        collectSecrets(data.runtime, found)
+        // The environment's own settings first: its runtime override of a secret (another
+        // credentials ID for the same variable) is the one its deploy reads.
         for (Object target in (data.deploy instanceof List ? (List) data.deploy : [])) {
             if (target instanceof Map && ((Map) target).environment == environment) {
                 collectSecrets(target, found)
             }
         }
+        collectSecrets(data.runtime, found)
         return new ArrayList<Map>(found.values())
     }
 
