@@ -46,6 +46,7 @@ def pipeline_yaml(tests: int, approvals: int = 0, *, multibranch: bool = False) 
         lines += [
             f"  - environment: env-{i:03d}",
             "    target: swarm",
+            "    network: host",  # an overlay would need a listen address each
             "    approval: {submitter: leads, timeoutMinutes: 60}",
         ]
     return "\n".join(lines) + "\n"
