@@ -150,13 +150,14 @@ def wait_rollout(
 
 def _check_secrets(target: DeployTarget, cluster: Cluster) -> None:
     service, stage = target.service, target.stage
-    if not service.runtime.secrets:
+    # the companions' secrets come from the same Secret (render/kubernetes.py)
+    runtime = service.runtime
+    secrets = [*runtime.secrets, *(s for c in runtime.companions for s in c.secrets)]
+    if not secrets:
         return
     namespace = stage.namespace
     keys = cluster.secret_keys(stage.secret_name, namespace)
-    missing = sorted(
-        s.credentials_id for s in service.runtime.secrets if s.credentials_id not in (keys or ())
-    )
+    missing = sorted({s.credentials_id for s in secrets if s.credentials_id not in (keys or ())})
     if missing:
         raise SecretUnbound(
             f"{service.path}: Secret {namespace}/{stage.secret_name} "
