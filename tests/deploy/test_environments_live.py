@@ -67,6 +67,7 @@ deploy:
     replicas: 2
     monitorSeconds: 2
     proxyImage: {proxy}
+    helperImage: {proxy}
     healthTimeoutSeconds: 30
     runtime:
       env: {{GREETING: bonjour, STAGING_ONLY: null, PORT: "{prefix}{{{{.Task.Slot}}}}"}}
