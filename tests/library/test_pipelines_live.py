@@ -199,7 +199,7 @@ def test_a_generated_pipeline_deploys_and_a_failing_version_is_rolled_back(
     assert runs["probe"]["log"] == ["version 1"]
     record1 = json.loads((first / "deploy-test.json").read_text())
     assert record1["status"] == "live"
-    serving = record1["data"]["record"]["digest"]
+    serving = record1["record"]["digest"]
     assert serving.startswith(f"127.0.0.1:5000/{TEAM}/{environment.name}@sha256:")
     assert build1["description"] == f"test: {serving} live"
     archived = [c["artifacts"] for c in build1["calls"] if c["step"] == "archiveArtifacts"]
@@ -217,10 +217,10 @@ def test_a_generated_pipeline_deploys_and_a_failing_version_is_rolled_back(
     assert build2["description"] == message
     assert message in build2["log"]
     record2 = json.loads((second / "deploy-test.json").read_text())
-    assert (record2["status"], record2["data"]["record"]["previous"]) == ("rolled-back", serving)
+    assert (record2["status"], record2["record"]["previous"]) == ("rolled-back", serving)
     # the history on the engine says which build and commit tried it
-    assert record2["data"]["record"]["git_commit"] == commit2
-    assert record2["data"]["record"]["build_url"] == "http://127.0.0.1/job/app/2/"
+    assert record2["record"]["git_commit"] == commit2
+    assert record2["record"]["build_url"] == "http://127.0.0.1/job/app/2/"
     unstable = runs["unstable"]
     assert (unstable["result"], unstable["log"]) == ("UNSTABLE", [message, "went on"])
     assert fetch(environment.listen) == "version 1"
