@@ -212,14 +212,50 @@ class CheckReport:
         return not self.diffs
 
 
+_CONTEXT = 3  # difflib.unified_diff's default lines of context
+
+
 def _diff(path: str, current: str | None, wanted: str | None) -> str:
+    before = (current or "").splitlines(keepends=True)
+    after = (wanted or "").splitlines(keepends=True)
+    # Lines equal at both ends, beyond the context, are left out before difflib compares:
+    # manifest.json (~15,000 lines at N = 5,000) changes in two, and matching all of it
+    # was a fifth of an incremental render --check. Hunk headers are shifted back after.
+    same_start = _common_prefix(before, after)
+    most = min(len(before), len(after)) - same_start
+    same_end = min(_common_prefix(before[::-1], after[::-1]), most)
+    skip, tail = max(0, same_start - _CONTEXT), max(0, same_end - _CONTEXT)
     diff = difflib.unified_diff(
-        (current or "").splitlines(keepends=True),
-        (wanted or "").splitlines(keepends=True),
+        before[skip : len(before) - tail],
+        after[skip : len(after) - tail],
         fromfile=f"a/{path}" if current is not None else "/dev/null",
         tofile=f"b/{path}" if wanted is not None else "/dev/null",
+        n=_CONTEXT,
     )
-    return "".join(line if line.endswith("\n") else line + "\n" for line in diff)
+    lines = (_shift_hunk(line, skip) if line.startswith("@@ ") else line for line in diff)
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def _common_prefix(left: Sequence[str], right: Sequence[str]) -> int:
+    count = 0
+    for a, b in zip(left, right, strict=False):
+        if a != b:
+            break
+        count += 1
+    return count
+
+
+def _shift_hunk(header: str, skip: int) -> str:
+    """``@@ -3,7 +3,8 @@`` with both start lines moved down by ``skip``."""
+    if not skip:
+        return header
+    old, new = header[3:].split(" @@", 1)[0].split(" ")
+
+    def moved(part: str) -> str:
+        start, _, length = part[1:].partition(",")
+        return part[0] + str(int(start) + skip) + ("," + length if length else "")
+
+    return f"@@ {moved(old)} {moved(new)} @@" + header[3:].split(" @@", 1)[1]
 
 
 def _decoded(data: bytes | None) -> str | None:
