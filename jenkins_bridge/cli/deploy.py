@@ -208,10 +208,13 @@ def rollback(descriptor: Path, environment: str, to: str | None, **given: Any) -
 @_env
 @_proxy_image
 def status(descriptor: Path, environment: str, proxy_image: str | None) -> Outcome:
-    """What runs for ENV: the live version, other versions, companions, the lock."""
+    """What runs for ENV and whether it serves: exit 0 when it does, 1 when nothing serves."""
     found = _platform(descriptor, environment, proxy_image=proxy_image).status(progress)
     return Outcome(
-        status="live" if found.serving else "not-live", data=found.as_json(), text=found.text()
+        status="live" if found.serving else "not-live",
+        data=found.as_json(),
+        text=found.text(),
+        exit_code=EXIT_OK if found.serving else EXIT_ERROR,
     )
 
 

@@ -93,6 +93,8 @@ class ContainerInfo:
     started_at: str
     restart_count: int
     exit_code: int
+    image: str = ""  # the reference it was created from (Config.Image)
+    published: tuple[tuple[int, str, int], ...] = ()  # (container port, host ip, host port)
 
     @property
     def running(self) -> bool:
@@ -198,7 +200,22 @@ def _info(attrs: Mapping[str, Any]) -> ContainerInfo:
         started_at=str(state.get("StartedAt", "")),
         restart_count=int(attrs.get("RestartCount") or 0),
         exit_code=int(state.get("ExitCode") or 0),
+        image=str(config.get("Image") or ""),
+        published=_published(attrs),
     )
+
+
+def _published(attrs: Mapping[str, Any]) -> tuple[tuple[int, str, int], ...]:
+    bindings = (attrs.get("HostConfig") or {}).get("PortBindings") or {}
+    found = []
+    for port, hosts in bindings.items():
+        for host in hosts or []:
+            try:
+                found.append((int(str(port).split("/")[0]), str(host.get("HostIp") or ""),
+                              int(host.get("HostPort") or 0)))  # fmt: skip
+            except ValueError:
+                continue
+    return tuple(sorted(found))
 
 
 class SshTunnel:
@@ -510,6 +527,20 @@ class DockerRuntime:
                 network.connect(container, aliases=list(spec.aliases))
             container.reload()
             return _info(container.attrs)
+
+    def attach_aliases(self, name: str, network: str, aliases: Sequence[str]) -> ContainerInfo:
+        """Reconnect ``name`` to ``network`` with ``aliases`` (its address may change)."""
+        with self._errors(f"giving {name} the aliases {', '.join(aliases)} on {network}"):
+            container = self._client.containers.get(name)
+            handle = self._client.networks.get(network)
+            handle.disconnect(container)
+            handle.connect(container, aliases=list(aliases))
+            container.reload()
+            return _info(container.attrs)
+
+    def rename(self, name: str, new_name: str) -> None:
+        with self._errors(f"renaming container {name} to {new_name}"):
+            self._client.api.rename(name, new_name)
 
     def start(self, name: str) -> ContainerInfo:
         with self._errors(f"starting container {name}"):

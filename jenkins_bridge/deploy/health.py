@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jenkins_bridge.containers.runtime import HealthSpec
+from jenkins_bridge.descriptor.model import Healthcheck
+
 PENDING = "pending"
 HEALTHY = "healthy"
 FAILED = "failed"
@@ -59,3 +62,14 @@ def parse_status_line(response: str) -> int | None:
     if len(parts) >= 2 and parts[0].startswith("HTTP/") and parts[1].isdigit():
         return int(parts[1])
     return None
+
+
+def container_health(check: Healthcheck) -> HealthSpec:
+    """The engine's healthcheck settings of a descriptor's ``healthcheck``."""
+    return HealthSpec(
+        test=check.command,
+        interval_seconds=check.interval_seconds,
+        timeout_seconds=check.timeout_seconds,
+        retries=check.retries,
+        start_period_seconds=check.start_period_seconds,
+    )

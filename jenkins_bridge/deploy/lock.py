@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Protocol
 
 from jenkins_bridge.containers.runtime import ContainerSpec, NameConflict
 from jenkins_bridge.deploy.errors import LockHeld
-from jenkins_bridge.deploy.records import LOCK_LABEL, LockRecord, lock_is_stale, owner_labels
+from jenkins_bridge.deploy.records import (
+    LOCK_LABEL,
+    LockRecord,
+    ShapeError,
+    lock_is_stale,
+    owner_labels,
+)
 
 if TYPE_CHECKING:
     from jenkins_bridge.deploy.platform import DeployOptions
@@ -98,6 +104,7 @@ class DeployLock:
             init=False,
         )
         self._held_id: str | None = None
+        self.took_over: str | None = None  # the holder of a lock this one replaced
 
     def acquire(self) -> None:
         deadline = time.monotonic() + self.wait
@@ -109,7 +116,18 @@ class DeployLock:
                 existing = self.runtime.inspect(self.name)
                 if existing is None:
                     continue  # released between our attempt and the look
-                held = LockRecord.from_label(existing.labels.get(LOCK_LABEL))
+                label = existing.labels.get(LOCK_LABEL)
+                try:
+                    held = LockRecord.parse_label(label)
+                except ShapeError as exc:
+                    # Written by something else (or damaged): never guess whether it is dead.
+                    if not self.break_lock:
+                        raise LockHeld(
+                            f"{self.what} is locked by {self.name}, whose label cannot be "
+                            f"read: {exc}",
+                            hint="if no deploy of this environment runs, rerun with --break-lock",
+                        ) from None
+                    held = None
                 stale = held is None or lock_is_stale(
                     held,
                     here=socket.gethostname(),
@@ -118,9 +136,10 @@ class DeployLock:
                     max_age=LOCK_MAX_AGE_SECONDS,
                 )
                 if stale or self.break_lock:
-                    why = "stale" if stale else "--break-lock"
+                    why = "stale" if stale and held is not None else "--break-lock"
                     shown = held.describe() if held else "an unreadable lock"
-                    self.log(f"taking over the {why} lock ({shown})")
+                    self.took_over = f"the {why} lock ({shown})"
+                    self.log(f"taking over {self.took_over}")
                     self.runtime.remove(self.name)
                     continue
                 assert held is not None

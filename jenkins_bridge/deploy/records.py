@@ -55,9 +55,59 @@ class DeployRecord:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> DeployRecord:
-        known = {name for name in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
+    def from_json(cls, data: object) -> DeployRecord:
+        """The record in ``data``; ``ShapeError`` names the first field of a wrong shape."""
+        if not isinstance(data, dict):
+            raise ShapeError(f"a record must be an object, not {_kind(data)}")
+        values: dict[str, Any] = {}
+        for name, (kinds, required) in _RECORD_FIELDS.items():
+            if name not in data:
+                if required:
+                    raise ShapeError(f"record field {name!r} is missing")
+                continue
+            value = data[name]
+            if isinstance(value, bool) or not isinstance(value, kinds):
+                raise ShapeError(f"record field {name!r} is {_kind(value)}, not {_names(kinds)}")
+            values[name] = value
+        return cls(**values)
+
+
+class ShapeError(ValueError):
+    """A record or lock label that is not of the shape this version writes."""
+
+
+_STR = (str,)
+_OPT_STR = (str, type(None))
+_NUMBER = (int, float)
+_OPT_NUMBER = (int, float, type(None))
+# field -> (accepted types, required): what from_json checks before building a record.
+_RECORD_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
+    "seq": ((int,), True),
+    "action": (_STR, True),
+    "environment": (_STR, True),
+    "image": (_STR, True),
+    "digest": (_STR, True),
+    "container": (_STR, True),
+    "previous": (_OPT_STR, False),
+    "result": (_STR, True),
+    "started": (_STR, True),
+    "duration_seconds": (_NUMBER, False),
+    "build_url": (_OPT_STR, False),
+    "git_commit": (_OPT_STR, False),
+    "descriptor_sha256": (_OPT_STR, False),
+    "agent": (_OPT_STR, False),
+    "detail": (_STR, False),
+    "downtime_seconds": (_OPT_NUMBER, False),
+    "switched_after_seconds": (_OPT_NUMBER, False),
+}
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _names(kinds: tuple[type, ...]) -> str:
+    return " or ".join(_kind(None) if k is type(None) else k.__name__ for k in kinds)
 
 
 def history_to_bytes(records: list[DeployRecord]) -> bytes:
@@ -65,16 +115,43 @@ def history_to_bytes(records: list[DeployRecord]) -> bytes:
     return (json.dumps([r.as_json() for r in kept], indent=1, sort_keys=True) + "\n").encode()
 
 
-def history_from_bytes(raw: bytes | None) -> list[DeployRecord]:
+@dataclass(frozen=True, slots=True)
+class ParsedHistory:
+    """A history file as read: the records it holds and what could not be read, located."""
+
+    records: list[DeployRecord]
+    problems: list[str]  # empty: the whole file was read
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+
+def parse_history(raw: bytes | None) -> ParsedHistory:
+    """Every readable record of a history file; each unreadable part named (never raises)."""
     if not raw:
-        return []
+        return ParsedHistory([], [])
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return []
+    except UnicodeDecodeError as exc:
+        return ParsedHistory([], [f"byte {exc.start}: not UTF-8"])
+    except json.JSONDecodeError as exc:
+        return ParsedHistory([], [f"line {exc.lineno} column {exc.colno}: {exc.msg}"])
     if not isinstance(data, list):
-        return []
-    return [DeployRecord.from_json(item) for item in data if isinstance(item, dict)]
+        return ParsedHistory([], [f"a list of records was expected, not {_kind(data)}"])
+    records: list[DeployRecord] = []
+    problems: list[str] = []
+    for index, item in enumerate(data):
+        try:
+            records.append(DeployRecord.from_json(item))
+        except ShapeError as exc:
+            problems.append(f"record [{index}]: {exc}")
+    return ParsedHistory(records, problems)
+
+
+def history_from_bytes(raw: bytes | None) -> list[DeployRecord]:
+    """The readable records of a history file (what cannot be read is left out)."""
+    return parse_history(raw).records
 
 
 def last_live(records: list[DeployRecord]) -> DeployRecord | None:
@@ -103,18 +180,75 @@ class LockRecord:
 
     @classmethod
     def from_label(cls, text: str | None) -> LockRecord | None:
+        """The holder named by a lock label; None when the label is absent or of another
+        shape (``lock_shape_problem`` says how)."""
+        try:
+            return cls.parse_label(text)
+        except ShapeError:
+            return None
+
+    @classmethod
+    def parse_label(cls, text: str | None) -> LockRecord | None:
         if not text:
             return None
         try:
             data = json.loads(text)
-            return cls(**data)
-        except (json.JSONDecodeError, TypeError):
-            return None
+        except json.JSONDecodeError as exc:
+            raise ShapeError(f"the lock label is not JSON ({exc.msg})") from None
+        if not isinstance(data, dict):
+            raise ShapeError(f"the lock label is {_kind(data)}, not an object")
+        for name, kinds in _LOCK_FIELDS.items():
+            value = data.get(name)
+            if isinstance(value, bool) or not isinstance(value, kinds):
+                raise ShapeError(f"lock field {name!r} is {_kind(value)}, not {_names(kinds)}")
+        if not isinstance(data.get("action", "deploy"), str):
+            raise ShapeError(f"lock field 'action' is {_kind(data['action'])}, not str")
+        extra = data.get("extra", {})
+        if not isinstance(extra, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in extra.items()
+        ):
+            raise ShapeError("lock field 'extra' is not an object of strings")
+        return cls(
+            holder=data["holder"],
+            host=data["host"],
+            pid=data["pid"],
+            since=data["since"],
+            since_epoch=float(data["since_epoch"]),
+            action=data.get("action", "deploy"),
+            extra=dict(extra),
+        )
 
     def describe(self) -> str:
         return (
             f"{self.action} by {self.holder} (host {self.host}, pid {self.pid}, since {self.since})"
         )
+
+
+_LOCK_FIELDS: dict[str, tuple[type, ...]] = {
+    "holder": _STR,
+    "host": _STR,
+    "pid": (int,),
+    "since": _STR,
+    "since_epoch": _NUMBER,
+}
+
+
+def lock_shape_problem(text: str | None) -> str | None:
+    """Why a lock label cannot be read (None when it can, or when there is none)."""
+    try:
+        LockRecord.parse_label(text)
+    except ShapeError as exc:
+        return str(exc)
+    return None
+
+
+def describe_lock(text: str | None) -> str:
+    """The holder of a lock as ``status`` names it, or what is wrong with its label."""
+    try:
+        held = LockRecord.parse_label(text)
+    except ShapeError as exc:
+        return f"an unreadable lock ({exc}; rerun with --break-lock to remove it)"
+    return held.describe() if held else "a lock without a holder label"
 
 
 def lock_is_stale(

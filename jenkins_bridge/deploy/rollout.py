@@ -12,26 +12,28 @@ import json
 import socket
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 
 from jenkins_bridge.containers.runtime import (
     ContainerInfo,
     ContainerSpec,
     DockerRuntime,
-    HealthSpec,
-    NameConflict,
-    PortTaken,
     RuntimeFailure,
 )
-from jenkins_bridge.deploy import health
+from jenkins_bridge.deploy import health, leftovers
+from jenkins_bridge.deploy.companions import ensure_companions
 from jenkins_bridge.deploy.errors import (
     DeployError,
     ForeignOwner,
+    LockHeld,
     NoSubnet,
     PreSwitchFailed,
 )
+from jenkins_bridge.deploy.health import container_health
+from jenkins_bridge.deploy.history_store import HistoryNotWritten, HistoryStore
+from jenkins_bridge.deploy.host_status import ContainerView, StatusReport
+from jenkins_bridge.deploy.interrupts import reached, stops_as_interrupts
 from jenkins_bridge.deploy.lock import DeployLock, target_lock
 from jenkins_bridge.deploy.platform import (
     PLAIN_DEPLOY,
@@ -49,33 +51,24 @@ from jenkins_bridge.deploy.proxy import (
     upstream_address,
     upstream_of,
 )
+from jenkins_bridge.deploy.proxy_container import ensure_proxy, mismatch
 from jenkins_bridge.deploy.records import (
     ENVIRONMENT_LABEL,
-    HISTORY_FILE,
     IMAGE_LABEL,
     LOCK_LABEL,
     RECORD_LABEL,
     ROLE_LABEL,
     SEQ_LABEL,
     SERVICE_LABEL,
-    SPEC_LABEL,
-    STATE_DIR,
     DeployRecord,
-    LockRecord,
-    history_from_bytes,
-    history_to_bytes,
+    describe_lock,
     last_live,
     owner_labels,
     rollback_candidate,
 )
 from jenkins_bridge.deploy.redact import Redactor, secret_values
-from jenkins_bridge.deploy.target import (
-    DeployTarget,
-    bound_secrets,
-    companion_spec_hash,
-    resolve_target,
-)
-from jenkins_bridge.descriptor.model import Companion, Healthcheck, Service
+from jenkins_bridge.deploy.target import DeployTarget, bound_secrets, resolve_target
+from jenkins_bridge.descriptor.model import Service
 from jenkins_bridge.descriptor.naming import ObjectNames
 from jenkins_bridge.descriptor.networks import allocate_subnet, overlapping
 from jenkins_bridge.errors import BridgeError
@@ -103,21 +96,8 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _health_spec(check: Healthcheck) -> HealthSpec:
-    return HealthSpec(
-        test=check.command,
-        interval_seconds=check.interval_seconds,
-        timeout_seconds=check.timeout_seconds,
-        retries=check.retries,
-        start_period_seconds=check.start_period_seconds,
-    )
-
-
-def _seq(container: ContainerInfo) -> int:
-    try:
-        return int(container.labels.get(SEQ_LABEL, "0"))
-    except ValueError:
-        return 0
+_health_spec = container_health  # the name swarm.py imports
+_seq = leftovers.seq_of
 
 
 class Session:
@@ -133,6 +113,9 @@ class Session:
         self.redact = Redactor(secret_values(target.service, environ))
         self.target = self._adopted(target)
         self.names = self.target.names
+        self.store = HistoryStore(
+            runtime, self.names.state, self.target.helper_image, self.labels("state"), log
+        )
 
     def labels(self, role: str) -> dict[str, str]:
         return owner_labels(self.target.owner, self.target.environment, role)
@@ -186,34 +169,12 @@ class Session:
 
     # -- state (history) ------------------------------------------------------------------
 
-    def _ensure_state(self) -> None:
-        if self.runtime.inspect(self.names.state) is not None:
-            return
-        self.runtime.ensure_volume(self.names.state, self.labels("state"))
-        try:
-            self.runtime.create(
-                ContainerSpec(
-                    name=self.names.state,
-                    image=self.target.helper_image,
-                    labels=self.labels("state"),
-                    command=("true",),
-                    volumes={self.names.state: STATE_DIR},
-                    init=False,
-                )
-            )
-        except NameConflict:
-            return  # another agent created it first
-
     def history(self) -> list[DeployRecord]:
-        if self.runtime.inspect(self.names.state) is None:
-            return []
-        raw = self.runtime.get_file(self.names.state, f"{STATE_DIR}/{HISTORY_FILE}")
-        return history_from_bytes(raw)
+        """Every record, oldest first; ``HistoryUnreadable`` names what cannot be read."""
+        return self.store.records()
 
     def append_history(self, record: DeployRecord) -> None:
-        self._ensure_state()
-        records = [r for r in self.history() if r.seq != record.seq] + [record]
-        self.runtime.put_file(self.names.state, STATE_DIR, HISTORY_FILE, history_to_bytes(records))
+        self.store.append(record)
 
     def locked(self, options: DeployOptions) -> DeployLock:
         return target_lock(
@@ -305,40 +266,6 @@ class Session:
         raw = self.runtime.get_file(self.names.proxy, f"{CONFIG_DIR}/{CONFIG_FILE}")
         return upstream_of(raw.decode("utf-8", "replace")) if raw else None
 
-    def ensure_proxy(self) -> None:
-        existing = self.runtime.inspect(self.names.proxy)
-        if existing is not None:
-            if not existing.running:
-                self.log(f"starting proxy {self.names.proxy}")
-                self.runtime.start(self.names.proxy)
-            return
-        listen = self.target.listen
-        self.log(f"starting proxy {self.names.proxy} on {listen} ({self.target.proxy_image})")
-        self.runtime.resolve_image(self.target.proxy_image)
-        spec = ContainerSpec(
-            name=self.names.proxy,
-            image=self.target.proxy_image,
-            labels=self.labels("proxy"),
-            network=self.names.network,
-            restart="unless-stopped",
-            publish=((PROXY_PORT, listen.host, listen.port),),
-            init=False,
-            no_new_privileges=True,
-        )
-        self.runtime.create(spec)
-        self.runtime.put_file(
-            self.names.proxy, CONFIG_DIR, CONFIG_FILE, render_proxy_config(None).encode()
-        )
-        try:
-            self.runtime.start(self.names.proxy)
-        except PortTaken as exc:
-            self.runtime.remove(self.names.proxy)
-            raise DeployError(
-                f"listen address {listen} is already taken by something else on the engine's "
-                f"host: {exc.cause}",
-                hint="free that port or change deploy[].listen; nothing was deployed",
-            ) from exc
-
     def switch(self, upstream: str | None, generation: int) -> None:
         """Point the proxy at ``upstream`` and wait until nginx serves the new config."""
         text = render_proxy_config(upstream).replace(
@@ -377,59 +304,32 @@ class Session:
         )
         return health.parse_status_line(answer)
 
-    def ensure_companions(self, secrets_env: Mapping[str, str]) -> list[str]:
-        steps: list[str] = []
-        for companion in self.target.service.runtime.companions:
-            steps.append(self._ensure_companion(companion, secrets_env))
-        return steps
-
-    def _ensure_companion(self, companion: Companion, environ: Mapping[str, str]) -> str:
-        name = self.names.companion(companion.name)
-        image = self.runtime.resolve_image(companion.image)
-        spec_hash = companion_spec_hash(companion, image.digest_reference)
-        existing = self.runtime.inspect(name)
-        if (
-            existing is not None
-            and existing.labels.get(SPEC_LABEL) == spec_hash
-            and existing.running
-            and existing.health != "unhealthy"
-        ):
-            return f"companion {companion.name}: kept ({name}, unchanged)"
-        if existing is not None:
-            self.log(f"companion {companion.name}: replacing {name} (spec changed or not running)")
-            self.runtime.stop(name, self.target.service.runtime.stop_timeout_seconds)
-            self.runtime.remove(name)
-        volumes: dict[str, str] = {}
-        if companion.volume is not None:
-            volume = self.names.volume(companion.volume.name)
-            if self.runtime.ensure_volume(volume, self.labels("volume")):
-                self.log(f"created volume {volume}")
-            volumes[volume] = companion.volume.path
-        security = self.target.service.runtime.security
-        spec = ContainerSpec(
-            name=name,
-            image=image.digest_reference,
-            labels={**self.labels("companion"), SPEC_LABEL: spec_hash},
-            env={**companion.env, **bound_secrets(companion.secrets, environ, name)},
-            command=companion.command,
-            network=self.names.network,
-            aliases=(companion.name,),
-            volumes=volumes,
-            healthcheck=_health_spec(companion.healthcheck) if companion.healthcheck else None,
-            restart=self.target.service.runtime.restart,
-            no_new_privileges=security.no_new_privileges,
+    def answer(self) -> str:
+        """ "serves" when the proxy answers the health path with 2xx/3xx; else what it found."""
+        proxy = self.runtime.inspect(self.names.proxy)
+        if proxy is None:
+            return "there is no proxy"
+        if not proxy.running:
+            return f"the proxy {proxy.name} is {proxy.status}"
+        check = self.target.service.runtime.healthcheck
+        # nc -e keeps the connection open while the reply comes: busybox nc would half-close
+        # it after the request, and nginx drops a proxied request whose client closed.
+        script = (
+            'nc -w "$3" 127.0.0.1 "$4" -e sh -c '
+            '\'printf "GET %s HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n" "$0" "$1"; head -1 >&2\' '
+            '"$1" "$2"'
         )
-        self.log(f"companion {companion.name}: starting {name}")
-        self.runtime.create(spec)
-        self.runtime.start(name)
-        verdict = self.wait_healthy(name, with_probe=False)
-        if verdict.state != health.HEALTHY:
-            logs = self.runtime.logs(name, tail=50)
-            raise DeployError(
-                f"companion {companion.name} ({name}) is not healthy: {verdict.reason}",
-                hint=self.redact.output("its log", logs),
-            )
-        return f"companion {companion.name}: started ({name})"
+        _, reply = self.runtime.exec(
+            proxy.name,
+            ["sh", "-c", script, "probe", check.path, "127.0.0.1",
+             str(check.timeout_seconds), str(PROXY_PORT)],
+        )  # fmt: skip
+        code = health.parse_status_line(reply)
+        if code is None or not 200 <= code < 400:
+            got = "no answer" if code is None else f"HTTP {code}"
+            return f"the proxy answers {check.path} with {got}"
+        differs = mismatch(self, proxy)
+        return f"the proxy is not the descriptor's: {differs}" if differs else "serves"
 
     def wait_healthy(self, name: str, *, with_probe: bool) -> health.Verdict:
         started = time.monotonic()
@@ -505,7 +405,7 @@ class Session:
             },
             env=env,
             network=self.names.network,
-            aliases=("app",),
+            aliases=(),  # "app" only once it passed its gate (attach_aliases)
             healthcheck=_health_spec(runtime.healthcheck),
             restart=runtime.restart,
             cpus=runtime.resources.cpus,
@@ -582,13 +482,14 @@ def deploy(
     log: Log,
     options: DeployOptions = PLAIN_DEPLOY,
 ) -> DeployResult:
-    """Deploy ``image``; the result says ``live`` or ``rolled-back`` (errors raise)."""
+    """Deploy ``image``; the result says ``live`` or ``rolled-back`` (errors raise). SIGTERM
+    and SIGHUP interrupt it like Ctrl-C (``deploy.interrupts``)."""
     runtime_spec = target.service.runtime
     bound_secrets(runtime_spec.secrets, environ, target.owner)  # fail before any change
     for companion in runtime_spec.companions:
         bound_secrets(companion.secrets, environ, target.names.companion(companion.name))
     chosen = options.strategy or target.stage.strategy
-    with connect(target) as runtime:
+    with stops_as_interrupts(), connect(target) as runtime:
         session = Session(target, runtime, environ, log)
         session.check_owner()
         resolved = runtime.resolve_image(image)
@@ -596,6 +497,7 @@ def deploy(
         runtime.resolve_image(target.proxy_image)
         try:
             with session.locked(options):
+                reached("locked")
                 return _deploy_locked(
                     session, image, resolved.digest_reference, options.action, chosen
                 )
@@ -611,22 +513,21 @@ def _deploy_locked(
     runtime = session.runtime
     log = session.log
     started = time.monotonic()
-    moment = _now()
     steps: list[str] = []
     created_network = session.ensure_network()
     try:
-        session.ensure_proxy()
+        changed = ensure_proxy(session)
     except DeployError:
         if created_network:
             runtime.remove_network(session.names.network)
         raise
-    steps.extend(session.ensure_companions(session.environ))
-    for step in steps:
-        log(step)
-    history = session.history()
+    steps.extend([changed] if changed else [])
+    for line in leftovers.clear(session):
+        log(line)
+        steps.append(line)
+    history = session.store.parsed().records  # what cannot be read is kept aside on write
     current = session.live_app()
     seq = 1 + max([r.seq for r in history] + [_seq(a) for a in session.apps()] + [0])
-    previous = current.labels.get(IMAGE_LABEL) if current else None
     record = DeployRecord(
         seq=seq,
         action=action if strategy != "recreate" or action != "deploy" else "recreate",
@@ -634,9 +535,9 @@ def _deploy_locked(
         image=image,
         digest=digest,
         container=session.names.app(seq),
-        previous=previous,
+        previous=current.labels.get(IMAGE_LABEL) if current else None,
         result="pending",
-        started=_iso(moment),
+        started=_iso(_now()),
         duration_seconds=0.0,
         build_url=session.environ.get("BUILD_URL") or None,
         git_commit=session.environ.get("GIT_COMMIT") or None,
@@ -662,14 +563,20 @@ def _deploy_locked(
     down_since: float | None = None
     switched = False
     try:
+        for step in ensure_companions(session, session.environ):
+            log(step)
+            steps.append(step)
+        reached("companions")
         if strategy == "recreate" and current is not None:
             log(f"recreate: stopping {current.name}")
             down_since = time.monotonic()
             session.switch(None, seq * 10)
             runtime.stop(current.name, stop_timeout)
+            reached("recreate-stopped")
         log(f"starting {record.container} ({digest})")
         runtime.create(session.app_spec(seq, digest, record))
         runtime.start(record.container)
+        reached("gate")
         verdict = session.wait_healthy(record.container, with_probe=True)
         if verdict.state != health.HEALTHY:
             return _roll_back(session, record, current, verdict.reason, down_since, finish)
@@ -677,28 +584,38 @@ def _deploy_locked(
         if hook:
             log(f"pre-switch hook: {' '.join(hook)}")
             session.run_hook(seq, digest, hook, target.health_timeout)
-        new = runtime.inspect(record.container)
-        assert new is not None
+        new = runtime.attach_aliases(record.container, session.names.network, ("app",))
+        reached("gated")
         _switch_to(session, new, seq * 10 + 1)
         switched = True
         switched_at.append(time.monotonic())
         downtime = None if down_since is None else time.monotonic() - down_since
         log(f"traffic switched to {record.container}")
+        reached("switched")
         if current is not None and down_since is None:
             time.sleep(target.drain_seconds)
             log(f"stopping {current.name} after {target.drain_seconds:g} s of drain")
             runtime.stop(current.name, stop_timeout)
         session.prune_stopped({record.container})
-        if downtime is not None:
-            detail = f"measured downtime {downtime:.3f} s"
+        detail = "" if downtime is None else f"measured downtime {downtime:.3f} s"
+        if detail:
             log(f"recreate: {detail}")
-        else:
-            detail = ""
-        return DeployResult("live", finish("live", detail, downtime), steps=steps)
-    except KeyboardInterrupt:
+        reached("finished")
+    except HistoryNotWritten:
+        raise  # the rolled-back record: what was done is done, the message says the rest
+    except KeyboardInterrupt as stop:
+        # The same cleanup as a failure: nothing unvetted keeps running, a recreate brings
+        # the old version back, and the record says what serves.
         if not switched:
             runtime.stop(record.container, stop_timeout)
-        finish("interrupted", "interrupted; the proxy serves what status shows")
+            if down_since is not None and current is not None:
+                _restore(session, current.name, seq * 10 + 4)
+        elif current is not None and down_since is None:
+            runtime.stop(current.name, stop_timeout)
+        serving = session.live_app()
+        why = f"interrupted ({stop.args[0]})" if stop.args else "interrupted"
+        result = "live" if switched else "interrupted"  # after the switch, the new one serves
+        _record_anyway(finish, log, result, f"{why}; serving: {_name(serving)}")
         raise
     except BridgeError as exc:
         if not switched:
@@ -707,11 +624,32 @@ def _deploy_locked(
             runtime.stop(record.container, stop_timeout)
             if down_since is not None and current is not None:
                 _restore(session, current.name, seq * 10 + 2)
-        serving = session.live_app()
-        state = f"serving: {serving.name if serving else 'nothing'}"
-        finish("failed", f"{exc.message}; {state}")
+        state = f"serving: {_name(session.live_app())}"
         exc.message = f"{exc.message}; {state}"
+        unrecorded = _record_anyway(finish, log, "failed", exc.message)
+        if unrecorded:
+            exc.message += f"; {unrecorded}"
         raise
+    try:
+        return DeployResult("live", finish("live", detail, downtime), steps=steps)
+    except HistoryNotWritten as exc:
+        exc.message = f"{record.container} is live and serves {digest}, but {exc.message}"
+        raise
+
+
+def _name(app: ContainerInfo | None) -> str:
+    return app.name if app else "nothing"
+
+
+def _record_anyway(finish: Callable[..., DeployRecord], log: Log, result: str, detail: str) -> str:
+    """Record a failure or an interrupt; a record that cannot be written is said, not raised
+    (the deploy's own error is the one to report)."""
+    try:
+        finish(result, detail)
+    except (HistoryNotWritten, RuntimeFailure) as exc:
+        log(exc.message)
+        return f"its history record was not written: {exc.message}"
+    return ""
 
 
 def _restore(session: Session, name: str, generation: int) -> None:
@@ -752,6 +690,24 @@ def _roll_back(
     return DeployResult("rolled-back", done, failed_logs=session.redact(logs))
 
 
+def _clear_if_free(session: Session) -> list[str]:
+    """Clear what killed deploys left, under the lock taken without waiting; a live holder
+    (a deploy in progress) means nothing is touched."""
+    newest = max([r.seq for r in session.store.parsed().records] + [0])
+    found = leftovers.suspects(session, session.live_app(), newest)
+    if not found and session.runtime.inspect(session.names.lock) is None:
+        return []
+    try:
+        lock = session.locked(DeployOptions(action="status", lock_wait=0))
+        with lock:
+            done = leftovers.clear(session)
+        return ([f"removed {lock.took_over}"] if lock.took_over else []) + done
+    except LockHeld as exc:
+        return [f"nothing cleared ({', '.join(found) or 'no leftovers'}): {exc.message}"]
+    except RuntimeFailure as exc:
+        return [f"nothing cleared ({', '.join(found)}): {exc.message}"]
+
+
 def rollback_image(
     target: DeployTarget, history: list[DeployRecord], current: str | None, log: Log
 ) -> str:
@@ -765,76 +721,6 @@ def rollback_image(
         raise nothing_to_roll_back(target, "history has no earlier live version")
     log(f"rolling back to {candidate.digest} (deploy #{candidate.seq})")
     return candidate.digest
-
-
-@dataclass(frozen=True)
-class ContainerView:
-    """One container of the service as ``status`` shows it."""
-
-    name: str
-    status: str
-    health: str | None
-    image: str | None
-    restarts: int
-    started: str
-
-    @classmethod
-    def of(cls, c: ContainerInfo) -> ContainerView:
-        return cls(
-            c.name, c.status, c.health, c.labels.get(IMAGE_LABEL), c.restart_count, c.started_at
-        )
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class StatusReport:
-    """What runs for one environment: the proxy, the live version, other versions, companions,
-    the lock, and the last deploy record."""
-
-    service: str
-    environment: str
-    engine: str
-    listen: str
-    proxy: ContainerView | None
-    upstream: str | None  # the address the proxy sends traffic to
-    live: ContainerView | None
-    apps: list[ContainerView]
-    companions: list[ContainerView]
-    lock: str | None
-    last: DeployRecord | None
-
-    def as_json(self) -> dict[str, Any]:
-        data = asdict(self)  # views and the last record become their JSON on the way
-        upstream = data.pop("upstream")
-        if data["proxy"] is not None:
-            data["proxy"]["upstream"] = upstream
-        return data
-
-    @property
-    def serving(self) -> bool:
-        return self.live is not None
-
-    def text(self) -> str:
-        lines = [f"{self.service} {self.environment} on {self.engine}, listen {self.listen}"]
-        live = self.live
-        lines.append(
-            f"live: {live.name} {live.image} ({live.status}, health {live.health})"
-            if live
-            else "live: nothing"
-        )
-        for app in self.apps:
-            if live is None or app.name != live.name:
-                lines.append(f"app: {app.name} {app.image} ({app.status})")
-        for companion in self.companions:
-            lines.append(
-                f"companion: {companion.name} ({companion.status}, health "
-                f"{companion.health}, restarts {companion.restarts})"
-            )
-        if self.lock:
-            lines.append(f"locked: {self.lock}")
-        return "\n".join(lines)
 
 
 class DockerHost(Platform):
@@ -876,33 +762,38 @@ class DockerHost(Platform):
         )
 
     def status(self, log: Log) -> StatusReport:
+        """What runs and whether it serves; what killed deploys left is cleared first, when
+        no live deploy holds the lock."""
         with connect(self.target) as runtime:
             session = Session(self.target, runtime, {}, log)
+            cleared = _clear_if_free(session)
             proxy = runtime.inspect(session.names.proxy)
             live = session.live_app()
-            apps = session.apps()
             companions = [
                 c
                 for c in runtime.containers(session.labels("companion"))
                 if c.labels.get(ROLE_LABEL) == "companion"
             ]
             lock = runtime.inspect(session.names.lock)
-            history = session.history()
+            parsed = session.store.parsed()
             upstream = session.proxy_upstream() if proxy is not None else None
-        held = LockRecord.from_label(lock.labels.get(LOCK_LABEL)) if lock else None
-        return StatusReport(
-            service=self.target.owner,
-            environment=self.target.environment,
-            engine=runtime.docker_host,
-            listen=str(self.target.listen),
-            proxy=None if proxy is None else ContainerView.of(proxy),
-            upstream=upstream,
-            live=None if live is None else ContainerView.of(live),
-            apps=[ContainerView.of(a) for a in apps],
-            companions=[ContainerView.of(c) for c in companions],
-            lock=None if held is None else held.describe(),
-            last=history[-1] if history else None,
-        )
+            report = StatusReport(
+                service=self.target.owner,
+                environment=self.target.environment,
+                engine=runtime.docker_host,
+                listen=str(self.target.listen),
+                proxy=None if proxy is None else ContainerView.of(proxy),
+                upstream=upstream,
+                live=None if live is None else ContainerView.of(live),
+                apps=[ContainerView.of(a) for a in session.apps()],
+                companions=[ContainerView.of(c) for c in companions],
+                lock=None if lock is None else describe_lock(lock.labels.get(LOCK_LABEL)),
+                last=parsed.records[-1] if parsed.records else None,
+                answer=session.answer() if live is not None else "no version is live",
+                cleared=cleared,
+                history_problem="; ".join(parsed.problems[:3]) or None,
+            )
+        return report
 
     def history(self, log: Log) -> list[DeployRecord]:
         with connect(self.target) as runtime:

@@ -18,12 +18,14 @@ import secrets as secrets_module
 import socket
 import time
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from jenkins_bridge.containers.runtime import DockerRuntime
 from jenkins_bridge.containers.swarm import ServiceSpec, ServiceState, SwarmServices, TaskState
 from jenkins_bridge.deploy import swarm_tasks
-from jenkins_bridge.deploy.errors import DeployError
+from jenkins_bridge.deploy.errors import DeployError, LockHeld
+from jenkins_bridge.deploy.history_store import HistoryNotWritten
+from jenkins_bridge.deploy.interrupts import reached, stops_as_interrupts
 from jenkins_bridge.deploy.platform import (
     CommandOptions,
     DeployOptions,
@@ -41,7 +43,8 @@ from jenkins_bridge.deploy.records import (
     SPEC_LABEL,
     STATE_DIR,
     DeployRecord,
-    LockRecord,
+    ShapeError,
+    describe_lock,
 )
 from jenkins_bridge.deploy.rollout import (
     DeployResult,
@@ -219,7 +222,7 @@ class SwarmSession(Session):
         raw = self.runtime.get_file(self.names.state, path) if has_state else None
         if raw and len(raw.strip()) >= 32:
             return raw.strip()
-        self._ensure_state()
+        self.store.ensure_container()
         salt = secrets_module.token_hex(32).encode()
         self.runtime.put_file(self.names.state, STATE_DIR, SALT_FILE, salt + b"\n")
         return salt
@@ -392,7 +395,7 @@ def _deploy_locked(
     target = session.target
     log = session.log
     started = time.monotonic()
-    history = session.history()
+    history = session.store.parsed().records  # what cannot be read is kept aside on write
     before = session.services.inspect(session.name)
     # A service at 0 replicas (a failed first deploy kept for inspection) serves nothing, and
     # Swarm scales it up rather than rolling an update: it is deployed like a new one.
@@ -426,6 +429,8 @@ def _deploy_locked(
         session.append_history(done)
         return done
 
+    applied = False
+    spec: ServiceSpec | None = None
     try:
         network = target.names.network
         if target.stage.network != "host" and session.runtime.network_subnet(network) is None:
@@ -434,6 +439,7 @@ def _deploy_locked(
                 log(f"created overlay network {network} ({subnet or 'subnet chosen by Swarm'})")
         for step in session.ensure_companion_services():
             log(step)
+        reached("companions")
         spec = session.spec(digest, record, secrets)
         log(
             f"{'creating' if fresh else 'updating'} swarm service {session.name} "
@@ -441,6 +447,8 @@ def _deploy_locked(
         )
         earlier = session.task_ids(session.name) if before is not None else set()
         session.services.apply(spec)
+        applied = True
+        reached("gate")
         if fresh or before is None:
             try:
                 session.wait_converged(session.name, digest, target.stage.replicas, earlier)
@@ -497,14 +505,86 @@ def _deploy_locked(
                 hint=f"docker service ps --no-trunc {session.name}",
             )
         log(f"every replica answers {target.service.runtime.healthcheck.path}")
+        applied = False  # the verdict is in: an interrupt from here on changes nothing
         session.prune_secrets()
+        reached("finished")
         return DeployResult("live", finish("live"))
-    except KeyboardInterrupt:
-        finish("interrupted", "interrupted; Swarm carries on with the update it was given")
+    except HistoryNotWritten:
+        raise
+    except KeyboardInterrupt as stop:
+        why = f"interrupted ({stop.args[0]})" if stop.args else "interrupted"
+        detail = f"{why}; {_undo(session, spec if applied else None, fresh, previous)}"
+        log(detail)
+        try:
+            finish("interrupted", detail)
+        except HistoryNotWritten as exc:
+            log(exc.message)
         raise
     except BridgeError as exc:
-        finish("failed", exc.message)
+        try:
+            finish("failed", exc.message)
+        except HistoryNotWritten as unwritten:
+            exc.message += f"; its history record was not written: {unwritten.message}"
         raise
+
+
+def _undo(
+    session: SwarmSession, spec: ServiceSpec | None, fresh: bool, previous: str | None
+) -> str:
+    """Like the Docker host's interrupt: the version that did not pass does not stay. A new
+    service goes to 0 replicas; an update returns to the previous spec, and this waits until
+    only the previous version's tasks run and answer."""
+    if spec is None:
+        return "nothing to undo (the service was not changed, or the update had finished)"
+    if fresh or previous is None:
+        session.services.apply(replace(spec, replicas=0))
+        return f"service {session.name} scaled to 0 (nothing served before)"
+    if not session.services.restore_previous(session.name):
+        return f"service {session.name} has no previous spec; Swarm carries on with the update"
+    deadline = time.monotonic() + _update_timeout(session.target)
+    while True:
+        running = [t for t in session.services.tasks(session.name) if t.state == "running"]
+        back = [t for t in running if t.image == previous]
+        if len(back) >= spec.replicas and len(back) == len(running):
+            break
+        if time.monotonic() >= deadline:
+            return f"service {session.name} did not return to {previous} in time"
+        time.sleep(POLL_SECONDS)
+    failing = wait_answering(session.target, session.target.health_timeout)
+    answer = "answers" if not failing else f"does not answer on ports {failing}"
+    return f"service {session.name} is back on its previous version, which {answer}"
+
+
+def adopt_unrecorded(session: SwarmSession) -> list[str]:
+    """The record of a deploy killed before it wrote one (it is on the service's labels),
+    added to history with what Swarm made of it."""
+    state = session.services.inspect(session.name)
+    parsed = session.store.parsed()
+    if state is None or not parsed.intact:
+        return []
+    try:
+        record = DeployRecord.from_json(json.loads(state.container_labels.get(RECORD_LABEL, "")))
+    except (ShapeError, json.JSONDecodeError):
+        return []
+    if record.seq <= max([r.seq for r in parsed.records] + [0]):
+        return []
+    answering = state.replicas > 0 and not wait_answering(session.target, 0)
+    if state.update_state == "rollback_completed":
+        result = "rolled-back"
+    elif state.update_state in (None, "", "completed") and answering:
+        result = "live"
+    else:
+        result = "interrupted"
+    detail = (
+        f"not recorded by its deploy (killed, or the write failed); recorded by the next "
+        f"command: Swarm update state {state.update_state or 'none'}, replicas "
+        f"{'answer' if answering else 'do not answer'}"
+    )
+    try:
+        session.store.append(replace(record, result=result, detail=detail))
+    except HistoryNotWritten as exc:
+        return [f"could not record deploy #{record.seq}: {exc.message}"]
+    return [f"recorded the unrecorded deploy #{record.seq} ({result}) in history"]
 
 
 @dataclass(frozen=True)
@@ -521,13 +601,18 @@ class SwarmStatus:
     answering: list[int]
     lock: str | None
     last: DeployRecord | None
+    cleared: list[str] = field(default_factory=list)  # what killed deploys left, now cleared
+    history_problem: str | None = None
 
     @property
     def serving(self) -> bool:
-        return self.live is not None
+        """Some replica of the live version answers its health path (not just recorded)."""
+        return self.live is not None and bool(self.answering)
 
     def as_json(self) -> dict[str, object]:
-        return status_json(self, self.live, self.name)
+        data = status_json(self, self.live, self.name)
+        data["serving"] = self.serving
+        return data
 
     def text(self) -> str:
         lines = [f"{self.service} {self.environment} on {self.engine} (swarm service {self.name})"]
@@ -536,11 +621,44 @@ class SwarmStatus:
             if self.live
             else "live: nothing"
         )
+        lines.append(
+            f"serving: yes (ports {', '.join(map(str, self.answering))} answer)"
+            if self.serving
+            else "serving: NO (no replica answers its health path)"
+        )
         for task in self.tasks:
             lines.append(f"task {task.slot}: {task.state} {task.image} {task.error}")
         if self.lock:
             lines.append(f"locked: {self.lock}")
+        lines.extend(f"cleared: {line}" for line in self.cleared)
+        if self.history_problem:
+            lines.append(f"history: unreadable ({self.history_problem})")
         return "\n".join(line.rstrip() for line in lines)
+
+
+def _clear_if_free(session: SwarmSession) -> list[str]:
+    """A stale lock and an unrecorded killed deploy, cleared under the lock (never waited
+    for: a live holder means a deploy runs, and nothing is touched)."""
+    if session.runtime.inspect(session.names.lock) is None and not _unrecorded(session):
+        return []
+    try:
+        lock = session.locked(DeployOptions(action="status", lock_wait=0))
+        with lock:
+            done = adopt_unrecorded(session)
+        return ([f"removed {lock.took_over}"] if lock.took_over else []) + done
+    except LockHeld as exc:
+        return [f"nothing cleared: {exc.message}"]
+
+
+def _unrecorded(session: SwarmSession) -> bool:
+    state = session.services.inspect(session.name)
+    if state is None:
+        return False
+    try:
+        seq = int(state.container_labels.get(SEQ_LABEL, "0"))
+    except ValueError:
+        return False
+    return seq > max([r.seq for r in session.store.parsed().records] + [0])
 
 
 class SwarmPlatform(Platform):
@@ -565,7 +683,7 @@ class SwarmPlatform(Platform):
         secret_values = bound_secrets(runtime_spec.secrets, environ, self.target.owner)
         for companion in runtime_spec.companions:  # fail before any change
             bound_secrets(companion.secrets, environ, self.target.names.companion(companion.name))
-        with connect(self.target) as runtime:
+        with stops_as_interrupts(), connect(self.target) as runtime:
             session = SwarmSession(self.target, runtime, environ, log)
             session.check_owner()
             resolved = runtime.resolve_image(image)
@@ -573,6 +691,9 @@ class SwarmPlatform(Platform):
             runtime.resolve_image(self.target.helper_image)  # the lock's and the state's image
             try:
                 with session.locked(options):
+                    reached("locked")
+                    for line in adopt_unrecorded(session):
+                        log(line)
                     return _deploy_locked(
                         session, image, resolved.digest_reference, options.action, secret_values
                     )
@@ -592,11 +713,11 @@ class SwarmPlatform(Platform):
     def status(self, log: Log) -> SwarmStatus:
         with connect(self.target) as runtime:
             session = SwarmSession(self.target, runtime, {}, log)
+            cleared = _clear_if_free(session)
             state = session.services.inspect(session.name)
             tasks = session.services.tasks(session.name) if state else []
             lock = runtime.inspect(self.target.names.lock)
-            history = session.history()
-        held = LockRecord.from_label(lock.labels.get(LOCK_LABEL)) if lock else None
+            parsed = session.store.parsed()
         path = self.target.service.runtime.healthcheck.path
         answering = (
             [
@@ -618,8 +739,10 @@ class SwarmPlatform(Platform):
             replicas=state.replicas if state else 0,
             tasks=[t for t in tasks if t.desired == "running"],
             answering=answering,
-            lock=None if held is None else held.describe(),
-            last=history[-1] if history else None,
+            lock=None if lock is None else describe_lock(lock.labels.get(LOCK_LABEL)),
+            last=parsed.records[-1] if parsed.records else None,
+            cleared=cleared,
+            history_problem="; ".join(parsed.problems[:3]) or None,
         )
 
     def history(self, log: Log) -> list[DeployRecord]:

@@ -711,7 +711,7 @@ DEPLOY_STAGE_PROPERTIES: dict[str, Any] = {
         ),
     },
     "helperImage": _str(
-        "swarm: image of the lock and state containers (any image with `true`; the Docker "
+        "swarm: image of the lock and state containers (any image with `sh` and `mv`; the Docker "
         "host runs them from the proxy image it pulls anyway).",
         default=DEFAULT_HELPER_IMAGE,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$",

@@ -193,9 +193,10 @@ def test_a_killed_deploy_leaves_the_old_version_serving_and_a_rerun_finishes(
         "records"
     ][0]["digest"]
     assert out["data"]["live"]["image"] == v1
-    assert out["data"]["lock"] is not None  # the killed process's lock is still there
+    # status removed the killed process's lock (its holder is gone) and says so
+    assert out["data"]["lock"] is None
+    assert any("stale lock" in line for line in out["data"]["cleared"]), out["data"]
     done = _deploy(environment, app_images.v2, "--lock-wait", "1")
     assert done.returncode == 0, done.stderr
-    assert "stale lock" in done.stderr
     logs = environment.cli("logs", str(environment.descriptor), "--env", "test")
     assert logs.returncode == 0, logs.stderr

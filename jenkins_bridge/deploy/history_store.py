@@ -1,0 +1,163 @@
+"""The history file in an environment's state volume: read truthfully, written atomically.
+
+History is the audit trail, so nothing here overwrites what it cannot read and nothing is
+half-written. A write puts the whole new file beside the old one (``history.json.tmp``), reads
+it back, and only then renames it over ``history.json``; the rename runs in the state
+container (created, never left running: its command is that rename), because the engine's
+archive API replaces a file by deleting it first, so a full volume would lose the old file.
+A file that cannot be read is copied aside (``history.unreadable-<time>.json``) before a new
+one replaces it, and the command says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+from jenkins_bridge.containers.runtime import ContainerSpec, DockerRuntime, RuntimeFailure
+from jenkins_bridge.deploy.errors import DeployError
+from jenkins_bridge.deploy.records import (
+    HISTORY_FILE,
+    SPEC_LABEL,
+    STATE_DIR,
+    DeployRecord,
+    ParsedHistory,
+    history_to_bytes,
+    parse_history,
+)
+
+TEMP_FILE = f"{HISTORY_FILE}.tmp"
+# The state container's one job, run once per write: the atomic step of replacing the file.
+RENAME = ("sh", "-c", f"cd {STATE_DIR} && mv -f {TEMP_FILE} {HISTORY_FILE} && sync")
+STATE_SPEC = "rename-v1"  # the state container's spec label; an older one is re-created
+RENAME_TIMEOUT_SECONDS = 60
+
+
+class HistoryUnreadable(DeployError):
+    code = "history-unreadable"
+
+
+class HistoryNotWritten(DeployError):
+    code = "history-not-written"
+
+
+class HistoryStore:
+    """``history.json`` of one environment, kept in the volume of its state container."""
+
+    def __init__(
+        self,
+        runtime: DockerRuntime,
+        container: str,
+        image: str,
+        labels: Mapping[str, str],
+        log: Callable[[str], None],
+    ) -> None:
+        self.runtime = runtime
+        self.container = container  # also the volume's name
+        self.image = image
+        self.labels = dict(labels)
+        self.log = log
+        self.where = f"{container}:{STATE_DIR}/{HISTORY_FILE}"
+
+    def _raw(self) -> bytes | None:
+        if self.runtime.inspect(self.container) is None:
+            return None
+        return self.runtime.get_file(self.container, f"{STATE_DIR}/{HISTORY_FILE}")
+
+    def parsed(self) -> ParsedHistory:
+        """Every readable record, and what could not be read (never raises for the file)."""
+        return parse_history(self._raw())
+
+    def records(self) -> list[DeployRecord]:
+        """Every record, oldest first; ``HistoryUnreadable`` (located) when any part of the
+        file cannot be read."""
+        found = self.parsed()
+        if not found.intact:
+            raise HistoryUnreadable(
+                f"{self.where}: {found.problems[0]}"
+                + (f" (and {len(found.problems) - 1} more)" if len(found.problems) > 1 else ""),
+                hint="the next deploy keeps the file aside (history.unreadable-<time>.json) "
+                "and starts a new one from the records it can read; nothing was changed",
+            )
+        return found.records
+
+    def append(self, record: DeployRecord) -> None:
+        """Add ``record`` (replacing one of the same number); ``HistoryNotWritten`` says what
+        happened when the volume refuses, and the old file is then untouched."""
+        self.ensure_container()
+        raw = self._raw()
+        found = parse_history(raw)
+        if raw and not found.intact:
+            self._keep_aside(raw, found)
+        records = [r for r in found.records if r.seq != record.seq] + [record]
+        data = history_to_bytes(records)
+        kept = f"{HISTORY_FILE} is untouched ({len(found.records)} earlier records kept)"
+        try:
+            self.runtime.put_file(self.container, STATE_DIR, TEMP_FILE, data)
+            written = self.runtime.get_file(self.container, f"{STATE_DIR}/{TEMP_FILE}")
+        except RuntimeFailure as exc:
+            raise self._not_written(record, exc.cause, kept) from exc
+        if written != data:
+            raise self._not_written(record, "the file read back differs from what was sent", kept)
+        self._rename(record, kept)
+
+    def _not_written(self, record: DeployRecord, cause: str, kept: str) -> HistoryNotWritten:
+        return HistoryNotWritten(
+            f"record #{record.seq} ({record.action}, {record.result}) could not be written to "
+            f"{self.where}: {cause}; {kept}",
+            hint=f"free space in volume {self.container} (docker system df -v); the record "
+            "is also on its app container's labels",
+            data={"record": record.as_json()},
+        )
+
+    def _rename(self, record: DeployRecord, kept: str) -> None:
+        try:
+            self.runtime.start(self.container)
+            code = self.runtime.wait(self.container, RENAME_TIMEOUT_SECONDS)
+        except RuntimeFailure as exc:
+            raise self._not_written(record, exc.cause, kept) from exc
+        if code != 0:
+            said = self.runtime.logs(self.container, tail=3).strip().replace("\n", " | ")
+            raise self._not_written(record, f"the rename exited {code}: {said}", kept)
+
+    def _keep_aside(self, raw: bytes, found: ParsedHistory) -> None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        aside = f"history.unreadable-{stamp}.json"
+        try:
+            self.runtime.put_file(self.container, STATE_DIR, aside, raw)
+            copied = self.runtime.get_file(self.container, f"{STATE_DIR}/{aside}")
+        except RuntimeFailure as exc:
+            copied, cause = None, exc.cause
+        else:
+            cause = "the copy read back differs"
+        if copied != raw:
+            raise HistoryNotWritten(
+                f"{self.where} cannot be read ({found.problems[0]}) and could not be kept "
+                f"aside as {aside}: {cause}; it was left as it is",
+                hint=f"free space in volume {self.container}, or copy the file out by hand",
+            )
+        self.log(
+            f"{self.where} cannot be read ({'; '.join(found.problems[:3])}); kept it aside as "
+            f"{STATE_DIR}/{aside}; the new history starts with the {len(found.records)} "
+            "records that could be read"
+        )
+
+    def ensure_container(self) -> None:
+        """The state container (its volume holds the file; its command is the rename)."""
+        existing = self.runtime.inspect(self.container)
+        if existing is not None and existing.labels.get(SPEC_LABEL) == STATE_SPEC:
+            return
+        if existing is not None:  # an older tool's container: same volume, new command
+            self.runtime.remove(self.container)
+        self.runtime.ensure_volume(self.container, self.labels)
+        self.runtime.create(
+            ContainerSpec(
+                name=self.container,
+                image=self.image,
+                labels={**self.labels, SPEC_LABEL: STATE_SPEC},
+                command=RENAME,
+                volumes={self.container: STATE_DIR},
+                init=False,
+                network=None,
+            )
+        )

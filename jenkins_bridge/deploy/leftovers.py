@@ -1,0 +1,86 @@
+"""What a killed deploy leaves on a Docker host, found and cleared by the next command.
+
+A SIGKILL (an agent that dies) cannot be caught, so the next ``deploy`` (under its lock) and
+``status`` (when the lock is free or its holder is gone) look for: a version that runs but is
+not behind the proxy (it never passed its gate, or it is the old one a switch did not stop);
+a companion set aside by an unfinished change; the attempt itself, missing from history (its
+record travels on its container's labels). Each is cleared and named in the output.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from jenkins_bridge.containers.runtime import ContainerInfo
+from jenkins_bridge.deploy.companions import PREVIOUS, restore_set_aside
+from jenkins_bridge.deploy.history_store import HistoryNotWritten
+from jenkins_bridge.deploy.records import RECORD_LABEL, SEQ_LABEL, DeployRecord, ShapeError
+
+if TYPE_CHECKING:
+    from jenkins_bridge.deploy.rollout import Session
+
+
+def seq_of(container: ContainerInfo) -> int:
+    try:
+        return int(container.labels.get(SEQ_LABEL, "0"))
+    except ValueError:
+        return 0
+
+
+def suspects(session: Session, live: ContainerInfo | None, newest_recorded: int) -> list[str]:
+    """Names of what looks left behind (read only: nothing is changed)."""
+    found = [
+        app.name
+        for app in session.apps()
+        if (app.running and (live is None or app.id != live.id)) or seq_of(app) > newest_recorded
+    ]
+    for companion in session.target.service.runtime.companions:
+        aside = session.names.companion(companion.name) + PREVIOUS
+        if session.runtime.inspect(aside) is not None:
+            found.append(aside)
+    return found
+
+
+def clear(session: Session) -> list[str]:
+    """Clear what killed deploys left (the caller holds the lock); what was done, named."""
+    done = restore_set_aside(session)
+    parsed = session.store.parsed()
+    newest = max([r.seq for r in parsed.records] + [0])
+    live = session.live_app()
+    stop_timeout = session.target.service.runtime.stop_timeout_seconds
+    for app in session.apps():
+        if app.running and (live is None or app.id != live.id):
+            session.runtime.stop(app.name, stop_timeout)
+            done.append(
+                f"stopped {app.name}: it ran but the proxy does not send it traffic "
+                "(left by a killed deploy; kept stopped for inspection)"
+            )
+        if parsed.intact and seq_of(app) > newest:
+            record = _record_of(app)
+            if record is None:
+                continue
+            is_live = live is not None and app.id == live.id
+            how = "after the switch; this version serves" if is_live else "before the switch"
+            try:
+                session.store.append(
+                    replace(
+                        record,
+                        result="live" if is_live else "interrupted",
+                        detail=f"not recorded by its deploy (killed, or the write failed) "
+                        f"{how}; recorded by the next command from the container's labels",
+                    )
+                )
+            except HistoryNotWritten as exc:
+                done.append(f"could not record deploy #{record.seq} ({app.name}): {exc.message}")
+                continue
+            done.append(f"recorded the unrecorded deploy #{record.seq} ({app.name}) in history")
+    return done
+
+
+def _record_of(app: ContainerInfo) -> DeployRecord | None:
+    try:
+        return DeployRecord.from_json(json.loads(app.labels.get(RECORD_LABEL, "")))
+    except (ShapeError, json.JSONDecodeError):
+        return None
