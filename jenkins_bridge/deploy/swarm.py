@@ -539,13 +539,22 @@ def _undo(
     if fresh or previous is None:
         session.services.apply(replace(spec, replicas=0))
         return f"service {session.name} scaled to 0 (nothing served before)"
+    started = session.services.inspect(session.name)
     if not session.services.restore_previous(session.name):
         return f"service {session.name} has no previous spec; Swarm carries on with the update"
     deadline = time.monotonic() + _update_timeout(session.target)
     while True:
-        running = [t for t in session.services.tasks(session.name) if t.state == "running"]
-        back = [t for t in running if t.image == previous]
-        if len(back) >= spec.replicas and len(back) == len(running):
+        # Done when Swarm ended an update begun after the restore (not the interrupted one)
+        # and only the previous version's tasks run.
+        state = session.services.inspect(session.name)
+        ended = (
+            state is not None
+            and state.update_started != (started.update_started if started else None)
+            and state.update_state in DONE_STATES
+        )
+        tasks = [t for t in session.services.tasks(session.name) if t.desired == "running"]
+        back = [t for t in tasks if t.image == previous and t.state == "running"]
+        if ended and len(back) >= spec.replicas and len(back) == len(tasks):
             break
         if time.monotonic() >= deadline:
             return f"service {session.name} did not return to {previous} in time"
