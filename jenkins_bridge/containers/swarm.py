@@ -240,28 +240,6 @@ class SwarmServices:
             raise RuntimeFailure(f"applying service {spec.name}", "the service vanished")
         return state
 
-    def restore_previous(self, name: str) -> bool:
-        """Update the service back to its previous spec (``docker service rollback``); False
-        when it has none."""
-        with self.runtime.errors(f"returning service {name} to its previous spec"):
-            current = self._api.inspect_service(name)
-            previous = current.get("PreviousSpec")
-            if not previous:
-                return False
-            self._api.update_service(
-                current["ID"],
-                current["Version"]["Index"],
-                fetch_current_spec=False,
-                task_template=previous.get("TaskTemplate"),
-                name=previous.get("Name"),
-                labels=previous.get("Labels"),
-                mode=previous.get("Mode"),
-                update_config=previous.get("UpdateConfig"),
-                rollback_config=previous.get("RollbackConfig"),
-                endpoint_spec=previous.get("EndpointSpec"),
-            )
-        return True
-
     def tasks(self, name: str) -> list[TaskState]:
         with self.runtime.errors(f"listing the tasks of {name}"):
             raw = self._api.tasks(filters={"service": name})

@@ -429,8 +429,7 @@ def _deploy_locked(
         session.append_history(done)
         return done
 
-    applied = False
-    spec: ServiceSpec | None = None
+    applied = passed = False
     try:
         network = target.names.network
         if target.stage.network != "host" and session.runtime.network_subnet(network) is None:
@@ -505,7 +504,7 @@ def _deploy_locked(
                 hint=f"docker service ps --no-trunc {session.name}",
             )
         log(f"every replica answers {target.service.runtime.healthcheck.path}")
-        applied = False  # the verdict is in: an interrupt from here on changes nothing
+        passed = True  # every replica answers: an interrupt from here on leaves it live
         session.prune_secrets()
         reached("finished")
         return DeployResult("live", finish("live"))
@@ -513,10 +512,18 @@ def _deploy_locked(
         raise
     except KeyboardInterrupt as stop:
         why = f"interrupted ({stop.args[0]})" if stop.args else "interrupted"
-        detail = f"{why}; {_undo(session, spec if applied else None, fresh, previous)}"
+        if passed:
+            detail = f"{why} after every replica answered; this version serves"
+        elif applied:
+            detail = (
+                f"{why}; Swarm carries on with the update it was given (status and the next "
+                "deploy say what it made of it)"
+            )
+        else:
+            detail = f"{why}; the service was not changed"
         log(detail)
         try:
-            finish("interrupted", detail)
+            finish("live" if passed else "interrupted", detail)
         except HistoryNotWritten as exc:
             log(exc.message)
         raise
@@ -526,42 +533,6 @@ def _deploy_locked(
         except HistoryNotWritten as unwritten:
             exc.message += f"; its history record was not written: {unwritten.message}"
         raise
-
-
-def _undo(
-    session: SwarmSession, spec: ServiceSpec | None, fresh: bool, previous: str | None
-) -> str:
-    """Like the Docker host's interrupt: the version that did not pass does not stay. A new
-    service goes to 0 replicas; an update returns to the previous spec, and this waits until
-    only the previous version's tasks run and answer."""
-    if spec is None:
-        return "nothing to undo (the service was not changed, or the update had finished)"
-    if fresh or previous is None:
-        session.services.apply(replace(spec, replicas=0))
-        return f"service {session.name} scaled to 0 (nothing served before)"
-    started = session.services.inspect(session.name)
-    if not session.services.restore_previous(session.name):
-        return f"service {session.name} has no previous spec; Swarm carries on with the update"
-    deadline = time.monotonic() + _update_timeout(session.target)
-    while True:
-        # Done when Swarm ended an update begun after the restore (not the interrupted one)
-        # and only the previous version's tasks run.
-        state = session.services.inspect(session.name)
-        ended = (
-            state is not None
-            and state.update_started != (started.update_started if started else None)
-            and state.update_state in DONE_STATES
-        )
-        tasks = [t for t in session.services.tasks(session.name) if t.desired == "running"]
-        back = [t for t in tasks if t.image == previous and t.state == "running"]
-        if ended and len(back) >= spec.replicas and len(back) == len(tasks):
-            break
-        if time.monotonic() >= deadline:
-            return f"service {session.name} did not return to {previous} in time"
-        time.sleep(POLL_SECONDS)
-    failing = wait_answering(session.target, session.target.health_timeout)
-    answer = "answers" if not failing else f"does not answer on ports {failing}"
-    return f"service {session.name} is back on its previous version, which {answer}"
 
 
 def adopt_unrecorded(session: SwarmSession) -> list[str]:
