@@ -45,25 +45,26 @@ def _flat_entries_text(entries: list[Mapping[str, object]]) -> str | None:
     """``json.dumps(entries, indent=2, sort_keys=True)`` at the artifacts' depth (two levels
     in), byte for byte, for entries whose values are all scalars; None for anything else.
 
-    With ``indent`` set, ``json`` uses its pure-Python encoder: for the ~6,000 entries of a
-    5,000-service tree that was a sixth of an incremental ``render --check``. Each scalar is
-    encoded by the C encoder instead and the layout is written here.
+    With ``indent`` set, ``json`` uses its pure-Python encoder: for the ~15,000 entries of a
+    5,000-service tree that was a sixth of an incremental ``render --check`` under the
+    profiler (~0.1 s CPU). The C encoder does the same in about a third less.
     """
     if not entries:
         return "[]"
-    encode = json.JSONEncoder(sort_keys=True).encode  # C encoder for scalars
-    parts: list[str] = []
     for entry in entries:
         if not isinstance(entry, dict) or not entry:
             return None
-        fields: list[str] = []
-        for key in sorted(entry):
-            value = entry[key]
+        for key, value in entry.items():
             if not isinstance(key, str) or not isinstance(value, _SCALARS):
                 return None
-            fields.append(f"      {encode(key)}: {encode(value)}")
-        parts.append("    {\n" + ",\n".join(fields) + "\n    }")
-    return "[\n" + ",\n".join(parts) + "\n  ]"
+    # Without ``indent`` the C encoder runs, and it takes any separators: the newline and
+    # indent json.dumps(indent=2) puts between an entry's fields. The same separator then
+    # stands between entries too, where it alone follows a '}' and precedes a '{' (a string
+    # holds no raw newline), so those are re-indented one level out.
+    sep = ",\n      "
+    text = json.JSONEncoder(sort_keys=True, separators=(sep, ": ")).encode(entries)
+    body = text[2:-2].replace("}" + sep + "{", "\n    },\n    {\n      ")
+    return "[\n    {\n      " + body + "\n    }\n  ]"
 
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")

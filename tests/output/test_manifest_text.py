@@ -43,5 +43,7 @@ def test_manifest_text_of_a_real_sized_tree_and_of_nothing() -> None:
         for i in range(2000)
     ]
     entries.append({"kind": "x", "path": 'q"\\\né\u2028', "sha256": "b" * 64, "source": "s"})
+    # The separator the fast path splits on, inside values: escaped, so never mistaken.
+    entries.append({"kind": "}", "path": '},\n      {"', "sha256": "{", "source": "}, {"})
     assert manifest_text(entries) == reference(entries)
     assert manifest_text([]) == reference([])
