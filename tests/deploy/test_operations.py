@@ -6,6 +6,7 @@ asked, and a health failure that names the address it probed."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from typing import Any
@@ -232,15 +233,32 @@ def subprocess_input(env: Environment, args: list[str], data: bytes) -> Any:
     )
 
 
+@pytest.fixture
+def listens_elsewhere(docker_client: Any, app_images: AppImages) -> Any:
+    """Version 1 rebuilt to listen on 8081 whatever PORT says, as an image with a port of its
+    own would (validate refuses an env PORT that disagrees with port, so the descriptor cannot
+    say it): Docker's own healthcheck asks 8081 and passes."""
+    tag = f"{app_images.v1}-port-8081"
+    dockerfile = (
+        f"FROM {app_images.v1}\n"
+        "HEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD printf 'GET /healthz "
+        "HTTP/1.0\\r\\n\\r\\n' | nc -w 2 127.0.0.1 8081 | grep -q ' 200 '\n"
+        'CMD ["sh", "-c", "exec httpd -f -p 0.0.0.0:8081 -h /www"]\n'
+    )
+    docker_client.images.build(
+        fileobj=io.BytesIO(dockerfile.encode()), tag=tag, network_mode="host", rm=True
+    )
+    yield tag
+    docker_client.images.remove(tag, force=True)
+
+
 def test_a_wrong_port_names_the_address_probed(
-    environment: Environment, app_images: AppImages
+    environment: Environment, listens_elsewhere: str
 ) -> None:
     env = environment
-    # The app listens on 8081 (its PORT), the descriptor says 8080: Docker's own healthcheck
-    # (on $PORT) passes, the gate's probe does not, and the failure says where it asked.
-    text = env.descriptor.read_text().replace("GREETING: hello}", "GREETING: hello, PORT: '8081'}")
-    env.descriptor.write_text(text)
-    code, out, err = env.json(*_args(env, "deploy", "--image", app_images.v1, "--timeout", "3"))
+    # The app listens on 8081, the descriptor says 8080: Docker's own healthcheck passes, the
+    # gate's probe does not, and the failure says where it asked.
+    code, out, err = env.json(*_args(env, "deploy", "--image", listens_elsewhere, "--timeout", "3"))
     assert code == 3, err
     detail = out["data"]["record"]["detail"]
     assert re.search(r"probed http://198\.1[89]\.\d+\.\d+:8080/healthz", detail), detail
