@@ -7,6 +7,7 @@ Works on schema-valid data with the schema's defaults filled in (``schema.with_d
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -151,6 +152,7 @@ def environment_problems(
                     "target docker runs one container behind its proxy; replicas is for "
                     "swarm and kubernetes (remove it or change the target)",
                 )
+        yield from _canary_problems(doc, where, stage, written[index], full["monitoring"]["slo"])
         if target != "kubernetes" and "podSecurity" in written[index]:
             yield problem_at(
                 doc,
@@ -350,4 +352,62 @@ def _kubernetes_problems(
             doc,
             (*where, "podSecurity", "runAsNonRoot"),
             "runtime.security.user is root (0), which runAsNonRoot refuses to start",
+        )
+
+
+def _canary_problems(
+    doc: LoadedDocument,
+    where: KeyPath,
+    stage: dict[str, Any],
+    written: dict[str, Any],
+    slo: dict[str, Any],
+) -> Iterator[Problem]:
+    """strategy canary: a target that can split traffic, steps that grow to 100 and a
+    threshold to judge the error ratio by (a canary judged on latency alone would promote a
+    version that answers 500 fast)."""
+    if stage["strategy"] != "canary":
+        if "canary" in written:
+            yield problem_at(
+                doc,
+                (*where, "canary"),
+                "canary applies to strategy canary only (add strategy: canary or remove it)",
+                key=True,
+            )
+        return
+    if stage["target"] == "swarm":
+        yield problem_at(
+            doc,
+            (*where, "strategy"),
+            "target swarm has no canary: Swarm's routing mesh spreads requests evenly over "
+            "the tasks and rolls its own update; use strategy rolling there, or deploy the "
+            "canary to a docker or kubernetes environment",
+        )
+    if stage["target"] == "docker" and stage.get("listen") is None:
+        yield problem_at(
+            doc,
+            where,
+            "canary needs 'listen', the stable address whose traffic is split",
+            key=True,
+        )
+    canary = stage["canary"]
+    steps = canary["steps"]
+    steps_at = (*where, "canary", "steps") if "steps" in written.get("canary", {}) else where
+    if any(b <= a for a, b in itertools.pairwise(steps)):
+        yield problem_at(
+            doc, steps_at, f"steps must grow at every step (percent, ascending); got {steps}"
+        )
+    elif steps[-1] != 100:
+        yield problem_at(
+            doc,
+            steps_at,
+            f"the last step must be 100 (the promotion: all traffic to the new version); "
+            f"got {steps[-1]}",
+        )
+    if canary.get("maxErrorRatio") is None and slo.get("availability") is None:
+        yield problem_at(
+            doc,
+            (*where, "strategy"),
+            "a canary is judged by its error ratio, and nothing gives the threshold: set "
+            "monitoring.slo.availability (the canary may then burn the error budget up to "
+            "canary.maxBurnRate times faster than the SLO allows) or canary.maxErrorRatio",
         )

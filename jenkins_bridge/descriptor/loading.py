@@ -843,4 +843,18 @@ def _deploy_stage(stage: dict[str, Any]) -> dict[str, Any]:
         "namespace": stage["namespace"],
         "secret_name": stage["secretName"],
         "context": stage.get("context"),
+        "canary": _canary(stage["canary"]),
     }
+
+
+def _canary(canary: dict[str, Any]) -> model.CanarySpec:
+    ratio = canary.get("maxErrorRatio")
+    return model.CanarySpec(
+        steps=tuple(canary["steps"]),
+        interval_seconds=canary["intervalSeconds"],
+        min_requests=canary["minRequests"],
+        max_error_ratio=None if ratio is None else float(ratio),
+        max_burn_rate=float(canary["maxBurnRate"]),
+        max_p95_ms=canary.get("maxP95Ms"),
+        prometheus=canary.get("prometheus"),
+    )

@@ -169,10 +169,24 @@ class PodSecurity:
 
 
 @dataclass(frozen=True, slots=True)
+class CanarySpec:
+    """strategy canary: the traffic steps and the threshold overrides (``None``: derived from
+    ``monitoring.slo``, see ``deploy/canary/analysis.Thresholds.for_service``)."""
+
+    steps: tuple[int, ...]  # percent of requests to the new version, ascending, last 100
+    interval_seconds: int
+    min_requests: int
+    max_error_ratio: float | None
+    max_burn_rate: float
+    max_p95_ms: int | None
+    prometheus: str | None  # base URL; None: the proxy's request log
+
+
+@dataclass(frozen=True, slots=True)
 class DeployStage:
     environment: str
     target: str  # docker | swarm | kubernetes
-    strategy: str  # recreate | blue-green | rolling
+    strategy: str  # recreate | blue-green | rolling | canary
     listen: str | None
     replicas: int
     approval: Approval | None
@@ -195,6 +209,7 @@ class DeployStage:
     # done at load time): what deploy, compose, Kubernetes and monitoring read for it.
     runtime: RuntimeSpec
     pod_security: PodSecurity
+    canary: CanarySpec  # read by strategy canary only
 
 
 @dataclass(frozen=True, slots=True)

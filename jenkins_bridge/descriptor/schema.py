@@ -366,9 +366,11 @@ SCHEMA: dict[str, Any] = {
                         "description": "Where it runs.",
                     },
                     "strategy": {
-                        "enum": ["recreate", "blue-green", "rolling"],
+                        "enum": ["recreate", "blue-green", "rolling", "canary"],
                         "default": "rolling",
-                        "description": "How the new version replaces the old.",
+                        "description": "How the new version replaces the old (canary: a "
+                        "growing share of real traffic, judged against the SLO at each step; "
+                        "see deploy[].canary).",
                     },
                     "listen": _str(
                         "Stable address clients use, host:port.",
@@ -889,5 +891,70 @@ SCHEMA["properties"]["deploy"]["items"]["properties"]["podSecurity"] = _obj(
         },
     },
     "kubernetes: the pod security settings, each overridable.",
+    default={},
+)
+
+
+# -- Progressive delivery (issue 22): ``strategy: canary`` sends the new version a growing share
+# of real traffic and judges it at every step (deploy/canary/analysis.py). The thresholds come
+# from monitoring.slo unless overridden; the defaults live here like every other.
+DEFAULT_CANARY_STEPS = [10, 50, 100]
+# The burn rate of the fast-burn page (render/monitoring/rules.py): a canary may spend the error
+# budget no faster than the pace that would page someone.
+DEFAULT_CANARY_BURN_RATE = 14.4
+SCHEMA["properties"]["deploy"]["items"]["properties"]["canary"] = _obj(
+    {
+        "steps": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 20,
+            "default": DEFAULT_CANARY_STEPS,
+            "description": "Percent of requests the new version gets at each step, ascending; "
+            "the last is 100 (the promotion).",
+            "items": {"type": "integer", "minimum": 1, "maximum": 100},
+        },
+        "intervalSeconds": _seconds(
+            "Seconds each step is held before its requests are judged.", 60
+        ),
+        "minRequests": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1000000,
+            "default": 50,
+            "description": "Requests the new version must have answered in a step before the "
+            "step can pass (fewer: the step waits once more, then fails as inconclusive).",
+        },
+        "maxErrorRatio": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1,
+            "description": "Highest share of the new version's answers that may be 5xx, e.g. "
+            "0.01 (default: maxBurnRate x the error budget of monitoring.slo.availability).",
+        },
+        "maxBurnRate": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 1000,
+            "default": DEFAULT_CANARY_BURN_RATE,
+            "description": "How many times faster than the SLO allows the new version may "
+            "spend the error budget (the default is the fast-burn page's rate); used when "
+            "maxErrorRatio is not set.",
+        },
+        "maxP95Ms": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 600000,
+            "description": "Highest p95 latency of the new version, ms (default: "
+            "monitoring.slo.latencyP95Ms; without either, latency is not judged).",
+        },
+        "prometheus": _str(
+            "Prometheus base URL the analysis queries (the generated recording rules, by "
+            "version) instead of the proxy's request log.",
+            pattern=r"^https?://[^\s]+$",
+            maxLength=2000,
+            **{"x-message": "must be an http:// or https:// URL"},
+        ),
+    },
+    "strategy canary: the traffic steps and the thresholds each step is judged by.",
     default={},
 )
