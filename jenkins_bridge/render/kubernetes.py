@@ -18,6 +18,11 @@ from jenkins_bridge.render.monitoring.yaml_text import generated_header, yaml_te
 OLDEST_VERSION = "1.25.0"
 NEWEST_VERSION = "1.37.0"
 ENVIRONMENT_LABEL = "jenkins-bridge.dev/environment"
+# Which version a pod runs, stable or canary: the scrape config turns it into the ``track``
+# label of every series, so Prometheus compares the two during a canary. Not in any
+# selector: the app's Service sends traffic to both tracks, in the ratio of their pods.
+TRACK_LABEL = "jenkins-bridge.dev/track"
+CANARY_SUFFIX = "-canary"
 DIGEST_ANNOTATION = "jenkins-bridge.dev/descriptor-sha256"
 APP_PORT_NAME = "http"
 # Liveness restarts a pod, readiness only takes it out of the Service: liveness waits this
@@ -39,6 +44,11 @@ def volume_claim_name(service: Service, volume: str) -> str:
 
 def kubernetes_stages(service: Service) -> list[DeployStage]:
     return [s for s in service.deploy if s.target == "kubernetes"]
+
+
+def canary_object_name(service: Service) -> str:
+    """The canary Deployment beside the app's (``target: kubernetes``, ``strategy: canary``)."""
+    return f"{app_object_name(service)}{CANARY_SUFFIX}"
 
 
 def selector(service: Service, stage: DeployStage) -> dict[str, str]:
@@ -159,7 +169,8 @@ def _container(service: Service, stage: DeployStage, image: str) -> dict[str, An
 def manifests(
     service: Service, stage: DeployStage, image: str, annotations: Mapping[str, str]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The app's Deployment and Service of ``stage`` running ``image``."""
+    """The app's Deployment and Service of ``stage`` running ``image``; its pods are the
+    stable track."""
     runtime = service.runtime_for(stage)
     labels = _labels(service, stage)
     name = app_object_name(service)
@@ -190,7 +201,7 @@ def manifests(
                 "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
             },
             "template": {
-                "metadata": {"labels": dict(labels)}
+                "metadata": {"labels": {**labels, TRACK_LABEL: "stable"}}
                 | ({"annotations": dict(sorted(annotations.items()))} if annotations else {}),
                 "spec": pod_spec,
             },
@@ -214,6 +225,40 @@ def manifests(
         },
     }
     return deployment, service_object
+
+
+def canary_deployment(
+    service: Service,
+    stage: DeployStage,
+    image: str,
+    annotations: Mapping[str, str],
+    replicas: int,
+) -> dict[str, Any]:
+    """The canary Deployment of ``stage``: the app's pod template running ``image`` with the
+    canary track, ``replicas`` pods. Its selector adds the track, so it never counts the
+    stable pods; the stable Deployment's selector (immutable, without the track) matches
+    canary pods too, but a ReplicaSet only manages pods it owns (their controller reference).
+    """
+    deployment = manifests(service, stage, image, annotations)[0]
+    spec = deployment["spec"]
+    template = spec["template"]
+    canary_selector = {**selector(service, stage), TRACK_LABEL: "canary"}
+    return {
+        **deployment,
+        "metadata": {**deployment["metadata"], "name": canary_object_name(service)},
+        "spec": {
+            **spec,
+            "replicas": replicas,
+            "selector": {"matchLabels": canary_selector},
+            "template": {
+                **template,
+                "metadata": {
+                    **template["metadata"],
+                    "labels": {**template["metadata"]["labels"], TRACK_LABEL: "canary"},
+                },
+            },
+        },
+    }
 
 
 def _companion_objects(

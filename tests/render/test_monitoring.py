@@ -49,7 +49,30 @@ def test_without_objectives_only_down_and_restarting_alerts(tmp_path: Path) -> N
         "ServiceContainerRestarting",
     ]
     rules = yaml.safe_load(_files(service)["shop/web/monitoring/rules.yml"])
-    assert [g["name"] for g in rules["groups"]] == ["shop/web:alerts"]
+    # without an objective, no ratio rules: the per-track rates only
+    assert [g["name"] for g in rules["groups"]] == ["shop/web:tracks", "shop/web:alerts"]
+    assert rules["groups"][0]["interval"] == "15s"
+    assert [r["record"] for r in rules["groups"][0]["rules"]] == [
+        "service_track:http_requests:rate1m",
+        "service_track:http_request_errors:rate1m",
+        "service_track:http_request_duration_seconds_bucket:rate1m",
+    ]
+
+
+def test_per_track_rates_keep_the_track_over_at_least_four_scrapes(tmp_path: Path) -> None:
+    service = _service(tmp_path, "monitoring: {scrapeIntervalSeconds: 30}\n")
+    rules = yaml.safe_load(_files(service)["shop/web/monitoring/rules.yml"])
+    (tracks,) = [g for g in rules["groups"] if g["name"] == "shop/web:tracks"]
+    assert tracks["interval"] == "30s"  # what the analysis multiplies its sums by
+    recorded = {r["record"]: r["expr"] for r in tracks["rules"]}
+    assert set(recorded) == {
+        "service_track:http_requests:rate2m",
+        "service_track:http_request_errors:rate2m",
+        "service_track:http_request_duration_seconds_bucket:rate2m",
+    }
+    for expr in recorded.values():
+        assert "sum by (team, service, environment, track" in expr and "[2m]" in expr
+    assert "le)" in recorded["service_track:http_request_duration_seconds_bucket:rate2m"]
 
 
 def test_objectives_add_burn_rate_and_latency_alerts(tmp_path: Path) -> None:
@@ -172,14 +195,26 @@ def test_dashboard_is_the_typed_model_encoded(tmp_path: Path) -> None:
         "Request rate",
         "Error ratio (5xx)",
         "Latency",
+        "Request rate by track (stable, canary)",
+        "Error ratio (5xx) by track",
+        "Latency p95 by track",
         "Restarts",
     ]
+    # the two versions side by side: each track-panel groups by environment and track, from
+    # the per-track recording rules
+    for panel in data["panels"][4:7]:
+        (target,) = panel["targets"]
+        assert "by (environment, track" in target["expr"], target["expr"]
+        assert "service_track:" in target["expr"] and "[" not in target["expr"]
+        assert target["legendFormat"] == "{{environment}} {{track}}"
     assert [t["legendFormat"] for t in data["panels"][3]["targets"]] == [
         "p50 {{environment}}",
         "p95 {{environment}}",
         "p99 {{environment}}",
     ]
     assert data["annotations"]["list"][0]["name"] == "Deploys and restarts"
+    steps = data["annotations"]["list"][1]
+    assert steps["name"] == "Canary steps" and 'track="canary"' in steps["expr"]
     assert data["uid"] == dashboard_model(service).uid
     # It reads back into the SDK's model and encodes to the same JSON: nothing hand-written.
     from grafana_foundation_sdk.cog.encoder import JSONEncoder

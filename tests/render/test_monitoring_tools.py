@@ -75,6 +75,11 @@ MUTATIONS = {
     "slow burn threshold loosened": ("(1 * 0.001)", "(9 * 0.001)"),
     "six-hour page threshold loosened": ("(6 * 0.001)", "(60 * 0.001)"),
     "pages at a ticket's pace": ("(6 * 0.001)", "(4 * 0.001)"),
+    "per-track requests lose the track": (
+        'environment, track) (rate(http_requests_total{team="payments",service="payments-api"}',
+        'environment) (rate(http_requests_total{team="payments",service="payments-api"}',
+    ),
+    "per-track errors count every request": ('api",code=~"5.."}[1m]))', 'api"}[1m]))'),
 }
 
 

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from jenkins_bridge.descriptor.model import Service
+from jenkins_bridge.render.monitoring.rules import CANARY, TRACK, track_rule_names
 from jenkins_bridge.render.monitoring.yaml_text import label_matchers
 
 DATASOURCE_VARIABLE = "datasource"
@@ -56,6 +57,10 @@ def dashboard_model(service: Service) -> Any:
         )
         for q, ref in (("0.50", "A"), ("0.95", "B"), ("0.99", "C"))
     ]
+    requests, errors_rate, buckets = track_rule_names(service)
+    by_track = f"sum by (environment, {TRACK})"
+    track_legend = f"{{{{environment}}}} {{{{{TRACK}}}}}"
+    canary_up = _selector(service, **{TRACK: CANARY})
     builder = (
         dashboard.Dashboard(f"{service.full_name}")
         .uid(dashboard_uid(service))
@@ -87,6 +92,20 @@ def dashboard_model(service: Service) -> Any:
             .icon_color("blue")
             .expr(f"changes(process_start_time_seconds{own}[$__interval]) > 0")
         )
+        .annotation(
+            # One series per number of canary targets up, so each step that changes the
+            # canary's share of pods (Kubernetes) is a region of its own; a Docker host's
+            # canary (one container, weights in the proxy) is one region from start to end.
+            dashboard.AnnotationQuery()
+            .name("Canary steps")
+            .datasource(source)
+            .enable(True)
+            .icon_color("orange")
+            .expr(
+                f'count_values by (environment) ("canary_targets_up", '
+                f"count by (environment) (up{canary_up} == 1))"
+            )
+        )
         .with_panel(
             stat.Panel()
             .title("Up")
@@ -117,6 +136,33 @@ def dashboard_model(service: Service) -> Any:
             )
         )
         .with_panel(series("Latency", "s", *quantiles))
+        .with_panel(
+            series(
+                "Request rate by track (stable, canary)",
+                "reqps",
+                query(f"{by_track} ({requests}{own})", track_legend),
+            )
+        )
+        .with_panel(
+            series(
+                "Error ratio (5xx) by track",
+                "percentunit",
+                query(
+                    f"{by_track} ({errors_rate}{own})\n/\n{by_track} ({requests}{own})",
+                    track_legend,
+                ),
+            )
+        )
+        .with_panel(
+            series(
+                "Latency p95 by track",
+                "s",
+                query(
+                    f"histogram_quantile(0.95, sum by (environment, {TRACK}, le) ({buckets}{own}))",
+                    track_legend,
+                ),
+            )
+        )
         .with_panel(
             series(
                 "Restarts",

@@ -9,11 +9,16 @@ from typing import Any
 
 from jenkins_bridge.descriptor.model import Service
 from jenkins_bridge.render.monitoring.rules import (
+    CANARY,
     PAGE,
+    STABLE,
+    TRACK,
     AlertRule,
     alert_rules,
     error_budget,
     number,
+    track_rule_names,
+    track_window,
     usable_windows,
 )
 from jenkins_bridge.render.monitoring.scrape import RULES_FILE
@@ -185,11 +190,66 @@ def rule_test_cases(service: Service, environment: str) -> list[dict[str, Any]]:
     return cases
 
 
+def track_test_case(service: Service, environment: str) -> dict[str, Any]:
+    """The per-track rates keep the two versions apart: a stable and a canary replica with
+    different request, 5xx and latency rates give one sample of each rule per track."""
+    aggregated = {
+        "team": service.metadata.team,
+        "service": service.metadata.name,
+        "environment": environment,
+    }
+    requests, errors, buckets = track_rule_names(service)
+    series: list[dict[str, str]] = []
+    # per minute: stable 600 requests, 6 failing, all within 0.1 s; canary 60, 12 failing,
+    # half of them within 0.1 s
+    shapes = {STABLE: (600, 6, 600), CANARY: (60, 12, 30)}
+    for track, (total, failing, fast) in shapes.items():
+        scrape = {
+            "job": f"{service.full_name}/{environment}",
+            "instance": f"{track}-0:8080",
+            **aggregated,
+            TRACK: track,
+        }
+        series += [
+            _series("http_requests_total", {**scrape, "code": "500"}, f"0+{failing}x30"),
+            _series("http_requests_total", {**scrape, "code": "200"}, f"0+{total - failing}x30"),
+            _series(
+                "http_request_duration_seconds_bucket", {**scrape, "le": "0.1"}, f"0+{fast}x30"
+            ),
+            _series(
+                "http_request_duration_seconds_bucket", {**scrape, "le": "+Inf"}, f"0+{total}x30"
+            ),
+        ]
+
+    def sample(record: str, track: str, value: Decimal, **extra: str) -> dict[str, Any]:
+        labels = {**aggregated, TRACK: track, **extra}
+        inner = ",".join(f"{k}={promql_string(v)}" for k, v in labels.items())
+        return {"labels": f"{record}{{{inner}}}", "value": float(value)}
+
+    minute = Decimal(60)
+    checks = [
+        (requests, [sample(requests, t, Decimal(s[0]) / minute) for t, s in shapes.items()]),
+        (errors, [sample(errors, t, Decimal(s[1]) / minute) for t, s in shapes.items()]),
+        (
+            f'{buckets}{{le="0.1"}}',
+            [sample(buckets, t, Decimal(s[2]) / minute, le="0.1") for t, s in shapes.items()],
+        ),
+    ]
+    return {
+        "name": f"per-track rates over {track_window(service)} keep stable and canary apart",
+        "interval": "1m",
+        "input_series": series,
+        "promql_expr_test": [
+            {"expr": expr, "eval_time": "20m", "exp_samples": expected} for expr, expected in checks
+        ],
+    }
+
+
 def render_rule_tests(service: Service, environment: str) -> str:
     """``rules.test.yml``, for ``promtool test rules`` beside ``rules.yml``."""
     document = {
         "rule_files": [RULES_FILE],
         "evaluation_interval": "1m",
-        "tests": rule_test_cases(service, environment),
+        "tests": [*rule_test_cases(service, environment), track_test_case(service, environment)],
     }
     return generated_header(service.origin) + yaml_text(document)

@@ -7,6 +7,11 @@ each alert reads a handful of precomputed series. Plus p95 latency, target down 
 container restarting. The metrics a service exports are the usual client-library names:
 ``http_requests_total{code}``, ``http_request_duration_seconds_bucket``, ``up`` and
 ``process_start_time_seconds``.
+
+Every series also carries ``track`` (``stable`` or ``canary``: the scrape config sets it from
+the pod or container label), and a second set of recording rules keeps it: request, 5xx and
+latency-bucket rates per track, which a canary's analysis (``deploy/canary``) and the
+dashboard's side-by-side panels compare.
 """
 
 from __future__ import annotations
@@ -27,6 +32,13 @@ AGGREGATION = "team, service, environment"
 RATIO_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 ERROR_RATIO = "service:http_request_errors:ratio_rate{window}"
 LATENCY_P95 = "service:http_request_duration_seconds:p95_rate5m"
+# The version label of every scraped series, and its values.
+TRACK = "track"
+STABLE, CANARY = "stable", "canary"
+TRACK_AGGREGATION = f"{AGGREGATION}, {TRACK}"
+TRACK_REQUESTS = "service_track:http_requests:rate{window}"
+TRACK_ERRORS = "service_track:http_request_errors:rate{window}"
+TRACK_BUCKETS = "service_track:http_request_duration_seconds_bucket:rate{window}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +121,50 @@ def repository_runbook(service: Service) -> str:
     scheme = "http" if repo.startswith("http://") else "https"
     page = quote(f"{path}/blob/{service.source.branch}/RUNBOOK.md", safe="/")
     return f"{scheme}://{host}/{page}"
+
+
+def track_window(service: Service) -> str:
+    """The rate window of the per-track rules: at least four scrapes (a rate needs two
+    samples, four keep one missed scrape from emptying it), at least a minute."""
+    seconds = max(60, 4 * service.monitoring.scrape_interval_seconds)
+    return f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
+
+
+def track_rule_names(service: Service) -> tuple[str, str, str]:
+    """The per-track recording rules: (requests, 5xx, latency buckets), each a rate per
+    second over ``track_window``, evaluated every ``scrapeIntervalSeconds`` (their group's
+    own interval): the sum of a rule's samples over a window times that interval is the
+    requests in the window, even when the track existed for part of it only."""
+    window = track_window(service)
+    return (
+        TRACK_REQUESTS.format(window=window),
+        TRACK_ERRORS.format(window=window),
+        TRACK_BUCKETS.format(window=window),
+    )
+
+
+def track_recording_rules(service: Service) -> list[RecordingRule]:
+    """Request, 5xx and latency-bucket rates by track (not only by environment): what a
+    canary's analysis and the dashboard compare between the two versions."""
+    window = track_window(service)
+    requests, errors_name, buckets = track_rule_names(service)
+    errors = selector(service, code="5..").replace('code="5.."', 'code=~"5.."')
+    own = selector(service)
+    return [
+        RecordingRule(
+            requests,
+            f"sum by ({TRACK_AGGREGATION}) (rate(http_requests_total{own}[{window}]))",
+        ),
+        RecordingRule(
+            errors_name,
+            f"sum by ({TRACK_AGGREGATION}) (rate(http_requests_total{errors}[{window}]))",
+        ),
+        RecordingRule(
+            buckets,
+            f"sum by ({TRACK_AGGREGATION}, le) "
+            f"(rate(http_request_duration_seconds_bucket{own}[{window}]))",
+        ),
+    ]
 
 
 def recording_rules(service: Service) -> list[RecordingRule]:
@@ -232,7 +288,8 @@ def group_name(service: Service, kind: str) -> str:
 
 
 def render_rules(service: Service) -> str:
-    """``rules.yml``: a recording group (when there is an objective) and an alerting group."""
+    """``rules.yml``: a recording group (when there is an objective), the per-track group
+    (at the scrape interval, which a canary's analysis counts with) and an alerting group."""
     groups: list[dict[str, Any]] = []
     recording = recording_rules(service)
     if recording:
@@ -242,6 +299,13 @@ def render_rules(service: Service) -> str:
                 "rules": [{"record": r.record, "expr": r.expr} for r in recording],
             }
         )
+    groups.append(
+        {
+            "name": group_name(service, "tracks"),
+            "interval": f"{service.monitoring.scrape_interval_seconds}s",
+            "rules": [{"record": r.record, "expr": r.expr} for r in track_recording_rules(service)],
+        }
+    )
     alerts = []
     for rule in alert_rules(service):
         entry: dict[str, Any] = {"alert": rule.alert, "expr": rule.expr}

@@ -9,6 +9,7 @@ from typing import Any
 from jenkins_bridge.descriptor.environments import slot_ports
 from jenkins_bridge.descriptor.model import DeployStage, Service
 from jenkins_bridge.descriptor.naming import ObjectNames
+from jenkins_bridge.render.monitoring.rules import STABLE, TRACK
 from jenkins_bridge.render.monitoring.yaml_text import generated_header, yaml_text
 
 RULES_FILE = "rules.yml"
@@ -56,7 +57,8 @@ def _discovery(service: Service, stage: DeployStage) -> dict[str, Any]:
     """Static targets for a Docker host (its proxy's ``listen`` address) and a Swarm on host
     networking (one port per task slot); on a Swarm overlay, the DNS of the service's tasks
     on its overlay network (Prometheus runs attached to it), each task on the app's port;
-    on Kubernetes, the ``http`` endpoints of the Service deploy applies, in its namespace."""
+    on Kubernetes, the ``http`` endpoints of the Service deploy applies, in its namespace,
+    each with its pod's track (stable or canary) as the ``track`` label."""
     labels = target_labels(service, stage.environment)
     runtime = service.runtime_for(stage)
     if stage.target == "swarm" and stage.network != "host":
@@ -67,7 +69,11 @@ def _discovery(service: Service, stage: DeployStage) -> dict[str, Any]:
         }
     if stage.target == "kubernetes":
         # here, not at the top: render.kubernetes imports this package's yaml_text
-        from jenkins_bridge.render.kubernetes import APP_PORT_NAME, app_object_name
+        from jenkins_bridge.render.kubernetes import APP_PORT_NAME, TRACK_LABEL, app_object_name
+
+        pod_track = "__meta_kubernetes_pod_label_" + "".join(
+            c if c.isalnum() else "_" for c in TRACK_LABEL
+        )
 
         return {
             "kubernetes_sd_configs": [
@@ -83,6 +89,21 @@ def _discovery(service: Service, stage: DeployStage) -> dict[str, Any]:
                     "action": "keep",
                 },
                 *_static_labels(labels),
+                # the pod's track; a pod from before tracks existed is the stable one
+                {
+                    "source_labels": [pod_track],
+                    "regex": "(.+)",
+                    "target_label": TRACK,
+                    "replacement": "$1",
+                    "action": "replace",
+                },
+                {
+                    "source_labels": [pod_track],
+                    "regex": "",
+                    "target_label": TRACK,
+                    "replacement": STABLE,
+                    "action": "replace",
+                },
             ],
         }
     return {"static_configs": [{"targets": scrape_targets(service, stage), "labels": labels}]}
