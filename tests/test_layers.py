@@ -20,16 +20,18 @@ ALLOWED = {
     "provision": {"descriptor", "render", "jenkins"},
     "testing": set(),
     "kube": set(),
-    "deploy": {"descriptor", "containers", "kube", "render"},
+    "prometheus": set(),
+    "deploy": {"descriptor", "containers", "kube", "prometheus", "render"},
     # The CLI reaches Jenkins through provision's commands only, never the client itself.
     "cli": {"descriptor", "render", "output", "provision", "containers", "testing", "deploy"},
 }
 # Third-party clients only their adapters may import. docker-py talks HTTP through requests
 # and lets its transport errors (ConnectionError, Timeout) through, so the container adapter
-# catches those too; everything else that speaks HTTP is the Jenkins adapter.
+# catches those too; everything else that speaks HTTP is the Jenkins adapter or the Prometheus
+# adapter (a canary's analysis queries).
 ADAPTERS = {
     "jenkins": {"jenkins"},
-    "requests": {"jenkins", "containers"},
+    "requests": {"jenkins", "containers", "prometheus"},
     "docker": {"containers"},
     "kubernetes": {"kube"},
 }

@@ -1,0 +1,2 @@
+"""The Prometheus adapter: instant PromQL queries over its HTTP API, with typed, located
+errors (``client.py``)."""
