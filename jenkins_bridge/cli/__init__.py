@@ -3,24 +3,23 @@
 The global options are accepted anywhere before a ``--`` (``status --output json`` too):
 ``main`` moves them in front of the command before click parses.
 
-Pipelines call this many times per build, so start-up stays small: each command's module is
-imported only when that command runs (see ``COMMANDS``), and nothing here imports docker,
-jenkins, jsonschema or jinja2.
+Pipelines and pre-commit hooks call this many times, so start-up stays small: each command's
+module is imported only when that command runs (see ``COMMANDS``), nothing here imports click,
+docker, jenkins, jsonschema or jinja2, and the commands people wait on most (``validate``) are
+answered without click at all when their command line is plain (``jenkins_bridge.cli.fast``).
+Everything else goes through the click group in ``jenkins_bridge.cli.app``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import signal
 import sys
 from collections.abc import Iterator, Sequence
+from typing import Any
 
-import click
-
-from jenkins_bridge import __version__
 from jenkins_bridge.cli.output import Outcome, configure, emit, emit_problems
-from jenkins_bridge.errors import EXIT_ERROR, BridgeError, Interrupted, Problem
+from jenkins_bridge.errors import EXIT_ERROR, BridgeError, Interrupted
 
 # name -> "module:attribute" of a click command, imported on first use.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -62,78 +61,6 @@ HELP = {
     "remove": "Remove an environment (volumes and history kept unless asked).",
     "lock": "See or release an environment's deploy lock.",
 }
-
-
-class LazyGroup(click.Group):
-    """A group whose subcommands are imported only when invoked (or when help lists them)."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = COMMANDS.get(cmd_name)
-        if target is None:
-            return None
-        module_name, attribute = target
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            return _unavailable(cmd_name)
-        command = getattr(module, attribute)
-        assert isinstance(command, click.Command)
-        return command
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # Help lists commands from the static table so `--help` stays as fast as `--version`.
-        with formatter.section("Commands"):
-            formatter.write_dl([(name, HELP.get(name, "")) for name in self.list_commands(ctx)])
-
-
-def _unavailable(name: str) -> click.Command:
-    def callback(**_: object) -> Outcome:
-        raise BridgeError(f"command '{name}' is not available in this version of jenkins-bridge")
-
-    return click.Command(name, callback=callback, help=HELP.get(name))
-
-
-@click.group(
-    cls=LazyGroup,
-    invoke_without_command=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-@click.option(
-    "--output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Human text, or one JSON object {status, data, errors} on stdout.",
-)
-@click.option(
-    "--no-color",
-    is_flag=True,
-    help="No colour (also $NO_COLOR; colour is only ever used on a terminal).",
-)
-@click.version_option(__version__, "--version", prog_name="jenkins-bridge")
-@click.pass_context
-def cli(ctx: click.Context, output: str, no_color: bool) -> None:
-    """jenkins-bridge: one YAML descriptor per service → Jenkins jobs, pipelines, deployments.
-
-    Global options (--output, --no-color) go before or after the command.
-
-    Exit codes: 0 success or nothing to change, 1 error or invalid input,
-    2 changes pending (render --check, plan), 3 deploy rolled back.
-
-    Shell completion (commands, options, --env names from the descriptor, --controller
-    names from controllers.yaml): eval "$(_JENKINS_BRIDGE_COMPLETE=bash_source
-    jenkins-bridge)" in ~/.bashrc (zsh_source for zsh, fish_source for fish).
-    """
-    ctx.obj = output
-    if ctx.invoked_subcommand is None:
-        # A bare call is a request for help, not a usage error.
-        click.echo(ctx.get_help())
-        ctx.exit(0)
 
 
 # Options of the group that may also follow the command; True: takes a value.
@@ -204,13 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure(mode, no_color="--no-color" in args[: _options_end(args)])
     try:
         try:
-            result = cli.main(args=args, prog_name="jenkins-bridge", standalone_mode=False)
-        except click.exceptions.Abort as exc:
-            # click turns Ctrl-C into Abort. A command that knows what it had done raises
-            # Interrupted with that instead; any other Ctrl-C lands here.
-            if not isinstance(exc.__context__, KeyboardInterrupt):
-                raise
-            raise Interrupted(_command_name(args)) from None
+            result = _call(args)
         except KeyboardInterrupt:
             raise Interrupted(_command_name(args)) from None
     except Interrupted as exc:
@@ -220,24 +141,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BridgeError as exc:
         emit_problems(mode, exc.code, exc.problems())
         return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        return EXIT_ERROR
-    except click.ClickException as exc:
-        # click's own default for usage errors is 2, which here means "changes pending".
-        emit_problems(mode, "usage", [Problem("usage", exc.format_message())])
-        return EXIT_ERROR
     except Exception:
         import traceback  # only a bug gets here; keep it off the start-up path
 
         traceback.print_exc()
-        click.echo(
+        sys.stderr.write(
             "jenkins-bridge hit an internal error (a bug, not your input). "
-            "Please report it with the traceback above.",
-            err=True,
+            "Please report it with the traceback above.\n"
         )
+        sys.stderr.flush()
         return EXIT_ERROR
     if isinstance(result, Outcome):
         emit(mode, result)
@@ -245,6 +157,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     if isinstance(result, int):
         return result
     return 0
+
+
+def _call(args: Sequence[str]) -> object:
+    """The command's result: from the click-free fast path when it answers ``args``
+    (byte for byte what click's path would), else from click."""
+    from jenkins_bridge.cli.fast import fast_call
+
+    call = fast_call(args)
+    if call is not None:
+        return call()
+    from jenkins_bridge.cli.app import invoke
+
+    return invoke(args)
+
+
+def __getattr__(name: str) -> Any:
+    # The click group and its class, for code that inspects the commands (docs, tests): click
+    # is imported only when they are asked for.
+    if name in ("cli", "LazyGroup"):
+        from jenkins_bridge.cli import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def run() -> None:

@@ -14,9 +14,8 @@ import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jenkins_bridge.descriptor import model
 from jenkins_bridge.descriptor.environments import environment_problems, merged_runtime
 from jenkins_bridge.descriptor.git_remote import repository_url_problem
 from jenkins_bridge.descriptor.schema import SCHEMA, with_defaults
@@ -31,6 +30,11 @@ from jenkins_bridge.descriptor.yamlsource import (
     visible,
 )
 from jenkins_bridge.errors import InvalidDescriptors, Problem, UsageError
+
+# The typed model is built only by the commands that use it (render, apply, deploy...):
+# creating its ~30 dataclasses costs validate, which needs none of them, a sixth of its time.
+if TYPE_CHECKING:
+    from jenkins_bridge.descriptor import model
 
 DEFAULTS_FILE = "_defaults.yaml"
 SUFFIXES = (".yaml", ".yml")
@@ -565,6 +569,22 @@ def load_services(
     return collect(map_chunks(load_files, discover(paths), workers=workers))
 
 
+def check_services(
+    paths: Sequence[str | Path], *, workers: int | None = None
+) -> list[tuple[str, Path]]:
+    """``load_services`` without building the typed models (``validate``): the same files,
+    merges and checks, every problem raised at once; the full name and file of each service."""
+    from jenkins_bridge.workers import map_chunks
+
+    chunks = map_chunks(load_files, discover(paths), workers=workers)
+    check_chunks(chunks)
+    return [
+        (f"{data['metadata']['team']}/{data['metadata']['name']}", path)
+        for chunk in chunks
+        for data, path, _ in chunk.records
+    ]
+
+
 def check_chunks(chunks: Sequence[LoadedFiles]) -> None:
     """Raise every problem of a run's chunks, including those only the whole run can see."""
     positions = {path: pos for chunk in chunks for path, pos in chunk.name_positions.items()}
@@ -636,6 +656,8 @@ def _text(value: Any) -> str:
 def build_service(data: dict[str, Any], path: Path, origin: str) -> model.Service:
     """Build the typed model from validated data. Defaults come from the schema alone
     (``with_defaults``); a key read with ``.get`` is one the schema gives no default."""
+    from jenkins_bridge.descriptor import model
+
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     full = with_defaults(data)
     meta = full["metadata"]
@@ -737,6 +759,8 @@ def build_service(data: dict[str, Any], path: Path, origin: str) -> model.Servic
 
 def _runtime_spec(runtime: dict[str, Any]) -> model.RuntimeSpec:
     """The runtime model from data whose schema defaults are filled (top-level or merged)."""
+    from jenkins_bridge.descriptor import model
+
     health = runtime["healthcheck"]
     return model.RuntimeSpec(
         port=runtime["port"],
@@ -764,6 +788,8 @@ def _stage_runtime(
 ) -> dict[str, Any]:
     """A stage's merged runtime, and its pod security with the defaults the runtime decides
     (non-root only where the kubelet can verify it: a non-zero numeric user)."""
+    from jenkins_bridge.descriptor import model
+
     spec = _runtime_spec(merged_runtime(runtime, override))
     user = (spec.security.user or "").split(":")[0]
     return {
@@ -779,6 +805,8 @@ def _stage_runtime(
 def _companion_healthcheck(section: dict[str, Any]) -> model.Healthcheck:
     """A companion's Docker healthcheck (schema defaults already filled); it has no HTTP path,
     so the app's default stands in for the model's field."""
+    from jenkins_bridge.descriptor import model
+
     return model.Healthcheck(
         path=_APP_HEALTH_PATH,
         interval_seconds=section["intervalSeconds"],
@@ -797,6 +825,8 @@ _APP_HEALTH_PATH: str = SCHEMA["properties"]["runtime"]["properties"]["healthche
 def _deploy_runtime(runtime: dict[str, Any]) -> dict[str, Any]:
     """The runtime fields of Docker deploys (companions, security, stop timeout), read from
     data whose schema defaults are filled."""
+    from jenkins_bridge.descriptor import model
+
     security = runtime["security"]
     companions = tuple(
         model.Companion(

@@ -9,17 +9,19 @@ from __future__ import annotations
 import difflib
 import functools
 from collections.abc import Iterator, Sequence
-from typing import Any
-
-import jsonschema_rs
+from typing import TYPE_CHECKING, Any
 
 from jenkins_bridge.descriptor.cron import CronSpecError, check_cron_spec
 from jenkins_bridge.descriptor.label_expression import LabelExpressionError, check_label_expression
 from jenkins_bridge.descriptor.naming import RESERVED_SUFFIXES, reserved_suffix, reserved_variable
 from jenkins_bridge.descriptor.networks import listen_problem, subnet_problem
 from jenkins_bridge.descriptor.schema import SCHEMA
+from jenkins_bridge.descriptor.schema_check import certainly_valid
 from jenkins_bridge.descriptor.yamlsource import KeyPath, LoadedDocument
 from jenkins_bridge.errors import Problem
+
+if TYPE_CHECKING:
+    import jsonschema_rs
 
 _JSON_TYPES = {
     bool: "boolean",
@@ -50,7 +52,18 @@ def _short(value: Any) -> str:
 
 @functools.cache
 def _validator() -> jsonschema_rs.Validator:
+    import jsonschema_rs  # ~20 ms with the compile below: see schema_problems
+
     return jsonschema_rs.validator_for(SCHEMA)
+
+
+# Importing jsonschema-rs and compiling the schema cost about 20 ms once, then ~10 us a
+# document; schema_check's pure-Python check costs 0.1-0.4 ms a document. So the first few
+# documents of a process (validate of one file, pre-commit's changed files) are checked in
+# Python, and jsonschema-rs is loaded only for a larger run or for a document Python is not
+# sure of (every problem is found and worded by jsonschema-rs alone).
+QUICK_CHECKS = 16
+_quick_left = [QUICK_CHECKS]
 
 
 def _subschema(path: KeyPath) -> dict[str, Any]:
@@ -81,11 +94,17 @@ def problem_at(doc: LoadedDocument, path: KeyPath, message: str, *, key: bool = 
 def schema_problems(doc: LoadedDocument, data: dict[str, Any]) -> Iterator[Problem]:
     """Every rule of the schema the data breaks (jsonschema-rs: compiled, so checking is cheap
     enough to run on every descriptor), each explained at its place."""
+    if _quick_left[0] > 0 and _validator.cache_info().currsize == 0:
+        _quick_left[0] -= 1
+        if certainly_valid(data, SCHEMA):
+            return
     for error in _validator().iter_errors(data):
         yield from _translate(doc, error)
 
 
 def _translate(doc: LoadedDocument, error: jsonschema_rs.ValidationError) -> Iterator[Problem]:
+    import jsonschema_rs
+
     path: KeyPath = tuple(error.instance_path)
     kind = error.kind
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
