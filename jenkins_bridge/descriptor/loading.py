@@ -33,6 +33,7 @@ from jenkins_bridge.errors import InvalidDescriptors, Problem, UsageError
 
 # The typed model is built only by the commands that use it (render, apply, deploy...):
 # creating its ~30 dataclasses costs validate, which needs none of them, a sixth of its time.
+# So each function below that builds model objects imports it itself (mypy sees it here).
 if TYPE_CHECKING:
     from jenkins_bridge.descriptor import model
 
@@ -878,6 +879,8 @@ def _deploy_stage(stage: dict[str, Any]) -> dict[str, Any]:
 
 
 def _canary(canary: dict[str, Any]) -> model.CanarySpec:
+    from jenkins_bridge.descriptor import model
+
     ratio = canary.get("maxErrorRatio")
     return model.CanarySpec(
         steps=tuple(canary["steps"]),
