@@ -389,6 +389,14 @@ def _canary_problems(
             "canary needs 'listen', the stable address whose traffic is split",
             key=True,
         )
+    if stage["target"] == "kubernetes" and not stage["canary"].get("prometheus"):
+        yield problem_at(
+            doc,
+            (*where, "strategy"),
+            "a Kubernetes canary is judged from Prometheus (a cluster has no proxy request "
+            "log to read): set canary.prometheus to the base URL of the Prometheus that "
+            "scrapes this environment with the generated rules.yml loaded",
+        )
     canary = stage["canary"]
     steps = canary["steps"]
     steps_at = (*where, "canary", "steps") if "steps" in written.get("canary", {}) else where

@@ -135,6 +135,25 @@ def test_an_error_ratio_override_is_a_threshold_source_without_an_slo(tmp_path: 
 
 def test_kubernetes_may_run_a_canary(tmp_path: Path) -> None:
     service = load_service(
-        _write(tmp_path, "deploy: [{environment: k, target: kubernetes, strategy: canary}]\n" + SLO)
+        _write(
+            tmp_path,
+            "deploy: [{environment: k, target: kubernetes, strategy: canary,\n"
+            "          canary: {prometheus: 'http://127.0.0.1:9090'}}]\n" + SLO,
+        )
     )
     assert service.deploy[0].strategy == "canary"
+
+
+def test_a_kubernetes_canary_needs_prometheus(tmp_path: Path) -> None:
+    with pytest.raises(InvalidDescriptors) as caught:
+        load_service(
+            _write(
+                tmp_path, "deploy: [{environment: k, target: kubernetes, strategy: canary}]\n" + SLO
+            )
+        )
+    shown = [str(p) for p in caught.value.problems()]
+    assert any(
+        "6:57: deploy[0].strategy: a Kubernetes canary is judged from Prometheus" in text
+        and "set canary.prometheus" in text
+        for text in shown
+    ), shown
