@@ -296,3 +296,86 @@ def test_architecture_page_states_the_layers() -> None:
     assert table == ALLOWED
     packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
     assert packages - {"templates"} == set(table)
+
+
+def _module_name(path: Path) -> str:
+    relative = path.relative_to(PACKAGE.parent).with_suffix("")
+    parts = relative.parts[:-1] if relative.name == "__init__" else relative.parts
+    return ".".join(parts)
+
+
+def import_graph(modules: dict[str, str]) -> dict[str, set[str]]:
+    """Module -> the modules of ``modules`` it imports anywhere in its text: at the top,
+    inside functions and under ``TYPE_CHECKING`` alike (a lazy import that dodges a circle
+    is still a circle). ``from pkg import mod`` counts as importing ``pkg.mod``."""
+    graph: dict[str, set[str]] = {}
+    for name, source in modules.items():
+        edges: set[str] = set()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                edges.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                edges.add(node.module)
+                edges.update(f"{node.module}.{alias.name}" for alias in node.names)
+        graph[name] = {edge for edge in edges if edge in modules and edge != name}
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import circle of ``graph`` as [a, b, ..., a], or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for successor in sorted(graph.get(node, ())):
+            if state.get(successor) == 1:
+                return [*path[path.index(successor) :], successor]
+            if successor not in state and (found := visit(successor)) is not None:
+                return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start)) is not None:
+            return found
+    return None
+
+
+def test_a_lazy_import_circle_is_found() -> None:
+    modules = {
+        "p.platform": "from p.target import T\n",
+        "p.target": "def f():\n    from p import platform\n",
+        "p.clock": "import p.target\n",
+    }
+    assert find_cycle(import_graph(modules)) == ["p.target", "p.platform", "p.target"]
+    modules["p.target"] = "if TYPE_CHECKING:\n    from p.platform import Platform\n"
+    assert find_cycle(import_graph(modules)) == ["p.target", "p.platform", "p.target"]
+    modules["p.target"] = "x = 1\n"
+    assert find_cycle(import_graph(modules)) is None
+
+
+def test_deploy_has_no_import_circle() -> None:
+    """``deploy/`` reads top-down: ``targets`` picks a platform, platforms import the protocol
+    and the shared pieces, nothing imports back up, not even lazily."""
+    deploy = {
+        _module_name(p): p.read_text(encoding="utf-8")
+        for p in MODULES
+        if p.relative_to(PACKAGE).parts[0] == "deploy"
+    }
+    assert len(deploy) > 20
+    assert find_cycle(import_graph(deploy)) is None
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_private_name_crosses_modules(path: Path) -> None:
+    """A name with a leading underscore is its module's own: another module that needs it
+    needs a public name (``deploy.clock.iso``, not ``rollout._iso``)."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("jenkins_bridge"):
+            private = [
+                a.name for a in node.names if a.name.startswith("_") and not a.name.endswith("__")
+            ]
+            assert not private, f"{path.relative_to(PACKAGE)} imports {node.module}.{private}"

@@ -1,7 +1,7 @@
 """``jenkins-bridge deploy|rollback|status|history|logs|exec|restart|remove|lock``: a service
 environment on its target (Docker host, Swarm, Kubernetes).
 
-Thin: parse, resolve the environment's ``Platform`` (``deploy.platform``), call one of its
+Thin: parse, resolve the environment's ``Platform`` (``deploy.targets``), call one of its
 methods, print; it never branches on the target. Progress
 goes to stderr; stdout carries only the result (or the JSON envelope).
 """
@@ -19,12 +19,12 @@ import click
 
 from jenkins_bridge.cli.completion import environments
 from jenkins_bridge.cli.output import Outcome, PhaseLog, progress
-from jenkins_bridge.deploy.platform import LOCK_WAIT_SECONDS
+from jenkins_bridge.deploy.options import LOCK_WAIT_SECONDS
 from jenkins_bridge.errors import EXIT_ERROR, EXIT_OK, EXIT_ROLLED_BACK
 
 if TYPE_CHECKING:  # the deploy package (and docker) load only when a command runs
-    from jenkins_bridge.deploy.platform import DeployOptions, Platform
-    from jenkins_bridge.deploy.rollout import DeployResult
+    from jenkins_bridge.deploy.options import DeployOptions
+    from jenkins_bridge.deploy.platform import DeployResult, Platform
 
 
 class Seconds(click.ParamType[float]):
@@ -75,7 +75,8 @@ _proxy_image = click.option(
 
 def _platform(descriptor: Path, environment: str, **overrides: Any) -> Platform:
     """The platform of ENV; ``overrides`` are ``CommandOptions`` fields given on the line."""
-    from jenkins_bridge.deploy.platform import CommandOptions, platform_for
+    from jenkins_bridge.deploy.options import CommandOptions
+    from jenkins_bridge.deploy.targets import platform_for
     from jenkins_bridge.descriptor import load_service
 
     return platform_for(load_service(descriptor), environment, CommandOptions(**overrides))
@@ -85,7 +86,7 @@ def _changing(
     descriptor: Path, environment: str, given: dict[str, Any], strategy: str | None = None
 ) -> tuple[Platform, DeployOptions]:
     """The platform and the deploy terms of a command that changes ENV (deploy, rollback)."""
-    from jenkins_bridge.deploy.platform import DeployOptions
+    from jenkins_bridge.deploy.options import DeployOptions
 
     lock = {key: given.pop(key) for key in ("lock_wait", "break_lock")}
     return _platform(descriptor, environment, **given), DeployOptions(strategy=strategy, **lock)
@@ -338,7 +339,7 @@ def restart(
 ) -> Outcome:
     """Restart a companion (same spec, same volume) and wait until it is healthy, holding the
     environment's lock. The app restarts by deploying (or rolling back)."""
-    from jenkins_bridge.deploy.platform import DeployOptions
+    from jenkins_bridge.deploy.options import DeployOptions
 
     platform = _platform(descriptor, environment, proxy_image=proxy_image)
     options = DeployOptions(action="restart", lock_wait=lock_wait, break_lock=break_lock)
@@ -364,7 +365,7 @@ def remove(
     """Remove ENV from its target: containers (app, companions, proxy), Swarm services and
     secrets, the network. Volumes and history are kept unless --volumes / --history. Refuses
     while a deploy holds the lock (naming it)."""
-    from jenkins_bridge.deploy.removal import RemoveOptions
+    from jenkins_bridge.deploy.options import RemoveOptions
 
     options = RemoveOptions(volumes, remove_history, lock_wait, break_lock)
     removal = _platform(descriptor, environment, proxy_image=proxy_image).remove(progress, options)

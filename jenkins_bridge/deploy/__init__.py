@@ -1,7 +1,8 @@
-"""Deploying a service to a Docker engine: blue-green or recreate behind a tool-run nginx,
-health-gated, with companions, a lock and a history kept on the engine.
+"""Deploying a service environment to its target: a Docker host (blue-green or recreate behind
+a tool-run nginx, ``docker_host/``), a Swarm service (``swarm/``) or Kubernetes
+(``kubernetes.py``), health-gated, with companions, a lock and a history.
 
-Pure decisions (names, records, proxy configuration, health verdicts) live in their own
-modules; ``rollout`` drives the engine through ``containers.runtime``; nothing here imports
-``docker``.
+Read top-down: ``targets.platform_for`` picks the ``Platform`` (``platform.py``) of an
+environment; shared pure pieces (records, proxy configuration, health verdicts, names, the
+clock) sit below every platform; nothing here imports ``docker``.
 """

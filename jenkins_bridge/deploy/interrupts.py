@@ -6,7 +6,7 @@ A Jenkins abort or pipeline timeout sends SIGTERM, a closed terminal SIGHUP; bot
 the unvetted version, bring back what a recreate stopped, record ``interrupted``) and the CLI
 exits 130. Once that path runs, further signals are ignored until it is done: a second TERM
 must not cut the restore in half. A SIGKILL cannot be caught; the next deploy or ``status``
-clears what it leaves (``deploy.leftovers``).
+clears what it leaves (``docker_host.leftovers``).
 
 ``JENKINS_BRIDGE_TEST_KILL_AT=<phase>[:<SIGNAL>]`` makes the CLI send itself SIGNAL (default
 TERM) when a deploy reaches ``phase`` (see ``PHASES``); only the tests set it, and without it

@@ -25,13 +25,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from jenkins_bridge.containers.runtime import ContainerSpec, NameConflict
+from jenkins_bridge.deploy.clock import iso, now
 from jenkins_bridge.deploy.errors import DeployError, NothingToRollBack, SecretUnbound
 from jenkins_bridge.deploy.lock import target_lock
 from jenkins_bridge.deploy.lock_admin import LockView, read_lock, release_lock
+from jenkins_bridge.deploy.options import CommandOptions, DeployOptions, Log
 from jenkins_bridge.deploy.platform import (
-    CommandOptions,
-    DeployOptions,
-    Log,
+    DeployResult,
     Platform,
     no_proxy,
     nothing_to_roll_back,
@@ -45,9 +45,9 @@ from jenkins_bridge.deploy.records import (
     history_from_bytes,
     history_to_bytes,
 )
-from jenkins_bridge.deploy.rollout import DeployResult, _iso, _now
 from jenkins_bridge.deploy.target import DeployTarget, Listen, find_stage
 from jenkins_bridge.descriptor.model import Service
+from jenkins_bridge.descriptor.naming import ObjectNames
 from jenkins_bridge.kube.cluster import Cluster, DeploymentState
 from jenkins_bridge.render.kubernetes import manifests, selector, supporting_manifests
 
@@ -95,8 +95,6 @@ def history_of(state: DeploymentState | None) -> list[DeployRecord]:
 def resolve_kubernetes_target(
     service: Service, environment: str, *, timeout: float | None = None
 ) -> DeployTarget:
-    from jenkins_bridge.descriptor.naming import ObjectNames
-
     stage = find_stage(service, environment)
     service = service.for_environment(stage)  # its runtime is this environment's
     if service.image is None:
@@ -223,7 +221,7 @@ def _deploy_locked(
         container=f"{namespace}/{name}",
         previous=before.image if before else None,
         result="pending",
-        started=_iso(_now()),
+        started=iso(now()),
         duration_seconds=0.0,
         build_url=environ.get("BUILD_URL") or None,
         git_commit=environ.get("GIT_COMMIT") or None,

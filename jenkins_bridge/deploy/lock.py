@@ -14,10 +14,11 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from jenkins_bridge.containers.runtime import ContainerSpec, NameConflict
 from jenkins_bridge.deploy.errors import LockHeld
+from jenkins_bridge.deploy.options import DeployOptions
 from jenkins_bridge.deploy.records import (
     LOCK_LABEL,
     LockRecord,
@@ -25,10 +26,7 @@ from jenkins_bridge.deploy.records import (
     lock_is_stale,
     owner_labels,
 )
-
-if TYPE_CHECKING:
-    from jenkins_bridge.deploy.platform import DeployOptions
-    from jenkins_bridge.deploy.target import DeployTarget
+from jenkins_bridge.deploy.target import DeployTarget
 
 LOCK_MAX_AGE_SECONDS = 6 * 3600
 RETRY_SECONDS = 1.0

@@ -1,33 +1,42 @@
-"""One shape for every deploy target: the ``Platform`` protocol and the one place that picks
-the implementation for an environment's ``target``.
+"""One shape for every deploy target: the ``Platform`` protocol, what its deploys return
+(``DeployResult``) and the refusals and history look-ups every target says the same way.
 
-The CLI resolves a platform with ``platform_for`` and calls its methods; it never asks which
-target it has. Each implementation (``host_platform.DockerHostPlatform`` over
-``rollout.DockerHost``, ``swarm_platform.SwarmServicePlatform`` over ``swarm.SwarmPlatform``,
-``kubernetes.KubernetesPlatform``) keeps the same contract: ``deploy``/``rollback`` return a
-``DeployResult`` (``live`` or ``rolled-back``) or raise, ``history`` returns the records oldest
-first, ``status`` a ``StatusView``. A command a platform does not have raises ``Unsupported``
-(one line naming the target and what to use instead).
+Each implementation (``docker_host.platform.DockerHostPlatform``, ``swarm.platform.
+SwarmPlatform``, ``kubernetes.KubernetesPlatform``) keeps the same contract: ``deploy``/
+``rollback`` return a ``DeployResult`` (``live`` or ``rolled-back``) or raise, ``history``
+returns the records oldest first, ``status`` a ``StatusView``. A command a platform does not
+have raises ``Unsupported`` (one line naming the target and what to use instead). Which
+implementation an environment gets is ``targets.platform_for``'s choice, made in one place
+above all of them (this module imports none).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Protocol
 
-from jenkins_bridge.deploy.errors import DeployError, NothingToRollBack
+from jenkins_bridge.deploy.dry_run import DeployPlan
+from jenkins_bridge.deploy.errors import DeployError, NotDeployed, NothingToRollBack
+from jenkins_bridge.deploy.lock_admin import LockView
+from jenkins_bridge.deploy.options import DeployOptions, Log, RemoveOptions
+from jenkins_bridge.deploy.records import DeployRecord, last_live, rollback_candidate
+from jenkins_bridge.deploy.removal import Removal
+from jenkins_bridge.deploy.target import DeployTarget
+from jenkins_bridge.descriptor.model import Companion
 
-if TYPE_CHECKING:
-    from jenkins_bridge.deploy.dry_run import DeployPlan
-    from jenkins_bridge.deploy.lock_admin import LockView
-    from jenkins_bridge.deploy.records import DeployRecord
-    from jenkins_bridge.deploy.removal import Removal, RemoveOptions
-    from jenkins_bridge.deploy.rollout import DeployResult
-    from jenkins_bridge.deploy.target import DeployTarget
-    from jenkins_bridge.descriptor.model import Service
 
-Log = Callable[[str], None]
+@dataclass
+class DeployResult:
+    """What a deploy or rollback did: ``live`` or ``rolled-back``, and its history record."""
+
+    result: str  # live | rolled-back
+    record: DeployRecord
+    failed_logs: str = ""
+    steps: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {"result": self.result, "record": self.record.as_json(), "steps": self.steps}
 
 
 class Unsupported(DeployError):
@@ -43,33 +52,6 @@ class StatusView(Protocol):
     def as_json(self) -> dict[str, Any]: ...
 
     def text(self) -> str: ...
-
-
-@dataclass(frozen=True, slots=True)
-class CommandOptions:
-    """Command-line overrides; a platform uses the ones that mean something to it."""
-
-    subnet: str | None = None
-    proxy_image: str | None = None
-    timeout: float | None = None
-
-
-# How long a deploy waits for another deploy of the same environment (``--lock-wait``).
-LOCK_WAIT_SECONDS = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class DeployOptions:
-    """How one deploy runs: its action word, the strategy override and the lock's terms.
-    ``strategy`` means something to the Docker host only (Swarm and Kubernetes roll)."""
-
-    action: str = "deploy"
-    strategy: str | None = None
-    lock_wait: float = LOCK_WAIT_SECONDS
-    break_lock: bool = False
-
-
-PLAIN_DEPLOY = DeployOptions()
 
 
 class Platform(Protocol):
@@ -199,19 +181,34 @@ def record_image(target: DeployTarget, records: list[DeployRecord], number: int,
     return record.digest
 
 
-def platform_for(service: Service, environment: str, options: CommandOptions) -> Platform:
-    """The platform of ``environment``'s target: the one place that chooses by target."""
-    from jenkins_bridge.deploy.target import find_stage
+def rollback_image(
+    target: DeployTarget, history: list[DeployRecord], current: str | None, log: Log
+) -> str:
+    """The image a rollback returns to: the newest live version before ``current`` (what runs
+    now, or else the newest live record)."""
+    if current is None:
+        newest = last_live(history)
+        current = newest.digest if newest else None
+    candidate = rollback_candidate(history, current)
+    if candidate is None:
+        raise nothing_to_roll_back(target, "history has no earlier live version")
+    log(f"rolling back to {candidate.digest} (deploy #{candidate.seq})")
+    return candidate.digest
 
-    kind = find_stage(service, environment).target
-    if kind == "kubernetes":
-        from jenkins_bridge.deploy.kubernetes import KubernetesPlatform
 
-        return KubernetesPlatform.resolve(service, environment, options)
-    if kind == "swarm":
-        from jenkins_bridge.deploy.swarm_platform import SwarmServicePlatform
+def find_companion(target: DeployTarget, name: str) -> Companion:
+    """The descriptor's companion ``name``; an error listing the ones there are."""
+    companions = target.service.runtime.companions
+    for companion in companions:
+        if companion.name == name:
+            return companion
+    known = ", ".join(c.name for c in companions) or "none"
+    raise DeployError(
+        f"{target.service.path}: service {target.owner} has no companion '{name}' "
+        f"(companions: {known})",
+        hint="name one of runtime.companions[].name",
+    )
 
-        return SwarmServicePlatform.resolve(service, environment, options)
-    from jenkins_bridge.deploy.host_platform import DockerHostPlatform
 
-    return DockerHostPlatform.resolve(service, environment, options)
+def not_running(target: DeployTarget, what: str, hint: str) -> NotDeployed:
+    return NotDeployed(f"{target.owner} {target.environment}: {what}", hint=hint)

@@ -15,19 +15,11 @@ from functools import partial
 from typing import Any
 
 from jenkins_bridge.containers.runtime import DockerRuntime, RuntimeFailure
-from jenkins_bridge.deploy.platform import Log
+from jenkins_bridge.deploy.options import Log, RemoveOptions
 from jenkins_bridge.deploy.records import ENVIRONMENT_LABEL, ROLE_LABEL, SERVICE_LABEL
 
 GONE_WAIT_SECONDS = 60.0  # Swarm removes a service's task containers after `service rm`
 POLL_SECONDS = 0.25
-
-
-@dataclass(frozen=True, slots=True)
-class RemoveOptions:
-    volumes: bool = False  # also the named volumes (companion data)
-    history: bool = False  # also the history (the state container and volume)
-    lock_wait: float = 0.0
-    break_lock: bool = False
 
 
 @dataclass

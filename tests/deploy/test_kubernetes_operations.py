@@ -14,7 +14,8 @@ pytest.importorskip("kubernetes")
 from kubernetes import client as k8s
 
 from jenkins_bridge.deploy.errors import NothingToRollBack
-from jenkins_bridge.deploy.platform import DeployOptions, Unsupported
+from jenkins_bridge.deploy.options import DeployOptions
+from jenkins_bridge.deploy.platform import Unsupported
 from jenkins_bridge.deploy.records import LockRecord
 from tests.deploy.samples import deploy_record
 from tests.deploy.test_kubernetes_rollout import (
@@ -73,7 +74,7 @@ def test_rollback_to_a_number_that_never_went_live_is_refused(tmp_path: Path) ->
 
 
 def test_remove_restart_and_dry_run_are_refused_in_one_line(tmp_path: Path) -> None:
-    from jenkins_bridge.deploy.removal import RemoveOptions
+    from jenkins_bridge.deploy.options import RemoveOptions
 
     platform = _platform(tmp_path, Recorded([], None))
     with pytest.raises(Unsupported, match="no 'remove' command"):

@@ -30,7 +30,8 @@ from jenkins_bridge.deploy.kubernetes import (  # noqa: E402
     deploy,
     resolve_kubernetes_target,
 )
-from jenkins_bridge.deploy.platform import DeployOptions, Unsupported  # noqa: E402
+from jenkins_bridge.deploy.options import DeployOptions  # noqa: E402
+from jenkins_bridge.deploy.platform import Unsupported  # noqa: E402
 from jenkins_bridge.deploy.records import DeployRecord, LockRecord, history_to_bytes  # noqa: E402
 from jenkins_bridge.descriptor import load_service  # noqa: E402
 from jenkins_bridge.kube.cluster import Cluster, ClusterUnreachable  # noqa: E402

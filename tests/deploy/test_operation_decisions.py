@@ -9,19 +9,16 @@ from typing import Any
 import pytest
 
 from jenkins_bridge.containers.swarm import TaskState, created_order, task_state
-from jenkins_bridge.deploy import swarm_tasks
 from jenkins_bridge.deploy.dry_run import DeployPlan
 from jenkins_bridge.deploy.errors import NothingToRollBack
 from jenkins_bridge.deploy.history_table import history_lines, short_build, short_digest
 from jenkins_bridge.deploy.image_origin import foreign_image_warning, repository_of
 from jenkins_bridge.deploy.lock_admin import read_lock, release_lock
-from jenkins_bridge.deploy.platform import (
-    CommandOptions,
-    history_number,
-    platform_for,
-    record_image,
-)
+from jenkins_bridge.deploy.options import CommandOptions
+from jenkins_bridge.deploy.platform import history_number, record_image
 from jenkins_bridge.deploy.records import LockRecord
+from jenkins_bridge.deploy.swarm import tasks as swarm_tasks
+from jenkins_bridge.deploy.targets import platform_for
 from jenkins_bridge.descriptor import load_service
 
 from .samples import deploy_record

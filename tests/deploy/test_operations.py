@@ -15,7 +15,8 @@ import pytest
 
 from jenkins_bridge.containers.runtime import DockerRuntime
 from jenkins_bridge.deploy.lock import target_lock
-from jenkins_bridge.deploy.platform import CommandOptions, DeployOptions, platform_for
+from jenkins_bridge.deploy.options import CommandOptions, DeployOptions
+from jenkins_bridge.deploy.targets import platform_for
 from jenkins_bridge.descriptor import load_service
 
 from .conftest import PROXY_IMAGE, SERVICE_LABEL, TEAM, AppImages, Environment

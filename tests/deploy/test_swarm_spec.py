@@ -11,14 +11,9 @@ import pytest
 from jenkins_bridge.containers.runtime import HealthSpec
 from jenkins_bridge.containers.swarm import ServiceSpec, SwarmServices, service_spec
 from jenkins_bridge.deploy.errors import SecretUnbound
-from jenkins_bridge.deploy.platform import PLAIN_DEPLOY
-from jenkins_bridge.deploy.swarm import (
-    NotSwarmManager,
-    SwarmSession,
-    memory_bytes,
-    resolve_swarm_target,
-    task_ports,
-)
+from jenkins_bridge.deploy.options import PLAIN_DEPLOY
+from jenkins_bridge.deploy.swarm.session import NotSwarmManager, SwarmSession
+from jenkins_bridge.deploy.swarm.target import memory_bytes, resolve_swarm_target, task_ports
 from jenkins_bridge.descriptor import load_service
 from jenkins_bridge.descriptor.naming import ObjectNames
 from jenkins_bridge.errors import InvalidDescriptors
@@ -160,11 +155,11 @@ def test_an_engine_that_is_not_a_manager_is_named_with_the_next_step(tmp_path: P
 
 
 def test_a_secret_without_a_value_stops_before_any_engine_call(tmp_path: Path) -> None:
-    from jenkins_bridge.deploy import swarm
+    from jenkins_bridge.deploy.swarm.platform import SwarmPlatform
 
     target = resolve_swarm_target(_service(tmp_path, "    network: host\n"), "prod")
     with pytest.raises(SecretUnbound, match="APP_TOKEN"):
-        swarm.SwarmPlatform(target).deploy("img", {}, lambda _: None, PLAIN_DEPLOY)
+        SwarmPlatform(target).deploy("img", {}, lambda _: None, PLAIN_DEPLOY)
 
 
 COMPANION = """\
@@ -276,7 +271,9 @@ def test_a_secret_name_carries_no_plain_hash_of_its_value(tmp_path: Path) -> Non
 
 
 def test_proxy_image_means_the_proxy_and_swarm_runs_none(tmp_path: Path) -> None:
-    from jenkins_bridge.deploy.platform import CommandOptions, Unsupported, platform_for
+    from jenkins_bridge.deploy.options import CommandOptions
+    from jenkins_bridge.deploy.platform import Unsupported
+    from jenkins_bridge.deploy.targets import platform_for
 
     service = _service(
         tmp_path, "    network: host\n    helperImage: 127.0.0.1:5000/tools/busybox:1\n"

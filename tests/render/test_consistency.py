@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from jenkins_bridge.deploy.kubernetes import resolve_kubernetes_target
-from jenkins_bridge.deploy.swarm import resolve_swarm_target, task_ports
+from jenkins_bridge.deploy.swarm.target import resolve_swarm_target, task_ports
 from jenkins_bridge.deploy.target import resolve_target
 from jenkins_bridge.descriptor.loading import load_services
 from jenkins_bridge.descriptor.model import DeployStage, Service

@@ -8,14 +8,10 @@ If the new address cannot be bound, the previous proxy is put back as it was.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from jenkins_bridge.containers.runtime import ContainerInfo, ContainerSpec, PortTaken
+from jenkins_bridge.deploy.docker_host.session import Session
 from jenkins_bridge.deploy.errors import DeployError
 from jenkins_bridge.deploy.proxy import CONFIG_DIR, CONFIG_FILE, PROXY_PORT, render_proxy_config
-
-if TYPE_CHECKING:
-    from jenkins_bridge.deploy.rollout import Session
 
 
 def proxy_spec(session: Session, image: str, host: str, port: int) -> ContainerSpec:

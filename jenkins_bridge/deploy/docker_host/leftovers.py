@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
-from jenkins_bridge.containers.runtime import ContainerInfo
-from jenkins_bridge.deploy.companions import PREVIOUS, restore_set_aside
+from jenkins_bridge.containers.runtime import ContainerInfo, RuntimeFailure
+from jenkins_bridge.deploy.docker_host.companions import PREVIOUS, restore_set_aside
+from jenkins_bridge.deploy.docker_host.session import Session
+from jenkins_bridge.deploy.errors import LockHeld
 from jenkins_bridge.deploy.history_store import HistoryNotWritten
+from jenkins_bridge.deploy.options import DeployOptions
 from jenkins_bridge.deploy.records import RECORD_LABEL, SEQ_LABEL, DeployRecord, ShapeError
-
-if TYPE_CHECKING:
-    from jenkins_bridge.deploy.rollout import Session
 
 
 def seq_of(container: ContainerInfo) -> int:
@@ -84,3 +83,21 @@ def _record_of(app: ContainerInfo) -> DeployRecord | None:
         return DeployRecord.from_json(json.loads(app.labels.get(RECORD_LABEL, "")))
     except (ShapeError, json.JSONDecodeError):
         return None
+
+
+def clear_if_free(session: Session) -> list[str]:
+    """Clear what killed deploys left, under the lock taken without waiting; a live holder
+    (a deploy in progress) means nothing is touched."""
+    newest = max([r.seq for r in session.store.parsed().records] + [0])
+    found = suspects(session, session.live_app(), newest)
+    if not found and session.runtime.inspect(session.names.lock) is None:
+        return []
+    try:
+        lock = session.locked(DeployOptions(action="status", lock_wait=0))
+        with lock:
+            done = clear(session)
+        return ([f"removed {lock.took_over}"] if lock.took_over else []) + done
+    except LockHeld as exc:
+        return [f"nothing cleared ({', '.join(found) or 'no leftovers'}): {exc.message}"]
+    except RuntimeFailure as exc:
+        return [f"nothing cleared ({', '.join(found)}): {exc.message}"]

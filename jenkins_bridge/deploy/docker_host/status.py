@@ -11,7 +11,20 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from jenkins_bridge.containers.runtime import ContainerInfo
-from jenkins_bridge.deploy.records import IMAGE_LABEL, DeployRecord
+from jenkins_bridge.deploy import health
+from jenkins_bridge.deploy.docker_host.leftovers import clear_if_free
+from jenkins_bridge.deploy.docker_host.proxy_container import mismatch
+from jenkins_bridge.deploy.docker_host.session import Session, connect
+from jenkins_bridge.deploy.options import Log
+from jenkins_bridge.deploy.proxy import PROXY_PORT
+from jenkins_bridge.deploy.records import (
+    IMAGE_LABEL,
+    LOCK_LABEL,
+    ROLE_LABEL,
+    DeployRecord,
+    describe_lock,
+)
+from jenkins_bridge.deploy.target import DeployTarget
 
 
 @dataclass(frozen=True)
@@ -95,3 +108,66 @@ class StatusReport:
         if self.history_problem:
             lines.append(f"history: unreadable ({self.history_problem})")
         return "\n".join(lines)
+
+
+def read_status(target: DeployTarget, log: Log) -> StatusReport:
+    """What runs and whether it serves; what killed deploys left is cleared first, when
+    no live deploy holds the lock."""
+    with connect(target) as runtime:
+        session = Session(target, runtime, {}, log)
+        cleared = clear_if_free(session)
+        proxy = runtime.inspect(session.names.proxy)
+        live = session.live_app()
+        companions = [
+            c
+            for c in runtime.containers(session.labels("companion"))
+            if c.labels.get(ROLE_LABEL) == "companion"
+        ]
+        lock = runtime.inspect(session.names.lock)
+        parsed = session.store.parsed()
+        upstream = session.proxy_upstream() if proxy is not None else None
+        report = StatusReport(
+            service=target.owner,
+            environment=target.environment,
+            engine=runtime.docker_host,
+            listen=str(target.listen),
+            proxy=None if proxy is None else ContainerView.of(proxy),
+            upstream=upstream,
+            live=None if live is None else ContainerView.of(live),
+            apps=[ContainerView.of(a) for a in session.apps()],
+            companions=[ContainerView.of(c) for c in companions],
+            lock=None if lock is None else describe_lock(lock.labels.get(LOCK_LABEL)),
+            last=parsed.records[-1] if parsed.records else None,
+            answer=proxy_answer(session) if live is not None else "no version is live",
+            cleared=cleared,
+            history_problem="; ".join(parsed.problems[:3]) or None,
+        )
+    return report
+
+
+def proxy_answer(session: Session) -> str:
+    """ "serves" when the proxy answers the health path with 2xx/3xx; else what it found."""
+    proxy = session.runtime.inspect(session.names.proxy)
+    if proxy is None:
+        return "there is no proxy"
+    if not proxy.running:
+        return f"the proxy {proxy.name} is {proxy.status}"
+    check = session.target.service.runtime.healthcheck
+    # nc -e keeps the connection open while the reply comes: busybox nc would half-close
+    # it after the request, and nginx drops a proxied request whose client closed.
+    script = (
+        'nc -w "$3" 127.0.0.1 "$4" -e sh -c '
+        '\'printf "GET %s HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n" "$0" "$1"; head -1 >&2\' '
+        '"$1" "$2"'
+    )
+    _, reply = session.runtime.exec(
+        proxy.name,
+        ["sh", "-c", script, "probe", check.path, "127.0.0.1",
+         str(check.timeout_seconds), str(PROXY_PORT)],
+    )  # fmt: skip
+    code = health.parse_status_line(reply)
+    if code is None or not 200 <= code < 400:
+        got = "no answer" if code is None else f"HTTP {code}"
+        return f"the proxy answers {check.path} with {got}"
+    differs = mismatch(session, proxy)
+    return f"the proxy is not the descriptor's: {differs}" if differs else "serves"

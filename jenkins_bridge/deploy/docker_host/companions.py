@@ -11,18 +11,15 @@ leaves ``-previous`` for the next command to put back (``restore_set_aside``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from jenkins_bridge.containers.runtime import ContainerSpec
 from jenkins_bridge.deploy import health
+from jenkins_bridge.deploy.docker_host.session import Session
 from jenkins_bridge.deploy.errors import DeployError
 from jenkins_bridge.deploy.health import container_health
 from jenkins_bridge.deploy.records import SPEC_LABEL
 from jenkins_bridge.deploy.target import bound_secrets, companion_spec_hash
 from jenkins_bridge.descriptor.model import Companion
-
-if TYPE_CHECKING:
-    from jenkins_bridge.deploy.rollout import Session
 
 PREVIOUS = "-previous"
 FAILED = "-failed"

@@ -1,6 +1,8 @@
-"""The Swarm service's day-to-day commands beside its deploys (``swarm.SwarmPlatform``): logs
-and exec of a running task (the app's or a companion's; the newest task's logs when none
-runs), restarting a companion service, the lock, ``remove`` and the dry run of a deploy.
+"""The ``Platform`` of ``target: swarm``: one Swarm service on the manager engine (deploys in
+``swarm.rollout``), and the commands that operate it day to day: logs and exec of a running
+task (the app's or a companion's; the newest task's logs when none runs), restarting a
+companion service, ``remove``'s services and secrets and the dry run of a deploy; the lock
+and the rest of ``remove`` are ``EnginePlatform``'s.
 """
 
 from __future__ import annotations
@@ -9,31 +11,67 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 
-from jenkins_bridge.containers.runtime import RuntimeFailure
+from jenkins_bridge.containers.runtime import DockerRuntime, RuntimeFailure
 from jenkins_bridge.containers.swarm import TaskState
-from jenkins_bridge.deploy import swarm_tasks
+from jenkins_bridge.deploy.docker_host.engine_platform import EnginePlatform
+from jenkins_bridge.deploy.docker_host.session import Session, connect
 from jenkins_bridge.deploy.dry_run import DeployPlan
-from jenkins_bridge.deploy.host_platform import find_companion, not_running
-from jenkins_bridge.deploy.lock_admin import LockView, read_lock, release_lock
-from jenkins_bridge.deploy.platform import DeployOptions, Log
-from jenkins_bridge.deploy.records import IMAGE_LABEL, SPEC_LABEL
-from jenkins_bridge.deploy.removal import (
-    Removal,
-    RemoveOptions,
-    environment_labels,
-    remove_engine_objects,
-    wait_containers_gone,
+from jenkins_bridge.deploy.lock_admin import read_lock
+from jenkins_bridge.deploy.options import CommandOptions, DeployOptions, Log
+from jenkins_bridge.deploy.platform import (
+    DeployResult,
+    find_companion,
+    no_proxy,
+    not_running,
+    rollback_image,
 )
-from jenkins_bridge.deploy.rollout import connect
-from jenkins_bridge.deploy.swarm import SwarmPlatform, SwarmSession
+from jenkins_bridge.deploy.records import IMAGE_LABEL, SPEC_LABEL, DeployRecord
+from jenkins_bridge.deploy.removal import Removal, environment_labels, wait_containers_gone
+from jenkins_bridge.deploy.swarm import rollout
+from jenkins_bridge.deploy.swarm import tasks as swarm_tasks
+from jenkins_bridge.deploy.swarm.session import SwarmSession
+from jenkins_bridge.deploy.swarm.status import SwarmStatus, read_status
+from jenkins_bridge.deploy.swarm.target import resolve_swarm_target
 from jenkins_bridge.deploy.target import bound_secrets, companion_spec_hash
+from jenkins_bridge.descriptor.model import Service
 from jenkins_bridge.errors import BridgeError
 
 SECRET_REMOVE_ATTEMPTS = 120  # a secret stays in use until its last task container is gone
 
 
-class SwarmServicePlatform(SwarmPlatform):
-    """``target: swarm``: the deploys of ``SwarmPlatform`` and the commands that operate it."""
+class SwarmPlatform(EnginePlatform):
+    """``target: swarm``: deploys, rollbacks and status, and the commands that operate it."""
+
+    @classmethod
+    def resolve(cls, service: Service, environment: str, options: CommandOptions) -> SwarmPlatform:
+        target = resolve_swarm_target(service, environment, timeout=options.timeout)
+        if options.proxy_image:
+            raise no_proxy(target)
+        return cls(target)
+
+    def session(self, runtime: DockerRuntime, environ: Mapping[str, str], log: Log) -> SwarmSession:
+        return SwarmSession(self.target, runtime, environ, log)
+
+    def deploy(
+        self, image: str, environ: Mapping[str, str], log: Log, options: DeployOptions
+    ) -> DeployResult:
+        return rollout.deploy(self.target, image, environ, log, options)
+
+    def previous_image(self, environ: Mapping[str, str], log: Log) -> str:
+        """What ``rollback`` returns to: the previous live version in history (a new update)."""
+        with connect(self.target) as runtime:
+            session = SwarmSession(self.target, runtime, environ, log)
+            history = session.history()
+            state = session.services.inspect(session.name)
+        current = state.container_labels.get(IMAGE_LABEL) if state else None
+        return rollback_image(self.target, history, current, log)
+
+    def status(self, log: Log) -> SwarmStatus:
+        return read_status(self.target, log)
+
+    def history(self, log: Log) -> list[DeployRecord]:
+        with connect(self.target) as runtime:
+            return SwarmSession(self.target, runtime, {}, log).history()
 
     def _service(self, session: SwarmSession, companion: str | None) -> str:
         if companion is None:
@@ -126,46 +164,19 @@ class SwarmServicePlatform(SwarmPlatform):
                 session.wait_converged(service, state.image, state.replicas, earlier)
         return f"companion {companion} restarted (swarm service {service}, running)"
 
-    def lock(self, log: Log, *, release: bool) -> LockView:
-        with connect(self.target) as runtime:
-            session = SwarmSession(self.target, runtime, {}, log)
-            act = release_lock if release else read_lock
-            return act(runtime, session.names.lock, self.target.owner, self.target.environment)
-
-    def remove(self, log: Log, options: RemoveOptions) -> Removal:
+    def remove_own(self, session: Session, removal: Removal, log: Log) -> None:
         """The services (app and companions), then, once their tasks are gone, the secrets
-        this tool made for the environment and what ``remove_engine_objects`` removes."""
-        target = self.target
-        removal = Removal(target.owner, target.environment)
-        labels = environment_labels(target.owner, target.environment)
-        with connect(target) as runtime:
-            session = SwarmSession(target, runtime, {}, log)
-            runtime.resolve_image(target.helper_image)  # the lock's image
-            terms = DeployOptions("remove", None, options.lock_wait, options.break_lock)
-            with session.locked(terms):
-                for service in session.services.services(labels):
-                    log(f"removing swarm service {service.name}")
-                    session.services.remove(service.name)
-                    removal.removed.append(f"swarm service {service.name}")
-                wait_containers_gone(runtime, labels, {"app", "companion"})
-                for secret_id, name in session.services.secrets(session.labels("secret")).items():
-                    _remove_secret(session, secret_id)
-                    removal.removed.append(f"swarm secret {name}")
-                remove_engine_objects(
-                    runtime,
-                    removal,
-                    network=session.names.network,
-                    state=session.names.state,
-                    lock=session.names.lock,
-                    options=options,
-                    log=log,
-                )
-        return removal
-
-    def image_labels(self, references: list[str], log: Log) -> dict[str, dict[str, str]]:
-        with connect(self.target) as runtime:
-            found = {ref: runtime.image_labels(ref) for ref in sorted(set(references)) if ref}
-        return {ref: labels for ref, labels in found.items() if labels is not None}
+        this tool made for the environment."""
+        assert isinstance(session, SwarmSession)
+        labels = environment_labels(self.target.owner, self.target.environment)
+        for service in session.services.services(labels):
+            log(f"removing swarm service {service.name}")
+            session.services.remove(service.name)
+            removal.removed.append(f"swarm service {service.name}")
+        wait_containers_gone(session.runtime, labels, {"app", "companion"})
+        for secret_id, name in session.services.secrets(session.labels("secret")).items():
+            _remove_secret(session, secret_id)
+            removal.removed.append(f"swarm secret {name}")
 
     def plan(
         self, image: str, environ: Mapping[str, str], log: Log, options: DeployOptions

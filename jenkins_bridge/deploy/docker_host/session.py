@@ -1,0 +1,400 @@
+"""One command's view of a service environment on its Docker engine: the engine session.
+
+``Session`` owns what the environment has on the engine and the questions asked of it: its
+names (adopting an earlier release's), the network and its subnet, the proxy's configuration
+(switching it, probing through it), the app containers and their specs, the health gate's
+polling, the pre-switch hook, the lock and the history store. It decides no order of
+operations: the deploy algorithm (``docker_host.rollout``) and the commands do.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+
+from jenkins_bridge.containers.runtime import (
+    ContainerInfo,
+    ContainerSpec,
+    DockerRuntime,
+    RuntimeFailure,
+)
+from jenkins_bridge.deploy import health
+from jenkins_bridge.deploy.errors import DeployError, ForeignOwner, NoSubnet, PreSwitchFailed
+from jenkins_bridge.deploy.health import container_health
+from jenkins_bridge.deploy.history_store import HistoryStore
+from jenkins_bridge.deploy.lock import DeployLock, target_lock
+from jenkins_bridge.deploy.options import DeployOptions, Log
+from jenkins_bridge.deploy.proxy import (
+    CONFIG_DIR,
+    CONFIG_FILE,
+    PROXY_PORT,
+    render_proxy_config,
+    upstream_of,
+)
+from jenkins_bridge.deploy.records import (
+    ENVIRONMENT_LABEL,
+    IMAGE_LABEL,
+    RECORD_LABEL,
+    ROLE_LABEL,
+    SEQ_LABEL,
+    SERVICE_LABEL,
+    DeployRecord,
+    owner_labels,
+)
+from jenkins_bridge.deploy.redact import Redactor, secret_values
+from jenkins_bridge.deploy.target import DeployTarget, bound_secrets
+from jenkins_bridge.descriptor.naming import ObjectNames
+from jenkins_bridge.descriptor.networks import allocate_subnet, overlapping
+
+POLL_SECONDS = 0.1
+KEEP_STOPPED_APPS = 3
+
+
+class Session:
+    """One command's view of a service environment on its engine."""
+
+    def __init__(
+        self, target: DeployTarget, runtime: DockerRuntime, environ: Mapping[str, str], log: Log
+    ) -> None:
+        self.runtime = runtime
+        self.environ = environ
+        self.log = log
+        self.target = target
+        self.redact = Redactor(secret_values(target.service, environ))
+        self.target = self.adopted(target)
+        self.names = self.target.names
+        self.store = HistoryStore(
+            runtime, self.names.state, self.target.helper_image, self.labels("state"), log
+        )
+
+    def labels(self, role: str) -> dict[str, str]:
+        return owner_labels(self.target.owner, self.target.environment, role)
+
+    def adopted(self, target: DeployTarget) -> DeployTarget:
+        """``target``, under the names an earlier release gave it when its state is found there.
+
+        Earlier releases named objects ``jb-<team>-<name>-<env>`` (ambiguous). Their state
+        container is found by its owner labels, which carry the exact service and environment:
+        the environment keeps those names (its volumes hold its data) until it is removed.
+        """
+        found = self.runtime.containers(owner_labels(target.owner, target.environment, "state"))
+        team, name = target.owner.split("/", 1)
+        legacy = ObjectNames.legacy(team, name, target.environment)
+        if any(c.name == legacy.state for c in found) and not any(
+            c.name == target.names.state for c in found
+        ):
+            self.log(f"using the names an earlier release gave this environment ({legacy.base})")
+            return replace(target, names=legacy)
+        return target
+
+    def owned_objects(self) -> list[tuple[str, str, Mapping[str, str] | None]]:
+        """(what, name, its labels or None when absent) of the objects this environment names."""
+        network = self.runtime.network_labels(self.names.network)
+        owned: list[tuple[str, str, Mapping[str, str] | None]] = [
+            ("network", self.names.network, network)
+        ]
+        for role, name in (("proxy", self.names.proxy), ("state", self.names.state)):
+            info = self.runtime.inspect(name)
+            owned.append((role, name, None if info is None else info.labels))
+        return owned
+
+    def check_owner(self) -> None:
+        """Stop when an object under one of this environment's names belongs to another."""
+        for what, name, labels in self.owned_objects():
+            if labels is None:
+                continue
+            service = labels.get(SERVICE_LABEL)
+            environment = labels.get(ENVIRONMENT_LABEL)
+            if (service, environment) != (self.target.owner, self.target.environment):
+                raise ForeignOwner(
+                    f"{self.target.service.path}: deploy environment "
+                    f"'{self.target.environment}': the {what} {name} on "
+                    f"{self.runtime.docker_host} belongs to {service or 'no service'} "
+                    f"environment {environment or '-'}, not {self.target.owner}; nothing was "
+                    "changed",
+                    hint="names are unique per team, service and environment: remove or "
+                    "rename the other object if it is stale",
+                    data={"object": name, "owner": service, "environment": environment},
+                )
+
+    # -- state (history) ------------------------------------------------------------------
+
+    def history(self) -> list[DeployRecord]:
+        """Every record, oldest first; ``HistoryUnreadable`` names what cannot be read."""
+        return self.store.records()
+
+    def append_history(self, record: DeployRecord) -> None:
+        self.store.append(record)
+
+    def locked(self, options: DeployOptions) -> DeployLock:
+        return target_lock(
+            self.runtime,
+            self.target,
+            options,
+            self.environ,
+            self.log,
+            image=self.target.helper_image,
+        )
+
+    # -- network, proxy, companions -------------------------------------------------------
+
+    def ensure_network(self) -> bool:
+        """True when this call created the network. An existing network keeps its subnet
+        (the environment's stays the same); a new one gets the chosen or allocated one."""
+        existing = self.runtime.network_subnet(self.names.network)
+        if existing is not None:
+            if self.target.subnet and existing != self.target.subnet:
+                self.log(
+                    f"network {self.names.network} exists with subnet {existing} "
+                    f"(not {self.target.subnet}); using it"
+                )
+            return False
+        subnet = self.choose_subnet()
+        self.log(
+            f"creating network {self.names.network} ({subnet or 'subnet chosen by the engine'})"
+        )
+        try:
+            self.runtime.create_network(self.names.network, subnet, self.labels("network"))
+        except RuntimeFailure as exc:
+            if "overlap" not in exc.cause.lower():
+                raise
+            # Another deploy took it between the look and the creation.
+            raise self._collision(subnet or "", self.runtime.network_subnets()) from exc
+        if subnet is None:
+            chosen = self.runtime.network_subnet(self.names.network) or ""
+            refused = overlapping(chosen, self.target.refused_subnets) if chosen else None
+            if refused is not None:
+                self.runtime.remove_network(self.names.network)
+                raise NoSubnet(
+                    f"{self._where()}: the engine chose subnet {chosen} for network "
+                    f"{self.names.network}, inside the refused range {refused}; the network "
+                    "was removed",
+                    hint="set deploy[].subnetPool (e.g. 198.18.0.0/15) or deploy[].subnet",
+                )
+        return True
+
+    def _where(self) -> str:
+        return f"{self.target.service.path}: deploy environment '{self.target.environment}'"
+
+    def choose_subnet(self) -> str | None:
+        """The new network's subnet: the one set (if no other network overlaps it), else a
+        free /24 of the pool, else None (the engine chooses)."""
+        if not self.target.subnet and not self.target.subnet_pool:
+            return None
+        taken = self.runtime.network_subnets()
+        taken.pop(self.names.network, None)
+        if self.target.subnet:
+            if any(overlapping(self.target.subnet, s) for s in taken.values()):
+                raise self._collision(self.target.subnet, taken)
+            return self.target.subnet
+        pool = self.target.subnet_pool or ""
+        used = [s for subnets in taken.values() for s in subnets]
+        chosen = allocate_subnet(pool, used, self.target.refused_subnets, self.names.base)
+        if chosen is None:
+            raise NoSubnet(
+                f"{self._where()}: no free /24 is left in subnetPool {pool} on "
+                f"{self.runtime.docker_host} ({len(used)} networks on the engine)",
+                hint="widen deploy[].subnetPool or remove networks no one uses",
+            )
+        return chosen
+
+    def _collision(self, subnet: str, taken: Mapping[str, list[str]]) -> NoSubnet:
+        others = [
+            f"{name} ({other})"
+            for name, subnets in sorted(taken.items())
+            for other in subnets
+            if name != self.names.network and subnet and overlapping(subnet, [other])
+        ]
+        return NoSubnet(
+            f"{self._where()}: subnet {subnet} for network {self.names.network} overlaps "
+            f"{', '.join(others) or 'another network'} on {self.runtime.docker_host}",
+            hint="choose another deploy[].subnet, or leave it unset and set subnetPool",
+            data={"subnet": subnet, "overlaps": others},
+        )
+
+    def proxy_upstream(self) -> str | None:
+        raw = self.runtime.get_file(self.names.proxy, f"{CONFIG_DIR}/{CONFIG_FILE}")
+        return upstream_of(raw.decode("utf-8", "replace")) if raw else None
+
+    def switch(self, upstream: str | None, generation: int) -> None:
+        """Point the proxy at ``upstream`` and wait until nginx serves the new config."""
+        text = render_proxy_config(upstream).replace(
+            "return 204;", f'return 200 "generation {generation}\\n";'
+        )
+        self.runtime.put_file(self.names.proxy, CONFIG_DIR, CONFIG_FILE, text.encode())
+        # One exec: test the file, then signal the reload (nginx -s returns before it reloads).
+        code, output = self.runtime.exec(
+            self.names.proxy, ["sh", "-c", "nginx -t -q && exec nginx -s reload"]
+        )
+        if code != 0:
+            raise DeployError(f"the proxy refused its new configuration: {output.strip()}")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            answer = self._probe_raw("127.0.0.1", PROXY_PORT, "/.jenkins-bridge/proxy", 2)
+            if f"generation {generation}" in answer:
+                return
+            time.sleep(0.05)
+        raise DeployError("the proxy did not pick up its new configuration within 10 s")
+
+    def _probe_raw(self, ip: str, port: int, path: str, timeout: int) -> str:
+        # Runs inside the proxy container (on the engine's host, on the service network), so
+        # a remote engine is probed exactly like a local one. Values are arguments, not code.
+        script = (
+            'printf "GET %s HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n" "$1" "$2" | nc -w "$3" "$2" "$4"'
+        )
+        _, output = self.runtime.exec(
+            self.names.proxy, ["sh", "-c", script, "probe", path, ip, str(timeout), str(port)]
+        )
+        return output
+
+    def probe(self, ip: str) -> int | None:
+        check = self.target.service.runtime.healthcheck
+        answer = self._probe_raw(
+            ip, self.target.service.runtime.port, check.path, check.timeout_seconds
+        )
+        return health.parse_status_line(answer)
+
+    def wait_healthy(self, name: str, *, with_probe: bool) -> health.Verdict:
+        started = time.monotonic()
+        while True:
+            info = self.runtime.inspect(name)
+            if info is None:
+                return health.Verdict(health.FAILED, "the container disappeared")
+            status: int | None = 200
+            # The HTTP probe (an exec) runs once Docker has nothing against the container.
+            if with_probe and info.health in (None, "healthy"):
+                ip = info.addresses.get(self.names.network)
+                status = self.probe(ip) if ip and info.running else None
+            verdict = health.judge(
+                health.Observation(
+                    status=info.status,
+                    docker_health=info.health,
+                    http_status=status,
+                    restart_count=info.restart_count,
+                    elapsed=time.monotonic() - started,
+                    timeout=self.target.health_timeout,
+                )
+            )
+            probe_failed = status is None or not 200 <= status < 400
+            if verdict.state == health.FAILED and with_probe and probe_failed:
+                return replace(verdict, reason=f"{verdict.reason}; {self.probed(info)}")
+            if verdict.state != health.PENDING:
+                return verdict
+            time.sleep(POLL_SECONDS)
+
+    def probed(self, info: ContainerInfo) -> str:
+        """The address the health probe asks, said with a failure (a wrong port shows)."""
+        check = self.target.service.runtime
+        ip = info.addresses.get(self.names.network) or "(no address)"
+        return f"probed http://{ip}:{check.port}{check.healthcheck.path} from the proxy"
+
+    # -- apps -----------------------------------------------------------------------------
+
+    def apps(self) -> list[ContainerInfo]:
+        return [
+            c
+            for c in self.runtime.containers(self.labels("app"))
+            if c.labels.get(ROLE_LABEL) == "app"
+        ]
+
+    def live_app(self) -> ContainerInfo | None:
+        if self.runtime.inspect(self.names.proxy) is None:
+            return None
+        upstream = self.proxy_upstream()
+        if upstream is None:
+            return None
+        ip = upstream.rsplit(":", 1)[0]
+        for app in self.apps():
+            if app.addresses.get(self.names.network) == ip:
+                return app
+        return None
+
+    def app_spec(self, seq: int, image: str, record: DeployRecord) -> ContainerSpec:
+        runtime = self.target.service.runtime
+        security = runtime.security
+        env = {
+            "PORT": str(runtime.port),
+            **runtime.env,
+            **bound_secrets(runtime.secrets, self.environ, self.target.owner),
+        }
+        return ContainerSpec(
+            name=self.names.app(seq),
+            image=image,
+            labels={
+                **self.labels("app"),
+                SEQ_LABEL: f"{seq:06d}",
+                IMAGE_LABEL: record.digest,
+                RECORD_LABEL: json.dumps(record.as_json(), sort_keys=True),
+            },
+            env=env,
+            network=self.names.network,
+            aliases=(),  # "app" only once it passed its gate (attach_aliases)
+            healthcheck=container_health(runtime.healthcheck),
+            restart=runtime.restart,
+            cpus=runtime.resources.cpus,
+            memory=runtime.resources.memory,
+            no_new_privileges=security.no_new_privileges,
+            user=security.user,
+            read_only=security.read_only,
+            tmpfs=security.tmpfs,
+            cap_drop=security.cap_drop,
+            cap_add=security.cap_add,
+        )
+
+    def run_hook(self, seq: int, image: str, argv: tuple[str, ...], timeout: float) -> None:
+        spec = replace(
+            self.app_spec(seq, image, _placeholder_record(seq)),
+            name=self.names.hook(seq),
+            command=argv,
+            labels=self.labels("hook"),
+            healthcheck=None,
+            restart="no",
+            aliases=(),
+        )
+        self.runtime.remove(spec.name)
+        self.runtime.create(spec)
+        try:
+            self.runtime.start(spec.name)
+            code = self.runtime.wait(spec.name, timeout)
+            output = self.runtime.logs(spec.name)
+        finally:
+            self.runtime.remove(spec.name)  # kills a hook still running (timed out)
+        if code != 0:
+            reason = (
+                f"did not finish within {timeout:g} s (the health timeout) and was killed"
+                if code == -1
+                else f"exited {code}"
+            )
+            raise PreSwitchFailed(
+                f"pre-switch hook {' '.join(argv)!r} {reason}; traffic was not switched",
+                hint=self.redact.output("its output", output),
+            )
+        for line in output.strip().splitlines():
+            self.log(f"hook: {self.redact(line)}")
+
+    def prune_stopped(self, keep: set[str]) -> None:
+        stopped = [a for a in self.apps() if not a.running and a.name not in keep]
+        for app in stopped[:-KEEP_STOPPED_APPS] if len(stopped) > KEEP_STOPPED_APPS else []:
+            self.runtime.remove(app.name)
+
+
+def _placeholder_record(seq: int) -> DeployRecord:
+    return DeployRecord(
+        seq=seq,
+        action="hook",
+        environment="",
+        image="",
+        digest="",
+        container="",
+        previous=None,
+        result="",
+        started="",
+        duration_seconds=0.0,
+    )
+
+
+def connect(target: DeployTarget) -> DockerRuntime:
+    runtime: DockerRuntime = DockerRuntime.connect(target.docker_host)
+    return runtime
