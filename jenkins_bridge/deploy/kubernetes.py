@@ -242,12 +242,34 @@ def _deploy_locked(
     for supporting in supporting_manifests(service, stage):  # companions first, as elsewhere
         cluster.apply(supporting)
     cluster.apply(service_object)
-    cluster.apply(deployment)
+    # strategy canary: a canary Deployment beside the live one first (deploy/kubernetes_canary)
+    canary = before if action == "deploy" and stage.strategy == "canary" else None
     try:
+        if canary is not None:
+            from jenkins_bridge.deploy import kubernetes_canary
+
+            def ready(name: str) -> tuple[bool, str]:
+                ok, _, why = wait_rollout(
+                    cluster, name, namespace, target.health_timeout, sleep=sleep, clock=clock
+                )
+                return ok, why
+
+            run = kubernetes_canary.steps(
+                target, cluster, image, annotations, canary, log, ready, sleep
+            )
+            if not run.passed:
+                detail = kubernetes_canary.summary(run)
+                return DeployResult("rolled-back", finish("rolled-back", detail))
+        cluster.apply(deployment)
         return _await_or_roll_back(target, cluster, before, deployment, log, sleep, clock, finish)
     except DeployError as exc:
         finish("failed", exc.message)
         raise
+    finally:
+        if canary is not None:
+            from jenkins_bridge.deploy.kubernetes_canary import remove
+
+            remove(target, cluster, log)
 
 
 def _await_or_roll_back(

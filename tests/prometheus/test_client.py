@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,10 +27,15 @@ RECORDED = Path(__file__).parent / "recorded"
 AT = 1796625227.167
 
 
+Answer = tuple[int, str, str]  # HTTP status, content type, body
+
+
 @contextmanager
-def serving(answers: dict[str, tuple[int, str, str]]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """A loopback server answering each query (by its text; ``*`` for any) with (status,
-    content type, body); yields its URL and the requests it got."""
+def serving(
+    answers: dict[str, Answer] | Callable[[str], Answer],
+) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A loopback server answering each query (by its text, ``*`` for any; or a function of
+    it) with (status, content type, body); yields its URL and the requests it got."""
     seen: list[dict[str, Any]] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -38,9 +43,11 @@ def serving(answers: dict[str, tuple[int, str, str]]) -> Iterator[tuple[str, lis
             parts = urlsplit(self.path)
             params = {k: v[0] for k, v in parse_qs(parts.query).items()}
             seen.append({"path": parts.path, **params, "auth": self.headers.get("Authorization")})
-            status, kind, body = answers.get(
-                params.get("query", ""), answers.get("*", (404, "text/plain", ""))
-            )
+            promql = params.get("query", "")
+            if callable(answers):
+                status, kind, body = answers(promql)
+            else:
+                status, kind, body = answers.get(promql, answers.get("*", (404, "text/plain", "")))
             data = body.encode()
             self.send_response(status)
             self.send_header("Content-Type", kind)
@@ -60,8 +67,15 @@ def serving(answers: dict[str, tuple[int, str, str]]) -> Iterator[tuple[str, lis
         server.server_close()
 
 
-def recorded(name: str, status: int = 200) -> tuple[int, str, str]:
+def recorded(name: str, status: int = 200) -> Answer:
     return status, "application/json", (RECORDED / f"{name}.json").read_text(encoding="utf-8")
+
+
+def vector(values: dict[str, float], at: float = AT) -> Answer:
+    """An instant vector by track, in the shape of the recorded answers."""
+    result = [{"metric": {"track": t}, "value": [at, repr(v)]} for t, v in values.items()]
+    body = {"status": "success", "data": {"resultType": "vector", "result": result}}
+    return 200, "application/json", json.dumps(body)
 
 
 def test_a_vector_becomes_labelled_samples_at_the_asked_time() -> None:
