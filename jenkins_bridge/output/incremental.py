@@ -110,11 +110,15 @@ def _within(real: str, folder: str) -> bool:
     return real == folder or real.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def _scope(descriptor: DescriptorFile) -> tuple[str, str]:
+def _scope(descriptor: DescriptorFile, real_folders: dict[str, str]) -> tuple[str, str]:
     """The folder whose ``_defaults.yaml`` chain governs ``descriptor`` and where the chain
     starts, by the loader's rule (``loading._GoverningCache.of``): the folder the entry is in
-    (not where a link leads), up to its repository, else the folder given."""
-    folder = os.path.realpath(descriptor.path.parent)
+    (not where a link leads), up to its repository, else the folder given. ``real_folders``:
+    each folder's real path, resolved once per run as the loader does (not once per file)."""
+    shown = str(descriptor.path.parent)
+    folder = real_folders.get(shown)
+    if folder is None:
+        folder = real_folders[shown] = os.path.realpath(shown)
     top = descriptor.top or folder
     root = descriptor.root if descriptor.root and _within(folder, descriptor.root) else top
     return folder, root if _within(folder, root) else folder
@@ -124,13 +128,14 @@ def fingerprints(files: Sequence[DescriptorFile]) -> dict[str, str | None]:
     """Each descriptor's input fingerprint by its key; None where it cannot be read (it is
     then loaded, and its problem reported, as in a full render)."""
     chain = _DefaultsChain()
+    real_folders: dict[str, str] = {}
     found: dict[str, str | None] = {}
     for descriptor in files:
         data = _read_regular(descriptor.key or str(descriptor.path))
         if data is None:
             found[descriptor.key] = None
             continue
-        folder, root = _scope(descriptor)
+        folder, root = _scope(descriptor, real_folders)
         digest = hashlib.sha256(chain.digest(folder, root))
         digest.update(descriptor.origin.encode() + b"\0" + data)
         found[descriptor.key] = digest.hexdigest()
@@ -208,6 +213,9 @@ class OutputStat:
     def __init__(self, out: Path) -> None:
         self.out = str(out)
         self._folders: dict[str, int | None] = {}
+        # folder -> whether it and every folder above it are the ones the cache being
+        # checked recorded (a run checks against one cache)
+        self.parents_in_place: dict[str, bool] = {}
 
     def folder(self, path: str) -> int | None:
         if path not in self._folders:
@@ -231,21 +239,43 @@ class OutputStat:
 def still_in_place(cache: RenderCache, paths: Iterable[str], now: OutputStat) -> bool:
     """Whether each of ``paths`` is still the file the last render left (and its folders the
     same folders, so none became a link)."""
+    files = cache.files
     for path in paths:
-        recorded = cache.files.get(path)
+        recorded = files.get(path)
         if recorded is None or now.file(path) != recorded:
             return False
-        for folder in _folders_of(path):
-            inode = cache.folders.get(folder)
-            if inode is None or now.folder(folder) != inode:
-                return False
+        if not _parents_in_place(cache, now, path.rpartition("/")[0]):
+            return False
     return True
+
+
+def _parents_in_place(cache: RenderCache, now: OutputStat, folder: str) -> bool:
+    """Whether ``folder`` and those above it are the folders ``cache`` recorded; once each."""
+    known = now.parents_in_place.get(folder)
+    if known is not None:
+        return known
+    if not folder:
+        verdict = True
+    else:
+        inode = cache.folders.get(folder)
+        verdict = (
+            inode is not None
+            and now.folder(folder) == inode
+            and _parents_in_place(cache, now, folder.rpartition("/")[0])
+        )
+    now.parents_in_place[folder] = verdict
+    return verdict
 
 
 def carry_over(cache: RenderCache, previous: RenderCache, paths: Iterable[str]) -> None:
     """Keep what ``previous`` noted of files this run carries (they were checked in place)."""
+    done: set[str] = set()
     for path in paths:
         cache.files[path] = previous.files[path]
+        parent = path.rpartition("/")[0]
+        if parent in done:
+            continue
+        done.add(parent)
         for folder in _folders_of(path):
             cache.folders[folder] = previous.folders[folder]
 

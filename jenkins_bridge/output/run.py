@@ -97,19 +97,16 @@ def _routing(raw: dict[str, Any] | None) -> AlertRouting | None:
     return AlertRouting(raw["team"], raw["service"], Receiver(**raw["receiver"]), raw["origin"])
 
 
-def _tuples(value: Any) -> Any:
-    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
-
-
 def _carried_chunk(entries: Sequence[tuple[DescriptorFile, CachedService]]) -> LoadedFiles:
     """The cached services as a chunk the checks across files read like a loaded one."""
     chunk = LoadedFiles([], [], {})
     for descriptor, cached in entries:
         path = descriptor.path
         chunk.records.append((cached.summary, path, descriptor.origin))
-        chunk.name_positions[path] = _tuples(cached.positions["name"])
-        chunk.team_positions[path] = _tuples(cached.positions["team"])
-        chunk.governed_by[path] = _tuples(cached.positions["governed_by"])
+        positions = cached.positions
+        chunk.name_positions[path] = tuple(positions["name"])
+        chunk.team_positions[path] = tuple(positions["team"])
+        chunk.governed_by[path] = tuple(tuple(f) for f in positions["governed_by"])
     return chunk
 
 

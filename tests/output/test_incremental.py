@@ -271,3 +271,39 @@ def test_template_or_version_change_renders_again(
     after = snapshot(out)
     assert after != before, "the edit changed no output: the test proves nothing"
     assert sorted(p for p in after if after[p] != snapshot(full).get(p)) == []
+
+
+def _swap_folder(folder: Path) -> None:
+    """Replace ``folder`` by a new folder holding the same files: each file keeps its inode,
+    size and modification time; only the folder (and so its inode) is new."""
+    old = folder.with_name(folder.name + ".old")
+    folder.rename(old)
+    folder.mkdir()
+    for entry in old.iterdir():
+        entry.rename(folder / entry.name)
+    old.rmdir()
+
+
+@pytest.mark.parametrize(
+    "folder,services",
+    [
+        ("platform/portal", 1),  # one service's folder
+        ("platform/ledger/monitoring", 1),  # a folder below a service's
+        ("team-1", 3),  # a team's folder: every service under it
+    ],
+)
+def test_replaced_output_folder_is_not_trusted(
+    cli: Cli, descriptors: Path, tmp_path: Path, folder: str, services: int
+) -> None:
+    # The cache records each folder above a file; a new folder in its place (a checkout, a
+    # restore, or a link swapped in and out) means the services under it are rendered again,
+    # however many of their files, or of other services' files, share the folder.
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    assert (out / folder).is_dir()
+    _swap_folder(out / folder)
+    data = render(cli, descriptors, out).json()["data"]
+    assert data["reused"] == data["services"] - services
+    assert_same_as_full(cli, descriptors, out)
+    data = render(cli, descriptors, out).json()["data"]
+    assert data["reused"] == data["services"]
