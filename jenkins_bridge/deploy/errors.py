@@ -47,5 +47,9 @@ class NothingToRollBack(DeployError):
     code = "nothing-to-roll-back"
 
 
+class LockUnreadable(DeployError):
+    code = "lock-unreadable"
+
+
 class NotDeployed(DeployError):
     code = "not-deployed"

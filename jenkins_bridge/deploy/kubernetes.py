@@ -42,6 +42,7 @@ from jenkins_bridge.deploy.records import (
     LOCK_LABEL,
     DeployRecord,
     LockRecord,
+    describe_lock,
     history_from_bytes,
     history_to_bytes,
 )
@@ -70,7 +71,7 @@ class LeaseLocks:
         self.namespace = namespace
 
     def create(self, spec: ContainerSpec) -> _Lease:
-        holder = LockRecord.from_label(spec.labels.get(LOCK_LABEL))
+        holder = LockRecord.parse_label(spec.labels.get(LOCK_LABEL))  # our own: well formed
         uid = self.cluster.create_lease(
             spec.name, self.namespace, spec.labels, holder.holder if holder else "jenkins-bridge"
         )
@@ -397,7 +398,6 @@ def status(
     name, namespace = target.service.metadata.name, target.stage.namespace
     state = cluster.deployment(name, namespace)
     lease = cluster.lease(target.names.lock, namespace)
-    held = LockRecord.from_label(lease[1].get(LOCK_LABEL)) if lease else None
     history = history_of(state)
     return KubernetesStatus(
         service=target.owner,
@@ -410,7 +410,7 @@ def status(
         updated=state.updated if state else 0,
         ready=state.ready if state else 0,
         available=state.available if state else 0,
-        lock=None if held is None else held.describe(),
+        lock=None if lease is None else describe_lock(lease[1].get(LOCK_LABEL)),
         last=history[-1] if history else None,
     )
 

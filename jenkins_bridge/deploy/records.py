@@ -182,15 +182,6 @@ class LockRecord:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_label(cls, text: str | None) -> LockRecord | None:
-        """The holder named by a lock label; None when the label is absent or of another
-        shape (``lock_shape_problem`` says how)."""
-        try:
-            return cls.parse_label(text)
-        except ShapeError:
-            return None
-
-    @classmethod
     def parse_label(cls, text: str | None) -> LockRecord | None:
         if not text:
             return None
@@ -234,15 +225,6 @@ _LOCK_FIELDS: dict[str, tuple[type, ...]] = {
     "since": _STR,
     "since_epoch": _NUMBER,
 }
-
-
-def lock_shape_problem(text: str | None) -> str | None:
-    """Why a lock label cannot be read (None when it can, or when there is none)."""
-    try:
-        LockRecord.parse_label(text)
-    except ShapeError as exc:
-        return str(exc)
-    return None
 
 
 def describe_lock(text: str | None) -> str:

@@ -94,7 +94,7 @@ def test_lock_staleness() -> None:
     assert not lock_is_stale(lock, here="agent", pid_alive=True, now_epoch=1001, max_age=60)
     assert not lock_is_stale(lock, here="other", pid_alive=False, now_epoch=1001, max_age=60)
     assert lock_is_stale(lock, here="other", pid_alive=True, now_epoch=2000, max_age=60)
-    assert LockRecord.from_label(lock.to_label()) == lock
+    assert LockRecord.parse_label(lock.to_label()) == lock
     assert "job/1" in lock.describe()
 
 

@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("kubernetes")
 from kubernetes import client as k8s
 
-from jenkins_bridge.deploy.errors import NothingToRollBack
+from jenkins_bridge.deploy.errors import LockUnreadable, NothingToRollBack
 from jenkins_bridge.deploy.options import DeployOptions
 from jenkins_bridge.deploy.platform import Unsupported
 from jenkins_bridge.deploy.records import LockRecord
@@ -53,6 +53,20 @@ def test_lock_show_and_release_name_the_lease_holder(tmp_path: Path) -> None:
     assert released.as_json()["holder"]["holder"] == "https://ci.example.com/job/other/3/"
     assert api.lease is None
     assert platform.lock(lambda _: None, release=False).text().endswith("not locked")
+
+
+def test_a_lease_lock_of_another_shape_is_a_located_error(tmp_path: Path) -> None:
+    """The Lease's holder annotation is parsed strictly, like the Docker host's lock label."""
+    damaged = k8s.V1Lease(
+        metadata=k8s.V1ObjectMeta(uid="theirs", annotations={"dev.jenkins-bridge.lock": "[1]"})
+    )
+    api = Recorded([None], ["orders-db"], lease=damaged)
+    platform = _platform(tmp_path, api)
+    with pytest.raises(LockUnreadable, match=r"the lock jb-.*-lock is held, but .* list, not"):
+        platform.lock(lambda _: None, release=False)
+    assert "an unreadable lock (the lock label is list" in str(platform.status(lambda _: None).lock)
+    released = platform.lock(lambda _: None, release=True)
+    assert released.released and released.problem is not None and api.lease is None
 
 
 def test_rollback_to_a_history_number(tmp_path: Path) -> None:

@@ -298,7 +298,7 @@ def test_a_deploy_holds_the_lease_and_appends_to_the_history_annotation(tmp_path
     done = _run(tmp_path, api)
     assert done.result == "live"
     [taken] = api.leases_taken
-    held = LockRecord.from_label(taken["metadata"]["annotations"]["dev.jenkins-bridge.lock"])
+    held = LockRecord.parse_label(taken["metadata"]["annotations"]["dev.jenkins-bridge.lock"])
     assert held is not None and held.holder == "https://ci.example.com/job/1/"
     assert api.lease is None  # released
     [written] = api.history

@@ -10,20 +10,20 @@ import pytest
 
 from jenkins_bridge.containers.swarm import TaskState, created_order, task_state
 from jenkins_bridge.deploy.dry_run import DeployPlan
-from jenkins_bridge.deploy.errors import NothingToRollBack
+from jenkins_bridge.deploy.errors import LockUnreadable, NothingToRollBack
 from jenkins_bridge.deploy.history_table import history_lines, short_build, short_digest
 from jenkins_bridge.deploy.image_origin import foreign_image_warning, repository_of
-from jenkins_bridge.deploy.lock_admin import read_lock, release_lock
+from jenkins_bridge.deploy.lock_admin import lock_blocker, read_lock, release_lock
 from jenkins_bridge.deploy.options import CommandOptions
 from jenkins_bridge.deploy.platform import history_number, record_image
-from jenkins_bridge.deploy.records import LockRecord
+from jenkins_bridge.deploy.records import LOCK_LABEL, LockRecord
 from jenkins_bridge.deploy.swarm import tasks as swarm_tasks
 from jenkins_bridge.deploy.targets import platform_for
 from jenkins_bridge.descriptor import load_service
 
 from .samples import deploy_record
 from .test_decisions import DESCRIPTOR
-from .test_lock import FakeEngine, _held_by
+from .test_lock import FakeEngine, Held, _held_by
 
 DIGEST = "127.0.0.1:5000/t/app@sha256:" + "ab" * 32
 OTHER = "127.0.0.1:5000/t/app@sha256:" + "cd" * 32
@@ -147,6 +147,32 @@ def test_lock_show_and_release_name_the_holder() -> None:
     assert released.released and "released" in released.text()
     assert released.as_json()["holder"]["host"] == "another-agent"
     assert engine.containers == {}
+
+
+@pytest.mark.parametrize(
+    ("label", "problem"),
+    [
+        ("{not json", "the lock label is not JSON"),
+        ('["a"]', "the lock label is list, not an object"),
+        ('{"holder": "x", "host": "h", "pid": "7", "since": "s", "since_epoch": 1}',
+         "lock field 'pid' is str, not int"),
+    ],
+)  # fmt: skip
+def test_a_lock_label_of_another_shape_is_a_located_error(label: str, problem: str) -> None:
+    """``lock show`` parses the holder strictly, like the lock itself: a damaged label is an
+    error naming the lock object, the label and what is wrong, never "held by nobody"."""
+    engine = FakeEngine()
+    engine.containers["jb-t-app-test-lock"] = Held("other", {LOCK_LABEL: label})
+    with pytest.raises(LockUnreadable) as raised:
+        read_lock(engine, "jb-t-app-test-lock", "t/app", "test")  # type: ignore[arg-type]
+    message = raised.value.message
+    assert "t/app test: the lock jb-t-app-test-lock" in message and LOCK_LABEL in message
+    assert problem in message and "lock release" in (raised.value.hint or "")
+    blocker = lock_blocker(engine, "jb-t-app-test-lock", "t/app", "test", 60)  # type: ignore[arg-type]
+    assert blocker is not None and problem in blocker and "--break-lock" in blocker
+    released = release_lock(engine, "jb-t-app-test-lock", "t/app", "test")  # type: ignore[arg-type]
+    assert released.released and engine.containers == {}
+    assert problem in released.text() and released.as_json()["problem"].startswith(problem)
 
 
 def test_a_plan_says_it_changed_nothing() -> None:

@@ -8,7 +8,7 @@ from jenkins_bridge.containers.runtime import DockerRuntime
 from jenkins_bridge.deploy.docker_host.session import Session, connect
 from jenkins_bridge.deploy.dry_run import DeployPlan
 from jenkins_bridge.deploy.errors import SecretUnbound
-from jenkins_bridge.deploy.lock_admin import read_lock
+from jenkins_bridge.deploy.lock_admin import lock_blocker
 from jenkins_bridge.deploy.options import DeployOptions, Log
 from jenkins_bridge.deploy.records import IMAGE_LABEL, SPEC_LABEL
 from jenkins_bridge.deploy.target import DeployTarget, bound_secrets, companion_spec_hash
@@ -27,11 +27,10 @@ def plan_deploy(
         digest = runtime.resolve_image(image).digest_reference
         plan = DeployPlan(target.owner, target.environment, image, digest, None)
         _check_secrets(target, environ, plan)
-        held = read_lock(runtime, names.lock, target.owner, target.environment)
-        if held.held:
-            plan.blockers.append(
-                f"{held.text()}: a deploy would wait up to {options.lock_wait:g} s for it"
-            )
+        held = lock_blocker(
+            runtime, names.lock, target.owner, target.environment, options.lock_wait
+        )
+        plan.blockers.extend([held] if held else [])
         subnet = runtime.network_subnet(names.network)
         if subnet is None:
             plan.step(

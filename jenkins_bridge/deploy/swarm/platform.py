@@ -16,7 +16,7 @@ from jenkins_bridge.containers.swarm import TaskState
 from jenkins_bridge.deploy.docker_host.engine_platform import EnginePlatform
 from jenkins_bridge.deploy.docker_host.session import Session, connect
 from jenkins_bridge.deploy.dry_run import DeployPlan
-from jenkins_bridge.deploy.lock_admin import read_lock
+from jenkins_bridge.deploy.lock_admin import lock_blocker
 from jenkins_bridge.deploy.options import CommandOptions, DeployOptions, Log
 from jenkins_bridge.deploy.platform import (
     DeployResult,
@@ -194,11 +194,10 @@ class SwarmPlatform(EnginePlatform):
                     bound_secrets(secrets, environ, who)
                 except BridgeError as exc:
                     plan.blockers.append(exc.message)
-            held = read_lock(runtime, session.names.lock, target.owner, target.environment)
-            if held.held:
-                plan.blockers.append(
-                    f"{held.text()}: a deploy would wait up to {options.lock_wait:g} s for it"
-                )
+            held = lock_blocker(
+                runtime, session.names.lock, target.owner, target.environment, options.lock_wait
+            )
+            plan.blockers.extend([held] if held else [])
             if stage.network != "host":
                 if runtime.network_subnet(session.names.network) is None:
                     plan.step(f"create overlay network {session.names.network}")
