@@ -27,6 +27,10 @@ BASE_MAX = 40
 # name would be the same object (validation refuses them, see ``reserved_suffix``).
 RESERVED_SUFFIXES = ("proxy", "state", "lock")
 RESERVED_NUMBERED = re.compile(r"^(app|hook|exec)-[0-9]+$")
+# What a companion's container is renamed to while a change replaces it (``<name>-previous``,
+# the working one set aside) or after the new one failed (``<name>-failed``): a companion
+# named so would be another's set-aside container (``set_aside_suffix``).
+SET_ASIDE_SUFFIXES = ("-previous", "-failed")
 
 
 def _digest(text: str, chars: int) -> str:
@@ -56,6 +60,12 @@ def fit(text: str, limit: int = DNS_LABEL_MAX) -> str:
     if len(text) <= limit:
         return text
     return f"{text[: limit - 9].rstrip('-')}-{_digest(text, 8)}"
+
+
+def set_aside_suffix(name: str) -> str | None:
+    """The set-aside suffix a companion called ``name`` ends in (its container would be the
+    one a change of companion ``name`` minus the suffix sets aside), or None."""
+    return next((s for s in SET_ASIDE_SUFFIXES if name.endswith(s)), None)
 
 
 def reserved_suffix(name: str) -> bool:

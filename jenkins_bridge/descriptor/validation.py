@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from jenkins_bridge.descriptor.cron import CronSpecError, check_cron_spec
 from jenkins_bridge.descriptor.label_expression import LabelExpressionError, check_label_expression
-from jenkins_bridge.descriptor.naming import RESERVED_SUFFIXES, reserved_suffix, reserved_variable
+from jenkins_bridge.descriptor.naming import (
+    RESERVED_SUFFIXES,
+    SET_ASIDE_SUFFIXES,
+    reserved_suffix,
+    reserved_variable,
+    set_aside_suffix,
+)
 from jenkins_bridge.descriptor.networks import listen_problem, subnet_problem
 from jenkins_bridge.descriptor.schema import SCHEMA
 from jenkins_bridge.descriptor.schema_check import certainly_valid
@@ -337,6 +343,23 @@ def deploy_input_problems(doc: LoadedDocument, data: dict[str, Any]) -> Iterator
                     f"'{name}' is a name the deploy gives its own objects "
                     f"({', '.join(RESERVED_SUFFIXES)}, app-N, hook-N, exec-N); choose another",
                 )
+    companion_names = [_mapping(c).get("name") for c in _sequence(runtime.get("companions"))]
+    for index, name in enumerate(companion_names):
+        if not isinstance(name, str) or (suffix := set_aside_suffix(name)) is None:
+            continue
+        stem = name.removesuffix(suffix)
+        whose = (
+            f"companion '{stem}''s container while a change replaces it"
+            if stem in companion_names
+            else f"a companion '{stem}''s container while a change replaces it"
+        )
+        yield problem_at(
+            doc,
+            ("runtime", "companions", index, "name"),
+            f"'{name}' ends in '{suffix}', reserved for {whose} "
+            f"({' and '.join(SET_ASIDE_SUFFIXES)} are the deploy's set-aside names); "
+            "choose another name",
+        )
 
 
 def _mapping(value: Any) -> dict[str, Any]:

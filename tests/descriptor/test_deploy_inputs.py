@@ -105,3 +105,41 @@ def test_companions_and_volumes_may_not_take_the_deploys_own_names(
     assert code == 1 and "runtime.companions[0].name" in text and "its own objects" in text
     code, text = _validate(cli, tmp_path, volume=name)
     assert code == 1 and "runtime.companions[0].volume.name" in text
+
+
+TWO_COMPANIONS = """\
+apiVersion: jenkins-bridge/v1
+kind: Service
+metadata: {{name: app, team: t}}
+source: {{repo: https://git.example.com/t/app.git}}
+image: {{repository: 127.0.0.1:5000/t/app}}
+runtime:
+  companions:
+    - name: db
+      image: busybox
+    - name: {other}
+      image: busybox
+deploy:
+  - environment: test
+    target: docker
+    listen: "127.0.0.1:18080"
+"""
+
+
+@pytest.mark.parametrize("suffix", ["-previous", "-failed"])
+def test_a_companion_may_not_be_named_like_anothers_set_aside_container(
+    cli: Any, tmp_path: Path, suffix: str
+) -> None:
+    """A change of companion ``db`` renames its container ``<base>-db-previous`` (and a failed
+    new one ``<base>-db-failed``): a companion named ``db-previous`` would be that container."""
+    path = tmp_path / "app.yaml"
+    path.write_text(TWO_COMPANIONS.format(other=f"db{suffix}"))
+    result = cli("validate", str(path))
+    text = result.stdout + result.stderr
+    assert result.exit_code == 1 and "Traceback" not in text
+    assert "app.yaml:10:" in text and "runtime.companions[1].name" in text
+    assert f"'db{suffix}' ends in '{suffix}', reserved for companion 'db''s container" in text
+    path.write_text(TWO_COMPANIONS.format(other=f"cache{suffix}"))  # reserved even alone
+    assert cli("validate", str(path)).exit_code == 1
+    path.write_text(TWO_COMPANIONS.format(other="db-previously"))
+    assert cli("validate", str(path)).exit_code == 0

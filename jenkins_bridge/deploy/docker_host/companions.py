@@ -20,9 +20,9 @@ from jenkins_bridge.deploy.health import container_health
 from jenkins_bridge.deploy.records import SPEC_LABEL
 from jenkins_bridge.deploy.target import bound_secrets, companion_spec_hash
 from jenkins_bridge.descriptor.model import Companion
+from jenkins_bridge.descriptor.naming import SET_ASIDE_SUFFIXES
 
-PREVIOUS = "-previous"
-FAILED = "-failed"
+PREVIOUS, FAILED = SET_ASIDE_SUFFIXES  # validation keeps companions from these names
 
 
 def ensure_companions(session: Session, environ: Mapping[str, str]) -> list[str]:
