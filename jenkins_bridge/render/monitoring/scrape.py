@@ -4,6 +4,7 @@ complete configuration that loads the service's rules, so it can run as it is.""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from jenkins_bridge.descriptor.environments import slot_ports
@@ -13,6 +14,11 @@ from jenkins_bridge.render.monitoring.rules import STABLE, TRACK
 from jenkins_bridge.render.monitoring.yaml_text import generated_header, yaml_text
 
 RULES_FILE = "rules.yml"
+# The labels deploy puts on a Docker host's app containers (deploy/records.py; a test keeps
+# the two in step): which service, environment and role, and the track (stable | canary).
+DOCKER_LABEL = "dev.jenkins-bridge"
+DOCKER_TRACK_LABEL = f"{DOCKER_LABEL}.track"
+DOCKER_SOCKET = "unix:///var/run/docker.sock"
 
 
 def job_name(service: Service, stage: DeployStage) -> str:
@@ -58,7 +64,8 @@ def _discovery(service: Service, stage: DeployStage) -> dict[str, Any]:
     networking (one port per task slot); on a Swarm overlay, the DNS of the service's tasks
     on its overlay network (Prometheus runs attached to it), each task on the app's port;
     on Kubernetes, the ``http`` endpoints of the Service deploy applies, in its namespace,
-    each with its pod's track (stable or canary) as the ``track`` label."""
+    each with its pod's track (stable or canary) as the ``track`` label; a Docker host whose
+    canary Prometheus judges, each app container with its track."""
     labels = target_labels(service, stage.environment)
     runtime = service.runtime_for(stage)
     if stage.target == "swarm" and stage.network != "host":
@@ -70,10 +77,6 @@ def _discovery(service: Service, stage: DeployStage) -> dict[str, Any]:
     if stage.target == "kubernetes":
         # here, not at the top: render.kubernetes imports this package's yaml_text
         from jenkins_bridge.render.kubernetes import APP_PORT_NAME, TRACK_LABEL, app_object_name
-
-        pod_track = "__meta_kubernetes_pod_label_" + "".join(
-            c if c.isalnum() else "_" for c in TRACK_LABEL
-        )
 
         return {
             "kubernetes_sd_configs": [
@@ -89,24 +92,74 @@ def _discovery(service: Service, stage: DeployStage) -> dict[str, Any]:
                     "action": "keep",
                 },
                 *_static_labels(labels),
-                # the pod's track; a pod from before tracks existed is the stable one
-                {
-                    "source_labels": [pod_track],
-                    "regex": "(.+)",
-                    "target_label": TRACK,
-                    "replacement": "$1",
-                    "action": "replace",
-                },
-                {
-                    "source_labels": [pod_track],
-                    "regex": "",
-                    "target_label": TRACK,
-                    "replacement": STABLE,
-                    "action": "replace",
-                },
+                *_track_labels(_sanitized("__meta_kubernetes_pod_label_", TRACK_LABEL)),
             ],
         }
+    if stage.target == "docker" and stage.strategy == "canary" and stage.canary.prometheus:
+        return _docker_containers(service, stage, labels)
     return {"static_configs": [{"targets": scrape_targets(service, stage), "labels": labels}]}
+
+
+def _docker_containers(
+    service: Service, stage: DeployStage, labels: dict[str, str]
+) -> dict[str, Any]:
+    """A Docker host judged by Prometheus during a canary: each app container on its own (the
+    proxy's address would mix both versions), found through the engine by deploy's labels,
+    on the environment's network at the app's port, its track from its container label.
+    Prometheus runs on the Docker host (container addresses are the host's to reach); an
+    ``ssh://`` engine is read through the host's own socket."""
+    host = stage.host if stage.host and stage.host.startswith(("unix://", "tcp://")) else None
+    names = ObjectNames.of(service.metadata.team, service.metadata.name, stage.environment)
+    owner = {"service": service.full_name, "environment": stage.environment, "role": "app"}
+    return {
+        "docker_sd_configs": [
+            {
+                "host": host or DOCKER_SOCKET,
+                "port": service.runtime_for(stage).port,
+                "filters": [
+                    {
+                        "name": "label",
+                        "values": [f"{DOCKER_LABEL}.{k}={v}" for k, v in owner.items()],
+                    }
+                ],
+            }
+        ],
+        "relabel_configs": [
+            {
+                "source_labels": ["__meta_docker_network_name"],
+                "regex": re.escape(names.network),
+                "action": "keep",
+            },
+            *_static_labels(labels),
+            *_track_labels(_sanitized("__meta_docker_container_label_", DOCKER_TRACK_LABEL)),
+        ],
+    }
+
+
+def _sanitized(prefix: str, label: str) -> str:
+    """A discovery meta label: Prometheus turns every other character into ``_``."""
+    return prefix + "".join(c if c.isalnum() else "_" for c in label)
+
+
+def _track_labels(source: str) -> list[dict[str, Any]]:
+    """``track`` from a pod or container label; a workload from before tracks existed is the
+    stable one."""
+    return [
+        {
+            "source_labels": [source],
+            "regex": "(.+)",
+            "target_label": TRACK,
+            "replacement": "$1",
+            "action": "replace",
+        },
+        {
+            "source_labels": [source],
+            "regex": "",
+            "target_label": TRACK,
+            "replacement": STABLE,
+            "action": "replace",
+        },
+    ]
 
 
 def _static_labels(labels: dict[str, str]) -> list[dict[str, Any]]:
