@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import GOLDEN
+from conftest import GOLDEN, ROOT
 
 from jenkins_bridge.descriptor import discover, load_service, load_services
 from jenkins_bridge.errors import InvalidDescriptors, UsageError
@@ -113,3 +113,19 @@ def test_origin_is_the_path_in_the_repository_whatever_path_was_given(tmp_path: 
     (tmp_path / "loose").mkdir()
     (tmp_path / "loose" / "hello.yaml").write_text((GOLDEN / "minimal" / "hello.yaml").read_text())
     assert load_service(tmp_path / "loose").origin == "hello.yaml"
+
+
+def test_filled_defaults_are_reused_locally_and_not_sent_between_processes() -> None:
+    import pickle
+
+    from jenkins_bridge.descriptor.loading import discover, load_files
+    from jenkins_bridge.descriptor.schema import with_defaults
+
+    loaded = load_files(discover([ROOT / "examples"]))
+    assert loaded.records and set(loaded.filled) == {path for _, path, _ in loaded.records}
+    for data, path, _ in loaded.records:
+        assert loaded.filled[path] == with_defaults(data)
+    crossed = pickle.loads(pickle.dumps(loaded))
+    assert crossed.filled == {} and crossed.records == loaded.records
+    # Built with the filled data or filling it again: the same services.
+    assert crossed.services() == loaded.services()
