@@ -6,8 +6,9 @@
 #   4. run generated pipelines live through the pipeline harness (tests/library/): one builds,
 #      tests and pushes; one deploys, and its next build's failing version is rolled back.
 #   5. deploy an example service with a companion (a file store keeping data in a volume) to the
-#      local engine behind the tool's nginx proxy, try a version that fails its health gate
-#      (exit 3, the old version keeps serving), roll back, show status and history, tidy up.
+#      local engine behind the tool's nginx proxy as a canary under a small loopback load, try a
+#      version that fails its health gate and one that passes it but fails 20 % of requests
+#      (both exit 3, the old version keeps serving), roll back, show status and history, tidy up.
 # It prints what a newcomer needs: each step, the tool's own answers. Installation, engine
 # start-up, image build logs and test-runner output (pip, apt, npm, Docker's banners) go to
 # out/demo.log, named at the start and, if a step fails, shown from its end.
@@ -73,7 +74,7 @@ logged .venv/bin/pytest -q -p no:cacheprovider tests/library/test_pipelines_live
     -k "builds_tests_and_pushes or deploys"
 printf '  %s (the pipelines'"'"' logs: %s)\n' "$(grep -E '^[0-9]+ passed' "$LOG" | tail -n 1)" "$LOG"
 
-say "deploy: build three versions of a tiny busybox app (the third never gets healthy)"
+say "deploy: build four versions of a tiny busybox app (v3 never gets healthy, v4 answers 500 to 20 % of requests)"
 demo_dir=out/demo-deploy
 mkdir -p "$demo_dir/app"
 suffix="$(.venv/bin/python -c 'import uuid; print(uuid.uuid4().hex[:6])')"
@@ -82,6 +83,7 @@ cp tests/deploy/app/Dockerfile "$demo_dir/app/Dockerfile"
 docker build -q --network host --build-arg VERSION=1 -t "$app:v1" "$demo_dir/app" >>"$LOG" 2>&1
 docker build -q --network host --build-arg VERSION=2 -t "$app:v2" "$demo_dir/app" >>"$LOG" 2>&1
 docker build -q --network host --build-arg VERSION=3 --build-arg HEALTHY=no -t "$app:v3" "$demo_dir/app" >>"$LOG" 2>&1
+docker build -q --network host --build-arg VERSION=4 --build-arg ERROR_PERCENT=20 -t "$app:v4" "$demo_dir/app" >>"$LOG" 2>&1
 listen_port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 subnet="$(.venv/bin/python - <<'PY'
 import json, random, subprocess
@@ -112,32 +114,45 @@ runtime:
 deploy:
   - environment: demo
     target: docker
-    strategy: blue-green
+    strategy: canary       # 10 % of requests, then 50 %, then 100 %, each step judged
+    canary: {steps: [10, 50, 100], intervalSeconds: 2, minRequests: 5}
     listen: "127.0.0.1:$listen_port"
     subnet: $subnet
     proxyImage: jenkins-bridge-test/nginx:debian   # production default: a pinned public nginx
     healthTimeoutSeconds: 15
     drainSeconds: 1
+monitoring: {slo: {availability: 99.9}}   # the canary may fail at most 14.4 x 0.1 % of requests
 YAML
 tidy() {
     local label="label=dev.jenkins-bridge.service=demo/kv-demo-$suffix"
     docker ps -aq --filter "$label" | xargs -r docker rm -f >/dev/null
     docker network ls -q --filter "$label" | xargs -r docker network rm >/dev/null
     docker volume ls -q --filter "$label" | xargs -r docker volume rm >/dev/null
-    docker rmi -f "$app:v1" "$app:v2" "$app:v3" >/dev/null 2>&1 || true
+    docker rmi -f "$app:v1" "$app:v2" "$app:v3" "$app:v4" >/dev/null 2>&1 || true
 }
-trap 'kill "$emulator" 2>/dev/null || true; tidy' EXIT
+load=""
+trap 'kill "$emulator" $load 2>/dev/null || true; tidy' EXIT
 export DEMO_TOKEN="demo-secret-$RANDOM"   # in Jenkins: withCredentials binds it
 say "deploy v1 with its companion (exit 0: live and healthy)"
 $JB deploy "$descriptor" --env demo --image "$app:v1"
-docker exec "jb-demo-kv-demo-$suffix-demo-store" sh -c 'echo "kept across deploys" > /data/note'
+store="$(docker ps -q --filter "label=dev.jenkins-bridge.service=demo/kv-demo-$suffix" \
+    --filter label=dev.jenkins-bridge.role=companion)"
+docker exec "$store" sh -c 'echo "kept across deploys" > /data/note'
 curl -fsS "http://127.0.0.1:$listen_port/"
-say "deploy v2 blue-green (exit 0)"
+# A canary is judged on real requests: a small loopback load (bounded) stands in for users.
+( for _ in $(seq 6000); do curl -s -o /dev/null "http://127.0.0.1:$listen_port/"; sleep 0.01; done ) &
+load=$!
+say "deploy v2 as a canary: every step passes, then it is promoted (exit 0)"
 $JB deploy "$descriptor" --env demo --image "$app:v2"
 curl -fsS "http://127.0.0.1:$listen_port/"
 say "deploy v3, whose health check fails (exit 3: rolled back, v2 never stopped serving)"
 rc=0; $JB deploy "$descriptor" --env demo --image "$app:v3" || rc=$?
 [ "$rc" -eq 3 ] || { echo "demo: expected exit 3, got $rc" >&2; exit 1; }
+curl -fsS "http://127.0.0.1:$listen_port/"
+say "deploy v4: healthy, but 20 % of its answers are 500s; the canary catches it at 10 % (exit 3)"
+rc=0; $JB deploy "$descriptor" --env demo --image "$app:v4" || rc=$?
+[ "$rc" -eq 3 ] || { echo "demo: expected exit 3, got $rc" >&2; exit 1; }
+kill "$load" 2>/dev/null || true
 curl -fsS "http://127.0.0.1:$listen_port/"
 say "the app reaches its companion by name; the data is still there"
 $JB exec "$descriptor" --env demo -- sh -c 'printf "GET /note HTTP/1.0\r\n\r\n" | nc -w 2 store 8080 | tail -n 1'

@@ -136,7 +136,8 @@ def _result(outcome: DeployResult) -> Outcome:
             else outcome.failed_logs + "\n"
         )
         progress("--- end of logs ---")
-    text = f"rolled back: {record.digest} failed its health gate ({record.detail})"
+    failed = "its canary analysis" if outcome.canary is not None else "its health gate"
+    text = f"rolled back: {record.digest} failed {failed} ({record.detail})"
     return Outcome(
         status="rolled-back", data=outcome.as_json(), text=text, exit_code=EXIT_ROLLED_BACK
     )
@@ -157,7 +158,7 @@ def _warned(outcome: Outcome, warnings: list[str]) -> Outcome:
 @_change_options
 @click.option(
     "--strategy",
-    type=click.Choice(["blue-green", "recreate"]),
+    type=click.Choice(["blue-green", "recreate", "canary"]),
     help="Override deploy[].strategy (docker target).",
 )
 @click.option(
@@ -174,7 +175,8 @@ def deploy(
     dry_run: bool,
     **given: Any,
 ) -> Outcome:
-    """Deploy IMAGE to ENV: exit 0 live, 3 failed its health gate (previous still serves)."""
+    """Deploy IMAGE to ENV: exit 0 live, 3 failed its health gate or its canary analysis
+    (previous still serves)."""
     from jenkins_bridge.deploy.image_origin import foreign_image_warning
 
     platform, options = _changing(descriptor, environment, given, strategy)

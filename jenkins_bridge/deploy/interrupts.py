@@ -30,6 +30,7 @@ PHASES = (
     "recreate-stopped",  # recreate: the old version stopped, the proxy answers 503
     "gate",  # the new version runs, its health gate not passed
     "gated",  # the new version passed its gate (and hook), traffic not switched
+    "canary",  # canary: a step's share of traffic goes to the new version
     "switched",  # traffic switched, the old version still runs (drain)
     "finished",  # everything done but the history record
 )

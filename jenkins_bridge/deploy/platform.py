@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
+from jenkins_bridge.deploy.canary.run import CanaryRun
 from jenkins_bridge.deploy.dry_run import DeployPlan
 from jenkins_bridge.deploy.errors import DeployError, NotDeployed, NothingToRollBack
 from jenkins_bridge.deploy.lock_admin import LockView
@@ -34,9 +35,17 @@ class DeployResult:
     record: DeployRecord
     failed_logs: str = ""
     steps: list[str] = field(default_factory=list)
+    canary: CanaryRun | None = None  # strategy canary: each step and its verdict
 
     def as_json(self) -> dict[str, object]:
-        return {"result": self.result, "record": self.record.as_json(), "steps": self.steps}
+        data: dict[str, object] = {
+            "result": self.result,
+            "record": self.record.as_json(),
+            "steps": self.steps,
+        }
+        if self.canary is not None:
+            data["canary"] = self.canary.as_json()
+        return data
 
 
 class Unsupported(DeployError):

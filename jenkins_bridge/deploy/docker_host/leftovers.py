@@ -3,8 +3,9 @@
 A SIGKILL (an agent that dies) cannot be caught, so the next ``deploy`` (under its lock) and
 ``status`` (when the lock is free or its holder is gone) look for: a version that runs but is
 not behind the proxy (it never passed its gate, or it is the old one a switch did not stop);
-a companion set aside by an unfinished change; the attempt itself, missing from history (its
-record travels on its container's labels). Each is cleared and named in the output.
+a companion set aside by an unfinished change; a canary's traffic split (all traffic goes back
+to the stable version); the attempt itself, missing from history (its record travels on its
+container's labels). Each is cleared and named in the output.
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ def clear(session: Session) -> list[str]:
     done = restore_set_aside(session)
     parsed = session.store.parsed()
     newest = max([r.seq for r in parsed.records] + [0])
+    split = session.proxy_split()
+    if split is not None:  # first: the canary below is stopped, and it still gets its share
+        session.switch(split.stable, newest * 10 + 7)
+        done.append(
+            f"sent all traffic back to the stable version: a killed deploy left {split.describe()}"
+        )
     live = session.live_app()
     stop_timeout = session.target.service.runtime.stop_timeout_seconds
     for app in session.apps():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from jenkins_bridge.containers.runtime import DockerRuntime
+from jenkins_bridge.deploy.canary.analysis import Thresholds
 from jenkins_bridge.deploy.docker_host.session import Session, connect
 from jenkins_bridge.deploy.dry_run import DeployPlan
 from jenkins_bridge.deploy.errors import SecretUnbound
@@ -20,7 +21,9 @@ def plan_deploy(
 ) -> DeployPlan:
     """What ``deploy`` of ``image`` would do, step by step in its order; nothing is changed."""
     strategy = options.strategy or target.stage.strategy
-    strategy = strategy if strategy in ("blue-green", "recreate") else "blue-green"
+    if strategy == "canary" and options.action == "rollback":
+        strategy = "blue-green"  # a rollback returns to a version that served
+    strategy = strategy if strategy in ("blue-green", "recreate", "canary") else "blue-green"
     with connect(target) as runtime:
         session = Session(target, runtime, environ, log)
         names = session.names
@@ -62,6 +65,8 @@ def plan_deploy(
     )
     if target.stage.pre_switch:
         plan.step(f"run the pre-switch hook {' '.join(target.stage.pre_switch)}")
+    if strategy == "canary" and live is not None:
+        _plan_canary(target, live.name, plan)
     plan.step(
         "point the proxy at it"
         + (f" (from {live.name})" if live is not None else " (nothing serves now)")
@@ -69,6 +74,20 @@ def plan_deploy(
     if live is not None and strategy != "recreate":
         plan.step(f"stop {live.name} after {target.drain_seconds:g} s of drain")
     return plan
+
+
+def _plan_canary(target: DeployTarget, live: str, plan: DeployPlan) -> None:
+    """The canary's steps and what judges them; a failed step would put all traffic back."""
+    spec = target.stage.canary
+    thresholds = Thresholds.for_service(target.service, target.stage)
+    source = f"Prometheus at {spec.prometheus}" if spec.prometheus else "the proxy's request log"
+    for step, percent in enumerate(spec.steps, 1):
+        plan.step(
+            f"canary step {step}/{len(spec.steps)}: send it {percent} % of requests "
+            f"({100 - percent} % to {live}) for {spec.interval_seconds} s, judged by "
+            f"{thresholds.describe()} from {source}"
+        )
+    plan.step(f"(a failed step sends all traffic back to {live} and stops the canary: exit 3)")
 
 
 def _check_secrets(target: DeployTarget, environ: Mapping[str, str], plan: DeployPlan) -> None:

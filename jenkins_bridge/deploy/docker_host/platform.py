@@ -72,7 +72,13 @@ class DockerHostPlatform(EnginePlatform):
         if options.strategy is None and self.target.stage.strategy not in (
             "blue-green",
             "recreate",
+            "canary",
         ):  # this target's meaning of "rolling" with one replica
+            options = replace(options, strategy="blue-green")
+        if options.action == "rollback" and (options.strategy or self.target.stage.strategy) in (
+            "canary",
+            "rolling",
+        ):  # a rollback returns to a version that served: no canary steps on the way back
             options = replace(options, strategy="blue-green")
         return deploy(self.target, image, environ, log, options)
 

@@ -16,8 +16,10 @@ from dataclasses import replace
 
 from jenkins_bridge.containers.runtime import ContainerInfo, RuntimeFailure
 from jenkins_bridge.deploy import health
+from jenkins_bridge.deploy.canary.run import CanaryRun
 from jenkins_bridge.deploy.clock import iso, now
 from jenkins_bridge.deploy.docker_host import leftovers
+from jenkins_bridge.deploy.docker_host.canary import clear_logs, run_canary
 from jenkins_bridge.deploy.docker_host.companions import ensure_companions
 from jenkins_bridge.deploy.docker_host.proxy_container import ensure_proxy
 from jenkins_bridge.deploy.docker_host.session import Session, connect
@@ -119,6 +121,10 @@ def _deploy_locked(
     stop_timeout = target.service.runtime.stop_timeout_seconds
     down_since: float | None = None
     switched = False
+    canary: CanaryRun | None = None
+    if strategy == "canary" and current is None:
+        log("canary: no version is live yet, nothing to compare with: switching at once")
+        strategy = "blue-green"
     try:
         for step in ensure_companions(session, session.environ):
             log(step)
@@ -131,7 +137,8 @@ def _deploy_locked(
             runtime.stop(current.name, stop_timeout)
             reached("recreate-stopped")
         log(f"starting {record.container} ({digest})")
-        runtime.create(session.app_spec(seq, digest, record))
+        track = "canary" if strategy == "canary" else "stable"
+        runtime.create(session.app_spec(seq, digest, record, track))
         runtime.start(record.container)
         reached("gate")
         verdict = session.wait_healthy(record.container, with_probe=True)
@@ -143,7 +150,14 @@ def _deploy_locked(
             session.run_hook(seq, digest, hook, target.health_timeout)
         new = runtime.attach_aliases(record.container, session.names.network, ("app",))
         reached("gated")
+        if strategy == "canary" and current is not None:
+            # The alias first: reconnecting changes the address the proxy's split names.
+            canary = run_canary(session, seq, current, new)
+            if not canary.passed:
+                return _canary_rolled_back(session, record, current, canary, finish)
         _switch_to(session, new, seq * 10 + 1)
+        if canary is not None:
+            clear_logs(session)
         switched = True
         switched_at.append(time.monotonic())
         downtime = None if down_since is None else time.monotonic() - down_since
@@ -163,7 +177,10 @@ def _deploy_locked(
     except KeyboardInterrupt as stop:
         # The same cleanup as a failure: nothing unvetted keeps running, a recreate brings
         # the old version back, and the record says what serves.
-        if not switched:
+        if not switched and strategy == "canary":
+            # run_canary put all traffic back on the stable version; the canary goes.
+            runtime.remove(record.container)
+        elif not switched:
             runtime.stop(record.container, stop_timeout)
             if down_since is not None and current is not None:
                 _restore(session, current.name, seq * 10 + 4)
@@ -188,7 +205,10 @@ def _deploy_locked(
             exc.message += f"; {unrecorded}"
         raise
     try:
-        return DeployResult("live", finish("live", detail, downtime), steps=steps)
+        if canary is not None:
+            detail = _canary_summary(canary)
+        done = finish("live", detail, downtime)
+        return DeployResult("live", done, steps=steps, canary=canary)
     except HistoryNotWritten as exc:
         exc.message = f"{record.container} is live and serves {digest}, but {exc.message}"
         raise
@@ -245,3 +265,28 @@ def _roll_back(
     served = current.name if current else "nothing (first deploy)"
     done = finish("rolled-back", f"health gate: {reason}; serving: {served}", downtime)
     return DeployResult("rolled-back", done, failed_logs=session.redact(logs))
+
+
+def _canary_summary(run: CanaryRun) -> str:
+    return "canary passed " + ", ".join(
+        f"{r.percent} % ({r.verdict.canary.describe()})" for r in run.results
+    )
+
+
+def _canary_rolled_back(
+    session: Session,
+    record: DeployRecord,
+    current: ContainerInfo,
+    run: CanaryRun,
+    finish: Callable[..., DeployRecord],
+) -> DeployResult:
+    """The canary failed a step (traffic is back on ``current`` already): stop it, kept for
+    inspection, and record why with the numbers."""
+    runtime = session.runtime
+    logs = runtime.logs(record.container, tail=200)
+    session.log(f"canary failed: stopping {record.container} (kept for inspection)")
+    runtime.stop(record.container, session.target.service.runtime.stop_timeout_seconds)
+    detected = run.detected_after_seconds or 0.0
+    why = run.failure()
+    done = finish("rolled-back", f"{why}; detected after {detected:.1f} s; serving: {current.name}")
+    return DeployResult("rolled-back", done, failed_logs=session.redact(logs), canary=run)

@@ -30,7 +30,9 @@ from jenkins_bridge.deploy.proxy import (
     CONFIG_DIR,
     CONFIG_FILE,
     PROXY_PORT,
+    Split,
     render_proxy_config,
+    split_of,
     upstream_of,
 )
 from jenkins_bridge.deploy.records import (
@@ -40,6 +42,7 @@ from jenkins_bridge.deploy.records import (
     ROLE_LABEL,
     SEQ_LABEL,
     SERVICE_LABEL,
+    TRACK_LABEL,
     DeployRecord,
     owner_labels,
 )
@@ -218,11 +221,18 @@ class Session:
         raw = self.runtime.get_file(self.names.proxy, f"{CONFIG_DIR}/{CONFIG_FILE}")
         return upstream_of(raw.decode("utf-8", "replace")) if raw else None
 
+    def proxy_split(self) -> Split | None:
+        """The canary step the proxy splits traffic for (None: no canary runs)."""
+        raw = self.runtime.get_file(self.names.proxy, f"{CONFIG_DIR}/{CONFIG_FILE}")
+        return split_of(raw.decode("utf-8", "replace")) if raw else None
+
     def switch(self, upstream: str | None, generation: int) -> None:
         """Point the proxy at ``upstream`` and wait until nginx serves the new config."""
-        text = render_proxy_config(upstream).replace(
-            "return 204;", f'return 200 "generation {generation}\\n";'
-        )
+        self.write_proxy_config(render_proxy_config(upstream), generation)
+
+    def write_proxy_config(self, config: str, generation: int) -> None:
+        """Write the proxy's configuration and wait until nginx serves it."""
+        text = config.replace("return 204;", f'return 200 "generation {generation}\\n";')
         self.runtime.put_file(self.names.proxy, CONFIG_DIR, CONFIG_FILE, text.encode())
         # One exec: test the file, then signal the reload (nginx -s returns before it reloads).
         code, output = self.runtime.exec(
@@ -311,7 +321,9 @@ class Session:
                 return app
         return None
 
-    def app_spec(self, seq: int, image: str, record: DeployRecord) -> ContainerSpec:
+    def app_spec(
+        self, seq: int, image: str, record: DeployRecord, track: str = "stable"
+    ) -> ContainerSpec:
         runtime = self.target.service.runtime
         security = runtime.security
         env = {
@@ -326,6 +338,7 @@ class Session:
                 **self.labels("app"),
                 SEQ_LABEL: f"{seq:06d}",
                 IMAGE_LABEL: record.digest,
+                TRACK_LABEL: track,
                 RECORD_LABEL: json.dumps(record.as_json(), sort_keys=True),
             },
             env=env,

@@ -67,6 +67,7 @@ class StatusReport:
     answer: str = ""  # "serves" or why not: what the probe through the proxy found
     cleared: list[str] = field(default_factory=list)  # leftovers of killed deploys, removed
     history_problem: str | None = None  # history.json cannot be read: where and why
+    canary: str | None = None  # a canary in progress: "canary <name> at 50 %, step 2/3"
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)  # views and the last record become their JSON on the way
@@ -93,6 +94,8 @@ class StatusReport:
             if self.serving
             else f"serving: NO ({self.answer or 'no version is live'})"
         )
+        if self.canary:
+            lines.append(self.canary)
         for app in self.apps:
             if live is None or app.name != live.name:
                 lines.append(f"app: {app.name} {app.image} ({app.status})")
@@ -126,6 +129,7 @@ def read_status(target: DeployTarget, log: Log) -> StatusReport:
         lock = runtime.inspect(session.names.lock)
         parsed = session.store.parsed()
         upstream = session.proxy_upstream() if proxy is not None else None
+        split = session.proxy_split() if proxy is not None else None
         report = StatusReport(
             service=target.owner,
             environment=target.environment,
@@ -141,6 +145,7 @@ def read_status(target: DeployTarget, log: Log) -> StatusReport:
             answer=proxy_answer(session) if live is not None else "no version is live",
             cleared=cleared,
             history_problem="; ".join(parsed.problems[:3]) or None,
+            canary=None if split is None else split.describe(),
         )
     return report
 
