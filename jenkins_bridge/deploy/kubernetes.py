@@ -342,6 +342,7 @@ class KubernetesStatus:
     available: int
     lock: str | None
     last: DeployRecord | None
+    canary: str | None = None  # strategy canary: the canary Deployment while a deploy runs one
 
     def as_json(self) -> dict[str, Any]:
         return status_json(self, self.live, self.name)
@@ -356,6 +357,7 @@ class KubernetesStatus:
                 f"{self.service} {self.environment} on {self.engine} (Deployment {self.name})",
                 f"live: {self.live} ({counts})" if self.live else "live: nothing",
             ]
+            + ([f"canary: {self.canary}"] if self.canary else [])
             + ([f"locked: {self.lock}"] if self.lock else [])
         )
 
@@ -399,6 +401,13 @@ def status(
     state = cluster.deployment(name, namespace)
     lease = cluster.lease(target.names.lock, namespace)
     history = history_of(state)
+    canary = None
+    if target.stage.strategy == "canary":
+        from jenkins_bridge.deploy import kubernetes_canary
+        from jenkins_bridge.render.kubernetes import canary_object_name
+
+        running = cluster.deployment(canary_object_name(target.service), namespace)
+        canary = kubernetes_canary.describe(running)
     return KubernetesStatus(
         service=target.owner,
         environment=target.environment,
@@ -412,6 +421,7 @@ def status(
         available=state.available if state else 0,
         lock=None if lease is None else describe_lock(lease[1].get(LOCK_LABEL)),
         last=history[-1] if history else None,
+        canary=canary,
     )
 
 

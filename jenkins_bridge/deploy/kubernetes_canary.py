@@ -31,6 +31,8 @@ from jenkins_bridge.kube.cluster import Cluster, DeploymentState
 from jenkins_bridge.render.kubernetes import canary_deployment, canary_object_name
 
 Log = Callable[[str], None]
+# On the canary Deployment: the step it is at, which ``status`` shows from another process.
+STEP_ANNOTATION = "jenkins-bridge.dev/canary-step"
 # A step with too few requests waits this many intervals more, once, before it fails (as on
 # a Docker host).
 EXTRA_INTERVALS = 1
@@ -103,7 +105,13 @@ def run_canary(
     first: float | None = None
     for step, percent in enumerate(spec.steps, 1):
         pods = canary_replicas(percent, stage.replicas)
-        cluster.apply(canary_deployment(service, stage, image, annotations, pods))
+        manifest = canary_deployment(service, stage, image, annotations, pods)
+        at = f"{percent} %, step {step}/{len(spec.steps)}"
+        manifest["metadata"]["annotations"] = {
+            **manifest["metadata"]["annotations"],
+            STEP_ANNOTATION: at,
+        }
+        cluster.apply(manifest)
         ready, why = wait_ready(name)
         start = clock()
         first = start if first is None else first
@@ -155,6 +163,16 @@ def _held(
             hint=exc.hint,
         ) from exc
     return verdict
+
+
+def describe(state: DeploymentState | None) -> str | None:
+    """A running canary as ``status`` shows it: ``IMAGE at 50 %, step 2/3 (1 of 1 pod ready)``;
+    None when there is none."""
+    if state is None:
+        return None
+    at = state.annotations.get(STEP_ANNOTATION)
+    where = f"{state.image} at {at}" if at else state.image
+    return f"{where} ({state.ready} of {state.replicas} pod(s) ready)"
 
 
 def remove(target: DeployTarget, cluster: Cluster, log: Log) -> None:

@@ -18,8 +18,12 @@ pytest.importorskip("kubernetes")
 from kubernetes import client as k8s
 
 from jenkins_bridge.deploy.errors import DeployError
-from jenkins_bridge.deploy.kubernetes import deploy, resolve_kubernetes_target
-from jenkins_bridge.deploy.kubernetes_canary import canary_replicas
+from jenkins_bridge.deploy.kubernetes import (
+    KubernetesPlatform,
+    deploy,
+    resolve_kubernetes_target,
+)
+from jenkins_bridge.deploy.kubernetes_canary import STEP_ANNOTATION, canary_replicas
 from jenkins_bridge.deploy.platform import DeployOptions
 from jenkins_bridge.descriptor import load_service
 from jenkins_bridge.kube.cluster import Cluster
@@ -29,6 +33,7 @@ from tests.deploy.test_kubernetes_rollout import (
     OLD,
     NotFound,
     Recorded,
+    _cluster,
     _deployment,
 )
 from tests.prometheus.live import free_port
@@ -61,7 +66,9 @@ SLOW = {"canary": (400, 2, 0.45), "stable": (4000, 20, 0.08)}  # p95 450 ms
 QUIET = {"canary": (3, 0, 0.08), "stable": (4000, 20, 0.08)}  # too few to judge
 
 
-def _canary_state(replicas: int, ready: int, stalled: bool = False) -> Any:
+def _canary_state(
+    replicas: int, ready: int, stalled: bool = False, annotations: dict[str, str] | None = None
+) -> Any:
     conditions = [
         k8s.V1DeploymentCondition(
             type="Progressing",
@@ -71,7 +78,9 @@ def _canary_state(replicas: int, ready: int, stalled: bool = False) -> Any:
         )
     ]
     return k8s.V1Deployment(
-        metadata=k8s.V1ObjectMeta(name="orders-canary", namespace="shop", generation=1),
+        metadata=k8s.V1ObjectMeta(
+            name="orders-canary", namespace="shop", generation=1, annotations=annotations
+        ),
         spec=k8s.V1DeploymentSpec(
             replicas=replicas,
             selector=k8s.V1LabelSelector(match_labels={TRACK_LABEL: "canary"}),
@@ -267,3 +276,31 @@ def test_the_steps_are_in_the_history_record_as_json_would_show(tmp_path: Path) 
     shown = json.dumps(done.record.as_json())
     assert "canary 20 % errors (80 of 400), p95 80 ms" in shown
     assert "stable 0.5 % errors (20 of 4000), p95 80 ms" in shown
+
+
+def test_each_step_is_on_the_canary_deployment_and_status_shows_it(tmp_path: Path) -> None:
+    api = WithCanary(
+        [_deployment(OLD, 1, 1, 2, 2, 1), _deployment(NEW, 2, 2, 2, 2, 2)],
+        [_canary_state(1, 1), _canary_state(1, 1), _canary_state(2, 2)],
+    )
+    with serving(_prometheus(HEALTHY)) as (url, _):
+        _run(tmp_path, api, url)
+    steps = [c["metadata"]["annotations"][STEP_ANNOTATION] for c in _canaries(api)]
+    assert steps == ["10 %, step 1/3", "50 %, step 2/3", "100 %, step 3/3"]
+
+    running = _canary_state(1, 1, annotations={STEP_ANNOTATION: "50 %, step 2/3"})
+    api = WithCanary([_deployment(OLD, 1, 1, 2, 2, 1)], [running, None])
+    target = resolve_kubernetes_target(load_service(tmp_path / "svc.yaml"), "prod")
+    platform = KubernetesPlatform(target, connect=lambda _: _cluster(api))
+    shown = platform.status(lambda _: None)
+    assert shown.canary == f"{NEW} at 50 %, step 2/3 (1 of 1 pod(s) ready)"
+    assert f"canary: {NEW} at 50 %, step 2/3" in shown.text()
+    assert shown.as_json()["canary"] == shown.canary
+
+
+def test_status_without_a_running_canary_says_nothing_of_one(tmp_path: Path) -> None:
+    (tmp_path / "svc.yaml").write_text(DESCRIPTOR % {"prometheus": "http://127.0.0.1:1"})
+    api = WithCanary([_deployment(OLD, 1, 1, 2, 2, 1)], [None])
+    target = resolve_kubernetes_target(load_service(tmp_path / "svc.yaml"), "prod")
+    shown = KubernetesPlatform(target, connect=lambda _: _cluster(api)).status(lambda _: None)
+    assert shown.canary is None and "canary" not in shown.text()
