@@ -245,6 +245,7 @@ def _deploy_locked(
     cluster.apply(service_object)
     # strategy canary: a canary Deployment beside the live one first (deploy/kubernetes_canary)
     canary = before if action == "deploy" and stage.strategy == "canary" else None
+    run = None
     try:
         if canary is not None:
             from jenkins_bridge.deploy import kubernetes_canary
@@ -260,9 +261,10 @@ def _deploy_locked(
             )
             if not run.passed:
                 detail = kubernetes_canary.summary(run)
-                return DeployResult("rolled-back", finish("rolled-back", detail))
+                return DeployResult("rolled-back", finish("rolled-back", detail), canary=run)
         cluster.apply(deployment)
-        return _await_or_roll_back(target, cluster, before, deployment, log, sleep, clock, finish)
+        done = _await_or_roll_back(target, cluster, before, deployment, log, sleep, clock, finish)
+        return done if run is None else replace(done, canary=run)
     except DeployError as exc:
         finish("failed", exc.message)
         raise

@@ -189,6 +189,10 @@ def test_a_healthy_canary_goes_through_every_step_then_the_stable_deployment_rol
     assert stable["spec"]["template"]["metadata"]["labels"][TRACK_LABEL] == "stable"
     assert api.deleted == [("orders-canary", "shop", "Background")]
     assert len(queries) == 9  # three queries per step
+    assert done.canary is not None and done.canary.passed  # --output json's "canary"
+    shown = done.as_json()["canary"]
+    assert (shown["source"], shown["steps"], shown["passed"]) == ("prometheus", [10, 50, 100], True)
+    assert [r["outcome"] for r in shown["results"]] == ["pass", "pass", "pass"]
     assert any(
         "step 2/3 (50 %): 1 canary pod(s) beside 2 stable, 33% of requests" in line
         for line in lines
@@ -215,6 +219,7 @@ def test_a_failing_canary_is_rolled_back_at_the_first_step_leaving_stable_untouc
     assert [c["spec"]["replicas"] for c in _canaries(api)] == [1]
     assert api.deleted == [("orders-canary", "shop", "Background")]
     assert len(queries) == 3
+    assert done.as_json()["canary"]["results"][0]["outcome"] == "fail"
     [record] = api.history[-1]
     assert record["result"] == "rolled-back" and record["digest"] == NEW
     assert "canary step 1/3 (10 %) failed" in record["detail"] and reason in record["detail"]
