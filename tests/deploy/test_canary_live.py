@@ -2,7 +2,8 @@
 v1 live; v2 (healthy) promoted through every canary step, exit 0; v3 (passes /healthz, answers
 500 to 20 % of requests) rolled back at the first step, exit 3, v2 serving, the failed requests
 all v3's; v4 (every answer 300 ms late, latencyP95Ms 200) rolled back, exit 3; a deploy
-interrupted mid-canary puts all traffic back on v2 and removes the canary, exit 130.
+interrupted mid-canary puts all traffic back on v2 and removes the canary, exit 130; one killed
+mid-canary leaves the split, which the next ``status`` clears.
 
 Prints each bad version's time to detect and the share of requests it affected
 (bench/canary_bench.py compares them with blue-green deploys of the same versions).
@@ -182,6 +183,16 @@ def test_a_canary_promotes_a_good_version_and_rolls_back_bad_ones(
         assert status["live"]["image"] == v2 and status["canary"] is None
         interrupted = [a for a in status["apps"] if a["image"] != v2 and a["status"] == "running"]
         assert interrupted == []
+
+        # Killed mid-canary (nothing can clean up): the next status sends all traffic back.
+        env.env["JENKINS_BRIDGE_TEST_KILL_AT"] = "canary:KILL"
+        code, out, err = _deploy(env, versions["v1"])
+        del env.env["JENKINS_BRIDGE_TEST_KILL_AT"]
+        assert code == -9, err
+        status = _status(env)
+        assert any("sent all traffic back to the stable version" in c for c in status["cleared"])
+        assert status["live"]["image"] == v2 and status["canary"] is None
+        assert [a for a in status["apps"] if a["status"] == "running"] == [status["live"]]
         after = time.time()
         time.sleep(1)
 
@@ -199,6 +210,7 @@ def test_a_canary_promotes_a_good_version_and_rolls_back_bad_ones(
         ("deploy", "rolled-back"),
         ("deploy", "rolled-back"),
         ("deploy", "interrupted"),
+        ("deploy", "interrupted"),  # the killed one, recorded by the next status
     ]
     assert "error ratio" in records[2]["detail"] and "p95 latency" in records[3]["detail"]
     assert records[4]["container"] not in {c.name for c in docker_client.containers.list(all=True)}

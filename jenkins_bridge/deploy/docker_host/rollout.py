@@ -122,6 +122,7 @@ def _deploy_locked(
     down_since: float | None = None
     switched = False
     canary: CanaryRun | None = None
+    splitting = False  # a canary's steps began: it answered real requests
     if strategy == "canary" and current is None:
         log("canary: no version is live yet, nothing to compare with: switching at once")
         strategy = "blue-green"
@@ -152,6 +153,7 @@ def _deploy_locked(
         reached("gated")
         if strategy == "canary" and current is not None:
             # The alias first: reconnecting changes the address the proxy's split names.
+            splitting = True
             canary = run_canary(session, seq, current, new)
             if not canary.passed:
                 return _canary_rolled_back(session, record, current, canary, finish)
@@ -177,7 +179,7 @@ def _deploy_locked(
     except KeyboardInterrupt as stop:
         # The same cleanup as a failure: nothing unvetted keeps running, a recreate brings
         # the old version back, and the record says what serves.
-        if not switched and strategy == "canary":
+        if not switched and splitting:
             # run_canary put all traffic back on the stable version; the canary goes.
             runtime.remove(record.container)
         elif not switched:
