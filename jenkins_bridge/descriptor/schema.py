@@ -10,6 +10,7 @@ a default that names this release.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 from jenkins_bridge import __version__
@@ -514,22 +515,56 @@ def with_defaults(data: dict[str, Any], node: dict[str, Any] = SCHEMA) -> dict[s
 
 
 def _filled(value: Any, node: dict[str, Any]) -> Any:
+    plan = _plan(node)
     if isinstance(value, list):
-        items = node.get("items")
-        return [_filled(item, items) for item in value] if isinstance(items, dict) else value
-    properties = node.get("properties")
-    if not isinstance(value, dict) or not properties:
+        items = plan.items
+        if items is None:
+            return value
+        if not _plan(items).fills:  # each item stays itself: a new list of the same items
+            return list(value)
+        return [_filled(item, items) for item in value]
+    if not isinstance(value, dict) or not plan.properties:
         return value
     out = dict(value)
-    for key, child in properties.items():
+    for key, child, fills, has_default, default in plan.properties:
         if key in out:
-            out[key] = _filled(out[key], child)
-        elif "default" in child:  # copied: the schema's own {} and [] must never be shared
-            default = child["default"]
+            if fills:  # a value its schema has nothing to fill in stays itself
+                out[key] = _filled(out[key], child)
+        elif has_default:  # copied: the schema's own {} and [] must never be shared
             if isinstance(default, dict | list):
-                default = copy.deepcopy(default)
+                default = copy.deepcopy(default) if default else type(default)()
             out[key] = _filled(default, child)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What filling defaults does at one schema node, worked out once per node (a render
+    fills thousands of descriptors against the same schema)."""
+
+    node: dict[str, Any]  # held, so the id it is cached by is never reused
+    items: dict[str, Any] | None  # the items schema, if it is a mapping
+    # (key, its schema, whether filling can change a value there, has a default, the default)
+    properties: tuple[tuple[str, dict[str, Any], bool, bool, Any], ...]
+    fills: bool  # whether filling can change a value at this node at all
+
+
+_PLANS: dict[int, _Plan] = {}
+
+
+def _plan(node: dict[str, Any]) -> _Plan:
+    plan = _PLANS.get(id(node))
+    if plan is None or plan.node is not node:
+        items = node.get("items")
+        items = items if isinstance(items, dict) else None
+        properties = node.get("properties") or {}
+        entries = tuple(
+            (key, child, _plan(child).fills, "default" in child, child.get("default"))
+            for key, child in properties.items()
+        )
+        plan = _Plan(node, items, entries, bool(entries) or items is not None)
+        _PLANS[id(node)] = plan
+    return plan
 
 
 # -- Deploy to Docker hosts (issue 10): companions, security, health gate, per-environment

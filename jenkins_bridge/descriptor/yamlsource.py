@@ -353,12 +353,26 @@ def _short_tag(tag: str) -> str:
     return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org") else tag
 
 
+# The plain scalar types, constructed by SafeConstructor's own functions: construct_object
+# would also remember every node it built in the shared constructor (for aliases), so a
+# worker's memory grew with every number and boolean of every descriptor it read.
+_SCALAR_CONSTRUCTORS = {
+    tag: yaml.SafeLoader.yaml_constructors[tag]
+    for tag in (
+        "tag:yaml.org,2002:int",
+        "tag:yaml.org,2002:float",
+        "tag:yaml.org,2002:bool",
+        "tag:yaml.org,2002:null",
+    )
+}
+
+
 def _scalar(node: Any, file: str, fail: Any) -> Any:
-    line, column = _pos(file, node.start_mark)[1:]
     if node.tag in _STR_TAGS:
         text = str(node.value)
         bad = _FORBIDDEN.search(text)
         if bad is not None:
+            line, column = _pos(file, node.start_mark)[1:]
             raise fail(
                 f"control character U+{ord(bad.group()):04X} is not allowed in a value "
                 "(Jenkins names and XML 1.0 reject it)",
@@ -366,18 +380,31 @@ def _scalar(node: Any, file: str, fail: Any) -> Any:
                 column,
             )
         return text
-    written = visible(str(node.value))
-    written = written if len(written) <= 40 else written[:37] + "..."
+    construct = _SCALAR_CONSTRUCTORS.get(node.tag)
     try:
-        value = _constructor.construct_object(node, deep=True)
+        if construct is not None:
+            value = construct(_constructor, node)
+        else:
+            value = _constructor.construct_object(node, deep=True)
     except yaml.constructor.ConstructorError as exc:
         # An unknown or unsafe tag (e.g. !!python/object); never a constructor we run.
+        line, column = _pos(file, node.start_mark)[1:]
         raise fail(f"tag '{visible(_short_tag(node.tag))}' is not supported", line, column) from exc
     except (yaml.YAMLError, ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
         # PyYAML's constructors trust the tag: `!!int abc` or `!!float ""` raise plain errors.
+        line, column = _pos(file, node.start_mark)[1:]
         raise fail(
-            f"'{written}' is not a valid {visible(_short_tag(node.tag))} value", line, column
+            f"'{_written(node)}' is not a valid {visible(_short_tag(node.tag))} value",
+            line,
+            column,
         ) from exc
     if isinstance(value, float) and not math.isfinite(value):
-        raise fail(f"'{written}' is not a finite number", line, column)
+        line, column = _pos(file, node.start_mark)[1:]
+        raise fail(f"'{_written(node)}' is not a finite number", line, column)
     return value
+
+
+def _written(node: Any) -> str:
+    """A scalar as written, safe and short enough for a message."""
+    written = visible(str(node.value))
+    return written if len(written) <= 40 else written[:37] + "..."
