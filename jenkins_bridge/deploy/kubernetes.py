@@ -256,9 +256,16 @@ def _deploy_locked(
                 )
                 return ok, why
 
-            run = kubernetes_canary.steps(
-                target, cluster, image, annotations, canary, log, ready, sleep
-            )
+            try:
+                run = kubernetes_canary.steps(
+                    target, cluster, image, annotations, canary, log, ready, sleep
+                )
+            except KeyboardInterrupt:  # Ctrl-C, TERM, HUP: the canary goes, stable stays
+                finish(
+                    "interrupted",
+                    "interrupted during the canary; the stable Deployment is untouched",
+                )
+                raise
             if not run.passed:
                 detail = kubernetes_canary.summary(run)
                 return DeployResult("rolled-back", finish("rolled-back", detail), canary=run)

@@ -8,7 +8,7 @@ Deployment to the new image; the canary Deployment never outlives the deploy."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -128,8 +128,16 @@ def _prometheus(tracks: dict[str, tuple[int, int, float]]) -> Any:
     return answer
 
 
+def _no_wait(_: float) -> None:
+    pass
+
+
 def _run(
-    tmp_path: Path, api: WithCanary, prometheus: str, action: str = "deploy"
+    tmp_path: Path,
+    api: WithCanary,
+    prometheus: str,
+    action: str = "deploy",
+    sleep: Callable[[float], None] = _no_wait,
 ) -> tuple[Any, list[str]]:
     (tmp_path / "svc.yaml").write_text(DESCRIPTOR % {"prometheus": prometheus})
     target = resolve_kubernetes_target(load_service(tmp_path / "svc.yaml"), "prod")
@@ -144,7 +152,7 @@ def _run(
         connect=lambda _: Cluster(
             api, api, k8s.ApiClient().sanitize_for_serialization, "test", api, api
         ),
-        sleep=lambda _: None,
+        sleep=sleep,
         clock=lambda: next(clock),
     )
     return done, lines
@@ -309,3 +317,19 @@ def test_status_without_a_running_canary_says_nothing_of_one(tmp_path: Path) -> 
     target = resolve_kubernetes_target(load_service(tmp_path / "svc.yaml"), "prod")
     shown = KubernetesPlatform(target, connect=lambda _: _cluster(api)).status(lambda _: None)
     assert shown.canary is None and "canary" not in shown.text()
+
+
+def test_an_interrupt_during_the_canary_removes_it_and_records_interrupted(tmp_path: Path) -> None:
+    api = WithCanary([_deployment(OLD, 1, 1, 2, 2, 1)], [_canary_state(1, 1)])
+
+    def interrupted(_: float) -> None:  # Ctrl-C (or a TERM turned into one) while a step holds
+        raise KeyboardInterrupt
+
+    with serving(_prometheus(HEALTHY)) as (url, _), pytest.raises(KeyboardInterrupt):
+        _run(tmp_path, api, url, sleep=interrupted)
+    assert _stables(api) == [] and api.deleted == [("orders-canary", "shop", "Background")]
+    [record] = api.history[-1]
+    assert (
+        record["result"] == "interrupted" and "stable Deployment is untouched" in record["detail"]
+    )
+    assert api.lease is None
