@@ -107,14 +107,22 @@ def test_a_deploy_stopped_at_any_phase_leaves_nothing_behind(
             assert any("stopped" in line for line in data["cleared"]), (where, data["cleared"])
         records = _records(env)
         assert all(r["result"] != "pending" for r in records), where
-        # A recreate killed before the new container exists leaves no record of itself (the
-        # record travels on that container); the old version is down and status says so.
-        unrecorded = ("KILL", "recreate-stopped")
-        if phase not in ("locked", "companions") and (signal, phase) != unrecorded:
+        # Every phase from the recreate's stop on leaves a record, even a KILL before the new
+        # version started (its container, created first, carries the record); the next
+        # command writes it and says what serves.
+        if phase not in ("locked", "companions"):
             last = records[-1]
             assert last["digest"].endswith(_digest_tail(docker_client, new)), (where, last)
             expected = "live" if phase in ("switched", "finished") else "interrupted"
             assert last["result"] == expected, (where, last)
+        if (signal, phase) == ("KILL", "recreate-stopped"):
+            assert any("recorded the unrecorded deploy" in line for line in data["cleared"]), (
+                where,
+                data["cleared"],
+            )
+            assert "never started" in last["detail"], (where, last)
+            assert "the recreate had stopped the version before it" in last["detail"], where
+            assert "serving: nothing" in last["detail"], (where, last)
 
         # The next deploy finishes the job.
         again = _deploy(env, new, *extra)

@@ -68,14 +68,22 @@ def clear(session: Session) -> list[str]:
             if record is None:
                 continue
             is_live = live is not None and app.id == live.id
-            how = "after the switch; this version serves" if is_live else "before the switch"
+            said = [
+                "not recorded by its deploy (killed, or the write failed) "
+                + ("after the switch" if is_live else "before the switch")
+            ]
+            if app.status == "created":
+                said.append(f"{app.name} was created but never started")
+            if record.action == "recreate" and record.previous and live is None:
+                said.append("the recreate had stopped the version before it")
+            said.append(f"serving: {'this version' if is_live else _name(live)}")
+            said.append("recorded by the next command from the container's labels")
             try:
                 session.store.append(
                     replace(
                         record,
                         result="live" if is_live else "interrupted",
-                        detail=f"not recorded by its deploy (killed, or the write failed) "
-                        f"{how}; recorded by the next command from the container's labels",
+                        detail="; ".join(said),
                     )
                 )
             except HistoryNotWritten as exc:
@@ -83,6 +91,10 @@ def clear(session: Session) -> list[str]:
                 continue
             done.append(f"recorded the unrecorded deploy #{record.seq} ({app.name}) in history")
     return done
+
+
+def _name(app: ContainerInfo | None) -> str:
+    return app.name if app else "nothing"
 
 
 def _record_of(app: ContainerInfo) -> DeployRecord | None:

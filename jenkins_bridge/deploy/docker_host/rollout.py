@@ -131,6 +131,11 @@ def _deploy_locked(
             log(step)
             steps.append(step)
         reached("companions")
+        # Created before anything is stopped: its labels carry this deploy's record, so a
+        # SIGKILL from here on (a recreate's old version already down) leaves the next
+        # command a record to name and write (``leftovers.clear``).
+        track = "canary" if strategy == "canary" else "stable"
+        runtime.create(session.app_spec(seq, digest, record, track))
         if strategy == "recreate" and current is not None:
             log(f"recreate: stopping {current.name}")
             down_since = time.monotonic()
@@ -138,8 +143,6 @@ def _deploy_locked(
             runtime.stop(current.name, stop_timeout)
             reached("recreate-stopped")
         log(f"starting {record.container} ({digest})")
-        track = "canary" if strategy == "canary" else "stable"
-        runtime.create(session.app_spec(seq, digest, record, track))
         runtime.start(record.container)
         reached("gate")
         verdict = session.wait_healthy(record.container, with_probe=True)
