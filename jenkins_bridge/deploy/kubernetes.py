@@ -13,7 +13,8 @@ Docker-host ones live on its engine, which a cluster has not):
 - the history is the Deployment's annotation ``jenkins-bridge.dev/history``: the same JSON
   records (who: build URL, agent; what: image, descriptor digest, commit; result, detail),
   written under its own field manager so the deploy's server-side apply never drops it. The
-  Deployment's ReplicaSet revisions are what ``rollback`` returns to.
+  Deployment's ReplicaSet revisions are what ``rollback`` returns to. ``remove`` keeps the
+  history in a ConfigMap (``deploy.kubernetes_operations``), read while no Deployment exists.
 """
 
 from __future__ import annotations
@@ -26,13 +27,21 @@ from typing import Any
 
 from jenkins_bridge.containers.runtime import ContainerSpec, NameConflict
 from jenkins_bridge.deploy.clock import iso, now
+from jenkins_bridge.deploy.dry_run import DeployPlan
 from jenkins_bridge.deploy.errors import DeployError, NothingToRollBack, SecretUnbound
-from jenkins_bridge.deploy.lock import target_lock
-from jenkins_bridge.deploy.lock_admin import LockView, read_lock, release_lock
-from jenkins_bridge.deploy.options import CommandOptions, DeployOptions, Log
+from jenkins_bridge.deploy.kubernetes_operations import (
+    kept_history,
+    plan_deploy,
+    remove_environment,
+    restart_companion,
+)
+from jenkins_bridge.deploy.lock import DeployLock, target_lock
+from jenkins_bridge.deploy.lock_admin import LockView, lock_blocker, read_lock, release_lock
+from jenkins_bridge.deploy.options import CommandOptions, DeployOptions, Log, RemoveOptions
 from jenkins_bridge.deploy.platform import (
     DeployResult,
     Platform,
+    find_companion,
     no_proxy,
     nothing_to_roll_back,
     status_json,
@@ -46,6 +55,7 @@ from jenkins_bridge.deploy.records import (
     history_from_bytes,
     history_to_bytes,
 )
+from jenkins_bridge.deploy.removal import Removal
 from jenkins_bridge.deploy.target import DeployTarget, Listen, find_stage
 from jenkins_bridge.descriptor.model import Service
 from jenkins_bridge.descriptor.naming import ObjectNames
@@ -147,6 +157,18 @@ def wait_rollout(
         sleep(POLL_SECONDS)
 
 
+def pod_annotations(environ: Mapping[str, str]) -> dict[str, str]:
+    """Which build made the pods: its URL and commit, on the pod template."""
+    return {
+        key: value
+        for key, value in (
+            ("jenkins-bridge.dev/build-url", environ.get("BUILD_URL", "")),
+            ("jenkins-bridge.dev/git-commit", environ.get("GIT_COMMIT", "")),
+        )
+        if value
+    }
+
+
 def _check_secrets(target: DeployTarget, cluster: Cluster) -> None:
     service, stage = target.service, target.stage
     # the companions' secrets come from the same Secret (render/kubernetes.py)
@@ -203,15 +225,9 @@ def _deploy_locked(
     name, namespace = service.metadata.name, stage.namespace
     started = clock()
     before = cluster.deployment(name, namespace)
-    history = history_of(before)
-    annotations = {
-        key: value
-        for key, value in (
-            ("jenkins-bridge.dev/build-url", environ.get("BUILD_URL", "")),
-            ("jenkins-bridge.dev/git-commit", environ.get("GIT_COMMIT", "")),
-        )
-        if value
-    }
+    # After a remove, the history it kept: a new Deployment continues its numbering.
+    history = history_of(before) if before is not None else kept_history(cluster, target)
+    annotations = pod_annotations(environ)
     deployment, service_object = manifests(service, stage, image, annotations)
     record = DeployRecord(
         seq=1 + max([r.seq for r in history] + [before.revision if before else 0]),
@@ -464,9 +480,54 @@ class KubernetesPlatform(Platform):
 
     def history(self, log: Log) -> list[DeployRecord]:
         cluster = self.connect(self.target.stage.context)
-        return history_of(
-            cluster.deployment(self.target.service.metadata.name, self.target.stage.namespace)
+        state = cluster.deployment(self.target.service.metadata.name, self.target.stage.namespace)
+        return history_of(state) if state is not None else kept_history(cluster, self.target)
+
+    def _locked(self, cluster: Cluster, options: DeployOptions, log: Log) -> DeployLock:
+        leases = LeaseLocks(cluster, self.target.stage.namespace)
+        return target_lock(leases, self.target, options, {}, log)
+
+    def remove(self, log: Log, options: RemoveOptions) -> Removal:
+        """The environment's Deployments, Services and PodDisruptionBudget, under the Lease
+        lock; claims stay unless ``--volumes``, the history unless ``--history``."""
+        cluster = self.connect(self.target.stage.context)
+        terms = DeployOptions("remove", None, options.lock_wait, options.break_lock)
+        with self._locked(cluster, terms, log):
+            return remove_environment(self.target, cluster, self.history(log), log, options)
+
+    def restart(self, companion: str, log: Log, options: DeployOptions) -> str:
+        """``kubectl rollout restart`` of the companion's Deployment under the lock, until it
+        is ready again."""
+        find_companion(self.target, companion)
+        cluster = self.connect(self.target.stage.context)
+        namespace, timeout = self.target.stage.namespace, self.target.health_timeout
+
+        def ready(name: str) -> tuple[bool, str]:
+            ok, _, why = wait_rollout(cluster, name, namespace, timeout)
+            return ok, why
+
+        with self._locked(cluster, replace(options, action="restart"), log):
+            return restart_companion(self.target, cluster, companion, iso(now()), ready, log)
+
+    def plan(
+        self, image: str, environ: Mapping[str, str], log: Log, options: DeployOptions
+    ) -> DeployPlan:
+        """What ``deploy`` would change, from a server-side dry run of each object."""
+        target = self.target
+        cluster = self.connect(target.stage.context)
+        state = cluster.deployment(target.service.metadata.name, target.stage.namespace)
+        live = state.image if state else None
+        plan = DeployPlan(target.owner, target.environment, image, image, live)
+        try:
+            _check_secrets(target, cluster)
+        except SecretUnbound as exc:
+            plan.blockers.append(exc.message)
+        leases = LeaseLocks(cluster, target.stage.namespace)
+        held = lock_blocker(
+            leases, target.names.lock, target.owner, target.environment, options.lock_wait
         )
+        plan.blockers.extend([held] if held else [])
+        return plan_deploy(target, cluster, image, pod_annotations(environ), live, plan)
 
     def _kubectl(self, command: str) -> str:
         return (

@@ -16,6 +16,10 @@ FIELD_MANAGER = "jenkins-bridge"
 # The history annotation has its own field manager: the deploy's apply leaves it alone.
 HISTORY_MANAGER = "jenkins-bridge-history"
 REVISION = "deployment.kubernetes.io/revision"
+# ``restart`` owns one pod template annotation (``kubectl rollout restart``'s), under its own
+# field manager, so the deploy's apply neither drops nor fights it.
+RESTART_MANAGER = "jenkins-bridge-restart"
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 
 
 class ClusterUnreachable(BridgeError):
@@ -85,6 +89,15 @@ _APPLY = {
     "Service": ("core", "patch_namespaced_service"),
     "PersistentVolumeClaim": ("core", "patch_namespaced_persistent_volume_claim"),
     "PodDisruptionBudget": ("policy", "patch_namespaced_pod_disruption_budget"),
+    "ConfigMap": ("core", "patch_namespaced_config_map"),
+}
+# The calls that read and delete each kind: (our attribute, the method's name after its verb).
+_KINDS = {
+    "Deployment": ("apps", "namespaced_deployment"),
+    "Service": ("core", "namespaced_service"),
+    "PersistentVolumeClaim": ("core", "namespaced_persistent_volume_claim"),
+    "PodDisruptionBudget": ("policy", "namespaced_pod_disruption_budget"),
+    "ConfigMap": ("core", "namespaced_config_map"),
 }
 
 
@@ -267,4 +280,59 @@ class Cluster:
             self.coordination.delete_namespaced_lease,
             name,
             namespace,
+        )
+
+    def read(self, kind: str, name: str, namespace: str) -> dict[str, Any] | None:
+        """The live object as the API serialises it; None when there is none."""
+        api, method = _KINDS[kind]
+        found = self._call(
+            f"reading {kind} {namespace}/{name}",
+            getattr(getattr(self, api), f"read_{method}"),
+            name,
+            namespace,
+        )
+        return None if found is None else dict(self.serialize(found))
+
+    def apply_dry_run(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
+        """What a server-side apply of ``manifest`` would make of the object (``dryRun=All``:
+        admission and defaults run, nothing is stored)."""
+        meta = manifest["metadata"]
+        api, method = _APPLY[manifest["kind"]]
+        made = self._call(
+            f"dry-run applying {manifest['kind']} {meta['namespace']}/{meta['name']}",
+            getattr(getattr(self, api), method),
+            meta["name"],
+            meta["namespace"],
+            dict(manifest),
+            field_manager=FIELD_MANAGER,
+            force=True,
+            dry_run="All",
+            _content_type="application/apply-patch+yaml",
+        )
+        return {} if made is None else dict(self.serialize(made))
+
+    def delete(self, kind: str, name: str, namespace: str) -> bool:
+        """Delete the object (what it owns goes in the background); False when it was not
+        there."""
+        api, method = _KINDS[kind]
+        done = self._call(
+            f"deleting {kind} {namespace}/{name}",
+            getattr(getattr(self, api), f"delete_{method}"),
+            name,
+            namespace,
+            propagation_policy="Background",
+        )
+        return done is not None
+
+    def restart_deployment(self, name: str, namespace: str, moment: str) -> None:
+        """``kubectl rollout restart``: a new pod template annotation, so every pod is
+        replaced by the Deployment's own rolling update (the spec is otherwise unchanged)."""
+        self.apply(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: moment}}}},
+            },
+            manager=RESTART_MANAGER,
         )

@@ -192,6 +192,9 @@ class Recorded:
         assert "app.kubernetes.io/name=orders" in label_selector
         return _replica_sets(self.revisions)
 
+    def read_namespaced_config_map(self, name: str, namespace: str) -> Any:
+        raise NotFound()  # no history kept by a remove
+
     def read_namespaced_secret(self, name: str, namespace: str) -> Any:
         if self.secret_keys is None:
             raise NotFound()
