@@ -370,7 +370,9 @@ class KubernetesStatus:
     canary: str | None = None  # strategy canary: the canary Deployment while a deploy runs one
 
     def as_json(self) -> dict[str, Any]:
-        return status_json(self, self.live, self.name)
+        data = status_json(self, self.live, self.name)
+        data["serving"] = self.serving  # as on every target
+        return data
 
     def text(self) -> str:
         counts = (

@@ -184,3 +184,42 @@ def test_a_plan_says_it_changed_nothing() -> None:
     assert "nothing was changed" in text.splitlines()[0]
     assert "would: start a container" in text and "blocked: locked by someone" in text
     assert plan.as_json()["changes"] == ["start a container"]
+
+
+def _documented(row_start: str) -> str:
+    page = (Path(__file__).parents[2] / "docs/targets/operating.md").read_text(encoding="utf-8")
+    rows = [line for line in page.splitlines() if line.startswith(row_start)]
+    assert len(rows) == 1, row_start
+    return rows[0]
+
+
+def test_every_status_json_key_is_documented() -> None:
+    """operating.md gives each target's ``status --output json`` shape: every key it has."""
+    from jenkins_bridge.containers.swarm import TaskState
+    from jenkins_bridge.deploy.docker_host.status import ContainerView, StatusReport
+    from jenkins_bridge.deploy.kubernetes import KubernetesStatus
+    from jenkins_bridge.deploy.swarm.status import SwarmStatus
+
+    record = deploy_record(1, DIGEST)
+    view = ContainerView("c", "running", None, DIGEST, 0, "")
+    host = StatusReport("t/app", "test", "local", "127.0.0.1:1", view, "198.18.0.2:80", view,
+                        [view], [view], None, record)  # fmt: skip
+    task = TaskState(1, "running", "running", DIGEST, "")
+    swarm = SwarmStatus("t/app", "test", "local", "s", DIGEST, None, "", 1, [task], [80], None,
+                        record)  # fmt: skip
+    kube = KubernetesStatus("t/app", "test", "ctx", "ns/app", DIGEST, 1, 1, 1, 1, 1, None, record)
+    for title, data in (
+        ("Docker host", host.as_json()),
+        ("Swarm", swarm.as_json()),
+        ("Kubernetes", kube.as_json()),
+    ):
+        row = _documented(f"| `status` ({title}) |")
+        keys = set(data) | {f"proxy.{k}" for k in data.get("proxy") or {}}
+        keys |= {f"tasks.{k}" for task in data.get("tasks", []) for k in task}
+        keys |= {f"container.{k}" for k in (data["live"] or {}) if title == "Docker host"}
+        missing = sorted(k for k in keys if k.rsplit(".", 1)[-1] not in row)
+        assert not missing, (title, missing)
+    record_text = _documented("A `record` (in `deploy`")
+    page = (Path(__file__).parents[2] / "docs/targets/operating.md").read_text(encoding="utf-8")
+    paragraph = page[page.index(record_text) :].split("\n\n", 1)[0]
+    assert not [k for k in record.as_json() if k not in paragraph]
