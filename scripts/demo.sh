@@ -139,9 +139,12 @@ store="$(docker ps -q --filter "label=dev.jenkins-bridge.service=demo/kv-demo-$s
     --filter label=dev.jenkins-bridge.role=companion)"
 docker exec "$store" sh -c 'echo "kept across deploys" > /data/note'
 curl -fsS "http://127.0.0.1:$listen_port/"
-# A canary is judged on real requests: a small loopback load (bounded) stands in for users.
-( for _ in $(seq 6000); do curl -s -o /dev/null "http://127.0.0.1:$listen_port/"; sleep 0.01; done ) &
-load=$!
+# A canary is judged on real requests: a small loopback load (two bounded loops) stands in for
+# users (a canary that gets too few requests is not promoted).
+for _ in 1 2; do
+    ( for _ in $(seq 4000); do curl -s -o /dev/null "http://127.0.0.1:$listen_port/"; sleep 0.01; done ) &
+    load="$load $!"
+done
 say "deploy v2 as a canary: every step passes, then it is promoted (exit 0)"
 $JB deploy "$descriptor" --env demo --image "$app:v2"
 curl -fsS "http://127.0.0.1:$listen_port/"
@@ -152,7 +155,8 @@ curl -fsS "http://127.0.0.1:$listen_port/"
 say "deploy v4: healthy, but 20 % of its answers are 500s; the canary catches it at 10 % (exit 3)"
 rc=0; $JB deploy "$descriptor" --env demo --image "$app:v4" || rc=$?
 [ "$rc" -eq 3 ] || { echo "demo: expected exit 3, got $rc" >&2; exit 1; }
-kill "$load" 2>/dev/null || true
+# shellcheck disable=SC2086  # two process ids
+kill $load 2>/dev/null || true
 curl -fsS "http://127.0.0.1:$listen_port/"
 say "the app reaches its companion by name; the data is still there"
 $JB exec "$descriptor" --env demo -- sh -c 'printf "GET /note HTTP/1.0\r\n\r\n" | nc -w 2 store 8080 | tail -n 1'

@@ -124,13 +124,14 @@ class Answer:
 
 @dataclass
 class RecordingLoad:
-    """Sequential GETs of / to a loopback address, every answer recorded; bounded in count,
-    time and rate (``pause`` between requests)."""
+    """GETs of / to a loopback address from ``workers`` sequential clients, every answer
+    recorded; bounded in count, time and rate (``pause`` between a client's requests)."""
 
     listen: str
     max_requests: int = 40_000
     max_seconds: float = 300.0
     pause: float = 0.005
+    workers: int = 1
     answers: list[Answer] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -138,7 +139,9 @@ class RecordingLoad:
         host, _, port = self.listen.rpartition(":")
         assert host.startswith("127."), "load goes to loopback only"
         self.host, self.port = host, int(port)
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._threads = [
+            threading.Thread(target=self._run, daemon=True) for _ in range(self.workers)
+        ]
 
     def _run(self) -> None:
         deadline = time.monotonic() + self.max_seconds
@@ -155,20 +158,22 @@ class RecordingLoad:
                 status = response.status
             except OSError as exc:
                 status, body = 0, repr(exc)
-            self.answers.append(Answer(at, status, body, time.monotonic() - started))
+            self.answers.append(Answer(at, status, body, time.monotonic() - started))  # atomic
             time.sleep(self.pause)
 
     def between(self, start: float, end: float) -> list[Answer]:
-        return [a for a in list(self.answers) if start <= a.at < end]
+        return sorted((a for a in list(self.answers) if start <= a.at < end), key=lambda a: a.at)
 
     @contextmanager
     def running(self) -> Iterator[RecordingLoad]:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         try:
             yield self
         finally:
             self._stop.set()
-            self._thread.join(timeout=30)
+            for thread in self._threads:
+                thread.join(timeout=30)
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,8 @@ def test_a_canary_promotes_a_good_version_and_rolls_back_bad_ones(
     assert code == 0, err
     assert "canary" not in out["data"]
     figures = []
-    with RecordingLoad(env.listen).running() as load:
+    # Two clients: a 300 ms answer holds one up, and v4's step still sees enough requests.
+    with RecordingLoad(env.listen, workers=2).running() as load:
         # v2: every step passes, then it is promoted like a blue-green switch.
         code, out, seen = _deploy_watching_status(env, versions["v2"])
         v2 = out["data"]["record"]["digest"]
