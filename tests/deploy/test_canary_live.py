@@ -5,7 +5,8 @@ all v3's; v4 (every answer 300 ms late, latencyP95Ms 200) rolled back, exit 3; a
 interrupted mid-canary puts all traffic back on v2 and removes the canary, exit 130; one killed
 mid-canary leaves the split, which the next ``status`` clears.
 
-Prints each bad version's time to detect and the share of requests it affected
+v3 is caught the same way through an ssh:// engine (the proxy's log is read through the
+engine). Prints each bad version's time to detect and the share of requests it affected
 (bench/canary_bench.py compares them with blue-green deploys of the same versions).
 """
 
@@ -32,7 +33,7 @@ from .canary_scenario import (
     free_subnet,
     write_descriptor,
 )
-from .conftest import CLI, Environment, _free_port, remove_service
+from .conftest import CLI, Environment, SshEngine, _free_port, remove_service
 
 pytestmark = [pytest.mark.docker, pytest.mark.deploy]
 
@@ -216,3 +217,21 @@ def test_a_canary_promotes_a_good_version_and_rolls_back_bad_ones(
     assert "error ratio" in records[2]["detail"] and "p95 latency" in records[3]["detail"]
     assert records[4]["container"] not in {c.name for c in docker_client.containers.list(all=True)}
     print("\ncanary proof: " + "; ".join(figures))
+
+
+def test_a_canary_through_an_ssh_engine_reads_the_proxy_log_there(
+    canary_env: Environment, versions: dict[str, str], ssh_engine: SshEngine
+) -> None:
+    """The request log is read through the engine (no file on this machine): a remote engine
+    judges a canary like a local one."""
+    env = canary_env
+    env.env["DOCKER_HOST"] = ssh_engine.docker_host
+    env.env["PATH"] = f"{ssh_engine.path_prefix}:{env.env.get('PATH', '')}"
+    code, out, err = _deploy(env, versions["v2"])
+    assert code == 0, err
+    with RecordingLoad(env.listen, workers=2).running():
+        code, out, err = _deploy(env, versions["v3"])
+    assert code == 3, err
+    (step,) = out["data"]["canary"]["results"]
+    assert step["outcome"] == "fail" and step["canary"]["errors"] > 0
+    assert _status(env)["live"]["image"] == out["data"]["record"]["previous"]  # v2 serves
