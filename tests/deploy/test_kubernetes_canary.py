@@ -138,8 +138,9 @@ def _run(
     prometheus: str,
     action: str = "deploy",
     sleep: Callable[[float], None] = _no_wait,
+    descriptor: str = DESCRIPTOR,
 ) -> tuple[Any, list[str]]:
-    (tmp_path / "svc.yaml").write_text(DESCRIPTOR % {"prometheus": prometheus})
+    (tmp_path / "svc.yaml").write_text(descriptor % {"prometheus": prometheus})
     target = resolve_kubernetes_target(load_service(tmp_path / "svc.yaml"), "prod")
     clock = iter(float(n) for n in range(1000))
     lines: list[str] = []
