@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from jenkins_bridge.containers.runtime import ContainerInfo, DockerRuntime
 from jenkins_bridge.deploy import health
+from jenkins_bridge.deploy.canary.analysis import Thresholds
 from jenkins_bridge.deploy.docker_host.engine_platform import EnginePlatform
 from jenkins_bridge.deploy.docker_host.plan import plan_deploy
 from jenkins_bridge.deploy.docker_host.rollout import deploy
@@ -80,6 +81,10 @@ class DockerHostPlatform(EnginePlatform):
             "rolling",
         ):  # a rollback returns to a version that served: no canary steps on the way back
             options = replace(options, strategy="blue-green")
+        if options.strategy == "canary" or (
+            options.strategy is None and self.target.stage.strategy == "canary"
+        ):  # --strategy canary on a descriptor with nothing to judge by: say so before a change
+            Thresholds.for_service(self.target.service, self.target.stage)
         return deploy(self.target, image, environ, log, options)
 
     def previous_image(self, environ: Mapping[str, str], log: Log) -> str:

@@ -193,3 +193,22 @@ def test_an_interrupt_puts_all_traffic_back_before_it_goes_on() -> None:
         _run(session, clock)
     assert split_of(session.configs[-2]) is not None
     assert upstream_of(session.configs[-1]) == STABLE and split_of(session.configs[-1]) is None
+
+
+def test_strategy_canary_without_a_threshold_is_refused_before_any_change(tmp_path: Path) -> None:
+    from jenkins_bridge.deploy.errors import DeployError
+    from jenkins_bridge.deploy.options import CommandOptions, DeployOptions
+    from jenkins_bridge.deploy.targets import platform_for
+    from jenkins_bridge.descriptor.loading import load_service
+
+    path = tmp_path / "api.yaml"
+    path.write_text(
+        "apiVersion: jenkins-bridge/v1\nkind: Service\nmetadata: {name: api, team: shop}\n"
+        "source: {repo: https://git.example.com/shop/api.git}\n"
+        "image: {repository: registry.example.com/shop/api}\n"
+        "deploy: [{environment: s, strategy: blue-green, listen: 127.0.0.1:18080,\n"
+        "          host: 'unix:///nonexistent/docker.sock'}]\n"
+    )
+    platform = platform_for(load_service(path), "s", CommandOptions())
+    with pytest.raises(DeployError, match="no threshold for the canary's error ratio"):
+        platform.deploy("img", {}, print, DeployOptions(strategy="canary"))
