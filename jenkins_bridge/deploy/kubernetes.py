@@ -291,8 +291,8 @@ def _deploy_locked(
     except DeployError as exc:
         finish("failed", exc.message)
         raise
-    finally:
-        if canary is not None:
+    finally:  # also a canary Deployment a killed deploy left, whatever this one did
+        if stage.strategy == "canary":
             from jenkins_bridge.deploy.kubernetes_canary import remove
 
             remove(target, cluster, log)

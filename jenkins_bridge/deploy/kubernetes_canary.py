@@ -176,13 +176,15 @@ def describe(state: DeploymentState | None) -> str | None:
 
 
 def remove(target: DeployTarget, cluster: Cluster, log: Log) -> None:
-    """Delete the canary Deployment (its pods go in the background). It never outlives its
-    deploy; a failure to delete it is logged, never raised: it must not hide what ended the
-    deploy."""
+    """Delete the canary Deployment, if there is one (its pods go in the background). It
+    never outlives its deploy; one a killed deploy left is removed by the next deploy or
+    rollback of the environment. A failure to delete it is logged, never raised: it must not
+    hide what ended the deploy."""
     name = canary_object_name(target.service)
     try:
-        cluster.delete_deployment(name, target.stage.namespace)
+        removed = cluster.delete("Deployment", name, target.stage.namespace)
     except BridgeError as exc:
         log(f"canary: could not remove Deployment {target.stage.namespace}/{name}: {exc.message}")
         return
-    log(f"canary: Deployment {target.stage.namespace}/{name} removed")
+    if removed:
+        log(f"canary: Deployment {target.stage.namespace}/{name} removed")

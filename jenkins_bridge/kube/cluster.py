@@ -184,17 +184,6 @@ class Cluster:
             _content_type="application/apply-patch+yaml",
         )
 
-    def delete_deployment(self, name: str, namespace: str) -> None:
-        """Delete a Deployment and, in the background, its ReplicaSets and pods; nothing when
-        it is gone already."""
-        self._call(
-            f"deleting deployment {namespace}/{name}",
-            self.apps.delete_namespaced_deployment,
-            name,
-            namespace,
-            propagation_policy="Background",
-        )
-
     def replica_sets(self, namespace: str, selector: Mapping[str, str]) -> list[ReplicaSetState]:
         label_selector = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
         found = self._call(

@@ -106,6 +106,7 @@ class WithCanary(Recorded):
         super().__init__(deployments, ["orders-db"])
         self._canary: Iterator[Any] = iter(canary)
         self.deleted: list[tuple[str, str, str]] = []
+        self.canary_exists = False  # applied and not deleted: what the API would answer
 
     def read_namespaced_deployment(self, name: str, namespace: str) -> Any:
         if name == "orders-canary":
@@ -113,9 +114,15 @@ class WithCanary(Recorded):
         return super().read_namespaced_deployment(name, namespace)
 
     def delete_namespaced_deployment(self, name: str, namespace: str, **kw: Any) -> Any:
-        self.deleted.append((name, namespace, kw["propagation_policy"]))
-        if name != "orders-canary":
+        if name != "orders-canary" or not self.canary_exists:
             raise NotFound()
+        self.deleted.append((name, namespace, kw["propagation_policy"]))
+        return k8s.V1Status(status="Success")
+
+    def patch_namespaced_deployment(self, name: str, namespace: str, body: Any, **kw: Any) -> Any:
+        if name == "orders-canary":
+            self.canary_exists = True
+        return super().patch_namespaced_deployment(name, namespace, body, **kw)
 
 
 def _prometheus(tracks: dict[str, tuple[int, int, float]]) -> Any:
@@ -281,6 +288,15 @@ def test_a_rollback_is_no_canary(tmp_path: Path) -> None:
     with serving(_prometheus(FAILING)) as (url, queries):
         done, _ = _run(tmp_path, api, url, action="rollback")
     assert done.result == "live" and queries == [] and _canaries(api) == []
+
+
+def test_a_canary_a_killed_deploy_left_is_removed_by_the_next_one(tmp_path: Path) -> None:
+    api = WithCanary([_deployment(OLD, 1, 1, 2, 2, 1), _deployment(NEW, 2, 2, 2, 2, 2)], [])
+    api.canary_exists = True  # a SIGKILLed canary deploy left it serving
+    with serving(_prometheus(FAILING)) as (url, _):
+        _, lines = _run(tmp_path, api, url, action="rollback")
+    assert api.deleted == [("orders-canary", "shop", "Background")]
+    assert "canary: Deployment shop/orders-canary removed" in lines
 
 
 def test_the_steps_are_in_the_history_record_as_json_would_show(tmp_path: Path) -> None:
