@@ -261,6 +261,7 @@ def _deploy_locked(
     cluster.apply(service_object)
     # strategy canary: a canary Deployment beside the live one first (deploy/kubernetes_canary)
     canary = before if action == "deploy" and stage.strategy == "canary" else None
+    canary = None if canary is not None and canary.image == image else canary  # nothing new
     run = None
     try:
         if canary is not None:
@@ -529,7 +530,12 @@ class KubernetesPlatform(Platform):
             leases, target.names.lock, target.owner, target.environment, options.lock_wait
         )
         plan.blockers.extend([held] if held else [])
-        return plan_deploy(target, cluster, image, pod_annotations(environ), live, plan)
+        planned = plan_deploy(target, cluster, image, pod_annotations(environ), live, plan)
+        if target.stage.strategy == "canary":
+            from jenkins_bridge.deploy import kubernetes_canary
+
+            kubernetes_canary.plan_steps(target, state, image, planned)
+        return planned
 
     def _kubectl(self, command: str) -> str:
         return (

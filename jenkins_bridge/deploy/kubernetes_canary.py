@@ -24,6 +24,7 @@ from jenkins_bridge.deploy.canary.analysis import (
 )
 from jenkins_bridge.deploy.canary.prometheus_source import PrometheusSource
 from jenkins_bridge.deploy.canary.run import CanaryRun, StepResult
+from jenkins_bridge.deploy.dry_run import DeployPlan
 from jenkins_bridge.deploy.errors import DeployError
 from jenkins_bridge.deploy.target import DeployTarget
 from jenkins_bridge.errors import BridgeError
@@ -163,6 +164,40 @@ def _held(
             hint=exc.hint,
         ) from exc
     return verdict
+
+
+def plan_steps(
+    target: DeployTarget, live: DeploymentState | None, image: str, plan: DeployPlan
+) -> None:
+    """Put the canary's steps in a dry run's ``plan``, before the stable Deployment's update
+    (nothing when there is no live version to compare with, or it runs ``image`` already)."""
+    service, stage = target.service, target.stage
+    if live is None or live.image == image:
+        return
+    spec, namespace = stage.canary, stage.namespace
+    thresholds = Thresholds.for_service(service, stage)
+    name = canary_object_name(service)
+    steps = []
+    for step, percent in enumerate(spec.steps, 1):
+        pods = canary_replicas(percent, stage.replicas)
+        steps.append(
+            f"canary step {step}/{len(spec.steps)} ({percent} %): Deployment {namespace}/{name} "
+            f"with {pods} pod(s) beside {live.replicas} stable ({pods / (pods + live.replicas):.0%}"
+            f" of requests), held {spec.interval_seconds} s, judged from Prometheus at "
+            f"{spec.prometheus} ({thresholds.describe()}); a failing step ends the deploy here, "
+            "rolled-back (exit 3), the stable Deployment untouched"
+        )
+    stable = f"Deployment {namespace}/{service.metadata.name}"
+    at = next(
+        (
+            i
+            for i, c in enumerate(plan.changes)
+            if c.startswith((f"update {stable}", f"create {stable}"))
+        ),
+        max(0, len(plan.changes) - 1),
+    )
+    plan.changes[at:at] = steps
+    plan.step(f"delete Deployment {namespace}/{name} (the canary)")
 
 
 def describe(state: DeploymentState | None) -> str | None:

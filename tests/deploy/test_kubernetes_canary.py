@@ -350,3 +350,36 @@ def test_an_interrupt_during_the_canary_removes_it_and_records_interrupted(tmp_p
         record["result"] == "interrupted" and "stable Deployment is untouched" in record["detail"]
     )
     assert api.lease is None
+
+
+def test_a_dry_run_shows_each_step_before_the_stable_update(tmp_path: Path) -> None:
+    from jenkins_bridge.render.kubernetes import manifests
+    from tests.deploy.test_kubernetes_operations import Objects
+
+    (tmp_path / "svc.yaml").write_text(DESCRIPTOR % {"prometheus": "http://prom.example:9090"})
+    target = resolve_kubernetes_target(load_service(tmp_path / "svc.yaml"), "prod")
+    deployment, service = manifests(target.service, target.stage, OLD, {})
+    objects = {("Service", "orders"): service, ("PodDisruptionBudget", "orders"): None}
+    api = Objects([_deployment(OLD, 2, 2, 2, 2, 2), deployment], objects)
+    plan = KubernetesPlatform(target, connect=lambda _: _cluster(api)).plan(
+        NEW, {}, lambda _: None, DeployOptions()
+    )
+    changes = plan.changes
+    first = next(i for i, c in enumerate(changes) if c.startswith("canary step 1/3"))
+    update = next(i for i, c in enumerate(changes) if c.startswith("update Deployment shop/orders"))
+    assert first < update and changes[first + 2].startswith("canary step 3/3 (100 %)")
+    assert changes[first] == (
+        "canary step 1/3 (10 %): Deployment shop/orders-canary with 1 pod(s) beside 2 stable "
+        "(33% of requests), held 30 s, judged from Prometheus at http://prom.example:9090 "
+        "(errors <= 14.4 %, p95 <= 200 ms, at least 50 requests); a failing step ends the "
+        "deploy here, rolled-back (exit 3), the stable Deployment untouched"
+    )
+    assert changes[-1] == "delete Deployment shop/orders-canary (the canary)"
+    assert api.applied == []  # nothing changed
+
+
+def test_a_deploy_of_the_running_image_has_nothing_to_judge(tmp_path: Path) -> None:
+    api = WithCanary([_deployment(NEW, 1, 1, 2, 2, 1), _deployment(NEW, 1, 1, 2, 2, 1)], [])
+    with serving(_prometheus(FAILING)) as (url, queries):
+        done, _ = _run(tmp_path, api, url)
+    assert done.result == "live" and queries == [] and _canaries(api) == []
