@@ -240,6 +240,35 @@ class SwarmServices:
             raise RuntimeFailure(f"applying service {spec.name}", "the service vanished")
         return state
 
+    def restore_previous(self, name: str) -> bool:
+        """Update the service back to the spec it had before its last update (what ``docker
+        service rollback`` does); False when it has none.
+
+        The restore itself never rolls back: a task of the previous version that fails at
+        first (the interrupted version's task still holds a host port for a moment) would
+        otherwise send the service back to the very version being undone. Swarm's restart
+        policy starts the failed task again instead, until it runs.
+        """
+        with self.runtime.errors(f"returning service {name} to its previous spec"):
+            current = self._api.inspect_service(name)
+            previous = current.get("PreviousSpec")
+            if not previous:
+                return False
+            update_config = {**(previous.get("UpdateConfig") or {}), "FailureAction": "continue"}
+            self._api.update_service(
+                current["ID"],
+                current["Version"]["Index"],
+                fetch_current_spec=False,
+                task_template=previous.get("TaskTemplate"),
+                name=previous.get("Name"),
+                labels=previous.get("Labels"),
+                mode=previous.get("Mode"),
+                update_config=update_config,
+                rollback_config=previous.get("RollbackConfig"),
+                endpoint_spec=previous.get("EndpointSpec"),
+            )
+        return True
+
     def tasks(self, name: str) -> list[TaskState]:
         with self.runtime.errors(f"listing the tasks of {name}"):
             raw = self._api.tasks(filters={"service": name})

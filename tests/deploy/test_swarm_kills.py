@@ -1,9 +1,9 @@
 """Swarm deploys stopped at every phase (SIGTERM like a Jenkins abort, SIGKILL like a dead
 agent), each followed by ``status`` and a new deploy: what serves, what history says, and that
-no lock is left behind. After a TERM the deploy records ``interrupted`` and releases its lock
-(Swarm carries on with the update it was given); after a KILL Swarm carries on too, and the
-next command records the attempt from the service's labels and clears the dead holder's
-lock."""
+no lock is left behind. A TERM during the update returns the service to its previous spec
+(the old version serves again, like on the Docker host), records ``interrupted`` saying so and
+releases its lock; after a KILL Swarm carries on, and the next command records the attempt
+from the service's labels and clears the dead holder's lock."""
 
 from __future__ import annotations
 
@@ -52,7 +52,9 @@ def test_a_swarm_deploy_stopped_at_any_phase(
     serving = "1"
     for phase in PHASES:
         new, version = (app_images.v2, "2") if serving == "1" else (app_images.v1, "1")
-        seq = max([r["seq"] for r in _records(env)] + [0]) + 1
+        before = _records(env)
+        old = [r["digest"] for r in before if r["result"] == "live"][-1]
+        seq = max([r["seq"] for r in before] + [0]) + 1
         killed = _deploy(env, new, kill=f"{phase}:{signal}")
         where = f"{signal} at {phase}: {killed.stderr[-600:]}"
         assert killed.returncode == (-9 if signal == "KILL" else 130), where
@@ -63,15 +65,18 @@ def test_a_swarm_deploy_stopped_at_any_phase(
         assert docker_client.containers.list(all=True, filters={"name": env.names.lock}) == [], (
             where
         )
-        if phase in ("locked", "companions"):  # the service was not changed: the old one serves
+        # Not changed yet, or the update undone: the old version serves, and status says so.
+        if phase in ("locked", "companions") or (signal, phase) == ("TERM", "gate"):
             assert code == 0 and data["serving"], (where, data)
+            assert data["live"]["image"] == old, (where, data)
             assert _version(ports[0]) == f"version {serving}", where
         if phase in ("gate", "finished"):
             last = _records(env)[-1]
             assert last["seq"] == seq, (where, last)
             if signal == "TERM" and phase == "gate":
                 assert last["result"] == "interrupted", (where, last)
-                assert "Swarm carries on with the update" in last["detail"], where
+                assert "returned to its previous version" in last["detail"], (where, last)
+                assert "which answers its health path" in last["detail"], (where, last)
             elif phase == "finished":
                 assert last["result"] == "live", (where, last)
             else:  # killed while Swarm updates: what Swarm had made of it by then

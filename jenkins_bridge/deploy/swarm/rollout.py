@@ -16,6 +16,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import replace
 
+from jenkins_bridge.containers.swarm import ServiceSpec
 from jenkins_bridge.deploy.clock import iso, now
 from jenkins_bridge.deploy.docker_host.session import connect
 from jenkins_bridge.deploy.errors import DeployError
@@ -26,12 +27,13 @@ from jenkins_bridge.deploy.platform import DeployResult
 from jenkins_bridge.deploy.records import (
     IMAGE_LABEL,
     RECORD_LABEL,
+    SEQ_LABEL,
     DeployRecord,
     ShapeError,
 )
 from jenkins_bridge.deploy.swarm import tasks as swarm_tasks
-from jenkins_bridge.deploy.swarm.session import SwarmSession, update_timeout
-from jenkins_bridge.deploy.swarm.target import probed_addresses, wait_answering
+from jenkins_bridge.deploy.swarm.session import DONE_STATES, SwarmSession, update_timeout
+from jenkins_bridge.deploy.swarm.target import POLL_SECONDS, probed_addresses, wait_answering
 from jenkins_bridge.deploy.target import (
     DeployTarget,
     bound_secrets,
@@ -108,6 +110,7 @@ def _deploy_locked(
         return done
 
     applied = passed = False
+    spec: ServiceSpec | None = None
     try:
         network = target.names.network
         if target.stage.network != "host" and session.runtime.network_subnet(network) is None:
@@ -192,11 +195,8 @@ def _deploy_locked(
         why = f"interrupted ({stop.args[0]})" if stop.args else "interrupted"
         if passed:
             detail = f"{why} after every replica answered; this version serves"
-        elif applied:
-            detail = (
-                f"{why}; Swarm carries on with the update it was given (status and the next "
-                "deploy say what it made of it)"
-            )
+        elif applied and spec is not None:
+            detail = f"{why}; {_undo(session, spec, seq, fresh, previous)}"
         else:
             detail = f"{why}; the service was not changed"
         log(detail)
@@ -211,6 +211,53 @@ def _deploy_locked(
         except HistoryNotWritten as unwritten:
             exc.message += f"; its history record was not written: {unwritten.message}"
         raise
+
+
+def _undo(
+    session: SwarmSession, spec: ServiceSpec, seq: int, fresh: bool, previous: str | None
+) -> str:
+    """Like the Docker host's interrupt: the version that did not pass does not stay. A new
+    service goes to 0 replicas (kept for inspection); an update returns to the previous spec
+    (unless Swarm already rolled it back), and this waits until only the previous version's
+    tasks run, then says whether they answer. What was done, in words for the record."""
+    name = session.name
+    if fresh or previous is None:
+        session.services.apply(replace(spec, replicas=0))
+        return f"service {name} scaled to 0 and kept for inspection (nothing served before)"
+    state = session.services.inspect(name)
+    if state is None:
+        return f"service {name} is gone"
+    if state.container_labels.get(SEQ_LABEL) == f"{seq:06d}":  # still this deploy's spec
+        session.log(f"returning swarm service {name} to its previous version {previous}")
+        if not session.services.restore_previous(name):
+            return f"service {name} has no previous spec; Swarm carries on with the update"
+        how = f"service {name} was returned to its previous version {previous}"
+    else:
+        how = f"Swarm had already rolled service {name} back to {previous}"
+    deadline = time.monotonic() + update_timeout(session.target)
+    while True:
+        # Done once an update begun after the interrupted one ended (the restore's, or
+        # Swarm's own rollback) and only the previous version's tasks are meant to run.
+        now_state = session.services.inspect(name)
+        ended = (
+            now_state is not None
+            and now_state.update_state in DONE_STATES
+            and (now_state.update_started != state.update_started or how.startswith("Swarm"))
+        )
+        tasks = [t for t in session.services.tasks(name) if t.desired == "running"]
+        back = [t for t in tasks if t.image == previous and t.state == "running"]
+        if ended and len(back) >= spec.replicas and len(back) == len(tasks):
+            break
+        if time.monotonic() >= deadline:
+            return f"{how}, but its tasks did not all run it within the update timeout"
+        time.sleep(POLL_SECONDS)
+    failing = wait_answering(session.target, session.target.health_timeout)
+    answer = (
+        "which answers its health path"
+        if not failing
+        else f"which does not answer on {probed_addresses(session.target, failing)}"
+    )
+    return f"{how}, {answer}"
 
 
 def adopt_unrecorded(session: SwarmSession) -> list[str]:
