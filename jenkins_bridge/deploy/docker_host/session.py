@@ -243,7 +243,8 @@ class Session:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             answer = self._probe_raw("127.0.0.1", PROXY_PORT, "/.jenkins-bridge/proxy", 2)
-            if f"generation {generation}" in answer:
+            # The whole body line: "generation 71" must not match generation 710's answer.
+            if f"generation {generation}\n" in answer:
                 return
             time.sleep(0.05)
         raise DeployError("the proxy did not pick up its new configuration within 10 s")
