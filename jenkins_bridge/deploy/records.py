@@ -16,8 +16,9 @@ ENVIRONMENT_LABEL = f"{LABEL}.environment"
 ROLE_LABEL = f"{LABEL}.role"  # app | companion | proxy | state | lock | hook | exec
 SEQ_LABEL = f"{LABEL}.seq"  # the deploy's number, zero-padded so names sort by it
 IMAGE_LABEL = f"{LABEL}.image"
-# stable | canary: the part the app container was started for (Prometheus' ``track`` label);
-# a container keeps its labels, so a promoted canary still says canary.
+# stable | canary: the part the app container was started for. A container keeps its labels,
+# so a promoted canary still says canary: Prometheus tells a Docker host's versions apart by
+# SEQ_LABEL instead (its ``version`` label), never by this one.
 TRACK_LABEL = f"{LABEL}.track"
 SPEC_LABEL = f"{LABEL}.spec"  # hash of a companion's spec (never of secret values)
 RECORD_LABEL = f"{LABEL}.record"  # the deploy record (JSON) on the app container

@@ -1,10 +1,12 @@
 """The Docker-host canary's monitoring, live: two app containers labelled as deploy labels
-them (service, environment, role app, track stable or canary) on a user-defined network in
+them (service, environment, role app, seq, track) on a user-defined network in
 198.18.0.0/15, each serving counters that grow at its own rates (the canary: a fifth 5xx,
-half its answers slower than 0.1 s). Prometheus on 127.0.0.1 runs the rendered scrape config
-(engine discovery, the track from the container label) and rules; the canary's
-``PrometheusSource`` reads each version's numbers back, and the dashboard's canary-steps
-annotation sees the canary target. Every wait is bounded."""
+half its answers slower than 0.1 s). Both say ``track=canary``: the stable one is a canary an
+earlier deploy promoted (a container's labels never change). Prometheus on 127.0.0.1 runs
+the rendered scrape config (engine discovery, the version from the seq label) and rules; the
+Docker canary's ``PrometheusSource``, given the two containers as the engine reports them,
+reads each version's numbers back, and the dashboard's canary-steps annotation sees two
+versions. Every wait is bounded."""
 
 from __future__ import annotations
 
@@ -12,13 +14,17 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
-from jenkins_bridge.deploy.canary.prometheus_source import PrometheusSource
-from jenkins_bridge.deploy.records import TRACK_LABEL, owner_labels
+from jenkins_bridge.containers.runtime import DockerRuntime
+from jenkins_bridge.deploy.docker_host.canary import _prometheus_source
+from jenkins_bridge.deploy.docker_host.session import Session
+from jenkins_bridge.deploy.records import SEQ_LABEL, TRACK_LABEL, owner_labels
 from jenkins_bridge.descriptor import load_services
 from jenkins_bridge.descriptor.model import Service
 from jenkins_bridge.descriptor.naming import ObjectNames
@@ -58,11 +64,14 @@ TRACKS = {
     "stable": {"OK": "9900", "ERR": "100", "FAST": "10000"},
     "canary": {"OK": "800", "ERR": "200", "FAST": "500"},
 }
+# the deploy's seq of each: the stable version is the canary deploy 11 started and promoted
+SEQS = {"stable": "000011", "canary": "000012"}
 
 
 @pytest.fixture
 def two_tracks(docker_client: Any, tmp_path: Path) -> Iterator[Service]:
-    """A stable and a canary container of one service environment, as deploy labels them."""
+    """A stable and a canary container of one service environment, as deploy labels them
+    (the stable one as it was started: a canary, since promoted)."""
     from docker.types import IPAMConfig, IPAMPool
 
     name = f"trk-{uuid.uuid4().hex[:8]}"
@@ -100,7 +109,11 @@ def two_tracks(docker_client: Any, tmp_path: Path) -> Iterator[Service]:
                     tag,
                     ["httpd", "-f", "-p", "8081", "-h", "/www"],
                     environment=rates,
-                    labels={**owner_labels(service.full_name, "live", "app"), TRACK_LABEL: track},
+                    labels={
+                        **owner_labels(service.full_name, "live", "app"),
+                        SEQ_LABEL: SEQS[track],
+                        TRACK_LABEL: "canary",
+                    },
                     network=network.name,
                     init=True,
                     detach=True,
@@ -117,7 +130,7 @@ def two_tracks(docker_client: Any, tmp_path: Path) -> Iterator[Service]:
 
 
 def test_prometheus_tells_the_docker_hosts_versions_apart(
-    two_tracks: Service, tmp_path: Path
+    two_tracks: Service, docker_client: Any, tmp_path: Path
 ) -> None:
     service = two_tracks
     folder = tmp_path / "monitoring"
@@ -139,12 +152,22 @@ def test_prometheus_tells_the_docker_hosts_versions_apart(
             "both tracks' rules evaluated five times", both_evaluated, tmp_path / "prometheus.log"
         )
         up = query(url, f"up{{{own}}}")["data"]["result"]
-        assert sorted((r["metric"]["track"], r["value"][1]) for r in up) == [
-            ("canary", "1"),
-            ("stable", "1"),
+        assert sorted((r["metric"]["version"], r["value"][1]) for r in up) == [
+            ("000011", "1"),
+            ("000012", "1"),
         ]
+        assert all("track" not in r["metric"] for r in up)
+        # the containers as the deploy has them (the one serving, the new one)
+        engine = DockerRuntime(docker_client, "")
+        found = {t: engine.inspect(f"{service.metadata.name}-{t}") for t in TRACKS}
+        stable_app, canary_app = found["stable"], found["canary"]
+        assert stable_app is not None and canary_app is not None
+        stage = service.deploy[0]
+        stage = replace(stage, canary=replace(stage.canary, prometheus=url))
+        session = SimpleNamespace(target=SimpleNamespace(service=service, stage=stage))
+        source = _prometheus_source(cast(Session, session), stable_app, canary_app)
         at = time.time()
-        canary, stable = PrometheusSource(url, service, service.deploy[0]).sample(at - 5, at)
+        canary, stable = source.sample(at - 5, at)
         assert canary.requests > 0 and stable.requests > 0, (canary, stable)
         assert canary.errors / canary.requests == pytest.approx(0.2, rel=0.05)
         assert stable.errors / stable.requests == pytest.approx(0.01, rel=0.2)
@@ -154,4 +177,11 @@ def test_prometheus_tells_the_docker_hosts_versions_apart(
         dashboard = json.loads((folder / "dashboard.json").read_text(encoding="utf-8"))
         (steps,) = [a for a in dashboard["annotations"]["list"] if a["name"] == "Canary steps"]
         marks = query(url, steps["expr"].replace("$environment", "live"))["data"]["result"]
-        assert [m["metric"] for m in marks] == [{"environment": "live", "canary_targets_up": "1"}]
+        assert [m["metric"] for m in marks] == [{"environment": "live", "versions_up": "2"}]
+        # the dashboard's per-version panel: one line per version, never the two summed
+        (panel,) = [p for p in dashboard["panels"] if p["title"].startswith("Request rate by")]
+        lines = query(url, panel["targets"][0]["expr"].replace("$environment", "live"))
+        assert sorted(r["metric"].get("version") for r in lines["data"]["result"]) == [
+            "000011",
+            "000012",
+        ]

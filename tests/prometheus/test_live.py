@@ -89,7 +89,7 @@ def test_the_source_reads_each_tracks_numbers_from_the_recording_rules(tmp_path:
 
             # the dashboard's side-by-side panels: one series per track
             dashboard = json.loads((folder / "dashboard.json").read_text(encoding="utf-8"))
-            by_track = [p for p in dashboard["panels"] if "by track" in p["title"]]
+            by_track = [p for p in dashboard["panels"] if "by version" in p["title"]]
             assert len(by_track) == 3
             for panel in by_track:
                 expr = panel["targets"][0]["expr"].replace("$environment", "live")

@@ -195,18 +195,18 @@ def test_dashboard_is_the_typed_model_encoded(tmp_path: Path) -> None:
         "Request rate",
         "Error ratio (5xx)",
         "Latency",
-        "Request rate by track (stable, canary)",
-        "Error ratio (5xx) by track",
-        "Latency p95 by track",
+        "Request rate by version (stable, canary)",
+        "Error ratio (5xx) by version",
+        "Latency p95 by version",
         "Restarts",
     ]
     # the two versions side by side: each track-panel groups by environment and track, from
     # the per-track recording rules
     for panel in data["panels"][4:7]:
         (target,) = panel["targets"]
-        assert "by (environment, track" in target["expr"], target["expr"]
+        assert "by (environment, track, version" in target["expr"], target["expr"]
         assert "service_track:" in target["expr"] and "[" not in target["expr"]
-        assert target["legendFormat"] == "{{environment}} {{track}}"
+        assert target["legendFormat"] == "{{environment}} {{track}} {{version}}"
     assert [t["legendFormat"] for t in data["panels"][3]["targets"]] == [
         "p50 {{environment}}",
         "p95 {{environment}}",

@@ -76,8 +76,13 @@ MUTATIONS = {
     "six-hour page threshold loosened": ("(6 * 0.001)", "(60 * 0.001)"),
     "pages at a ticket's pace": ("(6 * 0.001)", "(4 * 0.001)"),
     "per-track requests lose the track": (
-        'environment, track) (rate(http_requests_total{team="payments",service="payments-api"}',
-        'environment) (rate(http_requests_total{team="payments",service="payments-api"}',
+        'environment, track, version) (rate(http_requests_total{team="payments",service="payments',
+        'environment, version) (rate(http_requests_total{team="payments",service="payments',
+    ),
+    # a promoted canary beside the next one on a Docker host: the same track, two versions
+    "per-track requests lose the version": (
+        'environment, track, version) (rate(http_requests_total{team="payments",service="payments',
+        'environment, track) (rate(http_requests_total{team="payments",service="payments',
     ),
     "per-track errors count every request": ('api",code=~"5.."}[1m]))', 'api"}[1m]))'),
 }

@@ -113,16 +113,14 @@ monitoring: {slo: {availability: 99.5}}
 """
 
 
-def test_a_docker_canary_judged_by_prometheus_scrapes_each_container_with_its_track(
+def test_a_docker_canary_judged_by_prometheus_scrapes_each_container_with_its_version(
     tmp_path: Path,
 ) -> None:
     from jenkins_bridge.deploy.records import (
         ENVIRONMENT_LABEL,
         ROLE_LABEL,
+        SEQ_LABEL,
         SERVICE_LABEL,
-    )
-    from jenkins_bridge.deploy.records import (
-        TRACK_LABEL as CONTAINER_TRACK,
     )
     from jenkins_bridge.descriptor.naming import ObjectNames
 
@@ -148,12 +146,14 @@ def test_a_docker_canary_judged_by_prometheus_scrapes_each_container_with_its_tr
             ],
         }
     ]
-    keep, *_, track, unlabelled = job["relabel_configs"]
+    keep, *_, version = job["relabel_configs"]
     network = ObjectNames.of("shop", "web", "staging").network
     assert keep["action"] == "keep" and keep["regex"].replace("\\", "") == network
-    source = "__meta_docker_container_label_" + CONTAINER_TRACK.replace(".", "_").replace("-", "_")
-    assert track["source_labels"] == unlabelled["source_labels"] == [source]
-    assert (track["target_label"], unlabelled["replacement"]) == ("track", "stable")
+    # the deploy's seq, true for a container's whole life; not the track it was started for,
+    # which a promoted canary keeps (a container's labels never change)
+    source = "__meta_docker_container_label_" + SEQ_LABEL.replace(".", "_").replace("-", "_")
+    assert version == {"source_labels": [source], "target_label": "version", "action": "replace"}
+    assert not [r for r in job["relabel_configs"] if r.get("target_label") == "track"]
     # a canary judged from the proxy's log keeps scraping the proxy's address
     (plain,) = yaml.safe_load(render_scrape_config(service, production))["scrape_configs"]
     assert plain["static_configs"][0]["targets"] == ["127.0.0.1:18081"]

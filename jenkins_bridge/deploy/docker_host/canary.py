@@ -34,6 +34,7 @@ from jenkins_bridge.deploy.proxy import (
     render_split_config,
     upstream_address,
 )
+from jenkins_bridge.deploy.records import SEQ_LABEL
 
 # A step with too few requests waits this many intervals more, once, before it fails.
 EXTRA_INTERVALS = 1
@@ -74,14 +75,18 @@ def engine_clock_offset(session: Session, clock: Callable[[], float] = time.time
     return offset if abs(offset) >= CLOCK_SLACK_SECONDS else 0.0
 
 
-def _prometheus_source(session: Session) -> MetricsSource:
-    """The Prometheus source (the generated recording rules, by track); imported only when
-    a canary asks for it."""
+def _prometheus_source(
+    session: Session, stable: ContainerInfo, canary: ContainerInfo
+) -> MetricsSource:
+    """The Prometheus source (the generated recording rules), each version by its container's
+    seq label, which the scrape config makes the ``version`` label (not by track: a promoted
+    canary keeps saying canary); imported only when a canary asks for it."""
     from jenkins_bridge.deploy.canary.prometheus_source import PrometheusSource
 
     url = session.target.stage.canary.prometheus
     assert url is not None
-    return PrometheusSource(url, session.target.service, session.target.stage)
+    versions = (canary.labels.get(SEQ_LABEL, ""), stable.labels.get(SEQ_LABEL, ""))
+    return PrometheusSource(url, session.target.service, session.target.stage, versions)
 
 
 def address_of(session: Session, app: ContainerInfo) -> str:
@@ -133,7 +138,7 @@ def run_canary(
             log(f"canary step {step}/{len(spec.steps)}: {percent} % of requests to {canary.name}")
             reached("canary")
             source = (
-                _prometheus_source(session)
+                _prometheus_source(session, stable, canary)
                 if spec.prometheus
                 else ProxyLogSource(session, split, offset)
             )

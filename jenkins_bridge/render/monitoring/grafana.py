@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from jenkins_bridge.descriptor.model import Service
-from jenkins_bridge.render.monitoring.rules import CANARY, TRACK, track_rule_names
+from jenkins_bridge.render.monitoring.rules import CANARY, TRACK, VERSION, track_rule_names
 from jenkins_bridge.render.monitoring.yaml_text import label_matchers
 
 DATASOURCE_VARIABLE = "datasource"
@@ -58,9 +58,12 @@ def dashboard_model(service: Service) -> Any:
         for q, ref in (("0.50", "A"), ("0.95", "B"), ("0.99", "C"))
     ]
     requests, errors_rate, buckets = track_rule_names(service)
-    by_track = f"sum by (environment, {TRACK})"
-    track_legend = f"{{{{environment}}}} {{{{{TRACK}}}}}"
+    # Kubernetes' series carry a track (stable, canary), a Docker host's a version (the
+    # deploy's seq; the higher one is the newer): each line is one version, on either target.
+    by_track = f"sum by (environment, {TRACK}, {VERSION})"
+    track_legend = f"{{{{environment}}}} {{{{{TRACK}}}}} {{{{{VERSION}}}}}"
     canary_up = _selector(service, **{TRACK: CANARY})
+    versioned_up = own.replace("{", f'{{{VERSION}!="",', 1)
     builder = (
         dashboard.Dashboard(f"{service.full_name}")
         .uid(dashboard_uid(service))
@@ -95,7 +98,8 @@ def dashboard_model(service: Service) -> Any:
         .annotation(
             # One series per number of canary targets up, so each step that changes the
             # canary's share of pods (Kubernetes) is a region of its own; a Docker host's
-            # canary (one container, weights in the proxy) is one region from start to end.
+            # canary (one container, weights in the proxy) is one region from start to end:
+            # two versions up at once (a promoted canary keeps its track label there).
             dashboard.AnnotationQuery()
             .name("Canary steps")
             .datasource(source)
@@ -103,7 +107,9 @@ def dashboard_model(service: Service) -> Any:
             .icon_color("orange")
             .expr(
                 f'count_values by (environment) ("canary_targets_up", '
-                f"count by (environment) (up{canary_up} == 1))"
+                f"count by (environment) (up{canary_up} == 1))\nor\n"
+                f'count_values by (environment) ("versions_up", count by (environment) '
+                f"(count by (environment, {VERSION}) (up{versioned_up} == 1)) > 1)"
             )
         )
         .with_panel(
@@ -138,14 +144,14 @@ def dashboard_model(service: Service) -> Any:
         .with_panel(series("Latency", "s", *quantiles))
         .with_panel(
             series(
-                "Request rate by track (stable, canary)",
+                "Request rate by version (stable, canary)",
                 "reqps",
                 query(f"{by_track} ({requests}{own})", track_legend),
             )
         )
         .with_panel(
             series(
-                "Error ratio (5xx) by track",
+                "Error ratio (5xx) by version",
                 "percentunit",
                 query(
                     f"{by_track} ({errors_rate}{own})\n/\n{by_track} ({requests}{own})",
@@ -155,10 +161,10 @@ def dashboard_model(service: Service) -> Any:
         )
         .with_panel(
             series(
-                "Latency p95 by track",
+                "Latency p95 by version",
                 "s",
                 query(
-                    f"histogram_quantile(0.95, sum by (environment, {TRACK}, le) ({buckets}{own}))",
+                    f"histogram_quantile(0.95, {by_track[:-1]}, le) ({buckets}{own}))",
                     track_legend,
                 ),
             )

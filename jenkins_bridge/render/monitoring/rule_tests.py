@@ -13,6 +13,7 @@ from jenkins_bridge.render.monitoring.rules import (
     PAGE,
     STABLE,
     TRACK,
+    VERSION,
     AlertRule,
     alert_rules,
     error_budget,
@@ -191,8 +192,10 @@ def rule_test_cases(service: Service, environment: str) -> list[dict[str, Any]]:
 
 
 def track_test_case(service: Service, environment: str) -> dict[str, Any]:
-    """The per-track rates keep the two versions apart: a stable and a canary replica with
-    different request, 5xx and latency rates give one sample of each rule per track."""
+    """The per-track rates keep the two versions apart: a stable and a canary pod (by track,
+    Kubernetes), and a promoted canary beside the next one (two containers whose version
+    differs, a Docker host), with different request, 5xx and latency rates give one sample
+    of each rule per track and version."""
     aggregated = {
         "team": service.metadata.team,
         "service": service.metadata.name,
@@ -202,13 +205,19 @@ def track_test_case(service: Service, environment: str) -> dict[str, Any]:
     series: list[dict[str, str]] = []
     # per minute: stable 600 requests, 6 failing, all within 0.1 s; canary 60, 12 failing,
     # half of them within 0.1 s
-    shapes = {STABLE: (600, 6, 600), CANARY: (60, 12, 30)}
-    for track, (total, failing, fast) in shapes.items():
+    good, bad = (600, 6, 600), (60, 12, 30)
+    shapes = [
+        ({TRACK: STABLE}, good),
+        ({TRACK: CANARY}, bad),
+        ({VERSION: "000011"}, good),
+        ({VERSION: "000012"}, bad),
+    ]
+    for replica, (own, (total, failing, fast)) in enumerate(shapes):
         scrape = {
             "job": f"{service.full_name}/{environment}",
-            "instance": f"{track}-0:8080",
+            "instance": f"replica-{replica}:8080",
             **aggregated,
-            TRACK: track,
+            **own,
         }
         series += [
             _series("http_requests_total", {**scrape, "code": "500"}, f"0+{failing}x30"),
@@ -221,22 +230,25 @@ def track_test_case(service: Service, environment: str) -> dict[str, Any]:
             ),
         ]
 
-    def sample(record: str, track: str, value: Decimal, **extra: str) -> dict[str, Any]:
-        labels = {**aggregated, TRACK: track, **extra}
+    def sample(record: str, own: dict[str, str], value: Decimal, **extra: str) -> dict[str, Any]:
+        labels = {**aggregated, **own, **extra}
         inner = ",".join(f"{k}={promql_string(v)}" for k, v in labels.items())
         return {"labels": f"{record}{{{inner}}}", "value": float(value)}
 
     minute = Decimal(60)
     checks = [
-        (requests, [sample(requests, t, Decimal(s[0]) / minute) for t, s in shapes.items()]),
-        (errors, [sample(errors, t, Decimal(s[1]) / minute) for t, s in shapes.items()]),
+        (requests, [sample(requests, o, Decimal(s[0]) / minute) for o, s in shapes]),
+        (errors, [sample(errors, o, Decimal(s[1]) / minute) for o, s in shapes]),
         (
             f'{buckets}{{le="0.1"}}',
-            [sample(buckets, t, Decimal(s[2]) / minute, le="0.1") for t, s in shapes.items()],
+            [sample(buckets, o, Decimal(s[2]) / minute, le="0.1") for o, s in shapes],
         ),
     ]
     return {
-        "name": f"per-track rates over {track_window(service)} keep stable and canary apart",
+        "name": (
+            f"per-track rates over {track_window(service)} keep stable and canary apart, "
+            "by track and by version"
+        ),
         "interval": "1m",
         "input_series": series,
         "promql_expr_test": [

@@ -8,10 +8,12 @@ container restarting. The metrics a service exports are the usual client-library
 ``http_requests_total{code}``, ``http_request_duration_seconds_bucket``, ``up`` and
 ``process_start_time_seconds``.
 
-Every series also carries ``track`` (``stable`` or ``canary``: the scrape config sets it from
-the pod or container label), and a second set of recording rules keeps it: request, 5xx and
-latency-bucket rates per track, which a canary's analysis (``deploy/canary``) and the
-dashboard's side-by-side panels compare.
+A Kubernetes series also carries ``track`` (``stable`` or ``canary``: the scrape config sets
+it from the pod label; a canary's pods never become stable ones), a Docker host's ``version``
+(the deploy's seq from the container label: a container's labels never change, so a promoted
+canary would still say ``canary``, while its seq stays true). A second set of recording rules
+keeps both: request, 5xx and latency-bucket rates per track and version, which a canary's
+analysis (``deploy/canary``) and the dashboard's side-by-side panels compare.
 """
 
 from __future__ import annotations
@@ -32,10 +34,12 @@ AGGREGATION = "team, service, environment"
 RATIO_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 ERROR_RATIO = "service:http_request_errors:ratio_rate{window}"
 LATENCY_P95 = "service:http_request_duration_seconds:p95_rate5m"
-# The version label of every scraped series, and its values.
+# The track label of a Kubernetes series, and its values.
 TRACK = "track"
 STABLE, CANARY = "stable", "canary"
-TRACK_AGGREGATION = f"{AGGREGATION}, {TRACK}"
+# The version label of a Docker host's series: the deploy's seq of the container it came from.
+VERSION = "version"
+TRACK_AGGREGATION = f"{AGGREGATION}, {TRACK}, {VERSION}"
 TRACK_REQUESTS = "service_track:http_requests:rate{window}"
 TRACK_ERRORS = "service_track:http_request_errors:rate{window}"
 TRACK_BUCKETS = "service_track:http_request_duration_seconds_bucket:rate{window}"
@@ -144,8 +148,8 @@ def track_rule_names(service: Service) -> tuple[str, str, str]:
 
 
 def track_recording_rules(service: Service) -> list[RecordingRule]:
-    """Request, 5xx and latency-bucket rates by track (not only by environment): what a
-    canary's analysis and the dashboard compare between the two versions."""
+    """Request, 5xx and latency-bucket rates by track and version (not only by environment):
+    what a canary's analysis and the dashboard compare between the two versions."""
     window = track_window(service)
     requests, errors_name, buckets = track_rule_names(service)
     errors = selector(service, code="5..").replace('code="5.."', 'code=~"5.."')

@@ -10,14 +10,15 @@ from typing import Any
 from jenkins_bridge.descriptor.environments import slot_ports
 from jenkins_bridge.descriptor.model import DeployStage, Service
 from jenkins_bridge.descriptor.naming import ObjectNames
-from jenkins_bridge.render.monitoring.rules import STABLE, TRACK
+from jenkins_bridge.render.monitoring.rules import STABLE, TRACK, VERSION
 from jenkins_bridge.render.monitoring.yaml_text import generated_header, yaml_text
 
 RULES_FILE = "rules.yml"
 # The labels deploy puts on a Docker host's app containers (deploy/records.py; a test keeps
-# the two in step): which service, environment and role, and the track (stable | canary).
+# the two in step): which service, environment and role, and the deploy's seq, the version.
+# Not the track: a container's labels never change, so a promoted canary says canary forever.
 DOCKER_LABEL = "dev.jenkins-bridge"
-DOCKER_TRACK_LABEL = f"{DOCKER_LABEL}.track"
+DOCKER_SEQ_LABEL = f"{DOCKER_LABEL}.seq"
 DOCKER_SOCKET = "unix:///var/run/docker.sock"
 
 
@@ -65,7 +66,7 @@ def _discovery(service: Service, stage: DeployStage) -> dict[str, Any]:
     on its overlay network (Prometheus runs attached to it), each task on the app's port;
     on Kubernetes, the ``http`` endpoints of the Service deploy applies, in its namespace,
     each with its pod's track (stable or canary) as the ``track`` label; a Docker host whose
-    canary Prometheus judges, each app container with its track."""
+    canary Prometheus judges, each app container with its deploy's seq as ``version``."""
     labels = target_labels(service, stage.environment)
     runtime = service.runtime_for(stage)
     if stage.target == "swarm" and stage.network != "host":
@@ -105,9 +106,11 @@ def _docker_containers(
 ) -> dict[str, Any]:
     """A Docker host judged by Prometheus during a canary: each app container on its own (the
     proxy's address would mix both versions), found through the engine by deploy's labels,
-    on the environment's network at the app's port, its track from its container label.
-    Prometheus runs on the Docker host (container addresses are the host's to reach); an
-    ``ssh://`` engine is read through the host's own socket."""
+    on the environment's network at the app's port, its ``version`` the deploy's seq from its
+    container label (true for the container's whole life, unlike the track it was started
+    for: a promoted canary keeps its labels). Prometheus runs on the Docker host (container
+    addresses are the host's to reach); an ``ssh://`` engine is read through the host's own
+    socket."""
     host = stage.host if stage.host and stage.host.startswith(("unix://", "tcp://")) else None
     names = ObjectNames.of(service.metadata.team, service.metadata.name, stage.environment)
     owner = {"service": service.full_name, "environment": stage.environment, "role": "app"}
@@ -131,7 +134,11 @@ def _docker_containers(
                 "action": "keep",
             },
             *_static_labels(labels),
-            *_track_labels(_sanitized("__meta_docker_container_label_", DOCKER_TRACK_LABEL)),
+            {
+                "source_labels": [_sanitized("__meta_docker_container_label_", DOCKER_SEQ_LABEL)],
+                "target_label": VERSION,
+                "action": "replace",
+            },
         ],
     }
 
