@@ -22,7 +22,7 @@ from typing import Any, cast
 import pytest
 
 from jenkins_bridge.containers.runtime import DockerRuntime
-from jenkins_bridge.deploy.docker_host.canary import _prometheus_source
+from jenkins_bridge.deploy.docker_host.canary import prometheus_source_for
 from jenkins_bridge.deploy.docker_host.session import Session
 from jenkins_bridge.deploy.records import SEQ_LABEL, TRACK_LABEL, owner_labels
 from jenkins_bridge.descriptor import load_services
@@ -165,7 +165,7 @@ def test_prometheus_tells_the_docker_hosts_versions_apart(
         stage = service.deploy[0]
         stage = replace(stage, canary=replace(stage.canary, prometheus=url))
         session = SimpleNamespace(target=SimpleNamespace(service=service, stage=stage))
-        source = _prometheus_source(cast(Session, session), stable_app, canary_app)
+        source = prometheus_source_for(cast(Session, session), stable_app, canary_app)
         at = time.time()
         canary, stable = source.sample(at - 5, at)
         assert canary.requests > 0 and stable.requests > 0, (canary, stable)

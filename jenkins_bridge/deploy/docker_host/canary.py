@@ -75,7 +75,7 @@ def engine_clock_offset(session: Session, clock: Callable[[], float] = time.time
     return offset if abs(offset) >= CLOCK_SLACK_SECONDS else 0.0
 
 
-def _prometheus_source(
+def prometheus_source_for(
     session: Session, stable: ContainerInfo, canary: ContainerInfo
 ) -> MetricsSource:
     """The Prometheus source (the generated recording rules), each version by its container's
@@ -138,7 +138,7 @@ def run_canary(
             log(f"canary step {step}/{len(spec.steps)}: {percent} % of requests to {canary.name}")
             reached("canary")
             source = (
-                _prometheus_source(session, stable, canary)
+                prometheus_source_for(session, stable, canary)
                 if spec.prometheus
                 else ProxyLogSource(session, split, offset)
             )
