@@ -5,6 +5,13 @@ Templates live inside the package, ``jenkins_bridge/templates/`` (the repository
 an installed wheel use the same lookup. The environment's ``finalize`` refuses any bare string: a
 template can only print values that went through a quoting filter (``groovy``, ``comment``)
 or text it marks ``raw`` itself.
+
+Compiled templates are kept in Jinja's own bytecode cache, in the per-user folder it makes
+safe itself (``$TMPDIR/_jinja2-cache-<uid>``, mode 0700, owned by the user, else no cache):
+compiling ``Jenkinsfile.j2`` was 20-60 ms of every run that renders a service, a tenth of
+``render`` after one descriptor changed at N = 5,000. Jinja reuses an entry only for the same
+template name and file, source checksum, Jinja bytecode format and Python version. Never in
+the output directory: a bytecode file there could come from anyone who can write a tree.
 """
 
 from __future__ import annotations
@@ -55,9 +62,17 @@ def _choice_list(parameter: Parameter) -> Code:
     return Code("[" + ", ".join(groovy_string(c) for c in parameter.ordered_choices) + "]")
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except (RuntimeError, OSError):  # no safe per-user folder: compile every run
+        return None
+
+
 @functools.cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
+        bytecode_cache=_bytecode_cache(),
         loader=jinja2.PackageLoader("jenkins_bridge", "templates"),
         autoescape=False,
         trim_blocks=True,

@@ -150,6 +150,30 @@ def test_edited_output_file_is_rendered_again(cli: Cli, descriptors: Path, tmp_p
     assert written == {"platform/portal/Jenkinsfile"}
 
 
+def test_edit_that_keeps_size_and_modification_time_is_still_caught(
+    cli: Cli, descriptors: Path, tmp_path: Path
+) -> None:
+    """Size, mtime and inode can all be put back by hand (an editor that writes in place,
+    ``touch -r``); the change time cannot, and the cache records it too."""
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    jenkinsfile = out / "platform" / "portal" / "Jenkinsfile"
+    before = jenkinsfile.stat()
+    text = jenkinsfile.read_bytes()
+    with jenkinsfile.open("r+b") as handle:  # in place: same inode
+        handle.write(b"X" + text[1:2] + (b"Y" if text[2:3] != b"Y" else b"Z") + text[3:])
+    os.utime(jenkinsfile, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = jenkinsfile.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (
+        before.st_size,
+        before.st_mtime_ns,
+        before.st_ino,
+    )
+    stale = cli("--output", "json", "render", "--check", str(descriptors), "-o", str(out))
+    assert stale.exit_code == 2 and stale.json()["data"]["stale"] == ["platform/portal/Jenkinsfile"]
+    assert assert_same_as_full(cli, descriptors, out) == {"platform/portal/Jenkinsfile"}
+
+
 def test_output_folder_replaced_by_a_link_is_refused_as_in_full(
     cli: Cli, descriptors: Path, tmp_path: Path
 ) -> None:
