@@ -96,7 +96,7 @@ def render(
         counter.close()
     count, tree = run.services, run.tree
     if check:
-        report = check_tree(target, tree, force=force)
+        report = check_tree(target, tree, force=force, previous=run.previous)
         data = {"stale": sorted(report.diffs), "services": count, "reused": run.reused}
         if report.clean:
             files = len(tree.artifacts) + len(tree.carried)
@@ -105,7 +105,7 @@ def render(
         text += f"{len(report.diffs)} file(s) in {out} differ from the descriptors; run render"
         return Outcome("changes", {**data, "diff": text}, text, exit_code=EXIT_CHANGES)
     try:
-        written = write_tree(target, tree, force=force, cache=run.cache)
+        written = write_tree(target, tree, force=force, cache=run.cache, previous=run.previous)
     except OSError as exc:
         where = exc.filename if exc.filename is not None else out
         raise BridgeError(f"cannot write to {where}: {exc.strerror or exc}") from exc

@@ -35,7 +35,7 @@ CACHE_GITIGNORE = (
     f"{CACHE_FOLDER}/.gitignore",
     b"# jenkins-bridge render's cache: not output\n*\n",
 )
-_FORMAT = "jenkins-bridge-render-cache/2"  # 2: a file's change time too
+_FORMAT = "jenkins-bridge-render-cache/3"  # 2: a file's change time; 3: the manifest's
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -165,6 +165,10 @@ class RenderCache:
     services: dict[str, CachedService] = field(default_factory=dict)
     files: dict[str, FileStat] = field(default_factory=dict)  # artifact path -> stat
     folders: dict[str, int] = field(default_factory=dict)  # folder path -> inode
+    # The entries of the manifest this run wrote that no service of ``services`` produced
+    # (folders, alert routes, files kept from before), as written; ``files`` holds the
+    # manifest's own stat. Together they stand for the manifest while it is still that file.
+    extra: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -177,6 +181,7 @@ class RenderCache:
                 },
                 "files": self.files,
                 "folders": self.folders,
+                "extra": self.extra,
             },
             separators=(",", ":"),
         )
@@ -201,6 +206,7 @@ def read_cache(root: ConfinedDir) -> RenderCache | None:
             path: (int(a), int(b), int(c), int(d)) for path, (a, b, c, d) in raw["files"].items()
         }
         cache.folders = {path: int(inode) for path, inode in raw["folders"].items()}
+        cache.extra = [dict(entry) for entry in raw["extra"]]
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     return cache
@@ -296,6 +302,26 @@ def _parents_in_place(cache: RenderCache, now: OutputStat, folder: str) -> bool:
         )
     now.parents_in_place[folder] = verdict
     return verdict
+
+
+def manifest_entries(
+    cache: RenderCache, manifest: str, carried: set[str], now: OutputStat
+) -> list[dict[str, Any]] | None:
+    """The entries of the manifest on disk that are not the carried services' (those are in
+    the new tree unchanged, so never left over), without reading it: the cache's record of
+    it, when ``manifest`` is still the file the run that wrote ``cache`` left (same inode,
+    size, modification and change time); else None, and it is read."""
+    recorded = cache.files.get(manifest)
+    if recorded is None or now.file(manifest) != recorded:
+        return None
+    entries = list(cache.extra)
+    for key, service in cache.services.items():
+        if key not in carried:
+            entries.extend(
+                {"kind": kind, "path": path, "sha256": sha256, "source": source}
+                for path, kind, sha256, source in service.artifacts
+            )
+    return entries
 
 
 def carry_over(cache: RenderCache, previous: RenderCache, paths: Iterable[str]) -> None:

@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from jenkins_bridge import __version__
 from jenkins_bridge.errors import BridgeError
@@ -111,6 +112,11 @@ def read_manifest(root: ConfinedDir) -> PreviousManifest:
             f"{root.root / MANIFEST} is not a jenkins-bridge manifest ({exc})",
             hint="render into an empty directory, or delete that file",
         ) from exc
+    return manifest_of(artifacts)
+
+
+def manifest_of(artifacts: Iterable[Any]) -> PreviousManifest:
+    """A previous manifest's artifact entries, each checked as ``read_manifest`` does."""
     previous = PreviousManifest()
     for raw in artifacts:
         path = raw.get("path") if isinstance(raw, dict) else None

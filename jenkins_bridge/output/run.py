@@ -30,11 +30,12 @@ from jenkins_bridge.output.incremental import (
     RenderCache,
     carry_over,
     fingerprints,
+    manifest_entries,
     read_cache,
     run_key,
     still_in_place,
 )
-from jenkins_bridge.output.manifest import add_manifest
+from jenkins_bridge.output.manifest import MANIFEST, PreviousManifest, add_manifest, manifest_of
 from jenkins_bridge.render.artifacts import (
     Artifact,
     ArtifactDigest,
@@ -55,6 +56,9 @@ class RenderRun:
     tree: RenderedTree  # every artifact and the manifest
     cache: RenderCache  # what to keep beside the output for the next run
     reused: int = 0  # services taken from the previous run's cache
+    # What the manifest in the output holds beyond the carried services' files, when the
+    # cache vouches for it (None: read it)
+    previous: PreviousManifest | None = None
 
 
 # (descriptor file, its artifacts, its alert routing) for each service a chunk rendered
@@ -140,8 +144,8 @@ def render_run(
     previous = _previous(reuse, key)
     carried: list[tuple[DescriptorFile, CachedService]] = []
     changed: list[DescriptorFile] = files
+    now = OutputStat(reuse) if reuse is not None else None
     if previous is not None:
-        now = OutputStat(reuse) if reuse is not None else None
         changed = []
         for descriptor in files:
             cached = previous.services.get(descriptor.key)
@@ -207,7 +211,11 @@ def render_run(
     for artifact in render_alert_routes(routings):
         tree.add(artifact)
     add_manifest(tree)
-    return RenderRun(len(teams), tree, cache, len(carried))
+    manifest = None
+    if previous is not None and now is not None:
+        entries = manifest_entries(previous, MANIFEST, {d.key for d, _ in carried}, now)
+        manifest = manifest_of(entries) if entries is not None else None
+    return RenderRun(len(teams), tree, cache, len(carried), manifest)
 
 
 def _previous(reuse: Path | None, key: str) -> RenderCache | None:

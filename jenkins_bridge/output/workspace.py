@@ -120,7 +120,12 @@ def _folders(paths: Iterable[str]) -> set[str]:
 
 
 def write_tree(
-    out: Path, tree: RenderedTree, *, force: bool = False, cache: RenderCache | None = None
+    out: Path,
+    tree: RenderedTree,
+    *,
+    force: bool = False,
+    cache: RenderCache | None = None,
+    previous: PreviousManifest | None = None,
 ) -> WriteReport:
     """Make ``out`` hold ``tree``; remove what an earlier render wrote and this one did not.
 
@@ -130,14 +135,23 @@ def write_tree(
     the manifest and last the new ``cache`` (what the next run may reuse), so an interrupted
     run leaves a tree that ``--check`` and the next render see as stale and render again.
     Carried artifacts (``tree.carried``) were checked in place by the run: not read again.
+    ``previous``: the old manifest's entries other than the carried files', as the run's
+    cache vouched for them (``RenderRun.previous``); None reads the manifest.
     """
     report = WriteReport()
     try:
         with ConfinedDir(out, create=True) as root:
             root.remove(CACHE)
-            _write(root, tree, force, report)
+            kept = _write(root, tree, force, report, previous)
             if cache is not None:
-                record_output(cache, out, (p for p in tree.artifacts if p != MANIFEST))
+                record_output(cache, out, tree.artifacts)  # the manifest too
+                produced = {str(a[0]) for s in cache.services.values() for a in s.artifacts}
+                cache.extra = [
+                    {"kind": a.kind, "path": a.path, "sha256": a.sha256, "source": a.source}
+                    for path, a in tree.artifacts.items()
+                    if path != MANIFEST and path not in produced
+                ]
+                cache.extra.extend(dict(entry) for entry in kept)
                 root.write(*CACHE_GITIGNORE)
                 root.write(CACHE, cache.to_json().encode("utf-8"))
     except KeyboardInterrupt:
@@ -145,8 +159,16 @@ def write_tree(
     return report
 
 
-def _write(root: ConfinedDir, tree: RenderedTree, force: bool, report: WriteReport) -> None:
-    previous = read_manifest(root)
+def _write(
+    root: ConfinedDir,
+    tree: RenderedTree,
+    force: bool,
+    report: WriteReport,
+    previous: PreviousManifest | None,
+) -> list[Mapping[str, object]]:
+    """Write and remove; the old manifest's entries the new one keeps (files left in place)."""
+    if previous is None:
+        previous = read_manifest(root)
     report.kept.extend(KeptFile(path, why) for path, why in previous.unusable)
     # Look at every target first: one link anywhere refuses the render before a byte is written.
     # Only the paths wait: each is encoded again when written, so the whole tree is never held
@@ -201,6 +223,7 @@ def _write(root: ConfinedDir, tree: RenderedTree, force: bool, report: WriteRepo
     else:
         root.write(MANIFEST, data)
         report.written.append(MANIFEST)
+    return carried
 
 
 @dataclass
@@ -269,11 +292,17 @@ def _decoded(data: bytes | None) -> str | None:
         return None
 
 
-def check_tree(out: Path, tree: RenderedTree, *, force: bool = False) -> CheckReport:
+def check_tree(
+    out: Path,
+    tree: RenderedTree,
+    *,
+    force: bool = False,
+    previous: PreviousManifest | None = None,
+) -> CheckReport:
     """Compare the tree with ``out`` without writing; a unified diff per file that differs.
 
     Files render would not write or remove (links, files outside, hand-edited files) are
-    named with the reason, never printed.
+    named with the reason, never printed. ``previous``: as for ``write_tree``.
     """
     diffs: dict[str, str] = {}
     with ConfinedDir(out) as root:
@@ -281,11 +310,12 @@ def check_tree(out: Path, tree: RenderedTree, *, force: bool = False) -> CheckRe
             for path, artifact in sorted(tree.artifacts.items()):
                 diffs[path] = _diff(path, None, artifact.text)
             return CheckReport(diffs)
-        try:
-            previous = read_manifest(root)
-        except BridgeError as exc:
-            previous = PreviousManifest()
-            diffs[MANIFEST] = f"{MANIFEST}: not compared: {exc.message}\n"
+        if previous is None:
+            try:
+                previous = read_manifest(root)
+            except BridgeError as exc:
+                previous = PreviousManifest()
+                diffs[MANIFEST] = f"{MANIFEST}: not compared: {exc.message}\n"
         for path, why in previous.unusable:
             diffs[path] = f"{path}: listed in {MANIFEST} but not removable: {why}\n"
         for path, artifact in sorted(tree.artifacts.items()):

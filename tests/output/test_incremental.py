@@ -6,6 +6,7 @@ falls back to rendering, never to a stale file."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -172,6 +173,78 @@ def test_edit_that_keeps_size_and_modification_time_is_still_caught(
     stale = cli("--output", "json", "render", "--check", str(descriptors), "-o", str(out))
     assert stale.exit_code == 2 and stale.json()["data"]["stale"] == ["platform/portal/Jenkinsfile"]
     assert assert_same_as_full(cli, descriptors, out) == {"platform/portal/Jenkinsfile"}
+
+
+def assert_same_as_reading_the_manifest(cli: Cli, descriptors: Path, out: Path) -> None:
+    """``render --check`` then ``render`` into ``out`` (whose cache stands in for its manifest)
+    and into a copy without the cache (which reads the manifest): the same report, the same
+    files written, removed and kept, and the same tree."""
+    copy = out.parent / f"{out.name}-uncached"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(out, copy, symlinks=True)
+    shutil.rmtree(copy / CACHE_FOLDER)
+    results = []
+    for target in (out, copy):
+        args = (str(descriptors), "-o", str(target))
+        check = cli("--output", "json", "render", "--check", *args)
+        done = render(cli, descriptors, target).json()["data"]
+        reported = json.loads(check.stdout.replace(str(target), "OUT"))
+        reported["data"].pop("reused")  # the copy has no cache to reuse
+        results.append((check.exit_code, reported))
+        results.append({k: done[k] for k in ("written", "removed", "kept", "unchanged")})
+    assert results[0] == results[2]
+    assert results[1] == results[3]
+    assert snapshot(out) == snapshot(copy)
+
+
+def test_files_a_changed_service_no_longer_produces_are_removed_or_kept_as_in_full(
+    cli: Cli, descriptors: Path, tmp_path: Path
+) -> None:
+    """The old manifest's entries come from the cache while manifest.json is the file the
+    last render wrote: a renamed service's old files are left over (one edited by hand is
+    kept, and stays in the manifest through later incremental runs)."""
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    (out / "team-0" / "svc-2" / "Jenkinsfile").write_text("edited by hand\n")
+    target = descriptors / "extra" / "team-0" / "svc-2.yaml"
+    target.write_text(target.read_text().replace("name: svc-2,", "name: svc-2b,"))
+    assert_same_as_reading_the_manifest(cli, descriptors, out)
+    assert not (out / "team-0" / "svc-2" / "config.xml").exists()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "team-0/svc-2/Jenkinsfile" in {a["path"] for a in manifest["artifacts"]}
+    other = descriptors / "extra" / "team-1" / "svc-3.yaml"
+    other.write_text(other.read_text().replace("make test-3", "make test-3 again"))
+    assert_same_as_reading_the_manifest(cli, descriptors, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "team-0/svc-2/Jenkinsfile" in {a["path"] for a in manifest["artifacts"]}
+
+
+def test_a_manifest_edited_by_hand_is_read_not_taken_from_the_cache(
+    cli: Cli, descriptors: Path, tmp_path: Path
+) -> None:
+    """An entry added to manifest.json by hand names a file render then owns (and removes),
+    as a full render reading that manifest does."""
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    ghost = out / "team-0" / "ghost" / "Jenkinsfile"
+    ghost.parent.mkdir()
+    ghost.write_bytes(b"left by an older render\n")
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["artifacts"].append(
+        {
+            "kind": "jenkinsfile",
+            "path": "team-0/ghost/Jenkinsfile",
+            "sha256": hashlib.sha256(ghost.read_bytes()).hexdigest(),
+            "source": None,
+        }
+    )
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    target = descriptors / "extra" / "team-0" / "svc-2.yaml"
+    target.write_text(target.read_text().replace("make test-2", "make test-2 again"))
+    stale = cli("--output", "json", "render", "--check", str(descriptors), "-o", str(out))
+    assert "team-0/ghost/Jenkinsfile" in stale.json()["data"]["stale"]
+    assert_same_as_reading_the_manifest(cli, descriptors, out)
+    assert not ghost.exists()
 
 
 def test_output_folder_replaced_by_a_link_is_refused_as_in_full(
