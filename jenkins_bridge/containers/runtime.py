@@ -95,6 +95,7 @@ class ContainerInfo:
     exit_code: int
     image: str = ""  # the reference it was created from (Config.Image)
     published: tuple[tuple[int, str, int], ...] = ()  # (container port, host ip, host port)
+    health_test: tuple[str, ...] = ()  # Config.Healthcheck.Test: ("CMD-SHELL", ...), ("NONE",)
 
     @property
     def running(self) -> bool:
@@ -202,6 +203,7 @@ def _info(attrs: Mapping[str, Any]) -> ContainerInfo:
         exit_code=int(state.get("ExitCode") or 0),
         image=str(config.get("Image") or ""),
         published=_published(attrs),
+        health_test=tuple(str(a) for a in (config.get("Healthcheck") or {}).get("Test") or ()),
     )
 
 
@@ -627,6 +629,21 @@ class DockerRuntime:
             code = api.exec_inspect(exec_id).get("ExitCode")
         output = bytes(raw or b"").decode("utf-8", errors="replace")
         return int(code if code is not None else -1), output
+
+    def exec_detached(self, name: str, argv: Sequence[str]) -> str:
+        """Start ``argv`` inside the running container without waiting; the exec's id."""
+        api = self._client.api
+        with self._errors(f"running a command in {name}"):
+            exec_id = str(api.exec_create(name, list(argv), stdout=False, stderr=False)["Id"])
+            api.exec_start(exec_id, detach=True)
+        return exec_id
+
+    def exec_exit_code(self, exec_id: str) -> int | None:
+        """The exit code of a command started by ``exec_detached``; None while it runs."""
+        with self._errors("inspecting a command"):
+            found = self._client.api.exec_inspect(exec_id)
+        code = found.get("ExitCode")
+        return None if found.get("Running") or code is None else int(code)
 
     def start_with_input(self, name: str, stdin: bytes) -> None:
         """Start a container created with ``stdin`` and send it ``stdin``, then end-of-file."""

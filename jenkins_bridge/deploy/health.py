@@ -55,6 +55,15 @@ def judge(seen: Observation) -> Verdict:
     return Verdict(PENDING)
 
 
+def test_argv(test: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The command Docker runs for a container's healthcheck ``Test`` (None: no command)."""
+    if len(test) >= 2 and test[0] == "CMD":
+        return test[1:]
+    if len(test) == 2 and test[0] == "CMD-SHELL":
+        return ("/bin/sh", "-c", test[1])
+    return None
+
+
 def parse_status_line(response: str) -> int | None:
     """``HTTP/1.0 200 OK`` -> 200; None when the text is no HTTP response."""
     first = response.split("\n", 1)[0].strip()
