@@ -11,7 +11,8 @@ one replaces it, and the command says so.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from jenkins_bridge.containers.runtime import ContainerSpec, DockerRuntime, RuntimeFailure
@@ -31,6 +32,7 @@ TEMP_FILE = f"{HISTORY_FILE}.tmp"
 RENAME = ("sh", "-c", f"cd {STATE_DIR} && mv -f {TEMP_FILE} {HISTORY_FILE} && sync")
 STATE_SPEC = "rename-v1"  # the state container's spec label; an older one is re-created
 RENAME_TIMEOUT_SECONDS = 60
+UNREAD = object()  # what ``held`` remembers before the first read
 
 
 class HistoryUnreadable(DeployError):
@@ -58,11 +60,29 @@ class HistoryStore:
         self.labels = dict(labels)
         self.log = log
         self.where = f"{container}:{STATE_DIR}/{HISTORY_FILE}"
+        self._holding = False
+        self._known: bytes | object | None = UNREAD
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """While the caller holds the environment's lock only this store writes the file: it
+        is read once, then known from what was read and written (a failed write forgets)."""
+        self._holding, self._known = True, UNREAD
+        try:
+            yield
+        finally:
+            self._holding, self._known = False, UNREAD
 
     def _raw(self) -> bytes | None:
+        if self._holding and self._known is not UNREAD:
+            return self._known  # type: ignore[return-value]
         if self.runtime.inspect(self.container) is None:
-            return None
-        return self.runtime.get_file(self.container, f"{STATE_DIR}/{HISTORY_FILE}")
+            raw = None
+        else:
+            raw = self.runtime.get_file(self.container, f"{STATE_DIR}/{HISTORY_FILE}")
+        if self._holding:
+            self._known = raw
+        return raw
 
     def parsed(self) -> ParsedHistory:
         """Every readable record, and what could not be read (never raises for the file)."""
@@ -84,6 +104,15 @@ class HistoryStore:
     def append(self, record: DeployRecord) -> None:
         """Add ``record`` (replacing one of the same number); ``HistoryNotWritten`` says what
         happened when the volume refuses, and the old file is then untouched."""
+        try:
+            data = self._append(record)
+        except BaseException:
+            self._known = UNREAD  # whatever happened, the next read asks the volume
+            raise
+        if self._holding:
+            self._known = data
+
+    def _append(self, record: DeployRecord) -> bytes:
         self.ensure_container()
         raw = self._raw()
         found = parse_history(raw)
@@ -100,6 +129,7 @@ class HistoryStore:
         if written != data:
             raise self._not_written(record, "the file read back differs from what was sent", kept)
         self._rename(record, kept)
+        return data
 
     def _not_written(self, record: DeployRecord, cause: str, kept: str) -> HistoryNotWritten:
         return HistoryNotWritten(

@@ -55,7 +55,7 @@ def deploy(
         log(f"{image} resolves to {resolved.digest_reference}")
         runtime.resolve_image(target.proxy_image)
         try:
-            with session.locked(options):
+            with session.locked(options), session.held():
                 reached("locked")
                 return _deploy_locked(
                     session, image, resolved.digest_reference, options.action, chosen

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 
 from jenkins_bridge.containers.runtime import (
@@ -23,7 +24,7 @@ from jenkins_bridge.containers.runtime import (
 from jenkins_bridge.deploy import health
 from jenkins_bridge.deploy.errors import DeployError, ForeignOwner, NoSubnet, PreSwitchFailed
 from jenkins_bridge.deploy.health import container_health
-from jenkins_bridge.deploy.history_store import HistoryStore
+from jenkins_bridge.deploy.history_store import UNREAD, HistoryStore
 from jenkins_bridge.deploy.lock import DeployLock, target_lock
 from jenkins_bridge.deploy.options import DeployOptions, Log
 from jenkins_bridge.deploy.proxy import (
@@ -59,6 +60,9 @@ KEEP_STOPPED_APPS = 3
 class Session:
     """One command's view of a service environment on its engine."""
 
+    _holding = False  # see ``held``
+    _proxy_config: bytes | object | None = UNREAD
+
     def __init__(
         self, target: DeployTarget, runtime: DockerRuntime, environ: Mapping[str, str], log: Log
     ) -> None:
@@ -72,6 +76,18 @@ class Session:
         self.store = HistoryStore(
             runtime, self.names.state, self.target.helper_image, self.labels("state"), log
         )
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Under the environment's lock (and once the proxy exists as the descriptor wants
+        it) only this command writes the history and the proxy's configuration: each is read
+        once, then known from what was read and written."""
+        self._holding, self._proxy_config = True, UNREAD
+        try:
+            with self.store.held():
+                yield
+        finally:
+            self._holding, self._proxy_config = False, UNREAD
 
     def labels(self, role: str) -> dict[str, str]:
         return owner_labels(self.target.owner, self.target.environment, role)
@@ -218,13 +234,21 @@ class Session:
             data={"subnet": subnet, "overlaps": others},
         )
 
-    def proxy_upstream(self) -> str | None:
+    def _proxy_raw(self) -> bytes | None:
+        if self._holding and self._proxy_config is not UNREAD:
+            return self._proxy_config  # type: ignore[return-value]
         raw = self.runtime.get_file(self.names.proxy, f"{CONFIG_DIR}/{CONFIG_FILE}")
+        if self._holding:
+            self._proxy_config = raw
+        return raw
+
+    def proxy_upstream(self) -> str | None:
+        raw = self._proxy_raw()
         return upstream_of(raw.decode("utf-8", "replace")) if raw else None
 
     def proxy_split(self) -> Split | None:
         """The canary step the proxy splits traffic for (None: no canary runs)."""
-        raw = self.runtime.get_file(self.names.proxy, f"{CONFIG_DIR}/{CONFIG_FILE}")
+        raw = self._proxy_raw()
         return split_of(raw.decode("utf-8", "replace")) if raw else None
 
     def switch(self, upstream: str | None, generation: int) -> None:
@@ -234,7 +258,10 @@ class Session:
     def write_proxy_config(self, config: str, generation: int) -> None:
         """Write the proxy's configuration and wait until nginx serves it."""
         text = config.replace("return 204;", f'return 200 "generation {generation}\\n";')
+        self._proxy_config = UNREAD  # a failed write leaves the file unknown
         self.runtime.put_file(self.names.proxy, CONFIG_DIR, CONFIG_FILE, text.encode())
+        if self._holding:
+            self._proxy_config = text.encode()
         # One exec: test the file, then signal the reload (nginx -s returns before it reloads).
         code, output = self.runtime.exec(
             self.names.proxy, ["sh", "-c", "nginx -t -q && exec nginx -s reload"]
