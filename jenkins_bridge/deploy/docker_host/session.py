@@ -55,6 +55,23 @@ from jenkins_bridge.descriptor.networks import allocate_subnet, overlapping
 POLL_SECONDS = 0.1
 OWN_CHECK_PATIENCE_SECONDS = 5.0  # a check still running after this is left, another starts
 KEEP_STOPPED_APPS = 3
+NOT_YET = 3  # RELOAD_AND_WAIT's exit when the reloaded proxy did not answer within ~2 s
+# Run in the proxy container with $1 = the generation, $2 = its port. "$a" is the whole
+# answer without its last newline: its last line is exactly "generation $1" (not 710 for 71).
+RELOAD_AND_WAIT = """\
+nginx -t -q || exit 2
+nginx -s reload || exit 2
+i=0
+while [ "$i" -lt 40 ]; do
+    a=$(printf 'GET /.jenkins-bridge/proxy HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n' \\
+        | nc -w 2 127.0.0.1 "$2")
+    case "$a" in *"
+generation $1") exit 0 ;; esac
+    sleep 0.05
+    i=$((i + 1))
+done
+exit 3
+"""
 
 
 class Session:
@@ -262,13 +279,17 @@ class Session:
         self.runtime.put_file(self.names.proxy, CONFIG_DIR, CONFIG_FILE, text.encode())
         if self._holding:
             self._proxy_config = text.encode()
-        # One exec: test the file, then signal the reload (nginx -s returns before it reloads).
-        code, output = self.runtime.exec(
-            self.names.proxy, ["sh", "-c", "nginx -t -q && exec nginx -s reload"]
-        )
-        if code != 0:
-            raise DeployError(f"the proxy refused its new configuration: {output.strip()}")
         deadline = time.monotonic() + 10
+        # One exec: test the file, signal the reload (nginx -s returns before it reloads) and
+        # wait a while for this generation's answer; the probes below wait for the rest.
+        code, output = self.runtime.exec(
+            self.names.proxy,
+            ["sh", "-c", RELOAD_AND_WAIT, "reload", str(generation), str(PROXY_PORT)],
+        )
+        if code == 0:
+            return
+        if code != NOT_YET:
+            raise DeployError(f"the proxy refused its new configuration: {output.strip()}")
         while time.monotonic() < deadline:
             answer = self._probe_raw("127.0.0.1", PROXY_PORT, "/.jenkins-bridge/proxy", 2)
             # The whole body line: "generation 71" must not match generation 710's answer.

@@ -1,0 +1,51 @@
+"""The proxy's reload-and-wait script, run by a real sh with stand-ins for nginx and nc: it
+waits for exactly its generation's answer line, and says a refused configuration."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from jenkins_bridge.deploy.docker_host.session import NOT_YET, RELOAD_AND_WAIT
+
+
+def run(tmp_path: Path, answers: list[str], generation: int, nginx_exit: int = 0) -> int:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "nginx").write_text(f"#!/bin/sh\necho 'nginx says' >&2\nexit {nginx_exit}\n")
+    # nc answers the next line of answers.txt each time (the last one forever).
+    (tmp_path / "answers.txt").write_text("".join(a + "\n" for a in answers))
+    (bin_dir / "nc").write_text(
+        "#!/bin/sh\ncat >/dev/null\n"
+        f'd="{tmp_path}"; n=$(cat "$d/count" 2>/dev/null || echo 0); n=$((n + 1))\n'
+        'echo "$n" >"$d/count"\n'
+        'line=$(sed -n "${n}p" "$d/answers.txt")\n'
+        '[ -n "$line" ] || line=$(tail -n 1 "$d/answers.txt")\n'
+        'printf "HTTP/1.1 200 OK\\r\\nServer: x\\r\\n\\r\\ngeneration %s\\n" "$line"\n'
+    )
+    for tool in ("nginx", "nc"):
+        (bin_dir / tool).chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    done = subprocess.run(
+        ["sh", "-c", RELOAD_AND_WAIT, "reload", str(generation), "80"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return done.returncode
+
+
+def test_it_waits_past_a_generation_that_merely_starts_like_its_own(tmp_path: Path) -> None:
+    assert run(tmp_path, ["710", "710", "71"], 71) == 0
+    assert (tmp_path / "count").read_text().strip() == "3"
+
+
+def test_it_gives_up_after_a_while_when_its_generation_never_answers(tmp_path: Path) -> None:
+    assert run(tmp_path, ["710"], 71) == NOT_YET
+
+
+def test_a_refused_configuration_is_not_waited_for(tmp_path: Path) -> None:
+    assert run(tmp_path, ["71"], 71, nginx_exit=1) == 2
+    assert not (tmp_path / "count").exists()
