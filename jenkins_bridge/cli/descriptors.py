@@ -91,6 +91,7 @@ def render(
             library,
             counter,
             reuse=None if force else target,
+            keep_cache=not check,
         )
     finally:
         counter.close()

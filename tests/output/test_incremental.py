@@ -247,6 +247,21 @@ def test_a_manifest_edited_by_hand_is_read_not_taken_from_the_cache(
     assert not ghost.exists()
 
 
+def test_check_leaves_the_cache_as_it_was(cli: Cli, descriptors: Path, tmp_path: Path) -> None:
+    """``--check`` builds no full cache (it writes nothing): the next render still reuses
+    every service but the edited one."""
+    out = tmp_path / "out"
+    services = render(cli, descriptors, out).json()["data"]["services"]
+    cache = (out / CACHE).read_bytes()
+    target = descriptors / "extra" / "team-0" / "svc-2.yaml"
+    target.write_text(target.read_text().replace("make test-2", "make test-2 again"))
+    stale = cli("--output", "json", "render", "--check", str(descriptors), "-o", str(out))
+    assert stale.exit_code == 2 and stale.json()["data"]["reused"] == services - 1
+    assert (out / CACHE).read_bytes() == cache
+    assert render(cli, descriptors, out).json()["data"]["reused"] == services - 1
+    assert assert_same_as_full(cli, descriptors, out) == set()
+
+
 def test_output_folder_replaced_by_a_link_is_refused_as_in_full(
     cli: Cli, descriptors: Path, tmp_path: Path
 ) -> None:
