@@ -66,8 +66,18 @@ def free_port() -> int:
 
 
 def free_subnet() -> str:
-    used = set(docker("network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}}{{end}}",
-                      *docker("network", "ls", "-q").split()).split())  # fmt: skip
+    # One inspect per network: a network removed between the list and its inspect (another
+    # run's) is skipped instead of failing the whole pick.
+    used: set[str] = set()
+    for network in docker("network", "ls", "-q").split():
+        subnets = "{{range .IPAM.Config}}{{.Subnet}} {{end}}"
+        done = subprocess.run(
+            ["docker", "network", "inspect", "-f", subnets, network],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        used.update(done.stdout.split())
     candidates = [f"198.{a}.{b}.0/24" for a in (18, 19) for b in range(1, 256)]
     random.shuffle(candidates)
     return next(c for c in candidates if c not in used)
