@@ -20,10 +20,9 @@ from jenkins_bridge.deploy.canary.analysis import (
     Thresholds,
     Verdict,
     VersionSample,
-    judge,
 )
 from jenkins_bridge.deploy.canary.prometheus_source import PrometheusSource
-from jenkins_bridge.deploy.canary.run import CanaryRun, StepResult
+from jenkins_bridge.deploy.canary.run import CanaryRun, StepResult, held_verdict
 from jenkins_bridge.deploy.dry_run import DeployPlan
 from jenkins_bridge.deploy.errors import DeployError
 from jenkins_bridge.deploy.target import DeployTarget
@@ -34,9 +33,6 @@ from jenkins_bridge.render.kubernetes import canary_deployment, canary_object_na
 Log = Callable[[str], None]
 # On the canary Deployment: the step it is at, which ``status`` shows from another process.
 STEP_ANNOTATION = "jenkins-bridge.dev/canary-step"
-# A step with too few requests waits this many intervals more, once, before it fails (as on
-# a Docker host).
-EXTRA_INTERVALS = 1
 
 
 def summary(run: CanaryRun) -> str:
@@ -144,18 +140,9 @@ def _held(
     clock: Callable[[], float],
     log: Log,
 ) -> Verdict:
-    """The step's verdict after its interval; too few requests wait once more, then the
-    inconclusive verdict stands (and fails the step). A Prometheus that cannot answer is a
-    deploy error naming the query."""
+    """``held_verdict``; a Prometheus that cannot answer is a deploy error naming the query."""
     try:
-        sleep(interval)
-        verdict = judge(*source.sample(start, clock()), thresholds)
-        for _ in range(EXTRA_INTERVALS):
-            if verdict.outcome != "inconclusive":
-                break
-            log(f"canary: {verdict.reasons[0]}; waiting {interval:g} s more")
-            sleep(interval)
-            verdict = judge(*source.sample(start, clock()), thresholds)
+        return held_verdict(source, thresholds, interval, start, sleep, clock, log)
     except DeployError:
         raise
     except BridgeError as exc:  # the Prometheus adapter's errors
@@ -163,7 +150,6 @@ def _held(
             f"the canary analysis failed: {exc.message}; the stable Deployment is untouched",
             hint=exc.hint,
         ) from exc
-    return verdict
 
 
 def plan_steps(

@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from jenkins_bridge.deploy.canary.analysis import Thresholds, Verdict
+from jenkins_bridge.deploy.canary.analysis import MetricsSource, Thresholds, Verdict, judge
+
+# How many more intervals a step with too few requests waits before it fails as inconclusive.
+EXTRA_INTERVALS = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +79,25 @@ class CanaryRun:
                 else round(self.detected_after_seconds, 3)
             ),
         }
+
+
+def held_verdict(
+    source: MetricsSource,
+    thresholds: Thresholds,
+    interval: float,
+    start: float,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+    log: Callable[[str], None],
+) -> Verdict:
+    """A step's verdict after its interval, over the window from ``start``; too few requests
+    wait ``EXTRA_INTERVALS`` more, then the inconclusive verdict stands (and fails the step)."""
+    sleep(interval)
+    verdict = judge(*source.sample(start, clock()), thresholds)
+    for _ in range(EXTRA_INTERVALS):
+        if verdict.outcome != "inconclusive":
+            break
+        log(f"canary: {verdict.reasons[0]}; waiting {interval:g} s more")
+        sleep(interval)
+        verdict = judge(*source.sample(start, clock()), thresholds)
+    return verdict

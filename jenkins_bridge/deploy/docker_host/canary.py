@@ -19,11 +19,9 @@ from jenkins_bridge.deploy.canary import access_log
 from jenkins_bridge.deploy.canary.analysis import (
     MetricsSource,
     Thresholds,
-    Verdict,
     VersionSample,
-    judge,
 )
-from jenkins_bridge.deploy.canary.run import CanaryRun, StepResult
+from jenkins_bridge.deploy.canary.run import CanaryRun, StepResult, held_verdict
 from jenkins_bridge.deploy.docker_host.session import Session
 from jenkins_bridge.deploy.errors import DeployError
 from jenkins_bridge.deploy.interrupts import reached
@@ -36,8 +34,6 @@ from jenkins_bridge.deploy.proxy import (
 )
 from jenkins_bridge.deploy.records import SEQ_LABEL
 
-# A step with too few requests waits this many intervals more, once, before it fails.
-EXTRA_INTERVALS = 1
 # Below this, the engine's clock is taken to be ours (the log's times are the engine's).
 CLOCK_SLACK_SECONDS = 2.0
 
@@ -142,7 +138,9 @@ def run_canary(
                 if spec.prometheus
                 else ProxyLogSource(session, split, offset)
             )
-            verdict = _held(source, thresholds, spec.interval_seconds, start, sleep, clock, log)
+            verdict = held_verdict(
+                source, thresholds, spec.interval_seconds, start, sleep, clock, log
+            )
             result = StepResult(step, percent, clock() - start, verdict)
             run.results.append(result)
             log(f"canary {result.describe(len(spec.steps))}")
@@ -155,28 +153,6 @@ def run_canary(
         _back_to_stable(session, stable_address, seq)
         raise
     return run
-
-
-def _held(
-    source: MetricsSource,
-    thresholds: Thresholds,
-    interval: float,
-    start: float,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
-    log: Callable[[str], None],
-) -> Verdict:
-    """The step's verdict after its interval; too few requests wait once more, then the
-    inconclusive verdict stands (and fails the step)."""
-    sleep(interval)
-    verdict = judge(*source.sample(start, clock()), thresholds)
-    for _ in range(EXTRA_INTERVALS):
-        if verdict.outcome != "inconclusive":
-            break
-        log(f"canary: {verdict.reasons[0]}; waiting {interval:g} s more")
-        sleep(interval)
-        verdict = judge(*source.sample(start, clock()), thresholds)
-    return verdict
 
 
 def _back_to_stable(session: Session, stable_address: str, seq: int) -> None:
