@@ -134,6 +134,7 @@ def test_a_docker_canary_judged_by_prometheus_scrapes_each_container_with_its_ve
         {
             "host": "unix:///var/run/docker.sock",
             "port": 8081,
+            "refresh_interval": "15s",
             "filters": [
                 {
                     "name": "label",

@@ -110,7 +110,8 @@ def _docker_containers(
     container label (true for the container's whole life, unlike the track it was started
     for: a promoted canary keeps its labels). Prometheus runs on the Docker host (container
     addresses are the host's to reach); an ``ssh://`` engine is read through the host's own
-    socket."""
+    socket. The engine is asked every scrape interval (Prometheus' default is a minute): a
+    canary is judged for its first steps only if it is scraped from its start."""
     host = stage.host if stage.host and stage.host.startswith(("unix://", "tcp://")) else None
     names = ObjectNames.of(service.metadata.team, service.metadata.name, stage.environment)
     owner = {"service": service.full_name, "environment": stage.environment, "role": "app"}
@@ -119,6 +120,7 @@ def _docker_containers(
             {
                 "host": host or DOCKER_SOCKET,
                 "port": service.runtime_for(stage).port,
+                "refresh_interval": f"{service.monitoring.scrape_interval_seconds}s",
                 "filters": [
                     {
                         "name": "label",
