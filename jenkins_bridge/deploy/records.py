@@ -55,6 +55,23 @@ class DeployRecord:
     downtime_seconds: float | None = None
     switched_after_seconds: float | None = None  # from the deploy's start to traffic switched
 
+    @classmethod
+    def placeholder(cls, seq: int, action: str) -> DeployRecord:
+        """A blank record for a one-off container's spec (a hook, an exec), whose labels are
+        replaced: it is never written to history."""
+        return cls(
+            seq=seq,
+            action=action,
+            environment="",
+            image="",
+            digest="",
+            container="",
+            previous=None,
+            result="",
+            started="",
+            duration_seconds=0.0,
+        )
+
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -34,22 +34,6 @@ from jenkins_bridge.descriptor.model import Service
 EXEC_TIMEOUT_SECONDS = 3600
 
 
-def _exec_record(seq: int) -> DeployRecord:
-    """The record an exec container's spec is built with (its labels are replaced)."""
-    return DeployRecord(
-        seq=seq,
-        action="exec",
-        environment="",
-        image="",
-        digest="",
-        container="",
-        previous=None,
-        result="",
-        started="",
-        duration_seconds=0.0,
-    )
-
-
 class DockerHostPlatform(EnginePlatform):
     """``target: docker``: deploys, rollbacks and status, and the commands that operate it."""
 
@@ -168,7 +152,7 @@ class DockerHostPlatform(EnginePlatform):
             seq = int(live.labels.get(SEQ_LABEL, "0") or 0)
             name = session.names.exec(os.getpid())
             spec = replace(
-                session.app_spec(seq, image, _exec_record(seq)),
+                session.app_spec(seq, image, DeployRecord.placeholder(seq, "exec")),
                 name=name,
                 command=argv,
                 labels=session.labels("exec"),

@@ -413,7 +413,7 @@ class Session:
 
     def run_hook(self, seq: int, image: str, argv: tuple[str, ...], timeout: float) -> None:
         spec = replace(
-            self.app_spec(seq, image, _placeholder_record(seq)),
+            self.app_spec(seq, image, DeployRecord.placeholder(seq, "hook")),
             name=self.names.hook(seq),
             command=argv,
             labels=self.labels("hook"),
@@ -478,21 +478,6 @@ class OwnHealthCheck:
             return False  # e.g. it stopped meanwhile: Docker's state says the rest
         self.since = time.monotonic()
         return False
-
-
-def _placeholder_record(seq: int) -> DeployRecord:
-    return DeployRecord(
-        seq=seq,
-        action="hook",
-        environment="",
-        image="",
-        digest="",
-        container="",
-        previous=None,
-        result="",
-        started="",
-        duration_seconds=0.0,
-    )
 
 
 def connect(target: DeployTarget) -> DockerRuntime:
