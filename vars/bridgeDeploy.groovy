@@ -36,7 +36,7 @@ Map call(Map config = [:]) {
     }
     if (outcome.status == 3) {
         String serving = record.previous ? "${record.previous} is serving" : 'no earlier version was serving'
-        String message = "bridgeDeploy: ${environment}: the new version failed its health check and " +
+        String message = "bridgeDeploy: ${environment}: the new version ${rollbackCause(data)} and " +
             "was rolled back; ${serving}"
         currentBuild.description = message
         if (onRollback == 'UNSTABLE') {
@@ -49,6 +49,21 @@ Map call(Map config = [:]) {
     // What went live is the digest the CLI resolved, not the reference it was given (a tag moves).
     currentBuild.description = "${environment}: ${record.digest ?: values.BRIDGE_IMAGE_REF} live"
     return data
+}
+
+// Why deploy rolled back: the canary step whose analysis did not pass (data.canary.results,
+// in order), else the health gate. A plain loop: CPS runs closures passed to Groovy's own
+// methods (find) wrongly.
+private static String rollbackCause(Map data) {
+    Map canary = (Map) data.canary ?: [:]
+    List results = (List) canary.results ?: []
+    for (Object result in results) {
+        Map step = (Map) result
+        if (step.outcome != 'pass') {
+            return "failed its canary analysis at step ${step.step} (${step.percent} %)"
+        }
+    }
+    return 'failed its health check'
 }
 
 // What deploy-<environment>.json keeps of the CLI's deploy record (never its free text).

@@ -319,6 +319,30 @@ def cases() -> list[dict[str, Any]]:
             ],
         ),
         case(
+            "canary rolled back",
+            node(f"{DEPLOY})"),
+            [
+                {
+                    "match": ' deploy "',
+                    "status": 3,
+                    "result": envelope(
+                        "rolled-back",
+                        {
+                            "result": "rolled-back",
+                            "record": record(result="rolled-back"),
+                            "canary": {
+                                "steps": [10, 50, 100],
+                                "results": [
+                                    {"step": 1, "percent": 10, "outcome": "pass"},
+                                    {"step": 2, "percent": 50, "outcome": "fail"},
+                                ],
+                            },
+                        },
+                    ),
+                }
+            ],
+        ),
+        case(
             "rolled back, unstable",
             f"node('linux') {{ {DEPLOY}, onRollback: 'UNSTABLE'); echo('after') }}",
             [
@@ -508,6 +532,12 @@ def test_deploy_rollbacks(outcomes: dict[str, CaseOutcome]) -> None:
     )
     assert "null" not in first.failure
     assert "no earlier version was serving" in first.failure
+    canary = failed(
+        outcomes,
+        "canary rolled back",
+        "failed its canary analysis at step 2 (50 %) and was rolled back",
+    )
+    assert f"{PREVIOUS} is serving" in canary.failure
     unstable = logged(ok(outcomes, "rolled back, unstable"))
     assert any(
         line.startswith("unstable: ") and f"{PREVIOUS} is serving" in line for line in unstable
