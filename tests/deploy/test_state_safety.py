@@ -45,15 +45,15 @@ def _answer(listen: str) -> str:
 
 
 def _in_state(docker_client: Any, env: Environment, script: str) -> str:
-    """Run ``script`` in a throw-away container with the state volume at /jb-state."""
-    out = docker_client.containers.run(
-        BASE_IMAGE,
-        ["sh", "-c", script],
-        volumes={env.names.state: {"bind": "/jb-state", "mode": "rw"}},
-        remove=True,
-        network_mode="none",
-    )
-    return bytes(out).decode()
+    """Run ``script`` in a throw-away container with the state volume at /jb-state. The CLI
+    attaches to the container's output: docker-py's ``run(remove=True)`` reads it back from the
+    log afterwards and, on a busy engine, sometimes got nothing for a short-lived container."""
+    del docker_client  # the engine the CLI talks to is the same default one
+    volume = f"{env.names.state}:/jb-state"
+    argv = ["docker", "run", "--rm", "--network", "none", "-v", volume, BASE_IMAGE]
+    done = subprocess.run([*argv, "sh", "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def test_a_corrupt_history_is_kept_aside_not_overwritten(
