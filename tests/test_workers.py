@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
+import pickle
 import signal
 import time
 from pathlib import Path
@@ -12,8 +14,9 @@ import pytest
 from conftest import write_numbered_services
 
 from jenkins_bridge.descriptor import load_services
+from jenkins_bridge.descriptor.loading import discover
 from jenkins_bridge.errors import InvalidDescriptors
-from jenkins_bridge.output.run import render_run
+from jenkins_bridge.output.run import _load_and_render, render_run
 from jenkins_bridge.render import jenkinsfile
 from jenkins_bridge.workers import PARALLEL_THRESHOLD, WorkerFailed, map_chunks
 
@@ -101,6 +104,34 @@ def _interrupt_parent_on_seven(chunk: list[int]) -> list[int]:
         os.kill(os.getppid(), signal.SIGINT)
         time.sleep(60)  # a worker that would never finish on its own
     return chunk
+
+
+def _freeze_counts(chunk: list[int]) -> list[int]:
+    return [gc.get_freeze_count()]
+
+
+def test_workers_start_with_the_parents_objects_left_out_of_collections() -> None:
+    # A worker's collector that walked them would copy every page it shares with the parent.
+    counts = map_chunks(_freeze_counts, list(range(PARALLEL_THRESHOLD)), workers=2)
+    assert all(count > 0 for chunk in counts for count in chunk)
+    assert gc.get_freeze_count() == 0  # the parent collects them again once the pool is over
+
+
+def test_a_chunk_sends_back_only_what_the_checks_across_files_read(tmp_path: Path) -> None:
+    # The whole merged descriptor crossed the pool and stayed in the parent (~7 KB each).
+    write_numbered_services(tmp_path, 3, teams=2)
+    receivers = "monitoring: {alerts: {receivers: {ops: {email: ops@example.com}}}}\n"
+    with (tmp_path / "team-0" / "svc-0.yaml").open("a") as descriptor:
+        descriptor.write(receivers)
+    loaded, rendered = pickle.loads(pickle.dumps(_load_and_render(discover([tmp_path]), None)))
+    assert len(rendered) == 3 and not loaded.problems
+    by_name = {data["metadata"]["name"]: data for data, _, _ in loaded.records}
+    assert by_name["svc-0"] == {
+        "metadata": {"team": "team-0", "name": "svc-0"},
+        "monitoring": {"alerts": {"receivers": {"ops": {"email": "ops@example.com"}}}},
+    }
+    assert by_name["svc-1"] == {"metadata": {"team": "team-1", "name": "svc-1"}}
+    assert {path.name for path, _, _ in rendered} == {"svc-0.yaml", "svc-1.yaml", "svc-2.yaml"}
 
 
 def test_pool_results_come_back_in_order() -> None:

@@ -82,6 +82,9 @@ def _load_and_render(
                 loaded.problems.extend(refused.problems())
                 continue
             rendered.append((service.path, artifacts, alert_routing(service)))
+    # The run reads only what the checks across files need of each descriptor: the whole
+    # merged data would cross the process pool and stay in the parent (~7 KB a service).
+    loaded.records = [(_summary(data), path, origin) for data, path, origin in loaded.records]
     return loaded, rendered
 
 
