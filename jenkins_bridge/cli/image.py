@@ -1,36 +1,21 @@
 """``jenkins-bridge image build|push``: the service's container image, from its descriptor.
 
-This module parses options, calls ``containers.build`` and prints the result: stdout carries
-only the reference a deploy should use (or the JSON envelope); the build and push logs go to
-stderr as plain lines.
+This module declares the options (click's path: help, completion, unusual command lines) and
+calls the same functions as the click-free fast path (``jenkins_bridge.cli.fast``), which call
+``containers.build``. stdout carries only the reference a deploy should use (or the JSON
+envelope); the build and push logs go to stderr as plain lines.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-from jenkins_bridge.cli.output import Outcome, progress
-from jenkins_bridge.errors import Interrupted
-
-if TYPE_CHECKING:
-    from jenkins_bridge.containers.build import BuildOptions, ImageResult
-
-
-def _result_data(result: ImageResult) -> dict[str, Any]:
-    return {
-        "reference": result.reference,
-        "repository": result.repository,
-        "digest": result.digest,
-        "image_id": result.image_id,
-        "tags": list(result.tags),
-        "labels": dict(sorted(result.labels.items())),
-        "pushed": result.pushed,
-    }
-
+from jenkins_bridge.cli.fast import image_build_outcome, image_push_outcome
+from jenkins_bridge.cli.output import Outcome
 
 _DESCRIPTOR = click.argument("descriptor", type=click.Path(dir_okay=False, path_type=Path))
 
@@ -74,27 +59,15 @@ def build(
 
     Without --push that is repository:<immutable tag>; with it, repository@sha256:digest.
     """
-    from jenkins_bridge.containers.build import (
-        ImageBuildInterrupted,
-        build_image,
-        parse_build_args,
+    # A plain command line never gets here: jenkins_bridge.cli.fast answers it without click.
+    return image_build_outcome(
+        descriptor,
+        extra_tags=extra_tags,
+        push=push,
+        cache_from=cache_from,
+        no_cache=no_cache,
+        build_args=build_args,
     )
-
-    options: BuildOptions = {
-        "extra_tags": extra_tags,
-        "push": push,
-        "cache_from": cache_from,
-        "no_cache": no_cache,
-        "build_args": parse_build_args(build_args),
-    }
-    try:
-        result = build_image(descriptor, log=progress, **options)
-    except ImageBuildInterrupted as exc:
-        if exc.built is None:
-            raise
-        raise Interrupted("image build", {"built": _result_data(exc.built)}) from None
-    status = "pushed" if result.pushed else "built"
-    return Outcome(status=status, data=_result_data(result), text=result.reference)
 
 
 @image.command("push")
@@ -109,7 +82,4 @@ def push(descriptor: Path, tags: tuple[str, ...]) -> Outcome:
 
     Logs in with $REGISTRY_USER/$REGISTRY_PASSWORD when set, else uses the docker config.
     """
-    from jenkins_bridge.containers.build import push_image
-
-    result = push_image(descriptor, tags=tags, log=progress)
-    return Outcome(status="pushed", data=_result_data(result), text=result.reference)
+    return image_push_outcome(descriptor, tags=tags)

@@ -12,14 +12,21 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypedDict, Unpack
+from types import TracebackType
+from typing import Protocol, TypedDict, Unpack
 
 from jenkins_bridge.containers.context import check_build_context, repository_root
+from jenkins_bridge.containers.docker_cli import (
+    DockerCli,
+    docker_executable,
+    stops_as_interrupts,
+)
 from jenkins_bridge.containers.engine import (
     BuildRequest,
     BuiltImage,
     Engine,
     LogSink,
+    PushedImage,
     RegistryCredentials,
     check_build_inputs,
 )
@@ -76,6 +83,65 @@ class ImageBuildInterrupted(Interrupted):
     def __init__(self, built: ImageResult | None) -> None:
         super().__init__("image build")
         self.built = built
+
+
+# Which client builds and pushes: "auto" (the docker CLI when it is on PATH, else docker-py),
+# "cli" (the docker CLI, an error without it) or "sdk" (docker-py, the Docker SDK for Python).
+IMAGE_CLIENT_VARIABLE = "JENKINS_BRIDGE_IMAGE_CLIENT"
+IMAGE_CLIENTS = ("auto", "cli", "sdk")
+
+
+class ImageEngine(Protocol):
+    """What ``build_image`` and ``push_image`` need of an engine adapter (``DockerCli`` over
+    the docker CLI, ``Engine`` over docker-py): same requests, same typed errors."""
+
+    docker_host: str
+
+    def __enter__(self) -> ImageEngine: ...
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
+    def build(self, request: BuildRequest, log: LogSink) -> BuiltImage: ...
+
+    def tag(self, image: str, repository: str, tag: str) -> None: ...
+
+    def image_labels(self, reference: str) -> dict[str, str]: ...
+
+    def push(
+        self,
+        repository: str,
+        tags: Sequence[str],
+        log: LogSink,
+        credentials: RegistryCredentials | None = None,
+    ) -> PushedImage: ...
+
+
+def connect_engine(environ: Mapping[str, str] | None = None) -> ImageEngine:
+    """The docker CLI when it is on PATH (the tool a user would run: no docker-py import, and
+    BuildKit where buildx is installed), else docker-py; ``$JENKINS_BRIDGE_IMAGE_CLIENT``
+    (auto, cli, sdk) forces one."""
+    env = os.environ if environ is None else environ
+    choice = (env.get(IMAGE_CLIENT_VARIABLE) or "auto").strip().lower()
+    if choice not in IMAGE_CLIENTS:
+        raise UsageError(
+            f"${IMAGE_CLIENT_VARIABLE}={choice!r} is not one of {', '.join(IMAGE_CLIENTS)}",
+            hint="auto: the docker CLI when on PATH, else the Docker SDK; or cli, or sdk",
+        )
+    if choice != "sdk":
+        docker = docker_executable(env)
+        if docker is not None:
+            return DockerCli(docker, env)
+        if choice == "cli":
+            raise UsageError(
+                f"${IMAGE_CLIENT_VARIABLE}=cli but there is no docker CLI on PATH",
+                hint=f"install the docker CLI, or set {IMAGE_CLIENT_VARIABLE}=sdk (or unset it)",
+            )
+    return Engine.connect(env)
 
 
 def load_service(path: Path) -> Service:
@@ -209,7 +275,8 @@ def build_image(
     )
     built: BuiltImage | None = None
     try:
-        with Engine.connect(env) as engine:
+        # SIGTERM (a Jenkins abort) is taken like Ctrl-C: temporary files go, exit 130.
+        with stops_as_interrupts(), connect_engine(env) as engine:
             built = engine.build(request, log)
             digest = None
             if push:
@@ -241,9 +308,12 @@ def push_image(
         check_tag(tag)
     credentials = registry_credentials(env)
     repository = plan.spec.repository
-    with Engine.connect(env) as engine:
-        labels = engine.image_labels(f"{repository}:{tags[0]}")
-        pushed = engine.push(repository, tags, log, credentials)
+    with stops_as_interrupts(), connect_engine(env) as engine:
+        if isinstance(engine, DockerCli):  # the labels are read beside the push
+            labels, pushed = engine.labels_and_push(repository, tags, log, credentials)
+        else:
+            labels = engine.image_labels(f"{repository}:{tags[0]}")
+            pushed = engine.push(repository, tags, log, credentials)
     return ImageResult(repository, tags, labels, None, pushed.digest)
 
 

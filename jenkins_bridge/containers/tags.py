@@ -1,9 +1,9 @@
 """Which tags and OCI labels an image gets: pure functions over facts passed in.
 
 Nothing here reads the environment, the clock, git or the engine; ``provenance`` gathers
-those facts so that every rule below is unit-testable with plain values. Where a reference is
-split, docker-py's own helper does it (``docker.auth.split_repo_name``); the checks around it
-are ours because docker-py's helpers do not validate.
+those facts so that every rule below is unit-testable with plain values. A reference is split
+into registry and path by docker's own rule (``split_repo_name``, as docker-py and the docker
+CLI do it); it is written out here so that the build path never imports docker-py.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ _DOMAIN = re.compile(
     r"(?::[0-9]+)?"
 )
 _INVALID_TAG_CHARACTERS = re.compile(r"[^A-Za-z0-9_.-]+")
+
+# What docker calls the registry of names without a registry part (Docker Hub).
+INDEX_NAME = "docker.io"
 
 LABEL_SOURCE = "org.opencontainers.image.source"
 LABEL_REVISION = "org.opencontainers.image.revision"
@@ -71,16 +74,23 @@ def sanitize_tag(text: str) -> str:
     return cleaned
 
 
+def split_repo_name(repository: str) -> tuple[str, str]:
+    """(registry, path): the first component is a registry only when it looks like a host
+    (has a '.' or ':', or is ``localhost``), else the name is on Docker Hub."""
+    first, sep, rest = repository.partition("/")
+    if not sep or ("." not in first and ":" not in first and first != "localhost"):
+        return INDEX_NAME, repository
+    return first, rest
+
+
 def check_repository(repository: str) -> str:
     """Return ``repository`` if it is a valid image name without tag/digest, else raise."""
     if not repository:
         raise InvalidImageName(repository, "it is empty")
     if "@" in repository:
         raise InvalidImageName(repository, "it contains a digest ('@'); give the name only")
-    import docker.auth  # here, not at the top: loading docker-py costs the CLI's start-up
-
-    registry, path = docker.auth.split_repo_name(repository)
-    if registry != docker.auth.INDEX_NAME and _DOMAIN.fullmatch(registry) is None:
+    registry, path = split_repo_name(repository)
+    if registry != INDEX_NAME and _DOMAIN.fullmatch(registry) is None:
         raise InvalidImageName(repository, f"registry part '{registry}' is not a host[:port]")
     if ":" in path:
         raise InvalidImageName(repository, "it contains a tag (':'); tags come from the build")

@@ -4,6 +4,7 @@ through click."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -122,3 +123,133 @@ def test_plain_validate_imports_neither_click_nor_the_model() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout == "1 descriptor valid\n"
     assert proc.stderr.strip() == "0 []"
+
+
+# -- image build / image push ----------------------------------------------------------------
+
+_BUILT = {
+    "repository": "127.0.0.1:5000/team/app",
+    "tags": ("abc1234", "main-7"),
+    "labels": {"b": "2", "a": "1"},
+    "image_id": "sha256:" + "1" * 64,
+}
+
+
+def _fake_image_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, object, object]]:
+    """containers.build's build_image/push_image replaced: they record what they were given."""
+    from jenkins_bridge.containers import build as image_build
+    from jenkins_bridge.containers.build import ImageResult
+
+    calls: list[tuple[str, object, object]] = []
+
+    def build_image(descriptor: Path, **options: object) -> ImageResult:
+        options.pop("log")
+        calls.append(("build", descriptor, options))
+        return ImageResult(**_BUILT)  # type: ignore[arg-type]
+
+    def push_image(descriptor: Path, **options: object) -> ImageResult:
+        options.pop("log")
+        calls.append(("push", descriptor, options))
+        return ImageResult(**{**_BUILT, "digest": "sha256:" + "2" * 64})  # type: ignore[arg-type]
+
+    monkeypatch.setattr(image_build, "build_image", build_image)
+    monkeypatch.setattr(image_build, "push_image", push_image)
+    return calls
+
+
+IMAGE_LINES = [
+    ["image", "build", "svc.yaml"],
+    ["image", "build", "svc.yaml", "--push", "--no-cache", "--tag", "v1", "--tag=latest"],
+    ["image", "build", "--cache-from", "a:1", "svc.yaml", "--cache-from=b:2"],
+    ["image", "build", "svc.yaml", "--build-arg", "A=1", "--build-arg=B=x=y", "--build-arg", "A=2"],
+    ["image", "build", "svc.yaml", "--build-arg", "NOEQUALS"],  # our usage error, both paths
+    ["image", "push", "svc.yaml"],
+    ["image", "push", "svc.yaml", "--tag", "v1", "--tag=v2"],
+]
+
+
+@pytest.mark.parametrize("args", IMAGE_LINES, ids=" ".join)
+@pytest.mark.parametrize("mode", [[], ["--output", "json"]])
+def test_image_fast_and_click_paths_print_and_pass_the_same(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    mode: list[str],
+) -> None:
+    calls = _fake_image_calls(monkeypatch)
+    fast_result = _run(capsys, monkeypatch, [*mode, *args], click=False)
+    fast_calls = list(calls)
+    calls.clear()
+    click_result = _run(capsys, monkeypatch, [*mode, *args], click=True)
+    assert fast_result == click_result
+    assert fast_calls == calls
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["image"],
+        ["image", "build"],  # click reports the missing argument
+        ["image", "build", "--help"],
+        ["image", "build", "a.yaml", "b.yaml"],
+        ["image", "build", "a.yaml", "--tag"],
+        ["image", "build", "a.yaml", "--tag", "--push"],
+        ["image", "build", "a.yaml", "--push=yes"],
+        ["image", "build", "a.yaml", "-x"],
+        ["image", "build", "a.yaml", "--", "b"],
+        ["image", "push", "a.yaml", "--push"],
+        ["image", "tag", "a.yaml"],
+        ["image", "build", "."],  # a folder: click says why it is not a descriptor
+    ],
+)
+def test_anything_but_a_plain_image_line_goes_to_click(args: list[str]) -> None:
+    assert fast.fast_call(args) is None
+
+
+FAKE_DOCKER = """\
+#!/bin/sh
+# Answers what DockerCli asks: build writes the image id, inspect prints labels.
+if [ "$1" = build ]; then
+  while [ $# -gt 0 ]; do
+    if [ "$1" = --iidfile ]; then printf 'sha256:%064d' 7 > "$2"; fi
+    shift
+  done
+  echo "Successfully built 0000000007"
+  exit 0
+fi
+if [ "$1" = image ]; then echo '{"org.opencontainers.image.title":"app"}'; exit 0; fi
+exit 1
+"""
+
+
+def test_image_build_through_the_docker_cli_imports_neither_click_nor_docker_py(
+    tmp_path: Path,
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(FAKE_DOCKER)
+    (bin_dir / "docker").chmod(0o755)
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    descriptor = tmp_path / "service.yaml"
+    descriptor.write_text(
+        "apiVersion: jenkins-bridge/v1\nkind: Service\n"
+        "metadata: {name: app, team: qa}\n"
+        "source: {repo: 'https://git.example.com/qa/app.git'}\n"
+        "image: {repository: '127.0.0.1:5000/qa/app'}\n"
+    )
+    code = (
+        "import sys; from jenkins_bridge.cli import main;"
+        f"rc = main(['image', 'build', {str(descriptor)!r}]);"
+        "loaded = {m.split('.')[0] for m in sys.modules} & {'click', 'docker', 'requests'};"
+        "print(rc, sorted(loaded), file=sys.stderr)"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("JENKINS_BRIDGE_")},
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "GIT_COMMIT": "f" * 40,
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert proc.stdout == "127.0.0.1:5000/qa/app:ffffffffffff\n"
+    assert proc.stderr.strip().splitlines()[-1] == "0 []"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from jenkins_bridge.containers import build as image_build
 from jenkins_bridge.containers.build import (
     ImageBuildInterrupted,
     ImageResult,
@@ -14,7 +15,7 @@ from jenkins_bridge.containers.build import (
     refuse_secrets,
     registry_credentials,
 )
-from jenkins_bridge.containers.engine import BuildRequest, BuiltImage, Engine
+from jenkins_bridge.containers.engine import BuildRequest, BuiltImage
 from jenkins_bridge.containers.errors import SecretInBuildInput
 from jenkins_bridge.errors import UsageError
 
@@ -72,7 +73,7 @@ def test_ctrl_c_during_the_push_carries_the_built_image(
         "source: {repo: 'https://git.example.com/qa/app.git'}\n"
         "image: {repository: '127.0.0.1:5000/qa/app'}\n"
     )
-    monkeypatch.setattr(Engine, "connect", classmethod(lambda cls, environ=None: _Engine()))
+    monkeypatch.setattr(image_build, "connect_engine", lambda environ=None: _Engine())
     lines: list[str] = []
     with pytest.raises(ImageBuildInterrupted) as caught:
         build_image(

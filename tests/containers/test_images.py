@@ -1,4 +1,8 @@
-"""Building and pushing against the real engine and registries (scripts/services.sh up)."""
+"""Building and pushing against the real engine and registries (scripts/services.sh up).
+
+Every test runs twice: through the docker CLI and through docker-py (the Docker SDK), the two
+clients ``containers.build.connect_engine`` chooses between ($JENKINS_BRIDGE_IMAGE_CLIENT).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from typing import Any
 import pytest
 
 from jenkins_bridge.cli import main
+from jenkins_bridge.containers.build import IMAGE_CLIENT_VARIABLE, ImageEngine, connect_engine
+from jenkins_bridge.containers.docker_cli import DockerCli
 from jenkins_bridge.containers.engine import (
     BuildRequest,
     Engine,
@@ -134,8 +140,24 @@ class ImageCase:
         return code, captured.out, captured.err
 
 
+@pytest.fixture(params=["cli", "sdk"])
+def client(request: pytest.FixtureRequest, clean_env: pytest.MonkeyPatch) -> str:
+    """Which client builds and pushes: the docker CLI or docker-py."""
+    clean_env.setenv(IMAGE_CLIENT_VARIABLE, request.param)
+    return str(request.param)
+
+
+def connect() -> ImageEngine:
+    """The adapter the test's client selects (the CLI's or the SDK's)."""
+    engine = connect_engine()
+    expected = DockerCli if os.environ[IMAGE_CLIENT_VARIABLE] == "cli" else Engine
+    assert isinstance(engine, expected)
+    return engine
+
+
 @pytest.fixture
 def case(
+    client: str,
     services: Services,
     repositories: list[str],
     clean_env: pytest.MonkeyPatch,
@@ -264,7 +286,7 @@ def test_failing_run_step_names_the_step_and_its_last_lines(
     dockerfile = f"FROM {BASE_IMAGE}\nRUN echo compiling && echo 'missing symbol foo' && exit 3\n"
     repository, descriptor = case.service(dockerfile)
 
-    with Engine.connect() as engine, pytest.raises(BuildFailed) as caught:
+    with connect() as engine, pytest.raises(BuildFailed) as caught:
         engine.build(_request(descriptor.parent, repository), lambda line: None)
     assert caught.value.step is not None and "RUN echo compiling" in caught.value.step
     assert caught.value.last_lines[-2:] == ("compiling", "missing symbol foo")
@@ -297,9 +319,9 @@ def test_missing_dockerfile_and_context_fail_before_the_engine(case: ImageCase) 
     assert "does-not-exist" in err and "does not exist" in err
 
     with pytest.raises(ContextMissing):
-        Engine.connect().build(_request(case.root / "nowhere", repository), print)
+        connect().build(_request(case.root / "nowhere", repository), print)
     with pytest.raises(DockerfileMissing):
-        Engine.connect().build(_request(case.root / "a", repository), print)
+        connect().build(_request(case.root / "a", repository), print)
 
 
 def test_unreachable_daemon_is_one_line_and_exit_1(case: ImageCase) -> None:
@@ -315,14 +337,14 @@ def test_unreachable_daemon_is_one_line_and_exit_1(case: ImageCase) -> None:
     assert err.startswith(f"error: cannot reach the Docker engine at {docker_host}")
     assert "scripts/services.sh up" in err
     with pytest.raises(DaemonUnreachable):
-        Engine.connect()
+        connect().image_labels("busybox")
 
 
 def test_names_the_engine_rejects_are_invalid_image_names(
     case: ImageCase, docker_client: Any
 ) -> None:
     repository, descriptor = case.service()
-    with Engine.connect() as engine:
+    with connect() as engine:
         built = engine.build(_request(descriptor.parent, repository), lambda line: None)
         with pytest.raises(InvalidImageName) as caught:
             engine.tag(built.image_id, f"{case.services.plain_registry}/Upper/Case", "v1")
@@ -391,7 +413,7 @@ def test_wrong_password_is_registry_auth_failed_and_scrubbed(
     assert "127.0.0.1:5001" in envelope["errors"][0]["message"]
     assert "REGISTRY_PASSWORD" in envelope["errors"][0]["message"]
     assert wrong_password not in out + err
-    with Engine.connect() as engine, pytest.raises(RegistryAuthFailed) as caught:
+    with connect() as engine, pytest.raises(RegistryAuthFailed) as caught:
         engine.push(repository, [SHORT], lambda line: None, RegistryCredentials("x", "y"))
     assert caught.value.had_credentials
 
@@ -416,7 +438,7 @@ def test_push_without_credentials_to_the_auth_registry_fails(
 def test_registry_down_is_registry_unreachable(case: ImageCase, docker_client: Any) -> None:
     down_registry = f"127.0.0.1:{closed_port()}"
     repository, descriptor = case.service(registry=down_registry)
-    with Engine.connect() as engine:
+    with connect() as engine:
         engine.build(_request(descriptor.parent, repository), lambda line: None)
         with pytest.raises(RegistryUnreachable) as caught:
             engine.push(repository, [SHORT], lambda line: None)
@@ -426,7 +448,7 @@ def test_registry_down_is_registry_unreachable(case: ImageCase, docker_client: A
 
 def test_pushing_a_tag_that_was_never_built_is_image_not_found(case: ImageCase) -> None:
     repository = case.repository()
-    with Engine.connect() as engine, pytest.raises(ImageNotFound) as caught:
+    with connect() as engine, pytest.raises(ImageNotFound) as caught:
         engine.push(repository, ["never-built"], lambda line: None)
     assert caught.value.reference == f"{repository}:never-built"
 
@@ -507,7 +529,7 @@ def test_a_link_out_of_the_repository_is_refused_and_nothing_is_built(
     request = dataclasses.replace(
         _request(case.root / "svc", repository), repository_root=case.root / "svc"
     )
-    with Engine.connect() as engine, pytest.raises(ContextLinkOutside):
+    with connect() as engine, pytest.raises(ContextLinkOutside):
         engine.build(request, lambda line: None)
     assert not docker_client.images.list(name=repository)
 
@@ -603,3 +625,117 @@ def test_push_without_a_tag_pushes_what_build_tagged(case: ImageCase, docker_cli
     path = repository.split("/", 1)[1]
     assert registry_digest(case.services.plain_registry, path, SHORT, None) == digest
     assert registry_digest(case.services.plain_registry, path, "main-6", None) == digest
+
+
+# -- SIGTERM (a Jenkins abort) ---------------------------------------------------------------
+
+
+def _start_cli(args: list[str], tmpdir: Path) -> subprocess.Popen[str]:
+    """The installed CLI in a subprocess, its temporary files under ``tmpdir``."""
+    binary = str(ROOT / ".venv" / "bin" / "jenkins-bridge")
+    return subprocess.Popen(
+        [binary, "--output", "json", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmpdir)},
+        start_new_session=True,
+    )
+
+
+def _terminate(process: subprocess.Popen[str]) -> tuple[int, str]:
+    """SIGTERM to the CLI alone (not its group): exit code and stdout."""
+    import signal
+
+    assert process.stdout is not None
+    try:
+        process.send_signal(signal.SIGTERM)
+        out = process.stdout.read()
+        return process.wait(timeout=60), out
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def test_sigterm_during_a_build_exits_130_and_leaves_no_temporary_files(
+    case: ImageCase, docker_client: Any
+) -> None:
+    import threading
+
+    dockerfile = f"FROM {BASE_IMAGE}\nRUN echo sleeping-now && sleep 60\n"
+    repository, descriptor = case.service(dockerfile)
+    tmpdir = case.root / "tmp"
+    tmpdir.mkdir()
+    process = _start_cli(["image", "build", str(descriptor), "--no-cache"], tmpdir)
+    assert process.stderr is not None
+    started = threading.Event()
+    lines: list[str] = []
+
+    def read_stderr() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.append(line)
+            if "sleeping-now" in line:
+                started.set()
+
+    threading.Thread(target=read_stderr, daemon=True).start()
+    assert started.wait(60), "".join(lines)
+    assert list(tmpdir.iterdir())  # the labelled Dockerfile's folder, while the build runs
+
+    code, out = _terminate(process)
+
+    assert code == 130, "".join(lines)
+    assert json.loads(out)["status"] == "interrupted"
+    assert "Traceback" not in "".join(lines)
+    assert list(tmpdir.iterdir()) == []
+    assert not docker_client.images.list(name=repository)
+
+
+@pytest.mark.registry
+def test_sigterm_during_a_push_removes_the_docker_config_with_the_credentials(
+    case: ImageCase, client: str, docker_client: Any
+) -> None:
+    import socket
+    import time
+
+    # A registry that accepts connections and never answers: the push hangs.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    try:
+        registry = f"127.0.0.1:{listener.getsockname()[1]}"
+        _, descriptor = case.service(registry=registry)
+        # An image of its own (a tag on the shared base image would be removed with it).
+        assert case.cli("image", "build", str(descriptor))[0] == 0
+        case.env.setenv("REGISTRY_USER", "ci")
+        case.env.setenv("REGISTRY_PASSWORD", "pushing-Secr3t")
+        tmpdir = case.root / "tmp"
+        tmpdir.mkdir()
+        process = _start_cli(["image", "push", str(descriptor), "--tag", SHORT], tmpdir)
+        listener.settimeout(60)
+        accepted, _ = listener.accept()  # the engine reached the registry: the push runs
+        try:
+            if client == "cli":  # our DOCKER_CONFIG exists only while the push runs
+                deadline = time.monotonic() + 10
+                while not list(tmpdir.glob("jenkins-bridge-docker-config-*")):
+                    assert time.monotonic() < deadline
+                    time.sleep(0.05)
+                (config_dir,) = tmpdir.glob("jenkins-bridge-docker-config-*")
+                assert stat_mode(config_dir) == 0o700
+                assert stat_mode(config_dir / "config.json") == 0o600
+            code, out = _terminate(process)
+        finally:
+            accepted.close()
+        assert process.stderr is not None
+        err = process.stderr.read()
+        assert code == 130, err
+        assert json.loads(out)["status"] == "interrupted"
+        assert list(tmpdir.iterdir()) == []
+        assert "pushing-Secr3t" not in out + err
+    finally:
+        listener.close()
+
+
+def stat_mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777

@@ -18,6 +18,7 @@ from jenkins_bridge.containers.tags import (
     oci_labels,
     rfc3339_utc,
     sanitize_tag,
+    split_repo_name,
 )
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -146,10 +147,11 @@ def test_oci_labels_leave_out_unknown_facts() -> None:
     ids=lambda value: "-".join(value) if isinstance(value, tuple) else None,  # "app-docker.io-app"
 )
 def test_check_repository_agrees_with_docker_py(repository: str, split: tuple[str, str]) -> None:
-    """Our stricter checks run on the split docker-py itself makes: (registry, path)."""
+    """Our split is the one docker-py makes (registry, path); our stricter checks run on it."""
     import docker.auth
 
     assert docker.auth.split_repo_name(repository) == split
+    assert split_repo_name(repository) == split
     assert check_repository(repository) == repository
 
 
