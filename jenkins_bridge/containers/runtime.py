@@ -335,8 +335,9 @@ class DockerRuntime:
         if tunnel is not None:
             env["DOCKER_HOST"] = tunnel.open()
         try:
+            # Asks the engine's API version (docker-py's default "auto"): that is the call
+            # that fails when nothing answers, so no second version call is made.
             client = docker.from_env(timeout=CONNECT_TIMEOUT_SECONDS, environment=env)
-            client.version()
         except Exception as exc:  # docker, requests or socket errors of a dead engine or host
             if tunnel is not None:
                 tunnel.close()
@@ -521,13 +522,14 @@ class DockerRuntime:
 
     def create(self, spec: ContainerSpec) -> ContainerInfo:
         with self._errors(f"creating container {spec.name}"):
+            # The SDK's create() inspects what it created: those attributes are current.
             container = self._client.containers.create(**container_create_args(spec))
             if spec.network is not None and spec.aliases:
                 # create() attaches the network without aliases; reconnect with them.
                 network = self._client.networks.get(spec.network)
                 network.disconnect(container)
                 network.connect(container, aliases=list(spec.aliases))
-            container.reload()
+                container.reload()
             return _info(container.attrs)
 
     def attach_aliases(self, name: str, network: str, aliases: Sequence[str]) -> ContainerInfo:
@@ -546,10 +548,8 @@ class DockerRuntime:
 
     def start(self, name: str) -> ContainerInfo:
         with self._errors(f"starting container {name}"):
-            container = self._client.containers.get(name)
-            container.start()
-            container.reload()
-            return _info(container.attrs)
+            self._client.api.start(name)
+            return _info(self._client.api.inspect_container(name))
 
     def inspect(self, name: str) -> ContainerInfo | None:
         import docker.errors
@@ -695,6 +695,22 @@ class DockerRuntime:
             entry.mode = 0o644
             archive.addfile(entry, io.BytesIO(data))
         with self._errors(f"writing {directory}/{filename} in {name}"):
+            self._client.api.put_archive(name, directory, buffer.getvalue())
+
+    def link_files(self, name: str, directory: str, links: Sequence[tuple[str, str]]) -> None:
+        """Make each ``(link, existing)`` of ``directory`` a hard link, in order, in one call;
+        an existing ``link`` is replaced. No data is written, so a full volume refuses none;
+        the first failure stops the rest (the archive is extracted entry by entry)."""
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            for link, existing in links:
+                entry = tarfile.TarInfo(link)
+                entry.type = tarfile.LNKTYPE
+                entry.linkname = existing
+                entry.mode = 0o644
+                archive.addfile(entry)
+        shown = ", ".join(f"{link} -> {existing}" for link, existing in links)
+        with self._errors(f"linking {shown} in {directory} of {name}"):
             self._client.api.put_archive(name, directory, buffer.getvalue())
 
     def get_file(self, name: str, path: str) -> bytes | None:

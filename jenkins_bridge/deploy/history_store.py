@@ -2,11 +2,15 @@
 
 History is the audit trail, so nothing here overwrites what it cannot read and nothing is
 half-written. A write puts the whole new file beside the old one (``history.json.tmp``), reads
-it back, and only then renames it over ``history.json``; the rename runs in the state
-container (created, never left running: its command is that rename), because the engine's
-archive API replaces a file by deleting it first, so a full volume would lose the old file.
-A file that cannot be read is copied aside (``history.unreadable-<time>.json``) before a new
-one replaces it, and the command says so.
+it back, and only then makes ``history.json`` a hard link to it, in one archive-API call on the
+state container (created, never started: it only holds the volume). Writing over the old file
+instead would not do: the engine's archive API replaces a file by deleting it first, so a full
+volume would lose the old file; a link needs no space. That call first links the previous
+file as ``history.prev.json``: the archive API does not flush to disk (the rename this replaced,
+run by starting the state container, ran ``sync``, ~0.3 s a deploy), so if the engine's host
+crashes right after a write and leaves ``history.json`` empty or torn, the records are read
+from the previous generation (all but that last write's). A file that cannot be read is copied
+aside (``history.unreadable-<time>.json``) before a new one replaces it, and the command says so.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from datetime import UTC, datetime
 
 from jenkins_bridge.containers.runtime import ContainerSpec, DockerRuntime, RuntimeFailure
 from jenkins_bridge.deploy.errors import DeployError
+from jenkins_bridge.deploy.read_ahead import ReadAhead
 from jenkins_bridge.deploy.records import (
     HISTORY_FILE,
     SPEC_LABEL,
@@ -28,10 +33,11 @@ from jenkins_bridge.deploy.records import (
 )
 
 TEMP_FILE = f"{HISTORY_FILE}.tmp"
-# The state container's one job, run once per write: the atomic step of replacing the file.
+PREVIOUS_FILE = "history.prev.json"  # the file before the last write (a hard link)
+# The state container's command: never run by this version (it replaced the file by starting
+# the container), kept so containers of either version stay the same and are not re-created.
 RENAME = ("sh", "-c", f"cd {STATE_DIR} && mv -f {TEMP_FILE} {HISTORY_FILE} && sync")
 STATE_SPEC = "rename-v1"  # the state container's spec label; an older one is re-created
-RENAME_TIMEOUT_SECONDS = 60
 UNREAD = object()  # what ``held`` remembers before the first read
 
 
@@ -62,31 +68,60 @@ class HistoryStore:
         self.where = f"{container}:{STATE_DIR}/{HISTORY_FILE}"
         self._holding = False
         self._known: bytes | object | None = UNREAD
+        self._ahead: ReadAhead[bytes | None] | None = None
 
     @contextmanager
     def held(self) -> Iterator[None]:
         """While the caller holds the environment's lock only this store writes the file: it
         is read once, then known from what was read and written (a failed write forgets)."""
-        self._holding, self._known = True, UNREAD
+        self._holding, self._known, self._ahead = True, UNREAD, None
         try:
             yield
         finally:
-            self._holding, self._known = False, UNREAD
+            self._holding, self._known, self._ahead = False, UNREAD, None
+
+    def read_ahead(self) -> None:
+        """While held and not read yet: start the first read now, on a thread, so it
+        overlaps the caller's next steps (``parsed`` then takes its result)."""
+        if self._holding and self._known is UNREAD and self._ahead is None:
+            self._ahead = ReadAhead(self._read)
+
+    def _read(self) -> bytes | None:
+        if self.runtime.inspect(self.container) is None:
+            return None
+        return self.runtime.get_file(self.container, f"{STATE_DIR}/{HISTORY_FILE}")
 
     def _raw(self) -> bytes | None:
         if self._holding and self._known is not UNREAD:
             return self._known  # type: ignore[return-value]
-        if self.runtime.inspect(self.container) is None:
-            raw = None
-        else:
-            raw = self.runtime.get_file(self.container, f"{STATE_DIR}/{HISTORY_FILE}")
+        ahead, self._ahead = self._ahead, None
+        raw = ahead.result() if ahead is not None else self._read()
         if self._holding:
             self._known = raw
         return raw
 
     def parsed(self) -> ParsedHistory:
         """Every readable record, and what could not be read (never raises for the file)."""
-        return parse_history(self._raw())
+        return self._parse(self._raw())
+
+    def _parse(self, raw: bytes | None) -> ParsedHistory:
+        found = parse_history(raw)
+        if raw is None or (raw and found.intact):
+            return found
+        # Empty or damaged: a host crash soon after a write can leave it so (nothing flushed
+        # it); the previous generation gives back what it holds.
+        previous = parse_history(
+            self.runtime.get_file(self.container, f"{STATE_DIR}/{PREVIOUS_FILE}")
+        )
+        known = {r.seq for r in found.records}
+        extra = [r for r in previous.records if r.seq not in known]
+        if not extra:
+            return found
+        records = sorted([*found.records, *extra], key=lambda r: r.seq)
+        problems = found.problems or [
+            f"the file is empty ({PREVIOUS_FILE} has {len(extra)} records)"
+        ]
+        return ParsedHistory(records, problems)
 
     def records(self) -> list[DeployRecord]:
         """Every record, oldest first; ``HistoryUnreadable`` (located) when any part of the
@@ -107,7 +142,7 @@ class HistoryStore:
         try:
             data = self._append(record)
         except BaseException:
-            self._known = UNREAD  # whatever happened, the next read asks the volume
+            self._known, self._ahead = UNREAD, None  # whatever happened, the next read asks
             raise
         if self._holding:
             self._known = data
@@ -115,7 +150,7 @@ class HistoryStore:
     def _append(self, record: DeployRecord) -> bytes:
         self.ensure_container()
         raw = self._raw()
-        found = parse_history(raw)
+        found = self._parse(raw)
         if raw and not found.intact:
             self._keep_aside(raw, found)
         records = [r for r in found.records if r.seq != record.seq] + [record]
@@ -128,7 +163,12 @@ class HistoryStore:
             raise self._not_written(record, exc.cause, kept) from exc
         if written != data:
             raise self._not_written(record, "the file read back differs from what was sent", kept)
-        self._rename(record, kept)
+        # The previous generation is kept only from a readable file (never over a good one).
+        keep = [(PREVIOUS_FILE, HISTORY_FILE)] if raw and found.intact else []
+        try:
+            self.runtime.link_files(self.container, STATE_DIR, [*keep, (HISTORY_FILE, TEMP_FILE)])
+        except RuntimeFailure as exc:
+            raise self._not_written(record, exc.cause, kept) from exc
         return data
 
     def _not_written(self, record: DeployRecord, cause: str, kept: str) -> HistoryNotWritten:
@@ -139,16 +179,6 @@ class HistoryStore:
             "is also on its app container's labels",
             data={"record": record.as_json()},
         )
-
-    def _rename(self, record: DeployRecord, kept: str) -> None:
-        try:
-            self.runtime.start(self.container)
-            code = self.runtime.wait(self.container, RENAME_TIMEOUT_SECONDS)
-        except RuntimeFailure as exc:
-            raise self._not_written(record, exc.cause, kept) from exc
-        if code != 0:
-            said = self.runtime.logs(self.container, tail=3).strip().replace("\n", " | ")
-            raise self._not_written(record, f"the rename exited {code}: {said}", kept)
 
     def _keep_aside(self, raw: bytes, found: ParsedHistory) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -173,7 +203,7 @@ class HistoryStore:
         )
 
     def ensure_container(self) -> None:
-        """The state container (its volume holds the file; its command is the rename)."""
+        """The state container: created, never started; its volume holds the files."""
         existing = self.runtime.inspect(self.container)
         if existing is not None and existing.labels.get(SPEC_LABEL) == STATE_SPEC:
             return

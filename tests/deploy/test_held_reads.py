@@ -58,11 +58,9 @@ class Volume:
             raise RuntimeFailure("writing", "no space left on device")
         self.files[f"{directory}/{filename}"] = data
 
-    def start(self, name: str) -> None:  # the rename
-        self.files[HISTORY] = self.files.pop(f"{STATE_DIR}/{HISTORY_FILE}.tmp")
-
-    def wait(self, name: str, timeout: float) -> int:
-        return 0
+    def link_files(self, name: str, directory: str, links: list[tuple[str, str]]) -> None:
+        for link, existing in links:
+            self.files[f"{directory}/{link}"] = self.files[f"{directory}/{existing}"]
 
 
 def store(volume: Volume) -> HistoryStore:
@@ -115,11 +113,42 @@ class Proxy:
         self.reads += 1
         return self.config
 
-    def put_file(self, name: str, folder: str, filename: str, data: bytes) -> None:
-        self.config = data
+    def exec(self, name: str, argv: list[str], stdin: bytes | None = None) -> tuple[int, str]:
+        assert stdin is not None  # the new configuration, written by the same exec
+        self.config = stdin
+        return 0, ""  # written, reloaded, and it answered its generation
 
-    def exec(self, name: str, argv: list[str]) -> tuple[int, str]:
-        return 0, ""  # reloaded, and it answered its generation
+
+def test_read_ahead_reads_both_once_at_once() -> None:
+    proxy = Proxy()
+    volume = Volume()
+    session: Any = object.__new__(Session)
+    session.runtime = proxy
+    session.names = SimpleNamespace(proxy="jb-proxy")
+    session.store = store(volume)
+    with session.held():
+        session.read_ahead()
+        session.read_ahead()  # already under way: not twice
+        assert session.proxy_upstream() == "198.18.7.2:8080"
+        assert [r.seq for r in session.store.parsed().records] == [1]
+        session.proxy_split()
+        assert (proxy.reads, volume.reads) == (1, 1)
+    session.read_ahead()  # not held: nothing is read ahead
+    assert (proxy.reads, volume.reads) == (1, 1)
+
+
+def test_a_failed_read_ahead_raises_where_its_result_is_taken() -> None:
+    volume = Volume()
+    history = store(volume)
+
+    def refused(name: str, path: str) -> bytes | None:
+        raise RuntimeFailure("reading", "engine says no")
+
+    volume.get_file = refused  # type: ignore[method-assign]
+    with history.held():
+        history.read_ahead()
+        with pytest.raises(RuntimeFailure, match="engine says no"):
+            history.parsed()
 
 
 def test_held_proxy_configuration_is_read_once_and_known_after_a_switch() -> None:

@@ -20,11 +20,10 @@ class ProbedRuntime:
         self.probes = 0
         self.written: list[bytes] = []
 
-    def put_file(self, name: str, folder: str, filename: str, data: bytes) -> None:
-        self.written.append(data)
-
-    def exec(self, name: str, argv: list[str]) -> tuple[int, str]:
+    def exec(self, name: str, argv: list[str], stdin: bytes | None = None) -> tuple[int, str]:
         if "nginx -t" in argv[2]:
+            assert stdin is not None  # the configuration, written by the same exec
+            self.written.append(stdin)
             return NOT_YET, ""  # its own wait did not see generation 71 yet
         self.probes += 1
         return 0, self.answers[min(self.probes, len(self.answers)) - 1]

@@ -7,10 +7,21 @@ import os
 import subprocess
 from pathlib import Path
 
-from jenkins_bridge.deploy.docker_host.session import NOT_YET, RELOAD_AND_WAIT
+from jenkins_bridge.deploy.docker_host.session import (
+    CANNOT_WRITE,
+    NOT_YET,
+    RELOAD_AND_WAIT,
+    WRITE_RELOAD_AND_WAIT,
+)
 
 
-def run(tmp_path: Path, answers: list[str], generation: int, nginx_exit: int = 0) -> int:
+def run(
+    tmp_path: Path,
+    answers: list[str],
+    generation: int,
+    nginx_exit: int = 0,
+    config: tuple[Path, bytes] | None = None,
+) -> int:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "nginx").write_text(f"#!/bin/sh\necho 'nginx says' >&2\nexit {nginx_exit}\n")
@@ -27,12 +38,11 @@ def run(tmp_path: Path, answers: list[str], generation: int, nginx_exit: int = 0
     for tool in ("nginx", "nc"):
         (bin_dir / tool).chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    argv = ["sh", "-c", RELOAD_AND_WAIT, "reload", str(generation), "80"]
+    if config is not None:  # the configuration on stdin, written to $3 first
+        argv = ["sh", "-c", WRITE_RELOAD_AND_WAIT, "reload", str(generation), "80", str(config[0])]
     done = subprocess.run(
-        ["sh", "-c", RELOAD_AND_WAIT, "reload", str(generation), "80"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        argv, env=env, input=config[1] if config else b"", capture_output=True, timeout=60
     )
     return done.returncode
 
@@ -48,4 +58,18 @@ def test_it_gives_up_after_a_while_when_its_generation_never_answers(tmp_path: P
 
 def test_a_refused_configuration_is_not_waited_for(tmp_path: Path) -> None:
     assert run(tmp_path, ["71"], 71, nginx_exit=1) == 2
+    assert not (tmp_path / "count").exists()
+
+
+def test_the_configuration_on_stdin_replaces_the_file_before_the_reload(tmp_path: Path) -> None:
+    conf = tmp_path / "default.conf"
+    conf.write_bytes(b"old")
+    assert run(tmp_path, ["71"], 71, config=(conf, b"server { generation 71 }")) == 0
+    assert conf.read_bytes() == b"server { generation 71 }"
+    assert sorted(p.name for p in tmp_path.glob("default.conf*")) == ["default.conf"]
+
+
+def test_a_configuration_that_cannot_be_written_is_said_and_not_reloaded(tmp_path: Path) -> None:
+    conf = tmp_path / "missing-dir" / "default.conf"
+    assert run(tmp_path, ["71"], 71, config=(conf, b"x")) == CANNOT_WRITE
     assert not (tmp_path / "count").exists()

@@ -81,6 +81,7 @@ def _deploy_locked(
             runtime.remove_network(session.names.network)
         raise
     steps.extend([changed] if changed else [])
+    session.read_ahead()  # both reads at once, while the set-aside companions are looked at
     for line in leftovers.clear(session):
         log(line)
         steps.append(line)

@@ -36,6 +36,7 @@ from jenkins_bridge.deploy.proxy import (
     split_of,
     upstream_of,
 )
+from jenkins_bridge.deploy.read_ahead import ReadAhead
 from jenkins_bridge.deploy.records import (
     ENVIRONMENT_LABEL,
     IMAGE_LABEL,
@@ -54,6 +55,7 @@ from jenkins_bridge.descriptor.networks import allocate_subnet, overlapping
 
 POLL_SECONDS = 0.1
 OWN_CHECK_PATIENCE_SECONDS = 5.0  # a check still running after this is left, another starts
+SETTLE_SECONDS = 0.02  # how often the gate asks whether its own check ended, between polls
 KEEP_STOPPED_APPS = 3
 NOT_YET = 3  # RELOAD_AND_WAIT's exit when the reloaded proxy did not answer within ~2 s
 # Run in the proxy container with $1 = the generation, $2 = its port. "$a" is the whole
@@ -72,6 +74,13 @@ generation $1") exit 0 ;; esac
 done
 exit 3
 """
+CANNOT_WRITE = 4  # WRITE_RELOAD_AND_WAIT's exit when the configuration could not be written
+# The same with the configuration on stdin, written to $3 first: one exec instead of an
+# archive-API copy and an exec (~50 ms each). A rename replaces the file, so nginx never reads
+# half of it; the temporary name is outside conf.d's *.conf.
+WRITE_RELOAD_AND_WAIT = f'cat >"$3.new" && mv -f "$3.new" "$3" || exit {CANNOT_WRITE}\n' + (
+    RELOAD_AND_WAIT
+)
 
 
 class Session:
@@ -79,6 +88,7 @@ class Session:
 
     _holding = False  # see ``held``
     _proxy_config: bytes | object | None = UNREAD
+    _proxy_ahead: ReadAhead[bytes | None] | None = None
 
     def __init__(
         self, target: DeployTarget, runtime: DockerRuntime, environ: Mapping[str, str], log: Log
@@ -99,12 +109,12 @@ class Session:
         """Under the environment's lock (and once the proxy exists as the descriptor wants
         it) only this command writes the history and the proxy's configuration: each is read
         once, then known from what was read and written."""
-        self._holding, self._proxy_config = True, UNREAD
+        self._holding, self._proxy_config, self._proxy_ahead = True, UNREAD, None
         try:
             with self.store.held():
                 yield
         finally:
-            self._holding, self._proxy_config = False, UNREAD
+            self._holding, self._proxy_config, self._proxy_ahead = False, UNREAD, None
 
     def labels(self, role: str) -> dict[str, str]:
         return owner_labels(self.target.owner, self.target.environment, role)
@@ -251,10 +261,21 @@ class Session:
             data={"subnet": subnet, "overlaps": others},
         )
 
+    def read_ahead(self) -> None:
+        """Under ``held``, once the proxy is as the descriptor wants it: start reading the
+        history and the proxy's configuration, both at once, on threads (``ReadAhead``)."""
+        self.store.read_ahead()
+        if self._holding and self._proxy_config is UNREAD and self._proxy_ahead is None:
+            self._proxy_ahead = ReadAhead(self._read_proxy_config)
+
+    def _read_proxy_config(self) -> bytes | None:
+        return self.runtime.get_file(self.names.proxy, f"{CONFIG_DIR}/{CONFIG_FILE}")
+
     def _proxy_raw(self) -> bytes | None:
         if self._holding and self._proxy_config is not UNREAD:
             return self._proxy_config  # type: ignore[return-value]
-        raw = self.runtime.get_file(self.names.proxy, f"{CONFIG_DIR}/{CONFIG_FILE}")
+        ahead, self._proxy_ahead = self._proxy_ahead, None
+        raw = ahead.result() if ahead is not None else self._read_proxy_config()
         if self._holding:
             self._proxy_config = raw
         return raw
@@ -275,17 +296,24 @@ class Session:
     def write_proxy_config(self, config: str, generation: int) -> None:
         """Write the proxy's configuration and wait until nginx serves it."""
         text = config.replace("return 204;", f'return 200 "generation {generation}\\n";')
-        self._proxy_config = UNREAD  # a failed write leaves the file unknown
-        self.runtime.put_file(self.names.proxy, CONFIG_DIR, CONFIG_FILE, text.encode())
-        if self._holding:
-            self._proxy_config = text.encode()
+        self._proxy_config, self._proxy_ahead = UNREAD, None  # a failed write: unknown
         deadline = time.monotonic() + 10
-        # One exec: test the file, signal the reload (nginx -s returns before it reloads) and
-        # wait a while for this generation's answer; the probes below wait for the rest.
+        # One exec: write the file, test it, signal the reload (nginx -s returns before it
+        # reloads) and wait a while for this generation's answer; the probes below wait for
+        # the rest.
         code, output = self.runtime.exec(
             self.names.proxy,
-            ["sh", "-c", RELOAD_AND_WAIT, "reload", str(generation), str(PROXY_PORT)],
-        )
+            ["sh", "-c", WRITE_RELOAD_AND_WAIT, "reload", str(generation), str(PROXY_PORT),
+             f"{CONFIG_DIR}/{CONFIG_FILE}"],
+            stdin=text.encode(),
+        )  # fmt: skip
+        if code == CANNOT_WRITE:
+            raise DeployError(
+                f"the proxy's configuration {CONFIG_DIR}/{CONFIG_FILE} could not be written in "
+                f"{self.names.proxy}: {output.strip() or 'no output'}"
+            )
+        if self._holding:
+            self._proxy_config = text.encode()
         if code == 0:
             return
         if code != NOT_YET:
@@ -347,7 +375,7 @@ class Session:
                 return replace(verdict, reason=f"{verdict.reason}; {self.probed(info)}")
             if verdict.state != health.PENDING:
                 return verdict
-            time.sleep(POLL_SECONDS)
+            own_check.pause(POLL_SECONDS)
 
     def probed(self, info: ContainerInfo) -> str:
         """The address the health probe asks, said with a failure (a wrong port shows)."""
@@ -457,6 +485,7 @@ class OwnHealthCheck:
         self.runtime = runtime
         self.name = name
         self.running: str | None = None  # the id of the exec that runs
+        self.ended: int | None = None  # its exit code, once ``pause`` saw it end
         self.since = 0.0
         self.ok = False
 
@@ -465,10 +494,12 @@ class OwnHealthCheck:
         if self.ok or argv is None:
             return self.ok
         if self.running is not None:
-            code = self.runtime.exec_exit_code(self.running)
+            code = (
+                self.ended if self.ended is not None else self.runtime.exec_exit_code(self.running)
+            )
             if code is None and time.monotonic() - self.since < OWN_CHECK_PATIENCE_SECONDS:
                 return False  # still running: asked again on the next poll
-            self.running = None
+            self.running, self.ended = None, None
             self.ok = code == 0
             if self.ok:
                 return True
@@ -478,6 +509,23 @@ class OwnHealthCheck:
             return False  # e.g. it stopped meanwhile: Docker's state says the rest
         self.since = time.monotonic()
         return False
+
+    def pause(self, seconds: float) -> None:
+        """Sleep ``seconds`` between two polls of the gate, cut short when the running check
+        passes: its exec is asked every ``SETTLE_SECONDS`` (a cheap inspect), so a pass counts
+        at once, not a whole poll later. A failed check waits the poll out (no faster retries)."""
+        deadline = time.monotonic() + seconds
+        while self.running is not None and self.ended is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(SETTLE_SECONDS, left))
+            self.ended = self.runtime.exec_exit_code(self.running)
+            if self.ended == 0:
+                return
+        left = deadline - time.monotonic()
+        if left > 0:
+            time.sleep(left)
 
 
 def connect(target: DeployTarget) -> DockerRuntime:
