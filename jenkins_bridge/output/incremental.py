@@ -8,6 +8,13 @@ is still the one render left there (same inode, size, modification and change ti
 folders that are still the same folders). Anything else, or a cache that is missing, foreign or
 unreadable, means a full render. The cache is input to check, never trusted: a wrong entry
 costs a re-render, never a stale file.
+
+An input file (a descriptor, a ``_defaults.yaml``) is read only when its stat changed, as git's
+index does: the cache records each one's device, inode, size, modification and change time with
+the sha256 of its bytes, and a file whose stat is the recorded one is not read again, unless it
+is "racy": changed less than ``RACY_NS`` before the run that recorded it started, when a second
+edit within the same clock tick (or the file system's timestamp granularity) could have left
+the stat as it was. Those are always read.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import hashlib
 import json
 import os
 import stat
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +43,8 @@ CACHE_GITIGNORE = (
     f"{CACHE_FOLDER}/.gitignore",
     b"# jenkins-bridge render's cache: not output\n*\n",
 )
-_FORMAT = "jenkins-bridge-render-cache/3"  # 2: a file's change time; 3: the manifest's
+# 2: a file's change time; 3: the manifest's; 4: input files' stats and digests
+_FORMAT = "jenkins-bridge-render-cache/4"
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -64,9 +73,10 @@ def run_key(files: Sequence[DescriptorFile], options: Mapping[str, Any]) -> str:
     return digest.hexdigest()
 
 
-def _read_regular(path: str) -> bytes | None:
-    """The bytes of a regular file (never a FIFO or device, never more than the loader reads);
-    None for anything else, which the loader then reports."""
+def _read_regular(path: str) -> tuple[bytes, os.stat_result] | None:
+    """The bytes of a regular file (never a FIFO or device, never more than the loader reads)
+    and its stat taken before reading; None for anything else, which the loader then
+    reports."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
@@ -78,18 +88,84 @@ def _read_regular(path: str) -> bytes | None:
         chunks = []
         while chunk := os.read(fd, 1 << 20):
             chunks.append(chunk)
-        return b"".join(chunks)
+        return b"".join(chunks), info
     except OSError:
         return None
     finally:
         os.close(fd)
 
 
+# An input file changed this close to (or after) the start of the run that recorded its stat
+# is read again: a kernel stamps files from a clock that advances in ticks (up to 10 ms, and
+# it may lag ``time.time_ns``) and some file systems keep coarser times (FAT: 2 s), so an
+# edit in the same tick as the recording could leave the whole stat unchanged.
+RACY_NS = 3_000_000_000
+
+# st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns, sha256 of the bytes
+InputRecord = tuple[int, int, int, int, int, str]
+
+ABSENT = "-"  # no file there (not even a dangling link)
+UNREADABLE = "?"  # something there that is not a readable regular file
+
+
+class InputDigests:
+    """The sha256 of input files' bytes, trusting a recorded stat as git's index does.
+
+    ``recorded``: the previous cache's records; ``since``: when the run that took them started
+    (``time.time_ns``). A record is trusted while the file's stat is the recorded one and the
+    file's modification and change times are more than ``RACY_NS`` older than ``since``; any
+    other file is read. ``records`` holds what the next cache keeps: a record is taken by
+    ``fstat`` on the open file before reading it, so a later edit changes the stat.
+    """
+
+    def __init__(self, recorded: Mapping[str, InputRecord] | None = None, since: int = 0):
+        self.recorded = recorded or {}
+        self.trusted_before = since - RACY_NS
+        self.started = time.time_ns()  # before any file is looked at: this run's ``since``
+        self.records: dict[str, InputRecord] = {}
+
+    def of(self, path: str) -> str:
+        """The hex sha256 of ``path``'s bytes, ``ABSENT`` or ``UNREADABLE``."""
+        recorded = self.recorded.get(path)
+        if recorded is not None:
+            try:
+                info = os.stat(path)
+            except OSError:
+                info = None
+            if (
+                info is not None
+                and info.st_mtime_ns == recorded[3]
+                and info.st_ctime_ns == recorded[4]
+                and info.st_size == recorded[2]
+                and info.st_ino == recorded[1]
+                and info.st_dev == recorded[0]
+                and info.st_mtime_ns < self.trusted_before
+                and info.st_ctime_ns < self.trusted_before
+            ):
+                self.records[path] = recorded
+                return recorded[5]
+        found = _read_regular(path)
+        if found is None:
+            return UNREADABLE if os.path.lexists(path) else ABSENT
+        data, info = found
+        digest = hashlib.sha256(data).hexdigest()
+        self.records[path] = (
+            info.st_dev,
+            info.st_ino,
+            info.st_size,
+            info.st_mtime_ns,
+            info.st_ctime_ns,
+            digest,
+        )
+        return digest
+
+
 class _DefaultsChain:
     """The ``_defaults.yaml`` files above each folder, up to where defaults start to govern
-    (the repository, else the folder given): their bytes, or that there is none."""
+    (the repository, else the folder given): their digests, or that there is none."""
 
-    def __init__(self) -> None:
+    def __init__(self, inputs: InputDigests) -> None:
+        self._inputs = inputs
         self._digests: dict[tuple[str, str], bytes] = {}
 
     def digest(self, folder: str, root: str) -> bytes:
@@ -100,7 +176,7 @@ class _DefaultsChain:
         if folder != root and _within(folder, root):
             outer = self.digest(os.path.dirname(folder), root)
         real = os.path.join(folder, DEFAULTS_FILE)
-        own = b"-" if not os.path.lexists(real) else (_read_regular(real) or b"?unreadable")
+        own = self._inputs.of(real).encode()
         value = hashlib.sha256(outer + real.encode() + b"\0" + own).digest()
         self._digests[(folder, root)] = value
         return value
@@ -115,7 +191,7 @@ def _scope(descriptor: DescriptorFile, real_folders: dict[str, str]) -> tuple[st
     starts, by the loader's rule (``loading._GoverningCache.of``): the folder the entry is in
     (not where a link leads), up to its repository, else the folder given. ``real_folders``:
     each folder's real path, resolved once per run as the loader does (not once per file)."""
-    shown = str(descriptor.path.parent)
+    shown = os.path.dirname(str(descriptor.path)) or "."  # ``path.parent``, without pathlib
     folder = real_folders.get(shown)
     if folder is None:
         folder = real_folders[shown] = os.path.realpath(shown)
@@ -124,20 +200,24 @@ def _scope(descriptor: DescriptorFile, real_folders: dict[str, str]) -> tuple[st
     return folder, root if _within(folder, root) else folder
 
 
-def fingerprints(files: Sequence[DescriptorFile]) -> dict[str, str | None]:
+def fingerprints(
+    files: Sequence[DescriptorFile], inputs: InputDigests | None = None
+) -> dict[str, str | None]:
     """Each descriptor's input fingerprint by its key; None where it cannot be read (it is
-    then loaded, and its problem reported, as in a full render)."""
-    chain = _DefaultsChain()
+    then loaded, and its problem reported, as in a full render). ``inputs``: the digests of
+    files, trusting the previous cache's stats (None: every file is read)."""
+    inputs = inputs if inputs is not None else InputDigests()
+    chain = _DefaultsChain(inputs)
     real_folders: dict[str, str] = {}
     found: dict[str, str | None] = {}
     for descriptor in files:
-        data = _read_regular(descriptor.key or str(descriptor.path))
-        if data is None:
+        data = inputs.of(descriptor.key or str(descriptor.path))
+        if data in (ABSENT, UNREADABLE):
             found[descriptor.key] = None
             continue
         folder, root = _scope(descriptor, real_folders)
         digest = hashlib.sha256(chain.digest(folder, root))
-        digest.update(descriptor.origin.encode() + b"\0" + data)
+        digest.update(descriptor.origin.encode() + b"\0" + data.encode())
         found[descriptor.key] = digest.hexdigest()
     return found
 
@@ -169,6 +249,10 @@ class RenderCache:
     # (folders, alert routes, files kept from before), as written; ``files`` holds the
     # manifest's own stat. Together they stand for the manifest while it is still that file.
     extra: list[dict[str, Any]] = field(default_factory=list)
+    # Input files' stats and digests (``InputDigests``), and when the run that took them
+    # started: what lets the next run not read them again.
+    inputs: dict[str, InputRecord] = field(default_factory=dict)
+    since: int = 0
 
     def to_json(self) -> str:
         return json.dumps(
@@ -182,6 +266,8 @@ class RenderCache:
                 "files": self.files,
                 "folders": self.folders,
                 "extra": self.extra,
+                "inputs": self.inputs,
+                "since": self.since,
             },
             separators=(",", ":"),
         )
@@ -207,6 +293,11 @@ def read_cache(root: ConfinedDir) -> RenderCache | None:
         }
         cache.folders = {path: int(inode) for path, inode in raw["folders"].items()}
         cache.extra = [dict(entry) for entry in raw["extra"]]
+        cache.inputs = {
+            str(path): (int(a), int(b), int(c), int(d), int(e), str(f))
+            for path, (a, b, c, d, e, f) in raw["inputs"].items()
+        }
+        cache.since = int(raw["since"])
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     return cache

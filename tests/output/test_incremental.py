@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from jenkins_bridge.output import incremental
 from jenkins_bridge.output.incremental import CACHE, CACHE_FOLDER
 from tests.conftest import ROOT, CliResult, write_numbered_services, write_service
 
@@ -419,3 +420,155 @@ def test_replaced_output_folder_is_not_trusted(
     assert_same_as_full(cli, descriptors, out)
     data = render(cli, descriptors, out).json()["data"]
     assert data["reused"] == data["services"]
+
+
+# --- input files trusted by their stat (as git's index) ---------------------------------------
+
+
+def _record(path: Path, digest: str) -> tuple[int, int, int, int, int, str]:
+    info = path.stat()
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns, digest)
+
+
+def test_an_input_whose_stat_is_recorded_is_not_read_again_unless_racy(tmp_path: Path) -> None:
+    """A recorded stat stands for the bytes (the recorded digest is believed, even a wrong
+    one: that is what makes it cheap); but not for a file changed within ``RACY_NS`` of the
+    start of the run that recorded it, where an edit in the same clock tick keeps the stat."""
+    path = tmp_path / "svc.yaml"
+    path.write_bytes(b"name: a\n")
+    real = hashlib.sha256(b"name: a\n").hexdigest()
+    mtime = path.stat().st_mtime_ns
+    recorded = {str(path): _record(path, "f" * 64)}
+    long_after = max(mtime, path.stat().st_ctime_ns) + incremental.RACY_NS + 1
+    assert incremental.InputDigests(recorded, long_after).of(str(path)) == "f" * 64
+    # racy: the run that recorded it started too soon after the file changed
+    assert incremental.InputDigests(recorded, long_after - 2).of(str(path)) == real
+    assert incremental.InputDigests(recorded, mtime).of(str(path)) == real
+    # what the next cache keeps: the trusted record as it was, a read file's fresh record
+    trusting = incremental.InputDigests(recorded, long_after)
+    trusting.of(str(path))
+    assert trusting.records == recorded
+    reading = incremental.InputDigests(recorded, mtime)
+    reading.of(str(path))
+    assert reading.records == {str(path): _record(path, real)}
+    # a modification time set back (``touch -r``) does not hide a recent change time
+    back = mtime - 3600 * 10**9
+    os.utime(path, ns=(back, back))
+    recorded = {str(path): _record(path, "f" * 64)}
+    since = back + incremental.RACY_NS + 1
+    assert incremental.InputDigests(recorded, since).of(str(path)) == real
+    # a modification time set ahead of the change time (``touch -d tomorrow``) is racy too
+    ahead = mtime + 3600 * 10**9
+    os.utime(path, ns=(ahead, ahead))
+    recorded = {str(path): _record(path, "f" * 64)}
+    since = path.stat().st_ctime_ns + incremental.RACY_NS + 1
+    assert incremental.InputDigests(recorded, since).of(str(path)) == real
+    assert incremental.InputDigests(recorded, ahead + incremental.RACY_NS + 1).of(str(path)) == (
+        "f" * 64
+    )
+
+
+@pytest.mark.parametrize("field", range(5))
+def test_any_stat_field_that_differs_means_the_input_is_read(tmp_path: Path, field: int) -> None:
+    path = tmp_path / "svc.yaml"
+    path.write_bytes(b"name: a\n")
+    record = list(_record(path, "f" * 64))
+    record[field] += 1
+    since = max(record[3], record[4]) + incremental.RACY_NS + 10
+    digests = incremental.InputDigests({str(path): tuple(record)}, since)  # type: ignore[dict-item]
+    assert digests.of(str(path)) == hashlib.sha256(b"name: a\n").hexdigest()
+
+
+def test_missing_and_unreadable_inputs(tmp_path: Path) -> None:
+    digests = incremental.InputDigests()
+    assert digests.of(str(tmp_path / "none.yaml")) == incremental.ABSENT
+    (tmp_path / "dangling.yaml").symlink_to(tmp_path / "nowhere")
+    assert digests.of(str(tmp_path / "dangling.yaml")) == incremental.UNREADABLE
+    os.mkfifo(tmp_path / "fifo.yaml")
+    assert digests.of(str(tmp_path / "fifo.yaml")) == incremental.UNREADABLE
+    assert digests.records == {}
+
+
+@pytest.fixture
+def trusting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inputs written just before a render are racy, so a test's renders would read every file
+    and never trust a stat: without the margin (the clock alone), they are trusted."""
+    monkeypatch.setattr(incremental, "RACY_NS", 0)
+
+
+def _replace_keeping_stat_times(path: Path, data: bytes, *, rename: bool) -> None:
+    """New bytes of the same size with the old modification time: written in place (same
+    inode) or as a new file renamed over it (a new inode), as editors do."""
+    before = path.stat()
+    assert len(data) == before.st_size
+    if rename:
+        new = path.with_name(path.name + ".new")
+        new.write_bytes(data)
+        os.utime(new, ns=(before.st_atime_ns, before.st_mtime_ns))
+        new.rename(path)
+        assert path.stat().st_ino != before.st_ino
+    else:
+        with path.open("r+b") as handle:
+            handle.write(data)
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert path.stat().st_ino == before.st_ino
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+
+@pytest.mark.usefixtures("trusting")
+@pytest.mark.parametrize("rename", [False, True], ids=["in-place", "renamed-over"])
+@pytest.mark.parametrize("which", ["descriptor", "defaults"])
+def test_input_edit_that_keeps_size_and_modification_time_is_caught(
+    cli: Cli, descriptors: Path, tmp_path: Path, rename: bool, which: str
+) -> None:
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    data = render(cli, descriptors, out).json()["data"]
+    assert data["reused"] == data["services"]  # every input trusted by its stat
+    if which == "descriptor":
+        path = descriptors / "extra" / "team-1" / "svc-3.yaml"
+        old, new = b"make test-3", b"make test-4"
+    else:
+        path = descriptors / "platform" / "_defaults.yaml"
+        old, new = b"keepBuilds: 30", b"keepBuilds: 31"
+    text = path.read_bytes()
+    assert old in text
+    _replace_keeping_stat_times(path, text.replace(old, new), rename=rename)
+    stale = cli("--output", "json", "render", "--check", str(descriptors), "-o", str(out))
+    assert stale.exit_code == 2
+    written = assert_same_as_full(cli, descriptors, out)
+    expected = "team-1" if which == "descriptor" else "platform"
+    assert {p.split("/")[0] for p in written} == {expected, "manifest.json"}
+
+
+@pytest.mark.usefixtures("trusting")
+def test_output_file_renamed_over_with_same_size_and_time_is_caught(
+    cli: Cli, descriptors: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    jenkinsfile = out / "platform" / "portal" / "Jenkinsfile"
+    text = jenkinsfile.read_bytes()
+    _replace_keeping_stat_times(jenkinsfile, b"X" + text[1:], rename=True)
+    stale = cli("--output", "json", "render", "--check", str(descriptors), "-o", str(out))
+    assert stale.exit_code == 2 and stale.json()["data"]["stale"] == ["platform/portal/Jenkinsfile"]
+    assert assert_same_as_full(cli, descriptors, out) == {"platform/portal/Jenkinsfile"}
+
+
+def test_racy_input_is_read_even_when_the_cache_vouches_for_it(
+    cli: Cli, descriptors: Path, tmp_path: Path
+) -> None:
+    """With the margin as shipped, a descriptor written just before the render that recorded
+    it is read again by the next run, whatever digest the cache holds for it: here a wrong one
+    (what an edit in the same clock tick as the recording would leave) is not believed, and
+    the service is still taken from the cache because its real bytes did not change."""
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    cache = json.loads((out / CACHE).read_text())
+    target = str((descriptors / "extra" / "team-1" / "svc-3.yaml").resolve())
+    assert cache["inputs"][target][:5] == list(_record(Path(target), "")[:5])
+    cache["inputs"][target][5] = hashlib.sha256(b"something else").hexdigest()
+    (out / CACHE).write_text(json.dumps(cache))
+    data = render(cli, descriptors, out).json()["data"]
+    assert data["reused"] == data["services"] and data["written"] == []
