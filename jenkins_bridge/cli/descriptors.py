@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from jenkins_bridge.cli.fast import validate_outcome
+from jenkins_bridge.cli.fast import render_outcome, validate_outcome
 from jenkins_bridge.cli.library import library_options
-from jenkins_bridge.cli.output import Counter, Outcome
-from jenkins_bridge.errors import EXIT_CHANGES, BridgeError, UsageError
+from jenkins_bridge.cli.output import Outcome
+from jenkins_bridge.errors import BridgeError, UsageError
 
 if TYPE_CHECKING:
     from jenkins_bridge.render.job_config import SharedLibrary
@@ -76,52 +76,16 @@ def render(
     force: bool,
     library: SharedLibrary,
 ) -> Outcome:
-    from jenkins_bridge.output.run import render_run
-    from jenkins_bridge.output.workspace import check_tree, write_tree
-
-    target = Path(out)
-    # Services whose inputs and files are unchanged are taken from the output's cache;
-    # --force renders everything.
-    counter = Counter("render")
-    try:
-        run = render_run(
-            paths,
-            _read_plugins(plugins),
-            workers,
-            library,
-            counter,
-            reuse=None if force else target,
-            keep_cache=not check,
-        )
-    finally:
-        counter.close()
-    count, tree = run.services, run.tree
-    if check:
-        report = check_tree(target, tree, force=force, previous=run.previous)
-        data = {"stale": sorted(report.diffs), "services": count, "reused": run.reused}
-        if report.clean:
-            files = len(tree.artifacts) + len(tree.carried)
-            return Outcome("ok", data, f"{out} is up to date ({files} files)")
-        text = "".join(report.diffs[p] for p in sorted(report.diffs))
-        text += f"{len(report.diffs)} file(s) in {out} differ from the descriptors; run render"
-        return Outcome("changes", {**data, "diff": text}, text, exit_code=EXIT_CHANGES)
-    try:
-        written = write_tree(target, tree, force=force, cache=run.cache, previous=run.previous)
-    except OSError as exc:
-        where = exc.filename if exc.filename is not None else out
-        raise BridgeError(f"cannot write to {where}: {exc.strerror or exc}") from exc
-    kept = [f"kept {k.path}: {k.reason}" for k in written.kept]
-    return Outcome(
-        "ok",
-        {"services": count, "reused": run.reused, **written.as_data()},
-        "\n".join(
-            [
-                *kept,
-                f"rendered {count} service(s) into {out}: {len(written.written)} written, "
-                f"{len(written.unchanged)} unchanged, {len(written.removed)} removed"
-                + (f", {len(kept)} kept" if kept else ""),
-            ]
-        ),
+    # A plain `render PATH... -o OUT [--check] [--force]` never gets here: cli.fast answers it
+    # without click, through the same function.
+    return render_outcome(
+        paths,
+        out,
+        check=check,
+        plugins=_read_plugins(plugins),
+        workers=workers,
+        force=force,
+        library=library,
     )
 
 

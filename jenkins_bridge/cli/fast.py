@@ -15,6 +15,7 @@ same code, so their output, errors and exit codes are the same byte for byte
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from jenkins_bridge.errors import Interrupted
 
 if TYPE_CHECKING:
     from jenkins_bridge.containers.build import BuildOptions, ImageResult
+    from jenkins_bridge.render.job_config import SharedLibrary
 
 # click answers shell completion when this is set, whatever the arguments.
 _COMPLETION = "_JENKINS_BRIDGE_COMPLETE"
@@ -40,6 +42,133 @@ def validate_outcome(paths: Sequence[str]) -> Outcome:
         data={"services": [{"name": name, "file": str(path)} for name, path in services]},
         text=f"{len(services)} descriptor{'s' if len(services) != 1 else ''} valid",
     )
+
+
+def render_outcome(
+    paths: Sequence[str],
+    out: str,
+    *,
+    check: bool,
+    plugins: dict[str, str],
+    workers: int | None,
+    force: bool,
+    library: SharedLibrary,
+) -> Outcome:
+    """``render`` and ``render --check``: services whose inputs and files are unchanged are
+    taken from the output's cache (``--force`` renders everything)."""
+    from jenkins_bridge.cli.output import Counter
+    from jenkins_bridge.errors import EXIT_CHANGES, BridgeError
+    from jenkins_bridge.output.run import render_run
+    from jenkins_bridge.output.workspace import check_tree, write_tree
+
+    target = Path(out)
+    counter = Counter("render")
+    try:
+        run = render_run(
+            paths,
+            plugins,
+            workers,
+            library,
+            counter,
+            reuse=None if force else target,
+            keep_cache=not check,
+        )
+    finally:
+        counter.close()
+    count, tree = run.services, run.tree
+    if check:
+        report = check_tree(target, tree, force=force, previous=run.previous)
+        data = {"stale": sorted(report.diffs), "services": count, "reused": run.reused}
+        if report.clean:
+            files = len(tree.artifacts) + len(tree.carried)
+            return Outcome("ok", data, f"{out} is up to date ({files} files)")
+        text = "".join(report.diffs[p] for p in sorted(report.diffs))
+        text += f"{len(report.diffs)} file(s) in {out} differ from the descriptors; run render"
+        return Outcome("changes", {**data, "diff": text}, text, exit_code=EXIT_CHANGES)
+    try:
+        written = write_tree(target, tree, force=force, cache=run.cache, previous=run.previous)
+    except OSError as exc:
+        where = exc.filename if exc.filename is not None else out
+        raise BridgeError(f"cannot write to {where}: {exc.strerror or exc}") from exc
+    kept = [f"kept {k.path}: {k.reason}" for k in written.kept]
+    return Outcome(
+        "ok",
+        {"services": count, "reused": run.reused, **written.as_data()},
+        "\n".join(
+            [
+                *kept,
+                f"rendered {count} service(s) into {out}: {len(written.written)} written, "
+                f"{len(written.unchanged)} unchanged, {len(written.removed)} removed"
+                + (f", {len(kept)} kept" if kept else ""),
+            ]
+        ),
+    )
+
+
+# The environment variables of render's library options (``cli.library``): when any is set,
+# click's path reads and checks it.
+_LIBRARY_ENV = (
+    "JENKINS_BRIDGE_LIBRARY_SCOPE",
+    "JENKINS_BRIDGE_LIBRARY_REPO",
+    "JENKINS_BRIDGE_LIBRARY_CREDENTIALS_ID",
+)
+
+
+def _click_would_refuse(path: str, *, file_okay: bool) -> bool:
+    """What ``click.Path(file_okay=...)`` checks of a path that exists: a file where a folder
+    is wanted, or one it may not read."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False  # click.Path(exists=False) takes it as it is
+    if not file_okay and stat.S_ISREG(info.st_mode):
+        return True
+    return not os.access(path, os.R_OK)
+
+
+def _render_call(operands: Sequence[str]) -> Callable[[], Outcome] | None:
+    """``render PATH... -o OUT [--check] [--force]`` as a call, when its line is that plain
+    and no library option comes from the environment (else None: click's path)."""
+    if any(name in os.environ for name in _LIBRARY_ENV):
+        return None
+    paths: list[str] = []
+    out: str | None = None
+    flags: set[str] = set()
+    rest = list(operands)
+    while rest:
+        arg = rest.pop(0)
+        if not arg.startswith("-"):
+            paths.append(arg)
+        elif arg in ("--check", "--force") and arg not in flags:
+            flags.add(arg)
+        elif arg in ("-o", "--out") and out is None and rest and not rest[0].startswith("-"):
+            out = rest.pop(0)
+        elif arg.startswith("--out=") and out is None and not arg[6:].startswith("-"):
+            out = arg[6:]
+        else:
+            return None  # any other option, a repeated one, or a value click may read otherwise
+    if not paths or out is None or _click_would_refuse(out, file_okay=False):
+        return None
+    if any(_click_would_refuse(path, file_okay=True) for path in paths):
+        return None
+
+    def call() -> Outcome:
+        # render.job_config loads jinja2: imported when the command runs, not to parse it
+        from jenkins_bridge.render.job_config import SharedLibrary
+
+        # what cli.library.shared_library gives for the options' defaults
+        library = SharedLibrary(scope="folder", repo=None, credentials_id=None)
+        return render_outcome(
+            tuple(paths),
+            out,
+            check="--check" in flags,
+            plugins={},
+            workers=None,
+            force="--force" in flags,
+            library=library,
+        )
+
+    return call
 
 
 def image_result_data(result: ImageResult) -> dict[str, Any]:
@@ -191,4 +320,6 @@ def fast_call(args: Sequence[str]) -> Callable[[], Any] | None:
         return lambda: validate_outcome(operands)
     if command == "image":
         return _image_call(operands)
+    if command == "render":
+        return _render_call(operands)
     return None

@@ -4,6 +4,7 @@ through click."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -87,7 +88,7 @@ def test_error_cases_are_refused_on_the_fast_path(
         ["--output", "xml", "validate", "a.yaml"],  # click reports the invalid choice
         ["--output", "json", "--output", "text", "validate", "a.yaml"],
         ["--no-color", "--no-color", "validate", "a.yaml"],
-        ["render", "a.yaml", "-o", "out"],
+        ["render", "a.yaml"],  # render has its own fast path (below); not without -o
         ["--help"],
         [],
     ],
@@ -253,3 +254,139 @@ def test_image_build_through_the_docker_cli_imports_neither_click_nor_docker_py(
     )
     assert proc.stdout == "127.0.0.1:5000/qa/app:ffffffffffff\n"
     assert proc.stderr.strip().splitlines()[-1] == "0 []"
+
+
+# -- render / render --check ------------------------------------------------------------------
+
+
+def _render_both(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    outs: tuple[Path, Path],
+) -> tuple[int, str, str]:
+    """``args`` (with OUT for the output folder) through the fast path into ``outs[0]`` and
+    through click into ``outs[1]``: the same result, with the folder's name put back."""
+    results = []
+    for out, click in zip(outs, (False, True), strict=True):
+        line = [a.replace("OUT", str(out)) for a in args]
+        code, stdout, stderr = _run(capsys, monkeypatch, line, click=click)
+        results.append((code, stdout.replace(str(out), "OUT"), stderr.replace(str(out), "OUT")))
+    assert results[0] == results[1]
+    return results[0]
+
+
+def _tree(out: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(out)): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and ".jenkins-bridge-cache" not in p.parts
+    }
+
+
+@pytest.mark.parametrize("mode", [[], ["--output", "json"]])
+def test_render_fast_and_click_paths_print_and_write_the_same(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    mode: list[str],
+) -> None:
+    import shutil
+
+    descriptors = tmp_path / "descriptors"
+    shutil.copytree(ROOT / "examples", descriptors)
+    outs = (tmp_path / "out-a", tmp_path / "out-b")
+    src = str(descriptors)
+    # a full render, nothing to do, a clean check
+    assert _render_both(capsys, monkeypatch, [*mode, "render", src, "-o", "OUT"], outs)[0] == 0
+    assert _render_both(capsys, monkeypatch, ["render", src, "--out=OUT", *mode], outs)[0] == 0
+    assert (
+        _render_both(capsys, monkeypatch, [*mode, "render", "--check", src, "-o", "OUT"], outs)[0]
+        == 0
+    )
+    # one descriptor edited: a stale check (diff, exit 2), then the incremental render
+    target = descriptors / "platform" / "ledger.yaml"
+    text = target.read_text()
+    assert "ledger" in text
+    target.write_text(text.replace("ledger", "ledger2", 1))
+    code, stdout, _ = _render_both(
+        capsys, monkeypatch, [*mode, "render", src, "-o", "OUT", "--check"], outs
+    )
+    assert code == 2 and "ledger2" in stdout
+    assert _render_both(capsys, monkeypatch, [*mode, "render", src, "-o", "OUT"], outs)[0] == 0
+    # a file edited by hand in the output, then --force
+    for out in outs:
+        (out / "platform" / "portal" / "Jenkinsfile").write_text("edited\n")
+    assert (
+        _render_both(capsys, monkeypatch, [*mode, "render", src, "-o", "OUT", "--force"], outs)[0]
+        == 0
+    )
+    assert _tree(outs[0]) == _tree(outs[1]) != {}
+    # both paths give render_run the same options: each reuses all the other one rendered
+    for out, click in ((outs[0], True), (outs[1], False)):
+        line = ["--output", "json", "render", src, "-o", str(out)]
+        code, stdout, _ = _run(capsys, monkeypatch, line, click=click)
+        data = json.loads(stdout)["data"]
+        assert code == 0 and data["reused"] == data["services"] > 0
+    # an invalid descriptor: the same problems, exit 1
+    target.write_text("apiVersion: jenkins-bridge/v1\nkind: Service\n")
+    code, _, stderr = _render_both(capsys, monkeypatch, [*mode, "render", src, "-o", "OUT"], outs)
+    assert code == 1 and ("metadata" in stderr or mode)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["render", "a.yaml"],  # click reports the missing option
+        ["render", "-o", "out"],  # and the missing argument
+        ["render", "a.yaml", "-o"],
+        ["render", "a.yaml", "-o", "out", "-o", "other"],
+        ["render", "a.yaml", "-o", "--check"],
+        ["render", "a.yaml", "-oout"],
+        ["render", "a.yaml", "-o", "out", "--check", "--check"],
+        ["render", "a.yaml", "-o", "out", "--plugins", "p.yaml"],
+        ["render", "a.yaml", "-o", "out", "--workers", "2"],
+        ["render", "a.yaml", "-o", "out", "--library-repo", "https://git.example.com/l.git"],
+        ["render", "a.yaml", "-o", "out", "--help"],
+        ["render", "a.yaml", "-o", "out", "--", "b.yaml"],
+        ["render", "a.yaml", "-o", "out", "--check=yes"],
+    ],
+)
+def test_anything_but_a_plain_render_goes_to_click(args: list[str]) -> None:
+    assert fast.fast_call(args) is None
+
+
+def test_plain_render_lines_take_the_fast_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for line in (
+        ["render", "a.yaml", "-o", "out"],
+        ["render", "--check", "a", "b", "--out", "out"],
+        ["render", "a", "--out=out", "--force", "--check"],
+    ):
+        assert fast.fast_call(line) is not None, line
+    # what click.Path would refuse, and library options from the environment, go to click
+    (tmp_path / "file").write_text("")
+    assert fast.fast_call(["render", "a.yaml", "-o", str(tmp_path / "file")]) is None
+    monkeypatch.setenv("JENKINS_BRIDGE_LIBRARY_SCOPE", "global")
+    assert fast.fast_call(["render", "a.yaml", "-o", "out"]) is None
+
+
+def test_render_output_that_is_a_file_reads_the_same_through_click(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "file").write_text("")
+    assert main(["render", str(ROOT / "examples"), "-o", str(tmp_path / "file")]) == 1
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_plain_render_check_imports_no_click(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code = (
+        "import sys; from jenkins_bridge.cli import main;"
+        f"rc = main(['render', '--check', {str(ROOT / 'examples')!r}, '-o', {str(out)!r}]);"
+        "loaded = {'click', 'jenkins_bridge.cli.app'} & set(sys.modules);"
+        "print(rc, sorted(loaded), file=sys.stderr)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.stderr.strip().splitlines()[-1] == "2 []", proc.stderr
