@@ -262,12 +262,16 @@ def _diff(path: str, current: str | None, wanted: str | None) -> str:
 
 
 def _common_prefix(left: Sequence[str], right: Sequence[str]) -> int:
-    count = 0
-    for a, b in zip(left, right, strict=False):
-        if a != b:
-            break
-        count += 1
-    return count
+    """How many lines both start with: halving by slice comparisons, each done in C (a loop
+    over manifest.json's ~100,000 lines at N = 5,000 was a tenth of render --check's CPU)."""
+    low, high = 0, min(len(left), len(right))  # left[:low] == right[:low]; high: at most
+    while low < high:
+        middle = (low + high + 1) // 2
+        if left[low:middle] == right[low:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _shift_hunk(header: str, skip: int) -> str:

@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jenkins_bridge.output.workspace import _diff
+from jenkins_bridge.output.workspace import _common_prefix, _diff
 
 HUNK = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
@@ -65,3 +65,13 @@ def test_diff_of_unique_lines_is_difflibs_own() -> None:
     assert _diff("manifest.json", "".join(before), "".join(after)) == expected
     assert _diff("x", None, "one\n") == "--- /dev/null\n+++ b/x\n@@ -0,0 +1 @@\n+one\n"
     assert _diff("x", "one\n", None) == "--- a/x\n+++ /dev/null\n@@ -1 +0,0 @@\n-one\n"
+
+
+@settings(max_examples=400, deadline=None)
+@given(LINES, LINES)
+def test_common_prefix_counts_the_equal_leading_lines(left: list[str], right: list[str]) -> None:
+    expected = 0
+    while expected < min(len(left), len(right)) and left[expected] == right[expected]:
+        expected += 1
+    assert _common_prefix(left, right) == expected
+    assert _common_prefix(left, left) == len(left)
