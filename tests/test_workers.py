@@ -106,15 +106,25 @@ def _interrupt_parent_on_seven(chunk: list[int]) -> list[int]:
     return chunk
 
 
-def _freeze_counts(chunk: list[int]) -> list[int]:
-    return [gc.get_freeze_count()]
+def _collector(chunk: list[int]) -> list[tuple[int, bool]]:
+    return [(gc.get_freeze_count(), gc.isenabled())]
 
 
 def test_workers_start_with_the_parents_objects_left_out_of_collections() -> None:
     # A worker's collector that walked them would copy every page it shares with the parent.
-    counts = map_chunks(_freeze_counts, list(range(PARALLEL_THRESHOLD)), workers=2)
-    assert all(count > 0 for chunk in counts for count in chunk)
+    seen = map_chunks(_collector, list(range(PARALLEL_THRESHOLD)), workers=2)
+    assert all(frozen > 0 for chunk in seen for frozen, _ in chunk)
     assert gc.get_freeze_count() == 0  # the parent collects them again once the pool is over
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_chunks_run_without_cyclic_collections_which_come_back_after(workers: int) -> None:
+    seen = map_chunks(_collector, list(range(PARALLEL_THRESHOLD)), workers=workers)
+    assert [enabled for chunk in seen for _, enabled in chunk] == [False] * len(seen)
+    assert gc.isenabled()
+    with pytest.raises((WorkerFailed, ValueError)):  # ValueError: raised here, no pool
+        map_chunks(_fail_on_seven, list(range(PARALLEL_THRESHOLD)), workers=workers)
+    assert gc.isenabled()
 
 
 def test_a_chunk_sends_back_only_what_the_checks_across_files_read(tmp_path: Path) -> None:

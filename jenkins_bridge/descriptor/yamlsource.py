@@ -18,9 +18,31 @@ import yaml
 from jenkins_bridge.errors import Problem
 
 try:  # the C parser is several times faster; positions are the same
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _ParserLoader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _ParserLoader  # type: ignore[assignment]
+
+# The parser asks for the tag of every node (a Python call, a few regexes for a plain
+# scalar): the answer depends on nothing but these arguments, and keys and small values
+# repeat across descriptors. Bounded: cleared when full.
+_RESOLVED: dict[tuple[Any, Any, Any], str] = {}
+_RESOLVED_MAX = 4096
+
+
+class _Loader(_ParserLoader):
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        key = (kind, value, implicit)
+        tag = _RESOLVED.get(key)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+            if len(_RESOLVED) >= _RESOLVED_MAX:
+                _RESOLVED.clear()
+            _RESOLVED[key] = tag
+        return tag
+
+
+# A cached tag would be wrong if a resolver depended on where a node is (a path resolver).
+assert not _ParserLoader.yaml_path_resolvers
 
 KeyPath = tuple[str | int, ...]  # keys and list indexes from a document's root
 Position = tuple[str, int, int]  # file, line, column (1-based)
@@ -39,6 +61,7 @@ _INVISIBLE = re.compile(
 )
 
 _STR_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"}
+_SCALAR = yaml.ScalarNode
 
 
 @dataclass
@@ -224,11 +247,14 @@ def _walk(node: Any, file: str, budget: list[int], depth: int, merger: _Merger) 
             f"tag '{visible(_short_tag(node.tag))}' is not supported", node.start_mark
         )
     if isinstance(node, yaml.SequenceNode):
-        return [_walk(child, file, budget, depth + 1, merger) for child in node.value]
+        return [
+            _plain_text(child, budget, depth + 1) or _walk(child, file, budget, depth + 1, merger)
+            for child in node.value
+        ]
     assert isinstance(node, yaml.MappingNode)
     result: dict[str, Any] = {}
-    seen: dict[str, Any] = {}
-    for key_node, value_node in merger.pairs(node):
+    pairs = merger.pairs(node)
+    for key_node, value_node in pairs:
         if not isinstance(key_node, yaml.ScalarNode):
             raise merger.problem("mapping keys must be plain strings", key_node.start_mark)
         # Keys stay as written: YAML 1.1 would turn `on:` or `yes:` into booleans.
@@ -240,15 +266,29 @@ def _walk(node: Any, file: str, budget: list[int], depth: int, merger: _Merger) 
                 "keys are plain names",
                 key_node.start_mark,
             )
-        if key in seen:
-            first = _pos(file, seen[key].start_mark)
+        if key in result:
+            first_node = next(k for k, _ in pairs if str(k.value) == key)
+            first = _pos(file, first_node.start_mark)
             raise merger.problem(
                 f"duplicate key '{key}' (first defined at line {first[1]}, column {first[2]})",
                 key_node.start_mark,
             )
-        seen[key] = key_node
-        result[key] = _walk(value_node, file, budget, depth + 1, merger)
+        result[key] = _plain_text(value_node, budget, depth + 1) or _walk(
+            value_node, file, budget, depth + 1, merger
+        )
     return result
+
+
+def _plain_text(node: Any, budget: list[int], depth: int) -> str | None:
+    """A non-empty text scalar that ``_walk`` would return as it is, taken without the call
+    (most values are); None for anything else, which ``_walk`` then handles (and refuses)."""
+    if node.__class__ is not _SCALAR or node.tag not in _STR_TAGS:
+        return None
+    text = node.value
+    if not text or budget[0] <= 0 or depth > MAX_DEPTH or _FORBIDDEN.search(text) is not None:
+        return None
+    budget[0] -= 1
+    return str(text)
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -288,7 +328,10 @@ class _Merger:
 
     def pairs(self, node: Any) -> list[tuple[Any, Any]]:
         pairs: list[tuple[Any, Any]] = node.value
-        if not any(k.tag == _MERGE_TAG for k, _ in pairs if isinstance(k, yaml.ScalarNode)):
+        for key_node, _ in pairs:
+            if key_node.tag == _MERGE_TAG and isinstance(key_node, yaml.ScalarNode):
+                break
+        else:
             return pairs  # the common case: no merge keys
         if id(node) in self.done:
             return self.done[id(node)]

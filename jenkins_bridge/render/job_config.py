@@ -1,9 +1,10 @@
 """Render Jenkins item configs (config.xml) with ElementTree: pure, deterministic, escaped.
 
-XML is built as a tree and serialised by the library, never by string templating, so no
-descriptor value can break out of its element. ``plugins`` maps plugin short names to the
-versions installed on the target controller; they fill the ``plugin="name@version"``
-attributes Jenkins itself writes (names alone when a version is unknown).
+XML is built as a tree and serialised as ElementTree writes it (``xml_text``), never by string
+templating, so no descriptor value can break out of its element. ``plugins`` maps plugin short
+names to the versions installed on the target controller; they fill the
+``plugin="name@version"`` attributes Jenkins itself writes (names alone when a version is
+unknown).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from jenkins_bridge.render.ownership import (
     config_digest,
     owned_description,
 )
+from jenkins_bridge.render.xml_text import xml_text
 
 PluginVersions = Mapping[str, str]
 XML_DECLARATION = "<?xml version='1.1' encoding='UTF-8'?>\n"
@@ -64,7 +66,7 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -
 
 
 def _text(root: ET.Element) -> str:
-    return XML_DECLARATION + ET.tostring(root, encoding="unicode") + "\n"
+    return XML_DECLARATION + xml_text(root) + "\n"
 
 
 def _serialise(root: ET.Element) -> str:

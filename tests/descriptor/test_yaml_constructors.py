@@ -95,3 +95,31 @@ def test_control_characters_in_keys_are_refused_and_shown_escaped(
 def test_visible_escapes_only_what_a_terminal_would_interpret() -> None:
     assert visible("caf\u00e9 \u65e5\u672c") == "caf\u00e9 \u65e5\u672c"
     assert visible("\x1b]0;title\x07") == "\\x1b]0;title\\x07"
+
+
+def test_a_values_type_depends_on_how_it_is_written_not_on_what_was_read_before() -> None:
+    # The parser's tag answers are cached across documents, keyed on everything they depend
+    # on: the same characters quoted, plain, as a key or in a list type differently.
+    text = "a: '123'\nb: 123\nc: [\"yes\", yes, 1.5, '1.5']\n'yes': ~\nno: [[]]\n"
+    for _ in range(2):
+        data = load_yaml_mapping((HEAD + text).encode(), "svc.yaml").data
+        assert data["a"] == "123" and data["b"] == 123
+        assert data["c"] == ["yes", True, 1.5, "1.5"]
+        assert data["yes"] is None and data["no"] == [[]]
+
+
+def test_the_tag_cache_stays_bounded_and_right(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jenkins_bridge.descriptor import yamlsource
+
+    monkeypatch.setattr(yamlsource, "_RESOLVED", {})
+    monkeypatch.setattr(yamlsource, "_RESOLVED_MAX", 8)
+    for number in range(40):
+        data = load_yaml_mapping(f"{HEAD}v: {number}\nw: '{number}'\n".encode(), "s.yaml").data
+        assert data["v"] == number and data["w"] == str(number)
+        assert len(yamlsource._RESOLVED) <= 8
+
+
+def test_a_duplicate_key_names_where_it_was_first_defined() -> None:
+    line, column, message = problem_of("metadata: {name: a, team: t,\n  name: b}\n")
+    assert (line, column) == (4, 3)
+    assert "duplicate key 'name' (first defined at line 3, column 12)" in message
