@@ -48,9 +48,10 @@ _FORMAT = "jenkins-bridge-render-cache/4"
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
-def _tool_digest() -> str:
+def _tool_digest(inputs: InputDigests) -> str:
     """The tool's own inputs to rendering: its version and every module and template of the
-    package (an editable install changes them without a new version)."""
+    package (an editable install changes them without a new version), each trusted by its
+    stat as the descriptors are."""
     digest = hashlib.sha256(__version__.encode())
     for folder, dirs, files in os.walk(_PACKAGE):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
@@ -58,32 +59,33 @@ def _tool_digest() -> str:
             if name.endswith((".py", ".j2", ".json", ".yaml")):
                 path = os.path.join(folder, name)
                 digest.update(os.path.relpath(path, _PACKAGE).encode() + b"\0")
-                with open(path, "rb") as handle:
-                    digest.update(handle.read())
+                digest.update(inputs.of(path, limit=None).encode() + b"\0")
     return digest.hexdigest()
 
 
-def run_key(files: Sequence[DescriptorFile], options: Mapping[str, Any]) -> str:
+def run_key(
+    files: Sequence[DescriptorFile], options: Mapping[str, Any], inputs: InputDigests | None = None
+) -> str:
     """What every service of a run shares: the tool, the options and the list of descriptors
     (a descriptor added or removed changes the checks across files and the team files)."""
-    digest = hashlib.sha256(_tool_digest().encode())
+    digest = hashlib.sha256(_tool_digest(inputs or InputDigests()).encode())
     digest.update(json.dumps(options, sort_keys=True, default=str).encode())
     for descriptor in files:
         digest.update(f"\0{descriptor.key}\0{descriptor.origin}\0{descriptor.path}".encode())
     return digest.hexdigest()
 
 
-def _read_regular(path: str) -> tuple[bytes, os.stat_result] | None:
-    """The bytes of a regular file (never a FIFO or device, never more than the loader reads)
-    and its stat taken before reading; None for anything else, which the loader then
-    reports."""
+def _read_regular(path: str, limit: int | None = MAX_BYTES) -> tuple[bytes, os.stat_result] | None:
+    """The bytes of a regular file (never a FIFO or device, never more than ``limit``: the
+    loader's) and its stat taken before reading; None for anything else, which the loader
+    then reports."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return None
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
+        if not stat.S_ISREG(info.st_mode) or (limit is not None and info.st_size > limit):
             return None
         chunks = []
         while chunk := os.read(fd, 1 << 20):
@@ -124,8 +126,9 @@ class InputDigests:
         self.started = time.time_ns()  # before any file is looked at: this run's ``since``
         self.records: dict[str, InputRecord] = {}
 
-    def of(self, path: str) -> str:
-        """The hex sha256 of ``path``'s bytes, ``ABSENT`` or ``UNREADABLE``."""
+    def of(self, path: str, limit: int | None = MAX_BYTES) -> str:
+        """The hex sha256 of ``path``'s bytes, ``ABSENT`` or ``UNREADABLE`` (also a file of
+        more than ``limit`` bytes)."""
         recorded = self.recorded.get(path)
         if recorded is not None:
             try:
@@ -144,7 +147,7 @@ class InputDigests:
             ):
                 self.records[path] = recorded
                 return recorded[5]
-        found = _read_regular(path)
+        found = _read_regular(path, limit)
         if found is None:
             return UNREADABLE if os.path.lexists(path) else ABSENT
         data, info = found

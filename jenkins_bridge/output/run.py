@@ -172,9 +172,9 @@ def _render_run(
     files: list[DescriptorFile],
     previous: RenderCache | None,
 ) -> RenderRun:
-    key = run_key(files, _options(plugins, library))
     # Input files' digests do not depend on the run: trusted by stat whatever the options.
     inputs = InputDigests(*((previous.inputs, previous.since) if previous is not None else ()))
+    key = run_key(files, _options(plugins, library), inputs)
     prints = fingerprints(files, inputs)
     if previous is not None and previous.run != key:
         previous = None
