@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import hashlib
 import multiprocessing
 import os
 import pickle
@@ -142,6 +143,14 @@ def test_a_chunk_sends_back_only_what_the_checks_across_files_read(tmp_path: Pat
     }
     assert by_name["svc-1"] == {"metadata": {"team": "team-1", "name": "svc-1"}}
     assert {path.name for path, _, _ in rendered} == {"svc-0.yaml", "svc-1.yaml", "svc-2.yaml"}
+    # Each artifact's digest was computed in the worker and came along: the parent, which
+    # writes the manifest and the cache, would otherwise hash the whole tree, twice.
+    artifacts = [artifact for _, produced, _ in rendered for artifact in produced]
+    assert artifacts and all("sha256" in vars(artifact) for artifact in artifacts)
+    assert all(
+        artifact.sha256 == hashlib.sha256(artifact.text.encode()).hexdigest()
+        for artifact in artifacts
+    )
 
 
 def test_pool_results_come_back_in_order() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import secrets
 import stat
@@ -84,6 +85,12 @@ class ConfinedDir:
             root.mkdir(parents=True, exist_ok=True)
         # The root itself may be a link the user chose (-o link/); what is under it may not.
         self.root = root.resolve()
+        # What /proc names a folder inside the root starts with (see _check_still_inside).
+        self._inside = (str(self.root).rstrip("/") + "/", str(self.root))
+        # Temporary names: one random part per directory opened, then a count (a fresh random
+        # name for each file cost a getrandom call; O_EXCL refuses any name already there).
+        self._token = secrets.token_hex(8)
+        self._serial = itertools.count()
         self._chain: list[tuple[str, int]] = []  # open folders of the last path walked
         try:
             self._fd = os.open(self.root, _DIRECTORY_FLAGS)
@@ -196,7 +203,7 @@ class ConfinedDir:
             if found.kind not in ("file", "missing"):
                 raise UnsafeOutputPath(self.root, path, found.reason())
             self._check_still_inside(folder, path)
-            temporary = f"{TEMPORARY_PREFIX}{secrets.token_hex(8)}"
+            temporary = f"{TEMPORARY_PREFIX}{self._token}{next(self._serial):x}"
             try:
                 fd = os.open(temporary, _CREATE_FLAGS, 0o666, dir_fd=folder)
                 try:
@@ -260,9 +267,12 @@ class ConfinedDir:
         resolved root (it could have been moved since it was opened). Linux names an open
         folder in /proc; elsewhere the walk without links is the guarantee."""
         try:
-            where = Path(os.readlink(f"/proc/self/fd/{folder}"))
+            text = os.readlink(f"/proc/self/fd/{folder}")
         except OSError:
             return
+        if text.startswith(self._inside[0]) or text == self._inside[1]:
+            return  # the common case, without building paths
+        where = Path(text)
         if where != self.root and not where.is_relative_to(self.root):
             raise UnsafeOutputPath(self.root, path, f"its folder is now {where}, outside")
 

@@ -83,6 +83,8 @@ def _load_and_render(
             except InvalidDescriptors as refused:  # data, so it crosses the process pool
                 loaded.problems.extend(refused.problems())
                 continue
+            for artifact in artifacts:
+                artifact.sha256  # noqa: B018 - digested here, in parallel, not in the parent
             rendered.append((service.path, artifacts, alert_routing(service)))
     # The run reads only what the checks across files need of each descriptor: the whole
     # merged data would cross the process pool and stay in the parent (~7 KB a service).

@@ -178,7 +178,6 @@ def _write(
     for path, artifact in sorted(tree.artifacts.items()):
         if path == MANIFEST:
             continue
-        data = artifact.text.encode("utf-8")
         found, current = root.read(path)
         if found.kind == "hardlink":
             pending.append(path)  # replaced by a new file; the other name keeps its own
@@ -189,7 +188,7 @@ def _write(
                 refusals.setdefault(found.target, "it is not a folder")
             else:
                 refusals[path] = found.reason()
-        elif current == data:
+        elif current is not None and current == artifact.text.encode("utf-8"):
             report.unchanged.append(path)
         else:
             pending.append(path)

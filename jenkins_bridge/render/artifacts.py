@@ -4,6 +4,7 @@ team's Alertmanager route. Pure: no file, clock or environment (``output`` write
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,8 +36,10 @@ class Artifact:
     kind: str
     source: str | None = None  # descriptor origin
 
-    @property
+    @functools.cached_property
     def sha256(self) -> str:
+        """Once per artifact (the run's cache, the manifest and the writer each ask), and in
+        the worker that rendered it, which sends it along (texts are not changed after)."""
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 

@@ -111,3 +111,36 @@ def test_a_folder_moved_outside_after_it_was_opened_is_not_written(tmp_path: Pat
         with pytest.raises(UnsafeOutputPath, match="outside"):
             root.write("team/b.txt", b"b")
     assert sorted(os.listdir(outside / "team")) == ["a.txt"]
+
+
+def test_a_folder_moved_to_a_sibling_whose_name_starts_like_the_root_is_outside(
+    tmp_path: Path,
+) -> None:
+    # The check compares the folder's path as text first: "out-b/team" starts with "out".
+    out, sibling = tmp_path / "out", tmp_path / "out-b"
+    sibling.mkdir()
+    with ConfinedDir(out, create=True) as root:
+        root.write("team/a.txt", b"a")
+        os.rename(out / "team", sibling / "team")
+        with pytest.raises(UnsafeOutputPath, match="outside"):
+            root.write("team/b.txt", b"b")
+    assert sorted(os.listdir(sibling / "team")) == ["a.txt"]
+
+
+def test_temporary_names_differ_per_file_and_per_run(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    names: list[str] = []
+    real_replace = os.replace
+
+    def spy(source: str, target: str, **kwargs: object) -> None:
+        names.append(source)
+        real_replace(source, target, **kwargs)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "replace", spy)
+        for _ in range(2):
+            with ConfinedDir(out, create=True) as root:
+                root.write("a.txt", b"a")
+                root.write("b.txt", b"b")
+    assert len(set(names)) == 4 and all(n.startswith(TEMPORARY_PREFIX) for n in names)
+    assert sorted(os.listdir(out)) == ["a.txt", "b.txt"]
