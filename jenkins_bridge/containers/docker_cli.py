@@ -62,6 +62,7 @@ _PUSHED = re.compile(r"^(?P<tag>\S+): digest: (?P<digest>sha256:[0-9a-f]{64}) si
 _DAEMON_MARKERS = ("cannot connect to the docker daemon", "error during connect")
 # The classic builder's three-line notice on every build: docker's, about docker.
 _LEGACY_NOTICE = "DEPRECATED: The legacy builder is deprecated"
+_SENDING_CONTEXT = "Sending build context to Docker daemon"
 # What the CLI logs when the engine went away while it was sending the context (the error
 # that follows says why, and so does ours).
 _CUT_UPLOAD = re.compile(r'^time="[^"]*" level=error msg="Can\'t (add file|close tar writer)')
@@ -232,6 +233,42 @@ class _Run:
                 process.wait()
 
 
+class _UntilAnswered:
+    """A build's lines, held until the engine has answered (a build step on stdout, BuildKit's
+    ``#N`` lines on stderr): before that the CLI only says "Sending build context", or why it
+    cannot reach the engine, which our one-line error then says instead."""
+
+    def __init__(self, on_stdout: LogSink, on_stderr: LogSink) -> None:
+        self._sinks = (on_stdout, on_stderr)
+        self._held: list[tuple[int, str]] = []
+        self._answered = False
+        self._lock = threading.Lock()
+
+    def stdout(self, line: str) -> None:
+        self._line(0, line, not line.startswith(_SENDING_CONTEXT) and bool(line.strip()))
+
+    def stderr(self, line: str) -> None:
+        self._line(1, line, line.startswith("#"))
+
+    def _line(self, stream: int, line: str, from_engine: bool) -> None:
+        with self._lock:
+            if not self._answered and not from_engine:
+                self._held.append((stream, line))
+                return
+            self._answered = True
+            self._flush()
+            self._sinks[stream](line)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush()
+
+    def _flush(self) -> None:
+        for stream, text in self._held:
+            self._sinks[stream](text)
+        self._held.clear()
+
+
 def _ignore(line: str) -> None:
     return None
 
@@ -245,6 +282,8 @@ def _last_line(lines: Sequence[str]) -> str:
 
 
 def _is_daemon_failure(message: str) -> bool:
+    if message.startswith("#"):  # BuildKit's log of a step (a RUN may print anything)
+        return False
     lowered = message.lower()
     return any(marker in lowered for marker in _DAEMON_MARKERS)
 
@@ -258,7 +297,9 @@ def _daemon_cause(message: str) -> str:
             return marker
     if "timed out" in lowered or "timeout" in lowered:
         return "timed out"
-    return message[:200]
+    # 'error during connect: Post "http://.../build?...": <cause>': the URL says nothing.
+    _, quoted, cause = message.rpartition('": ')
+    return (cause if quoted else message)[:200]
 
 
 def _repository_of(reference: str) -> str:
@@ -321,10 +362,11 @@ class DockerCli:
             check_build_context(request.context_dir, request.dockerfile, request.repository_root)
         progress = BuildProgress()
 
-        def stdout_line(line: str) -> None:
+        def build_line(line: str) -> None:
             for complete in progress.feed({"stream": line + "\n"}):
                 log(complete)
 
+        lines = _UntilAnswered(build_line, log)
         with stops_as_interrupts():
             scratch = Path(tempfile.mkdtemp(prefix="jenkins-bridge-build-"))
             try:
@@ -338,7 +380,9 @@ class DockerCli:
                     iidfile=iidfile,
                 )
                 run = _Run(command, self.env)
-                code = run.wait(stdout_line, log)
+                code = run.wait(lines.stdout, lines.stderr)
+                if code == 0 or not any(map(_is_daemon_failure, run.stderr)):
+                    lines.flush()
                 for complete in progress.finish():
                     log(complete)
                 image_id = iidfile.read_text().strip() if iidfile.is_file() else ""
@@ -346,7 +390,8 @@ class DockerCli:
                 shutil.rmtree(scratch, ignore_errors=True)
         if code != 0:
             message = _last_line(run.stderr)
-            self._raise_if_unreachable(message)
+            for line in run.stderr:
+                self._raise_if_unreachable(line)
             if "invalid tag" in message or "invalid reference format" in message:
                 raise InvalidImageName(request.repository, message)
             raise BuildFailed(progress.step, message, progress.last_lines)

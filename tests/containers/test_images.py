@@ -739,3 +739,44 @@ def test_sigterm_during_a_push_removes_the_docker_config_with_the_credentials(
 
 def stat_mode(path: Path) -> int:
     return path.stat().st_mode & 0o777
+
+
+def test_the_docker_cli_builds_on_an_ssh_engine(
+    services: Services,
+    repositories: list[str],
+    clean_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    docker_client: Any,
+) -> None:
+    """DOCKER_HOST=ssh://... reaches the CLI (the sshd of scripts/services.sh, its key through
+    an ``ssh`` wrapper on PATH); a dead ssh engine is daemon-unreachable, one line."""
+    ssh_config = Path("/tmp/jenkins-bridge-services/sshd/ssh_config")
+    if not ssh_config.is_file():
+        pytest.fail(f"{ssh_config} missing: scripts/services.sh up starts the sshd")
+    case = ImageCase(services, repositories, clean_env, tmp_path / "work", capsys)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ssh").write_text(f'#!/bin/sh\nexec /usr/bin/ssh -F {ssh_config} "$@"\n')
+    (bin_dir / "ssh").chmod(0o755)
+    clean_env.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    clean_env.setenv(IMAGE_CLIENT_VARIABLE, "cli")
+    repository, descriptor = case.service()
+
+    clean_env.setenv("DOCKER_HOST", "ssh://root@127.0.0.1:2222")
+    code, out, err = case.cli("--output", "json", "image", "build", str(descriptor))
+    assert code == 0, err
+    assert json.loads(out)["data"]["reference"] == f"{repository}:{SHORT}"
+    assert (
+        docker_client.images.get(f"{repository}:{SHORT}").labels[
+            "org.opencontainers.image.revision"
+        ]
+        == COMMIT
+    )
+
+    dead = f"ssh://root@127.0.0.1:{closed_port()}"
+    clean_env.setenv("DOCKER_HOST", dead)
+    code, out, err = case.cli("image", "build", str(descriptor))
+    assert code == 1 and out == ""
+    assert err.startswith(f"error: cannot reach the Docker engine at {dead}: ")
+    assert err.count("\n") == 1
