@@ -189,18 +189,24 @@ def _within(real: str, folder: str) -> bool:
     return real == folder or real.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def _scope(descriptor: DescriptorFile, real_folders: dict[str, str]) -> tuple[str, str]:
+def _scope(
+    descriptor: DescriptorFile, scopes: dict[tuple[str, str, str], tuple[str, str]]
+) -> tuple[str, str]:
     """The folder whose ``_defaults.yaml`` chain governs ``descriptor`` and where the chain
     starts, by the loader's rule (``loading._GoverningCache.of``): the folder the entry is in
-    (not where a link leads), up to its repository, else the folder given. ``real_folders``:
-    each folder's real path, resolved once per run as the loader does (not once per file)."""
+    (not where a link leads), up to its repository, else the folder given. ``scopes``: the
+    answers so far, by the entry's folder as shown, ``top`` and ``root`` (what decides it),
+    so each folder is resolved once per run as the loader does (not once per file)."""
     shown = os.path.dirname(str(descriptor.path)) or "."  # ``path.parent``, without pathlib
-    folder = real_folders.get(shown)
-    if folder is None:
-        folder = real_folders[shown] = os.path.realpath(shown)
+    key = (shown, descriptor.top, descriptor.root)
+    known = scopes.get(key)
+    if known is not None:
+        return known
+    folder = os.path.realpath(shown)
     top = descriptor.top or folder
     root = descriptor.root if descriptor.root and _within(folder, descriptor.root) else top
-    return folder, root if _within(folder, root) else folder
+    scopes[key] = found = (folder, root if _within(folder, root) else folder)
+    return found
 
 
 def fingerprints(
@@ -211,14 +217,14 @@ def fingerprints(
     files, trusting the previous cache's stats (None: every file is read)."""
     inputs = inputs if inputs is not None else InputDigests()
     chain = _DefaultsChain(inputs)
-    real_folders: dict[str, str] = {}
+    scopes: dict[tuple[str, str, str], tuple[str, str]] = {}
     found: dict[str, str | None] = {}
     for descriptor in files:
         data = inputs.of(descriptor.key or str(descriptor.path))
         if data in (ABSENT, UNREADABLE):
             found[descriptor.key] = None
             continue
-        folder, root = _scope(descriptor, real_folders)
+        folder, root = _scope(descriptor, scopes)
         digest = hashlib.sha256(chain.digest(folder, root))
         digest.update(descriptor.origin.encode() + b"\0" + data.encode())
         found[descriptor.key] = digest.hexdigest()

@@ -39,7 +39,7 @@ def manifest_text(entries: Iterable[Mapping[str, object]]) -> str:
     return f'{{\n  "artifacts": {fast},\n  "generator": {head[0]},\n  "version": {head[1]}\n}}\n'
 
 
-_SCALARS = (str, int, float, bool, type(None))
+_SCALAR_TYPES = {str, int, float, bool, type(None)}
 
 
 def _flat_entries_text(entries: list[Mapping[str, object]]) -> str | None:
@@ -52,12 +52,14 @@ def _flat_entries_text(entries: list[Mapping[str, object]]) -> str | None:
     """
     if not entries:
         return "[]"
-    for entry in entries:
-        if not isinstance(entry, dict) or not entry:
-            return None
-        for key, value in entry.items():
-            if not isinstance(key, str) or not isinstance(value, _SCALARS):
-                return None
+    # By exact type, in comprehensions (a loop of isinstance calls over the ~60,000 values was
+    # a third of this at N = 5,000); a subclass of one of them takes json.dumps' path.
+    if {type(entry) for entry in entries} != {dict} or not all(entries):
+        return None
+    if {type(key) for entry in entries for key in entry} != {str}:
+        return None
+    if not {type(value) for entry in entries for value in entry.values()} <= _SCALAR_TYPES:
+        return None
     # Without ``indent`` the C encoder runs, and it takes any separators: the newline and
     # indent json.dumps(indent=2) puts between an entry's fields. The same separator then
     # stands between entries too, where it alone follows a '}' and precedes a '{' (a string
