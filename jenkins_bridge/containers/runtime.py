@@ -610,14 +610,18 @@ class DockerRuntime:
     def exec(self, name: str, argv: Sequence[str], stdin: bytes | None = None) -> tuple[int, str]:
         """Run ``argv`` inside the running container; (exit code, combined output). ``stdin``
         is sent to the command's standard input, which then ends (``exec -i``)."""
+        api = self._client.api
         if stdin is None:
+            # The low-level calls: the SDK's exec_run first inspects the container (one more
+            # request on the health gate's and the switch's path).
             with self._errors(f"running a command in {name}"):
-                result = self._client.containers.get(name).exec_run(list(argv), demux=False)
-            output = bytes(result.output or b"").decode("utf-8", errors="replace")
-            return int(result.exit_code if result.exit_code is not None else -1), output
+                created = api.exec_create(name, list(argv), stdout=True, stderr=True)
+                raw = api.exec_start(created, demux=False)
+                code = api.exec_inspect(created).get("ExitCode")
+            output = bytes(raw or b"").decode("utf-8", errors="replace")
+            return int(code if code is not None else -1), output
         from docker.utils.socket import frames_iter
 
-        api = self._client.api
         with self._errors(f"running a command in {name}"):
             exec_id = api.exec_create(name, list(argv), stdin=True, stdout=True, stderr=True)
             sock = api.exec_start(exec_id, socket=True)

@@ -54,9 +54,10 @@ def clear(session: Session) -> list[str]:
         done.append(
             f"sent all traffic back to the stable version: a killed deploy left {split.describe()}"
         )
-    live = session.live_app()
+    apps = session.apps()  # one listing for both (each app is one inspect)
+    live = session.live_app(apps)
     stop_timeout = session.target.service.runtime.stop_timeout_seconds
-    for app in session.apps():
+    for app in apps:
         if app.running and (live is None or app.id != live.id):
             session.runtime.stop(app.name, stop_timeout)
             done.append(

@@ -86,8 +86,9 @@ def _deploy_locked(
         log(line)
         steps.append(line)
     history = session.store.parsed().records  # what cannot be read is kept aside on write
-    current = session.live_app()
-    seq = 1 + max([r.seq for r in history] + [leftovers.seq_of(a) for a in session.apps()] + [0])
+    apps = session.apps()  # one listing for both (each app is one inspect)
+    current = session.live_app(apps)
+    seq = 1 + max([r.seq for r in history] + [leftovers.seq_of(a) for a in apps] + [0])
     record = DeployRecord(
         seq=seq,
         action=action if strategy != "recreate" or action != "deploy" else "recreate",

@@ -392,14 +392,15 @@ class Session:
             if c.labels.get(ROLE_LABEL) == "app"
         ]
 
-    def live_app(self) -> ContainerInfo | None:
+    def live_app(self, apps: list[ContainerInfo] | None = None) -> ContainerInfo | None:
+        """The app the proxy sends traffic to; ``apps``: a listing the caller just made."""
         if self.runtime.inspect(self.names.proxy) is None:
             return None
         upstream = self.proxy_upstream()
         if upstream is None:
             return None
         ip = upstream.rsplit(":", 1)[0]
-        for app in self.apps():
+        for app in self.apps() if apps is None else apps:
             if app.addresses.get(self.names.network) == ip:
                 return app
         return None
