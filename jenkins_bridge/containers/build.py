@@ -271,7 +271,9 @@ def build_image(
         target=plan.spec.target,
         cache_from=options["cache_from"],
         no_cache=options["no_cache"],
-        repository_root=plan.repository_root,
+        # Checked above, with the descriptor's own words in any error: the adapter need not
+        # walk the context a second time.
+        repository_root=None,
     )
     built: BuiltImage | None = None
     try:
