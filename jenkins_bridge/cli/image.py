@@ -28,7 +28,11 @@ def _tags(
 
 @click.group("image")
 def image() -> None:
-    """Build and push the service's container image (Docker engine at $DOCKER_HOST)."""
+    """Build and push the service's container image (Docker engine at $DOCKER_HOST).
+
+    Through the docker CLI when it is on PATH, else the Docker SDK for Python;
+    $JENKINS_BRIDGE_IMAGE_CLIENT=cli or sdk forces one (default auto).
+    """
 
 
 @image.command("build")
