@@ -33,6 +33,7 @@ ItemT = TypeVar("ItemT")
 # Below this many files a process pool costs more than it saves (~50 ms to start).
 PARALLEL_THRESHOLD = 400
 MAX_WORKERS = 4
+MAX_CHUNK = 100  # items per chunk at most
 # How long a terminated worker gets to exit before it is killed.
 TERMINATE_GRACE_SECONDS = 2.0
 
@@ -59,7 +60,9 @@ def map_chunks(
     with _collector_paused():
         if count <= 1 or len(items) < PARALLEL_THRESHOLD:
             return [function(items, *args)]
-        size = -(-len(items) // (count * 4))  # a few chunks per worker balance the load
+        # A few chunks per worker balance the load; small ones keep what a worker holds (a
+        # chunk's results and their pickled copy) and each message the parent takes small.
+        size = min(-(-len(items) // (count * 4)), MAX_CHUNK)
         batches = [items[i : i + size] for i in range(0, len(items), size)]
         return _run_pool(function, batches, args, min(count, len(batches)), progress)
 

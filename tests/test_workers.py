@@ -19,7 +19,7 @@ from jenkins_bridge.descriptor.loading import discover
 from jenkins_bridge.errors import InvalidDescriptors
 from jenkins_bridge.output.run import _load_and_render, render_run
 from jenkins_bridge.render import jenkinsfile
-from jenkins_bridge.workers import PARALLEL_THRESHOLD, WorkerFailed, map_chunks
+from jenkins_bridge.workers import MAX_CHUNK, PARALLEL_THRESHOLD, WorkerFailed, map_chunks
 
 
 def _write_services(root: Path, count: int) -> None:
@@ -151,6 +151,15 @@ def test_a_chunk_sends_back_only_what_the_checks_across_files_read(tmp_path: Pat
         artifact.sha256 == hashlib.sha256(artifact.text.encode()).hexdigest()
         for artifact in artifacts
     )
+
+
+def test_large_runs_go_in_small_chunks() -> None:
+    # What a worker holds at once (a chunk's results and their pickled copy) and each message
+    # the parent takes stay small: at N = 5,000 chunks of 625 were 40 MB of the run's peak.
+    items = list(range(MAX_CHUNK * 12))
+    chunks = map_chunks(_square_all, items, workers=2)
+    assert max(len(chunk) for chunk in chunks) <= MAX_CHUNK
+    assert [x for chunk in chunks for x in chunk] == [i * i for i in items]
 
 
 def test_pool_results_come_back_in_order() -> None:

@@ -774,8 +774,17 @@ def build_service(
         path=path,
         origin=origin,
         digest=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
-        resolved=json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True),
+        resolved=_ascii_json(data, canonical),
     )
+
+
+def _ascii_json(data: dict[str, Any], canonical: str) -> str:
+    """``data`` as compact JSON with every character beyond ASCII escaped: ``canonical`` (the
+    same without that escaping) itself when it has none of them. DEL is the one ASCII
+    character only the escaping form escapes."""
+    if canonical.isascii() and "\x7f" not in canonical:
+        return canonical
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 def _runtime_spec(runtime: dict[str, Any]) -> model.RuntimeSpec:
