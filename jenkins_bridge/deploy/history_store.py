@@ -9,7 +9,8 @@ volume would lose the old file; a link needs no space. That call first links the
 file as ``history.prev.json``: the archive API does not flush to disk (the rename this replaced,
 run by starting the state container, ran ``sync``, ~0.3 s a deploy), so if the engine's host
 crashes right after a write and leaves ``history.json`` empty or torn, the records are read
-from the previous generation (all but that last write's). A file that cannot be read is copied
+from the previous generation (all but that last write's); so are they when ``history.json``
+is missing beside a previous generation. A file that cannot be read is copied
 aside (``history.unreadable-<time>.json``) before a new one replaces it, and the command says so.
 """
 
@@ -69,16 +70,17 @@ class HistoryStore:
         self._holding = False
         self._known: bytes | object | None = UNREAD
         self._ahead: ReadAhead[bytes | None] | None = None
+        self._parsed: tuple[bytes | None, ParsedHistory] | None = None  # see ``_parse``
 
     @contextmanager
     def held(self) -> Iterator[None]:
         """While the caller holds the environment's lock only this store writes the file: it
         is read once, then known from what was read and written (a failed write forgets)."""
-        self._holding, self._known, self._ahead = True, UNREAD, None
+        self._holding, self._known, self._ahead, self._parsed = True, UNREAD, None, None
         try:
             yield
         finally:
-            self._holding, self._known, self._ahead = False, UNREAD, None
+            self._holding, self._known, self._ahead, self._parsed = False, UNREAD, None, None
 
     def read_ahead(self) -> None:
         """While held and not read yet: start the first read now, on a thread, so it
@@ -106,22 +108,28 @@ class HistoryStore:
 
     def _parse(self, raw: bytes | None) -> ParsedHistory:
         found = parse_history(raw)
-        if raw is None or (raw and found.intact):
+        if raw and found.intact:
             return found
-        # Empty or damaged: a host crash soon after a write can leave it so (nothing flushed
-        # it); the previous generation gives back what it holds.
+        if self._holding and self._parsed is not None and self._parsed[0] is raw:
+            return self._parsed[1]  # the previous generation was read for this file already
+        # Missing, empty or damaged: a host crash soon after a write can leave it so (nothing
+        # flushed it), or a link that the engine removed and could not make again; the
+        # previous generation gives back what it holds (a new environment has neither).
         previous = parse_history(
             self.runtime.get_file(self.container, f"{STATE_DIR}/{PREVIOUS_FILE}")
         )
         known = {r.seq for r in found.records}
         extra = [r for r in previous.records if r.seq not in known]
-        if not extra:
-            return found
-        records = sorted([*found.records, *extra], key=lambda r: r.seq)
-        problems = found.problems or [
-            f"the file is empty ({PREVIOUS_FILE} has {len(extra)} records)"
-        ]
-        return ParsedHistory(records, problems)
+        if extra:
+            state = "missing" if raw is None else "empty"
+            records = sorted([*found.records, *extra], key=lambda r: r.seq)
+            problems = found.problems or [
+                f"the file is {state} ({PREVIOUS_FILE} has {len(extra)} records)"
+            ]
+            found = ParsedHistory(records, problems)
+        if self._holding:
+            self._parsed = (raw, found)
+        return found
 
     def records(self) -> list[DeployRecord]:
         """Every record, oldest first; ``HistoryUnreadable`` (located) when any part of the
@@ -142,7 +150,8 @@ class HistoryStore:
         try:
             data = self._append(record)
         except BaseException:
-            self._known, self._ahead = UNREAD, None  # whatever happened, the next read asks
+            # whatever happened, the next read asks the volume
+            self._known, self._ahead, self._parsed = UNREAD, None, None
             raise
         if self._holding:
             self._known = data

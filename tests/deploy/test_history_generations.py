@@ -1,6 +1,7 @@
-"""The history write keeps the file before it as ``history.prev.json`` (a hard link), and an
-empty or damaged ``history.json`` (a host crash soon after an unflushed write) is read together
-with that previous generation; a damaged file never replaces a readable previous one."""
+"""The history write keeps the file before it as ``history.prev.json`` (a hard link), and a
+missing, empty or damaged ``history.json`` (a host crash soon after an unflushed write, a link
+the engine removed and could not make again) is read together with that previous generation; a
+damaged file never replaces a readable previous one."""
 
 from __future__ import annotations
 
@@ -53,3 +54,26 @@ def test_a_readable_file_never_reads_the_previous_one() -> None:
     volume.files[PREVIOUS] = history_to_bytes([record(7)])
     assert seqs(store(volume)) == [1] and volume.reads == 1
     assert HISTORY_FILE in HISTORY
+
+
+def test_a_missing_file_beside_a_previous_generation_is_said_and_recovered() -> None:
+    volume = Volume()
+    volume.files[PREVIOUS] = history_to_bytes([record(1), record(2)])
+    del volume.files[HISTORY]
+    found = store(volume).parsed()
+    assert [r.seq for r in found.records] == [1, 2]
+    assert found.problems == [f"the file is missing ({PREVIOUS_FILE} has 2 records)"]
+    store(volume).append(record(3))
+    assert seqs(store(volume)) == [1, 2, 3]
+
+
+def test_held_the_previous_generation_is_read_once() -> None:
+    volume = Volume()
+    del volume.files[HISTORY]  # a new environment: neither file
+    history = store(volume)
+    with history.held():
+        for _ in range(3):
+            assert history.parsed().records == []
+        assert volume.reads == 2  # history.json once, history.prev.json once
+        history.append(record(1))
+    assert seqs(store(volume)) == [1]
