@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -81,25 +81,76 @@ def _with_origin(
     return DescriptorFile(path, origin.replace(os.sep, "/"), key, top, root or top)
 
 
-def _walk_folder(folder: Path, roots: Roots) -> Iterator[DescriptorFile]:
+def _walk_folder(folder: Path, roots: Roots) -> list[DescriptorFile]:
     """Descriptor files under ``folder`` in sorted order, skipping names starting '_' or '.'.
 
     Links to folders are not followed; links to files, FIFOs and the like are listed, so
     that reading them reports what they are.
+
+    What ``os.walk`` gave, with ``os.scandir``'s entries kept: whether an entry is a link
+    comes with it (no ``lstat`` per file), and each folder's path, real path and repository
+    are worked out once for all its files (5,000 descriptors: a tenth of an incremental
+    ``render --check``'s instructions went to finding them).
     """
     base = os.path.realpath(folder)
-    for current, dirs, files in os.walk(folder):
-        if current != str(folder) and _is_render_output(current, files):
-            dirs[:] = []  # generated YAML (Prometheus, Alertmanager) is not a descriptor
+    found: list[DescriptorFile] = []
+    _walk_into(folder, str(folder), "", base, roots, found)
+    return found
+
+
+def _walk_into(
+    shown: Path, current: str, rel_dir: str, base: str, roots: Roots, found: list[DescriptorFile]
+) -> None:
+    """Add ``current``'s descriptors, then its subfolders' in name order, to ``found``.
+
+    ``shown``: ``current`` as a path; ``rel_dir``: its path under the folder given ('' for
+    that folder, else ending in '/')."""
+    try:
+        with os.scandir(current) as listing:
+            entries = list(listing)
+    except OSError:
+        return  # as os.walk: a folder that cannot be listed holds nothing
+    files: list[os.DirEntry[str]] = []
+    dirs: list[os.DirEntry[str]] = []
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        (dirs if is_dir else files).append(entry)
+    if rel_dir and _is_render_output(current, [entry.name for entry in files]):
+        return  # generated YAML (Prometheus, Alertmanager) is not a descriptor
+    real_dir = os.path.join(base, rel_dir) if rel_dir else base  # its folders are real
+    root = _repository_root(real_dir.rstrip(os.sep) or os.sep, roots)
+    prefix = real_dir if real_dir.endswith(os.sep) else real_dir + os.sep
+    for entry in sorted(files, key=_name):
+        name = entry.name
+        if name.startswith(("_", ".")) or not name.endswith(SUFFIXES):
             continue
-        dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
-        rel_dir = os.path.relpath(current, folder)
-        for name in sorted(files):
-            if name.startswith(("_", ".")) or not name.endswith(SUFFIXES):
-                continue
-            rel = name if rel_dir == "." else os.path.join(rel_dir, name)
-            real = os.path.join(base, rel)
-            yield _with_origin(Path(current, name), rel.replace(os.sep, "/"), roots, base, real)
+        real = prefix + name
+        origin = real[len(root) + 1 :] if root is not None else rel_dir + name
+        try:
+            link = entry.is_symlink()
+        except OSError:
+            link = os.path.islink(real)
+        key = os.path.realpath(real) if link else real
+        found.append(
+            DescriptorFile(shown / name, origin.replace(os.sep, "/"), key, base, root or base)
+        )
+    for entry in sorted(dirs, key=_name):
+        name = entry.name
+        if name.startswith(("_", ".")):
+            continue
+        try:
+            link = entry.is_symlink()
+        except OSError:
+            link = os.path.islink(entry.path)
+        if not link:  # a link to a folder is not followed (nor listed)
+            _walk_into(shown / name, entry.path, f"{rel_dir}{name}/", base, roots, found)
+
+
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
 
 
 RENDER_MANIFEST = "manifest.json"

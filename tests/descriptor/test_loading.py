@@ -129,3 +129,71 @@ def test_filled_defaults_are_reused_locally_and_not_sent_between_processes() -> 
     assert crossed.filled == {} and crossed.records == loaded.records
     # Built with the filled data or filling it again: the same services.
     assert crossed.services() == loaded.services()
+
+
+def _walked_as_os_walk(folder: Path) -> list[tuple[str, str, str, str, str]]:
+    """What discovery gave when it went through ``os.walk`` and looked at each file with
+    ``os.path.islink``: the reference the scandir walk must equal."""
+    import os
+
+    from jenkins_bridge.descriptor.loading import _is_render_output, _repository_root
+
+    roots: dict[str, str | None] = {}
+    base = os.path.realpath(folder)
+    found = []
+    for current, dirs, files in os.walk(folder):
+        if current != str(folder) and _is_render_output(current, files):
+            dirs[:] = []
+            continue
+        dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
+        rel_dir = os.path.relpath(current, folder)
+        for name in sorted(files):
+            if name.startswith(("_", ".")) or not name.endswith((".yaml", ".yml")):
+                continue
+            rel = name if rel_dir == "." else os.path.join(rel_dir, name)
+            real = os.path.join(base, rel)
+            root = _repository_root(os.path.dirname(real), roots)
+            origin = real[len(root) + 1 :] if root is not None else rel
+            key = os.path.realpath(real) if os.path.islink(real) else real
+            path = Path(current, name)
+            found.append((str(path), origin, key, base, root or base))
+    return found
+
+
+def test_discovery_finds_what_os_walk_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    tree = tmp_path / "tree"
+    for folder in ("b", "a/deep/er", "_skipped", ".hidden", "repo/x", "out", "Z"):
+        (tree / folder).mkdir(parents=True)
+    for file in ("z.yaml", "A.yml", "b/2.yaml", "b/10.yaml", "a/deep/er/s.yaml", "a/n.txt"):
+        (tree / file).write_text("x: 1\n")
+    for file in ("_skipped/s.yaml", ".hidden/h.yaml", "b/_defaults.yaml", "b/.h.yaml"):
+        (tree / file).write_text("x: 1\n")
+    (tree / "repo" / ".git").write_text("gitdir: elsewhere\n")  # a worktree's .git file
+    (tree / "repo" / "x" / "r.yaml").write_text("x: 1\n")
+    (tmp_path / "elsewhere.yaml").write_text("x: 1\n")
+    (tree / "Z" / "link.yaml").symlink_to(tmp_path / "elsewhere.yaml")  # a link: listed
+    (tree / "Z" / "dangling.yaml").symlink_to(tree / "missing.yaml")  # listed, reported later
+    (tree / "linked").symlink_to(tree / "a")  # a link to a folder: neither listed nor walked
+    os.mkfifo(tree / "b" / "fifo.yaml")  # listed, refused when read
+    (tree / "out" / "manifest.json").write_text('{\n  "generator": "jenkins-bridge"\n}\n')
+    (tree / "out" / "alerts.yaml").write_text("x: 1\n")  # render output: not a descriptor
+    (tmp_path / "via-link").symlink_to(tree)
+
+    def walked(folder: Path) -> list[tuple[str, str, str, str, str]]:
+        return [(str(d.path), d.origin, d.key, d.top, d.root) for d in discover([folder])]
+
+    expected = _walked_as_os_walk(tree)
+    assert [origin for _, origin, *_ in expected] == [
+        "A.yml", "z.yaml", "Z/dangling.yaml", "Z/link.yaml", "a/deep/er/s.yaml",
+        "b/10.yaml", "b/2.yaml", "b/fifo.yaml", "x/r.yaml",
+    ]  # fmt: skip
+    assert walked(tree) == expected
+    assert walked(tmp_path / "via-link") == _walked_as_os_walk(tmp_path / "via-link")
+    assert walked(tmp_path / "via-link" / "b") == _walked_as_os_walk(tmp_path / "via-link" / "b")
+    monkeypatch.chdir(tree)
+    assert walked(Path(".")) == _walked_as_os_walk(Path("."))
+    assert walked(Path("a")) == _walked_as_os_walk(Path("a"))
