@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import re
-import zoneinfo
 from dataclasses import dataclass
 
 ALIASES = ("yearly", "annually", "monthly", "weekly", "daily", "midnight", "hourly")
@@ -148,5 +147,9 @@ def _positive(step: int | None, field: Field) -> None:
 
 @functools.cache
 def _time_zones() -> frozenset[str]:
-    # Java's TimeZone IDs are the tz database's names (plus a few legacy ones).
+    # Java's TimeZone IDs are the tz database's names (plus a few legacy ones). zoneinfo (and
+    # the sysconfig it reads) is imported only for a spec that names a TZ=: every command
+    # that loads a descriptor pays for what is imported at the top.
+    import zoneinfo
+
     return frozenset(zoneinfo.available_timezones())

@@ -6,7 +6,6 @@ so every problem reads ``file:line:column: path: message``.
 
 from __future__ import annotations
 
-import difflib
 import functools
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -109,6 +108,8 @@ def schema_problems(doc: LoadedDocument, data: dict[str, Any]) -> Iterator[Probl
 
 
 def _translate(doc: LoadedDocument, error: jsonschema_rs.ValidationError) -> Iterator[Problem]:
+    import difflib  # only an invalid descriptor gets here: off every command's start-up path
+
     import jsonschema_rs
 
     path: KeyPath = tuple(error.instance_path)

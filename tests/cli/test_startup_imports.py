@@ -1,0 +1,64 @@
+"""What a command imports to load one descriptor: every pipeline call pays for it, so modules
+only some descriptors need (zoneinfo for a ``TZ=`` line, difflib for a misspelt key) are
+imported when one does, and the result is the same either way."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import GOLDEN
+
+_LAZY = ("zoneinfo", "sysconfig", "difflib")
+
+
+def _validate(path: Path) -> tuple[str, str, list[str]]:
+    """stdout and stderr of a plain ``validate path`` in a fresh interpreter, and which of
+    ``_LAZY`` it imported."""
+    code = (
+        "import sys; from jenkins_bridge.cli import main;"
+        f"rc = main(['validate', {str(path)!r}]);"
+        f"print(rc, sorted(set({_LAZY!r}) & set(sys.modules)), file=sys.stderr)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    *err, loaded = proc.stderr.splitlines()
+    return proc.stdout, "\n".join(err), [loaded]
+
+
+def _service(tmp_path: Path, triggers: str = "", *, extra: str = "") -> Path:
+    path = tmp_path / "svc.yaml"
+    path.write_text(
+        "apiVersion: jenkins-bridge/v1\nkind: Service\n"
+        "metadata: {name: svc, team: qa}\n"
+        "source: {repo: 'https://git.example.com/qa/svc.git'}\n"
+        + (f"pipeline:\n  triggers: {triggers}\n" if triggers else "")
+        + extra
+    )
+    return path
+
+
+def test_a_descriptor_without_a_time_zone_imports_neither_zoneinfo_nor_difflib(
+    tmp_path: Path,
+) -> None:
+    for path in (GOLDEN / "minimal" / "hello.yaml", _service(tmp_path, "{cron: 'H 2 * * *'}")):
+        out, err, loaded = _validate(path)
+        assert out == "1 descriptor valid\n" and err == ""
+        assert loaded == ["0 []"], path
+
+
+def test_a_time_zone_is_still_checked_against_the_tz_database(tmp_path: Path) -> None:
+    # the same check as before: zoneinfo is imported once a spec names a zone
+    out, _, loaded = _validate(_service(tmp_path, '{cron: "TZ=Europe/Berlin\\nH 2 * * *"}'))
+    assert out == "1 descriptor valid\n"
+    assert loaded == ["0 ['sysconfig', 'zoneinfo']"]
+    out, err, loaded = _validate(_service(tmp_path, '{cron: "TZ=Europe/Nowhere\\nH 2 * * *"}'))
+    assert out == "" and "unknown time zone 'Europe/Nowhere'" in err
+    assert loaded[0].startswith("1 ")
+
+
+def test_a_misspelt_key_still_gets_a_suggestion(tmp_path: Path) -> None:
+    out, err, loaded = _validate(_service(tmp_path, extra="imagee: {repository: x}\n"))
+    assert out == ""
+    assert "unknown key 'imagee' (did you mean 'image'?)" in err
+    assert loaded == ["1 ['difflib']"]
