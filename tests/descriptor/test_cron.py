@@ -75,3 +75,36 @@ def test_jenkins_refuses(spec: str, message: str) -> None:
     with pytest.raises(CronSpecError) as caught:
         check_cron_spec(spec)
     assert message in str(caught.value)
+
+
+def test_a_valid_spec_is_checked_once_a_refused_one_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from jenkins_bridge.descriptor import cron
+
+    monkeypatch.setattr(cron, "_VALID", set())
+    checked: list[str] = []
+    real = cron._check_line
+
+    def counting(line: str) -> None:
+        checked.append(line)
+        real(line)
+
+    monkeypatch.setattr(cron, "_check_line", counting)
+    for _ in range(3):
+        check_cron_spec("H/5 * * * *")
+        with pytest.raises(CronSpecError):
+            check_cron_spec("61 * * * *")
+    assert checked == ["H/5 * * * *"] + ["61 * * * *"] * 3
+
+
+def test_the_valid_specs_remembered_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jenkins_bridge.descriptor import cron
+
+    monkeypatch.setattr(cron, "_VALID", set())
+    monkeypatch.setattr(cron, "_VALID_MAX", 4)
+    for minute in range(20):
+        check_cron_spec(f"{minute} * * * *")
+        assert len(cron._VALID) <= 4
+    with pytest.raises(CronSpecError):
+        check_cron_spec("60 * * * *")
