@@ -72,6 +72,7 @@ def test_a_passing_own_check_and_probe_make_the_gate_healthy_before_docker_says_
     assert verdict.state == health.HEALTHY
     assert engine.started[0] == ["/bin/sh", "-c", "wget -q -O- http://127.0.0.1:8080/healthz"]
     assert engine.probes == 1  # the HTTP probe still has its say
+    assert len(engine.started) == 1  # one round: the probe asked while the check ran
 
 
 def test_a_failing_own_check_decides_nothing_and_the_gate_times_out(monkeypatch: Any) -> None:
@@ -81,7 +82,8 @@ def test_a_failing_own_check_decides_nothing_and_the_gate_times_out(monkeypatch:
     assert verdict.state == health.FAILED
     assert "Docker health still starting" in verdict.reason
     assert len(engine.started) > 1  # retried, like Docker's next interval would
-    assert engine.probes == 0
+    # One early probe while the first check ran, and no more: its 200 counted for nothing.
+    assert engine.probes == 1
 
 
 def test_no_healthcheck_command_means_waiting_for_docker(monkeypatch: Any) -> None:

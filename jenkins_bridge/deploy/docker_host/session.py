@@ -347,19 +347,30 @@ class Session:
     def wait_healthy(self, name: str, *, with_probe: bool) -> health.Verdict:
         started = time.monotonic()
         own_check = OwnHealthCheck(self.runtime, name)
+        early_probe = with_probe  # once per gate, see below
         while True:
             info = self.runtime.inspect(name)
             if info is None:
                 return health.Verdict(health.FAILED, "the container disappeared")
-            if info.health == "starting" and info.running and own_check.passed(info):
-                # Docker's first check waits a whole interval; the same command passing now
-                # is what Docker would find (it turns healthy after one pass).
-                info = replace(info, health="healthy")
+            early: int | None = None
+            if info.health == "starting" and info.running:
+                passed = own_check.passed(info)
+                if not passed and early_probe and own_check.running is not None:
+                    # Once, while the first check runs: the probe asks too, so an app that is
+                    # ready at once passes both in one round, not a check, a poll and a probe.
+                    # Only with the check's pass does its answer count (Docker's verdict first).
+                    early_probe = False
+                    early = self._probe_info(info)
+                    passed = own_check.passed(info)
+                if passed:
+                    # Docker's first check waits a whole interval; the same command passing
+                    # now is what Docker would find (it turns healthy after one pass).
+                    info = replace(info, health="healthy")
             status: int | None = 200
             # The HTTP probe (an exec) runs once Docker has nothing against the container.
             if with_probe and info.health in (None, "healthy"):
-                ip = info.addresses.get(self.names.network)
-                status = self.probe(ip) if ip and info.running else None
+                ok_early = early is not None and 200 <= early < 400
+                status = early if ok_early else self._probe_info(info)
             verdict = health.judge(
                 health.Observation(
                     status=info.status,
@@ -376,6 +387,10 @@ class Session:
             if verdict.state != health.PENDING:
                 return verdict
             own_check.pause(POLL_SECONDS)
+
+    def _probe_info(self, info: ContainerInfo) -> int | None:
+        ip = info.addresses.get(self.names.network)
+        return self.probe(ip) if ip and info.running else None
 
     def probed(self, info: ContainerInfo) -> str:
         """The address the health probe asks, said with a failure (a wrong port shows)."""
