@@ -17,7 +17,6 @@ import contextlib
 import gc
 import os
 import signal
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -190,6 +189,8 @@ def _work(
                 return
             writer.send((index, function(batches[index], *args)))
     except BaseException:
+        import traceback  # only a failing worker needs it: off every command's start-up path
+
         writer.send((-1, traceback.format_exc()))
     finally:
         writer.close()

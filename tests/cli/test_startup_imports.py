@@ -1,16 +1,18 @@
 """What a command imports to load one descriptor: every pipeline call pays for it, so modules
-only some descriptors need (zoneinfo for a ``TZ=`` line, difflib for a misspelt key) are
-imported when one does, and the result is the same either way."""
+only some descriptors need (zoneinfo for a ``TZ=`` line, difflib for a misspelt key) or only a
+failure needs (traceback) are imported when one does, and the result is the same either way."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from conftest import GOLDEN
+from test_fast_path import FAKE_DOCKER
 
-_LAZY = ("zoneinfo", "sysconfig", "difflib")
+_LAZY = ("zoneinfo", "sysconfig", "difflib", "traceback")
 
 
 def _validate(path: Path) -> tuple[str, str, list[str]]:
@@ -38,7 +40,7 @@ def _service(tmp_path: Path, triggers: str = "", *, extra: str = "") -> Path:
     return path
 
 
-def test_a_descriptor_without_a_time_zone_imports_neither_zoneinfo_nor_difflib(
+def test_a_valid_descriptor_without_a_time_zone_imports_none_of_the_lazy_modules(
     tmp_path: Path,
 ) -> None:
     for path in (GOLDEN / "minimal" / "hello.yaml", _service(tmp_path, "{cron: 'H 2 * * *'}")):
@@ -62,3 +64,27 @@ def test_a_misspelt_key_still_gets_a_suggestion(tmp_path: Path) -> None:
     assert out == ""
     assert "unknown key 'imagee' (did you mean 'image'?)" in err
     assert loaded == ["1 ['difflib']"]
+
+
+def test_image_build_imports_none_of_the_lazy_modules(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(FAKE_DOCKER)
+    (bin_dir / "docker").chmod(0o755)
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    descriptor = _service(tmp_path, extra="image: {repository: '127.0.0.1:5000/qa/svc'}\n")
+    code = (
+        "import sys; from jenkins_bridge.cli import main;"
+        f"rc = main(['image', 'build', {str(descriptor)!r}]);"
+        f"print(rc, sorted(set({_LAZY!r}) & set(sys.modules)), file=sys.stderr)"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("JENKINS_BRIDGE_")},
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "GIT_COMMIT": "f" * 40,
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert proc.stdout == "127.0.0.1:5000/qa/svc:ffffffffffff\n"
+    assert proc.stderr.splitlines()[-1] == "0 []"
