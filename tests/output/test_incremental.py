@@ -14,10 +14,12 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from jenkins_bridge.output import incremental
+from jenkins_bridge.output import run as run_module
 from jenkins_bridge.output.incremental import CACHE, CACHE_FOLDER
 from tests.conftest import ROOT, CliResult, write_numbered_services, write_service
 
@@ -572,3 +574,66 @@ def test_racy_input_is_read_even_when_the_cache_vouches_for_it(
     (out / CACHE).write_text(json.dumps(cache))
     data = render(cli, descriptors, out).json()["data"]
     assert data["reused"] == data["services"] and data["written"] == []
+
+
+def _receiver(path: Path, email: str) -> None:
+    path.write_text(
+        path.read_text() + f"monitoring: {{alerts: {{receivers: {{ops: {{email: {email}}}}}}}}}\n"
+    )
+
+
+@pytest.mark.parametrize("conflict", ["name", "receiver", "team-defaults"])
+@pytest.mark.parametrize("check", [False, True])
+def test_a_changed_service_conflicting_with_a_carried_one_fails_as_in_full(
+    cli: Cli, descriptors: Path, tmp_path: Path, conflict: str, check: bool
+) -> None:
+    """The checks across files see the carried services of a changed service's team (the
+    others are left out: they passed together when recorded); each kind of conflict between
+    an edited descriptor and one taken from the cache is reported exactly as a full run
+    reports it."""
+    team0 = descriptors / "extra" / "team-0"
+    if conflict == "receiver":
+        _receiver(team0 / "svc-2.yaml", "a@example.com")  # recorded below, then carried
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    edited = team0 / "svc-4.yaml"
+    if conflict == "name":
+        edited.write_text(edited.read_text().replace("name: svc-4", "name: svc-2"))
+        expected = "already defined"
+    elif conflict == "receiver":
+        _receiver(edited, "b@example.com")
+        expected = "declared here differently"
+    else:  # platform's services are governed by platform/_defaults.yaml, this one by none
+        edited.write_text(edited.read_text().replace("team: team-0", "team: platform"))
+        expected = "keep a team's descriptors under the same _defaults.yaml"
+    options = ["--check"] if check else []
+    incremental = cli("render", *options, str(descriptors), "-o", str(out))
+    shutil.copytree(out, tmp_path / "copy")
+    (tmp_path / "copy" / CACHE).unlink()
+    full = cli("render", *options, str(descriptors), "-o", str(tmp_path / "copy"))
+    assert incremental.exit_code == full.exit_code == 1
+    assert incremental.stdout == full.stdout
+    assert incremental.stderr == full.stderr and expected in full.stderr
+
+
+def test_an_edit_in_one_team_leaves_other_teams_checks_out(
+    cli: Cli, descriptors: Path, tmp_path: Path
+) -> None:
+    """Only the changed services' teams are checked across files again, and the result is
+    still the full render's."""
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    target = descriptors / "extra" / "team-1" / "svc-3.yaml"
+    target.write_text(target.read_text().replace("make test-3", "make test-3 again"))
+    seen: list[int] = []
+    real = run_module.check_chunks
+
+    def counting(chunks: list[Any]) -> None:
+        seen.append(sum(len(chunk.records) for chunk in chunks))
+        real(chunks)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run_module, "check_chunks", counting)
+        written = assert_same_as_full(cli, descriptors, out)
+    assert written == {"team-1/svc-3/Jenkinsfile", "team-1/svc-3/config.xml", "manifest.json"}
+    assert seen[0] == 3  # team-1's three services (svc-1, svc-3, svc-5), not all of them
