@@ -7,7 +7,6 @@ files inside the folder given are read, and never more than the size limit allow
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import os
 import stat
@@ -727,6 +726,8 @@ def build_service(
     """Build the typed model from validated data. Defaults come from the schema alone
     (``with_defaults``; ``full``: that result when the caller has it already); a key read with
     ``.get`` is one the schema gives no default."""
+    import hashlib  # with the model: validate, which builds none, does not pay for OpenSSL
+
     from jenkins_bridge.descriptor import model
 
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -14,7 +14,6 @@ the same characters.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 
@@ -34,6 +33,8 @@ SET_ASIDE_SUFFIXES = ("-previous", "-failed")
 
 
 def _digest(text: str, chars: int) -> str:
+    import hashlib  # ~11 M instructions (OpenSSL): only names of deployed objects need it
+
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:chars]
 
 

@@ -5,7 +5,6 @@ Shared by validation (located problems) and deploy (the same rules for ``--subne
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 from collections.abc import Iterable
 
@@ -85,6 +84,8 @@ def allocate_subnet(
     """A /24 of ``pool`` that overlaps none of ``taken`` and ``refused`` (None: the pool is
     full). The search starts at a place fixed by ``key`` (the environment's object names), so
     an environment whose network was removed gets the same subnet back when it is free."""
+    import hashlib  # only deploy allocates: off the start-up of every descriptor check
+
     network = ipaddress.IPv4Network(pool, strict=False)
     prefix = max(ALLOCATED_PREFIX, network.prefixlen)
     count = 2 ** (prefix - network.prefixlen)
