@@ -6,7 +6,6 @@ a file, never with ``$NO_COLOR`` or ``--no-color``, never in JSON mode (``config
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import threading
@@ -84,6 +83,8 @@ def paint(text: str, style: str, stream: TextIO | None = None) -> str:
 
 def emit(mode: str, outcome: Outcome) -> None:
     if mode == "json":
+        import json  # text mode (what pipelines mostly ask for) does without it
+
         envelope = {
             "status": outcome.status,
             "data": outcome.data,

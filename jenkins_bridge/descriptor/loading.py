@@ -7,7 +7,6 @@ files inside the folder given are read, and never more than the size limit allow
 from __future__ import annotations
 
 import copy
-import json
 import os
 import stat
 from collections.abc import Iterable, Sequence
@@ -726,7 +725,9 @@ def build_service(
     """Build the typed model from validated data. Defaults come from the schema alone
     (``with_defaults``; ``full``: that result when the caller has it already); a key read with
     ``.get`` is one the schema gives no default."""
-    import hashlib  # with the model: validate, which builds none, does not pay for OpenSSL
+    # with the model: validate, which builds none, does not pay for OpenSSL's hashes or json
+    import hashlib
+    import json
 
     from jenkins_bridge.descriptor import model
 
@@ -836,6 +837,8 @@ def _ascii_json(data: dict[str, Any], canonical: str) -> str:
     character only the escaping form escapes."""
     if canonical.isascii() and "\x7f" not in canonical:
         return canonical
+    import json
+
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
