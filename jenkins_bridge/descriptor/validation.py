@@ -10,8 +10,6 @@ import functools
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from jenkins_bridge.descriptor.cron import CronSpecError, check_cron_spec
-from jenkins_bridge.descriptor.label_expression import LabelExpressionError, check_label_expression
 from jenkins_bridge.descriptor.naming import (
     RESERVED_SUFFIXES,
     SET_ASIDE_SUFFIXES,
@@ -262,6 +260,10 @@ def grammar_problems(doc: LoadedDocument, pipeline: dict[str, Any]) -> Iterator[
     for key in ("poll", "cron"):
         spec = triggers.get(key)
         if isinstance(spec, str):
+            # the grammars (regexes, tables) are loaded only for a descriptor that has a
+            # trigger or a label: every command that loads one pays for what it imports
+            from jenkins_bridge.descriptor.cron import CronSpecError, check_cron_spec
+
             try:
                 check_cron_spec(spec)
             except CronSpecError as exc:
@@ -269,6 +271,11 @@ def grammar_problems(doc: LoadedDocument, pipeline: dict[str, Any]) -> Iterator[
                 yield problem_at(doc, where, f"Jenkins would refuse this cron spec: {exc}")
     agent = pipeline.get("agent")
     if isinstance(agent, str) and agent and agent != "any":
+        from jenkins_bridge.descriptor.label_expression import (
+            LabelExpressionError,
+            check_label_expression,
+        )
+
         try:
             check_label_expression(agent)
         except LabelExpressionError as exc:

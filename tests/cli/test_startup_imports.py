@@ -91,3 +91,28 @@ def test_image_build_imports_none_of_the_lazy_modules(tmp_path: Path) -> None:
     )
     assert proc.stdout == "127.0.0.1:5000/qa/svc:ffffffffffff\n"
     assert proc.stderr.splitlines()[-1] == "0 []"
+
+
+def test_the_trigger_and_label_grammars_load_only_for_a_descriptor_that_has_one(
+    tmp_path: Path,
+) -> None:
+    grammars = ("jenkins_bridge.descriptor.cron", "jenkins_bridge.descriptor.label_expression")
+    code = (
+        "import sys; from jenkins_bridge.cli import main;"
+        "rc = main(['validate', sys.argv[1]]);"
+        f"print(rc, sorted(set({grammars!r}) & set(sys.modules)), file=sys.stderr)"
+    )
+
+    def validate(path: Path) -> tuple[str, str]:
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+        )
+        return proc.stdout, proc.stderr.splitlines()[-1]
+
+    assert validate(GOLDEN / "minimal" / "hello.yaml") == ("1 descriptor valid\n", "0 []")
+    out, loaded = validate(_service(tmp_path, "{poll: 'H H H H H H'}"))
+    assert out == "" and loaded == f"1 {sorted(grammars)[:1]}"
+    path = _service(tmp_path, extra="  agent: 'linux &&'\n")
+    path.write_text(path.read_text().replace("  agent:", "pipeline:\n  agent:"))
+    out, loaded = validate(path)
+    assert out == "" and loaded == f"1 {sorted(grammars)[1:]}"
