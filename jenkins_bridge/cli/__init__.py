@@ -13,6 +13,7 @@ Everything else goes through the click group in ``jenkins_bridge.cli.app``.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -162,10 +163,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _call(args: Sequence[str]) -> object:
     """The command's result: from the click-free fast path when it answers ``args``
     (byte for byte what click's path would), else from click."""
-    from jenkins_bridge.cli.fast import fast_call
+    from jenkins_bridge.cli.fast import answers_image, fast_call
 
     call = fast_call(args)
     if call is not None:
+        global _image_answered_fast
+        _image_answered_fast = answers_image(args)
         return call()
     from jenkins_bridge.cli.app import invoke
 
@@ -182,9 +185,35 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+# Set when the click-free fast path answered ``image build|push`` (see ``run``).
+_image_answered_fast = False
+
+
+def _exit_at_once(code: int) -> None:
+    """End the process now, without the interpreter's tear-down (about 30 M instructions, a
+    tenth of a cached ``image build``'s own time), when nothing is left for it to do: no
+    other thread (the interpreter would wait for one, or stop a daemon reader), no exit
+    handler, and stdout and stderr flushed. Otherwise return, and the usual exit reports
+    (e.g. a closed pipe) as it always has. Every child and file of image build/push is
+    waited for or closed before its function returns."""
+    import atexit
+    import threading
+
+    if threading.active_count() != 1 or atexit._ncallbacks():
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(code)
+
+
 def run() -> None:
     code = main()
     # Exiting may still wait for threads finishing a request; a second Ctrl-C there ends the
     # process at once, as the default action does, instead of printing a traceback.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if _image_answered_fast:
+        _exit_at_once(code)
     sys.exit(code)

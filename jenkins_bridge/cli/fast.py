@@ -308,6 +308,13 @@ def _command_start(args: Sequence[str]) -> int | None:
     return None
 
 
+def answers_image(args: Sequence[str]) -> bool:
+    """Whether ``args`` (which ``fast_call`` answers) is ``image build|push``: those end the
+    process at once when done (``jenkins_bridge.cli.run``)."""
+    start = _command_start(args)
+    return start is not None and args[start] == "image"
+
+
 def fast_call(args: Sequence[str]) -> Callable[[], Any] | None:
     """The command ``args`` asks for, as a call that needs no click; None for click's path."""
     if _COMPLETION in os.environ:
