@@ -31,6 +31,7 @@ from jenkins_bridge.output.incremental import (
     OutputStat,
     RenderCache,
     carry_over,
+    expand_position,
     fingerprints,
     manifest_entries,
     read_cache,
@@ -115,8 +116,8 @@ def _carried_chunk(entries: Sequence[tuple[DescriptorFile, CachedService]]) -> L
         path = descriptor.path
         chunk.records.append((cached.summary, path, descriptor.origin))
         positions = cached.positions
-        chunk.name_positions[path] = tuple(positions["name"])
-        chunk.team_positions[path] = tuple(positions["team"])
+        chunk.name_positions[path] = expand_position(positions["name"], descriptor.key)
+        chunk.team_positions[path] = expand_position(positions["team"], descriptor.key)
         chunk.governed_by[path] = tuple(tuple(f) for f in positions["governed_by"])
     return chunk
 

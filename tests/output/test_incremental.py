@@ -637,3 +637,53 @@ def test_an_edit_in_one_team_leaves_other_teams_checks_out(
         written = assert_same_as_full(cli, descriptors, out)
     assert written == {"team-1/svc-3/Jenkinsfile", "team-1/svc-3/config.xml", "manifest.json"}
     assert seen[0] == 3  # team-1's three services (svc-1, svc-3, svc-5), not all of them
+
+
+def test_cached_positions_are_the_loaded_ones(cli: Cli, descriptors: Path, tmp_path: Path) -> None:
+    """The cache writes a position in the service's own descriptor without its file; what the
+    checks across files are given back is the position the loader found."""
+    from jenkins_bridge.descriptor.loading import discover, load_files
+    from jenkins_bridge.output.confined import ConfinedDir
+
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    stored = json.loads((out / CACHE).read_text())["services"]
+    assert all(row[2]["name"][0] is None for row in stored.values())  # written once, as key
+    files = discover([descriptors])
+    loaded = load_files(files)
+    with ConfinedDir(out) as root:
+        cache = incremental.read_cache(root)
+    assert cache is not None and len(cache.services) == len(files)
+    for descriptor in files:
+        positions = cache.services[descriptor.key].positions
+        for part, expected in (("name", loaded.name_positions), ("team", loaded.team_positions)):
+            got = incremental.expand_position(positions[part], descriptor.key)
+            assert got == tuple(expected[descriptor.path])
+
+
+@pytest.mark.parametrize(
+    ("table", "change"),
+    [
+        ("files", lambda record: record[:3]),
+        ("inputs", lambda record: record[:4]),
+        ("inputs", lambda record: [*record[:5], 12345]),
+    ],
+)
+def test_a_cache_entry_of_the_wrong_shape_means_full_render(
+    cli: Cli,
+    descriptors: Path,
+    tmp_path: Path,
+    trusting: None,
+    table: str,
+    change: Callable[[list[Any]], list[Any]],
+) -> None:
+    """Stats and digests are taken from the cache as they are: one of another length, or a
+    digest that is not text, is refused with the whole cache, never a crash or a stale file."""
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    raw = json.loads((out / CACHE).read_text())
+    raw[table] = {path: change(record) for path, record in raw[table].items()}
+    (out / CACHE).write_text(json.dumps(raw))
+    target = descriptors / "extra" / "team-0" / "svc-2.yaml"
+    target.write_text(target.read_text().replace("make test-2", "make test-2 again"))
+    assert_same_as_full(cli, descriptors, out)
