@@ -40,7 +40,7 @@ from jenkins_bridge.containers.tags import (
     image_tags,
     oci_labels,
 )
-from jenkins_bridge.descriptor.model import ImageSpec, Service
+from jenkins_bridge.descriptor.image import ImageDescriptor, ImageSpec
 from jenkins_bridge.errors import Interrupted, UsageError
 
 
@@ -48,7 +48,7 @@ from jenkins_bridge.errors import Interrupted, UsageError
 class ImagePlan:
     """A descriptor's image section resolved against the descriptor's directory."""
 
-    service: Service
+    service: ImageDescriptor
     spec: ImageSpec
     context_dir: Path
     dockerfile: Path
@@ -144,13 +144,14 @@ def connect_engine(environ: Mapping[str, str] | None = None) -> ImageEngine:
     return Engine.connect(env)
 
 
-def load_service(path: Path) -> Service:
-    from jenkins_bridge.descriptor import load_service as load
+def load_service(path: Path) -> ImageDescriptor:
+    """What build and push read of the descriptor, loaded and checked as every command does."""
+    from jenkins_bridge.descriptor.loading import load_image_descriptor
 
-    return load(path)
+    return load_image_descriptor(path)
 
 
-def resolve_image(service: Service) -> ImagePlan:
+def resolve_image(service: ImageDescriptor) -> ImagePlan:
     """Context and Dockerfile are relative to the descriptor file's directory."""
     spec = service.image
     if spec is None:
@@ -250,12 +251,11 @@ def build_image(
     )
     credentials = registry_credentials(env) if push else None
     facts = build_facts(plan, env)
-    metadata = plan.service.metadata
     labels = oci_labels(
         facts=facts,
-        source_repo=plan.service.source.repo,
-        title=metadata.name,
-        description=metadata.description,
+        source_repo=plan.service.source_repo,
+        title=plan.service.name,
+        description=plan.service.description,
         descriptor_digest=plan.service.digest,
     )
     build_args = {key: str(value) for key, value in plan.spec.build_args.items()}

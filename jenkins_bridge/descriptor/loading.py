@@ -34,6 +34,7 @@ from jenkins_bridge.errors import InvalidDescriptors, Problem, UsageError
 # So each function below that builds model objects imports it itself (mypy sees it here).
 if TYPE_CHECKING:
     from jenkins_bridge.descriptor import model
+    from jenkins_bridge.descriptor.image import ImageDescriptor, ImageSpec
 
 DEFAULTS_FILE = "_defaults.yaml"
 SUFFIXES = (".yaml", ".yml")
@@ -676,6 +677,30 @@ def load_service(path: str | Path) -> model.Service:
     return services[0]
 
 
+def load_image_descriptor(path: str | Path) -> ImageDescriptor:
+    """``load_service``'s loading and checks (the same problems, raised the same way), but
+    only what image build and push read of the result (``descriptor.image``), with the same
+    values as the model's."""
+    from jenkins_bridge.descriptor.image import ImageDescriptor
+    from jenkins_bridge.workers import map_chunks
+
+    chunks = map_chunks(load_files, discover([path]), workers=None)
+    check_chunks(chunks)
+    chunk = chunks[0]
+    data, found, _ = chunk.records[0]
+    full = chunk.filled.get(found)
+    if full is None:
+        full = with_defaults(data)
+    return ImageDescriptor(
+        name=full["metadata"]["name"],
+        description=full["metadata"]["description"],
+        source_repo=full["source"]["repo"],
+        image=_image_spec(full.get("image")),
+        path=found,
+        digest=_digest(_canonical(data)),
+    )
+
+
 def _validate_one(
     doc: LoadedDocument, governing: _Governing
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, list[Problem]]:
@@ -725,13 +750,9 @@ def build_service(
     """Build the typed model from validated data. Defaults come from the schema alone
     (``with_defaults``; ``full``: that result when the caller has it already); a key read with
     ``.get`` is one the schema gives no default."""
-    # with the model: validate, which builds none, does not pay for OpenSSL's hashes or json
-    import hashlib
-    import json
-
     from jenkins_bridge.descriptor import model
 
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = _canonical(data)
     if full is None:
         full = with_defaults(data)
     meta = full["metadata"]
@@ -776,18 +797,7 @@ def build_service(
             notify=model.Notify(email=pipe["notify"].get("email")),
             library=pipe["library"],
         ),
-        image=(
-            None
-            if image is None
-            else model.ImageSpec(
-                repository=image["repository"],
-                credentials_id=image.get("credentialsId"),
-                context=image["context"],
-                dockerfile=image["dockerfile"],
-                target=image.get("target"),
-                build_args={k: _text(v) for k, v in sorted(image["buildArgs"].items())},
-            )
-        ),
+        image=_image_spec(image),
         runtime=_runtime_spec(runtime),
         deploy=tuple(
             model.DeployStage(
@@ -826,8 +836,36 @@ def build_service(
         ),
         path=path,
         origin=origin,
-        digest=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
+        digest=_digest(canonical),
         resolved=_ascii_json(data, canonical),
+    )
+
+
+def _canonical(data: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _digest(canonical: str) -> str:
+    # with the model or image view: validate, which builds neither, needs no OpenSSL hashes
+    import hashlib
+
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _image_spec(image: dict[str, Any] | None) -> ImageSpec | None:
+    if image is None:
+        return None
+    from jenkins_bridge.descriptor.image import ImageSpec
+
+    return ImageSpec(
+        repository=image["repository"],
+        credentials_id=image.get("credentialsId"),
+        context=image["context"],
+        dockerfile=image["dockerfile"],
+        target=image.get("target"),
+        build_args={k: _text(v) for k, v in sorted(image["buildArgs"].items())},
     )
 
 

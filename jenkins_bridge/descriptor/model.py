@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+# image build and push read it without the rest of the model (see descriptor.image)
+from jenkins_bridge.descriptor.image import ImageSpec as ImageSpec
+
 
 @dataclass(frozen=True, slots=True)
 class Metadata:
@@ -75,16 +78,6 @@ class PipelineSpec:
     test: tuple[TestStep, ...]
     notify: Notify
     library: str  # shared library reference, name@version
-
-
-@dataclass(frozen=True, slots=True)
-class ImageSpec:
-    repository: str
-    credentials_id: str | None
-    context: str
-    dockerfile: str
-    target: str | None
-    build_args: Mapping[str, str]
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,6 +93,32 @@ def test_image_build_imports_none_of_the_lazy_modules(tmp_path: Path) -> None:
     assert proc.stderr.splitlines()[-1] == "0 []"
 
 
+def test_image_build_builds_no_full_model(tmp_path: Path) -> None:
+    # it reads the image section, labels' facts and digest (descriptor.image), not the
+    # two dozen dataclasses of descriptor.model
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(FAKE_DOCKER)
+    (bin_dir / "docker").chmod(0o755)
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    descriptor = _service(tmp_path, extra="image: {repository: '127.0.0.1:5000/qa/svc'}\n")
+    code = (
+        "import sys; from jenkins_bridge.cli import main;"
+        f"rc = main(['image', 'build', {str(descriptor)!r}]);"
+        "print(rc, 'jenkins_bridge.descriptor.model' in sys.modules, file=sys.stderr)"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("JENKINS_BRIDGE_")},
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "GIT_COMMIT": "f" * 40,
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert proc.stdout == "127.0.0.1:5000/qa/svc:ffffffffffff\n"
+    assert proc.stderr.splitlines()[-1] == "0 False"
+
+
 def test_the_trigger_and_label_grammars_load_only_for_a_descriptor_that_has_one(
     tmp_path: Path,
 ) -> None:
