@@ -129,6 +129,11 @@ def _options(plugins: PluginVersions | None, library: SharedLibrary | None) -> d
     }
 
 
+# What reading a cache entry of another shape raises (``read_cache`` checks only the tables
+# whose values are compared as they are: stats and digests).
+_DAMAGED_CACHE = (KeyError, IndexError, TypeError, ValueError, AttributeError)
+
+
 def render_run(
     paths: Sequence[str | Path],
     plugins: PluginVersions | None = None,
@@ -159,6 +164,12 @@ def render_run(
             return _render_run(
                 paths, plugins, workers, library, progress, reuse, keep_cache, files, previous
             )
+        except _DAMAGED_CACHE:
+            # The cache is only a shortcut and read as it is: an entry of another shape (valid
+            # JSON edited by hand) fails where it is used. Nothing has been written yet, so
+            # the run starts again without it, as a full render; a fault of the render itself
+            # is raised again there.
+            pass
         finally:
             gc.unfreeze()
     return _render_run(paths, plugins, workers, library, progress, reuse, keep_cache, files, None)

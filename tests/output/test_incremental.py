@@ -687,3 +687,41 @@ def test_a_cache_entry_of_the_wrong_shape_means_full_render(
     target = descriptors / "extra" / "team-0" / "svc-2.yaml"
     target.write_text(target.read_text().replace("make test-2", "make test-2 again"))
     assert_same_as_full(cli, descriptors, out)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda row: row[2].update(name=5), id="position-not-a-list"),
+        pytest.param(lambda row: row[2].pop("governed_by"), id="position-missing"),
+        pytest.param(lambda row: row[1].pop("metadata"), id="summary-without-metadata"),
+        pytest.param(lambda row: row[4].append(["only-a-path"]), id="artifact-of-one-field"),
+        pytest.param(lambda row: row.__setitem__(3, {"team": "x"}), id="routing-half-built"),
+        pytest.param(lambda row: row.__setitem__(4, None), id="artifacts-not-a-list"),
+    ],
+)
+@pytest.mark.parametrize("check", [False, True])
+def test_a_service_entry_damaged_by_hand_means_full_render(
+    cli: Cli,
+    descriptors: Path,
+    tmp_path: Path,
+    trusting: None,
+    damage: Callable[[list[Any]], object],
+    check: bool,
+) -> None:
+    """The cache is only a shortcut: a service entry that is valid JSON of another shape (a
+    hand edit) is never a traceback; the run renders everything, as without a cache."""
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    raw = json.loads((out / CACHE).read_text())
+    for row in raw["services"].values():
+        damage(row)
+    (out / CACHE).write_text(json.dumps(raw))
+    target = descriptors / "extra" / "team-0" / "svc-2.yaml"
+    target.write_text(target.read_text().replace("make test-2", "make test-2 again"))
+    if check:
+        result = cli("render", "--check", str(descriptors), "-o", str(out))
+        assert result.exit_code == 2, result.stderr
+        assert "Traceback" not in result.stderr
+        assert "svc-2" in result.stdout + result.stderr
+    assert_same_as_full(cli, descriptors, out)
