@@ -848,15 +848,10 @@ def _canonical(data: dict[str, Any]) -> str:
 
 
 def _digest(canonical: str) -> str:
-    # with the model or image view: validate, which builds neither, needs no hashes. Python's
-    # own SHA-256 (the same digest) where it has one: hashlib loads OpenSSL's library and
-    # every hash in it, about 3% of a cached image build's instructions.
-    try:
-        from _sha256 import sha256  # type: ignore[import-not-found]  # CPython 3.11
-    except ImportError:
-        from hashlib import sha256
+    # with the model or image view: validate, which builds neither, needs no OpenSSL hashes
+    import hashlib
 
-    return str(sha256(canonical.encode("utf-8")).hexdigest())
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _image_spec(image: dict[str, Any] | None) -> ImageSpec | None:
