@@ -37,6 +37,7 @@ from jenkins_bridge.containers.engine import (
     PushedImage,
     RegistryCredentials,
     check_build_inputs,
+    push_every_tag,
 )
 from jenkins_bridge.containers.errors import (
     BuildFailed,
@@ -484,18 +485,11 @@ class DockerCli:
         """
         registry = split_repo_name(repository)[0]
         with self._credentials(registry, credentials) as env:
-            digest: str | None = None
-            for tag in tags:
-                pushed = self._push_one(f"{repository}:{tag}", registry, credentials, log, env)
-                if digest is not None and pushed != digest:
-                    raise PushRejected(
-                        f"{repository}:{tag}",
-                        f"digest {pushed} differs from {digest} pushed for the other tags",
-                    )
-                digest = pushed
-        if digest is None:
-            raise PushRejected(repository, "no tag to push")
-        return PushedImage(repository=repository, tags=tuple(tags), digest=digest)
+            return push_every_tag(
+                repository,
+                tags,
+                lambda tag: self._push_one(f"{repository}:{tag}", registry, credentials, log, env),
+            )
 
     @contextmanager
     def _credentials(

@@ -99,6 +99,25 @@ class PushedImage:
         return f"{self.repository}@{self.digest}"
 
 
+def push_every_tag(
+    repository: str, tags: Sequence[str], push_one: Callable[[str], str]
+) -> PushedImage:
+    """Push each tag with ``push_one(tag) -> digest`` (either client's); every tag must
+    report the same digest."""
+    digest: str | None = None
+    for tag in tags:
+        pushed = push_one(tag)
+        if digest is not None and pushed != digest:
+            raise PushRejected(
+                f"{repository}:{tag}",
+                f"digest {pushed} differs from {digest} pushed for the other tags",
+            )
+        digest = pushed
+    if digest is None:
+        raise PushRejected(repository, "no tag to push")
+    return PushedImage(repository=repository, tags=tuple(tags), digest=digest)
+
+
 def check_build_inputs(context_dir: Path, dockerfile: Path) -> None:
     """Fail before contacting the engine when the context or Dockerfile is missing."""
     if not context_dir.is_dir():
@@ -275,18 +294,11 @@ class Engine:
 
         secrets = [credentials.password] if credentials else []
         registry = str(docker.auth.split_repo_name(repository)[0])
-        digest: str | None = None
-        for tag in tags:
-            pushed = self._push_one(repository, tag, registry, credentials, log, secrets)
-            if digest is not None and pushed != digest:
-                raise PushRejected(
-                    f"{repository}:{tag}",
-                    f"digest {pushed} differs from {digest} pushed for the other tags",
-                )
-            digest = pushed
-        if digest is None:
-            raise PushRejected(repository, "no tag to push")
-        return PushedImage(repository=repository, tags=tuple(tags), digest=digest)
+        return push_every_tag(
+            repository,
+            tags,
+            lambda tag: self._push_one(repository, tag, registry, credentials, log, secrets),
+        )
 
     def _push_one(
         self,
