@@ -20,13 +20,16 @@ from jenkins_bridge.render.artifacts import Artifact, RenderedTree
 MANIFEST = "manifest.json"
 
 
-def add_manifest(tree: RenderedTree) -> None:
-    """Add the manifest listing every artifact already in ``tree``."""
-    entries = [
-        {"path": a.path, "kind": a.kind, "sha256": a.sha256, "source": a.source}
-        for a in tree.entries()
-    ]
-    tree.add(Artifact(MANIFEST, manifest_text(entries), "manifest"))
+def add_manifest(tree: RenderedTree, text: str | None = None) -> None:
+    """Add the manifest listing every artifact already in ``tree`` (``text``: its text, when
+    the caller has it already, spliced from the previous one)."""
+    if text is None:
+        entries = [
+            {"path": a.path, "kind": a.kind, "sha256": a.sha256, "source": a.source}
+            for a in tree.entries()
+        ]
+        text = manifest_text(entries)
+    tree.add(Artifact(MANIFEST, text, "manifest"))
 
 
 def manifest_text(entries: Iterable[Mapping[str, object]]) -> str:
@@ -68,6 +71,73 @@ def _flat_entries_text(entries: list[Mapping[str, object]]) -> str | None:
     text = json.JSONEncoder(sort_keys=True, separators=(sep, ": ")).encode(entries)
     body = text[2:-2].replace("}" + sep + "{", "\n    },\n    {\n      ")
     return "[\n    {\n      " + body + "\n    }\n  ]"
+
+
+# How manifest_text lays out a manifest with entries, around them.
+_HEAD = '{\n  "artifacts": [\n'
+_ENTRY_KEYS = ("kind", "path", "sha256", "source")
+# One entry at the artifacts' depth, as ``_flat_entries_text`` lays it out (C encoder).
+_ENTRY = json.JSONEncoder(sort_keys=True, separators=(",\n      ", ": "))
+
+
+def _tail() -> str:
+    version = json.dumps(__version__)
+    return f'\n  ],\n  "generator": "jenkins-bridge",\n  "version": {version}\n}}\n'
+
+
+def _entry_text(entry: Mapping[str, object]) -> str | None:
+    """An entry's lines in the manifest, from its opening brace to its closing one; None for
+    an entry of any other shape than the four fields render writes, as text or null."""
+    if type(entry) is not dict or tuple(sorted(entry)) != _ENTRY_KEYS:
+        return None
+    if not all(type(value) is str for value in entry.values() if value is not None):
+        return None
+    return "    {\n      " + _ENTRY.encode(entry)[1:-1] + "\n    }"
+
+
+def spliced_manifest_text(
+    previous: str, dropped: Iterable[Mapping[str, object]], fresh: Iterable[Mapping[str, object]]
+) -> str | None:
+    """``manifest_text`` of the entries of ``previous`` (a manifest's text as manifest_text
+    laid it out) with ``dropped`` (entries of it) replaced by ``fresh``, without encoding the
+    others again: each changed entry's lines are replaced where they stand. Only when both
+    name the same paths (an entry's place then does not move); None otherwise, and for
+    anything this cannot place exactly (an entry not found as laid out, another layout or
+    version), so the caller encodes the whole list.
+
+    At N = 5,000 the whole manifest (15,201 entries) was a sixth of an incremental
+    ``render --check``; an edit changes the entries of one service.
+    """
+    if not previous.startswith(_HEAD) or not previous.endswith(_tail()):
+        return None
+    before = {str(entry.get("path")): entry for entry in dropped}
+    after = {str(entry.get("path")): entry for entry in fresh}
+    if before.keys() != after.keys():
+        return None
+    edits: list[tuple[int, int, str]] = []
+    for path, entry in after.items():
+        was, now = _entry_text(before[path]), _entry_text(entry)
+        if was is None or now is None:
+            return None
+        if was == now:
+            continue
+        # The lines hold the path, and a manifest names a path once; no line of an entry but
+        # its last starts with four spaces and a brace (a string holds no raw newline), so a
+        # match is that entry's lines, from its first to its last.
+        at = previous.find(was)
+        if at < 0 or previous.find(was, at + len(was)) >= 0:
+            return None
+        edits.append((at, at + len(was), now))
+    if not edits:
+        return previous
+    edits.sort()
+    pieces: list[str] = []
+    done = 0
+    for start, end, text in edits:
+        pieces += (previous[done:start], text)
+        done = end
+    pieces.append(previous[done:])
+    return "".join(pieces)
 
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")

@@ -38,7 +38,13 @@ from jenkins_bridge.output.incremental import (
     run_key,
     still_in_place,
 )
-from jenkins_bridge.output.manifest import MANIFEST, PreviousManifest, add_manifest, manifest_of
+from jenkins_bridge.output.manifest import (
+    MANIFEST,
+    PreviousManifest,
+    add_manifest,
+    manifest_of,
+    spliced_manifest_text,
+)
 from jenkins_bridge.render.artifacts import (
     Artifact,
     ArtifactDigest,
@@ -274,12 +280,40 @@ def _render_run(
     # Teams' routes list their services in name order, whatever order they came in.
     for artifact in render_alert_routes(routings):
         tree.add(artifact)
-    add_manifest(tree)
     manifest = None
-    if previous is not None and now is not None:
+    text = None
+    if previous is not None and now is not None and reuse is not None:
         entries = manifest_entries(previous, MANIFEST, {d.key for d, _ in carried}, now)
-        manifest = manifest_of(entries) if entries is not None else None
+        if entries is not None:
+            manifest = manifest_of(entries)
+            text = _spliced_manifest(reuse, previous, now, entries, tree)
+    add_manifest(tree, text)
     return RenderRun(len(teams), tree, cache, len(carried), manifest)
+
+
+def _spliced_manifest(
+    reuse: Path,
+    previous: RenderCache,
+    now: OutputStat,
+    entries: list[dict[str, Any]],
+    tree: RenderedTree,
+) -> str | None:
+    """The new manifest's text as the old one with the entries that changed replaced, when
+    ``manifest.json`` is still the file the cached run wrote (its stat the recorded one
+    before and after reading it); None: encode it whole."""
+    with ConfinedDir(reuse) as root:
+        _, data = root.read(MANIFEST)
+    if data is None or now.file(MANIFEST) != previous.files.get(MANIFEST):
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    fresh = [
+        {"path": a.path, "kind": a.kind, "sha256": a.sha256, "source": a.source}
+        for a in tree.artifacts.values()
+    ]
+    return spliced_manifest_text(text, entries, fresh)
 
 
 def _previous(reuse: Path | None) -> RenderCache | None:

@@ -725,3 +725,41 @@ def test_a_service_entry_damaged_by_hand_means_full_render(
         assert "Traceback" not in result.stderr
         assert "svc-2" in result.stdout + result.stderr
     assert_same_as_full(cli, descriptors, out)
+
+
+@pytest.mark.parametrize("damage", [None, "entry", "manifest"])
+def test_the_manifest_is_spliced_and_anything_it_cannot_vouch_for_is_encoded_whole(
+    cli: Cli, descriptors: Path, tmp_path: Path, damage: str | None
+) -> None:
+    """After an edit, the manifest is the previous one with the changed entries replaced where
+    they stand; when the cache's record of the previous entries does not match the file (here
+    a folder.xml's digest changed in the cache), or the file is not the one recorded, the
+    whole list is encoded: the tree is the full render's either way."""
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    if damage == "entry":
+        raw = json.loads((out / CACHE).read_text())
+        raw["extra"][0]["sha256"] = "0" * 64
+        (out / CACHE).write_text(json.dumps(raw))
+    elif damage == "manifest":
+        manifest = out / "manifest.json"
+        manifest.write_bytes(manifest.read_bytes())  # the same bytes, a new change time
+    target = descriptors / "extra" / "team-1" / "svc-3.yaml"
+    target.write_text(target.read_text().replace("make test-3", "make test-3 check"))
+    spliced: list[str | None] = []
+    real = run_module.spliced_manifest_text
+
+    def spying(*args: Any) -> str | None:
+        spliced.append(real(*args))
+        return spliced[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run_module, "spliced_manifest_text", spying)
+        written = assert_same_as_full(cli, descriptors, out)
+    assert written == {"team-1/svc-3/Jenkinsfile", "team-1/svc-3/config.xml", "manifest.json"}
+    if damage is None:
+        assert len(spliced) == 1 and spliced[0] is not None
+    elif damage == "entry":
+        assert spliced == [None]
+    else:
+        assert spliced == []  # the manifest is read, and nothing is spliced

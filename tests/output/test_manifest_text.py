@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jenkins_bridge import __version__
-from jenkins_bridge.output.manifest import manifest_text
+from jenkins_bridge.output.manifest import manifest_text, spliced_manifest_text
 
 SCALARS = st.one_of(st.text(), st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False))
 ENTRIES = st.lists(
@@ -47,3 +47,51 @@ def test_manifest_text_of_a_real_sized_tree_and_of_nothing() -> None:
     entries.append({"kind": "}", "path": '},\n      {"', "sha256": "{", "source": "}, {"})
     assert manifest_text(entries) == reference(entries)
     assert manifest_text([]) == reference([])
+
+
+FLAT = st.fixed_dictionaries(
+    {"path": st.text(), "kind": st.text(), "sha256": st.text(), "source": st.none() | st.text()}
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(FLAT, min_size=1, max_size=8, unique_by=lambda e: e["path"]), st.data())
+def test_a_spliced_manifest_is_the_manifest_of_the_new_entries(
+    entries: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    """Entries replaced in place (the same paths, new fields) give what encoding the new list
+    whole gives, byte for byte, whatever the fields hold (quotes, newlines, the separators)."""
+    chosen = data.draw(st.sets(st.sampled_from(range(len(entries)))))
+    replaced = {i: {**data.draw(FLAT), "path": entries[i]["path"]} for i in chosen}
+    new = [replaced.get(i, entry) for i, entry in enumerate(entries)]
+    dropped = [entries[i] for i in sorted(chosen)]
+    fresh = [replaced[i] for i in sorted(chosen)]
+    spliced = spliced_manifest_text(manifest_text(entries), dropped, fresh)
+    assert spliced == manifest_text(new) == reference(new)
+
+
+def _entry(path: str, sha: str = "a" * 64) -> dict[str, Any]:
+    return {"kind": "jenkinsfile", "path": path, "sha256": sha, "source": "t/s.yaml"}
+
+
+def test_a_splice_it_cannot_place_exactly_is_refused() -> None:
+    """None (the caller encodes the whole list) for anything but entries replaced where they
+    stand in a manifest laid out by manifest_text for this version."""
+    entries = [_entry(f"t/s{i}/Jenkinsfile") for i in range(5)]
+    old = manifest_text(entries)
+    changed = _entry("t/s2/Jenkinsfile", "b" * 64)
+    assert spliced_manifest_text(old, [entries[2]], [changed]) == manifest_text(
+        [*entries[:2], changed, *entries[3:]]
+    )
+    # a path added or gone: entries would move
+    assert spliced_manifest_text(old, [entries[2]], [_entry("t/s9/Jenkinsfile")]) is None
+    assert spliced_manifest_text(old, [entries[2]], []) is None
+    # the old entry is not in the text as recorded (a cache that does not match the file)
+    wrong = _entry("t/s2/Jenkinsfile", "c" * 64)
+    assert spliced_manifest_text(old, [wrong], [changed]) is None
+    # another layout, another version, a field of another type
+    assert spliced_manifest_text(old.replace("\n", "\r\n"), [entries[2]], [changed]) is None
+    other = old.replace(f'"version": {json.dumps(__version__)}', '"version": "0.0.0"')
+    assert spliced_manifest_text(other, [entries[2]], [changed]) is None
+    assert spliced_manifest_text(old, [entries[2]], [{**changed, "source": 1}]) is None
+    assert spliced_manifest_text(old, [entries[2]], [{**changed, "extra": "x"}]) is None
