@@ -23,7 +23,7 @@ from jenkins_bridge.render.ownership import (
     config_digest,
     owned_description,
 )
-from jenkins_bridge.render.xml_text import xml_text
+from jenkins_bridge.render.xml_text import indented_xml_text, xml_text
 
 PluginVersions = Mapping[str, str]
 XML_DECLARATION = "<?xml version='1.1' encoding='UTF-8'?>\n"
@@ -70,8 +70,8 @@ def _text(root: ET.Element) -> str:
 
 
 def _serialise(root: ET.Element) -> str:
-    ET.indent(root, space="  ")
-    return _text(root)
+    """The config as render writes it; ``root`` is left indented (``ET.indent``)."""
+    return XML_DECLARATION + indented_xml_text(root, space="  ") + "\n"
 
 
 class OwnedConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jenkins_bridge.render.xml_text import xml_text
+from jenkins_bridge.render.xml_text import indented_xml_text, xml_text
 
 # Names ElementTree writes as they are (it does not check XML's name rules either).
 _NAMES = st.text(alphabet="abcXYZ-_.:0", min_size=1, max_size=6)
@@ -72,3 +73,22 @@ def test_a_value_that_is_not_text_is_refused_as_elementtree_refuses_it(where: st
     with pytest.raises(TypeError) as theirs:
         ET.tostring(root, encoding="unicode")
     assert str(ours.value) == str(theirs.value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_trees(), st.sampled_from(["  ", "", "\t"]))
+def test_indented_text_is_elementtrees_indent_then_text(root: ET.Element, space: str) -> None:
+    theirs = copy.deepcopy(root)
+    ET.indent(theirs, space=space)
+    assert indented_xml_text(root, space=space) == ET.tostring(theirs, encoding="unicode")
+    # and the tree is left as ET.indent leaves it: written again, the same text
+    assert ET.tostring(root, encoding="unicode") == ET.tostring(theirs, encoding="unicode")
+
+
+@pytest.mark.parametrize("change", ["namespace", "comment", "qname"])
+def test_indented_trees_it_does_not_cover_are_indented_and_written_by_elementtree(
+    change: str,
+) -> None:
+    root, theirs = _with(change), _with(change)
+    ET.indent(theirs, space="  ")
+    assert indented_xml_text(root) == ET.tostring(theirs, encoding="unicode")
