@@ -545,6 +545,7 @@ class _Plan:
     node: dict[str, Any]  # held, so the id it is cached by is never reused
     items: dict[str, Any] | None  # the items schema, if it is a mapping
     # (key, its schema, whether filling can change a value there, has a default, the default)
+    # for the keys where one of the two holds
     properties: tuple[tuple[str, dict[str, Any], bool, bool, Any], ...]
     fills: bool  # whether filling can change a value at this node at all
 
@@ -558,9 +559,15 @@ def _plan(node: dict[str, Any]) -> _Plan:
         items = node.get("items")
         items = items if isinstance(items, dict) else None
         properties = node.get("properties") or {}
+        # Only keys filling can change: a key without a default whose value has nothing to
+        # fill is left as it is whether present or not, so it is not even looked at.
         entries = tuple(
-            (key, child, _plan(child).fills, "default" in child, child.get("default"))
-            for key, child in properties.items()
+            entry
+            for entry in (
+                (key, child, _plan(child).fills, "default" in child, child.get("default"))
+                for key, child in properties.items()
+            )
+            if entry[2] or entry[3]
         )
         plan = _Plan(node, items, entries, bool(entries) or items is not None)
         _PLANS[id(node)] = plan
