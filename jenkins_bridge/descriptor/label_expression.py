@@ -29,9 +29,20 @@ class Token:
     column: int  # 1-based
 
 
+# Expressions found valid in this process: a fleet's descriptors repeat a few agent labels.
+# Bounded; an expression Jenkins refuses is never remembered (it is checked, and refused, again).
+_VALID: set[str] = set()
+_VALID_MAX = 1024
+
+
 def check_label_expression(expression: str) -> None:
     """Raise :class:`LabelExpressionError` unless Jenkins parses ``expression``."""
+    if expression in _VALID:
+        return
     _Parser(tokenize(expression)).expression()
+    if len(_VALID) >= _VALID_MAX:
+        _VALID.clear()
+    _VALID.add(expression)
 
 
 def tokenize(expression: str) -> list[Token]:

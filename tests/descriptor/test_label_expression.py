@@ -65,3 +65,36 @@ def test_jenkins_refuses(expression: str, message: str) -> None:
     with pytest.raises(LabelExpressionError) as caught:
         check_label_expression(expression)
     assert message in str(caught.value)
+
+
+def test_a_valid_expression_is_checked_once_a_refused_one_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from jenkins_bridge.descriptor import label_expression
+
+    monkeypatch.setattr(label_expression, "_VALID", set())
+    checked: list[str] = []
+    real = label_expression.tokenize
+
+    def counting(expression: str) -> list[label_expression.Token]:
+        checked.append(expression)
+        return real(expression)
+
+    monkeypatch.setattr(label_expression, "tokenize", counting)
+    for _ in range(3):
+        check_label_expression("linux && docker")
+        with pytest.raises(LabelExpressionError):
+            check_label_expression("linux &&")
+    assert checked == ["linux && docker"] + ["linux &&"] * 3
+
+
+def test_the_valid_expressions_remembered_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jenkins_bridge.descriptor import label_expression
+
+    monkeypatch.setattr(label_expression, "_VALID", set())
+    monkeypatch.setattr(label_expression, "_VALID_MAX", 4)
+    for index in range(20):
+        check_label_expression(f"linux-{index}")
+        assert len(label_expression._VALID) <= 4
+    with pytest.raises(LabelExpressionError):
+        check_label_expression("linux &&")
