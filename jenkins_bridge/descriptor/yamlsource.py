@@ -298,7 +298,11 @@ _MAP_TAG = "tag:yaml.org,2002:map"
 
 def _merged_pairs(node: Any) -> list[tuple[Any, Any]]:
     """Key/value pairs of a mapping in a document already loaded (to locate a value there)."""
-    return _Merger("", None).pairs(node)
+    pairs: list[tuple[Any, Any]] = node.value
+    for key_node, _ in pairs:
+        if key_node.tag == _MERGE_TAG:
+            return _Merger("", None).pairs(node)
+    return pairs  # no merge key: the pairs as they are (what _Merger.pairs returns for them)
 
 
 class _Merger:
