@@ -134,8 +134,9 @@ def test_a_chunk_sends_back_only_what_the_checks_across_files_read(tmp_path: Pat
     receivers = "monitoring: {alerts: {receivers: {ops: {email: ops@example.com}}}}\n"
     with (tmp_path / "team-0" / "svc-0.yaml").open("a") as descriptor:
         descriptor.write(receivers)
-    loaded, rendered = pickle.loads(pickle.dumps(_load_and_render(discover([tmp_path]), None)))
-    assert len(rendered) == 3 and not loaded.problems
+    chunk = _load_and_render(discover([tmp_path]), None)
+    loaded, rendered, staged = pickle.loads(pickle.dumps(chunk))
+    assert len(rendered) == 3 and not loaded.problems and staged is None  # nothing to write
     by_name = {data["metadata"]["name"]: data for data, _, _ in loaded.records}
     assert by_name["svc-0"] == {
         "metadata": {"team": "team-0", "name": "svc-0"},

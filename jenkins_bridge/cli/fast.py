@@ -72,6 +72,7 @@ def render_outcome(
             counter,
             reuse=None if force else target,
             keep_cache=not check,
+            out=None if check else target,
         )
     finally:
         counter.close()
@@ -86,7 +87,9 @@ def render_outcome(
         text += f"{len(report.diffs)} file(s) in {out} differ from the descriptors; run render"
         return Outcome("changes", {**data, "diff": text}, text, exit_code=EXIT_CHANGES)
     try:
-        written = write_tree(target, tree, force=force, cache=run.cache, previous=run.previous)
+        written = write_tree(
+            target, tree, force=force, cache=run.cache, previous=run.previous, staging=run.staging
+        )
     except OSError as exc:
         where = exc.filename if exc.filename is not None else out
         raise BridgeError(f"cannot write to {where}: {exc.strerror or exc}") from exc

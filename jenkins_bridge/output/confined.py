@@ -99,6 +99,33 @@ class ConfinedDir:
         except OSError as exc:
             raise BridgeError(f"cannot open output directory {root}: {exc.strerror}") from exc
 
+    @classmethod
+    def _opened(cls, root: Path, fd: int) -> ConfinedDir:
+        self = cls.__new__(cls)
+        self.root = root
+        self._inside = (str(root).rstrip("/") + "/", str(root))
+        self._token = secrets.token_hex(8)
+        self._serial = itertools.count()
+        self._chain = []
+        self._fd = fd
+        return self
+
+    def subfolder(self, name: str, *, create: bool = False) -> ConfinedDir:
+        """The folder ``name`` directly in this one (created if asked and missing), opened
+        without following a link, as a directory of its own: a staging folder of temporaries
+        (see ``staging``)."""
+        parts = self._parts(name)
+        if len(parts) != 1 or not name.startswith(TEMPORARY_PREFIX):
+            raise UnsafeOutputPath(self.root, name, "it is not a temporary folder's name")
+        try:
+            if create:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(name, 0o777, dir_fd=self._fd)
+            fd = os.open(name, _DIRECTORY_FLAGS, dir_fd=self._fd)
+        except OSError as exc:
+            raise BridgeError(f"cannot open {self.root / name}: {exc.strerror or exc}") from exc
+        return ConfinedDir._opened(self.root / name, fd)
+
     @property
     def exists(self) -> bool:
         return self._fd >= 0
@@ -203,22 +230,125 @@ class ConfinedDir:
             if found.kind not in ("file", "missing"):
                 raise UnsafeOutputPath(self.root, path, found.reason())
             self._check_still_inside(folder, path)
-            temporary = f"{TEMPORARY_PREFIX}{self._token}{next(self._serial):x}"
+            self._put(folder, parts[-1], data)
+
+    def _put(self, folder: int, name: str, data: bytes) -> None:
+        """``data`` into a temporary file in ``folder``, renamed to ``name``."""
+        temporary = f"{TEMPORARY_PREFIX}{self._token}{next(self._serial):x}"
+        try:
+            fd = os.open(temporary, _CREATE_FLAGS, 0o666, dir_fd=folder)
             try:
-                fd = os.open(temporary, _CREATE_FLAGS, 0o666, dir_fd=folder)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+            os.replace(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
+        except BaseException:
+            # Ctrl-C included. Whatever still slips through (a second signal right here)
+            # is removed by the next render (remove_temporaries).
+            with contextlib.suppress(OSError):
+                os.unlink(temporary, dir_fd=folder)
+            raise
+
+    def create(self, path: str, data: bytes) -> None:
+        """Put ``data`` at ``path`` as a new file (an earlier file there is unlinked first):
+        for a staging folder, whose files are ours and move into place whole
+        (``move_in``), so they need no temporary name of their own. Raises ``OSError``: the
+        caller names the file by where it goes, not by its staging path."""
+        parts = self._parts(path)
+        with self._folder(parts[:-1], create=True) as folder:
+            if isinstance(folder, Found):
+                raise UnsafeOutputPath(self.root, path, folder.reason())
+            try:
+                fd = os.open(parts[-1], _CREATE_FLAGS, 0o666, dir_fd=folder)
+            except FileExistsError:  # a path rendered twice (the run fails): the last stays
+                os.unlink(parts[-1], dir_fd=folder)
+                fd = os.open(parts[-1], _CREATE_FLAGS, 0o666, dir_fd=folder)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+
+    def move_in(self, source: ConfinedDir, moved: list[str]) -> None:
+        """Move everything in ``source`` (a staging folder inside this directory) to the same
+        path here: what is missing here moves whole (a new team folder is one rename,
+        whatever it holds), a folder here is entered without following a link and merged
+        into, a regular file here is replaced. Anything else here now (a link, a file where
+        a folder goes) is refused. Each path moved is appended to ``moved`` as it goes."""
+        self._drop(0)
+        try:
+            self._merge(source._fd, self._fd, (), moved)
+        except OSError as exc:
+            raise BridgeError(f"cannot move files into {self.root}: {exc.strerror or exc}") from exc
+
+    def _merge(self, source: int, here: int, parts: tuple[str, ...], moved: list[str]) -> None:
+        self._check_still_inside(here, "/".join(parts) or ".")  # once per folder written in
+        with os.scandir(source) as listing:
+            entries = sorted((entry.name, entry.is_dir(follow_symlinks=False)) for entry in listing)
+        for name, is_folder in entries:
+            path = "/".join((*parts, name))
+            try:
+                mode: int | None = os.lstat(name, dir_fd=here).st_mode
+            except FileNotFoundError:
+                mode = None
+            if mode is None or (not is_folder and stat.S_ISREG(mode)):
+                if self._rename(source, here, name, is_folder) or not is_folder:
+                    moved.append(path)
+                    continue
+                mode = stat.S_IFDIR  # made here to merge into
+            if is_folder and stat.S_ISDIR(mode):
+                inner = os.open(name, _DIRECTORY_FLAGS, dir_fd=source)
                 try:
-                    view = memoryview(data)
-                    while view:
-                        view = view[os.write(fd, view) :]
+                    try:
+                        target = os.open(name, _DIRECTORY_FLAGS, dir_fd=here)
+                    except OSError as exc:
+                        if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+                            raise
+                        raise UnsafeOutputPath(self.root, path, "it is a symbolic link") from exc
+                    try:
+                        self._merge(inner, target, (*parts, name), moved)
+                    finally:
+                        os.close(target)
                 finally:
-                    os.close(fd)
-                os.replace(temporary, parts[-1], src_dir_fd=folder, dst_dir_fd=folder)
-            except BaseException:
-                # Ctrl-C included. Whatever still slips through (a second signal right here)
-                # is removed by the next render (remove_temporaries).
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary, dir_fd=folder)
+                    os.close(inner)
+            else:
+                found = _lstat_kind(name, here)  # what lies there now, since the scan
+                is_file = is_folder and found.kind == "file"
+                raise UnsafeOutputPath(
+                    self.root, path, "it is not a folder" if is_file else found.reason()
+                )
+
+    def _rename(self, source: int, here: int, name: str, is_folder: bool) -> bool:
+        """Rename ``name`` from ``source`` to ``here`` (never following a link: a folder
+        renamed onto a link made since fails). False where ``here`` is on another file
+        system (a folder mounted under the output): a file is copied there instead, through
+        a temporary name; a folder is made there to merge into."""
+        try:
+            os.replace(name, name, src_dir_fd=source, dst_dir_fd=here)
+            return True
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
                 raise
+        if is_folder:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(name, 0o777, dir_fd=here)
+            return False
+        with os.fdopen(os.open(name, _READ_FLAGS, dir_fd=source), "rb") as handle:
+            data = handle.read()
+        self._put(here, name, data)
+        return False
+
+    def remove_folder(self, name: str) -> None:
+        """Delete a staging folder directly in this one and everything in it, never following
+        a link (what a failed or finished run leaves of its staged files)."""
+        if relative_parts(name) != (name,) or not name.startswith(TEMPORARY_PREFIX):
+            raise UnsafeOutputPath(self.root, name, "it is not a temporary folder's name")
+        self._drop(0)
+        if self._fd >= 0:
+            _remove_folder(name, self._fd)
 
     def remove(self, path: str) -> Found:
         """Unlink the regular file at ``path`` and the folders it leaves empty; returns what
@@ -248,19 +378,30 @@ class ConfinedDir:
         self._drop(0)  # never reuse a folder that may just have been removed
         return found
 
-    def remove_temporaries(self, folder_path: str) -> list[str]:
-        """Delete leftover temporary files in one folder (empty string: the root)."""
+    def remove_temporaries(self, folder_path: str, *, spare: str | None = None) -> list[str]:
+        """Delete leftover temporary files in one folder (empty string: the root), and the
+        staging folders an interrupted run left with everything in them (but ``spare``)."""
         parts = self._parts(folder_path) if folder_path else ()
         removed: list[str] = []
         with self._folder(parts, create=False) as folder:
             if isinstance(folder, Found):
                 return removed
             for name in os.listdir(folder):
-                if name.startswith(TEMPORARY_PREFIX):
-                    with contextlib.suppress(FileNotFoundError, IsADirectoryError):
-                        os.unlink(name, dir_fd=folder)  # unlink never follows a link
+                if name.startswith(TEMPORARY_PREFIX) and name != spare:
+                    with contextlib.suppress(FileNotFoundError):
+                        try:
+                            os.unlink(name, dir_fd=folder)  # unlink never follows a link
+                        except IsADirectoryError:
+                            _remove_folder(name, folder)
                         removed.append(str(PurePosixPath(folder_path, name)))
         return removed
+
+    def temporaries_in(self, folder_path: str) -> bool:
+        """Whether one folder (not the root) holds leftover temporaries; False if missing."""
+        with self._folder(self._parts(folder_path), create=False) as folder:
+            if isinstance(folder, Found):
+                return False
+            return any(name.startswith(TEMPORARY_PREFIX) for name in os.listdir(folder))
 
     def _check_still_inside(self, folder: int, path: str) -> None:
         """The folder we are about to write in, by its resolved path, is still under the
@@ -283,6 +424,34 @@ class ConfinedDir:
         if self._fd < 0:
             raise BridgeError(f"output directory {self.root} does not exist")
         return parts
+
+
+def _empty(folder: int) -> None:
+    """Delete everything in an open folder, depth first, never following a link."""
+    with os.scandir(folder) as listing:
+        entries = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in listing]
+    for name, is_folder in entries:
+        if is_folder:
+            _remove_folder(name, folder)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name, dir_fd=folder)
+
+
+def _remove_folder(name: str, parent: int) -> None:
+    try:
+        fd = os.open(name, _DIRECTORY_FLAGS, dir_fd=parent)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # replaced by a link or file since
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=parent)
+        return
+    try:
+        _empty(fd)
+    finally:
+        os.close(fd)
+    with contextlib.suppress(OSError):
+        os.rmdir(name, dir_fd=parent)
 
 
 def _is_link(name: str, folder: int) -> bool:

@@ -3,7 +3,9 @@ render every descriptor (in several processes for large runs), then add the mani
 
 Given the output directory, a run takes from its cache the services whose inputs and files
 are unchanged (``incremental``) and renders only the others; the tree is the same, byte for
-byte, as a full render's."""
+byte, as a full render's. Given where the files go (``out``), each chunk's files are compared
+with the output and staged there by the process that rendered them (``staging``), for
+``write_tree`` to move into place once the whole run has passed."""
 
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ from jenkins_bridge.output.manifest import (
     manifest_of,
     spliced_manifest_text,
 )
+from jenkins_bridge.output.staging import StagedChunk, StageTarget, Staging, stage_chunk
 from jenkins_bridge.render.artifacts import (
     Artifact,
     ArtifactDigest,
@@ -68,17 +71,23 @@ class RenderRun:
     # What the manifest in the output holds beyond the carried services' files, when the
     # cache vouches for it (None: read it)
     previous: PreviousManifest | None = None
+    # The files the run's chunks staged in the output, for write_tree (given ``out``)
+    staging: Staging | None = None
 
 
-# (descriptor file, its artifacts, its alert routing) for each service a chunk rendered
-Rendered = list[tuple[Path, list[Artifact], AlertRouting | None]]
+# (descriptor file, its artifacts, its alert routing) for each service a chunk rendered; a
+# chunk that staged its files sends only what they are (path, kind, digest), not their text
+Rendered = list[tuple[Path, Sequence[Artifact | ArtifactDigest], AlertRouting | None]]
 
 
 def _load_and_render(
-    files: Sequence[DescriptorFile], plugins: PluginVersions | None
-) -> tuple[LoadedFiles, Rendered]:
+    files: Sequence[DescriptorFile],
+    plugins: PluginVersions | None,
+    stage: StageTarget | None = None,
+) -> tuple[LoadedFiles, Rendered, StagedChunk | None]:
     loaded = load_files(files)
     rendered: Rendered = []
+    staged: StagedChunk | None = None
     if not loaded.problems:  # a chunk with problems fails the whole run: skip the work
         for service in loaded.services():
             try:
@@ -93,10 +102,17 @@ def _load_and_render(
             for artifact in artifacts:
                 artifact.sha256  # noqa: B018 - digested here, in parallel, not in the parent
             rendered.append((service.path, artifacts, alert_routing(service)))
+    if stage is not None and not loaded.problems:  # written ahead, here, in parallel
+        texts = [a for _, artifacts, _ in rendered for a in artifacts if isinstance(a, Artifact)]
+        staged = stage_chunk(stage, texts)
+        rendered = [
+            (path, [ArtifactDigest(a.path, a.kind, a.sha256, a.source) for a in artifacts], routing)
+            for path, artifacts, routing in rendered
+        ]
     # The run reads only what the checks across files need of each descriptor: the whole
     # merged data would cross the process pool and stay in the parent (~7 KB a service).
     loaded.records = [(_summary(data), path, origin) for data, path, origin in loaded.records]
-    return loaded, rendered
+    return loaded, rendered, staged
 
 
 def _summary(data: dict[str, Any]) -> dict[str, Any]:
@@ -149,6 +165,7 @@ def render_run(
     *,
     reuse: Path | None = None,
     keep_cache: bool = True,
+    out: Path | None = None,
 ) -> RenderRun:
     """Load, validate and render every descriptor under ``paths``; raise every problem at once.
 
@@ -159,26 +176,39 @@ def render_run(
     stand in for services whose inputs and files did not change. ``keep_cache=False``
     (``--check``, which writes nothing): the returned ``cache`` lacks what the carried
     services' files were (15,000 entries to copy at N = 5,000 that nothing would read).
+    ``out``: where ``write_tree`` will write the tree; each chunk stages its changed files
+    there as it is rendered (``RenderRun.staging``, deleted if the run raises).
     """
     files = discover(paths)
     previous = _previous(reuse)
-    if previous is not None:
-        # The cache's ~100,000 objects live to the end of the run: the collector need not
-        # walk them on every later collection (5 % of an incremental run's instructions).
-        gc.freeze()
-        try:
-            return _render_run(
-                paths, plugins, workers, library, progress, reuse, keep_cache, files, previous
-            )
-        except _DAMAGED_CACHE:
-            # The cache is only a shortcut and read as it is: an entry of another shape (valid
-            # JSON edited by hand) fails where it is used. Nothing has been written yet, so
-            # the run starts again without it, as a full render; a fault of the render itself
-            # is raised again there.
-            pass
-        finally:
-            gc.unfreeze()
-    return _render_run(paths, plugins, workers, library, progress, reuse, keep_cache, files, None)
+    staging = Staging(out) if out is not None else None
+    try:
+        if previous is not None:
+            # The cache's ~100,000 objects live to the end of the run: the collector need not
+            # walk them on every later collection (5 % of an incremental run's instructions).
+            gc.freeze()
+            try:
+                return _render_run(
+                    paths, plugins, workers, library, progress, reuse, keep_cache, files,
+                    previous, staging,
+                )  # fmt: skip
+            except _DAMAGED_CACHE:
+                # The cache is only a shortcut and read as it is: an entry of another shape
+                # (valid JSON edited by hand) fails where it is used. Nothing has been written
+                # yet, so the run starts again without it, as a full render; a fault of the
+                # render itself is raised again there.
+                if staging is not None:
+                    staging.discard()
+                    staging = Staging(staging.target.out)
+            finally:
+                gc.unfreeze()
+        return _render_run(
+            paths, plugins, workers, library, progress, reuse, keep_cache, files, None, staging
+        )
+    except BaseException:
+        if staging is not None:  # Ctrl-C and a worker that died included
+            staging.discard()
+        raise
 
 
 def _render_run(
@@ -191,6 +221,7 @@ def _render_run(
     keep_cache: bool,
     files: list[DescriptorFile],
     previous: RenderCache | None,
+    staging: Staging | None,
 ) -> RenderRun:
     # Input files' digests do not depend on the run: trusted by stat whatever the options.
     inputs = InputDigests(*((previous.inputs, previous.since) if previous is not None else ()))
@@ -214,8 +245,11 @@ def _render_run(
                 carried.append((descriptor, cached))
             else:
                 changed.append(descriptor)
-    chunks = map_chunks(_load_and_render, changed, plugins, workers=workers, progress=progress)
-    loaded_chunks = [loaded for loaded, _ in chunks]
+    target = staging.target if staging is not None else None
+    chunks = map_chunks(
+        _load_and_render, changed, plugins, target, workers=workers, progress=progress
+    )
+    loaded_chunks = [loaded for loaded, _, _ in chunks]
     if carried:
         # Every check across files compares services of one team (names, its _defaults.yaml
         # chain, its receivers; by the team's name in lower case), and the carried services
@@ -236,6 +270,8 @@ def _render_run(
         except InvalidDescriptors:
             # Report exactly what a full run reports (the order of files decides which of
             # two definitions is named first).
+            if staging is not None:
+                staging.discard()
             return render_run(paths, plugins, workers, library, progress)
     else:
         check_chunks(loaded_chunks)
@@ -243,12 +279,17 @@ def _render_run(
     tree = RenderedTree()
     teams: list[str] = []
     routings: list[AlertRouting] = []
-    for loaded, rendered in chunks:
+    keys = {descriptor.path: descriptor.key for descriptor in changed}
+    for loaded, rendered, staged in chunks:
         by_path = {path: (data, origin) for data, path, origin in loaded.records}
-        keys = {descriptor.path: descriptor.key for descriptor in changed}
+        if staging is not None and staged is not None:
+            staging.chunks.append(staged)
         for path, artifacts, routing in rendered:
             for artifact in artifacts:
-                tree.add(artifact)
+                if isinstance(artifact, Artifact):
+                    tree.add(artifact)
+                else:
+                    tree.stage(artifact)
             if routing is not None:
                 routings.append(routing)
             fingerprint = prints.get(keys[path])
@@ -288,7 +329,7 @@ def _render_run(
             manifest = manifest_of(entries)
             text = _spliced_manifest(reuse, previous, now, entries, tree)
     add_manifest(tree, text)
-    return RenderRun(len(teams), tree, cache, len(carried), manifest)
+    return RenderRun(len(teams), tree, cache, len(carried), manifest, staging)
 
 
 def _spliced_manifest(
@@ -309,10 +350,8 @@ def _spliced_manifest(
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    fresh = [
-        {"path": a.path, "kind": a.kind, "sha256": a.sha256, "source": a.source}
-        for a in tree.artifacts.values()
-    ]
+    made: list[Artifact | ArtifactDigest] = [*tree.artifacts.values(), *tree.staged.values()]
+    fresh = [{"path": a.path, "kind": a.kind, "sha256": a.sha256, "source": a.source} for a in made]
     return spliced_manifest_text(text, entries, fresh)
 
 

@@ -23,7 +23,8 @@ from jenkins_bridge.output.manifest import (
     manifest_text,
     read_manifest,
 )
-from jenkins_bridge.render.artifacts import RenderedTree
+from jenkins_bridge.output.staging import Staging, refusal
+from jenkins_bridge.render.artifacts import Artifact, ArtifactDigest, RenderedTree
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,7 @@ def _leftovers(
     """The previous manifest's files no artifact of ``tree`` replaces, in path order (each is
     read when reached, so a caller may remove the one before)."""
     for path, entry in sorted(previous.entries.items()):
-        if path in tree.artifacts or path in tree.carried:
+        if path in tree.artifacts or path in tree.staged or path in tree.carried:
             continue
         found, data = root.read(path)
         yield _Leftover(path, entry, found, data, _removal_verdict(entry, found, data, force))
@@ -126,6 +127,7 @@ def write_tree(
     force: bool = False,
     cache: RenderCache | None = None,
     previous: PreviousManifest | None = None,
+    staging: Staging | None = None,
 ) -> WriteReport:
     """Make ``out`` hold ``tree``; remove what an earlier render wrote and this one did not.
 
@@ -137,25 +139,32 @@ def write_tree(
     Carried artifacts (``tree.carried``) were checked in place by the run: not read again.
     ``previous``: the old manifest's entries other than the carried files', as the run's
     cache vouched for them (``RenderRun.previous``); None reads the manifest.
+    ``staging``: what the run's workers compared and staged for ``tree.staged`` (moved into
+    place here, with the same refusals; deleted in any case once this returns or raises).
     """
     report = WriteReport()
     try:
         with ConfinedDir(out, create=True) as root:
             root.remove(CACHE)
-            kept = _write(root, tree, force, report, previous)
+            kept = _write(root, tree, force, report, previous, staging)
             if cache is not None:
-                record_output(cache, out, tree.artifacts)  # the manifest too
+                record_output(cache, out, [*tree.artifacts, *tree.staged])  # the manifest too
                 produced = {str(a[0]) for s in cache.services.values() for a in s.artifacts}
+                made: list[Artifact | ArtifactDigest] = [*tree.artifacts.values()]
+                made.extend(tree.staged.values())
                 cache.extra = [
                     {"kind": a.kind, "path": a.path, "sha256": a.sha256, "source": a.source}
-                    for path, a in tree.artifacts.items()
-                    if path != MANIFEST and path not in produced
+                    for a in made
+                    if a.path != MANIFEST and a.path not in produced
                 ]
                 cache.extra.extend(dict(entry) for entry in kept)
                 root.write(*CACHE_GITIGNORE)
                 root.write(CACHE, cache.to_json().encode("utf-8"))
     except KeyboardInterrupt:
         raise RenderInterrupted(report) from None
+    finally:
+        if staging is not None:
+            staging.discard()
     return report
 
 
@@ -165,6 +174,7 @@ def _write(
     force: bool,
     report: WriteReport,
     previous: PreviousManifest | None,
+    staging: Staging | None,
 ) -> list[Mapping[str, object]]:
     """Write and remove; the old manifest's entries the new one keeps (files left in place)."""
     if previous is None:
@@ -179,29 +189,35 @@ def _write(
         if path == MANIFEST:
             continue
         found, current = root.read(path)
-        if found.kind == "hardlink":
-            pending.append(path)  # replaced by a new file; the other name keeps its own
-        elif found.kind not in ("file", "missing"):
-            if found.kind == "through-symlink" and found.target is not None:
-                refusals.setdefault(found.target, "it is a symbolic link")
-            elif found.kind == "other" and found.target is not None:
-                refusals.setdefault(found.target, "it is not a folder")
-            else:
-                refusals[path] = found.reason()
+        refused = refusal(path, found)
+        if refused is not None:
+            refusals.setdefault(*refused)
         elif current is not None and current == artifact.text.encode("utf-8"):
             report.unchanged.append(path)
         else:
-            pending.append(path)
+            pending.append(path)  # a hard link too: replaced by a new file of its own
+    spare = None
+    if staging is not None:  # the workers' part of the scan
+        staging.raise_error()
+        for refused in staging.refusals:
+            refusals.setdefault(*refused)
+        report.unchanged.extend(staging.unchanged)
+        spare = staging.target.folder
     if refusals:
         raise UnsafeOutput(root.root, sorted(refusals.items()))
     report.unchanged.extend(sorted(tree.carried))
     # A run that was stopped left no cache, so where files are carried none was stopped.
+    # The folders of staged files were looked at by the workers (``dirty``).
     stale = [path for path in previous.entries if path not in tree.carried]
-    for folder in sorted(_folders([*tree.artifacts, *stale])):
-        report.cleaned.extend(root.remove_temporaries(folder))
+    folders = _folders([*tree.artifacts, *stale]).union(staging.dirty if staging else ())
+    for folder in sorted(folders):
+        report.cleaned.extend(root.remove_temporaries(folder, spare=spare))
+    if staging is not None:
+        staging.move_into(root, report.written)
     for path in pending:
         root.write(path, tree.artifacts[path].text.encode("utf-8"))
         report.written.append(path)
+    report.written.sort()
     carried: list[Mapping[str, object]] = []
     for left in _leftovers(root, tree, previous, force):
         if left.verdict == "remove":

@@ -57,10 +57,13 @@ class ArtifactDigest:
 @dataclass
 class RenderedTree:
     """Relative path -> artifact, in the order they were rendered; ``carried``: those taken
-    unchanged from an earlier run."""
+    unchanged from an earlier run; ``staged``: those the process that rendered them already
+    compared with the output and, where they differ, wrote to be moved into place (their
+    text is not held here; see ``output.staging``)."""
 
     artifacts: dict[str, Artifact] = field(default_factory=dict)
     carried: dict[str, ArtifactDigest] = field(default_factory=dict)
+    staged: dict[str, ArtifactDigest] = field(default_factory=dict)
 
     def add(self, artifact: Artifact) -> None:
         self.artifacts[artifact.path] = artifact
@@ -68,8 +71,11 @@ class RenderedTree:
     def carry(self, artifact: ArtifactDigest) -> None:
         self.carried[artifact.path] = artifact
 
+    def stage(self, artifact: ArtifactDigest) -> None:
+        self.staged[artifact.path] = artifact
+
     def entries(self) -> list[Artifact | ArtifactDigest]:
-        return [*self.artifacts.values(), *self.carried.values()]
+        return [*self.artifacts.values(), *self.staged.values(), *self.carried.values()]
 
 
 def render_service(service: Service, plugins: PluginVersions | None) -> list[Artifact]:

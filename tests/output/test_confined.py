@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -79,11 +80,27 @@ def test_temporaries_are_removed_without_following_links(tmp_path: Path, outside
     out = tmp_path / "out"
     (out / f"{TEMPORARY_PREFIX}1").write_text("half")
     (out / f"{TEMPORARY_PREFIX}2").symlink_to(outside / "f")
-    (out / f"{TEMPORARY_PREFIX}3").mkdir()
+    # an interrupted run's staging folder goes with what it holds, links not followed
+    staged = out / f"{TEMPORARY_PREFIX}3" / f"{TEMPORARY_PREFIX}4" / "team"
+    staged.mkdir(parents=True)
+    (staged / "config.xml").write_text("half")
+    (staged / "f").symlink_to(outside / "f")
+    (staged / "dir").symlink_to(outside)
     with ConfinedDir(out) as root:
-        removed = root.remove_temporaries("")
-    assert sorted(removed) == [f"{TEMPORARY_PREFIX}1", f"{TEMPORARY_PREFIX}2"]
-    assert (outside / "f").read_text() == "keep"
+        removed = root.remove_temporaries("", spare=f"{TEMPORARY_PREFIX}5")
+    assert sorted(removed) == [f"{TEMPORARY_PREFIX}{n}" for n in (1, 2, 3)]
+    assert os.listdir(out) == []
+    assert sorted(os.listdir(outside)) == ["f"] and (outside / "f").read_text() == "keep"
+
+
+def test_the_running_render_spares_its_own_staging_folder(tmp_path: Path) -> None:
+    (tmp_path / f"{TEMPORARY_PREFIX}mine" / "a").mkdir(parents=True)
+    (tmp_path / f"{TEMPORARY_PREFIX}old").mkdir()
+    with ConfinedDir(tmp_path) as root:
+        assert root.remove_temporaries("", spare=f"{TEMPORARY_PREFIX}mine") == [
+            f"{TEMPORARY_PREFIX}old"
+        ]
+    assert os.listdir(tmp_path) == [f"{TEMPORARY_PREFIX}mine"]
 
 
 def test_a_missing_root_reads_as_missing_and_refuses_writes(tmp_path: Path) -> None:
@@ -144,3 +161,58 @@ def test_temporary_names_differ_per_file_and_per_run(tmp_path: Path) -> None:
                 root.write("b.txt", b"b")
     assert len(set(names)) == 4 and all(n.startswith(TEMPORARY_PREFIX) for n in names)
     assert sorted(os.listdir(out)) == ["a.txt", "b.txt"]
+
+
+def _staging_with(root: ConfinedDir, files: dict[str, bytes]) -> ConfinedDir:
+    run = root.subfolder(f"{TEMPORARY_PREFIX}run", create=True)
+    chunk = run.subfolder(f"{TEMPORARY_PREFIX}chunk", create=True)
+    run.close()
+    for path, data in files.items():
+        chunk.create(path, data)
+    return chunk
+
+
+STAGED = {"team/new/a.txt": b"a", "team/old.txt": b"new", "other/b.txt": b"b"}
+
+
+@pytest.mark.parametrize("other_file_system", [False, True])
+def test_staged_files_move_into_place_whole_or_merged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, other_file_system: bool
+) -> None:
+    out = tmp_path / "out"
+    (out / "team").mkdir(parents=True)
+    (out / "team" / "old.txt").write_text("old")
+    (out / "team" / "keep.txt").write_text("keep")
+    if other_file_system:  # as if team/ were a mount point: no rename across it
+        real = os.replace
+
+        def replace(src: str, dst: str, *, src_dir_fd: int, dst_dir_fd: int) -> None:
+            if src_dir_fd != dst_dir_fd:
+                raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+            real(src, dst, src_dir_fd=src_dir_fd, dst_dir_fd=dst_dir_fd)
+
+        monkeypatch.setattr(os, "replace", replace)
+    moved: list[str] = []
+    with ConfinedDir(out) as root, _staging_with(root, STAGED) as staged:
+        root.move_in(staged, moved)
+        root.remove_folder(f"{TEMPORARY_PREFIX}run")
+    monkeypatch.undo()
+    if other_file_system:
+        assert sorted(moved) == sorted(STAGED)
+    else:  # a folder missing in the output moves whole
+        assert sorted(moved) == ["other", "team/new", "team/old.txt"]
+    assert {p: (out / p).read_bytes() for p in STAGED} == STAGED
+    assert (out / "team" / "keep.txt").read_text() == "keep"
+    assert sorted(os.listdir(out)) == ["other", "team"]
+    assert sorted(os.listdir(out / "team")) == ["keep.txt", "new", "old.txt"]
+
+
+def test_a_link_made_since_the_scan_is_not_moved_through(tmp_path: Path, outside: Path) -> None:
+    out = tmp_path / "out"
+    (out / "team").symlink_to(outside)
+    with ConfinedDir(out) as root, _staging_with(root, STAGED) as staged:
+        with pytest.raises(UnsafeOutputPath, match="team: it is a symbolic link"):
+            root.move_in(staged, [])
+        root.remove_folder(f"{TEMPORARY_PREFIX}run")
+    assert sorted(os.listdir(outside)) == ["f"]
+    assert os.listdir(out) in (["team"], ["other", "team"], ["team", "other"])

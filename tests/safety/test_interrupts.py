@@ -129,18 +129,42 @@ def test_ctrl_c_while_workers_load_and_render(many: Path, tmp_path: Path, comman
     assert data == {}  # nothing was written yet
 
 
-def test_ctrl_c_while_writing_leaves_a_stale_tree_the_next_render_finishes(
+def _staging(out: Path) -> Callable[[int], bool]:
+    """Whether a render into ``out`` has staged a file (its workers write ahead, see
+    output/staging.py)."""
+    return lambda pid: any(p.is_file() for p in out.glob(".jenkins-bridge-tmp-*/*/*/*/*"))
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_while_files_are_staged_writes_nothing_and_leaves_nothing(
+    many: Path, tmp_path: Path, workers: str
+) -> None:
+    out = tmp_path / "out"
+    render = [str(BINARY), "render", str(many), "-o", str(out)]
+    result = interrupt(["--output", "json", *render[1:], "--workers", workers], _staging(out))
+    data = assert_clean_interrupt(result)
+    assert data == {}  # nothing was written
+    assert not out.exists()  # the folder made to stage in is gone with what it held
+    assert subprocess.run(render, capture_output=True).returncode == 0
+    assert subprocess.run([*render, "--check"], capture_output=True).returncode == 0
+
+
+def test_a_render_killed_while_staging_is_cleaned_up_by_the_next(
     many: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    result = interrupt(
-        ["--output", "json", "render", str(many), "-o", str(out), "--workers", "1"],
-        lambda pid: (out / "team-0" / "folder.xml").exists(),  # the first file written
-    )
-    data = assert_clean_interrupt(result)
-    assert data["written"], "some files were written before the interrupt"
-    assert "manifest.json" not in data["written"]
     render = [str(BINARY), "render", str(many), "-o", str(out)]
+    process = subprocess.Popen([*render, "--workers", "2"], start_new_session=True)
+    try:
+        deadline = time.monotonic() + PHASE_SECONDS
+        while not _staging(out)(process.pid) and time.monotonic() < deadline:
+            assert process.poll() is None, "the render ended before it staged a file"
+            time.sleep(0.005)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)  # the parent and its workers, at once
+        process.wait()
+    assert list(out.glob(".jenkins-bridge-tmp-*")), "the killed run left its staging folder"
+    assert not (out / "manifest.json").exists()
     assert subprocess.run([*render, "--check"], capture_output=True).returncode == 2
     assert subprocess.run(render, capture_output=True).returncode == 0
     assert subprocess.run([*render, "--check"], capture_output=True).returncode == 0
