@@ -19,13 +19,16 @@ the stat as it was. Those are always read.
 
 from __future__ import annotations
 
+import bisect
 import gc
 import hashlib
+import itertools
 import json
+import operator
 import os
 import stat
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,8 +48,10 @@ CACHE_GITIGNORE = (
     b"# jenkins-bridge render's cache: not output\n*\n",
 )
 # 2: a file's change time; 3: the manifest's; 4: input files' stats and digests; 5: a position
-# in the service's own descriptor names it as null (two absolute paths a service fewer to parse)
-_FORMAT = "jenkins-bridge-render-cache/5"
+# in the service's own descriptor names it as null (two absolute paths a service fewer to parse);
+# 6: by column (stats flat, with the mode; folders' mode too), a service's summary and
+# positions on a line of their own, parsed only where needed (a third of the time to read)
+_FORMAT = "jenkins-bridge-render-cache/6"
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -164,6 +169,35 @@ class InputDigests:
         )
         return digest
 
+    def of_many(self, paths: Sequence[str]) -> list[str]:
+        """``of`` of each path: the stats taken in one pass in C, a path whose stat is not
+        its trusted record looked at again on its own by ``of``."""
+        recorded = self.recorded
+        trusted_before = self.trusted_before
+        try:
+            now: list[tuple[int, ...] | None] = list(map(_INPUT_STAT, map(os.stat, paths)))
+        except OSError:
+            now = [None] * len(paths)
+        records = self.records
+        digests: list[str] = []
+        for path, current in zip(paths, now, strict=True):
+            record = recorded.get(path)
+            if (
+                record is not None
+                and current is not None
+                and current == record[:5]
+                and record[3] < trusted_before
+                and record[4] < trusted_before
+            ):
+                records[path] = record
+                digests.append(record[5])
+            else:
+                digests.append(self.of(path))
+        return digests
+
+
+_INPUT_STAT = operator.attrgetter("st_dev", "st_ino", "st_size", "st_mtime_ns", "st_ctime_ns")
+
 
 class _DefaultsChain:
     """The ``_defaults.yaml`` files above each folder, up to where defaults start to govern
@@ -221,8 +255,8 @@ def fingerprints(
     chain = _DefaultsChain(inputs)
     scopes: dict[tuple[str, str, str], tuple[str, str]] = {}
     found: dict[str, str | None] = {}
-    for descriptor in files:
-        data = inputs.of(descriptor.key or str(descriptor.path))
+    digests = inputs.of_many([descriptor.key or str(descriptor.path) for descriptor in files])
+    for descriptor, data in zip(files, digests, strict=True):
         if data in (ABSENT, UNREADABLE):
             found[descriptor.key] = None
             continue
@@ -233,14 +267,20 @@ def fingerprints(
     return found
 
 
-# size, mtime_ns, inode, ctime_ns: the first three can all be put back by hand (a write in
-# place, then ``touch -r``); the change time cannot, short of changing the clock.
-FileStat = tuple[int, int, int, int]
+# mode, size, mtime_ns, inode, ctime_ns (``lstat``): size, modification time and inode can all
+# be put back by hand (a write in place, then ``touch -r``); the change time cannot, short of
+# changing the clock. The mode says it is still a regular file.
+FileStat = tuple[int, int, int, int, int]
+# A folder's mode and inode: the same folder, not a link or another folder put in its place.
+FolderStat = tuple[int, int]
+_FILE_STAT = operator.attrgetter("st_mode", "st_size", "st_mtime_ns", "st_ino", "st_ctime_ns")
+_FOLDER_STAT = operator.attrgetter("st_mode", "st_ino")
+_NOT_A_FILE: FileStat = (0, 0, 0, 0, 0)  # no lstat gives mode 0: never in place
 
 
 @dataclass
 class CachedService:
-    """What one descriptor gave last time: enough to repeat the checks across files and the
+    """What one descriptor gave in this run: enough to repeat the checks across files and the
     team files without loading it, and the files it produced."""
 
     fingerprint: str
@@ -251,43 +291,139 @@ class CachedService:
 
 
 @dataclass
+class ServiceTable:
+    """The services a cache holds, by column, as read: row ``i`` is the descriptor
+    ``keys[i]``, its files are ``paths[starts[i]:starts[i + 1]]`` (with their kinds,
+    digests, sources and stats at the same places). A row's summary and positions
+    (``details``) are parsed only for the few rows the checks across files need."""
+
+    keys: list[str]
+    prints: list[str]
+    teams: list[str]
+    routings: list[dict[str, Any] | None]
+    starts: list[int]
+    paths: list[str]
+    kinds: list[str]
+    shas: list[str]
+    sources: list[str | None]
+    stats: list[FileStat]
+    details: list[bytes]  # per row: JSON [summary, positions as written by ``_compact``]
+
+    def rows(self) -> dict[str, int]:
+        return dict(zip(self.keys, range(len(self.keys)), strict=True))
+
+    def detail(self, row: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        summary, positions = json.loads(self.details[row])
+        return summary, positions
+
+    def entries(self, row: int) -> list[dict[str, Any]]:
+        """Row ``row``'s files as manifest entries."""
+        span = range(self.starts[row], self.starts[row + 1])
+        return [
+            {
+                "kind": self.kinds[i],
+                "path": self.paths[i],
+                "sha256": self.shas[i],
+                "source": self.sources[i],
+            }
+            for i in span
+        ]
+
+
+@dataclass
 class RenderCache:
+    """What a render keeps for the next one. Read from a file, ``table`` holds every service;
+    built by a run, ``services`` holds those it rendered and ``kept`` the rows of the
+    previous cache's ``table`` it carried (written back as they were read)."""
+
     run: str
     services: dict[str, CachedService] = field(default_factory=dict)
-    files: dict[str, FileStat] = field(default_factory=dict)  # artifact path -> stat
-    folders: dict[str, int] = field(default_factory=dict)  # folder path -> inode
-    # The entries of the manifest this run wrote that no service of ``services`` produced
-    # (folders, alert routes, files kept from before), as written; ``files`` holds the
-    # manifest's own stat. Together they stand for the manifest while it is still that file.
+    # Stats of the files this run wrote or found in place (service files by their rows,
+    # the manifest and the files of ``extra`` here)
+    files: dict[str, FileStat] = field(default_factory=dict)
+    folders: dict[str, FolderStat] = field(default_factory=dict)  # folder path -> stat
+    # The entries of the manifest this run wrote that no service produced (folders, alert
+    # routes, files kept from before), as written; ``files`` holds the manifest's own stat.
+    # Together with the services they stand for the manifest while it is still that file.
     extra: list[dict[str, Any]] = field(default_factory=list)
     # Input files' stats and digests (``InputDigests``), and when the run that took them
     # started: what lets the next run not read them again.
     inputs: dict[str, InputRecord] = field(default_factory=dict)
     since: int = 0
+    table: ServiceTable | None = None
+    kept: list[int] = field(default_factory=list)
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "format": _FORMAT,
-                "run": self.run,
-                "services": {
-                    key: [
-                        s.fingerprint,
-                        s.summary,
-                        _compact(s.positions, key),
-                        s.routing,
-                        s.artifacts,
-                    ]
-                    for key, s in self.services.items()
-                },
-                "files": self.files,
-                "folders": self.folders,
-                "extra": self.extra,
-                "inputs": self.inputs,
-                "since": self.since,
-            },
-            separators=(",", ":"),
-        )
+        """One line of JSON with every column, then one line of details per service (the
+        carried rows' as they were read)."""
+        table, kept = self.table, self.kept
+        keys: list[str] = []
+        prints: list[str] = []
+        teams: list[str] = []
+        routings: list[dict[str, Any] | None] = []
+        counts: list[int] = []
+        paths: list[str | None] = []
+        kinds: list[str | None] = []
+        shas: list[str | None] = []
+        sources: list[str | None] = []
+        stats: list[FileStat] = []
+        details: list[bytes] = []
+        if table is not None and kept:
+            keys += map(table.keys.__getitem__, kept)
+            prints += map(table.prints.__getitem__, kept)
+            teams += map(table.teams.__getitem__, kept)
+            routings += map(table.routings.__getitem__, kept)
+            details += map(table.details.__getitem__, kept)
+            starts = table.starts
+            for row in kept:
+                start, end = starts[row], starts[row + 1]
+                counts.append(end - start)
+                paths += table.paths[start:end]
+                kinds += table.kinds[start:end]
+                shas += table.shas[start:end]
+                sources += table.sources[start:end]
+                stats += table.stats[start:end]
+        produced: set[str] = set()
+        for key, service in self.services.items():
+            keys.append(key)
+            prints.append(service.fingerprint)
+            teams.append(service.summary["metadata"]["team"])
+            routings.append(service.routing)
+            counts.append(len(service.artifacts))
+            for path, kind, sha256, source in service.artifacts:
+                paths.append(path)
+                kinds.append(kind)
+                shas.append(sha256)
+                sources.append(source)
+                stats.append(self.files.get(str(path), _NOT_A_FILE))
+                produced.add(str(path))
+            compact = [service.summary, _compact(service.positions, key)]
+            details.append(json.dumps(compact, separators=(",", ":")).encode())
+        inputs = self.inputs
+        head = {
+            "format": _FORMAT,
+            "run": self.run,
+            "since": self.since,
+            "keys": keys,
+            "prints": prints,
+            "teams": teams,
+            "routings": routings,
+            "counts": counts,
+            "paths": paths,
+            "kinds": kinds,
+            "shas": shas,
+            "sources": sources,
+            "stats": list(itertools.chain.from_iterable(stats)),
+            "files": {path: s for path, s in self.files.items() if path not in produced},
+            "folders": list(self.folders),
+            "folder_stats": list(itertools.chain.from_iterable(self.folders.values())),
+            "extra": self.extra,
+            "inputs": list(inputs),
+            "input_stats": [value for record in inputs.values() for value in record[:5]],
+            "input_digests": [record[5] for record in inputs.values()],
+        }
+        lines = [json.dumps(head, separators=(",", ":")).encode(), *details]
+        return b"\n".join(lines).decode() + "\n"
 
 
 def _compact(positions: dict[str, Any], key: str) -> dict[str, Any]:
@@ -314,8 +450,7 @@ def read_cache(root: ConfinedDir) -> RenderCache | None:
     _, data = root.read(CACHE)
     if data is None:
         return None
-    # ~100,000 objects, all kept: the collector's passes while they are made found nothing
-    # and were a tenth of reading the cache (N = 5,000).
+    # ~50,000 objects, all kept: the collector's passes while they are made find nothing.
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -325,33 +460,69 @@ def read_cache(root: ConfinedDir) -> RenderCache | None:
             gc.enable()
 
 
+def _tuples(flat: list[Any], size: int) -> list[tuple[Any, ...]]:
+    """``flat`` cut into tuples of ``size`` (made in C); ValueError if it does not divide."""
+    if len(flat) % size:
+        raise ValueError("a table of stats cut short")
+    return list(zip(*[iter(flat)] * size, strict=True))
+
+
 def _parse_cache(data: bytes) -> RenderCache | None:
+    """The cache in ``data``; None for anything but a whole cache of this format (every
+    column as long as it should be). Values are taken as they are: a stat or digest of
+    another type never equals a real one (so its service is rendered again), and a field of
+    another type where one is used raises there (``render_run`` then renders everything)."""
     try:
-        raw = json.loads(data)
+        head, _, rest = data.partition(b"\n")
+        raw = json.loads(head)
         if raw.get("format") != _FORMAT:
             return None
-        cache = RenderCache(str(raw["run"]))
-        for key, (fingerprint, summary, positions, routing, artifacts) in raw["services"].items():
-            cache.services[key] = CachedService(fingerprint, summary, positions, routing, artifacts)
-        # Tuples made in C (a comprehension of int() calls was most of reading the cache
-        # beyond the JSON): a value of another type never equals a stat, so such an entry
-        # is simply not in place; the length is what the checks index.
+        keys, counts = raw["keys"], raw["counts"]
+        if type(keys) is not list or not all(type(count) is int and count >= 0 for count in counts):
+            return None
+        starts = [0, *itertools.accumulate(counts)]
+        details = rest.split(b"\n")
+        if details.pop() != b"":
+            return None
+        table = ServiceTable(
+            keys,
+            raw["prints"],
+            raw["teams"],
+            raw["routings"],
+            starts,
+            raw["paths"],
+            raw["kinds"],
+            raw["shas"],
+            raw["sources"],
+            _tuples(raw["stats"], 5),
+            details,
+        )
+        rows = len(keys)
+        artifacts = starts[-1]
+        if {len(table.prints), len(table.teams), len(table.routings), len(details)} != {rows}:
+            return None
+        columns = (table.paths, table.kinds, table.shas, table.sources, table.stats)
+        if {len(column) for column in columns} != {artifacts}:
+            return None
+        cache = RenderCache(str(raw["run"]), table=table, since=int(raw["since"]))
         files = raw["files"]
         cache.files = dict(zip(files, map(tuple, files.values()), strict=True))
-        if set(map(len, cache.files.values())) - {4}:
+        if set(map(len, cache.files.values())) - {5}:
             return None
-        cache.folders = {path: int(inode) for path, inode in raw["folders"].items()}
+        cache.folders = dict(zip(raw["folders"], _tuples(raw["folder_stats"], 2), strict=True))
         cache.extra = [dict(entry) for entry in raw["extra"]]
-        inputs = raw["inputs"]
-        cache.inputs = dict(zip(inputs, map(tuple, inputs.values()), strict=True))
-        if set(map(len, cache.inputs.values())) - {6} or not all(
-            type(record[5]) is str for record in cache.inputs.values()
-        ):
+        digests = raw["input_digests"]
+        if not all(type(digest) is str for digest in digests):
             return None
-        cache.since = int(raw["since"])
+        records = map(operator.add, _tuples(raw["input_stats"], 5), zip(digests, strict=True))
+        cache.inputs = dict(zip(raw["inputs"], records, strict=True))
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     return cache
+
+
+def _parent(path: str) -> str:
+    return path.rpartition("/")[0]
 
 
 def _folders_of(path: str) -> Iterable[str]:
@@ -359,124 +530,112 @@ def _folders_of(path: str) -> Iterable[str]:
     return ("/".join(parts[: i + 1]) for i in range(len(parts)))
 
 
+def _lstats(prefix: str, paths: list[str], key: Callable[[os.stat_result], Any]) -> list[Any]:
+    """``key`` of each path's ``lstat`` (joined to ``prefix``), None where there is none:
+    one pass in C while every path is there."""
+    lstat = os.lstat
+    try:
+        return list(map(key, map(lstat, map(prefix.__add__, paths))))
+    except OSError:
+        found: list[Any] = []
+        for path in paths:
+            try:
+                found.append(key(lstat(prefix + path)))
+            except OSError:
+                found.append(None)
+        return found
+
+
+def _required_folders(paths: Iterable[str]) -> list[str]:
+    """Every folder (but the output itself) with one of ``paths`` under it."""
+    need = set(map(_parent, paths))
+    frontier = need
+    while frontier:
+        frontier = set(map(_parent, frontier)) - need
+        need |= frontier
+    need.discard("")
+    return sorted(need)
+
+
+@dataclass
+class Placement:
+    """Which of a cache's services no longer have their files as the cache recorded them:
+    a file changed, moved, gone or not a regular file any more, or a folder on the way that
+    is not the recorded folder (a link, another folder, gone), or a folder it does not
+    record; and the recorded folders that are still in place."""
+
+    misplaced: set[int]
+    folders: dict[str, FolderStat]
+
+
+def placement(cache: RenderCache, out: Path) -> Placement:
+    """Every service's files and their folders compared with what ``cache`` recorded, one
+    ``lstat`` each (never following a link), in passes made in C: at N = 5,000 that is
+    20,000 calls, where a loop per file was a fifth of an incremental ``render --check``."""
+    table = cache.table
+    if table is None:
+        return Placement(set(), {})
+    prefix = str(out).rstrip("/") + "/"
+    paths = table.paths
+    now = _lstats(prefix, paths, _FILE_STAT)
+    moved = list(itertools.compress(range(len(paths)), map(operator.ne, now, table.stats)))
+    misplaced = {bisect.bisect_right(table.starts, i) - 1 for i in moved}
+    need = _required_folders(paths)
+    recorded = list(map(cache.folders.get, need))
+    current = _lstats(prefix, need, _FOLDER_STAT)
+    wrong = [
+        folder
+        for folder, was, found in zip(need, recorded, current, strict=True)
+        if was is None or was != found or not stat.S_ISDIR(was[0])
+    ]
+    if wrong:
+        under = tuple(folder + "/" for folder in wrong)
+        misplaced.update(
+            bisect.bisect_right(table.starts, i) - 1
+            for i, path in enumerate(paths)
+            if path.startswith(under)
+        )
+    bad = set(wrong)
+    folders = {f: s for f, s in zip(need, recorded, strict=True) if s is not None and f not in bad}
+    return Placement(misplaced, folders)
+
+
 class OutputStat:
-    """What lies in the output now, by ``lstat`` (never following a link), memoised."""
+    """What lies in the output now, by ``lstat`` (never following a link)."""
 
     def __init__(self, out: Path) -> None:
-        self.out = str(out)
-        # Paths are joined by hand: ``os.path.join`` was a third of checking 15,000 files
-        # in place (N = 5,000). An artifact path is relative and '/'-separated, and one
-        # that is not (an absolute path in a tampered cache) still names a place under
-        # ``out`` here, where ``join`` would have gone to it.
-        self.prefix = self.out.rstrip("/") + "/"
-        self._folders: dict[str, int | None] = {}
-        # folder -> whether it and every folder above it are the ones the cache being
-        # checked recorded (a run checks against one cache)
-        self.parents_in_place: dict[str, bool] = {}
+        self.prefix = str(out).rstrip("/") + "/"
 
-    def folder(self, path: str) -> int | None:
-        if path not in self._folders:
-            try:
-                info = os.lstat(self.prefix + path)
-                self._folders[path] = info.st_ino if stat.S_ISDIR(info.st_mode) else None
-            except OSError:
-                self._folders[path] = None
-        return self._folders[path]
+    def folder(self, path: str) -> FolderStat | None:
+        try:
+            info = os.lstat(self.prefix + path)
+        except OSError:
+            return None
+        return _FOLDER_STAT(info) if stat.S_ISDIR(info.st_mode) else None
 
     def file(self, path: str) -> FileStat | None:
         try:
             info = os.lstat(self.prefix + path)
         except OSError:
             return None
-        if not stat.S_ISREG(info.st_mode):
-            return None
-        return (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
-
-
-def still_in_place(cache: RenderCache, paths: Iterable[str], now: OutputStat) -> bool:
-    """Whether each of ``paths`` is still the file the last render left (and its folders the
-    same folders, so none became a link).
-
-    ``OutputStat.file`` and the folder verdict inlined: this runs once per output file.
-    """
-    files = cache.files
-    prefix = now.prefix
-    verdicts = now.parents_in_place
-    lstat, is_regular = os.lstat, stat.S_ISREG
-    for path in paths:
-        recorded = files.get(path)
-        if recorded is None:
-            return False
-        try:
-            info = lstat(prefix + path)
-        except OSError:
-            return False
-        if (
-            info.st_mtime_ns != recorded[1]
-            or info.st_size != recorded[0]
-            or info.st_ino != recorded[2]
-            or info.st_ctime_ns != recorded[3]
-            or not is_regular(info.st_mode)
-        ):
-            return False
-        folder = path.rpartition("/")[0]
-        verdict = verdicts.get(folder)
-        if verdict is None:
-            verdict = _parents_in_place(cache, now, folder)
-        if not verdict:
-            return False
-    return True
-
-
-def _parents_in_place(cache: RenderCache, now: OutputStat, folder: str) -> bool:
-    """Whether ``folder`` and those above it are the folders ``cache`` recorded; once each."""
-    known = now.parents_in_place.get(folder)
-    if known is not None:
-        return known
-    if not folder:
-        verdict = True
-    else:
-        inode = cache.folders.get(folder)
-        verdict = (
-            inode is not None
-            and now.folder(folder) == inode
-            and _parents_in_place(cache, now, folder.rpartition("/")[0])
-        )
-    now.parents_in_place[folder] = verdict
-    return verdict
+        return _FILE_STAT(info) if stat.S_ISREG(info.st_mode) else None
 
 
 def manifest_entries(
-    cache: RenderCache, manifest: str, carried: set[str], now: OutputStat
+    cache: RenderCache, manifest: str, carried: Iterable[int], now: OutputStat
 ) -> list[dict[str, Any]] | None:
-    """The entries of the manifest on disk that are not the carried services' (those are in
-    the new tree unchanged, so never left over), without reading it: the cache's record of
-    it, when ``manifest`` is still the file the run that wrote ``cache`` left (same inode,
-    size, modification and change time); else None, and it is read."""
+    """The entries of the manifest on disk that are not the carried rows' (those are in the
+    new tree unchanged, so never left over), without reading it: the cache's record of it,
+    when ``manifest`` is still the file the run that wrote ``cache`` left (same inode, size,
+    modification and change time); else None, and it is read."""
     recorded = cache.files.get(manifest)
-    if recorded is None or now.file(manifest) != recorded:
+    if recorded is None or now.file(manifest) != recorded or cache.table is None:
         return None
     entries = list(cache.extra)
-    for key, service in cache.services.items():
-        if key not in carried:
-            entries.extend(
-                {"kind": kind, "path": path, "sha256": sha256, "source": source}
-                for path, kind, sha256, source in service.artifacts
-            )
+    left = set(range(len(cache.table.keys))) - set(carried)
+    for row in sorted(left):
+        entries.extend(cache.table.entries(row))
     return entries
-
-
-def carry_over(cache: RenderCache, previous: RenderCache, paths: Iterable[str]) -> None:
-    """Keep what ``previous`` noted of files this run carries (they were checked in place)."""
-    done: set[str] = set()
-    for path in paths:
-        cache.files[path] = previous.files[path]
-        parent = path.rpartition("/")[0]
-        if parent in done:
-            continue
-        done.add(parent)
-        for folder in _folders_of(path):
-            cache.folders[folder] = previous.folders[folder]
 
 
 def record_output(cache: RenderCache, out: Path, paths: Iterable[str]) -> None:
@@ -488,6 +647,6 @@ def record_output(cache: RenderCache, out: Path, paths: Iterable[str]) -> None:
             continue
         cache.files[path] = current
         for folder in _folders_of(path):
-            inode = now.folder(folder)
-            if inode is not None:
-                cache.folders[folder] = inode
+            found = now.folder(folder)
+            if found is not None:
+                cache.folders[folder] = found

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,14 +32,15 @@ from jenkins_bridge.output.incremental import (
     CachedService,
     InputDigests,
     OutputStat,
+    Placement,
     RenderCache,
-    carry_over,
+    ServiceTable,
     expand_position,
     fingerprints,
     manifest_entries,
+    placement,
     read_cache,
     run_key,
-    still_in_place,
 )
 from jenkins_bridge.output.manifest import (
     MANIFEST,
@@ -131,13 +133,16 @@ def _routing(raw: dict[str, Any] | None) -> AlertRouting | None:
     return AlertRouting(raw["team"], raw["service"], Receiver(**raw["receiver"]), raw["origin"])
 
 
-def _carried_chunk(entries: Sequence[tuple[DescriptorFile, CachedService]]) -> LoadedFiles:
-    """The cached services as a chunk the checks across files read like a loaded one."""
+def _carried_chunk(
+    table: ServiceTable, entries: Sequence[tuple[DescriptorFile, int]]
+) -> LoadedFiles:
+    """The cached services (rows of ``table``) as a chunk the checks across files read like a
+    loaded one."""
     chunk = LoadedFiles([], [], {})
-    for descriptor, cached in entries:
+    for descriptor, row in entries:
         path = descriptor.path
-        chunk.records.append((cached.summary, path, descriptor.origin))
-        positions = cached.positions
+        summary, positions = table.detail(row)
+        chunk.records.append((summary, path, descriptor.origin))
         chunk.name_positions[path] = expand_position(positions["name"], descriptor.key)
         chunk.team_positions[path] = expand_position(positions["team"], descriptor.key)
         chunk.governed_by[path] = tuple(tuple(f) for f in positions["governed_by"])
@@ -229,20 +234,20 @@ def _render_run(
     prints = fingerprints(files, inputs)
     if previous is not None and previous.run != key:
         previous = None
-    carried: list[tuple[DescriptorFile, CachedService]] = []
+    carried: list[tuple[DescriptorFile, int]] = []  # with its row in the previous table
     changed: list[DescriptorFile] = files
     now = OutputStat(reuse) if reuse is not None else None
-    if previous is not None:
+    table = previous.table if previous is not None else None
+    placed = Placement(set(), {})
+    if previous is not None and table is not None and reuse is not None:
         changed = []
+        placed = placement(previous, reuse)
+        rows = table.rows()
+        misplaced, recorded = placed.misplaced, table.prints
         for descriptor in files:
-            cached = previous.services.get(descriptor.key)
-            if (
-                cached is not None
-                and now is not None
-                and prints[descriptor.key] == cached.fingerprint
-                and still_in_place(previous, (str(a[0]) for a in cached.artifacts), now)
-            ):
-                carried.append((descriptor, cached))
+            row = rows.get(descriptor.key)
+            if row is not None and prints[descriptor.key] == recorded[row] and row not in misplaced:
+                carried.append((descriptor, row))
             else:
                 changed.append(descriptor)
     target = staging.target if staging is not None else None
@@ -262,11 +267,11 @@ def _render_run(
             for loaded in loaded_chunks
             for data, _, _ in loaded.records
         }
-        related = [
-            entry for entry in carried if entry[1].summary["metadata"]["team"].lower() in touched
-        ]
+        assert table is not None  # rows are carried from it
+        teams_of = table.teams
+        related = [entry for entry in carried if teams_of[entry[1]].lower() in touched]
         try:
-            check_chunks([*loaded_chunks, _carried_chunk(related)])
+            check_chunks([*loaded_chunks, _carried_chunk(table, related)])
         except InvalidDescriptors:
             # Report exactly what a full run reports (the order of files decides which of
             # two definitions is named first).
@@ -306,16 +311,31 @@ def _render_run(
                     [[a.path, a.kind, a.sha256, a.source] for a in artifacts],
                 )
         teams.extend(data["metadata"]["team"] for data, _, _ in loaded.records)
-    for descriptor, cached in carried:
-        for entry, kind, sha256, source in cached.artifacts:
-            tree.carry(ArtifactDigest(str(entry), str(kind), str(sha256), source))
-        routing = _routing(cached.routing)
-        if routing is not None:
-            routings.append(routing)
-        teams.append(cached.summary["metadata"]["team"])
-        cache.services[descriptor.key] = cached
-    if previous is not None and keep_cache:
-        carry_over(cache, previous, tree.carried)
+    kept = [row for _, row in carried]
+    if table is not None and kept:
+        spans = map(range, map(table.starts.__getitem__, kept), [table.starts[r + 1] for r in kept])
+        at = list(itertools.chain.from_iterable(spans))
+        names = list(map(table.paths.__getitem__, at))
+        tree.carried.update(
+            zip(
+                names,
+                map(
+                    ArtifactDigest,
+                    names,
+                    map(table.kinds.__getitem__, at),
+                    map(table.shas.__getitem__, at),
+                    map(table.sources.__getitem__, at),
+                ),
+                strict=True,
+            )
+        )
+        for raw in map(table.routings.__getitem__, kept):
+            routing = _routing(raw)
+            if routing is not None:
+                routings.append(routing)
+        teams.extend(map(table.teams.__getitem__, kept))
+        if keep_cache:
+            cache.table, cache.kept, cache.folders = table, kept, dict(placed.folders)
     for artifact in render_folders(teams, plugins, library):
         tree.add(artifact)
     # Teams' routes list their services in name order, whatever order they came in.
@@ -324,7 +344,7 @@ def _render_run(
     manifest = None
     text = None
     if previous is not None and now is not None and reuse is not None:
-        entries = manifest_entries(previous, MANIFEST, {d.key for d, _ in carried}, now)
+        entries = manifest_entries(previous, MANIFEST, kept, now)
         if entries is not None:
             manifest = manifest_of(entries)
             text = _spliced_manifest(reuse, previous, now, entries, tree)

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Callable
@@ -36,6 +37,17 @@ def snapshot(out: Path) -> dict[str, bytes]:
             if not rel.startswith(CACHE_FOLDER + "/"):
                 files[rel] = path.read_bytes()
     return files
+
+
+def read_raw_cache(out: Path) -> tuple[dict[str, Any], list[Any]]:
+    """The cache's columns and each service's details ([summary, positions]), as JSON."""
+    head, *details = (out / CACHE).read_text().splitlines()
+    return json.loads(head), [json.loads(line) for line in details]
+
+
+def write_raw_cache(out: Path, head: dict[str, Any], details: list[Any]) -> None:
+    lines = [json.dumps(head), *(json.dumps(row) for row in details)]
+    (out / CACHE).write_text("".join(line + "\n" for line in lines))
 
 
 @pytest.fixture
@@ -297,7 +309,7 @@ def test_foreign_or_broken_cache_means_full_render(
     target.write_text(target.read_text().replace("make test-2", "make test-2 again"))
     (out / CACHE).write_text(cache_text)
     assert_same_as_full(cli, descriptors, out)
-    json.loads((out / CACHE).read_text())  # a good cache again
+    assert read_raw_cache(out)[0]["format"] == "jenkins-bridge-render-cache/6"  # good again
 
 
 def test_edit_that_changes_no_output_writes_nothing(
@@ -567,11 +579,12 @@ def test_racy_input_is_read_even_when_the_cache_vouches_for_it(
     the service is still taken from the cache because its real bytes did not change."""
     out = tmp_path / "out"
     render(cli, descriptors, out)
-    cache = json.loads((out / CACHE).read_text())
+    cache, details = read_raw_cache(out)
     target = str((descriptors / "extra" / "team-1" / "svc-3.yaml").resolve())
-    assert cache["inputs"][target][:5] == list(_record(Path(target), "")[:5])
-    cache["inputs"][target][5] = hashlib.sha256(b"something else").hexdigest()
-    (out / CACHE).write_text(json.dumps(cache))
+    at = cache["inputs"].index(target)
+    assert cache["input_stats"][5 * at : 5 * at + 5] == list(_record(Path(target), "")[:5])
+    cache["input_digests"][at] = hashlib.sha256(b"something else").hexdigest()
+    write_raw_cache(out, cache, details)
     data = render(cli, descriptors, out).json()["data"]
     assert data["reused"] == data["services"] and data["written"] == []
 
@@ -647,15 +660,17 @@ def test_cached_positions_are_the_loaded_ones(cli: Cli, descriptors: Path, tmp_p
 
     out = tmp_path / "out"
     render(cli, descriptors, out)
-    stored = json.loads((out / CACHE).read_text())["services"]
-    assert all(row[2]["name"][0] is None for row in stored.values())  # written once, as key
+    _, details = read_raw_cache(out)
+    assert all(row[1]["name"][0] is None for row in details)  # written once, as key
     files = discover([descriptors])
     loaded = load_files(files)
     with ConfinedDir(out) as root:
         cache = incremental.read_cache(root)
-    assert cache is not None and len(cache.services) == len(files)
+    assert cache is not None and cache.table is not None
+    rows = cache.table.rows()
+    assert len(rows) == len(files)
     for descriptor in files:
-        positions = cache.services[descriptor.key].positions
+        _, positions = cache.table.detail(rows[descriptor.key])
         for part, expected in (("name", loaded.name_positions), ("team", loaded.team_positions)):
             got = incremental.expand_position(positions[part], descriptor.key)
             assert got == tuple(expected[descriptor.path])
@@ -664,9 +679,13 @@ def test_cached_positions_are_the_loaded_ones(cli: Cli, descriptors: Path, tmp_p
 @pytest.mark.parametrize(
     ("table", "change"),
     [
-        ("files", lambda record: record[:3]),
-        ("inputs", lambda record: record[:4]),
-        ("inputs", lambda record: [*record[:5], 12345]),
+        ("stats", lambda column: column[:-1]),
+        ("folder_stats", lambda column: column[:-1]),
+        ("input_stats", lambda column: column[:-1]),
+        ("input_digests", lambda column: [*column[:-1], 12345]),
+        ("shas", lambda column: column[:-1]),
+        ("prints", lambda column: column[1:]),
+        ("files", lambda column: {path: record[:4] for path, record in column.items()}),
     ],
 )
 def test_a_cache_entry_of_the_wrong_shape_means_full_render(
@@ -675,29 +694,53 @@ def test_a_cache_entry_of_the_wrong_shape_means_full_render(
     tmp_path: Path,
     trusting: None,
     table: str,
-    change: Callable[[list[Any]], list[Any]],
+    change: Callable[[Any], Any],
 ) -> None:
-    """Stats and digests are taken from the cache as they are: one of another length, or a
-    digest that is not text, is refused with the whole cache, never a crash or a stale file."""
+    """Stats and digests are taken from the cache as they are: a column of another length, or
+    a digest that is not text, is refused with the whole cache, never a crash or a stale
+    file."""
     out = tmp_path / "out"
     render(cli, descriptors, out)
-    raw = json.loads((out / CACHE).read_text())
-    raw[table] = {path: change(record) for path, record in raw[table].items()}
-    (out / CACHE).write_text(json.dumps(raw))
+    raw, details = read_raw_cache(out)
+    raw[table] = change(raw[table])
+    write_raw_cache(out, raw, details)
     target = descriptors / "extra" / "team-0" / "svc-2.yaml"
     target.write_text(target.read_text().replace("make test-2", "make test-2 again"))
     assert_same_as_full(cli, descriptors, out)
 
 
+def _damage_details(
+    change: Callable[[list[Any]], object],
+) -> Callable[[dict[str, Any], list[Any]], None]:
+    def damage(raw: dict[str, Any], details: list[Any]) -> None:
+        for row in details:
+            change(row)
+
+    return damage
+
+
+def _damage_column(
+    column: str, change: Callable[[Any], Any]
+) -> Callable[[dict[str, Any], list[Any]], None]:
+    def damage(raw: dict[str, Any], details: list[Any]) -> None:
+        raw[column] = [change(value) for value in raw[column]]
+
+    return damage
+
+
 @pytest.mark.parametrize(
     "damage",
     [
-        pytest.param(lambda row: row[2].update(name=5), id="position-not-a-list"),
-        pytest.param(lambda row: row[2].pop("governed_by"), id="position-missing"),
-        pytest.param(lambda row: row[1].pop("metadata"), id="summary-without-metadata"),
-        pytest.param(lambda row: row[4].append(["only-a-path"]), id="artifact-of-one-field"),
-        pytest.param(lambda row: row.__setitem__(3, {"team": "x"}), id="routing-half-built"),
-        pytest.param(lambda row: row.__setitem__(4, None), id="artifacts-not-a-list"),
+        pytest.param(_damage_details(lambda row: row[1].update(name=5)), id="position-not-a-list"),
+        pytest.param(_damage_details(lambda row: row[1].pop("governed_by")), id="position-missing"),
+        pytest.param(
+            _damage_details(lambda row: row[0].pop("metadata")), id="summary-without-metadata"
+        ),
+        pytest.param(_damage_details(lambda row: row.pop()), id="details-of-one-field"),
+        pytest.param(_damage_column("routings", lambda _: {"team": "x"}), id="routing-half-built"),
+        pytest.param(_damage_column("paths", lambda _: None), id="path-not-text"),
+        pytest.param(_damage_column("teams", lambda _: 5), id="team-not-text"),
+        pytest.param(_damage_column("counts", lambda _: "3"), id="count-not-a-number"),
     ],
 )
 @pytest.mark.parametrize("check", [False, True])
@@ -706,17 +749,16 @@ def test_a_service_entry_damaged_by_hand_means_full_render(
     descriptors: Path,
     tmp_path: Path,
     trusting: None,
-    damage: Callable[[list[Any]], object],
+    damage: Callable[[dict[str, Any], list[Any]], None],
     check: bool,
 ) -> None:
     """The cache is only a shortcut: a service entry that is valid JSON of another shape (a
     hand edit) is never a traceback; the run renders everything, as without a cache."""
     out = tmp_path / "out"
     render(cli, descriptors, out)
-    raw = json.loads((out / CACHE).read_text())
-    for row in raw["services"].values():
-        damage(row)
-    (out / CACHE).write_text(json.dumps(raw))
+    raw, details = read_raw_cache(out)
+    damage(raw, details)
+    write_raw_cache(out, raw, details)
     target = descriptors / "extra" / "team-0" / "svc-2.yaml"
     target.write_text(target.read_text().replace("make test-2", "make test-2 again"))
     if check:
@@ -738,9 +780,9 @@ def test_the_manifest_is_spliced_and_anything_it_cannot_vouch_for_is_encoded_who
     out = tmp_path / "out"
     render(cli, descriptors, out)
     if damage == "entry":
-        raw = json.loads((out / CACHE).read_text())
+        raw, details = read_raw_cache(out)
         raw["extra"][0]["sha256"] = "0" * 64
-        (out / CACHE).write_text(json.dumps(raw))
+        write_raw_cache(out, raw, details)
     elif damage == "manifest":
         manifest = out / "manifest.json"
         manifest.write_bytes(manifest.read_bytes())  # the same bytes, a new change time
@@ -763,3 +805,29 @@ def test_the_manifest_is_spliced_and_anything_it_cannot_vouch_for_is_encoded_who
         assert spliced == [None]
     else:
         assert spliced == []  # the manifest is read, and nothing is spliced
+
+
+@pytest.mark.parametrize("change", ["missing", "another-inode", "a-link's-mode"])
+def test_a_folder_the_cache_does_not_vouch_for_renders_its_services_again(
+    cli: Cli, descriptors: Path, tmp_path: Path, change: str
+) -> None:
+    """Each folder on the way to a carried file must be in the cache as the folder that is
+    there now (a directory, the same inode): a record missing or not matching (a hand edit
+    of the cache) renders the services under it again, and only those."""
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    raw, details = read_raw_cache(out)
+    at = raw["folders"].index("platform/portal")
+    if change == "missing":
+        del raw["folders"][at]
+        del raw["folder_stats"][2 * at : 2 * at + 2]
+    elif change == "another-inode":
+        raw["folder_stats"][2 * at + 1] += 1
+    else:
+        raw["folder_stats"][2 * at] = stat.S_IFLNK | 0o777
+    write_raw_cache(out, raw, details)
+    data = render(cli, descriptors, out).json()["data"]
+    assert data["reused"] == data["services"] - 1
+    assert data["written"] == []  # rendered again, the same bytes
+    data = render(cli, descriptors, out).json()["data"]
+    assert data["reused"] == data["services"]
