@@ -396,12 +396,13 @@ class ConfinedDir:
                         removed.append(str(PurePosixPath(folder_path, name)))
         return removed
 
-    def temporaries_in(self, folder_path: str) -> bool:
-        """Whether one folder (not the root) holds leftover temporaries; False if missing."""
-        with self._folder(self._parts(folder_path), create=False) as folder:
+    def names(self, folder_path: str) -> frozenset[str] | Found:
+        """The names in one folder (empty string: the root), or why it cannot be listed."""
+        parts = self._parts(folder_path) if folder_path else ()
+        with self._folder(parts, create=False) as folder:
             if isinstance(folder, Found):
-                return False
-            return any(name.startswith(TEMPORARY_PREFIX) for name in os.listdir(folder))
+                return folder
+            return frozenset(os.listdir(folder))
 
     def _check_still_inside(self, folder: int, path: str) -> None:
         """The folder we are about to write in, by its resolved path, is still under the

@@ -75,12 +75,16 @@ def stage_chunk(target: StageTarget, artifacts: Sequence[Artifact]) -> StagedChu
 def _stage(target: StageTarget, artifacts: list[Artifact], chunk: StagedChunk) -> None:
     with contextlib.ExitStack() as stack:
         root = stack.enter_context(ConfinedDir(target.out))
+        folders = _Listings(root)
         staged: ConfinedDir | None = None
-        folders: set[str] = set()
         for artifact in artifacts:
             path = artifact.path
-            folders.add(path.rpartition("/")[0])
-            found, current = root.read(path) if root.exists else (_MISSING, None)
+            folder, _, name = path.rpartition("/")
+            names = folders.names(folder)
+            if names is None or name in names:
+                found, current = root.read(path)
+            else:  # not there: no need to look
+                found, current = _MISSING, None
             refused = refusal(path, found)
             if refused is not None:
                 chunk.refusals.append(refused)
@@ -103,10 +107,43 @@ def _stage(target: StageTarget, artifacts: list[Artifact], chunk: StagedChunk) -
                 where = root.root / path
                 raise BridgeError(f"cannot write {where}: {exc.strerror or exc}") from exc
             chunk.staged.append(path)
-        if root.exists:
-            # Where an interrupted run may have left temporaries: looked at here, in
-            # parallel, and removed by write_tree once the run has passed.
-            chunk.dirty = [f for f in sorted(_with_parents(folders)) if root.temporaries_in(f)]
+        # Where an interrupted run may have left temporaries (looked at here, in parallel;
+        # removed by write_tree once the run has passed). The root is write_tree's.
+        chunk.dirty = sorted(folders.dirty)
+
+
+class _Listings:
+    """What the output's folders hold, each listed once (a folder missing, or missing from
+    the one above it, is not asked for): a file not listed needs no read."""
+
+    def __init__(self, root: ConfinedDir) -> None:
+        self._root = root
+        self._known: dict[str, frozenset[str] | None] = {}
+        self.dirty: set[str] = set()
+
+    def names(self, folder: str) -> frozenset[str] | None:
+        """The names in ``folder`` (empty if it is missing); None: read each file (a link or
+        a file on the way: ``ConfinedDir.read`` says which)."""
+        if folder in self._known:
+            return self._known[folder]
+        names: frozenset[str] | None
+        if not self._root.exists:
+            names = frozenset()
+        else:
+            parent, _, name = folder.rpartition("/")
+            above = self.names(parent) if folder else None
+            if above is not None and name not in above:
+                names = frozenset()
+            else:
+                listed = self._root.names(folder)
+                if isinstance(listed, Found):
+                    names = frozenset() if listed.kind == "missing" else None
+                else:
+                    names = listed
+                    if folder and any(n.startswith(TEMPORARY_PREFIX) for n in names):
+                        self.dirty.add(folder)
+        self._known[folder] = names
+        return names
 
 
 def _under(paths: list[str], moved: list[str]) -> list[str]:
@@ -123,15 +160,6 @@ def _under(paths: list[str], moved: list[str]) -> list[str]:
                 break
             folder = folder.rpartition("/")[0]
     return found
-
-
-def _with_parents(folders: set[str]) -> set[str]:
-    every: set[str] = set()
-    for folder in folders:
-        while folder and folder not in every:
-            every.add(folder)
-            folder = folder.rpartition("/")[0]
-    return every
 
 
 class Staging:
