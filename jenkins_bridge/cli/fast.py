@@ -318,6 +318,13 @@ def answers_image(args: Sequence[str]) -> bool:
     return start is not None and args[start] == "image"
 
 
+def answers_render(args: Sequence[str]) -> bool:
+    """Whether ``args`` (which ``fast_call`` answers) is ``render``: it ends the process at
+    once when done, after the exit handlers (``jenkins_bridge.cli.run``)."""
+    start = _command_start(args)
+    return start is not None and args[start] == "render"
+
+
 def fast_call(args: Sequence[str]) -> Callable[[], Any] | None:
     """The command ``args`` asks for, as a call that needs no click; None for click's path."""
     if _COMPLETION in os.environ:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import write_numbered_services
 from test_fast_path import FAKE_DOCKER
 
 # Runs the console script's main() with the given arguments; os._exit reports itself on stderr.
@@ -101,3 +102,24 @@ def test_other_commands_exit_as_usual(tmp_path: Path) -> None:
     descriptor, env = _workspace(tmp_path, FAKE_DOCKER)
     code, out, err = _run(["validate", str(descriptor)], env)
     assert (code, out, err) == (0, "1 descriptor valid\n", "")
+
+
+@pytest.mark.parametrize("count", [3, 450])  # 450: through the process pool
+def test_render_exits_at_once_after_the_exit_handlers(tmp_path: Path, count: int) -> None:
+    src = write_numbered_services(tmp_path / "src", count, teams=3)
+    out = tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JENKINS_BRIDGE_")}
+    code, text, err = _run(["render", str(src), "-o", str(out)], env)
+    # (the pool's workers end with os._exit too, as multiprocessing's do, before the parent)
+    assert code == 0 and set(err.splitlines()) == {"<os._exit 0>"}
+    files = 2 * count + 4  # Jenkinsfile and config.xml each, 3 folder.xml, the manifest
+    assert text == (
+        f"rendered {count} service(s) into {out}: {files} written, 0 unchanged, 0 removed\n"
+    )
+    # an exit handler (multiprocessing registers one) runs first, as in the usual exit
+    code, text, err = _run(["atexit", "render", str(src), "-o", str(out), "--check"], env)
+    assert code == 0 and err.endswith("<atexit>\n<os._exit 0>\n") and err.count("<atexit>") == 1
+    assert text == f"{out} is up to date ({files} files)\n"
+    (src / "team-0" / "broken.yaml").write_text("metadata: [\n")
+    code, text, err = _run(["render", str(src), "-o", str(out)], env)
+    assert code == 1 and text == "" and "broken.yaml" in err and err.endswith("<os._exit 1>\n")
