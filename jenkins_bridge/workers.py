@@ -62,7 +62,12 @@ def map_chunks(
         # A few chunks per worker balance the load; small ones keep what a worker holds (a
         # chunk's results and their pickled copy) and each message the parent takes small.
         size = min(-(-len(items) // (count * 4)), MAX_CHUNK)
-        batches = [items[i : i + size] for i in range(0, len(items), size)]
+        # The last ``count`` chunks' worth of items go in quarters, so the workers finish
+        # within a small chunk of each other instead of one waiting on another's last one.
+        tail = max(0, len(items) - size * count)
+        small = max(1, -(-size // 4))
+        batches = [items[i : i + size] for i in range(0, tail, size)]
+        batches += [items[i : i + small] for i in range(len(batches) * size, len(items), small)]
         return _run_pool(function, batches, args, min(count, len(batches)), progress)
 
 

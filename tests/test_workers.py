@@ -161,6 +161,16 @@ def test_large_runs_go_in_small_chunks() -> None:
     chunks = map_chunks(_square_all, items, workers=2)
     assert max(len(chunk) for chunk in chunks) <= MAX_CHUNK
     assert [x for chunk in chunks for x in chunk] == [i * i for i in items]
+    # the last ones are smaller, so the workers end close together
+    assert [len(chunk) for chunk in chunks[-8:]] == [MAX_CHUNK // 4] * 8
+
+
+@pytest.mark.parametrize("count", [PARALLEL_THRESHOLD, 450, 451, 997, 2000])
+@pytest.mark.parametrize("workers", [2, 3])
+def test_every_item_is_in_one_chunk_in_order(count: int, workers: int) -> None:
+    chunks = map_chunks(_square_all, list(range(count)), workers=workers)
+    assert [x for chunk in chunks for x in chunk] == [i * i for i in range(count)]
+    assert len(chunks[-1]) <= len(chunks[0])
 
 
 def test_pool_results_come_back_in_order() -> None:
