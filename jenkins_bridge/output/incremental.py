@@ -728,12 +728,16 @@ def manifest_entries(
 def record_output(cache: RenderCache, out: Path, paths: Iterable[str]) -> None:
     """Note the files as render left them (after writing) and their folders."""
     now = OutputStat(out)
+    seen: set[str] = set()  # each folder once (a team's folder holds ~75 files)
     for path in paths:
         current = now.file(path)
         if current is None:
             continue
         cache.files[path] = current
         for folder in _folders_of(path):
+            if folder in seen:
+                continue
+            seen.add(folder)
             found = now.folder(folder)
             if found is not None:
                 cache.folders[folder] = found
