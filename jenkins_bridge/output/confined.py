@@ -14,7 +14,7 @@ import itertools
 import os
 import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -251,26 +251,30 @@ class ConfinedDir:
                 os.unlink(temporary, dir_fd=folder)
             raise
 
-    def create(self, path: str, data: bytes) -> None:
-        """Put ``data`` at ``path`` as a new file (an earlier file there is unlinked first):
-        for a staging folder, whose files are ours and move into place whole
-        (``move_in``), so they need no temporary name of their own. Raises ``OSError``: the
-        caller names the file by where it goes, not by its staging path."""
-        parts = self._parts(path)
-        with self._folder(parts[:-1], create=True) as folder:
-            if isinstance(folder, Found):
-                raise UnsafeOutputPath(self.root, path, folder.reason())
-            try:
-                fd = os.open(parts[-1], _CREATE_FLAGS, 0o666, dir_fd=folder)
-            except FileExistsError:  # a path rendered twice (the run fails): the last stays
-                os.unlink(parts[-1], dir_fd=folder)
-                fd = os.open(parts[-1], _CREATE_FLAGS, 0o666, dir_fd=folder)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-            finally:
-                os.close(fd)
+    def create_all(self, files: Sequence[tuple[str, bytes]], done: list[str]) -> None:
+        """Put each ``(path, data)`` of ``files`` (sorted by path) as a new file, appending
+        its path to ``done``; an earlier file at a path is unlinked first. For a staging
+        folder, whose files are ours and move into place whole (``move_in``), so they need
+        no temporary name of their own; each folder is walked once for all its files.
+        Raises ``OSError`` for the file after the last one ``done``: the caller names it by
+        where it goes, not by its staging path."""
+        start = 0
+        while start < len(files):
+            folder_path = files[start][0].rpartition("/")[0]
+            end = start
+            while end < len(files) and files[end][0].rpartition("/")[0] == folder_path:
+                end += 1
+            parts = self._parts(folder_path) if folder_path else ()
+            with self._folder(parts, create=True) as folder:
+                if isinstance(folder, Found):
+                    raise UnsafeOutputPath(self.root, files[start][0], folder.reason())
+                for path, data in files[start:end]:
+                    name = path.rpartition("/")[2]
+                    if relative_parts(name) is None:
+                        raise UnsafeOutputPath(self.root, path, "it is not a plain relative path")
+                    _create(folder, name, data)
+                    done.append(path)
+            start = end
 
     def move_in(self, source: ConfinedDir, moved: list[str]) -> None:
         """Move everything in ``source`` (a staging folder inside this directory) to the same
@@ -425,6 +429,20 @@ class ConfinedDir:
         if self._fd < 0:
             raise BridgeError(f"output directory {self.root} does not exist")
         return parts
+
+
+def _create(folder: int, name: str, data: bytes) -> None:
+    try:
+        fd = os.open(name, _CREATE_FLAGS, 0o666, dir_fd=folder)
+    except FileExistsError:  # a path rendered twice (the run fails): the last one stays
+        os.unlink(name, dir_fd=folder)
+        fd = os.open(name, _CREATE_FLAGS, 0o666, dir_fd=folder)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def _empty(folder: int) -> None:

@@ -76,7 +76,7 @@ def _stage(target: StageTarget, artifacts: list[Artifact], chunk: StagedChunk) -
     with contextlib.ExitStack() as stack:
         root = stack.enter_context(ConfinedDir(target.out))
         folders = _Listings(root)
-        staged: ConfinedDir | None = None
+        pending: list[tuple[str, bytes]] = []
         for artifact in artifacts:
             path = artifact.path
             folder, _, name = path.rpartition("/")
@@ -92,21 +92,19 @@ def _stage(target: StageTarget, artifacts: list[Artifact], chunk: StagedChunk) -
             data = artifact.text.encode("utf-8")
             if current == data:
                 chunk.unchanged.append(path)
-                continue
-            if chunk.refusals:
-                continue  # the run will fail: only the rest of the scan matters
-            if staged is None:
-                if not root.exists:
-                    root = stack.enter_context(ConfinedDir(target.out, create=True))
-                run = stack.enter_context(root.subfolder(target.folder, create=True))
-                chunk.folder = f"{TEMPORARY_PREFIX}{secrets.token_hex(8)}"
-                staged = stack.enter_context(run.subfolder(chunk.folder, create=True))
+            elif not chunk.refusals:  # else the run will fail: only the scan matters
+                pending.append((path, data))
+        if pending and not chunk.refusals:
+            if not root.exists:
+                root = stack.enter_context(ConfinedDir(target.out, create=True))
+            run = stack.enter_context(root.subfolder(target.folder, create=True))
+            chunk.folder = f"{TEMPORARY_PREFIX}{secrets.token_hex(8)}"
+            staged = stack.enter_context(run.subfolder(chunk.folder, create=True))
             try:
-                staged.create(path, data)
+                staged.create_all(pending, chunk.staged)
             except OSError as exc:
-                where = root.root / path
+                where = root.root / pending[len(chunk.staged)][0]
                 raise BridgeError(f"cannot write {where}: {exc.strerror or exc}") from exc
-            chunk.staged.append(path)
         # Where an interrupted run may have left temporaries (looked at here, in parallel;
         # removed by write_tree once the run has passed). The root is write_tree's.
         chunk.dirty = sorted(folders.dirty)

@@ -167,8 +167,9 @@ def _staging_with(root: ConfinedDir, files: dict[str, bytes]) -> ConfinedDir:
     run = root.subfolder(f"{TEMPORARY_PREFIX}run", create=True)
     chunk = run.subfolder(f"{TEMPORARY_PREFIX}chunk", create=True)
     run.close()
-    for path, data in files.items():
-        chunk.create(path, data)
+    done: list[str] = []
+    chunk.create_all(sorted(files.items()), done)
+    assert done == sorted(files)
     return chunk
 
 
@@ -216,3 +217,24 @@ def test_a_link_made_since_the_scan_is_not_moved_through(tmp_path: Path, outside
         root.remove_folder(f"{TEMPORARY_PREFIX}run")
     assert sorted(os.listdir(outside)) == ["f"]
     assert os.listdir(out) in (["team"], ["other", "team"], ["team", "other"])
+
+
+def test_create_all_walks_each_folder_once_and_keeps_the_last_of_a_path_given_twice(
+    tmp_path: Path,
+) -> None:
+    files = [("a/b/x", b"1"), ("a/b/x", b"2"), ("a/b/y", b"3"), ("a/c", b"4"), ("d", b"5")]
+    done: list[str] = []
+    with ConfinedDir(tmp_path) as root:
+        staging = root.subfolder(f"{TEMPORARY_PREFIX}s", create=True)
+        with staging:
+            staging.create_all(files, done)
+            with pytest.raises(UnsafeOutputPath, match="plain relative path"):
+                staging.create_all([("a/..", b"x")], done)
+    assert done == [path for path, _ in files]
+    made = tmp_path / f"{TEMPORARY_PREFIX}s"
+    assert [(made / p).read_bytes() for p in ("a/b/x", "a/b/y", "a/c", "d")] == [
+        b"2",
+        b"3",
+        b"4",
+        b"5",
+    ]

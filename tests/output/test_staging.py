@@ -241,14 +241,16 @@ def test_a_staging_folder_a_killed_run_left_is_removed_by_the_next(
 def test_a_worker_that_cannot_write_is_an_error_not_a_crash(
     src: Path, tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = ConfinedDir.create
+    real = ConfinedDir.create_all
 
-    def full(self: ConfinedDir, path: str, data: bytes) -> None:
-        if "/svc-200/" in path:
+    def full(self: ConfinedDir, files: list[tuple[str, bytes]], done: list[str]) -> None:
+        before = [f for f in files if "/svc-200/" not in f[0]]
+        if len(before) < len(files):  # as if the disk filled up at svc-200's first file
+            real(self, files[: files.index(next(f for f in files if "/svc-200/" in f[0]))], done)
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        real(self, path, data)
+        real(self, files, done)
 
-    monkeypatch.setattr(ConfinedDir, "create", full)
+    monkeypatch.setattr(ConfinedDir, "create_all", full)
     out = tmp_path / "out"
     result = cli("render", str(src), "-o", str(out), "--workers", "2")
     assert result.exit_code == 1
