@@ -51,8 +51,9 @@ CACHE_GITIGNORE = (
 # 2: a file's change time; 3: the manifest's; 4: input files' stats and digests; 5: a position
 # in the service's own descriptor names it as null (two absolute paths a service fewer to parse);
 # 6: by column (stats flat, with the mode), a service's summary and positions on a line of
-# their own, parsed only where needed (a third of the time to read); 7: a folder by its inode
-_FORMAT = "jenkins-bridge-render-cache/7"
+# their own, parsed only where needed (a third of the time to read); 7: a folder by its inode;
+# 8: a fingerprint is its parts side by side, not hashed again
+_FORMAT = "jenkins-bridge-render-cache/8"
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -61,13 +62,17 @@ def _tool_digest(inputs: InputDigests) -> str:
     package (an editable install changes them without a new version), each trusted by its
     stat as the descriptors are."""
     digest = hashlib.sha256(__version__.encode())
+    paths: list[str] = []
     for folder, dirs, files in os.walk(_PACKAGE):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for name in sorted(files):
-            if name.endswith((".py", ".j2", ".json", ".yaml")):
-                path = os.path.join(folder, name)
-                digest.update(os.path.relpath(path, _PACKAGE).encode() + b"\0")
-                digest.update(inputs.of(path, limit=None).encode() + b"\0")
+        paths.extend(
+            os.path.join(folder, name)
+            for name in sorted(files)
+            if name.endswith((".py", ".j2", ".json", ".yaml"))
+        )
+    for path, data in zip(paths, inputs.of_many(paths, limit=None), strict=True):
+        digest.update(os.path.relpath(path, _PACKAGE).encode() + b"\0")
+        digest.update(data.encode() + b"\0")
     return digest.hexdigest()
 
 
@@ -170,7 +175,7 @@ class InputDigests:
         )
         return digest
 
-    def of_many(self, paths: Sequence[str]) -> list[str]:
+    def of_many(self, paths: Sequence[str], limit: int | None = MAX_BYTES) -> list[str]:
         """``of`` of each path: the stats taken in one pass in C, a path whose stat is not
         its trusted record looked at again on its own by ``of``."""
         recorded = self.recorded
@@ -193,7 +198,7 @@ class InputDigests:
                 records[path] = record
                 digests.append(record[5])
             else:
-                digests.append(self.of(path))
+                digests.append(self.of(path, limit))
         return digests
 
 
@@ -227,18 +232,20 @@ def _within(real: str, folder: str) -> bool:
 
 
 def _scope(
-    descriptor: DescriptorFile, scopes: dict[tuple[str, str, str], tuple[str, str]]
+    descriptor: DescriptorFile, scopes: dict[tuple[str, str, str, str], tuple[str, str]]
 ) -> tuple[str, str]:
     """The folder whose ``_defaults.yaml`` chain governs ``descriptor`` and where the chain
     starts, by the loader's rule (``loading._GoverningCache.of``): the folder the entry is in
     (not where a link leads), up to its repository, else the folder given. ``scopes``: the
     answers so far, by the entry's folder as shown, ``top`` and ``root`` (what decides it),
     so each folder is resolved once per run as the loader does (not once per file)."""
-    shown = os.path.dirname(str(descriptor.path)) or "."  # ``path.parent``, without pathlib
-    key = (shown, descriptor.top, descriptor.root)
+    where = str(descriptor.path)
+    head, slash, _ = where.rpartition("/")  # all ``dirname`` reads: the answers kept by it
+    key = (head, slash, descriptor.top, descriptor.root)
     known = scopes.get(key)
     if known is not None:
         return known
+    shown = os.path.dirname(where) or "."  # ``path.parent``, without pathlib
     folder = os.path.realpath(shown)
     top = descriptor.top or folder
     root = descriptor.root if descriptor.root and _within(folder, descriptor.root) else top
@@ -251,20 +258,26 @@ def fingerprints(
 ) -> dict[str, str | None]:
     """Each descriptor's input fingerprint by its key; None where it cannot be read (it is
     then loaded, and its problem reported, as in a full render). ``inputs``: the digests of
-    files, trusting the previous cache's stats (None: every file is read)."""
+    files, trusting the previous cache's stats (None: every file is read).
+
+    A fingerprint is the digest of its ``_defaults.yaml`` chain, its origin and the digest of
+    its bytes, side by side (both digests of fixed length, so it reads one way only): not
+    hashed again, which was a tenth of the fingerprints of 5,000 descriptors."""
     inputs = inputs if inputs is not None else InputDigests()
     chain = _DefaultsChain(inputs)
-    scopes: dict[tuple[str, str, str], tuple[str, str]] = {}
+    scopes: dict[tuple[str, str, str, str], tuple[str, str]] = {}
+    chains: dict[tuple[str, str], str] = {}
     found: dict[str, str | None] = {}
     digests = inputs.of_many([descriptor.key or str(descriptor.path) for descriptor in files])
     for descriptor, data in zip(files, digests, strict=True):
         if data in (ABSENT, UNREADABLE):
             found[descriptor.key] = None
             continue
-        folder, root = _scope(descriptor, scopes)
-        digest = hashlib.sha256(chain.digest(folder, root))
-        digest.update(descriptor.origin.encode() + b"\0" + data.encode())
-        found[descriptor.key] = digest.hexdigest()
+        scope = _scope(descriptor, scopes)
+        governing = chains.get(scope)
+        if governing is None:
+            governing = chains[scope] = chain.digest(*scope).hex()
+        found[descriptor.key] = f"{governing} {descriptor.origin} {data}"
     return found
 
 

@@ -308,7 +308,7 @@ def test_foreign_or_broken_cache_means_full_render(
     target.write_text(target.read_text().replace("make test-2", "make test-2 again"))
     (out / CACHE).write_text(cache_text)
     assert_same_as_full(cli, descriptors, out)
-    assert read_raw_cache(out)[0]["format"] == "jenkins-bridge-render-cache/7"  # good again
+    assert read_raw_cache(out)[0]["format"] == "jenkins-bridge-render-cache/8"  # good again
 
 
 def test_edit_that_changes_no_output_writes_nothing(
