@@ -256,8 +256,10 @@ _CONTEXT = 3  # difflib.unified_diff's default lines of context
 
 
 def _diff(path: str, current: str | None, wanted: str | None) -> str:
-    before = (current or "").splitlines(keepends=True)
-    after = (wanted or "").splitlines(keepends=True)
+    text_a, text_b = current or "", wanted or ""
+    start, end_a, end_b, shift = _equal_ends(text_a, text_b)
+    before = text_a[start:end_a].splitlines(keepends=True)
+    after = text_b[start:end_b].splitlines(keepends=True)
     # Lines equal at both ends, beyond the context, are left out before difflib compares:
     # manifest.json (~15,000 lines at N = 5,000) changes in two, and matching all of it
     # was a fifth of an incremental render --check. Hunk headers are shifted back after.
@@ -272,8 +274,90 @@ def _diff(path: str, current: str | None, wanted: str | None) -> str:
         tofile=f"b/{path}" if wanted is not None else "/dev/null",
         n=_CONTEXT,
     )
-    lines = (_shift_hunk(line, skip) if line.startswith("@@ ") else line for line in diff)
+    lines = (_shift_hunk(line, skip + shift) if line.startswith("@@ ") else line for line in diff)
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+# What str.splitlines ends a line at besides "\n" (the last three are not ASCII)
+_OTHER_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+_LARGE = 1 << 16  # texts shorter than this are split whole
+
+
+def _equal_ends(a: str, b: str) -> tuple[int, int, int, int]:
+    """Where to cut two large texts before splitting them into lines: ``a[start:end_a]`` and
+    ``b[start:end_b]`` still hold every line that differs and ``_CONTEXT`` equal lines on
+    each side (more where lines are short), cut after a newline; ``shift``: the lines
+    before ``start``. Found by comparing the texts in slices (in C), so the equal ends of
+    manifest.json (~90,000 lines at N = 5,000) are never split into lines: that was most
+    of an incremental ``render --check``'s diff. Only where the head holds no line break
+    but "\\n" (it is counted by them); otherwise, and for small texts, nothing is cut."""
+    whole = 0, len(a), len(b), 0
+    if min(len(a), len(b)) < _LARGE:
+        return whole
+    first = _first_difference(a, b)
+    start = a.rfind("\n", 0, first) + 1
+    for _ in range(_CONTEXT):
+        if start == 0:
+            break
+        start = a.rfind("\n", 0, start - 1) + 1
+    breaks = _OTHER_BREAKS[:6] if a.isascii() else _OTHER_BREAKS
+    if any(a.find(other, 0, start) >= 0 for other in breaks):
+        start = 0
+    # The common ending, not reaching back into the common start; cut after a newline in
+    # it (the line before it ends the same way in both), past ``_CONTEXT`` more lines.
+    same = _common_suffix(a, b, min(len(a), len(b)) - first)
+    end_a = a.find("\n", len(a) - same) + 1
+    for _ in range(_CONTEXT):
+        if end_a == 0:
+            break
+        end_a = a.find("\n", end_a) + 1
+    if end_a == 0:
+        return start, len(a), len(b), a.count("\n", 0, start)
+    return start, end_a, end_a - len(a) + len(b), a.count("\n", 0, start)
+
+
+_SLICE = 1 << 15
+
+
+def _first_difference(a: str, b: str) -> int:
+    """The length of the longest common start of ``a`` and ``b``."""
+    most = min(len(a), len(b))
+    low = 0
+    while low < most:
+        high = min(low + _SLICE, most)
+        if a[low:high] != b[low:high]:
+            break
+        low = high
+    else:
+        return most
+    # a[:low] == b[:low] and a[low:high] != b[low:high]
+    while high - low > 1:
+        middle = (low + high) // 2
+        if a[low:middle] == b[low:middle]:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def _common_suffix(a: str, b: str, most: int) -> int:
+    """The length of the longest common ending of ``a`` and ``b``, at most ``most``."""
+    la, lb = len(a), len(b)
+    low = 0
+    while low < most:
+        high = min(low + _SLICE, most)
+        if a[la - high : la - low] != b[lb - high : lb - low]:
+            break
+        low = high
+    else:
+        return most
+    while high - low > 1:
+        middle = (low + high) // 2
+        if a[la - middle : la - low] == b[lb - middle : lb - low]:
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 def _common_prefix(left: Sequence[str], right: Sequence[str]) -> int:
