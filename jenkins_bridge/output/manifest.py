@@ -95,6 +95,24 @@ def _entry_text(entry: Mapping[str, object]) -> str | None:
     return "    {\n      " + _ENTRY.encode(entry)[1:-1] + "\n    }"
 
 
+def entry_text(kind: str, path: str, sha256: str, source: str | None) -> str:
+    """One artifact's entry as ``manifest_text`` lays it out: made where the artifact was
+    rendered, in parallel, for ``joined_manifest_text``."""
+    text = _entry_text({"kind": kind, "path": path, "sha256": sha256, "source": source})
+    assert text is not None  # four fields, text or null: the only shape refused is another
+    return text
+
+
+def joined_manifest_text(entries: Iterable[tuple[str, str]]) -> str | None:
+    """``manifest_text`` of the artifacts whose ``(path, entry_text)`` these are, by joining
+    them in path order (the whole list encoded again was ~20 ms at N = 2,000, ~70 ms at
+    5,000, after the run's parallel part); None for none or a path given twice."""
+    ordered = sorted(entries)
+    if not ordered or len({path for path, _ in ordered}) != len(ordered):
+        return None
+    return _HEAD + ",\n".join(text for _, text in ordered) + _tail()
+
+
 def spliced_manifest_text(
     previous: str, dropped: Iterable[Mapping[str, object]], fresh: Iterable[Mapping[str, object]]
 ) -> str | None:

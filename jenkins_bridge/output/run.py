@@ -46,6 +46,8 @@ from jenkins_bridge.output.manifest import (
     MANIFEST,
     PreviousManifest,
     add_manifest,
+    entry_text,
+    joined_manifest_text,
     manifest_of,
     spliced_manifest_text,
 )
@@ -348,8 +350,21 @@ def _render_run(
         if entries is not None:
             manifest = manifest_of(entries)
             text = _spliced_manifest(reuse, previous, now, entries, tree)
+    if text is None and staging is not None and not carried:
+        text = _joined_manifest(staging, tree)
     add_manifest(tree, text)
     return RenderRun(len(teams), tree, cache, len(carried), manifest, staging)
+
+
+def _joined_manifest(staging: Staging, tree: RenderedTree) -> str | None:
+    """The manifest joined from the entries each chunk made where it rendered, and the run's
+    own files' (folders, routes); None: encoded whole."""
+    entries = [entry for chunk in staging.chunks for entry in chunk.entries]
+    if len(entries) != len(tree.staged):
+        return None
+    own = tree.artifacts.values()
+    entries.extend((a.path, entry_text(a.kind, a.path, a.sha256, a.source)) for a in own)
+    return joined_manifest_text(entries)
 
 
 def _spliced_manifest(

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from jenkins_bridge.errors import BridgeError
 from jenkins_bridge.output.confined import TEMPORARY_PREFIX, ConfinedDir, Found
+from jenkins_bridge.output.manifest import entry_text
 from jenkins_bridge.render.artifacts import Artifact
 
 _MISSING = Found("missing")
@@ -58,6 +59,8 @@ class StagedChunk:
     unchanged: list[str] = field(default_factory=list)
     refusals: list[tuple[str, str]] = field(default_factory=list)
     dirty: list[str] = field(default_factory=list)  # folders holding leftover temporaries
+    # (path, its manifest entry's text) of each file, made here in parallel (``entry_text``)
+    entries: list[tuple[str, str]] = field(default_factory=list)
     error: tuple[str, str | None] | None = None  # a file it could not read or stage
 
 
@@ -89,6 +92,9 @@ def _stage(target: StageTarget, artifacts: list[Artifact], chunk: StagedChunk) -
             if refused is not None:
                 chunk.refusals.append(refused)
                 continue
+            chunk.entries.append(
+                (path, entry_text(artifact.kind, path, artifact.sha256, artifact.source))
+            )
             data = artifact.text.encode("utf-8")
             if current == data:
                 chunk.unchanged.append(path)

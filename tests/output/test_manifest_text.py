@@ -9,7 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jenkins_bridge import __version__
-from jenkins_bridge.output.manifest import manifest_text, spliced_manifest_text
+from jenkins_bridge.output.manifest import (
+    entry_text,
+    joined_manifest_text,
+    manifest_text,
+    spliced_manifest_text,
+)
 
 SCALARS = st.one_of(st.text(), st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False))
 ENTRIES = st.lists(
@@ -95,3 +100,28 @@ def test_a_splice_it_cannot_place_exactly_is_refused() -> None:
     assert spliced_manifest_text(other, [entries[2]], [changed]) is None
     assert spliced_manifest_text(old, [entries[2]], [{**changed, "source": 1}]) is None
     assert spliced_manifest_text(old, [entries[2]], [{**changed, "extra": "x"}]) is None
+
+
+RENDERED = st.lists(
+    st.tuples(st.text(), st.text(), st.text(), st.one_of(st.text(), st.none())),
+    min_size=1,
+    max_size=8,
+    unique_by=lambda entry: entry[1],  # (kind, path, sha256, source): one entry a path
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(RENDERED)
+def test_entries_made_apart_and_joined_are_the_whole_manifest(
+    rendered: list[tuple[str, str, str, str | None]],
+) -> None:
+    entries = [(path, entry_text(kind, path, sha, source)) for kind, path, sha, source in rendered]
+    whole = [{"kind": k, "path": p, "sha256": h, "source": s} for k, p, h, s in rendered]
+    assert joined_manifest_text(entries) == reference(whole)
+    assert joined_manifest_text(reversed(entries)) == reference(whole)
+
+
+def test_joined_entries_refuse_a_path_given_twice_and_nothing() -> None:
+    one = ("a/b", entry_text("jenkinsfile", "a/b", "0" * 64, None))
+    assert joined_manifest_text([one, one]) is None
+    assert joined_manifest_text([]) is None

@@ -314,3 +314,22 @@ def test_after_one_edit_the_manifest_is_spliced_from_staged_entries_too(
         )
     finally:
         edited.write_text(text)
+
+
+def test_a_full_run_joins_the_manifest_from_the_chunks_entries(
+    src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    joined: list[str | None] = []
+    real = run_module.joined_manifest_text
+
+    def join(entries: list[tuple[str, str]]) -> str | None:
+        joined.append(real(entries))
+        return joined[-1]
+
+    monkeypatch.setattr(run_module, "joined_manifest_text", join)
+    run = render_run([src], workers=2, out=tmp_path / "out")
+    assert run.staging is not None
+    run.staging.discard()
+    assert len(joined) == 1 and joined[0] is not None
+    assert run.tree.artifacts["manifest.json"].text == joined[0]
+    assert joined[0] == render_run([src]).tree.artifacts["manifest.json"].text
