@@ -366,6 +366,8 @@ class RenderCache:
     since: int = 0
     table: ServiceTable | None = None
     kept: list[int] = field(default_factory=list)
+    # Entries of ``extra`` this run carried as they were (the folder files it did not render)
+    carried_extra: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> str:
         """One line of JSON with every column, then one line of details per service (the
@@ -431,7 +433,7 @@ class RenderCache:
             "files": {path: s for path, s in self.files.items() if path not in produced},
             "folders": list(self.folders),
             "folder_stats": list(self.folders.values()),
-            "extra": self.extra,
+            "extra": [*self.extra, *self.carried_extra],
             "inputs": list(inputs),
             "input_stats": [value for record in inputs.values() for value in record[:5]],
             "input_digests": [record[5] for record in inputs.values()],

@@ -774,13 +774,14 @@ def test_the_manifest_is_spliced_and_anything_it_cannot_vouch_for_is_encoded_who
 ) -> None:
     """After an edit, the manifest is the previous one with the changed entries replaced where
     they stand; when the cache's record of the previous entries does not match the file (here
-    a folder.xml's digest changed in the cache), or the file is not the one recorded, the
+    an alert route's digest changed in the cache), or the file is not the one recorded, the
     whole list is encoded: the tree is the full render's either way."""
     out = tmp_path / "out"
     render(cli, descriptors, out)
     if damage == "entry":
         raw, details = read_raw_cache(out)
-        raw["extra"][0]["sha256"] = "0" * 64
+        route = next(e for e in raw["extra"] if e["kind"] == "alertmanager-route")
+        route["sha256"] = "0" * 64  # rendered again each run, so replaced in the manifest
         write_raw_cache(out, raw, details)
     elif damage == "manifest":
         manifest = out / "manifest.json"
@@ -831,3 +832,46 @@ def test_a_folder_the_cache_does_not_vouch_for_renders_its_services_again(
     assert data["written"] == []  # rendered again, the same bytes
     data = render(cli, descriptors, out).json()["data"]
     assert data["reused"] == data["services"]
+
+
+@pytest.mark.parametrize("change", [None, "edited", "removed", "record"])
+@pytest.mark.parametrize("check", [False, True])
+def test_team_folder_files_are_carried_while_in_place(
+    cli: Cli, descriptors: Path, tmp_path: Path, change: str | None, check: bool
+) -> None:
+    """A team's folder.xml depends on the team's name and the run's options alone: after an
+    edit it is taken as it is while it is the file the cache recorded; edited or removed by
+    hand, or its record not the file's, it is rendered again (and --check names it)."""
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    folder = out / "team-0" / "folder.xml"
+    if change == "edited":
+        folder.write_text(folder.read_text() + "<!-- by hand -->\n")
+    elif change == "removed":
+        folder.unlink()
+    elif change == "record":
+        raw, details = read_raw_cache(out)
+        raw["files"]["team-0/folder.xml"][1] += 1  # its size
+        write_raw_cache(out, raw, details)
+    target = descriptors / "extra" / "team-1" / "svc-3.yaml"
+    target.write_text(target.read_text().replace("make test-3", "make test-3 check"))
+    rendered: list[list[str]] = []
+    real = run_module.render_folders
+
+    def spying(teams: Any, *args: Any) -> Any:
+        rendered.append(sorted(teams))
+        return real(teams, *args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run_module, "render_folders", spying)
+        if check:
+            stale = cli("--output", "json", "render", "--check", str(descriptors), "-o", str(out))
+            assert stale.exit_code == 2
+            names = set(stale.json()["data"]["stale"])
+            assert ("team-0/folder.xml" in names) == (change in ("edited", "removed"))
+        written = assert_same_as_full(cli, descriptors, out)
+    assert rendered[0] == ([] if change is None else ["team-0"])
+    expected = {"team-1/svc-3/Jenkinsfile", "team-1/svc-3/config.xml", "manifest.json"}
+    if change in ("edited", "removed"):
+        expected.add("team-0/folder.xml")
+    assert written == expected
