@@ -136,7 +136,13 @@ def _start(
     try:
         for _ in range(count):
             reader, writer = context.Pipe(duplex=False)
-            process = context.Process(target=_work, args=(*work, writer), daemon=True)
+            # The worker closes its copies of the read ends (its own and the earlier
+            # workers'): the parent must be the only reader, so that once it is gone (killed)
+            # a worker's next send fails and it exits, instead of waiting forever on a full
+            # pipe that a sibling still holds open.
+            process = context.Process(
+                target=_work, args=(*work, writer, [*readers, reader]), daemon=True
+            )
             process.start()
             writer.close()  # the worker holds the only write end: its exit is our EOF
             readers.append(reader)
@@ -181,10 +187,16 @@ def _work(
     args: tuple[Any, ...],
     next_batch: Any,
     writer: Connection,
+    readers: list[Connection],
 ) -> None:
-    """A worker: take the next batch until none is left; send ``(index, result)``."""
+    """A worker: take the next batch until none is left; send ``(index, result)``.
+
+    ``readers``: the parent's read ends this process inherited, closed at once (see _start).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    for reader in readers:
+        reader.close()
     try:
         while True:
             with next_batch.get_lock():
@@ -192,11 +204,16 @@ def _work(
                 next_batch.value += 1
             if index >= len(batches):
                 return
-            writer.send((index, function(batches[index], *args)))
+            result = function(batches[index], *args)
+            try:
+                writer.send((index, result))
+            except BrokenPipeError:
+                return  # the parent is gone (killed): nobody reads what this worker would say
     except BaseException:
         import traceback  # only a failing worker needs it: off every command's start-up path
 
-        writer.send((-1, traceback.format_exc()))
+        with contextlib.suppress(BrokenPipeError):
+            writer.send((-1, traceback.format_exc()))
     finally:
         writer.close()
 

@@ -8,6 +8,8 @@ import multiprocessing
 import os
 import pickle
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -206,3 +208,55 @@ def test_ctrl_c_terminates_the_workers_without_waiting_for_them() -> None:
     with pytest.raises(KeyboardInterrupt):
         map_chunks(_interrupt_parent_on_seven, list(range(PARALLEL_THRESHOLD)), workers=2)
     assert set(multiprocessing.active_children()) == before
+
+
+_KILLED_PARENT = """
+import os, signal, sys, time
+from jenkins_bridge.workers import PARALLEL_THRESHOLD, map_chunks
+
+def work(chunk):
+    with open(sys.argv[1], "a") as pids:
+        pids.write(f"{os.getpid()}\\n")
+    if 7 in chunk:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # until the other worker runs a chunk too
+            with open(sys.argv[1]) as pids:
+                if len(set(pids.read().split())) >= 2:
+                    break
+            time.sleep(0.01)
+        os.kill(os.getppid(), signal.SIGKILL)  # the agent dies under the run
+    return [b"x" * 100_000 for _ in chunk]  # far more than a pipe holds
+
+map_chunks(work, list(range(PARALLEL_THRESHOLD)), workers=2)
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_workers_whose_parent_was_killed_exit_on_their_own(tmp_path: Path) -> None:
+    """SIGKILL of the parent (a dead agent) leaves no worker behind: each worker's send fails
+    once the parent is gone, as nobody else holds the pipe's read end open."""
+    pids = tmp_path / "pids"
+    run = subprocess.run(
+        [sys.executable, "-c", _KILLED_PARENT, str(pids)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=60,
+    )
+    assert run.returncode == -signal.SIGKILL
+    workers = {int(line) for line in pids.read_text().split()}
+    assert len(workers) == 2
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [pid for pid in workers if _running(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)  # do not leave them to the next test either
+    assert not left, f"workers {left} outlived their killed parent"
