@@ -251,13 +251,20 @@ class ConfinedDir:
                 os.unlink(temporary, dir_fd=folder)
             raise
 
-    def create_all(self, files: Sequence[tuple[str, bytes]], done: list[str]) -> None:
+    def create_all(
+        self,
+        files: Sequence[tuple[str, bytes]],
+        done: list[str],
+        made: dict[str, os.stat_result] | None = None,
+        folders: dict[str, int] | None = None,
+    ) -> None:
         """Put each ``(path, data)`` of ``files`` (sorted by path) as a new file, appending
-        its path to ``done``; an earlier file at a path is unlinked first. For a staging
-        folder, whose files are ours and move into place whole (``move_in``), so they need
-        no temporary name of their own; each folder is walked once for all its files.
-        Raises ``OSError`` for the file after the last one ``done``: the caller names it by
-        where it goes, not by its staging path."""
+        its path to ``done`` (and its ``fstat`` to ``made``, each folder's inode on the way
+        to ``folders``); an earlier file at a path is unlinked first. For a staging folder,
+        whose files are ours and move into place whole (``move_in``), so they need no
+        temporary name of their own; each folder is walked once for all its files. Raises
+        ``OSError`` for the file after the last one ``done``: the caller names it by where
+        it goes, not by its staging path."""
         start = 0
         while start < len(files):
             folder_path = files[start][0].rpartition("/")[0]
@@ -268,11 +275,18 @@ class ConfinedDir:
             with self._folder(parts, create=True) as folder:
                 if isinstance(folder, Found):
                     raise UnsafeOutputPath(self.root, files[start][0], folder.reason())
+                if folders is not None and folder_path not in folders:
+                    for depth, (_, fd) in enumerate(self._chain, 1):
+                        above = "/".join(parts[:depth])
+                        if above not in folders:
+                            folders[above] = os.fstat(fd).st_ino
                 for path, data in files[start:end]:
                     name = path.rpartition("/")[2]
                     if relative_parts(name) is None:
                         raise UnsafeOutputPath(self.root, path, "it is not a plain relative path")
-                    _create(folder, name, data)
+                    info = _create(folder, name, data)
+                    if made is not None:
+                        made[path] = info
                     done.append(path)
             start = end
 
@@ -431,7 +445,8 @@ class ConfinedDir:
         return parts
 
 
-def _create(folder: int, name: str, data: bytes) -> None:
+def _create(folder: int, name: str, data: bytes) -> os.stat_result:
+    """A new file ``name`` in ``folder`` holding ``data``; its ``fstat`` once written."""
     try:
         fd = os.open(name, _CREATE_FLAGS, 0o666, dir_fd=folder)
     except FileExistsError:  # a path rendered twice (the run fails): the last one stays
@@ -441,6 +456,7 @@ def _create(folder: int, name: str, data: bytes) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
+        return os.fstat(fd)
     finally:
         os.close(fd)
 

@@ -289,6 +289,14 @@ FileStat = tuple[int, int, int, int, int]
 # never through a link) or another folder put in its place.
 FolderStat = int
 _FILE_STAT = operator.attrgetter("st_mode", "st_size", "st_mtime_ns", "st_ino", "st_ctime_ns")
+
+
+def file_stat(info: os.stat_result) -> FileStat:
+    """What the cache records of a file's ``lstat`` (or of its ``fstat`` where it was made)."""
+    stats: FileStat = _FILE_STAT(info)
+    return stats
+
+
 _NOT_A_FILE: FileStat = (0, 0, 0, 0, 0)  # no lstat gives mode 0: never in place
 
 

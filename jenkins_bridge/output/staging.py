@@ -23,6 +23,7 @@ from pathlib import Path
 
 from jenkins_bridge.errors import BridgeError
 from jenkins_bridge.output.confined import TEMPORARY_PREFIX, ConfinedDir, Found
+from jenkins_bridge.output.incremental import FileStat, OutputStat, RenderCache, file_stat
 from jenkins_bridge.output.manifest import entry_text
 from jenkins_bridge.render.artifacts import Artifact
 
@@ -61,6 +62,11 @@ class StagedChunk:
     dirty: list[str] = field(default_factory=list)  # folders holding leftover temporaries
     # (path, its manifest entry's text) of each file, made here in parallel (``entry_text``)
     entries: list[tuple[str, str]] = field(default_factory=list)
+    # What the render cache records of each staged file and folder, taken as they were made:
+    # a file in a folder moved into place whole keeps them (renaming a folder changes
+    # nothing of what is in it), so write_tree need not look at it again.
+    stats: dict[str, FileStat] = field(default_factory=dict)
+    inodes: dict[str, int] = field(default_factory=dict)
     error: tuple[str, str | None] | None = None  # a file it could not read or stage
 
 
@@ -106,11 +112,13 @@ def _stage(target: StageTarget, artifacts: list[Artifact], chunk: StagedChunk) -
             run = stack.enter_context(root.subfolder(target.folder, create=True))
             chunk.folder = f"{TEMPORARY_PREFIX}{secrets.token_hex(8)}"
             staged = stack.enter_context(run.subfolder(chunk.folder, create=True))
+            made: dict[str, os.stat_result] = {}
             try:
-                staged.create_all(pending, chunk.staged)
+                staged.create_all(pending, chunk.staged, made, chunk.inodes)
             except OSError as exc:
                 where = root.root / pending[len(chunk.staged)][0]
                 raise BridgeError(f"cannot write {where}: {exc.strerror or exc}") from exc
+            chunk.stats = dict(zip(made, map(file_stat, made.values()), strict=True))
         # Where an interrupted run may have left temporaries (looked at here, in parallel;
         # removed by write_tree once the run has passed). The root is write_tree's.
         chunk.dirty = sorted(folders.dirty)
@@ -181,6 +189,11 @@ class Staging:
             self._created.append(level)
             level = level.parent
         self._open = True
+        # Once moved into place: the files and folders whose stats were taken as they were
+        # made (in a folder moved whole), and the folders entered above those
+        self.placed_files: dict[str, FileStat] = {}
+        self.placed_folders: dict[str, int] = {}
+        self.entered: set[str] = set()
 
     @property
     def staged(self) -> list[str]:
@@ -221,7 +234,31 @@ class Staging:
                         root.move_in(staged, moved)
                 finally:
                     written.extend(_under(chunk.staged, moved))
+                    self._placed(chunk, moved)
         self._created = []  # the output holds the run's files now
+
+    def _placed(self, chunk: StagedChunk, moved: list[str]) -> None:
+        whole = [path for path in moved if path in chunk.inodes]  # folders moved whole
+        files = _under(chunk.staged, whole)
+        self.placed_files.update((path, chunk.stats[path]) for path in files)
+        folders = _under(list(chunk.inodes), whole)
+        self.placed_folders.update((folder, chunk.inodes[folder]) for folder in folders)
+        for path in moved:
+            folder = path.rpartition("/")[0]
+            while folder and folder not in self.entered:
+                self.entered.add(folder)
+                folder = folder.rpartition("/")[0]
+
+    def record(self, cache: RenderCache, out: Path) -> None:
+        """Note in ``cache`` what was taken of the files and folders as they were made, and
+        the folders entered above them as they are now."""
+        cache.files.update(self.placed_files)
+        cache.folders.update(self.placed_folders)
+        now = OutputStat(out)
+        for folder in self.entered:
+            found = now.folder(folder)
+            if found is not None:
+                cache.folders[folder] = found
 
     def discard(self) -> None:
         """Delete the staging folder with what is left in it, and the output's folders the

@@ -148,7 +148,12 @@ def write_tree(
             root.remove(CACHE)
             kept = _write(root, tree, force, report, previous, staging)
             if cache is not None:
-                record_output(cache, out, [*tree.artifacts, *tree.staged])  # the manifest too
+                # the manifest too; what was moved into place whole was noted as it was made
+                placed = staging.placed_files if staging is not None else {}
+                paths = [*tree.artifacts, *(p for p in tree.staged if p not in placed)]
+                record_output(cache, out, paths)
+                if staging is not None:
+                    staging.record(cache, out)
                 produced = {str(a[0]) for s in cache.services.values() for a in s.artifacts}
                 made: list[Artifact | ArtifactDigest] = [*tree.artifacts.values()]
                 made.extend(tree.staged.values())

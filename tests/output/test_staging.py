@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import signal
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import CliResult, write_numbered_services
@@ -18,7 +20,7 @@ from jenkins_bridge import workers
 from jenkins_bridge.errors import InvalidDescriptors
 from jenkins_bridge.output import run as run_module
 from jenkins_bridge.output.confined import TEMPORARY_PREFIX, ConfinedDir
-from jenkins_bridge.output.incremental import CACHE
+from jenkins_bridge.output.incremental import CACHE, RenderCache, record_output
 from jenkins_bridge.output.run import render_run
 from jenkins_bridge.output.staging import StagedChunk, StageTarget, stage_chunk
 from jenkins_bridge.output.workspace import (
@@ -243,12 +245,15 @@ def test_a_worker_that_cannot_write_is_an_error_not_a_crash(
 ) -> None:
     real = ConfinedDir.create_all
 
-    def full(self: ConfinedDir, files: list[tuple[str, bytes]], done: list[str]) -> None:
+    def full(
+        self: ConfinedDir, files: list[tuple[str, bytes]], done: list[str], *more: Any
+    ) -> None:
         before = [f for f in files if "/svc-200/" not in f[0]]
         if len(before) < len(files):  # as if the disk filled up at svc-200's first file
-            real(self, files[: files.index(next(f for f in files if "/svc-200/" in f[0]))], done)
+            first = files.index(next(f for f in files if "/svc-200/" in f[0]))
+            real(self, files[:first], done, *more)
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        real(self, files, done)
+        real(self, files, done, *more)
 
     monkeypatch.setattr(ConfinedDir, "create_all", full)
     out = tmp_path / "out"
@@ -333,3 +338,36 @@ def test_a_full_run_joins_the_manifest_from_the_chunks_entries(
     assert len(joined) == 1 and joined[0] is not None
     assert run.tree.artifacts["manifest.json"].text == joined[0]
     assert joined[0] == render_run([src]).tree.artifacts["manifest.json"].text
+
+
+def _recorded_again(cache: RenderCache, out: Path) -> RenderCache:
+    """What record_output notes of the same files when it looks at each of them now."""
+    again = RenderCache(cache.run)
+    record_output(again, out, list(cache.files))
+    return again
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_files_moved_into_place_whole_are_recorded_as_they_were_made(
+    src: Path, tmp_path: Path, count: int
+) -> None:
+    out = tmp_path / "out"
+    for edit in (False, True):  # fresh (teams move whole), then into folders that exist
+        if edit:
+            shutil.rmtree(out / "team-2" / "svc-2")  # moves whole into team-2
+            (out / "team-3" / "svc-3" / "config.xml").write_text("edited\n")  # renamed alone
+            shutil.rmtree(out / "team-4")  # the whole team again
+        run = render_run([src], workers=count, reuse=out, out=out)
+        assert run.staging is not None
+        staging = run.staging
+        write_tree(out, run.tree, cache=run.cache, previous=run.previous, staging=staging)
+        assert staging.placed_files and staging.placed_folders
+        if edit:
+            assert "team-3/svc-3/config.xml" not in staging.placed_files  # renamed: looked at
+            assert "team-2/svc-2/Jenkinsfile" in staging.placed_files
+            assert "team-2" in staging.entered and "team-2/svc-2" in staging.placed_folders
+        again = _recorded_again(run.cache, out)
+        assert run.cache.files == again.files
+        assert {f: run.cache.folders.get(f) for f in again.folders} == again.folders
+        # and the next run finds every service in place
+        assert render_run([src], reuse=out).reused == COUNT
