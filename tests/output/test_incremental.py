@@ -875,3 +875,34 @@ def test_team_folder_files_are_carried_while_in_place(
     if change in ("edited", "removed"):
         expected.add("team-0/folder.xml")
     assert written == expected
+
+
+@pytest.mark.parametrize("damaged", [False, True])
+def test_the_collector_runs_while_services_are_rendered_and_after_the_run(
+    cli: Cli, descriptors: Path, tmp_path: Path, damaged: bool
+) -> None:
+    """The run pauses the garbage collector for its own work, not while services are
+    rendered (a full render after a damaged cache too), and leaves it as it found it."""
+    import gc
+
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    if damaged:
+        raw, details = read_raw_cache(out)
+        raw["teams"] = [5] * len(raw["teams"])  # fails where it is used: a full render
+        write_raw_cache(out, raw, details)
+    target = descriptors / "extra" / "team-1" / "svc-3.yaml"
+    target.write_text(target.read_text().replace("make test-3", "make test-3 check"))
+    seen: list[bool] = []
+    real = run_module.map_chunks
+
+    def spying(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    assert gc.isenabled()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run_module, "map_chunks", spying)
+        data = render(cli, descriptors, out).json()["data"]
+    assert data["reused"] == (0 if damaged else data["services"] - 1)
+    assert seen and all(seen) and gc.isenabled()
