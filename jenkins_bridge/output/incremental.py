@@ -379,8 +379,11 @@ class RenderCache:
 
     def to_json(self) -> str:
         """One line of JSON with every column, then one line of details per service (the
-        carried rows' as they were read)."""
-        table, kept = self.table, self.kept
+        carried rows' as they were read). Rows are written in team order, so that the next
+        run finds each team's files together (``placement`` opens each team folder once
+        per run of its rows)."""
+        table = self.table
+        kept = self.kept if table is not None else []
         keys: list[str] = []
         prints: list[str] = []
         teams: list[str] = []
@@ -392,26 +395,36 @@ class RenderCache:
         sources: list[str | None] = []
         stats: list[FileStat] = []
         details: list[bytes] = []
-        if table is not None and kept:
-            keys += map(table.keys.__getitem__, kept)
-            prints += map(table.prints.__getitem__, kept)
-            teams += map(table.teams.__getitem__, kept)
-            routings += map(table.routings.__getitem__, kept)
-            details += map(table.details.__getitem__, kept)
-            starts = table.starts
-            for row in kept:
-                start, end = starts[row], starts[row + 1]
+        fresh = list(self.services.items())
+        order: list[tuple[str, int, int]] = []  # (team, 0 for a kept row / 1 for a new one, index)
+        if table is not None:
+            order += zip(map(table.teams.__getitem__, kept), itertools.repeat(0), kept)
+        order += (
+            (str(service.summary["metadata"]["team"]), 1, index)
+            for index, (_, service) in enumerate(fresh)
+        )
+        order.sort()
+        produced: set[str] = set()
+        for team, new, index in order:
+            if not new:
+                assert table is not None  # kept rows come from it
+                keys.append(table.keys[index])
+                prints.append(table.prints[index])
+                teams.append(team)
+                routings.append(table.routings[index])
+                details.append(table.details[index])
+                start, end = table.starts[index], table.starts[index + 1]
                 counts.append(end - start)
                 paths += table.paths[start:end]
                 kinds += table.kinds[start:end]
                 shas += table.shas[start:end]
                 sources += table.sources[start:end]
                 stats += table.stats[start:end]
-        produced: set[str] = set()
-        for key, service in self.services.items():
+                continue
+            key, service = fresh[index]
             keys.append(key)
             prints.append(service.fingerprint)
-            teams.append(service.summary["metadata"]["team"])
+            teams.append(team)
             routings.append(service.routing)
             counts.append(len(service.artifacts))
             for path, kind, sha256, source in service.artifacts:

@@ -906,3 +906,21 @@ def test_the_collector_runs_while_services_are_rendered_and_after_the_run(
         data = render(cli, descriptors, out).json()["data"]
     assert data["reused"] == (0 if damaged else data["services"] - 1)
     assert seen and all(seen) and gc.isenabled()
+
+
+def test_the_cache_keeps_each_teams_services_together(
+    cli: Cli, descriptors: Path, tmp_path: Path
+) -> None:
+    """Rows are written in team order, also after an edit (a rendered service goes back
+    among its team's carried ones), so the next run opens each team folder once."""
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    for team, name in (("team-0", "svc-2"), ("payments", "payments-api")):
+        target = next(descriptors.rglob(f"{name}.yaml"))
+        target.write_text(target.read_text() + f"# {team} edited\n")
+        data = render(cli, descriptors, out).json()["data"]
+        assert data["reused"] == data["services"] - 1
+        raw, _ = read_raw_cache(out)
+        assert raw["teams"] == sorted(raw["teams"])
+        firsts = [path.split("/")[0] for path in raw["paths"]]
+        assert firsts == sorted(firsts)
