@@ -382,8 +382,8 @@ class RenderCache:
         carried rows' as they were read). Rows are written in team order, so that the next
         run finds each team's files together (``placement`` opens each team folder once
         per run of its rows)."""
-        table = self.table
-        kept = self.kept if table is not None else []
+        table = self.table or ServiceTable([], [], [], [], [0], [], [], [], [], [], [])
+        kept = self.kept if self.table is not None else []
         keys: list[str] = []
         prints: list[str] = []
         teams: list[str] = []
@@ -395,32 +395,39 @@ class RenderCache:
         sources: list[str | None] = []
         stats: list[FileStat] = []
         details: list[bytes] = []
+        columns = (
+            keys,
+            prints,
+            teams,
+            routings,
+            details,
+            counts,
+            paths,
+            kinds,
+            shas,
+            sources,
+            stats,
+        )
         fresh = list(self.services.items())
         order: list[tuple[str, int, int]] = []  # (team, 0 for a kept row / 1 for a new one, index)
-        if table is not None:
-            order += zip(map(table.teams.__getitem__, kept), itertools.repeat(0), kept)
+        order += zip(map(table.teams.__getitem__, kept), itertools.repeat(0), kept)
         order += (
             (str(service.summary["metadata"]["team"]), 1, index)
             for index, (_, service) in enumerate(fresh)
         )
         order.sort()
         produced: set[str] = set()
+        run: list[int] = []  # kept rows next to each other in both orders: copied as one
         for team, new, index in order:
             if not new:
-                assert table is not None  # kept rows come from it
-                keys.append(table.keys[index])
-                prints.append(table.prints[index])
-                teams.append(team)
-                routings.append(table.routings[index])
-                details.append(table.details[index])
-                start, end = table.starts[index], table.starts[index + 1]
-                counts.append(end - start)
-                paths += table.paths[start:end]
-                kinds += table.kinds[start:end]
-                shas += table.shas[start:end]
-                sources += table.sources[start:end]
-                stats += table.stats[start:end]
+                if run and index != run[-1] + 1:
+                    _copy_rows_of(table, run[0], run[-1] + 1, columns)
+                    run = []
+                run.append(index)
                 continue
+            if run:
+                _copy_rows_of(table, run[0], run[-1] + 1, columns)
+                run = []
             key, service = fresh[index]
             keys.append(key)
             prints.append(service.fingerprint)
@@ -436,6 +443,8 @@ class RenderCache:
                 produced.add(str(path))
             compact = [service.summary, _compact(service.positions, key)]
             details.append(json.dumps(compact, separators=(",", ":")).encode())
+        if run:
+            _copy_rows_of(table, run[0], run[-1] + 1, columns)
         inputs = self.inputs
         head = {
             "format": _FORMAT,
@@ -461,6 +470,27 @@ class RenderCache:
         }
         lines = [json.dumps(head, separators=(",", ":")).encode(), *details]
         return b"\n".join(lines).decode() + "\n"
+
+
+def _copy_rows_of(
+    table: ServiceTable, first: int, end: int, columns: tuple[list[Any], ...]
+) -> None:
+    """Append ``table``'s rows ``first`` to ``end`` (excluded) to ``columns`` (in
+    ``RenderCache.to_json``'s order), slice by slice."""
+    keys, prints, teams, routings, details, counts, paths, kinds, shas, sources, stats = columns
+    keys += table.keys[first:end]
+    prints += table.prints[first:end]
+    teams += table.teams[first:end]
+    routings += table.routings[first:end]
+    details += table.details[first:end]
+    starts = table.starts
+    counts += map(operator.sub, starts[first + 1 : end + 1], starts[first:end])
+    start, stop = starts[first], starts[end]
+    paths += table.paths[start:stop]
+    kinds += table.kinds[start:stop]
+    shas += table.shas[start:stop]
+    sources += table.sources[start:stop]
+    stats += table.stats[start:stop]
 
 
 def _compact(positions: dict[str, Any], key: str) -> dict[str, Any]:
