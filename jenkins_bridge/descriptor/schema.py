@@ -10,6 +10,7 @@ a default that names this release.
 from __future__ import annotations
 
 import copy
+import marshal
 from dataclasses import dataclass
 from typing import Any
 
@@ -526,15 +527,36 @@ def _filled(value: Any, node: dict[str, Any]) -> Any:
     if not isinstance(value, dict) or not plan.properties:
         return value
     out = dict(value)
-    for key, child, fills, has_default, default in plan.properties:
+    for key, child, fills, has_default, default, made in plan.properties:
         if key in out:
             if fills:  # a value its schema has nothing to fill in stays itself
                 out[key] = _filled(out[key], child)
-        elif has_default:  # copied: the schema's own {} and [] must never be shared
-            if isinstance(default, dict | list):
-                default = copy.deepcopy(default) if default else type(default)()
-            out[key] = _filled(default, child)
+        elif made is not None:  # a new copy of the filled default, made in C
+            out[key] = marshal.loads(made)
+        elif has_default:
+            out[key] = _filled_default(default, child)
     return out
+
+
+def _filled_default(default: Any, child: dict[str, Any]) -> Any:
+    """The default of an absent key, filled in turn: copied, as the schema's own {} and []
+    must never be shared."""
+    if isinstance(default, dict | list):
+        default = copy.deepcopy(default) if default else type(default)()
+    return _filled(default, child)
+
+
+def _made(default: Any, child: dict[str, Any]) -> bytes | None:
+    """A mapping's or list's filled default as ``marshal`` bytes, which ``marshal.loads``
+    turns into a new copy each time (the same for every descriptor: worked out once, where
+    filling it again for each one was half of validating a descriptor); None for a value used
+    as it is, or one marshal cannot hold."""
+    if not isinstance(default, dict | list):
+        return None
+    try:
+        return marshal.dumps(_filled_default(default, child))
+    except ValueError:  # pragma: no cover - schema defaults are JSON values
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -544,9 +566,10 @@ class _Plan:
 
     node: dict[str, Any]  # held, so the id it is cached by is never reused
     items: dict[str, Any] | None  # the items schema, if it is a mapping
-    # (key, its schema, whether filling can change a value there, has a default, the default)
-    # for the keys where one of the two holds
-    properties: tuple[tuple[str, dict[str, Any], bool, bool, Any], ...]
+    # (key, its schema, whether filling can change a value there, has a default, the default,
+    # the filled default as marshal bytes if it is a mapping or list) for the keys where
+    # filling can change something or there is a default
+    properties: tuple[tuple[str, dict[str, Any], bool, bool, Any, bytes | None], ...]
     fills: bool  # whether filling can change a value at this node at all
 
 
@@ -562,12 +585,12 @@ def _plan(node: dict[str, Any]) -> _Plan:
         # Only keys filling can change: a key without a default whose value has nothing to
         # fill is left as it is whether present or not, so it is not even looked at.
         entries = tuple(
-            entry
-            for entry in (
+            (key, child, fills, has_default, default, _made(default, child))
+            for key, child, fills, has_default, default in (
                 (key, child, _plan(child).fills, "default" in child, child.get("default"))
                 for key, child in properties.items()
             )
-            if entry[2] or entry[3]
+            if fills or has_default
         )
         plan = _Plan(node, items, entries, bool(entries) or items is not None)
         _PLANS[id(node)] = plan

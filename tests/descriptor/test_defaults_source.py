@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
+import yaml
 
 from jenkins_bridge.descriptor import model
 from jenkins_bridge.descriptor.loading import build_service
@@ -113,3 +118,43 @@ def test_filled_defaults_are_copies_never_the_schema_itself() -> None:
     again = with_defaults(SPARSE)
     assert again["runtime"]["env"] == {} and again["pipeline"]["test"] == []
     assert SCHEMA["properties"]["runtime"]["properties"]["env"]["default"] == {}
+
+
+def _reference_filled(value: Any, node: dict[str, Any]) -> Any:
+    """Filling defaults spelled out, schema node by schema node, with no plan or shortcut."""
+    if isinstance(value, list):
+        items = node.get("items")
+        return [_reference_filled(v, items) for v in value] if isinstance(items, dict) else value
+    if not isinstance(value, dict):
+        return value
+    out = dict(value)
+    for key, child in (node.get("properties") or {}).items():
+        if key in out:
+            out[key] = _reference_filled(out[key], child)
+        elif "default" in child:
+            out[key] = _reference_filled(copy.deepcopy(child["default"]), child)
+    return out
+
+
+def _examples() -> list[dict[str, Any]]:
+    found = [SPARSE, {k: v for k, v in SPARSE.items() if k not in ("runtime", "deploy")}]
+    for path in sorted(Path(__file__).parents[2].joinpath("examples").rglob("*.yaml")):
+        if not path.name.startswith("_"):
+            found.append(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return found
+
+
+@pytest.mark.parametrize("data", _examples(), ids=lambda d: d["metadata"]["name"])
+def test_filled_defaults_are_the_schemas_spelled_out_in_the_same_order(data: Any) -> None:
+    want = _reference_filled(data, SCHEMA)
+    got = with_defaults(data)
+    assert json.dumps(got) == json.dumps(want)  # the same values, keys in the same order
+    assert with_defaults(data) is not got
+
+
+def test_each_filled_default_is_a_new_copy() -> None:
+    first, second = with_defaults(SPARSE), with_defaults(SPARSE)
+    assert first["monitoring"] == second["monitoring"]
+    assert first["monitoring"] is not second["monitoring"]
+    first["monitoring"]["alerts"]["receivers"]["x"] = {}
+    assert "x" not in with_defaults(SPARSE)["monitoring"]["alerts"]["receivers"]
