@@ -99,3 +99,24 @@ def test_no_safe_bytecode_folder_means_compiling_every_run(
         _jenkinsfile(tmp_path)  # still renders
     finally:
         environment.cache_clear()
+
+
+def test_a_run_does_not_look_at_a_loaded_template_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rendering thousands of services asks for the template each time: once loaded, the
+    installed file is not checked for changes again (two stats per service)."""
+    [service] = load_services([write_service(tmp_path, "payments", "api")])
+    environment.cache_clear()
+    render_jenkinsfile(service)
+    looked: list[str] = []
+    real = os.path.getmtime
+
+    def counting(path: str) -> float:
+        looked.append(path)
+        return real(path)
+
+    monkeypatch.setattr(os.path, "getmtime", counting)
+    for _ in range(3):
+        render_jenkinsfile(service)
+    assert looked == []
