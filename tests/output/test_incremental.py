@@ -924,3 +924,30 @@ def test_the_cache_keeps_each_teams_services_together(
         assert raw["teams"] == sorted(raw["teams"])
         firsts = [path.split("/")[0] for path in raw["paths"]]
         assert firsts == sorted(firsts)
+
+
+@pytest.mark.parametrize("check", [False, True])
+def test_a_service_folder_replaced_by_a_link_is_refused_as_in_full(
+    cli: Cli, descriptors: Path, tmp_path: Path, check: bool
+) -> None:
+    """A service's folder moved away and linked back keeps every file's inode, size and
+    times: the listing of its team folder shows a link, so its files are not in place, and
+    the run reports what a full run reports."""
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    moved = tmp_path / "elsewhere"
+    (out / "platform" / "portal").rename(moved)
+    (out / "platform" / "portal").symlink_to(moved)
+    options = ["--check"] if check else []
+    incremental = cli("render", *options, str(descriptors), "-o", str(out))
+    shutil.copytree(out, tmp_path / "copy", symlinks=True)
+    (tmp_path / "copy" / CACHE).unlink(missing_ok=True)
+    full = cli("render", *options, str(descriptors), "-o", str(tmp_path / "copy"))
+    assert incremental.exit_code == full.exit_code != 0
+    assert incremental.stdout.replace(str(out), "OUT") == full.stdout.replace(
+        str(tmp_path / "copy"), "OUT"
+    )
+    assert incremental.stderr.replace(str(out), "OUT") == full.stderr.replace(
+        str(tmp_path / "copy"), "OUT"
+    )
+    assert "symbolic link" in incremental.stdout + incremental.stderr
