@@ -194,6 +194,10 @@ def _work(
     ``readers``: the parent's read ends this process inherited, closed at once (see _start).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A stop the parent takes like Ctrl-C (its handlers are inherited at fork) ends a worker
+    # at once, as ``_stop``'s terminate means to.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     for reader in readers:
         reader.close()

@@ -55,7 +55,35 @@ def render_outcome(
     library: SharedLibrary,
 ) -> Outcome:
     """``render`` and ``render --check``: services whose inputs and files are unchanged are
-    taken from the output's cache (``--force`` renders everything)."""
+    taken from the output's cache (``--force`` renders everything).
+
+    SIGTERM and SIGHUP (a Jenkins abort, a closed terminal) are taken like Ctrl-C: the
+    workers stop, the files staged so far go, and the report says what was written (exit 130).
+    """
+    from jenkins_bridge.deploy.interrupts import stops_as_interrupts
+
+    with stops_as_interrupts():
+        return _render_outcome(
+            paths,
+            out,
+            check=check,
+            plugins=plugins,
+            workers=workers,
+            force=force,
+            library=library,
+        )
+
+
+def _render_outcome(
+    paths: Sequence[str],
+    out: str,
+    *,
+    check: bool,
+    plugins: dict[str, str],
+    workers: int | None,
+    force: bool,
+    library: SharedLibrary,
+) -> Outcome:
     from jenkins_bridge.cli.output import Counter
     from jenkins_bridge.errors import EXIT_CHANGES, BridgeError
     from jenkins_bridge.output.run import render_run

@@ -55,9 +55,15 @@ def _children(pid: int) -> list[int]:
 
 
 def interrupt(
-    args: list[str], ready: Callable[[int], bool], env: dict[str, str] | None = None
+    args: list[str],
+    ready: Callable[[int], bool],
+    env: dict[str, str] | None = None,
+    *,
+    stop: signal.Signals = signal.SIGINT,
+    group: bool = True,
 ) -> Interrupted:
-    """Run the CLI in its own process group; SIGINT the group once ``ready(pid)``."""
+    """Run the CLI in its own process group; send ``stop`` (Ctrl-C's SIGINT unless told) to
+    the group (or to the CLI's process alone) once ``ready(pid)``."""
     process = subprocess.Popen(
         [str(BINARY), *args],
         stdout=subprocess.PIPE,
@@ -74,7 +80,10 @@ def interrupt(
                 pytest.fail(f"the phase never started (exit {process.returncode}): {err[-2000:]}")
             time.sleep(0.005)
         children = _children(process.pid)
-        os.killpg(process.pid, signal.SIGINT)
+        if group:
+            os.killpg(process.pid, stop)
+        else:
+            os.kill(process.pid, stop)
         try:
             out, err = process.communicate(timeout=EXIT_SECONDS)
         except subprocess.TimeoutExpired:
@@ -147,6 +156,25 @@ def test_ctrl_c_while_files_are_staged_writes_nothing_and_leaves_nothing(
     assert not out.exists()  # the folder made to stage in is gone with what it held
     assert subprocess.run(render, capture_output=True).returncode == 0
     assert subprocess.run([*render, "--check"], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("stop", "group"),
+    [(signal.SIGTERM, True), (signal.SIGTERM, False), (signal.SIGHUP, False)],
+    ids=["SIGTERM to every process", "SIGTERM to the CLI", "SIGHUP to the CLI"],
+)
+def test_a_stop_while_files_are_staged_is_taken_like_ctrl_c(
+    many: Path, tmp_path: Path, stop: signal.Signals, group: bool
+) -> None:
+    """A Jenkins abort sends SIGTERM (to every process of the build); render then stops as
+    for Ctrl-C: exit 130, its workers gone, nothing written, its staging folder removed."""
+    out = tmp_path / "out"
+    args = ["--output", "json", "render", str(many), "-o", str(out), "--workers", "2"]
+    result = interrupt(args, _staging(out), stop=stop, group=group)
+    assert result.children, "the workers had started"
+    data = assert_clean_interrupt(result)
+    assert data == {}  # nothing was written
+    assert not out.exists()
 
 
 def test_a_render_killed_while_staging_is_cleaned_up_by_the_next(
