@@ -123,6 +123,11 @@ def _run_pool(
     return results
 
 
+# Blocked while workers are forked, until each worker has set its own actions for them:
+# Ctrl-C, and the stops a command may take like it (SIGTERM, SIGHUP; see stops_as_interrupts).
+_STOPS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
 def _start(
     context: Any,
     count: int,
@@ -130,9 +135,10 @@ def _start(
     readers: list[Connection],
     processes: list[ForkProcess],
 ) -> None:
-    """Fork ``count`` workers. SIGINT stays blocked while forking, so a Ctrl-C reaches a
-    worker only once it ignores it, and reaches the parent when it unblocks, here."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    """Fork ``count`` workers. SIGINT (and SIGTERM, SIGHUP) stay blocked while forking, so a
+    Ctrl-C reaches a worker only once it ignores it (a stop, once it takes its default action),
+    and reaches the parent when it unblocks, here."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
     try:
         for _ in range(count):
             reader, writer = context.Pipe(duplex=False)
@@ -148,7 +154,7 @@ def _start(
             readers.append(reader)
             processes.append(process)
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
 
 
 def _collect(
@@ -195,10 +201,10 @@ def _work(
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A stop the parent takes like Ctrl-C (its handlers are inherited at fork) ends a worker
-    # at once, as ``_stop``'s terminate means to.
+    # at once, as ``_stop``'s terminate means to; one that came while it started is pending.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
     for reader in readers:
         reader.close()
     try:
