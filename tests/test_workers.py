@@ -137,8 +137,9 @@ def test_a_chunk_sends_back_only_what_the_checks_across_files_read(tmp_path: Pat
     with (tmp_path / "team-0" / "svc-0.yaml").open("a") as descriptor:
         descriptor.write(receivers)
     chunk = _load_and_render(discover([tmp_path]), None)
-    loaded, rendered, staged = pickle.loads(pickle.dumps(chunk))
+    loaded, rendered, staged, rows = pickle.loads(pickle.dumps(chunk))
     assert len(rendered) == 3 and not loaded.problems and staged is None  # nothing to write
+    assert rows is None  # no fingerprints given: no cache rows
     by_name = {data["metadata"]["name"]: data for data, _, _ in loaded.records}
     assert by_name["svc-0"] == {
         "metadata": {"team": "team-0", "name": "svc-0"},

@@ -29,7 +29,7 @@ from jenkins_bridge.descriptor.model import Receiver
 from jenkins_bridge.errors import InvalidDescriptors
 from jenkins_bridge.output.confined import ConfinedDir
 from jenkins_bridge.output.incremental import (
-    CachedService,
+    CacheRows,
     InputDigests,
     OutputStat,
     Placement,
@@ -88,7 +88,11 @@ def _load_and_render(
     files: Sequence[DescriptorFile],
     plugins: PluginVersions | None,
     stage: StageTarget | None = None,
-) -> tuple[LoadedFiles, Rendered, StagedChunk | None]:
+    prints: dict[str, str | None] | None = None,
+) -> tuple[LoadedFiles, Rendered, StagedChunk | None, CacheRows | None]:
+    """Load and render a chunk of descriptors (in a worker for a large run); stage their
+    files given ``stage``, and make their rows of the render cache given their
+    fingerprints (``prints``)."""
     loaded = load_files(files)
     rendered: Rendered = []
     staged: StagedChunk | None = None
@@ -116,7 +120,40 @@ def _load_and_render(
     # The run reads only what the checks across files need of each descriptor: the whole
     # merged data would cross the process pool and stay in the parent (~7 KB a service).
     loaded.records = [(_summary(data), path, origin) for data, path, origin in loaded.records]
-    return loaded, rendered, staged
+    rows = _cache_rows(files, loaded, rendered, prints) if prints is not None else None
+    return loaded, rendered, staged, rows
+
+
+def _cache_rows(
+    files: Sequence[DescriptorFile],
+    loaded: LoadedFiles,
+    rendered: Rendered,
+    prints: dict[str, str | None],
+) -> CacheRows:
+    """The rendered services' rows of the render cache, encoded here (in parallel, where
+    the services are at hand) for the run to join; a service whose fingerprint is unknown
+    (its descriptor could not be read) has none."""
+    rows = CacheRows()
+    keys = {descriptor.path: descriptor.key for descriptor in files}
+    summaries = {path: summary for summary, path, _ in loaded.records}
+    for path, artifacts, routing in rendered:
+        key = keys[path]
+        fingerprint = prints.get(key)
+        if fingerprint is None:
+            continue
+        rows.add(
+            key,
+            fingerprint,
+            summaries[path],
+            {
+                "name": loaded.name_positions[path],
+                "team": loaded.team_positions[path],
+                "governed_by": loaded.governed_by[path],
+            },
+            dataclasses.asdict(routing) if routing is not None else None,
+            [(a.path, a.kind, a.sha256, a.source) for a in artifacts],
+        )
+    return rows.encode()
 
 
 def _summary(data: dict[str, Any]) -> dict[str, Any]:
@@ -267,10 +304,10 @@ def _render_run(
     if collecting:
         gc.enable()
     chunks = map_chunks(
-        _load_and_render, changed, plugins, target, workers=workers, progress=progress
+        _load_and_render, changed, plugins, target, prints, workers=workers, progress=progress
     )
     gc.disable()
-    loaded_chunks = [loaded for loaded, _, _ in chunks]
+    loaded_chunks = [loaded for loaded, _, _, _ in chunks]
     if carried:
         # Every check across files compares services of one team (names, its _defaults.yaml
         # chain, its receivers; by the team's name in lower case), and the carried services
@@ -302,12 +339,12 @@ def _render_run(
     tree = RenderedTree()
     teams: list[str] = []
     routings: list[AlertRouting] = []
-    keys = {descriptor.path: descriptor.key for descriptor in changed}
-    for loaded, rendered, staged in chunks:
-        by_path = {path: (data, origin) for data, path, origin in loaded.records}
+    for loaded, rendered, staged, made in chunks:
         if staging is not None and staged is not None:
             staging.chunks.append(staged)
-        for path, artifacts, routing in rendered:
+        if made is not None:
+            cache.rows.append(made)
+        for _, artifacts, routing in rendered:
             for artifact in artifacts:
                 if isinstance(artifact, Artifact):
                     tree.add(artifact)
@@ -315,19 +352,6 @@ def _render_run(
                     tree.stage(artifact)
             if routing is not None:
                 routings.append(routing)
-            fingerprint = prints.get(keys[path])
-            if fingerprint is not None:
-                cache.services[keys[path]] = CachedService(
-                    fingerprint,
-                    _summary(by_path[path][0]),
-                    {
-                        "name": loaded.name_positions[path],
-                        "team": loaded.team_positions[path],
-                        "governed_by": loaded.governed_by[path],
-                    },
-                    dataclasses.asdict(routing) if routing is not None else None,
-                    [[a.path, a.kind, a.sha256, a.source] for a in artifacts],
-                )
         teams.extend(data["metadata"]["team"] for data, _, _ in loaded.records)
     kept = [row for _, row in carried]
     if table is not None and kept:

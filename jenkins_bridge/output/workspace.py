@@ -154,7 +154,7 @@ def write_tree(
                 record_output(cache, out, paths)
                 if staging is not None:
                     staging.record(cache, out)
-                produced = {str(a[0]) for s in cache.services.values() for a in s.artifacts}
+                produced = cache.produced()
                 made: list[Artifact | ArtifactDigest] = [*tree.artifacts.values()]
                 made.extend(tree.staged.values())
                 cache.extra = [
@@ -164,7 +164,7 @@ def write_tree(
                 ]
                 cache.extra.extend(dict(entry) for entry in kept)
                 root.write(*CACHE_GITIGNORE)
-                root.write(CACHE, cache.to_json().encode("utf-8"))
+                root.write(CACHE, cache.encoded())
     except KeyboardInterrupt:
         raise RenderInterrupted(report) from None
     finally:

@@ -1,0 +1,174 @@
+"""The render cache's rows made where the services were rendered (``CacheRows``, a chunk's
+columns encoded in the worker) and joined by the run give the very text the cache had when
+the run encoded every row itself, whatever the chunks, the teams' order and the rows carried
+from the previous cache; and that text reads back as the same cache."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jenkins_bridge.output.incremental import (
+    _FORMAT,
+    _NOT_A_FILE,
+    CacheRows,
+    RenderCache,
+    _compact,
+    _parse_cache,
+)
+
+_NAMES = ("keys", "prints", "teams", "routings", "counts", "paths", "kinds", "shas", "sources")
+Service = tuple[str, str, dict[str, Any], dict[str, Any], dict[str, Any] | None, list[Any]]
+
+
+def reference_json(cache: RenderCache, fresh: list[Service]) -> str:
+    """The cache's text as ``RenderCache.to_json`` (now ``encoded``) wrote it when the run
+    kept each rendered service's data and encoded every row itself (up to 1691850)."""
+    table = cache.table
+    kept = cache.kept if table is not None else []
+    columns: dict[str, list[Any]] = {name: [] for name in (*_NAMES, "stats")}
+    details: list[bytes] = []
+    order: list[tuple[str, int, int]] = []
+    if table is not None:
+        order += zip(map(table.teams.__getitem__, kept), itertools.repeat(0), kept)
+    order += ((str(s[2]["metadata"]["team"]), 1, i) for i, s in enumerate(fresh))
+    order.sort()
+    produced: set[str] = set()
+    for team, new, index in order:
+        if not new:
+            assert table is not None
+            start, end = table.starts[index], table.starts[index + 1]
+            columns["keys"].append(table.keys[index])
+            columns["prints"].append(table.prints[index])
+            columns["routings"].append(table.routings[index])
+            details.append(table.details[index])
+            columns["paths"] += table.paths[start:end]
+            columns["kinds"] += table.kinds[start:end]
+            columns["shas"] += table.shas[start:end]
+            columns["sources"] += table.sources[start:end]
+            columns["stats"] += table.stats[start:end]
+            columns["teams"].append(team)
+            columns["counts"].append(end - start)
+            continue
+        key, fingerprint, summary, positions, routing, artifacts = fresh[index]
+        columns["keys"].append(key)
+        columns["prints"].append(fingerprint)
+        columns["teams"].append(team)
+        columns["routings"].append(routing)
+        columns["counts"].append(len(artifacts))
+        for path, kind, sha256, source in artifacts:
+            columns["paths"].append(path)
+            columns["kinds"].append(kind)
+            columns["shas"].append(sha256)
+            columns["sources"].append(source)
+            columns["stats"].append(cache.files.get(path, _NOT_A_FILE))
+            produced.add(path)
+        compact = [summary, _compact(positions, key)]
+        details.append(json.dumps(compact, separators=(",", ":")).encode())
+    inputs = cache.inputs
+    head = {
+        "format": _FORMAT,
+        "run": cache.run,
+        "since": cache.since,
+        **{name: values for name, values in columns.items() if name != "stats"},
+        "stats": list(itertools.chain.from_iterable(columns["stats"])),
+        "files": {path: s for path, s in cache.files.items() if path not in produced},
+        "folders": list(cache.folders),
+        "folder_stats": list(cache.folders.values()),
+        "extra": [*cache.extra, *cache.carried_extra],
+        "inputs": list(inputs),
+        "input_stats": [value for record in inputs.values() for value in record[:5]],
+        "input_digests": [record[5] for record in inputs.values()],
+    }
+    lines = [json.dumps(head, separators=(",", ":")).encode(), *details]
+    return b"\n".join(lines).decode() + "\n"
+
+
+_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6)
+_teams = st.sampled_from(["a", "b", "c", "é"])
+_stat = st.tuples(*[st.integers(0, 2**63)] * 5)
+
+
+@st.composite
+def services(draw: st.DrawFn, prefix: str) -> list[Service]:
+    found: list[Service] = []
+    for number in range(draw(st.integers(0, 8))):
+        key = f"{prefix}{number}/{draw(_text)}"
+        team = draw(_teams)
+        summary: dict[str, Any] = {"metadata": {"team": team, "name": draw(_text)}}
+        own = draw(st.booleans())
+        positions = {
+            "name": (key if own else draw(_text), 4, 9),
+            "team": (key, 5, draw(st.integers(1, 9))),
+            "governed_by": tuple(
+                (draw(_text), draw(_text)) for _ in range(draw(st.integers(0, 2)))
+            ),
+        }
+        routing = draw(st.none() | st.fixed_dictionaries({"team": _text, "origin": _text}))
+        artifacts = [
+            (f"{team}/{key}/{i}", draw(_text), draw(_text), draw(st.none() | _text))
+            for i in range(draw(st.integers(0, 3)))
+        ]
+        found.append((key, draw(_text), summary, positions, routing, artifacts))
+    return found
+
+
+def cache_with(draw: st.DrawFn, fresh: list[Service]) -> RenderCache:
+    cache = RenderCache(draw(_text), since=draw(st.integers(0, 2**63)))
+    paths = [path for s in fresh for path, *_ in s[5]]
+    for path in draw(st.lists(st.sampled_from(paths), unique=True)) if paths else []:
+        cache.files[path] = draw(_stat)
+    cache.files["manifest.json"] = draw(_stat)
+    cache.folders = {"a": draw(st.integers(0, 2**63))}
+    cache.extra = [{"kind": "folder-config", "path": "a/folder.xml", "sha256": draw(_text)}]
+    cache.inputs = {draw(_text): (*draw(_stat), draw(_text))}
+    return cache
+
+
+def chunked(draw: st.DrawFn, fresh: list[Service]) -> list[CacheRows]:
+    """``fresh`` cut into chunks, each made as a worker makes it (some left unencoded)."""
+    cuts = sorted(draw(st.lists(st.integers(0, len(fresh)), max_size=4)))
+    chunks = []
+    for start, end in itertools.pairwise([0, *cuts, len(fresh)]):
+        rows = CacheRows()
+        for key, fingerprint, summary, positions, routing, artifacts in fresh[start:end]:
+            rows.add(key, fingerprint, summary, positions, routing, artifacts)
+        chunks.append(rows.encode() if draw(st.booleans()) else rows)
+    return chunks
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_rows_made_apart_and_joined_are_the_cache_encoded_whole(data: st.DataObject) -> None:
+    fresh = data.draw(services("k"))
+    if data.draw(st.booleans()):  # often in team order, as a cold run's chunks are
+        fresh.sort(key=lambda s: str(s[2]["metadata"]["team"]))
+    cache = cache_with(data.draw, fresh)
+    cache.rows = chunked(data.draw, fresh)
+    text = cache.encoded().decode()
+    assert text == reference_json(cache, fresh)
+    # and it reads back as the rows it was given
+    read = _parse_cache(text.encode())
+    assert read is not None and read.table is not None
+    assert sorted(read.table.keys) == sorted(s[0] for s in fresh)
+    assert sorted(read.table.paths) == sorted(p for s in fresh for p, *_ in s[5])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_rows_among_carried_ones_are_the_cache_encoded_whole(data: st.DataObject) -> None:
+    old = data.draw(services("old"))
+    previous = cache_with(data.draw, old)
+    previous.rows = chunked(data.draw, old)
+    read = _parse_cache(previous.encoded().decode().encode())
+    assert read is not None and read.table is not None
+    fresh = data.draw(services("new"))
+    cache = cache_with(data.draw, fresh)
+    cache.table = read.table
+    cache.kept = data.draw(st.lists(st.sampled_from(range(len(old))), unique=True)) if old else []
+    cache.rows = chunked(data.draw, fresh)
+    assert cache.encoded().decode() == reference_json(cache, fresh)
