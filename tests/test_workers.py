@@ -261,3 +261,27 @@ def test_workers_whose_parent_was_killed_exit_on_their_own(tmp_path: Path) -> No
     for pid in left:
         os.kill(pid, signal.SIGKILL)  # do not leave them to the next test either
     assert not left, f"workers {left} outlived their killed parent"
+
+
+def _paths_and_copies(chunk: list[Path]) -> list[tuple[Path, Path, str]]:
+    return [(path, Path(str(path)), path.name) for path in chunk]
+
+
+def test_shared_objects_come_back_as_the_parents_own() -> None:
+    # A chunk's results name each service by its descriptor's path; unpickled, each was a
+    # new Path parsed again (~5,000 at N = 5,000 in the run itself).
+    paths = [Path(f"team-{i % 7}/svc-{i}.yaml") for i in range(PARALLEL_THRESHOLD + 3)]
+    shared = paths[::2]
+    got = map_chunks(_paths_and_copies, paths, workers=2, shared=shared)
+    results = [result for chunk in got for result in chunk]
+    assert [path for path, _, _ in results] == paths
+    assert [name for _, _, name in results] == [path.name for path in paths]
+    mine = {id(path) for path in shared}
+    assert all(id(path) in mine for path, _, _ in results[::2])  # the very objects
+    assert not any(id(path) in mine for path, _, _ in results[1::2])  # not shared: copies
+    assert not any(id(copy) in mine for _, copy, _ in results)  # equal is not the same
+    # a run with nothing shared sends as before, and nothing stays shared after a run
+    assert map_chunks(_paths_and_copies, paths, workers=2) == got
+    from jenkins_bridge import workers
+
+    assert workers._SHARED == ()

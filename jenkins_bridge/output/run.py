@@ -303,8 +303,16 @@ def _render_run(
     target = staging.target if staging is not None else None
     if collecting:
         gc.enable()
+    # The results name each service by its descriptor's path: the parent's own objects again
     chunks = map_chunks(
-        _load_and_render, changed, plugins, target, prints, workers=workers, progress=progress
+        _load_and_render,
+        changed,
+        plugins,
+        target,
+        prints,
+        workers=workers,
+        progress=progress,
+        shared=[descriptor.path for descriptor in changed],
     )
     gc.disable()
     loaded_chunks = [loaded for loaded, _, _, _ in chunks]
