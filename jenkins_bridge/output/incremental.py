@@ -324,6 +324,8 @@ class CacheRows:
     sources: list[str | None] = field(default_factory=list)
     details: list[bytes] = field(default_factory=list)
     text: tuple[str, ...] = ()
+    # The records of their input files, where they were taken with the rows (``fingerprints``)
+    inputs: dict[str, InputRecord] = field(default_factory=dict)
 
     def add(
         self,

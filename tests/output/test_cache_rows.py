@@ -7,19 +7,30 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 from typing import Any
 
+import pytest
+from conftest import write_numbered_services
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from jenkins_bridge.descriptor.loading import discover
+from jenkins_bridge.output.confined import ConfinedDir
 from jenkins_bridge.output.incremental import (
     _FORMAT,
     _NOT_A_FILE,
     CacheRows,
+    InputDigests,
     RenderCache,
     _compact,
     _parse_cache,
+    fingerprints,
+    read_cache,
 )
+from jenkins_bridge.output.run import render_run
+from jenkins_bridge.output.workspace import write_tree
+from jenkins_bridge.workers import PARALLEL_THRESHOLD
 
 _NAMES = ("keys", "prints", "teams", "routings", "counts", "paths", "kinds", "shas", "sources")
 Service = tuple[str, str, dict[str, Any], dict[str, Any], dict[str, Any] | None, list[Any]]
@@ -172,3 +183,28 @@ def test_rows_among_carried_ones_are_the_cache_encoded_whole(data: st.DataObject
     cache.kept = data.draw(st.lists(st.sampled_from(range(len(old))), unique=True)) if old else []
     cache.rows = chunked(data.draw, fresh)
     assert cache.encoded().decode() == reference_json(cache, fresh)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_cold_runs_fingerprints_taken_where_rendered_are_the_runs_own(
+    tmp_path: Path, workers: int
+) -> None:
+    # Without a previous cache each chunk takes its descriptors' fingerprints and input
+    # records itself: the same as the run takes them before rendering when it has a cache.
+    src, out = tmp_path / "src", tmp_path / "out"
+    write_numbered_services(src, PARALLEL_THRESHOLD + 20, teams=9)
+    for team in range(0, 9, 2):
+        (src / f"team-{team}" / "_defaults.yaml").write_text("pipeline: {agent: linux}\n")
+    (src / "_defaults.yaml").write_text("pipeline: {timeoutMinutes: 30}\n")
+    run = render_run([src], workers=workers, reuse=out, out=out)
+    write_tree(out, run.tree, cache=run.cache, previous=run.previous, staging=run.staging)
+    with ConfinedDir(out) as root:
+        cache = read_cache(root)
+    assert cache is not None and cache.table is not None
+    inputs = InputDigests()
+    prints = fingerprints(discover([src]), inputs)
+    assert dict(zip(cache.table.keys, cache.table.prints, strict=True)) == prints
+    own = {path: record for path, record in cache.inputs.items() if path in inputs.records}
+    assert own == inputs.records  # every descriptor and _defaults.yaml, as recorded
+    again = render_run([src], workers=workers, reuse=out, out=out)
+    assert again.reused == PARALLEL_THRESHOLD + 20
