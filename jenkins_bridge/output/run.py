@@ -289,13 +289,13 @@ def _render_run(
     # Input files' digests do not depend on the run: trusted by stat whatever the options.
     inputs = InputDigests(*((previous.inputs, previous.since) if previous is not None else ()))
     key = run_key(files, _options(plugins, library), inputs)
-    # Without a previous cache the fingerprints decide nothing before the services are
-    # rendered, they are only recorded: each chunk takes its own where it is rendered (in
-    # parallel; ~65 ms of the run's own time at N = 5,000), its input files' records after
-    # this run's start (``inputs.started``) as here.
-    prints = fingerprints(files, inputs) if previous is not None else None
     if previous is not None and previous.run != key:
         previous = None
+    # Without a previous cache of this run key the fingerprints decide nothing before the
+    # services are rendered, they are only recorded: each chunk takes its own where it is
+    # rendered (in parallel; ~65 ms of the run's own time at N = 5,000), its input files'
+    # records after this run's start (``inputs.started``) as here.
+    prints = fingerprints(files, inputs) if previous is not None else None
     carried: list[tuple[DescriptorFile, int]] = []  # with its row in the previous table
     changed: list[DescriptorFile] = files
     now = OutputStat(reuse) if reuse is not None else None

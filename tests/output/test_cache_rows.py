@@ -196,15 +196,18 @@ def test_a_cold_runs_fingerprints_taken_where_rendered_are_the_runs_own(
     for team in range(0, 9, 2):
         (src / f"team-{team}" / "_defaults.yaml").write_text("pipeline: {agent: linux}\n")
     (src / "_defaults.yaml").write_text("pipeline: {timeoutMinutes: 30}\n")
-    run = render_run([src], workers=workers, reuse=out, out=out)
-    write_tree(out, run.tree, cache=run.cache, previous=run.previous, staging=run.staging)
-    with ConfinedDir(out) as root:
-        cache = read_cache(root)
-    assert cache is not None and cache.table is not None
     inputs = InputDigests()
     prints = fingerprints(discover([src]), inputs)
-    assert dict(zip(cache.table.keys, cache.table.prints, strict=True)) == prints
-    own = {path: record for path, record in cache.inputs.items() if path in inputs.records}
-    assert own == inputs.records  # every descriptor and _defaults.yaml, as recorded
-    again = render_run([src], workers=workers, reuse=out, out=out)
+    # no cache, then a cache of another run key (other options): the same as the run's own
+    for plugins in (None, {"workflow-job": "1400.v7fd111b_ec82f"}):
+        run = render_run([src], plugins, workers, reuse=out, out=out)
+        assert run.reused == 0
+        write_tree(out, run.tree, cache=run.cache, previous=run.previous, staging=run.staging)
+        with ConfinedDir(out) as root:
+            cache = read_cache(root)
+        assert cache is not None and cache.table is not None
+        assert dict(zip(cache.table.keys, cache.table.prints, strict=True)) == prints
+        own = {path: record for path, record in cache.inputs.items() if path in inputs.records}
+        assert own == inputs.records  # every descriptor and _defaults.yaml, as recorded
+    again = render_run([src], plugins, workers, reuse=out, out=out)
     assert again.reused == PARALLEL_THRESHOLD + 20
