@@ -63,77 +63,61 @@ def render_outcome(
     from jenkins_bridge.deploy.interrupts import stops_as_interrupts
 
     with stops_as_interrupts():
-        return _render_outcome(
-            paths,
-            out,
-            check=check,
-            plugins=plugins,
-            workers=workers,
-            force=force,
-            library=library,
-        )
+        from jenkins_bridge.cli.output import Counter
+        from jenkins_bridge.errors import EXIT_CHANGES, BridgeError
+        from jenkins_bridge.output.run import render_run
+        from jenkins_bridge.output.workspace import check_tree, write_tree
 
-
-def _render_outcome(
-    paths: Sequence[str],
-    out: str,
-    *,
-    check: bool,
-    plugins: dict[str, str],
-    workers: int | None,
-    force: bool,
-    library: SharedLibrary,
-) -> Outcome:
-    from jenkins_bridge.cli.output import Counter
-    from jenkins_bridge.errors import EXIT_CHANGES, BridgeError
-    from jenkins_bridge.output.run import render_run
-    from jenkins_bridge.output.workspace import check_tree, write_tree
-
-    target = Path(out)
-    counter = Counter("render")
-    try:
-        run = render_run(
-            paths,
-            plugins,
-            workers,
-            library,
-            counter,
-            reuse=None if force else target,
-            keep_cache=not check,
-            out=None if check else target,
+        target = Path(out)
+        counter = Counter("render")
+        try:
+            run = render_run(
+                paths,
+                plugins,
+                workers,
+                library,
+                counter,
+                reuse=None if force else target,
+                keep_cache=not check,
+                out=None if check else target,
+            )
+        finally:
+            counter.close()
+        count, tree = run.services, run.tree
+        if check:
+            report = check_tree(target, tree, force=force, previous=run.previous)
+            data = {"stale": sorted(report.diffs), "services": count, "reused": run.reused}
+            if report.clean:
+                files = len(tree.artifacts) + len(tree.carried)
+                return Outcome("ok", data, f"{out} is up to date ({files} files)")
+            text = "".join(report.diffs[p] for p in sorted(report.diffs))
+            text += f"{len(report.diffs)} file(s) in {out} differ from the descriptors; run render"
+            return Outcome("changes", {**data, "diff": text}, text, exit_code=EXIT_CHANGES)
+        try:
+            written = write_tree(
+                target,
+                tree,
+                force=force,
+                cache=run.cache,
+                previous=run.previous,
+                staging=run.staging,
+            )
+        except OSError as exc:
+            where = exc.filename if exc.filename is not None else out
+            raise BridgeError(f"cannot write to {where}: {exc.strerror or exc}") from exc
+        kept = [f"kept {k.path}: {k.reason}" for k in written.kept]
+        return Outcome(
+            "ok",
+            {"services": count, "reused": run.reused, **written.as_data()},
+            "\n".join(
+                [
+                    *kept,
+                    f"rendered {count} service(s) into {out}: {len(written.written)} written, "
+                    f"{len(written.unchanged)} unchanged, {len(written.removed)} removed"
+                    + (f", {len(kept)} kept" if kept else ""),
+                ]
+            ),
         )
-    finally:
-        counter.close()
-    count, tree = run.services, run.tree
-    if check:
-        report = check_tree(target, tree, force=force, previous=run.previous)
-        data = {"stale": sorted(report.diffs), "services": count, "reused": run.reused}
-        if report.clean:
-            files = len(tree.artifacts) + len(tree.carried)
-            return Outcome("ok", data, f"{out} is up to date ({files} files)")
-        text = "".join(report.diffs[p] for p in sorted(report.diffs))
-        text += f"{len(report.diffs)} file(s) in {out} differ from the descriptors; run render"
-        return Outcome("changes", {**data, "diff": text}, text, exit_code=EXIT_CHANGES)
-    try:
-        written = write_tree(
-            target, tree, force=force, cache=run.cache, previous=run.previous, staging=run.staging
-        )
-    except OSError as exc:
-        where = exc.filename if exc.filename is not None else out
-        raise BridgeError(f"cannot write to {where}: {exc.strerror or exc}") from exc
-    kept = [f"kept {k.path}: {k.reason}" for k in written.kept]
-    return Outcome(
-        "ok",
-        {"services": count, "reused": run.reused, **written.as_data()},
-        "\n".join(
-            [
-                *kept,
-                f"rendered {count} service(s) into {out}: {len(written.written)} written, "
-                f"{len(written.unchanged)} unchanged, {len(written.removed)} removed"
-                + (f", {len(kept)} kept" if kept else ""),
-            ]
-        ),
-    )
 
 
 # The environment variables of render's library options (``cli.library``): when any is set,
