@@ -14,9 +14,11 @@ same code, so their output, errors and exit codes are the same byte for byte
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,13 +62,15 @@ def render_outcome(
     SIGTERM and SIGHUP (a Jenkins abort, a closed terminal) are taken like Ctrl-C: the
     workers stop, the files staged so far go, and the report says what was written (exit 130).
     """
-    from jenkins_bridge.deploy.interrupts import stops_as_interrupts
+    with imports_uncollected():
+        from jenkins_bridge.deploy.interrupts import stops_as_interrupts
 
     with stops_as_interrupts():
-        from jenkins_bridge.cli.output import Counter
-        from jenkins_bridge.errors import EXIT_CHANGES, BridgeError
-        from jenkins_bridge.output.run import render_run
-        from jenkins_bridge.output.workspace import check_tree, write_tree
+        with imports_uncollected():
+            from jenkins_bridge.cli.output import Counter
+            from jenkins_bridge.errors import EXIT_CHANGES, BridgeError
+            from jenkins_bridge.output.run import render_run
+            from jenkins_bridge.output.workspace import check_tree, write_tree
 
         target = Path(out)
         counter = Counter("render")
@@ -120,6 +124,23 @@ def render_outcome(
         )
 
 
+@contextlib.contextmanager
+def imports_uncollected() -> Iterator[None]:
+    """Import with the cyclic garbage collector paused, then leave what was imported out of
+    later collections (``gc.freeze``). The render stack's modules make ~33,000 objects that
+    live as long as the process: the collections their making set off (full ones included)
+    found nothing and were a sixth of the imports' time (~20 of ~115 ms)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
 # The environment variables of render's library options (``cli.library``): when any is set,
 # click's path reads and checks it.
 _LIBRARY_ENV = (
@@ -169,7 +190,8 @@ def _render_call(operands: Sequence[str]) -> Callable[[], Outcome] | None:
 
     def call() -> Outcome:
         # render.job_config loads jinja2: imported when the command runs, not to parse it
-        from jenkins_bridge.render.job_config import SharedLibrary
+        with imports_uncollected():
+            from jenkins_bridge.render.job_config import SharedLibrary
 
         # what cli.library.shared_library gives for the options' defaults
         library = SharedLibrary(scope="folder", repo=None, credentials_id=None)

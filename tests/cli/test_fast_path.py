@@ -390,3 +390,21 @@ def test_plain_render_check_imports_no_click(tmp_path: Path) -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.stderr.strip().splitlines()[-1] == "2 []", proc.stderr
+
+
+def test_plain_render_imports_its_modules_without_a_collection(tmp_path: Path) -> None:
+    """The render stack's ~33,000 objects live as long as the process: no cyclic collection
+    runs from the first of its modules (job_config) to the last (workspace), and the collector
+    is on again after."""
+    out = tmp_path / "out"
+    code = (
+        "import gc, sys; from jenkins_bridge.cli import main;"
+        "seen = [];"
+        "gc.callbacks.append(lambda phase, info: phase == 'start' and seen.append("
+        "'jenkins_bridge.render.job_config' in sys.modules"
+        " and 'jenkins_bridge.output.workspace' not in sys.modules));"
+        f"rc = main(['render', '--check', {str(ROOT / 'examples')!r}, '-o', {str(out)!r}]);"
+        "print(rc, sum(seen), len(seen) > 0, gc.isenabled(), file=sys.stderr)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.stderr.strip().splitlines()[-1] == "2 0 True True", proc.stderr
