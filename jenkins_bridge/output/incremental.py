@@ -84,7 +84,7 @@ def run_key(
     digest = hashlib.sha256(_tool_digest(inputs or InputDigests()).encode())
     digest.update(json.dumps(options, sort_keys=True, default=str).encode())
     for descriptor in files:
-        digest.update(f"\0{descriptor.key}\0{descriptor.origin}\0{descriptor.path}".encode())
+        digest.update(f"\0{descriptor.key}\0{descriptor.origin}\0{descriptor.text}".encode())
     return digest.hexdigest()
 
 
@@ -239,7 +239,7 @@ def _scope(
     (not where a link leads), up to its repository, else the folder given. ``scopes``: the
     answers so far, by the entry's folder as shown, ``top`` and ``root`` (what decides it),
     so each folder is resolved once per run as the loader does (not once per file)."""
-    where = str(descriptor.path)
+    where = descriptor.text
     head, slash, _ = where.rpartition("/")  # all ``dirname`` reads: the answers kept by it
     key = (head, slash, descriptor.top, descriptor.root)
     known = scopes.get(key)
@@ -268,7 +268,7 @@ def fingerprints(
     scopes: dict[tuple[str, str, str, str], tuple[str, str]] = {}
     chains: dict[tuple[str, str], str] = {}
     found: dict[str, str | None] = {}
-    digests = inputs.of_many([descriptor.key or str(descriptor.path) for descriptor in files])
+    digests = inputs.of_many([descriptor.key or descriptor.text for descriptor in files])
     for descriptor, data in zip(files, digests, strict=True):
         if data in (ABSENT, UNREADABLE):
             found[descriptor.key] = None

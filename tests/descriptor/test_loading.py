@@ -183,8 +183,11 @@ def test_discovery_finds_what_os_walk_found(
     (tree / "out" / "alerts.yaml").write_text("x: 1\n")  # render output: not a descriptor
     (tmp_path / "via-link").symlink_to(tree)
 
-    def walked(folder: Path) -> list[tuple[str, str, str, str, str]]:
-        return [(str(d.path), d.origin, d.key, d.top, d.root) for d in discover([folder])]
+    def walked(folder: Path | str) -> list[tuple[str, str, str, str, str]]:
+        found = discover([folder])
+        texts = [d.text for d in found]  # before any ``path`` is made: it is made when asked
+        assert texts == [str(d.path) for d in found]
+        return [(str(d.path), d.origin, d.key, d.top, d.root) for d in found]
 
     expected = _walked_as_os_walk(tree)
     assert [origin for _, origin, *_ in expected] == [
@@ -197,3 +200,5 @@ def test_discovery_finds_what_os_walk_found(
     monkeypatch.chdir(tree)
     assert walked(Path(".")) == _walked_as_os_walk(Path("."))
     assert walked(Path("a")) == _walked_as_os_walk(Path("a"))
+    assert walked("./a//deep/") == _walked_as_os_walk(Path("a/deep"))
+    assert walked(str(tree) + "/") == _walked_as_os_walk(tree)
