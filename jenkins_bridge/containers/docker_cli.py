@@ -14,18 +14,21 @@ own (mode 0700, removed when the push ends, also on SIGTERM), never on a command
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from urllib.parse import quote
 
 from jenkins_bridge.containers.context import check_build_context
 from jenkins_bridge.containers.dockerfile import with_labels
@@ -39,6 +42,7 @@ from jenkins_bridge.containers.engine import (
     check_build_inputs,
     push_every_tag,
 )
+from jenkins_bridge.containers.engine_socket import engine_get, unix_socket_path
 from jenkins_bridge.containers.errors import (
     BuildFailed,
     DaemonUnreachable,
@@ -63,6 +67,8 @@ _PUSHED = re.compile(r"^(?P<tag>\S+): digest: (?P<digest>sha256:[0-9a-f]{64}) si
 _DAEMON_MARKERS = ("cannot connect to the docker daemon", "error during connect")
 # The classic builder's three-line notice on every build: docker's, about docker.
 _LEGACY_NOTICE = "DEPRECATED: The legacy builder is deprecated"
+# A reference's own characters in a request path (the docker CLI sends them as they are).
+_REF_SAFE = "/:@"
 _SENDING_CONTEXT = "Sending build context to Docker daemon"
 # What the CLI logs when the engine went away while it was sending the context (the error
 # that follows says why, and so does ours).
@@ -164,6 +170,40 @@ def stops_as_interrupts() -> Iterator[None]:
             signal.signal(signum, action)
 
 
+# prctl(2): the signal a process gets when the thread that started it ends.
+_PR_SET_PDEATHSIG = 1
+
+
+def _dies_with_parent() -> Callable[[], None] | None:
+    """For ``Popen(preexec_fn=...)``: the child gets SIGKILL when the thread starting it
+    (the main thread here) ends, even by SIGKILL (Linux's ``PR_SET_PDEATHSIG``, kept across
+    exec); None where there is no such call."""
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def arm() -> None:  # in the child, between fork and exec
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # we ended before the call: nobody would kill it
+            os._exit(1)
+
+    return arm
+
+
+@functools.cache
+def _prctl() -> Callable[[int, int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes  # ~3 ms: only once a child is started
+
+    try:
+        call: Callable[[int, int], int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return call
+
+
 class _Run:
     """One CLI child: stdout lines to ``on_stdout`` as they come, stderr lines collected and
     passed to ``on_stderr`` by a reader thread, one line behind: the last one is passed only
@@ -172,9 +212,12 @@ class _Run:
     def __init__(self, command: Sequence[str], env: Mapping[str, str]) -> None:
         self.stderr: list[str] = []
         # Same process group: a Ctrl-C at the terminal, or Jenkins killing the group, reaches
-        # the child too; a signal to us alone is passed on in ``stop``.
+        # the child too; a signal to us alone is passed on in ``stop``; and when we are killed
+        # (SIGKILL cannot be passed on), the child is killed with us: the engine then stops a
+        # build or push whose client went away.
         self._process = subprocess.Popen(
             list(command),
+            preexec_fn=_dies_with_parent(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -430,8 +473,33 @@ class DockerCli:
             raise ImageError(f"tagging {image} as {repository}:{tag} failed: {message}")
 
     def image_labels(self, reference: str) -> dict[str, str]:
+        labels = self._labels_over_socket(reference)
+        if labels is not None:
+            return labels
         code, out, err = self._run(inspect_labels_command(self.docker, reference))
         return self._labels_from(reference, code, out, err)
+
+    def _labels_over_socket(self, reference: str) -> dict[str, str] | None:
+        """The labels by one request on the engine's unix socket, as ``docker image
+        inspect`` asks for them but without starting it; None when the engine is not on a
+        unix socket or did not answer with the image (the CLI then asks, and says why)."""
+        socket_path = unix_socket_path(self.docker_host)
+        if socket_path is None:
+            return None
+        try:
+            status, body = engine_get(
+                socket_path, f"/images/{quote(reference, safe=_REF_SAFE)}/json"
+            )
+            if status != 200:  # e.g. 404: the CLI's error says it as always
+                return None
+            image = json.loads(body)
+        except (OSError, ValueError):
+            return None
+        config = image.get("Config") if isinstance(image, dict) else None
+        labels = config.get("Labels") if isinstance(config, dict) else None
+        if labels is not None and not isinstance(labels, dict):
+            return None
+        return {str(key): str(value) for key, value in (labels or {}).items()}
 
     def _labels_from(
         self, reference: str, code: int, out: Sequence[str], err: Sequence[str]
@@ -452,9 +520,13 @@ class DockerCli:
         log: LogSink,
         credentials: RegistryCredentials | None = None,
     ) -> tuple[dict[str, str], PushedImage]:
-        """The labels of ``repository:tags[0]`` and the push of every tag; the inspect runs
+        """The labels of ``repository:tags[0]`` and the push of every tag. On a unix socket
+        the labels are one request before the push; elsewhere ``docker image inspect`` runs
         beside the first push (a missing image fails both, and is reported as not found)."""
         reference = f"{repository}:{tags[0]}" if tags else repository
+        labels = self._labels_over_socket(reference)  # ~1 ms: before the push, not beside it
+        if labels is not None:
+            return labels, self.push(repository, tags, log, credentials)
         out: list[str] = []
         with stops_as_interrupts():
             inspect = _Run(inspect_labels_command(self.docker, reference), self.env)

@@ -737,6 +737,103 @@ def test_sigterm_during_a_push_removes_the_docker_config_with_the_credentials(
         listener.close()
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    """``pid`` exists and is not a zombie (an orphan nobody reaps yet has ended)."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _build_containers(docker_client: Any, marker: str) -> list[str]:
+    """The running containers whose command holds ``marker`` (ids)."""
+    return [
+        str(c.id)
+        for c in docker_client.containers.list(ignore_removed=True)
+        if marker in " ".join(c.attrs["Args"])
+    ]
+
+
+def test_sigkill_during_a_build_leaves_nothing_running(
+    case: ImageCase, client: str, docker_client: Any
+) -> None:
+    """A SIGKILL cannot be passed on (Jenkins sends one after its grace): the docker CLI
+    child dies with us, and the engine then stops the build and removes its container."""
+    import contextlib
+    import signal
+    import threading
+    import time
+    import uuid
+
+    import docker.errors
+
+    marker = f"jb-killed-{uuid.uuid4().hex[:10]}"
+    dockerfile = f"FROM {BASE_IMAGE}\nRUN echo {marker} && sleep 600\n"
+    repository, descriptor = case.service(dockerfile)
+    tmpdir = case.root / "tmp"
+    tmpdir.mkdir()
+    process = _start_cli(["image", "build", str(descriptor), "--no-cache"], tmpdir)
+    assert process.stderr is not None
+    started = threading.Event()
+    lines: list[str] = []
+
+    def read_stderr() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.append(line)
+            if line.strip() == marker:  # the RUN step's own output: its container runs
+                started.set()
+
+    threading.Thread(target=read_stderr, daemon=True).start()
+    children: list[int] = []
+    try:
+        assert started.wait(60), "".join(lines)
+        children = _children(process.pid)
+        if client == "cli":
+            assert children, "the docker CLI child was not found"
+        deadline = time.monotonic() + 30
+        while not _build_containers(docker_client, marker):  # the RUN step's container
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.1)
+
+        process.kill()
+        process.wait(timeout=30)
+
+        deadline = time.monotonic() + 60
+        while any(map(_running, children)) or _build_containers(docker_client, marker):
+            left = [pid for pid in children if _running(pid)]
+            assert time.monotonic() < deadline, (
+                f"still running after our SIGKILL: children {left}, "
+                f"containers {_build_containers(docker_client, marker)}"
+            )
+            time.sleep(0.2)
+    finally:
+        for pid in children:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+        for container in _build_containers(docker_client, marker):
+            with contextlib.suppress(docker.errors.NotFound):  # the engine removed it first
+                docker_client.api.remove_container(container, force=True)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert not docker_client.images.list(name=repository)
+
+
 def stat_mode(path: Path) -> int:
     return path.stat().st_mode & 0o777
 
