@@ -2,12 +2,19 @@
 docker-CLI equivalent (``docker run`` + polling the health status + nginx reload + stop the old
 one) in the same run, on the same engine, network and kind of proxy, under loopback load.
 
-    .venv/bin/python bench/deploy_bench.py [--repeat 5]
+    .venv/bin/python bench/deploy_bench.py [--repeat 5] [--baseline OTHER/jenkins-bridge]
 
 Prints medians, the ratio, the tool's overhead (deploy start to traffic switched, minus the
 app's own time to become healthy) and the rollback time after a failed health gate; asserts
 nothing. Targets (issue 21): overhead <= 0.3 s; rollback within the health timeout + 0.5 s;
 zero failed requests. Starts what it needs with scripts/services.sh up and removes what it creates.
+
+"Traffic switched" is when the load first gets the new version's answer (each load keeps the
+moments its answers changed); the figure from the deploy record (the wall time minus the
+record's duration plus its switched_after_seconds, which also counts the history write, the
+lock and the exit after the record) and the time to the CLI's exit are printed beside it.
+``--baseline`` deploys another jenkins-bridge in turns with ``--cli`` on the same environment:
+before/after figures of the same minute.
 """
 
 from __future__ import annotations
@@ -89,6 +96,9 @@ class Load:
     def __init__(self, port: int, max_requests: int = 200_000, max_seconds: float = 600) -> None:
         self.port, self.max_requests, self.max_seconds = port, max_requests, max_seconds
         self.ok = self.failed = 0
+        # (perf_counter at the answer, its body) each time the body differs from the last one:
+        # when traffic switched, as the load saw it.
+        self.changes: list[tuple[float, bytes]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -105,8 +115,18 @@ class Load:
                 connection.close()
                 good = response.status == 200 and body.startswith(b"version ")
                 self.ok, self.failed = self.ok + good, self.failed + (not good)
+                if good and (not self.changes or self.changes[-1][1] != body):
+                    self.changes.append((time.perf_counter(), body))
             except (OSError, http.client.HTTPException):
                 self.failed += 1
+
+    def switched_after(self, started: float, version: str) -> float | None:
+        """Seconds from ``started`` to the first answer of ``version`` after it."""
+        wanted = f"version {version}".encode()
+        for at, body in self.changes:
+            if at >= started and body.strip() == wanted:
+                return at - started
+        return None
 
     def __enter__(self) -> Load:
         self._thread.start()
@@ -118,11 +138,20 @@ class Load:
             self._thread.join(timeout=30)
 
 
-def ours(descriptor: Path, image: str) -> tuple[int, float, float]:
-    """(exit code, wall seconds, seconds from the process start to traffic switched)."""
+class Run:
+    """One ``jenkins-bridge deploy``: exit code and times from the process start, in seconds."""
+
+    def __init__(self, code: int, started: float, elapsed: float, by_record: float) -> None:
+        self.code, self.started, self.elapsed, self.by_record = code, started, elapsed, by_record
+
+
+def ours(descriptor: Path, image: str, cli: str = CLI) -> Run:
+    """Deploy ``image``; ``by_record`` is the time to traffic switched as the record gives it:
+    the wall time minus the record's duration plus its ``switched_after_seconds`` (so it also
+    counts what the CLI does after the record: the history write, the lock, the exit)."""
     started = time.perf_counter()
     done = subprocess.run(
-        [CLI, "--output", "json", "deploy", str(descriptor), "--env", "bench", "--image", image],
+        [cli, "--output", "json", "deploy", str(descriptor), "--env", "bench", "--image", image],
         capture_output=True,
         text=True,
     )
@@ -130,12 +159,16 @@ def ours(descriptor: Path, image: str) -> tuple[int, float, float]:
     record = json.loads(done.stdout or "{}").get("data", {}).get("record", {})
     switched = record.get("switched_after_seconds")
     if switched is None:
-        return done.returncode, elapsed, elapsed
-    return done.returncode, elapsed, elapsed - record["duration_seconds"] + switched
+        return Run(done.returncode, started, elapsed, elapsed)
+    return Run(done.returncode, started, elapsed,
+               elapsed - record["duration_seconds"] + switched)  # fmt: skip
 
 
-def handwritten(network: str, proxy: str, image: str, name: str, old: str | None) -> float:
-    """What a user would script with the docker CLI; returns seconds to traffic switched.
+def handwritten(
+    network: str, proxy: str, image: str, name: str, old: str | None
+) -> tuple[float, float]:
+    """What a user would script with the docker CLI; returns (its start, seconds to the reload's
+    return).
 
     Also records the app's own time to healthy in ``APP_READY`` (docker run -> healthy).
     """
@@ -155,7 +188,7 @@ def handwritten(network: str, proxy: str, image: str, name: str, old: str | None
     switched = time.perf_counter() - started
     if old:
         docker("rm", "-f", old)
-    return switched
+    return started, switched
 
 
 APP_READY: list[float] = []
@@ -164,6 +197,9 @@ APP_READY: list[float] = []
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--cli", default=CLI, help="the jenkins-bridge to measure")
+    parser.add_argument("--baseline", help="another jenkins-bridge (e.g. an older worktree's "
+                        ".venv/bin/jenkins-bridge), deployed in turns with --cli")  # fmt: skip
     args = parser.parse_args()
     subprocess.run(["bash", str(ROOT / "scripts" / "services.sh"), "up"], check=True,
                    stdout=subprocess.DEVNULL)  # fmt: skip
@@ -185,46 +221,80 @@ def main() -> int:
                                             subnet=subnet, proxy=PROXY_IMAGE,
                                             timeout=HEALTH_TIMEOUT))  # fmt: skip
     hand_net, hand_proxy = f"jb-bench-hand-{suffix}", f"jb-bench-hand-{suffix}-proxy"
-    ours_times: list[float] = []
-    overheads: list[float] = []
+    clis = {"jenkins-bridge": args.cli, **({"baseline": args.baseline} if args.baseline else {})}
+    seen: dict[str, list[float]] = {label: [] for label in clis}  # to switched, by the load
+    by_record: dict[str, list[float]] = {label: [] for label in clis}
+    to_exit: dict[str, list[float]] = {label: [] for label in clis}
+    hand_seen: list[float] = []
+    hand_runs: list[tuple[float, str]] = []
     hand_times: list[float] = []
     try:
-        code, _, _ = ours(descriptor, images["v1"])
-        assert code == 0, "the first deploy failed"
+        run = ours(descriptor, images["v1"], args.cli)
+        assert run.code == 0, "the first deploy failed"
         hand_subnet = free_subnet()
         docker("network", "create", "--driver", "bridge", "--subnet", hand_subnet, "--opt",
                "com.docker.network.bridge.enable_ip_masquerade=false", hand_net)  # fmt: skip
         docker("run", "-d", "--name", hand_proxy, "--network", hand_net, "-p",
                f"127.0.0.1:{hand_port}:80", PROXY_IMAGE)  # fmt: skip
         old = None
+        deployed = 0
         with Load(listen_port) as load, Load(hand_port) as hand_load:
             for index in range(args.repeat):
-                image = images["v2" if index % 2 == 0 else "v1"]
-                code, _, to_switch = ours(descriptor, image)
-                assert code == 0, f"deploy {index} failed"
-                ours_times.append(to_switch)
+                for label, cli in clis.items():  # each in turn: the same minute, same engine
+                    tag = "v2" if deployed % 2 == 0 else "v1"
+                    deployed += 1
+                    run = ours(descriptor, images[tag], cli)
+                    assert run.code == 0, f"deploy {index} ({label}) failed"
+                    switched = load.switched_after(run.started, tag)
+                    assert switched is not None, f"the load never saw {tag} ({label})"
+                    seen[label].append(switched)
+                    by_record[label].append(run.by_record)
+                    to_exit[label].append(run.elapsed)
+                tag = "v2" if index % 2 == 0 else "v1"
                 container = f"jb-bench-hand-{suffix}-{index}"
-                hand_times.append(handwritten(hand_net, hand_proxy, image, container, old))
+                started, reloaded = handwritten(hand_net, hand_proxy, images[tag], container, old)
+                hand_times.append(reloaded)
+                hand_runs.append((started, tag))  # its load sees the switch a little later
                 old = container
-                overheads.append(to_switch - APP_READY[-1])
-            code, rollback_elapsed, _ = ours(descriptor, images["v3"])
-            assert code == 3, f"the failing version should exit 3, got {code}"
-        ours_median, hand_median = statistics.median(ours_times), statistics.median(hand_times)
-        print(f"deploy (start -> traffic switched), median of {args.repeat}:")
-        print(f"  jenkins-bridge deploy     {ours_median:6.2f} s")
-        print(f"  docker CLI by hand        {hand_median:6.2f} s")
-        print(f"  ratio                     {ours_median / hand_median:6.2f}x")
-        print(f"  app's own time to healthy {statistics.median(APP_READY):6.2f} s")
-        overhead = statistics.median(overheads)
-        print(f"  overhead (ours - app)     {overhead:6.2f} s (target <= {OVERHEAD_TARGET_S} s: "
-              f"{'met' if overhead <= OVERHEAD_TARGET_S else 'NOT met'})")  # fmt: skip
+            rollback = ours(descriptor, images["v3"], args.cli)
+            assert rollback.code == 3, f"the failing version should exit 3, got {rollback.code}"
+        for (started, tag), reloaded in zip(hand_runs, hand_times, strict=True):
+            hand_seen.append(hand_load.switched_after(started, tag) or reloaded)
+        app = statistics.median(APP_READY)
+        hand_median = statistics.median(hand_seen)
+        print(f"deploy (start -> traffic switched, as the load saw it), median of {args.repeat}:")
+        for label in clis:
+            median = statistics.median(seen[label])
+            print(f"  {label + ' deploy':25} {median:6.2f} s (ratio {median / hand_median:.2f}x)")
+        print(f"  docker CLI by hand        {hand_median:6.2f} s (reload returned after "
+              f"{statistics.median(hand_times):.2f} s)")  # fmt: skip
+        print(f"  app's own time to healthy {app:6.2f} s (docker run -> Docker says healthy)")
+        for label in clis:
+            overhead = statistics.median(
+                [t - a for t, a in zip(seen[label], APP_READY, strict=True)]
+            )
+            verdict = "met" if overhead <= OVERHEAD_TARGET_S else "NOT met"
+            print(f"  overhead of {label:13} {overhead:6.2f} s (target <= {OVERHEAD_TARGET_S} s: "
+                  f"{verdict})")  # fmt: skip
+        print("  the same from the record (wall - duration + switched_after: also counts the "
+              "history write, the lock and the exit after the record):")  # fmt: skip
+        for label in clis:
+            median = statistics.median(by_record[label])
+            overhead = statistics.median(
+                [t - a for t, a in zip(by_record[label], APP_READY, strict=True)]
+            )
+            print(f"    {label:23} {median:6.2f} s, overhead {overhead:.2f} s")
+        print("  to the CLI's exit (drain 1 s and the old version's stop included):")
+        for label in clis:
+            print(f"    {label:23} {statistics.median(to_exit[label]):6.2f} s")
         limit = HEALTH_TIMEOUT + ROLLBACK_MARGIN_S
-        print(f"failed gate -> exit 3, previous still serving: {rollback_elapsed:.2f} s "
+        print(f"failed gate -> exit 3, previous still serving: {rollback.elapsed:.2f} s "
               f"(target <= health timeout {HEALTH_TIMEOUT} s + {ROLLBACK_MARGIN_S} s: "
-              f"{'met' if rollback_elapsed <= limit else 'NOT met'})")  # fmt: skip
+              f"{'met' if rollback.elapsed <= limit else 'NOT met'})")  # fmt: skip
         print(f"requests: ours {load.ok} ok / {load.failed} failed; "
               f"by hand {hand_load.ok} ok / {hand_load.failed} failed "
               f"(target 0 failed: {'met' if load.failed == 0 else 'NOT met'})")  # fmt: skip
+        print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         subprocess.run(["docker", "rm", "-f", hand_proxy,
                         *[f"jb-bench-hand-{suffix}-{i}" for i in range(args.repeat)]],
