@@ -14,10 +14,12 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from jenkins_bridge.containers.errors import DaemonUnreachable, ImageError, ImageUnresolved
@@ -308,6 +310,57 @@ def _send_and_close_input(sock: Any, data: bytes) -> None:
     finally:
         if owned:
             writer.close()
+
+
+class PendingExec:
+    """A command started in a container on a thread (``DockerRuntime.exec_awaiting_input``),
+    waiting for its standard input: ``send`` gives it and returns (exit code, output);
+    ``cancel`` ends its input empty instead. Either waits for the start first; after one, the
+    other does nothing. A process that dies meanwhile closes the connection, and the command
+    sees the same empty input."""
+
+    def __init__(
+        self,
+        open_: Callable[[], tuple[str, Any]],
+        finish: Callable[[str, Any, bytes], tuple[int, str]],
+    ) -> None:
+        self._finish = finish
+        self._opened: tuple[str, Any] | None = None
+        self._error: BaseException | None = None
+        self._done = False
+        self._thread = threading.Thread(
+            target=self._open, args=(open_,), name="exec-start", daemon=True
+        )
+        self._thread.start()
+
+    def _open(self, open_: Callable[[], tuple[str, Any]]) -> None:
+        try:
+            self._opened = open_()
+        except BaseException as exc:  # handed to send()
+            self._error = exc
+
+    def send(self, stdin: bytes) -> tuple[int, str]:
+        self._thread.join()
+        if self._done:
+            raise RuntimeError("this command was sent its input or cancelled already")
+        self._done = True
+        if self._error is not None:
+            raise self._error
+        assert self._opened is not None
+        exec_id, sock = self._opened
+        return self._finish(exec_id, sock, stdin)
+
+    def cancel(self) -> None:
+        self._thread.join()
+        if self._done or self._opened is None:
+            self._done = True
+            return
+        self._done = True
+        _, sock = self._opened
+        try:
+            _send_and_close_input(sock, b"")
+        finally:
+            sock.close()
 
 
 class DockerRuntime:
@@ -620,17 +673,33 @@ class DockerRuntime:
                 code = api.exec_inspect(created).get("ExitCode")
             output = bytes(raw or b"").decode("utf-8", errors="replace")
             return int(code if code is not None else -1), output
+        exec_id, sock = self._exec_socket(name, argv)
+        return self._finish_exec(name, exec_id, sock, stdin)
+
+    def exec_awaiting_input(self, name: str, argv: Sequence[str]) -> PendingExec:
+        """Start ``argv`` inside the running container now, on a thread, and send its standard
+        input later (``PendingExec.send``): the engine's work of starting a command (~50 ms)
+        overlaps the caller's next steps instead of preceding the command's own work."""
+        return PendingExec(partial(self._exec_socket, name, argv), partial(self._finish_exec, name))
+
+    def _exec_socket(self, name: str, argv: Sequence[str]) -> tuple[str, Any]:
+        """An exec with its standard input open: its id and the attached socket."""
+        api = self._client.api
+        with self._errors(f"running a command in {name}"):
+            exec_id = api.exec_create(name, list(argv), stdin=True, stdout=True, stderr=True)
+            return exec_id, api.exec_start(exec_id, socket=True)
+
+    def _finish_exec(self, name: str, exec_id: Any, sock: Any, stdin: bytes) -> tuple[int, str]:
+        """Send ``stdin`` to an attached exec, end it, and read its output and exit code."""
         from docker.utils.socket import frames_iter
 
         with self._errors(f"running a command in {name}"):
-            exec_id = api.exec_create(name, list(argv), stdin=True, stdout=True, stderr=True)
-            sock = api.exec_start(exec_id, socket=True)
             try:
                 _send_and_close_input(sock, stdin)
                 raw = b"".join(data for _, data in frames_iter(sock, tty=False))
             finally:
                 sock.close()
-            code = api.exec_inspect(exec_id).get("ExitCode")
+            code = self._client.api.exec_inspect(exec_id).get("ExitCode")
         output = bytes(raw or b"").decode("utf-8", errors="replace")
         return int(code if code is not None else -1), output
 

@@ -113,6 +113,9 @@ class Proxy:
         self.reads += 1
         return self.config
 
+    def exec_awaiting_input(self, name: str, argv: list[str]) -> Any:
+        return SimpleNamespace(send=lambda stdin: self.exec(name, argv, stdin))
+
     def exec(self, name: str, argv: list[str], stdin: bytes | None = None) -> tuple[int, str]:
         assert stdin is not None  # the new configuration, written by the same exec
         self.config = stdin

@@ -9,6 +9,7 @@ The kill comes from the CLI's test hook (``JENKINS_BRIDGE_TEST_KILL_AT=<phase>:<
 from __future__ import annotations
 
 import http.client
+import time
 from typing import Any
 
 import pytest
@@ -82,6 +83,10 @@ def test_a_deploy_stopped_at_any_phase_leaves_nothing_behind(
             for name in candidates:
                 assert "app" not in _aliases(docker_client, env, name), where
 
+        # Nothing of the killed command runs on in the proxy (the switch's command starts
+        # before the switch and waits for its configuration), and no half-written file stays.
+        assert _proxy_leftovers(docker_client, env) == [], where
+
         status = env.json("status", str(env.descriptor), "--env", "test")
         code, out, _ = status
         data = out["data"]
@@ -146,3 +151,18 @@ def _seq(container: str) -> int:
 
 def _digest_tail(docker_client: Any, image: str) -> str:
     return str(docker_client.images.get(image).id)[-12:]
+
+
+def _proxy_leftovers(docker_client: Any, env: Environment) -> list[str]:
+    """Processes in the proxy container other than nginx's own, and files in its conf.d other
+    than default.conf, once what the killed command started has had a while to end."""
+    proxy = docker_client.containers.get(env.names.proxy)
+    deadline = time.monotonic() + 20
+    while True:
+        processes = [p[-1] for p in docker_client.api.top(proxy.id)["Processes"]]
+        others = [p for p in processes if not p.startswith("nginx:")]
+        if not others or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    listed = proxy.exec_run(["ls", "-a", "/etc/nginx/conf.d"]).output.decode().split()
+    return others + [f for f in listed if f not in (".", "..", "default.conf")]

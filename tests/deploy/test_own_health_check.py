@@ -3,6 +3,7 @@ Docker's first interval, and only a pass of that command counts."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
@@ -99,3 +100,60 @@ def test_docker_exec_form_runs_as_given() -> None:
     assert health.test_argv(("CMD-SHELL", "true")) == ("/bin/sh", "-c", "true")
     assert health.test_argv(("NONE",)) is None
     assert health.test_argv(()) is None
+
+
+class SlowToStartEngine(Engine):
+    """Starting the check takes the engine a while; it notes whether the probe asked
+    meanwhile (it waits for that, a few seconds at most)."""
+
+    def __init__(self) -> None:
+        super().__init__(code=0)
+        self.probe_asked = threading.Event()
+        self.probe_during_start: bool | None = None
+
+    def exec_detached(self, name: str, argv: list[str]) -> str:
+        if self.probe_during_start is None:
+            self.probe_during_start = self.probe_asked.wait(timeout=5)
+        return super().exec_detached(name, argv)
+
+    def exec(self, name: str, argv: list[str]) -> tuple[int, str]:
+        self.probe_asked.set()
+        return super().exec(name, argv)
+
+
+def test_the_early_probe_asks_while_the_engine_starts_the_first_check(monkeypatch: Any) -> None:
+    monkeypatch.setattr(session_module, "POLL_SECONDS", 0.001)
+    engine = SlowToStartEngine()
+    verdict = gate(engine).wait_healthy("app-1", with_probe=True)
+    assert verdict.state == health.HEALTHY
+    assert engine.probe_during_start is True  # not one after the other
+    assert (engine.probes, len(engine.started)) == (1, 1)
+
+
+class CheckEndsAfterTheProbe(Engine):
+    """The first check still runs when the early probe answers, and passes just after."""
+
+    def __init__(self) -> None:
+        super().__init__(code=0)
+        self.asked = 0
+
+    def exec_exit_code(self, exec_id: str) -> int | None:
+        self.asked += 1
+        return None if self.asked == 1 else 0
+
+
+def test_the_early_answer_counts_when_its_check_passes_just_after(monkeypatch: Any) -> None:
+    monkeypatch.setattr(session_module, "SETTLE_SECONDS", 0.001)
+    engine = CheckEndsAfterTheProbe()
+    verdict = gate(engine).wait_healthy("app-1", with_probe=True)
+    assert verdict.state == health.HEALTHY
+    assert (engine.probes, len(engine.started)) == (1, 1)  # not asked again
+
+
+def test_an_early_answer_older_than_a_poll_is_asked_again(monkeypatch: Any) -> None:
+    monkeypatch.setattr(session_module, "SETTLE_SECONDS", 0.001)
+    monkeypatch.setattr(session_module, "POLL_SECONDS", 0.0)
+    engine = CheckEndsAfterTheProbe()
+    verdict = gate(engine).wait_healthy("app-1", with_probe=True)
+    assert verdict.state == health.HEALTHY
+    assert engine.probes == 2

@@ -20,6 +20,9 @@ class ProbedRuntime:
         self.probes = 0
         self.written: list[bytes] = []
 
+    def exec_awaiting_input(self, name: str, argv: list[str]) -> Any:
+        return SimpleNamespace(send=lambda stdin: self.exec(name, argv, stdin))
+
     def exec(self, name: str, argv: list[str], stdin: bytes | None = None) -> tuple[int, str]:
         if "nginx -t" in argv[2]:
             assert stdin is not None  # the configuration, written by the same exec

@@ -7,12 +7,18 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from jenkins_bridge.deploy.docker_host.session import (
     CANNOT_WRITE,
+    END_LINE,
     NOT_YET,
+    NOTHING_SENT,
     RELOAD_AND_WAIT,
     WRITE_RELOAD_AND_WAIT,
 )
+
+WHOLE = f"server {{ generation 71 }}\n{END_LINE}\n".encode()
 
 
 def run(
@@ -64,8 +70,8 @@ def test_a_refused_configuration_is_not_waited_for(tmp_path: Path) -> None:
 def test_the_configuration_on_stdin_replaces_the_file_before_the_reload(tmp_path: Path) -> None:
     conf = tmp_path / "default.conf"
     conf.write_bytes(b"old")
-    assert run(tmp_path, ["71"], 71, config=(conf, b"server { generation 71 }")) == 0
-    assert conf.read_bytes() == b"server { generation 71 }"
+    assert run(tmp_path, ["71"], 71, config=(conf, WHOLE)) == 0
+    assert conf.read_bytes() == WHOLE
     assert sorted(p.name for p in tmp_path.glob("default.conf*")) == ["default.conf"]
 
 
@@ -73,3 +79,19 @@ def test_a_configuration_that_cannot_be_written_is_said_and_not_reloaded(tmp_pat
     conf = tmp_path / "missing-dir" / "default.conf"
     assert run(tmp_path, ["71"], 71, config=(conf, b"x")) == CANNOT_WRITE
     assert not (tmp_path / "count").exists()
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [b"", WHOLE[:10], WHOLE[: -len(END_LINE) // 2 - 1], f"x\n{END_LINE} and more\n".encode()],
+    ids=["nothing", "cut in the config", "cut in the last line", "last line not the end"],
+)
+def test_input_that_ends_before_the_last_line_changes_nothing(tmp_path: Path, sent: bytes) -> None:
+    # The command is started before its configuration is known (prepare_switch): a sender
+    # killed or cancelled before or while sending leaves the file and nginx as they were.
+    conf = tmp_path / "default.conf"
+    conf.write_bytes(b"old")
+    assert run(tmp_path, ["71"], 71, config=(conf, sent)) == NOTHING_SENT
+    assert conf.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.glob("default.conf*")) == ["default.conf"]
+    assert not (tmp_path / "count").exists()  # no reload, nothing asked

@@ -22,7 +22,7 @@ from jenkins_bridge.deploy.docker_host import leftovers
 from jenkins_bridge.deploy.docker_host.canary import clear_logs, run_canary
 from jenkins_bridge.deploy.docker_host.companions import ensure_companions
 from jenkins_bridge.deploy.docker_host.proxy_container import ensure_proxy
-from jenkins_bridge.deploy.docker_host.session import Session, connect
+from jenkins_bridge.deploy.docker_host.session import PreparedSwitch, Session, connect
 from jenkins_bridge.deploy.errors import DeployError
 from jenkins_bridge.deploy.history_store import HistoryNotWritten
 from jenkins_bridge.deploy.interrupts import reached, stops_as_interrupts
@@ -154,15 +154,24 @@ def _deploy_locked(
         if hook:
             log(f"pre-switch hook: {' '.join(hook)}")
             session.run_hook(seq, digest, hook, target.health_timeout)
-        new = runtime.attach_aliases(record.container, session.names.network, ("app",))
-        reached("gated")
-        if strategy == "canary" and current is not None:
-            # The alias first: reconnecting changes the address the proxy's split names.
-            splitting = True
-            canary = run_canary(session, seq, current, new)
-            if not canary.passed:
-                return _canary_rolled_back(session, record, current, canary, finish)
-        _switch_to(session, new, seq * 10 + 1)
+        # The proxy's write-and-reload command starts now, while the alias is given, and
+        # gets its configuration once the new address is known (a canary writes its steps').
+        canary_steps = strategy == "canary" and current is not None
+        prepared = None if canary_steps else session.prepare_switch(seq * 10 + 1)
+        try:
+            new = runtime.attach_aliases(record.container, session.names.network, ("app",))
+            reached("gated")
+            if canary_steps:
+                assert current is not None
+                # The alias first: reconnecting changes the address the proxy's split names.
+                splitting = True
+                canary = run_canary(session, seq, current, new)
+                if not canary.passed:
+                    return _canary_rolled_back(session, record, current, canary, finish)
+            _switch_to(session, new, seq * 10 + 1, prepared)
+        finally:
+            if prepared is not None:
+                prepared.cancel()  # nothing when it switched; else it changes nothing
         if canary is not None:
             clear_logs(session)
         switched = True
@@ -244,12 +253,14 @@ def _restore(session: Session, name: str, generation: int) -> None:
         _switch_to(session, info, generation)
 
 
-def _switch_to(session: Session, app: ContainerInfo, generation: int) -> None:
+def _switch_to(
+    session: Session, app: ContainerInfo, generation: int, prepared: PreparedSwitch | None = None
+) -> None:
     ip = app.addresses.get(session.names.network)
     if not ip:
         raise DeployError(f"{app.name} has no address on network {session.names.network}")
     upstream = upstream_address(ip, session.target.service.runtime.port)
-    session.switch(upstream, generation)
+    session.switch(upstream, generation, prepared)
 
 
 def _roll_back(

@@ -13,12 +13,14 @@ import json
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import partial
 
 from jenkins_bridge.containers.runtime import (
     ContainerInfo,
     ContainerSpec,
     DockerRuntime,
+    PendingExec,
     RuntimeFailure,
 )
 from jenkins_bridge.deploy import health
@@ -60,27 +62,49 @@ KEEP_STOPPED_APPS = 3
 NOT_YET = 3  # RELOAD_AND_WAIT's exit when the reloaded proxy did not answer within ~2 s
 # Run in the proxy container with $1 = the generation, $2 = its port. "$a" is the whole
 # answer without its last newline: its last line is exactly "generation $1" (not 710 for 71).
+# A reload takes effect once nginx's new worker answers, ~30-120 ms later: asked every 10 ms.
 RELOAD_AND_WAIT = """\
 nginx -t -q || exit 2
 nginx -s reload || exit 2
 i=0
-while [ "$i" -lt 40 ]; do
+while [ "$i" -lt 150 ]; do
     a=$(printf 'GET /.jenkins-bridge/proxy HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n' \\
         | nc -w 2 127.0.0.1 "$2")
     case "$a" in *"
 generation $1") exit 0 ;; esac
-    sleep 0.05
+    sleep 0.01
     i=$((i + 1))
 done
 exit 3
 """
 CANNOT_WRITE = 4  # WRITE_RELOAD_AND_WAIT's exit when the configuration could not be written
+NOTHING_SENT = 5  # ... when its input ended before the configuration's last line
+END_LINE = "# end of the configuration"  # the last line sent: what arrived is all of it
 # The same with the configuration on stdin, written to $3 first: one exec instead of an
 # archive-API copy and an exec (~50 ms each). A rename replaces the file, so nginx never reads
-# half of it; the temporary name is outside conf.d's *.conf.
-WRITE_RELOAD_AND_WAIT = f'cat >"$3.new" && mv -f "$3.new" "$3" || exit {CANNOT_WRITE}\n' + (
-    RELOAD_AND_WAIT
-)
+# half of it; the temporary name is outside conf.d's *.conf. Input that does not end with
+# END_LINE (a sender killed or cancelled before or while sending) changes nothing: the command
+# may be started before its configuration is known (``Session.prepare_switch``).
+WRITE_RELOAD_AND_WAIT = (
+    f'cat >"$3.new" || {{ rm -f "$3.new"; exit {CANNOT_WRITE}; }}\n'
+    f'case "$(cat "$3.new")" in *"\n{END_LINE}") ;; '
+    f'*) rm -f "$3.new"; exit {NOTHING_SENT} ;; esac\n'
+    f'mv -f "$3.new" "$3" || exit {CANNOT_WRITE}\n'
+) + RELOAD_AND_WAIT
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedSwitch:
+    """``Session.prepare_switch``: the proxy's write-and-reload command of ``generation``,
+    started and waiting for its configuration."""
+
+    generation: int
+    command: PendingExec
+
+    def cancel(self) -> None:
+        """No switch follows: the command gets no configuration and changes nothing (a
+        command already given one is not affected)."""
+        self.command.cancel()
 
 
 class Session:
@@ -289,24 +313,45 @@ class Session:
         raw = self._proxy_raw()
         return split_of(raw.decode("utf-8", "replace")) if raw else None
 
-    def switch(self, upstream: str | None, generation: int) -> None:
-        """Point the proxy at ``upstream`` and wait until nginx serves the new config."""
-        self.write_proxy_config(render_proxy_config(upstream), generation)
+    def switch(
+        self, upstream: str | None, generation: int, prepared: PreparedSwitch | None = None
+    ) -> None:
+        """Point the proxy at ``upstream`` and wait until nginx serves the new config
+        (``prepared``: ``prepare_switch``'s command of the same generation)."""
+        self.write_proxy_config(render_proxy_config(upstream), generation, prepared)
 
-    def write_proxy_config(self, config: str, generation: int) -> None:
+    def _write_argv(self, generation: int) -> list[str]:
+        return ["sh", "-c", WRITE_RELOAD_AND_WAIT, "reload", str(generation), str(PROXY_PORT),
+                f"{CONFIG_DIR}/{CONFIG_FILE}"]  # fmt: skip
+
+    def prepare_switch(self, generation: int) -> PreparedSwitch:
+        """The command that will write the proxy's configuration of ``generation``, started
+        now in the proxy container and waiting for the text, so the engine starts it while
+        the caller does its last steps before the switch. Cancel it when no switch follows:
+        until it gets a whole configuration (``END_LINE``) it changes nothing."""
+        pending = self.runtime.exec_awaiting_input(self.names.proxy, self._write_argv(generation))
+        return PreparedSwitch(generation, pending)
+
+    def write_proxy_config(
+        self, config: str, generation: int, prepared: PreparedSwitch | None = None
+    ) -> None:
         """Write the proxy's configuration and wait until nginx serves it."""
         text = config.replace("return 204;", f'return 200 "generation {generation}\\n";')
+        text = f"{text}{END_LINE}\n"
         self._proxy_config, self._proxy_ahead = UNREAD, None  # a failed write: unknown
         deadline = time.monotonic() + 10
         # One exec: write the file, test it, signal the reload (nginx -s returns before it
         # reloads) and wait a while for this generation's answer; the probes below wait for
         # the rest.
-        code, output = self.runtime.exec(
-            self.names.proxy,
-            ["sh", "-c", WRITE_RELOAD_AND_WAIT, "reload", str(generation), str(PROXY_PORT),
-             f"{CONFIG_DIR}/{CONFIG_FILE}"],
-            stdin=text.encode(),
-        )  # fmt: skip
+        if prepared is not None and prepared.generation != generation:
+            prepared.command.cancel()  # another generation's: it would answer to the wrong one
+            prepared = None
+        if prepared is None:
+            prepared = PreparedSwitch(
+                generation,
+                self.runtime.exec_awaiting_input(self.names.proxy, self._write_argv(generation)),
+            )
+        code, output = prepared.command.send(text.encode())
         if code == CANNOT_WRITE:
             raise DeployError(
                 f"the proxy's configuration {CONFIG_DIR}/{CONFIG_FILE} could not be written in "
@@ -348,24 +393,36 @@ class Session:
         started = time.monotonic()
         own_check = OwnHealthCheck(self.runtime, name)
         early_probe = with_probe  # once per gate, see below
+        # The early probe's answer, when it came, and the check it ran beside.
+        held: tuple[int | None, float, str] | None = None
         while True:
             info = self.runtime.inspect(name)
             if info is None:
                 return health.Verdict(health.FAILED, "the container disappeared")
             early: int | None = None
             if info.health == "starting" and info.running:
-                passed = own_check.passed(info)
-                if not passed and early_probe and own_check.running is not None:
-                    # Once, while the first check runs: the probe asks too, so an app that is
-                    # ready at once passes both in one round, not a check, a poll and a probe.
-                    # Only with the check's pass does its answer count (Docker's verdict first).
+                probing: ReadAhead[int | None] | None = None
+                if early_probe and own_check.starts_next(info):
+                    # Once, as the first check starts: the probe asks too (on a thread, while
+                    # the engine starts the check), so an app that is ready at once passes both
+                    # in one round, not a check, a poll and a probe. Only with that check's
+                    # pass, within a poll of the answer, does it count (Docker's verdict first).
                     early_probe = False
-                    early = self._probe_info(info)
-                    passed = own_check.passed(info)
+                    probing = ReadAhead(partial(self._probe_info, info))
+                passed = own_check.passed(info)
+                if probing is not None:
+                    answer = probing.result()
+                    if not passed and own_check.running is not None:
+                        held = (answer, time.monotonic(), own_check.running)
+                        passed = own_check.passed(info)
                 if passed:
                     # Docker's first check waits a whole interval; the same command passing
                     # now is what Docker would find (it turns healthy after one pass).
                     info = replace(info, health="healthy")
+                    if held is not None and held[2] == own_check.passed_exec:
+                        fresh = time.monotonic() - held[1] <= POLL_SECONDS
+                        early = held[0] if fresh else None
+                    held = None
             status: int | None = 200
             # The HTTP probe (an exec) runs once Docker has nothing against the container.
             if with_probe and info.health in (None, "healthy"):
@@ -502,8 +559,15 @@ class OwnHealthCheck:
         self.name = name
         self.running: str | None = None  # the id of the exec that runs
         self.ended: int | None = None  # its exit code, once ``pause`` saw it end
+        self.passed_exec: str | None = None  # the id of the exec that passed
         self.since = 0.0
         self.ok = False
+
+    def starts_next(self, info: ContainerInfo) -> bool:
+        """Whether ``passed(info)`` starts the command now (none runs, none passed yet)."""
+        return (
+            not self.ok and self.running is None and health.test_argv(info.health_test) is not None
+        )
 
     def passed(self, info: ContainerInfo) -> bool:
         argv = health.test_argv(info.health_test)
@@ -515,9 +579,10 @@ class OwnHealthCheck:
             )
             if code is None and time.monotonic() - self.since < OWN_CHECK_PATIENCE_SECONDS:
                 return False  # still running: asked again on the next poll
-            self.running, self.ended = None, None
+            finished, self.running, self.ended = self.running, None, None
             self.ok = code == 0
             if self.ok:
+                self.passed_exec = finished
                 return True
         try:
             self.running = self.runtime.exec_detached(self.name, argv)
