@@ -83,8 +83,9 @@ def run_key(
     (a descriptor added or removed changes the checks across files and the team files)."""
     digest = hashlib.sha256(_tool_digest(inputs or InputDigests()).encode())
     digest.update(json.dumps(options, sort_keys=True, default=str).encode())
-    for descriptor in files:
-        digest.update(f"\0{descriptor.key}\0{descriptor.origin}\0{descriptor.text}".encode())
+    # one update with every descriptor's part (the digest of their concatenation, as one
+    # update each gave; 5,000 updates were a third of the key's time)
+    digest.update("".join([f"\0{d.key}\0{d.origin}\0{d.text}" for d in files]).encode())
     return digest.hexdigest()
 
 
@@ -268,15 +269,22 @@ def fingerprints(
     scopes: dict[tuple[str, str, str, str], tuple[str, str]] = {}
     chains: dict[tuple[str, str], str] = {}
     found: dict[str, str | None] = {}
+    # each chain's digest by what decides the scope (``_scope``'s key): a folder's files in a row
+    known: dict[tuple[str, str, str, str], str] = {}
     digests = inputs.of_many([descriptor.key or descriptor.text for descriptor in files])
     for descriptor, data in zip(files, digests, strict=True):
         if data in (ABSENT, UNREADABLE):
             found[descriptor.key] = None
             continue
-        scope = _scope(descriptor, scopes)
-        governing = chains.get(scope)
+        head, slash, _ = descriptor.text.rpartition("/")
+        where = (head, slash, descriptor.top, descriptor.root)
+        governing = known.get(where)
         if governing is None:
-            governing = chains[scope] = chain.digest(*scope).hex()
+            scope = _scope(descriptor, scopes)
+            governing = chains.get(scope)
+            if governing is None:
+                governing = chains[scope] = chain.digest(*scope).hex()
+            known[where] = governing
         found[descriptor.key] = f"{governing} {descriptor.origin} {data}"
     return found
 
