@@ -10,10 +10,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Protocol, TypedDict, Unpack
+from types import MappingProxyType, TracebackType
+from typing import NamedTuple, Protocol, TypedDict, Unpack
 
 from jenkins_bridge.containers.context import check_build_context, repository_root
 from jenkins_bridge.containers.docker_cli import (
@@ -44,8 +43,7 @@ from jenkins_bridge.descriptor.image import ImageDescriptor, ImageSpec
 from jenkins_bridge.errors import Interrupted, UsageError
 
 
-@dataclass(frozen=True, slots=True)
-class ImagePlan:
+class ImagePlan(NamedTuple):
     """A descriptor's image section resolved against the descriptor's directory."""
 
     service: ImageDescriptor
@@ -55,13 +53,12 @@ class ImagePlan:
     repository_root: Path  # context and Dockerfile must resolve inside it
 
 
-@dataclass(frozen=True, slots=True)
-class ImageResult:
+class ImageResult(NamedTuple):
     """What a build or push produced; ``digest`` is set once the registry has the image."""
 
     repository: str
     tags: tuple[str, ...]
-    labels: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = MappingProxyType({})
     image_id: str | None = None
     digest: str | None = None
 

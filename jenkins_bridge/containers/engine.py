@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from jenkins_bridge.containers.context import check_build_context
 from jenkins_bridge.containers.dockerfile import with_labels
@@ -56,8 +57,10 @@ class RegistryCredentials:
         return {"username": self.username, "password": self.password}
 
 
-@dataclass(frozen=True, slots=True)
-class BuildRequest:
+# The records below are NamedTuples, not frozen dataclasses: as immutable, and each costs
+# ~0.2 ms to define instead of ~1 ms (its methods are not compiled from generated source at
+# import), paid on every ``image build`` and ``image push``.
+class BuildRequest(NamedTuple):
     """Everything one build needs; paths are absolute (resolved by the caller)."""
 
     context_dir: Path
@@ -65,7 +68,7 @@ class BuildRequest:
     repository: str
     tags: tuple[str, ...]
     labels: Mapping[str, str]
-    build_args: Mapping[str, str] = field(default_factory=dict)
+    build_args: Mapping[str, str] = MappingProxyType({})
     target: str | None = None
     cache_from: tuple[str, ...] = ()
     no_cache: bool = False
@@ -76,8 +79,7 @@ class BuildRequest:
         return [f"{self.repository}:{tag}" for tag in self.tags]
 
 
-@dataclass(frozen=True, slots=True)
-class BuiltImage:
+class BuiltImage(NamedTuple):
     image_id: str
     repository: str
     tags: tuple[str, ...]
@@ -87,8 +89,7 @@ class BuiltImage:
         return [f"{self.repository}:{tag}" for tag in self.tags]
 
 
-@dataclass(frozen=True, slots=True)
-class PushedImage:
+class PushedImage(NamedTuple):
     repository: str
     tags: tuple[str, ...]
     digest: str

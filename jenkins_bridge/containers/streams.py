@@ -7,8 +7,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 LAST_LINES_KEPT = 12
 
@@ -77,8 +76,7 @@ class BuildProgress:
         return line
 
 
-@dataclass(frozen=True, slots=True)
-class PushResult:
+class PushResult(NamedTuple):
     tag: str | None
     digest: str
     size: int | None

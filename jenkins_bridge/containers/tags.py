@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from jenkins_bridge.containers.errors import InvalidImageName, InvalidTag, NoImmutableTag
 
@@ -42,8 +42,7 @@ LABEL_BUILD_URL = "io.jenkins.build-url"
 LABEL_DESCRIPTOR_DIGEST = "io.jenkins-bridge.descriptor-sha256"
 
 
-@dataclass(frozen=True, slots=True)
-class BuildFacts:
+class BuildFacts(NamedTuple):
     """What the build knows about where it runs (gathered by ``provenance``)."""
 
     commit: str | None  # full git commit id

@@ -510,7 +510,6 @@ def _request(context: Path, repository: str) -> BuildRequest:
 def test_a_link_out_of_the_repository_is_refused_and_nothing_is_built(
     case: ImageCase, docker_client: Any
 ) -> None:
-    import dataclasses
 
     from jenkins_bridge.containers.errors import ContextLinkOutside
 
@@ -526,9 +525,7 @@ def test_a_link_out_of_the_repository_is_refused_and_nothing_is_built(
     assert "HOST-SECRET-VALUE" not in out + err
     assert not docker_client.images.list(name=repository)
     # The adapter refuses on its own too, whoever builds the request.
-    request = dataclasses.replace(
-        _request(case.root / "svc", repository), repository_root=case.root / "svc"
-    )
+    request = _request(case.root / "svc", repository)._replace(repository_root=case.root / "svc")
     with connect() as engine, pytest.raises(ContextLinkOutside):
         engine.build(request, lambda line: None)
     assert not docker_client.images.list(name=repository)
