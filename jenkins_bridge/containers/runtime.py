@@ -25,6 +25,7 @@ from typing import Any
 from jenkins_bridge.containers.errors import DaemonUnreachable, ImageError, ImageUnresolved
 
 CONNECT_TIMEOUT_SECONDS = 60
+UNIX_BASE_URL = "http+docker://localhost"  # docker-py's base URL of a unix socket engine
 NANO = 1_000_000_000
 
 
@@ -399,6 +400,11 @@ class DockerRuntime:
             if tunnel is not None:
                 tunnel.close()
             raise
+        if client.api.base_url == UNIX_BASE_URL:
+            # A unix socket (the local engine, or an ssh:// one through the tunnel): no HTTP
+            # proxy or netrc applies, so requests need not search the environment for them on
+            # every call (~0.2 ms of CPU a call here, more in an agent's larger environment).
+            client.api.trust_env = False
         return cls(client, shown, tunnel)
 
     def close(self) -> None:
