@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -46,11 +47,23 @@ RUN cat /app/size
 """
 
 
+class Sample(float):
+    """A command's wall time in seconds, carrying the user+sys CPU time of its whole process
+    tree (``cpu``: ours and the docker CLI's children, not the engine's, which serves both)."""
+
+    cpu: float
+
+    def __new__(cls, wall: float, cpu: float) -> Sample:
+        sample = super().__new__(cls, wall)
+        sample.cpu = cpu
+        return sample
+
+
 @dataclass(frozen=True)
 class Row:
     scenario: str
-    ours: float
-    docker: float
+    ours: Sample
+    docker: Sample
     target: str
 
     @property
@@ -72,25 +85,31 @@ class Row:
         return ""
 
 
-def run(command: Sequence[str], env: dict[str, str] | None = None) -> float:
+def run(command: Sequence[str], env: dict[str, str] | None = None) -> Sample:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     completed = subprocess.run(
         list(command), capture_output=True, text=True, env=env, check=False, timeout=600
     )
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if completed.returncode != 0:
         sys.stderr.write(completed.stdout + completed.stderr)
         raise SystemExit(f"benchmark command failed: {' '.join(command)}")
-    return elapsed
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return Sample(elapsed, cpu)
 
 
-def median_of(repeat: int, *timed: Callable[[], float]) -> list[float]:
+def median_of(repeat: int, *timed: Callable[[], Sample]) -> list[Sample]:
     """Interleave the contenders so drift on the machine hits them alike."""
-    samples: list[list[float]] = [[] for _ in timed]
+    samples: list[list[Sample]] = [[] for _ in timed]
     for _ in range(repeat):
         for index, measure in enumerate(timed):
             samples[index].append(measure())
-    return [statistics.median(values) for values in samples]
+    return [
+        Sample(statistics.median(values), statistics.median(v.cpu for v in values))
+        for values in samples
+    ]
 
 
 def write_context(directory: Path, repository: str) -> Path:
@@ -174,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             Row("build, uncached (docker, same LABEL line)", ours_s, docker_same_s, "<= 1.1x")
         )
 
-        def docker_changed_label() -> float:
+        def docker_changed_label() -> Sample:
             # Like for like: the same LABEL line with a new created time, one step rebuilt.
             created = f"org.opencontainers.image.created=bench-{time.time_ns()}"
             changed = [*label_flags[:5], created, *label_flags[6:]]
@@ -208,11 +227,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             run([*docker_build, "-q", "-t", f"{repository}:{tag}", str(context)], env)
             return tag
 
-        def push_ours() -> float:
+        def push_ours() -> Sample:
             tag = fresh_image()
             return run([*ours, "image", "push", str(descriptor), "--tag", tag], env)
 
-        def push_docker() -> float:
+        def push_docker() -> Sample:
             tag = fresh_image()
             return run([docker, "push", f"{repository}:{tag}"], env)
 
@@ -251,15 +270,18 @@ def _remove_images(docker: str, repository: str) -> None:
 
 def _print_table(rows: Sequence[Row], repeat: int) -> None:
     print(f"\nimage bench: median of {repeat}, seconds (engine: legacy builder, registry :5000)")
+    print("cpu: user+sys of the command's process tree (the client side; not the engine's)")
     header = (
-        f"{'scenario':<48} {'jenkins-bridge':>14} {'docker':>8} {'ratio':>7} {'delta':>7}  target"
+        f"{'scenario':<48} {'jenkins-bridge':>14} {'docker':>8} {'ratio':>7} {'delta':>7} "
+        f"{'cpu ours':>8} {'docker':>7}  target"
     )
     print(header)
     print("-" * len(header))
     for row in rows:
         print(
             f"{row.scenario:<48} {row.ours:>14.3f} {row.docker:>8.3f} "
-            f"{row.ratio:>6.2f}x {row.delta:>+7.3f}  {row.target} {row.verdict}".rstrip()
+            f"{row.ratio:>6.2f}x {row.delta:>+7.3f} {row.ours.cpu:>8.3f} {row.docker.cpu:>7.3f}  "
+            f"{row.target} {row.verdict}".rstrip()
         )
 
 
