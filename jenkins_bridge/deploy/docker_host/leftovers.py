@@ -43,8 +43,9 @@ def suspects(session: Session, live: ContainerInfo | None, newest_recorded: int)
     return found
 
 
-def clear(session: Session) -> list[str]:
-    """Clear what killed deploys left (the caller holds the lock); what was done, named."""
+def clear(session: Session) -> tuple[list[str], list[ContainerInfo]]:
+    """Clear what killed deploys left (the caller holds the lock): what was done, named, and
+    the environment's apps as they are afterwards (listed again only when one was stopped)."""
     done = restore_set_aside(session)
     parsed = session.store.parsed()
     newest = max([r.seq for r in parsed.records] + [0])
@@ -57,9 +58,11 @@ def clear(session: Session) -> list[str]:
     apps = session.apps()  # one listing for both (each app is one inspect)
     live = session.live_app(apps)
     stop_timeout = session.target.service.runtime.stop_timeout_seconds
+    stopped = False
     for app in apps:
         if app.running and (live is None or app.id != live.id):
             session.runtime.stop(app.name, stop_timeout)
+            stopped = True
             done.append(
                 f"stopped {app.name}: it ran but the proxy does not send it traffic "
                 "(left by a killed deploy; kept stopped for inspection)"
@@ -91,7 +94,7 @@ def clear(session: Session) -> list[str]:
                 done.append(f"could not record deploy #{record.seq} ({app.name}): {exc.message}")
                 continue
             done.append(f"recorded the unrecorded deploy #{record.seq} ({app.name}) in history")
-    return done
+    return done, session.apps() if stopped else apps
 
 
 def _name(app: ContainerInfo | None) -> str:
@@ -115,7 +118,7 @@ def clear_if_free(session: Session) -> list[str]:
     try:
         lock = session.locked(DeployOptions(action="status", lock_wait=0))
         with lock:
-            done = clear(session)
+            done, _ = clear(session)
         return ([f"removed {lock.took_over}"] if lock.took_over else []) + done
     except LockHeld as exc:
         return [f"nothing cleared ({', '.join(found) or 'no leftovers'}): {exc.message}"]

@@ -82,11 +82,11 @@ def _deploy_locked(
         raise
     steps.extend([changed] if changed else [])
     session.read_ahead()  # both reads at once, while the set-aside companions are looked at
-    for line in leftovers.clear(session):
+    cleared, apps = leftovers.clear(session)  # apps: one listing for all (each an inspect)
+    for line in cleared:
         log(line)
         steps.append(line)
     history = session.store.parsed().records  # what cannot be read is kept aside on write
-    apps = session.apps()  # one listing for both (each app is one inspect)
     current = session.live_app(apps)
     seq = 1 + max([r.seq for r in history] + [leftovers.seq_of(a) for a in apps] + [0])
     record = DeployRecord(
