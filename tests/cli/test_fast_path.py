@@ -408,3 +408,20 @@ def test_plain_render_imports_its_modules_without_a_collection(tmp_path: Path) -
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.stderr.strip().splitlines()[-1] == "2 0 True True", proc.stderr
+
+
+def test_render_freezes_what_it_imported_and_only_then() -> None:
+    """What render's imports made is left out of collections; with nothing to import (a
+    second render in one process, as in tests) the objects alive are not moved there."""
+    import gc
+    import importlib
+
+    gc.unfreeze()
+    with fast.imports_uncollected():
+        assert not gc.isenabled()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    sys.modules.pop("colorsys", None)
+    with fast.imports_uncollected():
+        importlib.import_module("colorsys")
+    assert gc.isenabled() and gc.get_freeze_count() > 0
+    gc.unfreeze()
