@@ -231,10 +231,16 @@ def render_run(
     ``out``: where ``write_tree`` will write the tree; each chunk stages its changed files
     there as it is rendered (``RenderRun.staging``, deleted if the run raises).
     """
-    files = discover(paths)
-    previous = _previous(reuse)
-    staging = Staging(out) if out is not None else None
     collecting = gc.isenabled()  # _render_run pauses the collector; as it was at the end
+    gc.disable()  # what discovery and the cache make lives to the end of the run
+    try:
+        files = discover(paths)
+        previous = _previous(reuse)
+    finally:
+        if collecting:
+            _promote()
+            gc.enable()
+    staging = Staging(out) if out is not None else None
     try:
         if previous is not None:
             # The cache's ~100,000 objects live to the end of the run: the collector need not
@@ -266,7 +272,18 @@ def render_run(
         raise
     finally:
         if collecting:
+            _promote()
             gc.enable()
+
+
+def _promote() -> None:
+    """Move every object the collector tracks into its oldest generation without a pass over
+    them (``gc.freeze`` then ``gc.unfreeze``). What a run made while the collector was paused
+    lives as long as its result: the young collections right after it walked it all for
+    nothing (4-9 ms at the end of an incremental ``render`` at N = 5,000, ~1 ms in
+    ``discover``); a full collection still looks at it."""
+    gc.freeze()
+    gc.unfreeze()
 
 
 def _render_run(
@@ -315,6 +332,9 @@ def _render_run(
                 changed.append(descriptor)
     target = staging.target if staging is not None else None
     if collecting:
+        # The fingerprints, the rows carried...: to the end of the run, out of collections
+        # until it ends (``render_run`` then moves them to the oldest generation, as the rest)
+        gc.freeze()
         gc.enable()
     # The results name each service by its descriptor's path: the parent's own objects again
     chunks = map_chunks(

@@ -908,6 +908,54 @@ def test_the_collector_runs_while_services_are_rendered_and_after_the_run(
     assert seen and all(seen) and gc.isenabled()
 
 
+@pytest.mark.parametrize("cached", [False, True])
+def test_what_a_run_makes_is_not_walked_by_young_collections(
+    cli: Cli, tmp_path: Path, cached: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The objects a run makes while the collector is paused live as long as its result: they
+    go to the oldest generation without a pass, so no collection runs in the run's own work
+    or right after it (services are rendered by ``map_chunks``, which collects after them),
+    and the collector is on again."""
+    import gc
+
+    from jenkins_bridge.output.run import render_run
+    from jenkins_bridge.render.job_config import SharedLibrary
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    write_numbered_services(src, 300, teams=3)  # thousands of objects: collections if walked
+    if cached:
+        render(cli, src, out)
+        target = src / "team-1" / "svc-4.yaml"
+        target.write_text(target.read_text().replace("make test-4", "make test-4 again"))
+    seen: list[str] = []
+    where = ["the run"]
+    real = run_module.map_chunks
+
+    def mapping(*args: Any, **kwargs: Any) -> Any:
+        where[0] = "map_chunks"
+        try:
+            return real(*args, **kwargs)
+        finally:
+            where[0] = "the run"
+
+    def started(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and where[0] != "map_chunks":
+            seen.append(where[0])
+
+    monkeypatch.setattr(run_module, "map_chunks", mapping)
+    library = SharedLibrary(scope="folder", repo=None, credentials_id=None)  # as the CLI's
+    gc.collect()
+    gc.callbacks.append(started)
+    try:
+        run = render_run([src], {}, library=library, reuse=out if cached else None)
+        where[0] = "after it"
+        after = [object() for _ in range(gc.get_threshold()[0] // 2)]  # the first allocations
+    finally:
+        gc.callbacks.remove(started)
+    assert run.services == 300 and run.reused == (299 if cached else 0) and after
+    assert seen == [] and gc.isenabled()
+
+
 def test_the_cache_keeps_each_teams_services_together(
     cli: Cli, descriptors: Path, tmp_path: Path
 ) -> None:
