@@ -593,13 +593,13 @@ class DockerRuntime:
 
     def attach_aliases(self, name: str, network: str, aliases: Sequence[str]) -> ContainerInfo:
         """Reconnect ``name`` to ``network`` with ``aliases`` (its address may change)."""
+        api = self._client.api
         with self._errors(f"giving {name} the aliases {', '.join(aliases)} on {network}"):
-            container = self._client.containers.get(name)
-            handle = self._client.networks.get(network)
-            handle.disconnect(container)
-            handle.connect(container, aliases=list(aliases))
-            container.reload()
-            return _info(container.attrs)
+            # By name: no inspect of the container or of the network (which lists every
+            # endpoint on it) before the two calls, on the way to the switch.
+            api.disconnect_container_from_network(name, network)
+            api.connect_container_to_network(name, network, aliases=list(aliases))
+            return _info(api.inspect_container(name))
 
     def rename(self, name: str, new_name: str) -> None:
         with self._errors(f"renaming container {name} to {new_name}"):
