@@ -52,8 +52,10 @@ CACHE_GITIGNORE = (
 # in the service's own descriptor names it as null (two absolute paths a service fewer to parse);
 # 6: by column (stats flat, with the mode), a service's summary and positions on a line of
 # their own, parsed only where needed (a third of the time to read); 7: a folder by its inode;
-# 8: a fingerprint is its parts side by side, not hashed again
-_FORMAT = "jenkins-bridge-render-cache/8"
+# 8: a fingerprint is its parts side by side, not hashed again; 9: the rows in segments, each
+# its columns on a line then its rows' details, so that a run copies the previous cache's
+# segments whose rows it carried as they are (bytes) and encodes only the others
+_FORMAT = "jenkins-bridge-render-cache/9"
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -383,6 +385,13 @@ class ServiceTable:
     sources: list[str | None]
     stats: list[FileStat]
     details: list[bytes]  # per row: JSON [summary, positions as written by ``_compact``]
+    # The segments as read: segment ``s`` holds rows ``firsts[s]`` to ``firsts[s + 1]``
+    # (excluded); its line of columns is ``data[a:b]`` and its rows' details ``data[c:d]``,
+    # ``spans[s]`` = (a, b, c, d): what ``RenderCache.encoded`` copies when it carries those
+    # rows together
+    firsts: list[int] = field(default_factory=list)
+    spans: list[tuple[int, int, int, int]] = field(default_factory=list)
+    data: bytes = b""
 
     def rows(self) -> dict[str, int]:
         return dict(zip(self.keys, range(len(self.keys)), strict=True))
@@ -432,12 +441,15 @@ class RenderCache:
     carried_extra: list[dict[str, Any]] = field(default_factory=list)
 
     def encoded(self) -> bytes:
-        """One line of JSON with every column, then one line of details per service (the
-        carried rows' as they were read). Rows are written in team order, so that the next
+        """One line of JSON with the cache's head (``segments``: how many rows each segment
+        holds), a line of JSON per segment with its rows' columns, then one line of details
+        per row, in the same order. Rows are written in team order, so that the next
         run finds each team's files together (``placement`` opens each team folder once
-        per run of its rows). In a run that carried no rows, a chunk of rendered rows whose
-        rows stay together in that order is written as its text (``CacheRows``); the other
-        rows are encoded here."""
+        per run of its rows). A segment of the previous cache (``table``) whose rows are all
+        carried, next to each other in this order, is copied as it was read (the same rows,
+        so the same values as encoding them again); a chunk of rendered rows that stay
+        together is written with its text (``CacheRows``); the other rows are encoded here,
+        a segment per run of them."""
         table = self.table
         kept = self.kept if table is not None else []
         fresh: list[tuple[CacheRows, int, int]] = []  # (chunk, row in it, its first row's index)
@@ -456,11 +468,9 @@ class RenderCache:
         if kept or not all(map(operator.le, order, order[1:])):
             order.sort()
         files = self.files
-        pieces: list[tuple[str, ...]] = []  # each column's JSON, piece by piece
-        details: list[bytes] = []
-        stats: list[FileStat] = []
+        out = _Segments()
         produced: set[str] = set()
-        loose = CacheRows()  # rows encoded here, until the next whole chunk
+        loose = out.loose
         chunk_starts: dict[int, list[int]] = {}  # a chunk's rows' first files, by its first row
         at, total = 0, len(order)
         while at < total:
@@ -471,12 +481,9 @@ class RenderCache:
                 whole = zip(chunk.teams, [1] * size, range(first, first + size), strict=True)
                 # (among carried rows, a chunk's text would cut the columns in pieces to copy)
                 if not kept and row == 0 and chunk.text and order[at : at + size] == list(whole):
-                    if loose.keys:
-                        pieces.append(loose.encode().text)
-                        loose = CacheRows()
-                    pieces.append(chunk.text)
-                    details += chunk.details
-                    stats += map(files.get, chunk.paths, itertools.repeat(_NOT_A_FILE))
+                    chunk_stats = map(files.get, chunk.paths, itertools.repeat(_NOT_A_FILE))
+                    out.whole(chunk.text, list(chunk_stats), chunk.details)
+                    loose = out.loose
                     produced.update(chunk.paths)
                     at += size
                     continue
@@ -486,7 +493,7 @@ class RenderCache:
                 loose.keys.append(chunk.keys[row])
                 loose.prints.append(chunk.prints[row])
                 loose.routings.append(chunk.routings[row])
-                details.append(chunk.details[row])
+                loose.details.append(chunk.details[row])
             else:
                 assert table is not None  # kept rows come from it
                 # kept rows next to each other in both orders: copied as one
@@ -498,7 +505,8 @@ class RenderCache:
                         break
                     last = following
                     at += 1
-                _copy_rows_of(table, index, last + 1, loose, details, stats)
+                out.carry(table, index, last + 1)
+                loose = out.loose
                 continue
             loose.teams.append(team)
             loose.counts.append(end - start)
@@ -506,25 +514,16 @@ class RenderCache:
             loose.kinds += chunk.kinds[start:end]
             loose.shas += chunk.shas[start:end]
             loose.sources += chunk.sources[start:end]
-            stats += map(files.get, chunk.paths[start:end], itertools.repeat(_NOT_A_FILE))
+            out.stats += map(files.get, chunk.paths[start:end], itertools.repeat(_NOT_A_FILE))
             produced.update(chunk.paths[start:end])
             at += 1
-        if loose.keys:
-            pieces.append(loose.encode().text)
-        if len(pieces) == 1:  # one text as it is (an incremental run's): no copy
-            columns = list(pieces[0])
-        else:
-            columns = [
-                f"[{','.join(text[1:-1] for text in column if text != '[]')}]"
-                for column in zip(*pieces, strict=True)
-            ] or ["[]"] * len(_COLUMNS)
+        out.flush()
         inputs = self.inputs
         head: list[tuple[str, str]] = [
             ("format", _ENCODE(_FORMAT)),
             ("run", _ENCODE(self.run)),
             ("since", _ENCODE(self.since)),
-            *zip(_COLUMNS, columns, strict=True),
-            ("stats", _ENCODE(list(itertools.chain.from_iterable(stats)))),
+            ("segments", _ENCODE(out.sizes)),
             ("files", _ENCODE({path: s for path, s in files.items() if path not in produced})),
             ("folders", _ENCODE(list(self.folders))),
             ("folder_stats", _ENCODE(list(self.folders.values()))),
@@ -533,14 +532,14 @@ class RenderCache:
             ("input_stats", _ENCODE([value for record in inputs.values() for value in record[:5]])),
             ("input_digests", _ENCODE([record[5] for record in inputs.values()])),
         ]
-        # what ``json.dumps`` of the whole object with these separators writes, each large
-        # text copied once more only (as bytes, into the whole)
-        parts = [b"{"]
+        # what ``json.dumps`` of the head with these separators writes; then the segments,
+        # each large text copied once more only (as bytes, into the whole)
+        parts: list[bytes | memoryview] = [b"{"]
         for name, value in head:
             parts += (b',"' if len(parts) > 1 else b'"', name.encode(), b'":', value.encode())
         parts.append(b"}\n")
-        if details:
-            parts += (b"\n".join(details), b"\n")
+        parts += out.lines
+        parts += out.details
         return b"".join(parts)
 
     def produced(self) -> set[str]:
@@ -548,21 +547,73 @@ class RenderCache:
         return {path for chunk in self.rows for path in chunk.paths}
 
 
+class _Segments:
+    """The segments ``RenderCache.encoded`` writes, block by block: ``loose`` holds the rows
+    of the segment being made (``stats`` their files' stats), ``sizes`` each block's rows."""
+
+    def __init__(self) -> None:
+        self.loose = CacheRows()
+        self.stats: list[FileStat] = []
+        self.lines: list[bytes | memoryview] = []  # each segment's line of columns
+        self.details: list[bytes | memoryview] = []  # each segment's details lines
+        self.sizes: list[int] = []
+
+    def flush(self) -> None:
+        """The rows in ``loose`` as a segment of their own (none when there are none)."""
+        if self.loose.keys:
+            self._block(self.loose.encode().text, self.stats, self.loose.details)
+            self.loose, self.stats = CacheRows(), []
+
+    def whole(self, text: tuple[str, ...], stats: list[FileStat], details: list[bytes]) -> None:
+        """A segment of rows whose columns are ``text`` (``CacheRows.encode``), after the
+        rows in ``loose``."""
+        self.flush()
+        self._block(text, stats, details)
+
+    def _block(self, text: tuple[str, ...], stats: list[FileStat], details: list[bytes]) -> None:
+        flat = _ENCODE(list(itertools.chain.from_iterable(stats)))
+        line = f"[{','.join(text)},{flat}]".encode()
+        self.lines.append(line + b"\n")
+        self.details.append(b"\n".join([*details, b""]))
+        self.sizes.append(len(details))
+
+    def carry(self, table: ServiceTable, first: int, end: int) -> None:
+        """``table``'s rows ``first`` to ``end`` (excluded), in that order: each of its
+        segments that lies whole among them copied as it was read, the rest into ``loose``."""
+        firsts = table.firsts
+        segment = bisect.bisect_left(firsts, first)
+        if segment >= len(firsts) - 1:  # none starts among them (or no segments known)
+            _copy_rows_of(table, first, end, self.loose, self.stats)
+            return
+        if firsts[segment] > first:
+            _copy_rows_of(table, first, min(firsts[segment], end), self.loose, self.stats)
+        view = memoryview(table.data)
+        spans = table.spans
+        while segment < len(firsts) - 1 and firsts[segment + 1] <= end:
+            self.flush()
+            line, line_end, own, own_end = spans[segment]
+            self.lines.append(view[line:line_end])
+            self.details.append(view[own:own_end])
+            self.sizes.append(firsts[segment + 1] - firsts[segment])
+            segment += 1
+        if firsts[segment] < end:
+            _copy_rows_of(table, firsts[segment], end, self.loose, self.stats)
+
+
 def _copy_rows_of(
     table: ServiceTable,
     first: int,
     end: int,
     rows: CacheRows,
-    details: list[bytes],
     stats: list[FileStat],
 ) -> None:
-    """Append ``table``'s rows ``first`` to ``end`` (excluded) to ``rows``, ``details`` and
-    ``stats`` (in ``RenderCache.encoded``'s order), slice by slice."""
+    """Append ``table``'s rows ``first`` to ``end`` (excluded) to ``rows`` (their details
+    too) and ``stats`` (in ``RenderCache.encoded``'s order), slice by slice."""
     rows.keys += table.keys[first:end]
     rows.prints += table.prints[first:end]
     rows.teams += table.teams[first:end]
     rows.routings += table.routings[first:end]
-    details += table.details[first:end]
+    rows.details += table.details[first:end]
     starts = table.starts
     rows.counts += map(operator.sub, starts[first + 1 : end + 1], starts[first:end])
     start, stop = starts[first], starts[end]
@@ -614,43 +665,83 @@ def _tuples(flat: list[Any], size: int) -> list[tuple[Any, ...]]:
     return list(zip(*[iter(flat)] * size, strict=True))
 
 
+def _joined(lists: Sequence[list[Any]]) -> list[Any]:
+    """``lists`` one after the other, in a list made at its size (extending one list by each
+    in turn copied it again as it grew: 15 M instructions per read at N = 5,000)."""
+    joined: list[Any] = [None] * sum(map(len, lists))
+    at = 0
+    for values in lists:
+        joined[at : at + len(values)] = values
+        at += len(values)
+    return joined
+
+
 def _parse_cache(data: bytes) -> RenderCache | None:
     """The cache in ``data``; None for anything but a whole cache of this format (every
-    column as long as it should be). Values are taken as they are: a stat or digest of
-    another type never equals a real one (so its service is rendered again), and a field of
-    another type where one is used raises there (``render_run`` then renders everything)."""
+    segment's columns as long as they should be, as many lines as the head says). Values are
+    taken as they are: a stat or digest of another type never equals a real one (so its
+    service is rendered again), and a field of another type where one is used raises there
+    (``render_run`` then renders everything)."""
     try:
-        head, _, rest = data.partition(b"\n")
-        raw = json.loads(head)
+        at = data.index(b"\n") + 1  # (offsets in ``data``: its parts are not copied out)
+        raw = json.loads(data[:at])
         if raw.get("format") != _FORMAT:
             return None
-        keys, counts = raw["keys"], raw["counts"]
-        if type(keys) is not list or not all(type(count) is int and count >= 0 for count in counts):
+        sizes = raw["segments"]
+        if type(sizes) is not list or not all(type(size) is int and size > 0 for size in sizes):
             return None
-        starts = [0, *itertools.accumulate(counts)]
-        details = rest.split(b"\n")
-        if details.pop() != b"":
+        segments: list[list[list[Any]]] = []
+        firsts, ends, line = [0], [], at
+        # each segment's line found by ``index`` (``split`` looks at each byte in Python's
+        # own loop: the columns are nine tenths of the bytes)
+        for size in sizes:
+            end = data.index(b"\n", at)
+            segment = json.loads(data[at:end])
+            if type(segment) is not list or len(segment) != 10:
+                return None
+            if not all(type(column) is list for column in segment):
+                return None
+            keys, prints, teams, routings, counts, paths, kinds, shas, sources, stats = segment
+            if {len(keys), len(prints), len(teams), len(routings), len(counts)} != {size}:
+                return None
+            if not all(type(count) is int and count >= 0 for count in counts):
+                return None
+            artifacts = sum(counts)
+            if {len(paths), len(kinds), len(shas), len(sources)} != {artifacts}:
+                return None
+            if len(stats) != 5 * artifacts:
+                return None
+            segment[9] = _tuples(stats, 5)  # (joined as 5 times fewer tuples)
+            segments.append(segment)
+            firsts.append(firsts[-1] + size)
+            ends.append(end)
+            at = end + 1
+        details = data[at:].split(b"\n")
+        if details.pop() != b"" or len(details) != firsts[-1]:
             return None
+        spans: list[tuple[int, int, int, int]] = []
+        for end, first, last in zip(ends, firsts, firsts[1:], strict=False):
+            own = at + sum(map(len, details[first:last])) + last - first
+            spans.append((line, end + 1, at, own))
+            line, at = end + 1, own
+        columns = list(map(_joined, zip(*segments, strict=True))) or [[] for _ in range(10)]
+        keys, prints, teams, routings, counts, paths, kinds, shas, sources, stats = columns
         table = ServiceTable(
             keys,
-            raw["prints"],
-            raw["teams"],
-            raw["routings"],
-            starts,
-            raw["paths"],
-            raw["kinds"],
-            raw["shas"],
-            raw["sources"],
-            _tuples(raw["stats"], 5),
+            prints,
+            teams,
+            routings,
+            [0, *itertools.accumulate(counts)],
+            paths,
+            kinds,
+            shas,
+            sources,
+            stats,
             details,
+            firsts,
+            spans,
+            data,
         )
-        rows = len(keys)
-        artifacts = starts[-1]
-        if {len(table.prints), len(table.teams), len(table.routings), len(details)} != {rows}:
-            return None
-        columns = (table.paths, table.kinds, table.shas, table.sources, table.stats)
-        if {len(column) for column in columns} != {artifacts}:
-            return None
         cache = RenderCache(str(raw["run"]), table=table, since=int(raw["since"]))
         files = raw["files"]
         cache.files = dict(zip(files, map(tuple, files.values()), strict=True))

@@ -22,6 +22,7 @@ from jenkins_bridge.output import incremental
 from jenkins_bridge.output import run as run_module
 from jenkins_bridge.output.incremental import CACHE, CACHE_FOLDER
 from tests.conftest import ROOT, CliResult, write_numbered_services, write_service
+from tests.output.cache_text import flat_cache, flat_text
 
 Cli = Callable[..., CliResult]
 
@@ -39,14 +40,14 @@ def snapshot(out: Path) -> dict[str, bytes]:
 
 
 def read_raw_cache(out: Path) -> tuple[dict[str, Any], list[Any]]:
-    """The cache's columns and each service's details ([summary, positions]), as JSON."""
-    head, *details = (out / CACHE).read_text().splitlines()
-    return json.loads(head), [json.loads(line) for line in details]
+    """The cache's columns (each segment's joined) and each service's details ([summary,
+    positions]), as JSON."""
+    head, details = flat_cache((out / CACHE).read_text())
+    return head, [json.loads(line) for line in details]
 
 
 def write_raw_cache(out: Path, head: dict[str, Any], details: list[Any]) -> None:
-    lines = [json.dumps(head), *(json.dumps(row) for row in details)]
-    (out / CACHE).write_text("".join(line + "\n" for line in lines))
+    (out / CACHE).write_text(flat_text(head, [json.dumps(row) for row in details]))
 
 
 @pytest.fixture
@@ -308,7 +309,7 @@ def test_foreign_or_broken_cache_means_full_render(
     target.write_text(target.read_text().replace("make test-2", "make test-2 again"))
     (out / CACHE).write_text(cache_text)
     assert_same_as_full(cli, descriptors, out)
-    assert read_raw_cache(out)[0]["format"] == "jenkins-bridge-render-cache/8"  # good again
+    assert read_raw_cache(out)[0]["format"] == "jenkins-bridge-render-cache/9"  # good again
 
 
 def test_edit_that_changes_no_output_writes_nothing(
