@@ -10,6 +10,7 @@ with the output and staged there by the process that rendered them (``staging``)
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
 import itertools
 from collections.abc import Callable, Sequence
@@ -178,6 +179,13 @@ def _routing(raw: dict[str, Any] | None) -> AlertRouting | None:
     if raw is None:
         return None
     return AlertRouting(raw["team"], raw["service"], Receiver(**raw["receiver"]), raw["origin"])
+
+
+# An ``ArtifactDigest`` from its fields as one tuple, made in C (``ArtifactDigest._make`` and
+# ``ArtifactDigest(*fields)`` both run Python code per object).
+_new_digest: Callable[[tuple[str, str, str, str | None]], ArtifactDigest] = functools.partial(
+    tuple.__new__, ArtifactDigest
+)
 
 
 def _carried_chunk(
@@ -401,15 +409,20 @@ def _render_run(
         spans = map(range, map(table.starts.__getitem__, kept), [table.starts[r + 1] for r in kept])
         at = list(itertools.chain.from_iterable(spans))
         names = list(map(table.paths.__getitem__, at))
+        # Each made by ``tuple.__new__`` in C: the named tuple's own ``__new__`` is a Python
+        # function, called 15,000 times at N = 5,000 (~2.5 ms of an incremental run).
         tree.carried.update(
             zip(
                 names,
                 map(
-                    ArtifactDigest,
-                    names,
-                    map(table.kinds.__getitem__, at),
-                    map(table.shas.__getitem__, at),
-                    map(table.sources.__getitem__, at),
+                    _new_digest,
+                    zip(
+                        names,
+                        map(table.kinds.__getitem__, at),
+                        map(table.shas.__getitem__, at),
+                        map(table.sources.__getitem__, at),
+                        strict=True,
+                    ),
                 ),
                 strict=True,
             )

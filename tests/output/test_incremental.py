@@ -1000,3 +1000,29 @@ def test_a_service_folder_replaced_by_a_link_is_refused_as_in_full(
         str(tmp_path / "copy"), "OUT"
     )
     assert "symbolic link" in incremental.stdout + incremental.stderr
+
+
+def test_carried_files_are_the_digests_a_full_run_makes(
+    cli: Cli, descriptors: Path, tmp_path: Path
+) -> None:
+    """Each carried file is known by the same ``ArtifactDigest`` (path, kind, sha256,
+    source) as the full run that recorded it made (its fields in that order)."""
+    from jenkins_bridge.output.run import render_run
+    from jenkins_bridge.render.artifacts import ArtifactDigest
+    from jenkins_bridge.render.job_config import SharedLibrary
+
+    out = tmp_path / "out"
+    render(cli, descriptors, out)
+    target = descriptors / "extra" / "team-1" / "svc-3.yaml"
+    target.write_text(target.read_text().replace("make test-3", "make test-3 check"))
+    library = SharedLibrary(scope="folder", repo=None, credentials_id=None)  # as the CLI's
+    full = render_run([descriptors], {}, library=library)
+    run = render_run([descriptors], {}, library=library, reuse=out)
+    assert run.reused == run.services - 1 > 0
+    carried = run.tree.carried
+    assert len(carried) > 10
+    for path, digest in carried.items():
+        made = full.tree.artifacts[path]
+        assert type(digest) is ArtifactDigest
+        assert digest == ArtifactDigest(path, made.kind, made.sha256, made.source)
+        assert digest.sha256 == hashlib.sha256((out / path).read_bytes()).hexdigest()
